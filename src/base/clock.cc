@@ -1,0 +1,10 @@
+#include "base/clock.h"
+
+namespace rampart {
+
+SteadyClock& SteadyClock::instance() {
+  static SteadyClock clock;
+  return clock;
+}
+
+}  // namespace rampart

@@ -1,0 +1,203 @@
+#include "config/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "base/duration.h"
+
+namespace rampart::config {
+
+std::string Section::fieldPath(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+std::string Section::whereOf(const YAML::Node& node) const {
+  auto mark = node.Mark();
+  if (mark.line < 0) {
+    return *file_;
+  }
+  return *file_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+std::string Section::where() const { return whereOf(node_); }
+
+Error Section::invalid(const YAML::Node& node, std::string_view key, std::string_view why) const {
+  return Error{ErrorCode::InvalidArgument,
+               whereOf(node) + ": " + fieldPath(key) + ": " + std::string(why)};
+}
+
+namespace {
+
+// The scalar text of a node, or nullopt when it is not a scalar.
+std::optional<std::string> scalar(const YAML::Node& node) {
+  if (!node.IsScalar()) {
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+}  // namespace
+
+Result<std::string> Section::requiredString(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fail(invalid(node_, key, "required field is missing"));
+  }
+  auto text = scalar(node);
+  if (!text) {
+    return fail(invalid(node, key, "expected a string"));
+  }
+  return *text;
+}
+
+Result<std::string> Section::string(std::string_view key, std::string fallback) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  auto text = scalar(node);
+  if (!text) {
+    return fail(invalid(node, key, "expected a string"));
+  }
+  return *text;
+}
+
+Result<Duration> Section::duration(std::string_view key, Duration fallback) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  auto text = scalar(node);
+  if (!text) {
+    return fail(invalid(node, key, "expected a duration such as 100ms or 5s"));
+  }
+  auto parsed = parseDuration(*text);
+  if (!parsed) {
+    return fail(invalid(node, key, parsed.error().message));
+  }
+  return *parsed;
+}
+
+Result<int64_t> Section::integer(std::string_view key, int64_t fallback, int64_t min,
+                                 int64_t max) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  auto text = scalar(node);
+  int64_t value = 0;
+  size_t used = 0;
+  try {
+    value = text ? std::stoll(*text, &used) : 0;
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (!text || used == 0 || used != text->size()) {
+    return fail(invalid(node, key, "expected a whole number, got '" + text.value_or("?") + "'"));
+  }
+  if (value < min || value > max) {
+    return fail(invalid(node, key,
+                        "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                            ", got " + std::to_string(value)));
+  }
+  return value;
+}
+
+Result<bool> Section::boolean(std::string_view key, bool fallback) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  auto text = scalar(node);
+  if (text == "true" || text == "yes" || text == "on") {
+    return true;
+  }
+  if (text == "false" || text == "no" || text == "off") {
+    return false;
+  }
+  return fail(invalid(node, key, "expected true or false"));
+}
+
+Result<std::vector<std::string>> Section::stringList(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  std::vector<std::string> out;
+  if (!node.IsDefined() || node.IsNull()) {
+    return out;
+  }
+  if (auto text = scalar(node)) {
+    out.push_back(*text);
+    return out;
+  }
+  if (!node.IsSequence()) {
+    return fail(invalid(node, key, "expected a list of strings"));
+  }
+  for (const auto& item : node) {
+    auto text = scalar(item);
+    if (!text) {
+      return fail(invalid(item, key, "expected a list of strings"));
+    }
+    out.push_back(*text);
+  }
+  return out;
+}
+
+Result<Section> Section::section(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return Section(YAML::Node(YAML::NodeType::Map), file_, fieldPath(key));
+  }
+  if (!node.IsMap()) {
+    return fail(invalid(node, key, "expected a mapping"));
+  }
+  return Section(node, file_, fieldPath(key));
+}
+
+Result<void> Section::allowOnly(std::initializer_list<std::string_view> allowed) const {
+  for (const auto& entry : node_) {
+    auto key = entry.first.Scalar();
+    bool known = false;
+    for (auto a : allowed) {
+      known = known || a == key;
+    }
+    if (!known) {
+      std::string list;
+      for (auto a : allowed) {
+        list += (list.empty() ? "" : ", ") + std::string(a);
+      }
+      return fail(invalid(entry.first, key, "unknown field (known: " + list + ")"));
+    }
+  }
+  return ok();
+}
+
+Result<Section> loadString(const std::string& text, const std::string& name) {
+  auto file = std::make_shared<const std::string>(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return fail(ErrorCode::InvalidArgument, name, ":", std::to_string(e.mark.line + 1), ":",
+                std::to_string(e.mark.column + 1), ": invalid YAML: ", e.msg);
+  }
+  if (root.IsNull()) {
+    return Section(YAML::Node(YAML::NodeType::Map), file, "");
+  }
+  if (!root.IsMap()) {
+    return fail(ErrorCode::InvalidArgument, name, ":1:1: expected a mapping at the top level");
+  }
+  return Section(root, file, "");
+}
+
+Result<Section> loadFile(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) {
+    return fail(ErrorCode::NotFound, file, ": cannot open config file");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return loadString(ss.str(), file);
+}
+
+}  // namespace rampart::config

@@ -1,0 +1,80 @@
+#include "net/endpoint.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace rampart::net {
+
+std::string Endpoint::toString() const {
+  if (host.find(':') != std::string::npos) {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parseEndpoint(std::string_view text) {
+  std::string_view rest = text;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    return fail(ErrorCode::InvalidArgument, "endpoint '", text,
+                "': only http:// is supported");
+  }
+  if (rest.ends_with("/")) {
+    rest.remove_suffix(1);
+  }
+  std::string_view host;
+  std::string_view port;
+  if (rest.starts_with("[")) {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+      return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': expected [v6-address]:port");
+    }
+    host = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) {
+      return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': expected host:port");
+    }
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': empty host");
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': invalid port '", port, "'");
+  }
+  return Endpoint{std::string(host), static_cast<uint16_t>(value)};
+}
+
+Result<uint16_t> pickFreePort(const std::string& host) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return fail(ErrorCode::InvalidArgument, "pickFreePort: '", host, "' is not an IPv4 address");
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
+  }
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::string why = std::strerror(errno);
+    ::close(fd);
+    return fail(ErrorCode::Unavailable, "bind ", host, ":0: ", why);
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace rampart::net

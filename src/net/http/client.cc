@@ -1,0 +1,240 @@
+#include "net/http/client.h"
+
+#include <map>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace rampart::net::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
+constexpr size_t kMaxIdlePerEndpoint = 16;
+
+struct Connection {
+  explicit Connection(asio::any_io_executor ex) : stream(ex) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+Error ioError(const Endpoint& endpoint, std::string_view what, const beast::error_code& ec) {
+  std::string msg = std::string(what) + " " + endpoint.toString() + ": " + ec.message();
+  if (ec == beast::error::timeout) {
+    return Error{ErrorCode::DeadlineExceeded, msg};
+  }
+  if (ec == asio::error::operation_aborted) {
+    return Error{ErrorCode::Cancelled, msg};
+  }
+  return Error{ErrorCode::Unavailable, msg};
+}
+
+asio::awaitable<Result<ConnectionPtr>> connect(asio::any_io_executor ex, Endpoint endpoint,
+                                               TimePoint deadline) {
+  auto conn = std::make_unique<Connection>(ex);
+  conn->stream.expires_at(deadline);
+  beast::error_code parse_ec;
+  auto address = asio::ip::make_address(endpoint.host, parse_ec);
+  if (!parse_ec) {
+    auto [ec] = co_await conn->stream.async_connect(tcp::endpoint(address, endpoint.port), kTuple);
+    if (ec) {
+      co_return fail(ioError(endpoint, "connect", ec));
+    }
+  } else {
+    tcp::resolver resolver(ex);
+    auto [rec, results] =
+        co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), kTuple);
+    if (rec) {
+      co_return fail(ioError(endpoint, "resolve", rec));
+    }
+    auto [ec, ignored] = co_await conn->stream.async_connect(results, kTuple);
+    if (ec) {
+      co_return fail(ioError(endpoint, "connect", ec));
+    }
+  }
+  conn->stream.socket().set_option(tcp::no_delay(true));
+  co_return conn;
+}
+
+bhttp::request<bhttp::string_body> toBeast(const Endpoint& endpoint, Request request) {
+  bhttp::request<bhttp::string_body> req;
+  req.method(bhttp::string_to_verb(request.method));
+  req.target(request.target);
+  req.version(11);
+  req.set(bhttp::field::host, endpoint.toString());
+  for (auto& [name, value] : request.headers) {
+    req.set(name, value);
+  }
+  if (!request.body.empty() && req.find(bhttp::field::content_type) == req.end()) {
+    req.set(bhttp::field::content_type, "application/json");
+  }
+  req.body() = std::move(request.body);
+  req.keep_alive(true);
+  req.prepare_payload();
+  return req;
+}
+
+class BeastBodyStream final : public BodyStream {
+ public:
+  BeastBodyStream(ConnectionPtr conn, Endpoint endpoint) : conn_(std::move(conn)),
+                                                           endpoint_(std::move(endpoint)) {
+    // The body goes to `pending_` chunk by chunk instead of into a body container.
+    parser_.body_limit(boost::none);
+    chunk_cb_ = [this](std::uint64_t, beast::string_view body, beast::error_code&) {
+      pending_.append(body.data(), body.size());
+      return body.size();
+    };
+    parser_.on_chunk_body(chunk_cb_);
+  }
+
+  asio::awaitable<Result<void>> readHeader(TimePoint deadline) {
+    conn_->stream.expires_at(deadline);
+    auto [ec, n] = co_await bhttp::async_read_header(conn_->stream, conn_->buffer, parser_, kTuple);
+    if (ec) {
+      co_return fail(ioError(endpoint_, "read header from", ec));
+    }
+    co_return ok();
+  }
+
+  int status() const override { return parser_.get().result_int(); }
+
+  asio::awaitable<Result<std::optional<std::string>>> read(TimePoint deadline) override {
+    while (pending_.empty()) {
+      if (parser_.is_done() || closed_) {
+        co_return std::optional<std::string>();
+      }
+      conn_->stream.expires_at(deadline);
+      auto [ec, n] = co_await bhttp::async_read_some(conn_->stream, conn_->buffer, parser_, kTuple);
+      if (ec && pending_.empty()) {
+        if (closed_) {
+          co_return fail(ErrorCode::Cancelled, "stream from ", endpoint_.toString(), " closed");
+        }
+        co_return fail(ioError(endpoint_, "read stream from", ec));
+      }
+    }
+    std::string out;
+    out.swap(pending_);
+    co_return std::optional<std::string>(std::move(out));
+  }
+
+  void close() override {
+    closed_ = true;
+    beast::error_code ignored;
+    conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->stream.close();
+  }
+
+ private:
+  ConnectionPtr conn_;
+  Endpoint endpoint_;
+  bhttp::response_parser<bhttp::empty_body> parser_;
+  std::function<std::size_t(std::uint64_t, beast::string_view, beast::error_code&)> chunk_cb_;
+  std::string pending_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+struct Client::Impl {
+  asio::any_io_executor executor;
+  std::map<std::string, std::vector<ConnectionPtr>> idle;  // by Endpoint::toString()
+};
+
+Client::Client(asio::any_io_executor executor) : impl_(std::make_unique<Impl>()) {
+  impl_->executor = std::move(executor);
+}
+
+Client::~Client() = default;
+
+void Client::forget(const Endpoint& endpoint) { impl_->idle.erase(endpoint.toString()); }
+
+asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request request,
+                                                TimePoint deadline) {
+  auto req = toBeast(endpoint, std::move(request));
+  // A pooled connection may have been closed by the server while idle. Such a failure happens
+  // before any response byte arrives; only then is the request tried once more on a fresh
+  // connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ConnectionPtr conn;
+    bool reused = false;
+    auto& idle = impl_->idle[endpoint.toString()];
+    if (!idle.empty()) {
+      conn = std::move(idle.back());
+      idle.pop_back();
+      reused = true;
+    } else {
+      auto fresh = co_await connect(impl_->executor, endpoint, deadline);
+      if (!fresh) {
+        co_return fail(fresh.error());
+      }
+      conn = std::move(*fresh);
+    }
+    conn->stream.expires_at(deadline);
+    auto [wec, written] = co_await bhttp::async_write(conn->stream, req, kTuple);
+    if (wec) {
+      if (reused && wec != beast::error::timeout) {
+        continue;
+      }
+      co_return fail(ioError(endpoint, "write to", wec));
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxBodyBytes);
+    auto [rec, read] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, kTuple);
+    if (rec) {
+      bool stale = reused && read == 0 &&
+                   (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
+                    rec == asio::error::eof);
+      if (stale) {
+        continue;
+      }
+      co_return fail(ioError(endpoint, "read from", rec));
+    }
+    auto msg = parser.release();
+    Response response;
+    response.status = msg.result_int();
+    if (auto it = msg.find(bhttp::field::content_type); it != msg.end()) {
+      response.content_type = std::string(it->value());
+    }
+    response.body = std::move(msg.body());
+    auto& pool = impl_->idle[endpoint.toString()];
+    if (msg.keep_alive() && pool.size() < kMaxIdlePerEndpoint) {
+      pool.push_back(std::move(conn));
+    }
+    co_return response;
+  }
+  co_return fail(ErrorCode::Unavailable, "connection to ", endpoint.toString(),
+                 " closed before answering");
+}
+
+asio::awaitable<Result<std::unique_ptr<BodyStream>>> Client::stream(Endpoint endpoint,
+                                                                    Request request,
+                                                                    TimePoint deadline) {
+  auto conn = co_await connect(impl_->executor, endpoint, deadline);
+  if (!conn) {
+    co_return fail(conn.error());
+  }
+  auto req = toBeast(endpoint, std::move(request));
+  (*conn)->stream.expires_at(deadline);
+  auto [wec, written] = co_await bhttp::async_write((*conn)->stream, req, kTuple);
+  if (wec) {
+    co_return fail(ioError(endpoint, "write to", wec));
+  }
+  auto body = std::make_unique<BeastBodyStream>(std::move(*conn), endpoint);
+  auto header = co_await body->readHeader(deadline);
+  if (!header) {
+    co_return fail(header.error());
+  }
+  co_return std::unique_ptr<BodyStream>(std::move(body));
+}
+
+}  // namespace rampart::net::http

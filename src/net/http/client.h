@@ -1,0 +1,54 @@
+#pragma once
+// HTTP/1.1 client on the caller's asio executor, used for etcd's JSON gateway and for HTTP health
+// checks. fetch() reuses idle keep-alive connections per endpoint; stream() opens a dedicated
+// connection whose body arrives piece by piece (etcd's watch). Every operation finishes by its
+// deadline (monotonic clock) with a response or an error naming the endpoint: Unavailable when
+// the endpoint cannot be reached, DeadlineExceeded when it did not answer in time.
+// Not thread-safe: one Client per event loop.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "net/endpoint.h"
+#include "net/http/types.h"
+
+namespace rampart::net::http {
+
+// A response whose body is read incrementally. Owns its connection.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual int status() const = 0;
+  // The next body bytes, waiting until `deadline`; std::nullopt once the body has ended.
+  virtual boost::asio::awaitable<Result<std::optional<std::string>>> read(TimePoint deadline) = 0;
+  // Closes the connection; a pending read() completes with Cancelled.
+  virtual void close() = 0;
+};
+
+class Client {
+ public:
+  explicit Client(boost::asio::any_io_executor executor);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  boost::asio::awaitable<Result<Response>> fetch(Endpoint endpoint, Request request,
+                                                 TimePoint deadline);
+  boost::asio::awaitable<Result<std::unique_ptr<BodyStream>>> stream(Endpoint endpoint,
+                                                                     Request request,
+                                                                     TimePoint deadline);
+  // Drops idle pooled connections to `endpoint` (after it failed: they are likely dead too).
+  void forget(const Endpoint& endpoint);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rampart::net::http

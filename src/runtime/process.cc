@@ -1,0 +1,134 @@
+#include "runtime/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace rampart::runtime {
+
+Result<pid_t> spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) {
+    return fail(ErrorCode::InvalidArgument, "spawn: empty argv");
+  }
+  std::vector<char*> argv;
+  for (const auto& a : options.argv) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
+  int log_fd = -1;
+  if (!options.log_file.empty()) {
+    log_fd = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+      return fail(ErrorCode::Unavailable, "open ", options.log_file, ": ", std::strerror(errno));
+    }
+  }
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    if (log_fd >= 0) {
+      ::close(log_fd);
+    }
+    return fail(ErrorCode::Internal, "fork: ", std::strerror(errno));
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    if (options.die_with_parent) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) {
+        ::_exit(127);  // the parent died before prctl took effect
+      }
+    }
+    if (options.new_session) {
+      ::setsid();
+    }
+    if (log_fd >= 0) {
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+      ::dup2(devnull, STDIN_FILENO);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  if (log_fd >= 0) {
+    ::close(log_fd);
+  }
+  return pid;
+}
+
+std::optional<int> waitExit(pid_t pid, Duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      return status;
+    }
+    if (r < 0 && errno == ECHILD) {
+      // Not our child (e.g. started by an earlier `rampart etcd up`): poll for its existence.
+      if (!isAlive(pid)) {
+        return 0;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool terminate(pid_t pid, Duration grace) {
+  if (pid <= 0) {
+    return true;
+  }
+  if (::kill(pid, SIGTERM) != 0 && errno == ESRCH) {
+    waitExit(pid, Duration::zero());
+    return true;
+  }
+  if (waitExit(pid, grace)) {
+    return true;
+  }
+  ::kill(pid, SIGKILL);
+  return waitExit(pid, std::chrono::seconds(5)).has_value();
+}
+
+bool isAlive(pid_t pid) {
+  if (::kill(pid, 0) != 0) {
+    return errno == EPERM;
+  }
+  // A zombie child still answers kill(0); treat it as gone.
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = std::fopen(path, "r");
+  if (!f) {
+    return false;
+  }
+  char state = 0;
+  int ignored_pid = 0;
+  char comm[256];
+  bool zombie = std::fscanf(f, "%d %255s %c", &ignored_pid, comm, &state) == 3 && state == 'Z';
+  std::fclose(f);
+  return !zombie;
+}
+
+std::string selfExecutable() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) {
+    return "rampart";
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace rampart::runtime

@@ -1,0 +1,38 @@
+#pragma once
+// Child processes: start, signal, and reap them by PID. Rampart only ever signals processes it
+// started itself. A child started with die_with_parent gets PR_SET_PDEATHSIG(SIGKILL), so a test
+// or lab that crashes cannot leave it behind (keepalived's and Sentinel's rule).
+// Thread-safe (no shared state).
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace rampart::runtime {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  std::string log_file;           // stdout and stderr go here (appended); empty: inherit
+  bool die_with_parent = true;
+  bool new_session = false;       // setsid(): survives the caller's terminal and process group
+};
+
+Result<pid_t> spawn(const SpawnOptions& options);
+
+// Waits up to `timeout` for `pid` to exit; its exit status, or std::nullopt if still running.
+std::optional<int> waitExit(pid_t pid, Duration timeout);
+
+// SIGTERM, then SIGKILL after `grace`; reaps it if it is our child. Returns true if it is gone.
+bool terminate(pid_t pid, Duration grace);
+
+bool isAlive(pid_t pid);
+
+// The absolute path of the running executable (/proc/self/exe).
+std::string selfExecutable();
+
+}  // namespace rampart::runtime

@@ -1,0 +1,70 @@
+#pragma once
+// EtcdStore: the Store interface over a real etcd 3.4+ cluster, spoken through etcd's JSON
+// gateway (/v3/...) with Rampart's HTTP client (docs/ARCHITECTURE.md says why not gRPC).
+//
+// Endpoint failover: calls go to the member that answered last; when it refuses, resets, times
+// out or reports that it has no leader, the call moves on to the next endpoint, until the
+// request timeout (monotonic) runs out. Then the error names every endpoint tried and why.
+// A single attempt gets at most its share of the timeout, so one hung member cannot use it all.
+//
+// Watches run on their own connection, send etcd's "require leader" metadata (a member cut off
+// from the quorum cancels the watch instead of going silent), and resume elsewhere from the last
+// delivered revision + 1 after any break.
+//
+// Not thread-safe: create and use it on one event loop.
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "net/endpoint.h"
+#include "store/store.h"
+
+namespace rampart::net::http {
+class Client;
+}
+
+namespace rampart::store {
+
+struct EtcdOptions {
+  std::vector<net::Endpoint> endpoints;
+  Duration request_timeout = std::chrono::seconds(2);
+  // A watch stream silent for this long is re-established (from its resume revision), so a hung
+  // member is left within this bound even when no event is due.
+  Duration watch_idle_timeout = std::chrono::seconds(10);
+};
+
+// Parses "http://127.0.0.1:2379,127.0.0.1:22379" (etcdctl's --endpoints syntax).
+Result<std::vector<net::Endpoint>> parseEndpointList(std::string_view text);
+
+class EtcdStore final : public Store {
+ public:
+  EtcdStore(boost::asio::any_io_executor executor, EtcdOptions options);
+  ~EtcdStore() override;
+
+  // Store
+  Async<RangeResponse> range(RangeRequest request) override;
+  Async<PutResponse> put(PutRequest request) override;
+  Async<DeleteResponse> deleteRange(DeleteRequest request) override;
+  Async<TxnResponse> txn(TxnRequest request) override;
+  Async<void> compact(Revision revision) override;
+  Async<LeaseGrantResponse> leaseGrant(std::chrono::seconds ttl) override;
+  Async<void> leaseRevoke(LeaseId id) override;
+  Async<LeaseKeepAliveResponse> leaseKeepAliveOnce(LeaseId id) override;
+  Async<LeaseTimeToLiveResponse> leaseTimeToLive(LeaseId id, bool with_keys) override;
+  WatchPtr watch(WatchRequest request) override;
+
+  const EtcdOptions& options() const { return options_; }
+
+ private:
+  // POSTs `body` to `path` with endpoint failover; the body of the 200 answer, or the error.
+  Async<std::string> call(std::string path, std::string body);
+
+  boost::asio::any_io_executor executor_;
+  EtcdOptions options_;
+  std::unique_ptr<net::http::Client> client_;
+  size_t preferred_ = 0;  // index of the endpoint that answered last
+};
+
+}  // namespace rampart::store
