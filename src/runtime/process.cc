@@ -51,9 +51,10 @@ Result<pid_t> spawn(const SpawnOptions& options) {
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
     }
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-      ::dup2(devnull, STDIN_FILENO);
+    int input = ::open(options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(),
+                       O_RDONLY);
+    if (input >= 0) {
+      ::dup2(input, STDIN_FILENO);
     }
     sigset_t none;
     sigemptyset(&none);

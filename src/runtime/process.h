@@ -18,6 +18,7 @@ namespace rampart::runtime {
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
   std::string log_file;           // stdout and stderr go here (appended); empty: inherit
+  std::string stdin_file;         // empty: /dev/null
   bool die_with_parent = true;
   bool new_session = false;       // setsid(): survives the caller's terminal and process group
 };
