@@ -3,6 +3,9 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -67,6 +70,11 @@ Result<std::unique_ptr<ElectionDrill>> ElectionDrill::start(ElectionDrillOptions
       return fail(r.error());
     }
   }
+  for (auto& c : drill->candidates_) {
+    if (auto r = drill->waitUntilCampaigning(c, std::chrono::seconds(10)); !r) {
+      return fail(r.error());
+    }
+  }
   return drill;
 }
 
@@ -84,6 +92,25 @@ Result<void> ElectionDrill::spawnCandidate(Candidate& c) {
   }
   c.pid = *pid;
   return ok();
+}
+
+Result<void> ElectionDrill::waitUntilCampaigning(const Candidate& c, Duration timeout) {
+  // A candidate prints its "started" event once its loop runs; a short settle after that lets it
+  // reach its first campaign, so the next measurement does not include a process start-up.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(c.log_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    // The log is appended to by every incarnation: look for this process's own event.
+    if (text.str().find("\"pid\":" + std::to_string(c.pid) + "}") != std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return fail(ErrorCode::DeadlineExceeded, "candidate ", c.name, " did not start; see ",
+              c.log_file);
 }
 
 ElectionDrill::Candidate* ElectionDrill::findCandidate(const std::string& name) {
@@ -180,6 +207,9 @@ Result<Handover> ElectionDrill::signalLeader(int signal, Duration timeout) {
       runtime::terminate(victim->pid, std::chrono::seconds(3));
       victim->pid = 0;
       if (auto r = spawnCandidate(*victim); !r) {
+        return fail(r.error());
+      }
+      if (auto r = waitUntilCampaigning(*victim, std::chrono::seconds(10)); !r) {
         return fail(r.error());
       }
     }

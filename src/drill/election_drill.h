@@ -60,6 +60,7 @@ class ElectionDrill {
   };
   explicit ElectionDrill(ElectionDrillOptions options);
   Result<void> spawnCandidate(Candidate& candidate);
+  Result<void> waitUntilCampaigning(const Candidate& candidate, Duration timeout);
   Candidate* findCandidate(const std::string& name);
 
   ElectionDrillOptions options_;

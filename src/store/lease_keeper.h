@@ -27,13 +27,14 @@ namespace rampart::store {
 class LeaseClock {
  public:
   LeaseClock(std::chrono::seconds ttl, TimePoint granted_sent_at)
-      : ttl_(ttl), deadline_(granted_sent_at + ttl), next_renewal_(granted_sent_at + ttl / 3) {}
+      : ttl_(ttl), deadline_(granted_sent_at + ttl),
+        next_renewal_(granted_sent_at + renewalInterval(ttl)) {}
 
   // A renewal sent at `sent_at` was acknowledged with `ttl`.
   void onRenewed(TimePoint sent_at, std::chrono::seconds ttl) {
     ttl_ = ttl;
     deadline_ = std::max(deadline_, sent_at + ttl);
-    next_renewal_ = sent_at + ttl / 3;
+    next_renewal_ = sent_at + renewalInterval(ttl);
   }
   // A renewal failed (etcd unreachable): retry soon, well before the deadline.
   void onRenewFailed(TimePoint now) {
@@ -45,6 +46,9 @@ class LeaseClock {
   std::chrono::seconds ttl() const { return ttl_; }
 
  private:
+  // TTL/3, as etcd's own client does. In nanoseconds: seconds(1) / 3 would be zero.
+  static Duration renewalInterval(std::chrono::seconds ttl) { return Duration(ttl) / 3; }
+
   std::chrono::seconds ttl_;
   TimePoint deadline_;      // the lease certainly exists until here
   TimePoint next_renewal_;  // when to send the next keep-alive

@@ -24,6 +24,14 @@ TEST(LeaseClock, DeadlineCountsFromTheSendTimeOfTheLastAcknowledgedRenewal) {
   EXPECT_TRUE(c.expired(t0 + 4s));
 }
 
+TEST(LeaseClock, OneSecondLeasesRenewEveryThirdOfASecond) {
+  TimePoint t0{};
+  LeaseClock c(1s, t0);
+  EXPECT_EQ(c.nextRenewal(), t0 + Duration(1s) / 3);
+  c.onRenewed(t0 + 300ms, 1s);
+  EXPECT_EQ(c.nextRenewal(), t0 + 300ms + Duration(1s) / 3);
+}
+
 TEST(LeaseClock, AStaleAcknowledgementNeverMovesTheDeadlineBack) {
   TimePoint t0{};
   LeaseClock c(3s, t0);
