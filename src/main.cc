@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::addVersion(app, action);
   cli::addEtcd(app, action);
   cli::addElect(app, action);
+  cli::addLb(app, action);
   cli::addDemo(app, action);
 
   try {

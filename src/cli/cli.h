@@ -20,5 +20,6 @@ void addVersion(CLI::App& app, Action& action);
 void addEtcd(CLI::App& app, Action& action);
 void addElect(CLI::App& app, Action& action);
 void addDemo(CLI::App& app, Action& action);
+void addLb(CLI::App& app, Action& action);
 
 }  // namespace rampart::cli

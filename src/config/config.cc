@@ -23,6 +23,11 @@ std::string Section::whereOf(const YAML::Node& node) const {
 
 std::string Section::where() const { return whereOf(node_); }
 
+std::string Section::whereIs(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  return node.IsDefined() ? whereOf(node) : whereOf(node_);
+}
+
 Error Section::invalid(const YAML::Node& node, std::string_view key, std::string_view why) const {
   return Error{ErrorCode::InvalidArgument,
                whereOf(node) + ": " + fieldPath(key) + ": " + std::string(why)};
@@ -152,6 +157,32 @@ Result<Section> Section::section(std::string_view key) const {
     return fail(invalid(node, key, "expected a mapping"));
   }
   return Section(node, file_, fieldPath(key));
+}
+
+Result<std::vector<Section>> Section::sectionList(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  std::vector<Section> out;
+  if (!node.IsDefined() || node.IsNull()) {
+    return out;
+  }
+  if (!node.IsSequence()) {
+    return fail(invalid(node, key, "expected a list"));
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto item = node[i];
+    std::string item_path = fieldPath(key) + "[" + std::to_string(i) + "]";
+    if (!item.IsMap()) {
+      return fail(ErrorCode::InvalidArgument, whereOf(item), ": ", item_path,
+                  ": expected a mapping");
+    }
+    out.emplace_back(item, file_, item_path);
+  }
+  return out;
+}
+
+bool Section::has(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  return node.IsDefined() && !node.IsNull();
 }
 
 Result<void> Section::allowOnly(std::initializer_list<std::string_view> allowed) const {

@@ -33,11 +33,16 @@ class Section {
   Result<std::vector<std::string>> stringList(std::string_view key) const;
   // A nested mapping; an absent key gives an empty section.
   Result<Section> section(std::string_view key) const;
+  // A list of mappings (e.g. backends); an absent key gives an empty list.
+  Result<std::vector<Section>> sectionList(std::string_view key) const;
+  bool has(std::string_view key) const;
   // Fails on the first key not in `allowed`, naming it and its line.
   Result<void> allowOnly(std::initializer_list<std::string_view> allowed) const;
 
   // "file:line:col" of this section.
   std::string where() const;
+  // "file:line:col" of the value of `key`, or of this section when it is absent.
+  std::string whereIs(std::string_view key) const;
   const std::string& path() const { return path_; }
 
  private:

@@ -40,7 +40,7 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   for (const auto& text : *endpoints) {
     auto endpoint = net::parseEndpoint(text);
     if (!endpoint) {
-      return fail(ErrorCode::InvalidArgument, etcd->where(), ": etcd.endpoints: ",
+      return fail(ErrorCode::InvalidArgument, etcd->whereIs("endpoints"), ": etcd.endpoints: ",
                   endpoint.error().message);
     }
     out.endpoints.push_back(*endpoint);
@@ -61,7 +61,7 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
     return fail(!key ? key.error() : !name ? name.error() : ttl.error());
   }
   if (*ttl < std::chrono::seconds(1) || *ttl % std::chrono::seconds(1) != Duration::zero()) {
-    return fail(ErrorCode::InvalidArgument, election->where(),
+    return fail(ErrorCode::InvalidArgument, election->whereIs("ttl"),
                 ": election.ttl: etcd leases are whole seconds, at least 1s; got ",
                 formatDuration(*ttl));
   }
@@ -78,7 +78,7 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   }
   auto admin_endpoint = net::parseEndpoint(*listen);
   if (!admin_endpoint) {
-    return fail(ErrorCode::InvalidArgument, admin->where(), ": admin.listen: ",
+    return fail(ErrorCode::InvalidArgument, admin->whereIs("listen"), ": admin.listen: ",
                 admin_endpoint.error().message);
   }
   out.admin = *admin_endpoint;
@@ -92,7 +92,7 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   }
   if (!level->empty()) {
     if (auto parsed = log::parseLevel(*level); !parsed) {
-      return fail(ErrorCode::InvalidArgument, log_section->where(), ": log.level: ",
+      return fail(ErrorCode::InvalidArgument, log_section->whereIs("level"), ": log.level: ",
                   parsed.error().message);
     }
   }

@@ -29,7 +29,7 @@ TEST(CampaignerConfig, ReadsEveryField) {
 TEST(CampaignerConfig, SubSecondTtlIsRejectedWithFileLineAndField) {
   auto c = parse("election:\n  name: a\n  ttl: 500ms\n");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("elect.yaml:2:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("elect.yaml:3:8:"), std::string::npos) << c.error().message;
   EXPECT_NE(c.error().message.find("election.ttl"), std::string::npos);
   EXPECT_NE(c.error().message.find("whole seconds"), std::string::npos);
 }

@@ -23,6 +23,9 @@ Daemon::Daemon(std::string role)
                   : net::http::Response::text(503, "not ready\n");
   });
   admin_.route("/metrics", [this](const net::http::Request&) {
+    if (scrape_) {
+      scrape_();
+    }
     return net::http::Response{200, metrics::kContentType, metrics::render(*registry_)};
   });
 }

@@ -38,6 +38,8 @@ class Daemon {
   void onShutdown(std::function<boost::asio::awaitable<void>()> hook) {
     shutdown_ = std::move(hook);
   }
+  // Called before each /metrics scrape (e.g. to copy data-path counters into the registry).
+  void onScrape(std::function<void()> hook) { scrape_ = std::move(hook); }
   // Runs `main` on the loop and the loop until `main` returns or a shutdown completes.
   // Returns the process exit code.
   int run(std::function<boost::asio::awaitable<int>()> main);
@@ -53,6 +55,7 @@ class Daemon {
   bool shutting_down_ = false;
   int exit_code_ = 0;
   std::function<void()> reload_;
+  std::function<void()> scrape_;
   std::function<boost::asio::awaitable<void>()> shutdown_;
 };
 

@@ -1,0 +1,87 @@
+#include "health/probe.h"
+
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "net/http/client.h"
+
+namespace rampart::health {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+asio::awaitable<ProbeResult> tcpProbe(asio::any_io_executor ex, Duration timeout,
+                                      net::Endpoint target) {
+  boost::system::error_code parse_ec;
+  auto address = asio::ip::make_address(target.host, parse_ec);
+  if (parse_ec) {
+    co_return ProbeResult{false, "not an IP address: " + target.host, {}};
+  }
+  tcp::socket socket(ex);
+  asio::steady_timer timer(ex);
+  bool timed_out = false;
+  timer.expires_after(timeout);
+  timer.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
+    if (!ec) {
+      timed_out = true;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    }
+  });
+  auto [ec] = co_await socket.async_connect(tcp::endpoint(address, target.port),
+                                            asio::as_tuple(asio::use_awaitable));
+  timer.cancel();
+  if (timed_out) {
+    co_return ProbeResult{false, "connect timed out", {}};
+  }
+  if (ec) {
+    co_return ProbeResult{false, ec.message(), {}};
+  }
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  co_return ProbeResult{true, "connected", {}};
+}
+
+asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
+                                       net::Endpoint target) {
+  net::http::Client client(ex);
+  net::http::Request request{spec.method, spec.path, {{"Connection", "close"}}, {}};
+  auto deadline = std::chrono::steady_clock::now() + spec.timeout;
+  auto response = co_await client.fetch(target, std::move(request), deadline);
+  if (!response) {
+    ProbeResult failed;
+    failed.detail = response.error().code == ErrorCode::DeadlineExceeded
+                        ? std::string("timed out")
+                        : response.error().message;
+    co_return failed;
+  }
+  int status = response->status;
+  bool ok = (status >= spec.status_min && status <= spec.status_max) ||
+            std::find(spec.extra_statuses.begin(), spec.extra_statuses.end(), status) !=
+                spec.extra_statuses.end();
+  co_return ProbeResult{ok, "HTTP " + std::to_string(status), {}};
+}
+
+}  // namespace
+
+asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spec,
+                                   net::Endpoint target) {
+  auto start = std::chrono::steady_clock::now();
+  // Two statements, not `cond ? co_await a : co_await b`: g++ 12 miscompiles co_await inside a
+  // conditional expression (the result string was freed early).
+  ProbeResult result;
+  if (spec.kind == ProbeSpec::Kind::Tcp) {
+    result = co_await tcpProbe(executor, spec.timeout, target);
+  } else {
+    result = co_await httpProbe(executor, spec, target);
+  }
+  result.latency = std::chrono::steady_clock::now() - start;
+  co_return result;
+}
+
+}  // namespace rampart::health

@@ -1,0 +1,41 @@
+#pragma once
+// Active health probes. One probe opens a fresh connection (never a pooled one: a pooled
+// connection would hide a backend that stopped accepting), finishes within its timeout, and
+// reports pass/fail with a short reason for event logs ("connection refused", "HTTP 503").
+//   tcp:  the TCP handshake completes.
+//   http: GET <path> answers with a status in [status_min, status_max] or in extra_statuses
+//         (lvscare's --health-status). A role check is an http probe of a role endpoint such as
+//         Rampart's or Patroni's /primary, which answers 200 only on the writable primary.
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "base/clock.h"
+#include "net/endpoint.h"
+
+namespace rampart::health {
+
+struct ProbeSpec {
+  enum class Kind { Tcp, Http };
+  Kind kind = Kind::Tcp;
+  Duration timeout = std::chrono::seconds(1);
+  std::string method = "GET";
+  std::string path = "/healthz";
+  int status_min = 200;
+  int status_max = 399;
+  std::vector<int> extra_statuses;
+};
+
+struct ProbeResult {
+  bool ok = false;
+  std::string detail;  // why it failed, or the HTTP status
+  Duration latency{};
+};
+
+boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor, ProbeSpec spec,
+                                          net::Endpoint target);
+
+}  // namespace rampart::health

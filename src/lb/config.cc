@@ -1,0 +1,343 @@
+#include "lb/config.h"
+
+#include <charconv>
+#include <set>
+#include <thread>
+
+#include "base/duration.h"
+
+namespace rampart::lb {
+namespace {
+
+Result<std::pair<int, int>> parseStatusRange(std::string_view text) {
+  auto dash = text.find('-');
+  auto number = [](std::string_view s) -> std::optional<int> {
+    int v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || v < 100 || v > 599) {
+      return std::nullopt;
+    }
+    return v;
+  };
+  auto lo = number(text.substr(0, dash));
+  auto hi = dash == std::string_view::npos ? lo : number(text.substr(dash + 1));
+  if (!lo || !hi || *lo > *hi) {
+    return fail(ErrorCode::InvalidArgument, "invalid status range '", text,
+                "' (expected e.g. 200-399 or 200)");
+  }
+  return std::pair<int, int>(*lo, *hi);
+}
+
+// Wraps a plain error with the section's position.
+Error at(const config::Section& s, const std::string& field, const std::string& why) {
+  return Error{ErrorCode::InvalidArgument,
+               s.whereIs(field) + ": " + s.path() + "." + field + ": " + why};
+}
+
+Result<HealthConfig> parseHealth(const config::Section& h) {
+  HealthConfig out;
+  if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
+                            "timeout", "rise", "fall"});
+      !r) {
+    return fail(r.error());
+  }
+  auto type = h.string("type", "tcp");
+  if (!type) {
+    return fail(type.error());
+  }
+  if (*type == "none") {
+    out.enabled = false;
+  } else if (*type == "tcp") {
+    out.probe.kind = health::ProbeSpec::Kind::Tcp;
+  } else if (*type == "http") {
+    out.probe.kind = health::ProbeSpec::Kind::Http;
+  } else {
+    return fail(at(h, "type", "unknown check type '" + *type + "' (use tcp, http or none)"));
+  }
+  auto path = h.string("path", out.probe.path);
+  auto method = h.string("method", out.probe.method);
+  auto status = h.string("status", "200-399");
+  auto extra = h.stringList("extra_statuses");
+  auto interval = h.duration("interval", out.interval);
+  auto timeout = h.duration("timeout", out.probe.timeout);
+  auto rise = h.integer("rise", out.rise, 1, 100);
+  auto fall = h.integer("fall", out.fall, 1, 100);
+  for (auto* e : {&path, &method, &status}) {
+    if (!*e) {
+      return fail(e->error());
+    }
+  }
+  if (!extra) {
+    return fail(extra.error());
+  }
+  if (!interval || !timeout) {
+    return fail(!interval ? interval.error() : timeout.error());
+  }
+  if (!rise || !fall) {
+    return fail(!rise ? rise.error() : fall.error());
+  }
+  auto range = parseStatusRange(*status);
+  if (!range) {
+    return fail(at(h, "status", range.error().message));
+  }
+  for (const auto& code : *extra) {
+    auto one = parseStatusRange(code);
+    if (!one || one->first != one->second) {
+      return fail(at(h, "extra_statuses", "invalid status '" + code + "'"));
+    }
+    out.probe.extra_statuses.push_back(one->first);
+  }
+  if (*interval < std::chrono::milliseconds(10)) {
+    return fail(at(h, "interval", "must be at least 10ms"));
+  }
+  if (*timeout <= Duration::zero()) {
+    return fail(at(h, "timeout", "must be positive"));
+  }
+  if (path->empty() || path->front() != '/') {
+    return fail(at(h, "path", "must start with '/'"));
+  }
+  out.probe.path = *path;
+  out.probe.method = *method;
+  out.probe.status_min = range->first;
+  out.probe.status_max = range->second;
+  out.probe.timeout = *timeout;
+  out.interval = *interval;
+  out.rise = static_cast<int>(*rise);
+  out.fall = static_cast<int>(*fall);
+  return out;
+}
+
+Result<BackendConfig> parseBackend(const config::Section& b) {
+  if (auto r = b.allowOnly({"address", "weight", "max_connections"}); !r) {
+    return fail(r.error());
+  }
+  auto address = b.requiredString("address");
+  if (!address) {
+    return fail(address.error());
+  }
+  auto endpoint = net::parseEndpoint(*address);
+  if (!endpoint) {
+    return fail(at(b, "address", endpoint.error().message));
+  }
+  auto weight = b.integer("weight", 1, 0, 1000);
+  auto max_connections = b.integer("max_connections", 0, 0, 10'000'000);
+  if (!weight || !max_connections) {
+    return fail(!weight ? weight.error() : max_connections.error());
+  }
+  return BackendConfig{*endpoint, static_cast<uint32_t>(*weight), *max_connections};
+}
+
+Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
+  VirtualServerConfig out;
+  if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
+                            "on_down", "passive_ejection", "health", "backends"});
+      !r) {
+    return fail(r.error());
+  }
+  auto name = v.requiredString("name");
+  auto listen = v.requiredString("listen");
+  auto policy = v.string("policy", "round-robin");
+  auto on_down = v.string("on_down", "keep");
+  for (auto* e : {&name, &listen, &policy, &on_down}) {
+    if (!*e) {
+      return fail(e->error());
+    }
+  }
+  out.name = *name;
+  auto endpoint = net::parseEndpoint(*listen);
+  if (!endpoint) {
+    return fail(at(v, "listen", endpoint.error().message));
+  }
+  out.listen = *endpoint;
+  auto parsed_policy = parsePolicy(*policy);
+  if (!parsed_policy) {
+    return fail(at(v, "policy", parsed_policy.error().message));
+  }
+  out.policy = *parsed_policy;
+  if (*on_down == "keep") {
+    out.on_down = OnDown::Keep;
+  } else if (*on_down == "close") {
+    out.on_down = OnDown::Close;
+  } else {
+    return fail(at(v, "on_down", "expected keep or close, got '" + *on_down + "'"));
+  }
+  auto connect_timeout = v.duration("connect_timeout", out.connect_timeout);
+  auto idle_timeout = v.duration("idle_timeout", out.idle_timeout);
+  auto passive = v.boolean("passive_ejection", true);
+  if (!connect_timeout || !idle_timeout || !passive) {
+    return fail(!connect_timeout ? connect_timeout.error()
+                : !idle_timeout  ? idle_timeout.error()
+                                 : passive.error());
+  }
+  out.connect_timeout = *connect_timeout;
+  out.idle_timeout = *idle_timeout;
+  out.passive_ejection = *passive;
+  auto health = v.section("health");
+  if (!health) {
+    return fail(health.error());
+  }
+  auto parsed_health = parseHealth(*health);
+  if (!parsed_health) {
+    return fail(parsed_health.error());
+  }
+  out.health = *parsed_health;
+  auto backends = v.sectionList("backends");
+  if (!backends) {
+    return fail(backends.error());
+  }
+  for (const auto& b : *backends) {
+    auto backend = parseBackend(b);
+    if (!backend) {
+      return fail(backend.error());
+    }
+    out.backends.push_back(*backend);
+  }
+  if (out.backends.empty()) {
+    return fail(at(v, "backends", "at least one backend is required"));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<LbConfig> parseLbConfig(const config::Section& root) {
+  LbConfig out;
+  if (auto r = root.allowOnly({"admin", "workers", "virtual_servers"}); !r) {
+    return fail(r.error());
+  }
+  auto admin = root.section("admin");
+  if (!admin) {
+    return fail(admin.error());
+  }
+  if (auto r = admin->allowOnly({"listen"}); !r) {
+    return fail(r.error());
+  }
+  auto listen = admin->string("listen", out.admin.toString());
+  if (!listen) {
+    return fail(listen.error());
+  }
+  auto admin_endpoint = net::parseEndpoint(*listen);
+  if (!admin_endpoint) {
+    return fail(at(*admin, "listen", admin_endpoint.error().message));
+  }
+  out.admin = *admin_endpoint;
+  auto workers = root.integer("workers", 0, 0, 64);
+  if (!workers) {
+    return fail(workers.error());
+  }
+  out.workers = static_cast<int>(*workers);
+  auto servers = root.sectionList("virtual_servers");
+  if (!servers) {
+    return fail(servers.error());
+  }
+  for (const auto& s : *servers) {
+    auto vs = parseVirtualServer(s);
+    if (!vs) {
+      return fail(vs.error());
+    }
+    out.virtual_servers.push_back(std::move(*vs));
+  }
+  if (auto valid = validate(out); !valid) {
+    return fail(ErrorCode::InvalidArgument, root.where(), ": ", valid.error().message);
+  }
+  return out;
+}
+
+Result<LbConfig> loadLbConfigFile(const std::string& path) {
+  auto root = config::loadFile(path);
+  if (!root) {
+    return fail(root.error());
+  }
+  return parseLbConfig(*root);
+}
+
+Result<void> validate(const LbConfig& config) {
+  if (config.virtual_servers.empty()) {
+    return fail(ErrorCode::InvalidArgument, "virtual_servers: at least one is required");
+  }
+  std::set<std::string> names;
+  std::set<std::string> listens;
+  for (const auto& vs : config.virtual_servers) {
+    if (!names.insert(vs.name).second) {
+      return fail(ErrorCode::InvalidArgument, "virtual_servers: duplicate name '", vs.name, "'");
+    }
+    if (!listens.insert(vs.listen.toString()).second) {
+      return fail(ErrorCode::InvalidArgument, "virtual_servers: '", vs.name,
+                  "' listens on ", vs.listen.toString(), " like another virtual server");
+    }
+    std::set<std::string> addresses;
+    for (const auto& b : vs.backends) {
+      if (!addresses.insert(b.address.toString()).second) {
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                    "': backend ", b.address.toString(), " is listed twice");
+      }
+    }
+  }
+  return ok();
+}
+
+Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags) {
+  LbConfig out;
+  VirtualServerConfig vs;
+  vs.name = "vs";
+  auto listen = net::parseEndpoint(flags.vs);
+  if (!listen) {
+    return fail(ErrorCode::InvalidArgument, "--vs: ", listen.error().message);
+  }
+  vs.listen = *listen;
+  if (flags.rs.empty()) {
+    return fail(ErrorCode::InvalidArgument, "--rs: at least one real server is required");
+  }
+  for (const auto& rs : flags.rs) {
+    auto endpoint = net::parseEndpoint(rs);
+    if (!endpoint) {
+      return fail(ErrorCode::InvalidArgument, "--rs: ", endpoint.error().message);
+    }
+    vs.backends.push_back(BackendConfig{*endpoint, 1, 0});
+  }
+  auto policy = parsePolicy(flags.scheduler);
+  if (!policy) {
+    return fail(ErrorCode::InvalidArgument, "--scheduler: ", policy.error().message);
+  }
+  vs.policy = *policy;
+  if (flags.health_scheme == "http") {
+    vs.health.probe.kind = health::ProbeSpec::Kind::Http;
+  } else if (flags.health_scheme == "tcp") {
+    vs.health.probe.kind = health::ProbeSpec::Kind::Tcp;
+  } else if (flags.health_scheme == "https") {
+    return fail(ErrorCode::InvalidArgument,
+                "--health-schem https: HTTPS checks are not supported yet; use http or tcp");
+  } else {
+    return fail(ErrorCode::InvalidArgument, "--health-schem '", flags.health_scheme,
+                "': use http or tcp");
+  }
+  if (flags.health_path.empty() || flags.health_path.front() != '/') {
+    return fail(ErrorCode::InvalidArgument, "--health-path must start with '/'");
+  }
+  vs.health.probe.path = flags.health_path;
+  vs.health.probe.extra_statuses = flags.health_status;
+  auto timeout = parseDuration(flags.health_timeout);
+  if (!timeout || *timeout <= Duration::zero()) {
+    return fail(ErrorCode::InvalidArgument, "--health-timeout '", flags.health_timeout,
+                "': expected a duration such as 1s or 500ms");
+  }
+  vs.health.probe.timeout = *timeout;
+  auto interval = parseDuration(flags.interval);
+  if (!interval || *interval < std::chrono::milliseconds(10)) {
+    return fail(ErrorCode::InvalidArgument, "--interval '", flags.interval,
+                "': expected a duration of at least 10ms (e.g. 100ms, 5s, or 5 for seconds)");
+  }
+  vs.health.interval = *interval;
+  // lvscare drains on the first failed check and re-adds on the first success.
+  vs.health.fall = 1;
+  vs.health.rise = 1;
+  auto admin = net::parseEndpoint(flags.admin);
+  if (!admin) {
+    return fail(ErrorCode::InvalidArgument, "--admin: ", admin.error().message);
+  }
+  out.admin = *admin;
+  out.virtual_servers.push_back(std::move(vs));
+  return out;
+}
+
+}  // namespace rampart::lb

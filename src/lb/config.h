@@ -1,0 +1,95 @@
+#pragma once
+// The load balancer's configuration: virtual servers, each a listen address spreading TCP
+// connections over backends, with its health check. Read from YAML (errors name file:line and the
+// field) or built from lvscare-compatible flags. A config is validated as a whole before it is
+// used, so a reload with a bad file changes nothing.
+//
+//   admin: { listen: 127.0.0.1:9090 }
+//   workers: 2                       # data-path threads; default: one per core
+//   virtual_servers:
+//     - name: api
+//       listen: 127.0.0.100:6443
+//       policy: round-robin          # | least-connections | source-hash
+//       connect_timeout: 1s
+//       idle_timeout: 1h
+//       on_down: keep                # | close: cut established connections of a Down backend
+//       passive_ejection: true       # a failed client connect marks the backend Down at once
+//       health:
+//         type: http                 # | tcp | none
+//         path: /healthz
+//         status: 200-399            # accepted status range
+//         extra_statuses: [401]      # lvscare's --health-status
+//         interval: 1s
+//         timeout: 1s
+//         rise: 1
+//         fall: 2
+//       backends:
+//         - { address: 127.0.0.11:6443, weight: 1, max_connections: 0 }
+
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "config/config.h"
+#include "health/probe.h"
+#include "lb/picker.h"
+#include "net/endpoint.h"
+
+namespace rampart::lb {
+
+enum class OnDown { Keep, Close };
+
+struct HealthConfig {
+  bool enabled = true;
+  health::ProbeSpec probe;
+  Duration interval = std::chrono::seconds(1);
+  int rise = 1;
+  int fall = 2;
+};
+
+struct BackendConfig {
+  net::Endpoint address;
+  uint32_t weight = 1;
+  int64_t max_connections = 0;
+};
+
+struct VirtualServerConfig {
+  std::string name;
+  net::Endpoint listen;
+  Policy policy = Policy::RoundRobin;
+  Duration connect_timeout = std::chrono::seconds(1);
+  Duration idle_timeout = std::chrono::hours(1);
+  OnDown on_down = OnDown::Keep;
+  bool passive_ejection = true;
+  HealthConfig health;
+  std::vector<BackendConfig> backends;
+};
+
+struct LbConfig {
+  net::Endpoint admin{"127.0.0.1", 0};
+  int workers = 0;  // 0: one per core
+  std::vector<VirtualServerConfig> virtual_servers;
+};
+
+Result<LbConfig> parseLbConfig(const config::Section& root);
+Result<LbConfig> loadLbConfigFile(const std::string& path);
+// Whole-config checks: unique names and listen addresses, at least one backend each.
+Result<void> validate(const LbConfig& config);
+
+// lvscare's flags: --vs, --rs (repeatable), --health-path, --health-schem, --health-status,
+// --health-timeout, --interval, --scheduler.
+struct LvscareFlags {
+  std::string vs;
+  std::vector<std::string> rs;
+  std::string health_path = "/healthz";
+  std::string health_scheme = "http";
+  std::vector<int> health_status;
+  std::string health_timeout = "1s";
+  std::string interval = "1s";
+  std::string scheduler = "rr";
+  std::string admin = "127.0.0.1:0";
+};
+Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags);
+
+}  // namespace rampart::lb

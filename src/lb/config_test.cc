@@ -1,0 +1,108 @@
+#include "lb/config.h"
+
+#include <gtest/gtest.h>
+
+namespace rampart::lb {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<LbConfig> parse(const std::string& yaml) {
+  auto root = config::loadString(yaml, "lb.yaml");
+  if (!root) {
+    return fail(root.error());
+  }
+  return parseLbConfig(*root);
+}
+
+const char* kValid = R"(admin:
+  listen: 127.0.0.1:9090
+virtual_servers:
+  - name: api
+    listen: 127.0.0.100:6443
+    policy: least-connections
+    on_down: close
+    health:
+      type: http
+      path: /primary
+      status: 200
+      extra_statuses: [401]
+      interval: 100ms
+      timeout: 50ms
+      rise: 2
+      fall: 3
+    backends:
+      - address: 127.0.0.11:6443
+      - { address: 127.0.0.12:6443, weight: 3, max_connections: 100 }
+)";
+
+TEST(LbConfig, ReadsAVirtualServerWithItsCheckAndBackends) {
+  auto c = parse(kValid);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->virtual_servers.size(), 1u);
+  const auto& vs = c->virtual_servers[0];
+  EXPECT_EQ(vs.listen.toString(), "127.0.0.100:6443");
+  EXPECT_EQ(vs.policy, Policy::LeastConnections);
+  EXPECT_EQ(vs.on_down, OnDown::Close);
+  EXPECT_EQ(vs.health.probe.kind, health::ProbeSpec::Kind::Http);
+  EXPECT_EQ(vs.health.probe.status_min, 200);
+  EXPECT_EQ(vs.health.probe.status_max, 200);
+  EXPECT_EQ(vs.health.probe.extra_statuses, std::vector<int>{401});
+  EXPECT_EQ(vs.health.interval, 100ms);
+  EXPECT_EQ(vs.health.rise, 2);
+  ASSERT_EQ(vs.backends.size(), 2u);
+  EXPECT_EQ(vs.backends[1].weight, 3u);
+  EXPECT_EQ(vs.backends[1].max_connections, 100);
+}
+
+TEST(LbConfig, ErrorsNameTheLineAndTheFieldPath) {
+  std::string bad = kValid;
+  bad.replace(bad.find("least-connections"), 17, "fastest");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:6:13:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("virtual_servers[0].policy"), std::string::npos);
+}
+
+TEST(LbConfig, BadBackendAddressNamesTheBackend) {
+  auto c = parse(
+      "virtual_servers:\n  - name: a\n    listen: 127.0.0.1:1\n    backends:\n"
+      "      - address: nowhere\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("virtual_servers[0].backends[0]"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, DuplicateListenAddressesAreRejected) {
+  auto c = parse(
+      "virtual_servers:\n"
+      "  - {name: a, listen: 127.0.0.1:1, backends: [{address: 127.0.0.1:2}]}\n"
+      "  - {name: b, listen: 127.0.0.1:1, backends: [{address: 127.0.0.1:3}]}\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("listens on 127.0.0.1:1"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, LvscareFlagsBuildTheSameKindOfConfig) {
+  LvscareFlags f;
+  f.vs = "127.0.0.100:6443";
+  f.rs = {"127.0.0.11:6443", "127.0.0.12:6443"};
+  f.interval = "100ms";
+  f.health_status = {401};
+  auto c = fromLvscareFlags(f);
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& vs = c->virtual_servers.at(0);
+  EXPECT_EQ(vs.backends.size(), 2u);
+  EXPECT_EQ(vs.health.interval, 100ms);
+  EXPECT_EQ(vs.health.probe.path, "/healthz");
+  EXPECT_EQ(vs.health.fall, 1) << "lvscare drains on the first failure";
+  f.interval = "5";
+  EXPECT_EQ(fromLvscareFlags(f)->virtual_servers[0].health.interval, 5s) << "plain seconds";
+  f.health_scheme = "https";
+  auto https = fromLvscareFlags(f);
+  ASSERT_FALSE(https);
+  EXPECT_NE(https.error().message.find("--health-schem"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rampart::lb

@@ -1,0 +1,429 @@
+#include "lb/load_balancer.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "health/probe.h"
+#include "health/threshold.h"
+
+namespace rampart::lb {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct LoadBalancer::Backend {
+  BackendConfig config;
+  std::string id;
+  tcp::endpoint address;
+  health::HealthState health{1, 2};
+  std::shared_ptr<BackendCounters> counters = std::make_shared<BackendCounters>();
+  health::ProbeResult last_probe;
+  bool checking = false;  // a check loop runs for it
+  // Metrics (owned by the registry's families).
+  prometheus::Gauge* up = nullptr;
+  prometheus::Gauge* active = nullptr;
+  prometheus::Counter* connections = nullptr;
+  prometheus::Counter* connect_failures = nullptr;
+  prometheus::Counter* bytes_to_backend = nullptr;
+  prometheus::Counter* bytes_to_client = nullptr;
+  prometheus::Counter* ejections = nullptr;
+  prometheus::Histogram* check_seconds = nullptr;
+  uint64_t exported_connections = 0;
+  uint64_t exported_failures = 0;
+  uint64_t exported_to_backend = 0;
+  uint64_t exported_to_client = 0;
+};
+
+struct LoadBalancer::Server {
+  VirtualServerConfig config;
+  std::vector<std::shared_ptr<Backend>> backends;
+  std::vector<int> listen_fds;
+  std::shared_ptr<std::atomic<uint64_t>> failed_connections =
+      std::make_shared<std::atomic<uint64_t>>(0);
+  uint64_t generation = 0;
+};
+
+namespace {
+
+struct Families {
+  prometheus::Family<prometheus::Gauge>* up;
+  prometheus::Family<prometheus::Gauge>* active;
+  prometheus::Family<prometheus::Counter>* connections;
+  prometheus::Family<prometheus::Counter>* connect_failures;
+  prometheus::Family<prometheus::Counter>* bytes;
+  prometheus::Family<prometheus::Counter>* ejections;
+  prometheus::Family<prometheus::Histogram>* check_seconds;
+};
+
+Families& families(metrics::Registry& r) {
+  static Families f{
+      &prometheus::BuildGauge()
+           .Name("rampart_lb_backend_up")
+           .Help("1 while the backend may take new connections (UP or UNKNOWN), 0 while DOWN")
+           .Register(r),
+      &prometheus::BuildGauge()
+           .Name("rampart_lb_backend_active_connections")
+           .Help("Connections currently relayed to the backend")
+           .Register(r),
+      &prometheus::BuildCounter()
+           .Name("rampart_lb_backend_connections_total")
+           .Help("Connections relayed to the backend")
+           .Register(r),
+      &prometheus::BuildCounter()
+           .Name("rampart_lb_backend_connect_failures_total")
+           .Help("Client connects to the backend that failed and were retried elsewhere")
+           .Register(r),
+      &prometheus::BuildCounter()
+           .Name("rampart_lb_backend_bytes_total")
+           .Help("Bytes relayed, by direction")
+           .Register(r),
+      &prometheus::BuildCounter()
+           .Name("rampart_lb_backend_ejections_total")
+           .Help("Transitions of the backend to DOWN")
+           .Register(r),
+      &prometheus::BuildHistogram()
+           .Name("rampart_lb_backend_check_duration_seconds")
+           .Help("Active health check latency")
+           .Register(r),
+  };
+  return f;
+}
+
+Result<tcp::endpoint> resolve(const net::Endpoint& e) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(e.host, ec);
+  if (!ec) {
+    return tcp::endpoint(address, e.port);
+  }
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(e.host, std::to_string(e.port), ec);
+  if (ec || results.empty()) {
+    return fail(ErrorCode::InvalidArgument, "cannot resolve ", e.toString(), ": ", ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+// A listening socket with SO_REUSEPORT, so every worker can own one on the same address.
+Result<int> openListener(const tcp::endpoint& at) {
+  int family = at.address().is_v6() ? AF_INET6 : AF_INET;
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (::bind(fd, at.data(), static_cast<socklen_t>(at.size())) != 0 || ::listen(fd, 4096) != 0) {
+    std::string why = std::strerror(errno);
+    ::close(fd);
+    std::ostringstream where;
+    where << at;
+    return fail(ErrorCode::Unavailable, "listen on ", where.str(), ": ", why);
+  }
+  return fd;
+}
+
+}  // namespace
+
+LoadBalancer::LoadBalancer(asio::io_context& control, metrics::Registry& registry)
+    : control_(control), registry_(registry) {}
+
+LoadBalancer::~LoadBalancer() { stop(); }
+
+void LoadBalancer::stop() {
+  ++generation_;
+  for (auto& w : workers_) {
+    w->stop();
+  }
+  workers_.clear();
+  servers_.clear();
+}
+
+Result<void> LoadBalancer::apply(const LbConfig& config) {
+  if (auto valid = validate(config); !valid) {
+    return valid;
+  }
+  size_t worker_count = config.workers > 0 ? static_cast<size_t>(config.workers)
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  if (!workers_.empty()) {
+    worker_count = workers_.size();  // the number of workers is fixed at start
+  }
+  // Phase 1: everything that can fail, without touching the running state.
+  std::map<std::string, std::shared_ptr<Server>> next;
+  std::vector<int> opened;
+  auto undo = [&opened] {
+    for (int fd : opened) {
+      ::close(fd);
+    }
+  };
+  for (const auto& vs : config.virtual_servers) {
+    auto server = std::make_shared<Server>();
+    server->config = vs;
+    auto listen = resolve(vs.listen);
+    if (!listen) {
+      undo();
+      return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name, "': ",
+                  listen.error().message);
+    }
+    auto old = servers_.find(vs.name);
+    if (old != servers_.end() && old->second->config.listen == vs.listen) {
+      server->listen_fds = old->second->listen_fds;  // keep accepting on the same sockets
+      server->failed_connections = old->second->failed_connections;
+    } else {
+      for (size_t i = 0; i < worker_count; ++i) {
+        auto fd = openListener(*listen);
+        if (!fd) {
+          undo();
+          return fail(ErrorCode::Unavailable, "virtual server '", vs.name, "': ",
+                      fd.error().message);
+        }
+        opened.push_back(*fd);
+        server->listen_fds.push_back(*fd);
+      }
+    }
+    for (const auto& b : vs.backends) {
+      auto address = resolve(b.address);
+      if (!address) {
+        undo();
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name, "': ",
+                    address.error().message);
+      }
+      std::shared_ptr<Backend> backend;
+      bool carried = false;
+      if (old != servers_.end()) {
+        for (const auto& prev : old->second->backends) {
+          if (prev->id == b.address.toString()) {
+            backend = std::make_shared<Backend>(*prev);  // health and counters carry over
+            carried = true;
+          }
+        }
+      }
+      if (!backend) {
+        backend = std::make_shared<Backend>();
+        backend->id = b.address.toString();
+        auto& f = families(registry_);
+        prometheus::Labels labels{{"vs", vs.name}, {"backend", backend->id}};
+        backend->up = &f.up->Add(labels);
+        backend->up->Set(1);
+        backend->active = &f.active->Add(labels);
+        backend->connections = &f.connections->Add(labels);
+        backend->connect_failures = &f.connect_failures->Add(labels);
+        auto to_backend = labels;
+        to_backend["direction"] = "to_backend";
+        auto to_client = labels;
+        to_client["direction"] = "to_client";
+        backend->bytes_to_backend = &f.bytes->Add(to_backend);
+        backend->bytes_to_client = &f.bytes->Add(to_client);
+        backend->ejections = &f.ejections->Add(labels);
+        backend->check_seconds = &f.check_seconds->Add(
+            labels, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                            0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+      }
+      backend->config = b;
+      backend->address = *address;
+      backend->checking = false;
+      if (!vs.health.enabled) {
+        backend->health = health::HealthState(1, 1);  // never checked: stays usable
+      } else if (!carried) {
+        backend->health = health::HealthState(vs.health.rise, vs.health.fall);
+      } else {
+        backend->health.setThresholds(vs.health.rise, vs.health.fall);
+      }
+      server->backends.push_back(std::move(backend));
+    }
+    next[vs.name] = server;
+  }
+
+  // Phase 2: commit. Listen sockets of servers that went (or moved) are closed by the workers.
+  ++generation_;
+  for (auto& [name, server] : next) {
+    server->generation = generation_;
+  }
+  servers_ = std::move(next);
+  if (workers_.empty()) {
+    for (size_t i = 0; i < worker_count; ++i) {
+      auto* self = this;
+      auto& io = control_;
+      workers_.push_back(std::make_unique<Worker>(
+          static_cast<int>(i),
+          [self, &io](const std::string& vs, const std::string& backend, const std::string& why) {
+            asio::post(io, [self, vs, backend, why] { self->reportConnectFailure(vs, backend, why); });
+          }));
+      workers_.back()->start();
+    }
+  }
+  publish();
+  for (auto& [name, server] : servers_) {
+    startChecks(server);
+  }
+  log::get("lb")->info("config applied virtual_servers={} workers={}", servers_.size(),
+                       workers_.size());
+  return ok();
+}
+
+void LoadBalancer::publish() {
+  auto snapshot =
+      std::make_shared<std::vector<std::shared_ptr<const VirtualServerSnapshot>>>();
+  for (const auto& [name, server] : servers_) {
+    auto vs = std::make_shared<VirtualServerSnapshot>();
+    vs->name = name;
+    vs->policy = server->config.policy;
+    vs->connect_timeout = server->config.connect_timeout;
+    vs->idle_timeout = server->config.idle_timeout;
+    vs->on_down = server->config.on_down;
+    vs->passive_ejection = server->config.passive_ejection;
+    vs->listen_fds = server->listen_fds;
+    vs->failed_connections = server->failed_connections;
+    for (const auto& b : server->backends) {
+      vs->backends.push_back(BackendSlot{b->id, b->address, b->config.weight,
+                                         b->config.max_connections, b->health.usable(),
+                                         hashBytes(b->id), b->counters});
+    }
+    snapshot->push_back(std::move(vs));
+  }
+  SnapshotPtr shared = snapshot;
+  for (auto& w : workers_) {
+    w->apply(shared);
+  }
+}
+
+namespace {
+
+void logTransition(const std::string& vs, const std::string& backend,
+                   const health::Transition& t) {
+  auto logger = log::get("lb");
+  if (t.to == health::State::Down) {
+    logger->warn("backend {} DOWN: {} vs={}", backend, t.reason, vs);
+  } else {
+    logger->info("backend {} {}: {} vs={}", backend, health::stateName(t.to), t.reason, vs);
+  }
+}
+
+}  // namespace
+
+void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
+  if (!server->config.health.enabled) {
+    return;
+  }
+  for (const auto& backend : server->backends) {
+    if (backend->checking) {
+      continue;
+    }
+    backend->checking = true;
+    auto spec = server->config.health.probe;
+    auto interval = server->config.health.interval;
+    auto generation = generation_;
+    auto vs = server->config.name;
+    auto* self = this;
+    auto loop = [self, backend, spec, interval, generation, vs]() -> asio::awaitable<void> {
+      std::minstd_rand rng(std::random_device{}());
+      std::uniform_real_distribution<double> jitter(0.9, 1.1);
+      asio::steady_timer timer(self->control_);
+      net::Endpoint target{backend->address.address().to_string(), backend->address.port()};
+      while (self->generation_ == generation) {
+        auto result = co_await health::probe(self->control_.get_executor(), spec, target);
+        if (self->generation_ != generation) {
+          break;
+        }
+        backend->last_probe = result;
+        backend->check_seconds->Observe(std::chrono::duration<double>(result.latency).count());
+        auto transition =
+            result.ok ? backend->health.onSuccess() : backend->health.onFailure(result.detail);
+        if (transition) {
+          logTransition(vs, backend->id, *transition);
+          backend->up->Set(backend->health.usable() ? 1 : 0);
+          if (transition->to == health::State::Down) {
+            backend->ejections->Increment();
+          }
+          self->publish();
+        }
+        // The next check starts an interval after this one started, never overlapping it.
+        auto wait = std::chrono::duration_cast<Duration>(interval * jitter(rng)) - result.latency;
+        timer.expires_after(std::max<Duration>(wait, std::chrono::milliseconds(1)));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    };
+    asio::co_spawn(control_, std::move(loop), asio::detached);
+  }
+}
+
+void LoadBalancer::reportConnectFailure(const std::string& vs, const std::string& backend,
+                                        const std::string& reason) {
+  auto it = servers_.find(vs);
+  if (it == servers_.end()) {
+    return;
+  }
+  for (auto& b : it->second->backends) {
+    if (b->id != backend) {
+      continue;
+    }
+    auto transition = b->health.onPassiveFailure(reason);
+    if (transition) {
+      logTransition(vs, backend, *transition);
+      b->up->Set(0);
+      b->ejections->Increment();
+      publish();
+    }
+  }
+}
+
+void LoadBalancer::refreshMetrics() {
+  auto bump = [](prometheus::Counter* c, uint64_t now, uint64_t& exported) {
+    if (now > exported) {
+      c->Increment(static_cast<double>(now - exported));
+      exported = now;
+    }
+  };
+  for (auto& [name, server] : servers_) {
+    for (auto& b : server->backends) {
+      auto& c = *b->counters;
+      b->active->Set(static_cast<double>(c.active.load()));
+      bump(b->connections, c.connections.load(), b->exported_connections);
+      bump(b->connect_failures, c.connect_failures.load(), b->exported_failures);
+      bump(b->bytes_to_backend, c.bytes_to_backend.load(), b->exported_to_backend);
+      bump(b->bytes_to_client, c.bytes_to_client.load(), b->exported_to_client);
+    }
+  }
+}
+
+std::string LoadBalancer::statusJson() const {
+  nlohmann::json servers = nlohmann::json::array();
+  for (const auto& [name, server] : servers_) {
+    nlohmann::json backends = nlohmann::json::array();
+    for (const auto& b : server->backends) {
+      backends.push_back({{"address", b->id},
+                          {"state", health::stateName(b->health.state())},
+                          {"weight", b->config.weight},
+                          {"active", b->counters->active.load()},
+                          {"connections", b->counters->connections.load()},
+                          {"connect_failures", b->counters->connect_failures.load()},
+                          {"last_check", b->last_probe.detail},
+                          {"last_check_ms",
+                           std::chrono::duration<double, std::milli>(b->last_probe.latency).count()},
+                          {"last_error", b->health.lastError()}});
+    }
+    servers.push_back({{"name", name},
+                       {"listen", server->config.listen.toString()},
+                       {"policy", policyName(server->config.policy)},
+                       {"failed_connections", server->failed_connections->load()},
+                       {"backends", backends}});
+  }
+  return nlohmann::json{{"virtual_servers", servers}}.dump(2);
+}
+
+}  // namespace rampart::lb

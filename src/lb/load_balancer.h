@@ -1,0 +1,58 @@
+#pragma once
+// LoadBalancer: the control side of `rampart lb`. It owns the configuration, one health-check
+// loop per backend (checks of one backend never overlap; intervals are jittered by ±10 % so
+// checks of many balancers do not synchronise), the backends' rise/fall state, and the workers.
+// Every state change is logged once with its reason ("backend 127.0.0.12:6443 DOWN: 2 checks
+// failed (connection refused)"), counted in metrics, and published to the workers as a new
+// snapshot. Reloads are all-or-nothing: listen sockets for the new config are opened first, and
+// if anything fails the running config stays. Backends present before and after a reload keep
+// their health state and counters; established connections are never cut by a reload.
+//
+// Runs on the control event loop; not thread-safe except where noted.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "base/result.h"
+#include "lb/config.h"
+#include "lb/worker.h"
+#include "metrics/metrics.h"
+
+namespace rampart::lb {
+
+class LoadBalancer {
+ public:
+  LoadBalancer(boost::asio::io_context& control, metrics::Registry& registry);
+  ~LoadBalancer();
+
+  // Applies `config` (the first one, or a reload). On error nothing changes.
+  Result<void> apply(const LbConfig& config);
+  void stop();
+
+  // The current state as JSON (served at /status, shown by `rampart lb status`).
+  std::string statusJson() const;
+  // Copies data-path counters into the Prometheus metrics (called before each scrape).
+  void refreshMetrics();
+
+  // Thread-safe: a worker reports a failed client connect (passive health).
+  void reportConnectFailure(const std::string& vs, const std::string& backend,
+                            const std::string& reason);
+
+ private:
+  struct Backend;
+  struct Server;
+  void publish();
+  void startChecks(const std::shared_ptr<Server>& server);
+
+  boost::asio::io_context& control_;
+  metrics::Registry& registry_;
+  std::map<std::string, std::shared_ptr<Server>> servers_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint64_t generation_ = 0;  // bumped on every apply; stale check loops exit
+};
+
+}  // namespace rampart::lb
