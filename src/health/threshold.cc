@@ -26,10 +26,12 @@ std::optional<Transition> HealthState::moveTo(State to, std::string reason) {
 std::optional<Transition> HealthState::onSuccess() {
   failures_ = 0;
   ++successes_;
-  if (state_ == State::Unknown) {
+  if (state_ == State::Unknown || (state_ == State::Down && !ever_up_)) {
+    ever_up_ = true;
     return moveTo(State::Up, "first check passed");
   }
   if (state_ == State::Down && successes_ >= rise_) {
+    ever_up_ = true;
     return moveTo(State::Up, std::to_string(successes_) +
                                  (successes_ == 1 ? " check passed" : " checks passed"));
   }

@@ -24,7 +24,10 @@ struct Transition {
 
 class HealthState {
  public:
-  HealthState(int rise, int fall) : rise_(rise < 1 ? 1 : rise), fall_(fall < 1 ? 1 : fall) {}
+  // `initial` Unknown (takes traffic until proven bad) or Down (takes none until a check passes:
+  // for role checks, where a member must be confirmed primary before it gets writes).
+  HealthState(int rise, int fall, State initial = State::Unknown)
+      : rise_(rise < 1 ? 1 : rise), fall_(fall < 1 ? 1 : fall), state_(initial) {}
 
   // A reload may change the thresholds; the current state and counts stay.
   void setThresholds(int rise, int fall) {
@@ -32,6 +35,7 @@ class HealthState {
     fall_ = fall < 1 ? 1 : fall;
   }
 
+  // From Unknown or a Down start, the first pass makes it Up: there is no flapping to damp yet.
   std::optional<Transition> onSuccess();
   std::optional<Transition> onFailure(std::string_view why);
   // A client's connection attempt failed: Down at once (the check will bring it back).
@@ -47,7 +51,8 @@ class HealthState {
 
   int rise_;
   int fall_;
-  State state_ = State::Unknown;
+  State state_;
+  bool ever_up_ = false;  // a Down start needs only one pass, a Down after Up needs `rise`
   int successes_ = 0;  // consecutive, since the last failure
   int failures_ = 0;   // consecutive, since the last success
   std::string last_error_;

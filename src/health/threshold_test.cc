@@ -46,6 +46,14 @@ TEST(HealthState, RiseConsecutiveSuccessesBringItBack) {
   EXPECT_EQ(t->reason, "3 checks passed");
 }
 
+TEST(HealthState, ADownStartTakesNoTrafficUntilTheFirstPass) {
+  HealthState h(3, 1, State::Down);
+  EXPECT_FALSE(h.usable());
+  auto t = h.onSuccess();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, State::Up);
+}
+
 TEST(HealthState, PassiveFailureEjectsAtOnce) {
   HealthState h(2, 5);
   h.onSuccess();

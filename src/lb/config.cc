@@ -37,7 +37,7 @@ Error at(const config::Section& s, const std::string& field, const std::string& 
 Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
-                            "timeout", "rise", "fall"});
+                            "timeout", "rise", "fall", "initial_state"});
       !r) {
     return fail(r.error());
   }
@@ -76,6 +76,14 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   if (!rise || !fall) {
     return fail(!rise ? rise.error() : fall.error());
   }
+  auto initial = h.string("initial_state", "unknown");
+  if (!initial) {
+    return fail(initial.error());
+  }
+  if (*initial != "unknown" && *initial != "down") {
+    return fail(at(h, "initial_state", "expected unknown or down, got '" + *initial + "'"));
+  }
+  out.start_down = *initial == "down";
   auto range = parseStatusRange(*status);
   if (!range) {
     return fail(at(h, "status", range.error().message));

@@ -23,6 +23,7 @@
 //         timeout: 1s
 //         rise: 1
 //         fall: 2
+//         initial_state: unknown     # | down: no traffic until the first check passes
 //       backends:
 //         - { address: 127.0.0.11:6443, weight: 1, max_connections: 0 }
 
@@ -46,6 +47,9 @@ struct HealthConfig {
   Duration interval = std::chrono::seconds(1);
   int rise = 1;
   int fall = 2;
+  // Down: backends take no connection until their first check passes (role checks: a member
+  // must be confirmed primary first). Unknown: they take traffic from the start (lvscare).
+  bool start_down = false;
 };
 
 struct BackendConfig {

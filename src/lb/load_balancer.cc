@@ -240,7 +240,10 @@ Result<void> LoadBalancer::apply(const LbConfig& config) {
       if (!vs.health.enabled) {
         backend->health = health::HealthState(1, 1);  // never checked: stays usable
       } else if (!carried) {
-        backend->health = health::HealthState(vs.health.rise, vs.health.fall);
+        backend->health = health::HealthState(
+            vs.health.rise, vs.health.fall,
+            vs.health.start_down ? health::State::Down : health::State::Unknown);
+        backend->up->Set(backend->health.usable() ? 1 : 0);
       } else {
         backend->health.setThresholds(vs.health.rise, vs.health.fall);
       }

@@ -1,0 +1,275 @@
+#pragma once
+// Load-balancer test fixture: real backend processes (test_backend), a real `rampart lb`
+// process, blocking loopback clients with deadlines, and the lb's /status. Every process is
+// started with PDEATHSIG and stopped in TearDown; every wait is bounded.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "etcd_fixture.h"
+#include "net/endpoint.h"
+#include "runtime/process.h"
+
+namespace rampart::testing {
+
+inline std::string readWholeFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A connected TCP socket, closed on destruction.
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  Socket(Socket&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Socket& operator=(Socket&& o) noexcept {
+    reset();
+    fd_ = std::exchange(o.fd_, -1);
+    return *this;
+  }
+  ~Socket() { reset(); }
+  void reset() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = -1;
+  }
+  int fd() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+
+  // Connects within `timeout`; an invalid Socket on failure.
+  static Socket connectTo(const net::Endpoint& e, Duration timeout) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(e.port);
+    ::inet_pton(AF_INET, e.host.c_str(), &addr.sin_addr);
+    int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (r != 0 && errno != EINPROGRESS) {
+      ::close(fd);
+      return Socket();
+    }
+    pollfd p{fd, POLLOUT, 0};
+    int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, ms) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+        err != 0) {
+      ::close(fd);
+      return Socket();
+    }
+    int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return Socket(fd);
+  }
+
+  bool sendAll(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // One HTTP/1.1 GET on this (keep-alive) connection: status and body, or -1.
+  std::pair<int, std::string> get(const std::string& path) {
+    if (!sendAll("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n")) {
+      return {-1, "send failed"};
+    }
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      auto end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        auto cl = in.find("Content-Length: ");
+        size_t length = cl == std::string::npos ? 0 : std::stoul(in.substr(cl + 16));
+        if (in.size() >= end + 4 + length) {
+          int status = std::stoi(in.substr(9, 3));
+          return {status, in.substr(end + 4, length)};
+        }
+      }
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        return {-1, n == 0 ? "closed" : "recv failed"};
+      }
+      in.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class LbTest : public ::testing::Test {
+ protected:
+  struct Backend {
+    std::string name;
+    std::string mode;
+    net::Endpoint address;
+    std::string role_file;
+    std::string log;
+    pid_t pid = 0;
+  };
+
+  void TearDown() override {
+    if (lb_pid_) {
+      runtime::terminate(lb_pid_, std::chrono::seconds(3));
+    }
+    for (auto& b : backends_) {
+      if (b.pid) {
+        ::kill(b.pid, SIGCONT);
+        runtime::terminate(b.pid, std::chrono::seconds(2));
+      }
+    }
+  }
+
+  // Starts a backend process and waits until it listens.
+  Backend& addBackend(const std::string& name, const std::string& mode = "http") {
+    Backend b;
+    b.name = name;
+    b.mode = mode;
+    b.address = {"127.0.0.1", *net::pickFreePort("127.0.0.1")};
+    b.role_file = dir_.path() + "/" + name + ".role";
+    std::ofstream(b.role_file) << "replica\n";
+    backends_.push_back(b);
+    startBackend(backends_.back());
+    return backends_.back();
+  }
+
+  void startBackend(Backend& b) {
+    b.log = dir_.path() + "/" + b.name + ".log";
+    auto pid = runtime::spawn(runtime::SpawnOptions{
+        {TEST_BACKEND, "--listen", b.address.toString(), "--name", b.name, "--mode", b.mode,
+         "--role-file", b.role_file},
+        b.log});
+    ASSERT_TRUE(pid);
+    b.pid = *pid;
+    for (int i = 0; i < 200 && readWholeFile(b.log).find("ready") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_NE(readWholeFile(b.log).find("ready"), std::string::npos) << b.log;
+  }
+
+  void killBackend(Backend& b) {
+    ::kill(b.pid, SIGKILL);
+    runtime::waitExit(b.pid, std::chrono::seconds(5));
+    b.pid = 0;
+  }
+
+  void setRole(Backend& b, const std::string& role) { std::ofstream(b.role_file) << role << "\n"; }
+
+  // Starts `rampart lb` with `args` and waits until its admin port answers /readyz.
+  void startLb(std::vector<std::string> args) {
+    admin_ = {"127.0.0.1", *net::pickFreePort("127.0.0.1")};
+    args.insert(args.begin(), {RAMPART_BINARY, "lb"});
+    args.push_back("--admin");
+    args.push_back(admin_.toString());
+    lb_log_ = dir_.path() + "/lb.log";
+    auto pid = runtime::spawn(runtime::SpawnOptions{args, lb_log_});
+    ASSERT_TRUE(pid);
+    lb_pid_ = *pid;
+    for (int i = 0; i < 200; ++i) {
+      auto s = Socket::connectTo(admin_, std::chrono::milliseconds(200));
+      if (s && s.get("/readyz").first == 200) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "rampart lb did not become ready:\n" << readWholeFile(lb_log_);
+  }
+
+  void startLbWithConfig(const std::string& yaml) {
+    config_file_ = dir_.path() + "/lb.yaml";
+    std::ofstream(config_file_) << yaml;
+    startLb({"-c", config_file_});
+  }
+
+  std::string backendList(std::initializer_list<size_t> which) {
+    std::string out;
+    for (size_t i : which) {
+      out += "      - address: " + backends_[i].address.toString() + "\n";
+    }
+    return out;
+  }
+
+  nlohmann::json status() {
+    auto s = Socket::connectTo(admin_, std::chrono::seconds(1));
+    if (!s) {
+      return {};
+    }
+    auto [code, body] = s.get("/status");
+    return code == 200 ? nlohmann::json::parse(body, nullptr, false) : nlohmann::json{};
+  }
+
+  // State of one backend ("UP", "DOWN", "UNKNOWN") as the lb reports it.
+  std::string stateOf(const Backend& b) {
+    auto st = status();
+    if (!st.is_object()) {
+      return "?";
+    }
+    for (const auto& vs : st["virtual_servers"]) {
+      for (const auto& be : vs["backends"]) {
+        if (be["address"] == b.address.toString()) {
+          return be["state"];
+        }
+      }
+    }
+    return "absent";
+  }
+
+  // Waits (bounded) until `pred` holds; returns whether it did.
+  template <typename Pred>
+  bool eventually(Pred pred, Duration limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
+
+  // One request on a new connection through the virtual server: the body, or "" on failure.
+  std::string requestOnce(const std::string& path = "/") {
+    auto s = Socket::connectTo(vip_, std::chrono::seconds(2));
+    if (!s) {
+      return "";
+    }
+    auto [code, body] = s.get(path);
+    return code == 200 ? body : "";
+  }
+
+  TempDir dir_;
+  std::deque<Backend> backends_;  // deque: references stay valid as backends are added
+  net::Endpoint vip_{"127.0.0.100", *net::pickFreePort("127.0.0.100")};
+  net::Endpoint admin_;
+  pid_t lb_pid_ = 0;
+  std::string lb_log_;
+  std::string config_file_;
+};
+
+}  // namespace rampart::testing

@@ -1,0 +1,226 @@
+// `rampart lb` with real backends: failover under load, black holes, reloads, role checks,
+// half-close and large transfers.
+
+#include <atomic>
+#include <map>
+
+#include "lb_fixture.h"
+
+namespace rampart::lb {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LbTest;
+using testing::Socket;
+
+TEST_F(LbTest, KillingABackendUnderLoadFailsNoClientAndItReturnsAfterRestart) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  auto& c = addBackend("c");
+  // lvscare's flags, as an lvscare user would pass them.
+  startLb({"--vs", vip_.toString(), "--rs", a.address.toString(), "--rs", b.address.toString(),
+           "--rs", c.address.toString(), "--health-path", "/healthz", "--health-schem", "http",
+           "--interval", "100ms", "--health-timeout", "100ms"});
+  ASSERT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 2s));
+
+  int failed = 0;
+  int served = 0;
+  std::map<std::string, int> after_restart;
+  bool killed = false;
+  bool restarted = false;
+  auto killed_at = std::chrono::steady_clock::now();
+  Duration marked_down_after{};
+  auto start = std::chrono::steady_clock::now();
+  // Steady new-connection load for 3 s (bounded): kill b at 0.5 s, restart it at 1.5 s.
+  while (std::chrono::steady_clock::now() - start < 3s) {
+    auto now = std::chrono::steady_clock::now();
+    if (!killed && now - start > 500ms) {
+      killBackend(b);
+      killed = true;
+      killed_at = std::chrono::steady_clock::now();
+    }
+    if (killed && marked_down_after == Duration{} && stateOf(b) == "DOWN") {
+      marked_down_after = std::chrono::steady_clock::now() - killed_at;
+    }
+    if (killed && !restarted && now - start > 1500ms) {
+      startBackend(b);
+      restarted = true;
+    }
+    auto body = requestOnce();
+    if (body.empty()) {
+      ++failed;
+    } else {
+      ++served;
+      if (restarted) {
+        ++after_restart[body];
+      }
+    }
+  }
+  EXPECT_EQ(failed, 0) << "a dead backend must cost the client nothing";
+  EXPECT_GT(served, 100);
+  EXPECT_GT(marked_down_after, Duration{}) << "b was never reported DOWN";
+  EXPECT_LT(marked_down_after, 1s) << "fall x interval is 100 ms; passive ejection is immediate";
+  EXPECT_GT(after_restart["b"], 0) << "b receives traffic again after it is back";
+  auto log = testing::readWholeFile(lb_log_);
+  EXPECT_NE(log.find("backend " + b.address.toString() + " DOWN"), std::string::npos) << log;
+}
+
+TEST_F(LbTest, BlackHoledBackendIsRetriedElsewhereWithoutClientError) {
+  addBackend("a");
+  auto& hole = addBackend("hole", "blackhole");
+  // Fill the black hole's accept queue (backlog 0, never accepted): further SYNs are dropped.
+  std::vector<Socket> fillers;
+  for (int i = 0; i < 4; ++i) {
+    auto s = Socket::connectTo(hole.address, 100ms);
+    if (!s) {
+      break;
+    }
+    fillers.push_back(std::move(s));
+  }
+  ASSERT_FALSE(Socket::connectTo(hole.address, 200ms)) << "the black hole still accepts";
+  // No active checks and no passive ejection: every connection that picks the black hole must
+  // time out and be retried on `a` before the client notices.
+  startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                    "\n    connect_timeout: 150ms\n    passive_ejection: false\n"
+                    "    health: {type: none}\n    backends:\n" +
+                    backendList({0, 1}));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(requestOnce(), "a") << "request " << i;
+  }
+  auto st = status();
+  uint64_t failures = 0;
+  for (const auto& be : st["virtual_servers"][0]["backends"]) {
+    if (be["address"] == hole.address.toString()) {
+      failures = be["connect_failures"];
+    }
+  }
+  EXPECT_GE(failures, 4u) << "round-robin sent every other connection to the black hole first";
+}
+
+TEST_F(LbTest, PassiveEjectionTakesABlackHoleOutAfterOneFailedConnect) {
+  addBackend("a");
+  auto& hole = addBackend("hole", "blackhole");
+  std::vector<Socket> fillers;
+  for (int i = 0; i < 4; ++i) {
+    if (auto s = Socket::connectTo(hole.address, 100ms)) {
+      fillers.push_back(std::move(s));
+    }
+  }
+  startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                    "\n    connect_timeout: 150ms\n"
+                    "    health: {type: tcp, interval: 10s, timeout: 100ms}\n    backends:\n" +
+                    backendList({0, 1}));
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(requestOnce(), "a");
+  }
+  EXPECT_EQ(stateOf(hole), "DOWN");
+  EXPECT_NE(testing::readWholeFile(lb_log_).find("client connect failed (connect timed out)"),
+            std::string::npos);
+}
+
+TEST_F(LbTest, ReloadKeepsEstablishedConnectionsAndABadReloadChangesNothing) {
+  addBackend("a");
+  auto& b = addBackend("b");
+  addBackend("c");
+  auto header = "virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                "\n    health: {type: http, interval: 100ms}\n    backends:\n";
+  startLbWithConfig(header + backendList({0}));
+  auto kept = Socket::connectTo(vip_, 2s);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept.get("/").second, "a");
+
+  std::ofstream(config_file_) << header + backendList({1, 2});
+  ASSERT_EQ(::kill(lb_pid_, SIGHUP), 0);
+  ASSERT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 3s)) << testing::readWholeFile(lb_log_);
+  EXPECT_EQ(kept.get("/").second, "a") << "the established connection survives the reload";
+  for (int i = 0; i < 6; ++i) {
+    auto body = requestOnce();
+    EXPECT_TRUE(body == "b" || body == "c") << body;
+  }
+
+  std::ofstream(config_file_) << "virtual_servers:\n  - name: web\n    listen: nonsense\n";
+  ASSERT_EQ(::kill(lb_pid_, SIGHUP), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return testing::readWholeFile(lb_log_).find("reload rejected") != std::string::npos;
+      },
+      3s));
+  EXPECT_NE(testing::readWholeFile(lb_log_).find("virtual_servers[0].listen"), std::string::npos);
+  EXPECT_EQ(stateOf(b), "UP");
+  auto body = requestOnce();
+  EXPECT_TRUE(body == "b" || body == "c") << "the old config keeps serving";
+  EXPECT_EQ(kept.get("/").second, "a");
+}
+
+TEST_F(LbTest, RoleCheckRoutesOnlyToThePrimaryAndFollowsTheRole) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  addBackend("c");
+  setRole(a, "primary");
+  startLbWithConfig("virtual_servers:\n  - name: write\n    listen: " + vip_.toString() +
+                    "\n    on_down: close\n    health:\n      type: http\n      path: /primary\n"
+                    "      status: 200\n      interval: 50ms\n      timeout: 100ms\n"
+                    "      fall: 1\n      rise: 1\n      initial_state: down\n    backends:\n" +
+                    backendList({0, 1, 2}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(requestOnce(), "a") << "only the confirmed primary takes connections";
+  }
+  auto to_old_primary = Socket::connectTo(vip_, 2s);
+  ASSERT_EQ(to_old_primary.get("/").second, "a");
+
+  setRole(a, "replica");
+  setRole(b, "primary");
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "DOWN" && stateOf(b) == "UP"; }, 2s));
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(requestOnce(), "b") << "new connections follow the role";
+  }
+  EXPECT_EQ(to_old_primary.get("/").first, -1) << "on_down: close cut the demoted member's client";
+}
+
+TEST_F(LbTest, HalfCloseAndA100MegabyteTransferPassByteExact) {
+  addBackend("echo", "echo");
+  startLbWithConfig("virtual_servers:\n  - name: echo\n    listen: " + vip_.toString() +
+                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" +
+                    backendList({0}));
+  auto s = Socket::connectTo(vip_, 2s);
+  ASSERT_TRUE(s);
+  constexpr size_t kTotal = 100 * 1024 * 1024;
+  auto pattern = [](size_t i) { return static_cast<char>((i * 2654435761u) >> 13); };
+  std::atomic<bool> sent_ok{false};
+  std::thread writer([&] {
+    std::string chunk(256 * 1024, '\0');
+    size_t sent = 0;
+    bool ok = true;
+    while (ok && sent < kTotal) {
+      size_t n = std::min(chunk.size(), kTotal - sent);
+      for (size_t i = 0; i < n; ++i) {
+        chunk[i] = pattern(sent + i);
+      }
+      ok = s.sendAll(std::string_view(chunk.data(), n));
+      sent += n;
+    }
+    ::shutdown(s.fd(), SHUT_WR);  // half-close: the echo must still come back in full
+    sent_ok = ok;
+  });
+  size_t received = 0;
+  size_t mismatches = 0;
+  std::vector<char> buf(256 * 1024);
+  for (;;) {
+    ssize_t n = ::recv(s.fd(), buf.data(), buf.size(), 0);
+    if (n <= 0) {
+      break;
+    }
+    for (ssize_t i = 0; i < n; ++i) {
+      mismatches += buf[static_cast<size_t>(i)] != pattern(received + static_cast<size_t>(i));
+    }
+    received += static_cast<size_t>(n);
+  }
+  writer.join();
+  EXPECT_TRUE(sent_ok);
+  EXPECT_EQ(received, kTotal) << "everything echoed, and the FIN came back after it";
+  EXPECT_EQ(mismatches, 0u);
+}
+
+}  // namespace
+}  // namespace rampart::lb
