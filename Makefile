@@ -36,7 +36,9 @@ demo: build
 	$(BUILD)/src/rampart demo
 
 bench: build
+	@scripts/setup-bench.sh
 	$(BUILD)/bench/election_bench --rounds 20
+	bench/lb_bench.sh 3 5
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

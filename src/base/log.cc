@@ -133,7 +133,7 @@ Result<spdlog::level::level_enum> parseLevel(std::string_view text) {
       return level;
     }
   }
-  if (text == "warning") {
+  if (text == "warn" || text == "warning") {
     return spdlog::level::warn;
   }
   if (text == "error") {

@@ -78,7 +78,9 @@ uint64_t sourceHash(const tcp::socket& s) {
 struct Worker::Impl : std::enable_shared_from_this<Worker::Impl> {
   int index;
   ConnectFailed on_connect_failed;
-  asio::io_context io{1};
+  // Sockets of a worker are only ever touched on its own thread, so the reactor needs no
+  // per-descriptor locking; posts from the control thread still lock the scheduler.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   struct ServerState {
     std::shared_ptr<const VirtualServerSnapshot> snapshot;
