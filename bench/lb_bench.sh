@@ -45,10 +45,9 @@ http {
 CONF
   nginx -c "$WORK/nginx$1.conf" -p "$WORK" -g "user root;" 2>>"$WORK/nginx$1.err"
 }
-kill_nginx() {  # $1 = index: SIGKILL master and worker
-  local m; m=$(cat "$WORK/nginx$1.pid")
-  pkill -9 -P "$m" 2>/dev/null || true
-  kill -9 "$m" 2>/dev/null || true
+kill_nginx() {  # $1 = index: SIGKILL master and worker in one call, so no half-dead window
+  local m; m=$(cat "$WORK/nginx$1.pid")   # (the master holds the listening socket)
+  kill -9 "$m" $(pgrep -P "$m") 2>/dev/null || true
   rm -f "$WORK/nginx$1.pid"
 }
 
