@@ -138,7 +138,8 @@ Result<BackendConfig> parseBackend(const config::Section& b) {
 Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
   if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
-                            "on_down", "passive_ejection", "health", "backends"});
+                            "on_down", "passive_ejection", "health", "backends",
+                            "backends_from"});
       !r) {
     return fail(r.error());
   }
@@ -200,7 +201,48 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     }
     out.backends.push_back(*backend);
   }
-  if (out.backends.empty()) {
+  auto from = v.section("backends_from");
+  if (!from) {
+    return fail(from.error());
+  }
+  if (v.has("backends_from")) {
+    if (auto r = from->allowOnly({"etcd"}); !r) {
+      return fail(r.error());
+    }
+    auto etcd = from->section("etcd");
+    if (!etcd) {
+      return fail(etcd.error());
+    }
+    if (auto r = etcd->allowOnly({"endpoints", "prefix", "request_timeout"}); !r) {
+      return fail(r.error());
+    }
+    EtcdBackendSource source;
+    auto endpoints = etcd->stringList("endpoints");
+    auto prefix = etcd->requiredString("prefix");
+    auto timeout = etcd->duration("request_timeout", source.request_timeout);
+    if (!endpoints || !prefix || !timeout) {
+      return fail(!endpoints ? endpoints.error() : !prefix ? prefix.error() : timeout.error());
+    }
+    for (const auto& text : *endpoints) {
+      auto endpoint = net::parseEndpoint(text);
+      if (!endpoint) {
+        return fail(at(*etcd, "endpoints", endpoint.error().message));
+      }
+      source.endpoints.push_back(*endpoint);
+    }
+    if (source.endpoints.empty()) {
+      return fail(at(*etcd, "endpoints", "at least one etcd endpoint is required"));
+    }
+    if (prefix->empty() || prefix->front() != '/') {
+      return fail(at(*etcd, "prefix", "must start with '/'"));
+    }
+    source.prefix = *prefix;
+    source.request_timeout = *timeout;
+    if (!out.backends.empty()) {
+      return fail(at(v, "backends_from", "give either backends or backends_from, not both"));
+    }
+    out.backends_from = std::move(source);
+  } else if (out.backends.empty()) {
     return fail(at(v, "backends", "at least one backend is required"));
   }
   return out;

@@ -26,7 +26,10 @@
 //         initial_state: unknown     # | down: no traffic until the first check passes
 //       backends:
 //         - { address: 127.0.0.11:6443, weight: 1, max_connections: 0 }
+//       # or, instead of `backends`, follow an etcd prefix (one key per backend):
+//       # backends_from: { etcd: { endpoints: [http://127.0.0.1:2379], prefix: /rampart/lb/api/ } }
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +61,13 @@ struct BackendConfig {
   int64_t max_connections = 0;
 };
 
+// Backends followed from an etcd prefix instead of listed in the file (see etcd_source.h).
+struct EtcdBackendSource {
+  std::vector<net::Endpoint> endpoints;
+  std::string prefix;
+  Duration request_timeout = std::chrono::seconds(2);
+};
+
 struct VirtualServerConfig {
   std::string name;
   net::Endpoint listen;
@@ -68,6 +78,7 @@ struct VirtualServerConfig {
   bool passive_ejection = true;
   HealthConfig health;
   std::vector<BackendConfig> backends;
+  std::optional<EtcdBackendSource> backends_from;  // when set, `backends` come from etcd
 };
 
 struct LbConfig {

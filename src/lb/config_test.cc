@@ -106,3 +106,24 @@ TEST(LbConfig, LvscareFlagsBuildTheSameKindOfConfig) {
 
 }  // namespace
 }  // namespace rampart::lb
+
+namespace rampart::lb {
+namespace {
+
+TEST(LbConfig, BackendsFromEtcdReplaceTheStaticList) {
+  auto c = parse(
+      "virtual_servers:\n  - name: pg\n    listen: 127.0.0.1:5000\n    backends_from:\n"
+      "      etcd: {endpoints: [http://127.0.0.1:2379], prefix: /rampart/lb/pg/}\n");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->virtual_servers[0].backends_from);
+  EXPECT_EQ(c->virtual_servers[0].backends_from->prefix, "/rampart/lb/pg/");
+  auto both = parse(
+      "virtual_servers:\n  - name: pg\n    listen: 127.0.0.1:5000\n    backends_from:\n"
+      "      etcd: {endpoints: [http://127.0.0.1:2379], prefix: /p/}\n"
+      "    backends: [{address: 127.0.0.1:1}]\n");
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("not both"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rampart::lb

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "health/probe.h"
 #include "health/threshold.h"
+#include "lb/etcd_source.h"
 
 namespace rampart::lb {
 namespace asio = boost::asio;
@@ -147,6 +148,7 @@ LoadBalancer::~LoadBalancer() { stop(); }
 
 void LoadBalancer::stop() {
   ++generation_;
+  ++source_generation_;
   for (auto& w : workers_) {
     w->stop();
   }
@@ -155,6 +157,51 @@ void LoadBalancer::stop() {
 }
 
 Result<void> LoadBalancer::apply(const LbConfig& config) {
+  if (auto r = applyMerged(config); !r) {
+    return r;
+  }
+  base_ = config;
+  startSources();
+  return ok();
+}
+
+void LoadBalancer::startSources() {
+  auto generation = ++source_generation_;
+  for (const auto& vs : base_.virtual_servers) {
+    if (!vs.backends_from) {
+      continue;
+    }
+    auto* self = this;
+    auto name = vs.name;
+    auto on_change = [self, name, generation](std::vector<BackendConfig> backends) {
+      if (self->source_generation_ != generation) {
+        return;
+      }
+      log::get("lb")->info("backends from etcd vs={} count={}", name, backends.size());
+      self->learnt_[name] = std::move(backends);
+      if (auto r = self->applyMerged(self->base_); !r) {
+        log::get("lb")->error("backends from etcd rejected vs={} error=\"{}\"", name,
+                              r.error().message);
+      }
+    };
+    auto wanted = [self, generation] { return self->source_generation_ == generation; };
+    store::EtcdOptions etcd{vs.backends_from->endpoints, vs.backends_from->request_timeout};
+    asio::co_spawn(control_,
+                   followEtcdPrefix(control_.get_executor(), etcd, vs.backends_from->prefix,
+                                    on_change, wanted),
+                   asio::detached);
+  }
+}
+
+Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
+  LbConfig merged = base;
+  for (auto& vs : merged.virtual_servers) {
+    if (vs.backends_from) {
+      auto it = learnt_.find(vs.name);
+      vs.backends = it == learnt_.end() ? std::vector<BackendConfig>{} : it->second;
+    }
+  }
+  const LbConfig& config = merged;
   if (auto valid = validate(config); !valid) {
     return valid;
   }

@@ -29,7 +29,8 @@ class LoadBalancer {
   LoadBalancer(boost::asio::io_context& control, metrics::Registry& registry);
   ~LoadBalancer();
 
-  // Applies `config` (the first one, or a reload). On error nothing changes.
+  // Applies `config` (the first one, or a reload). On error nothing changes. Virtual servers
+  // with `backends_from` get their backends from etcd, followed from here on.
   Result<void> apply(const LbConfig& config);
   void stop();
 
@@ -45,6 +46,9 @@ class LoadBalancer {
  private:
   struct Backend;
   struct Server;
+  // Applies the file's config with the backends learnt from etcd filled in.
+  Result<void> applyMerged(const LbConfig& base);
+  void startSources();
   void publish();
   void startChecks(const std::shared_ptr<Server>& server);
 
@@ -53,6 +57,9 @@ class LoadBalancer {
   std::map<std::string, std::shared_ptr<Server>> servers_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;  // bumped on every apply; stale check loops exit
+  LbConfig base_;            // the config as given (file or flags)
+  std::map<std::string, std::vector<BackendConfig>> learnt_;  // from etcd, by virtual server
+  uint64_t source_generation_ = 0;  // bumped on every reload; stale etcd followers exit
 };
 
 }  // namespace rampart::lb

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 
 #include "lb_fixture.h"
 
@@ -220,6 +221,65 @@ TEST_F(LbTest, HalfCloseAndA100MegabyteTransferPassByteExact) {
   EXPECT_TRUE(sent_ok);
   EXPECT_EQ(received, kTotal) << "everything echoed, and the FIN came back after it";
   EXPECT_EQ(mismatches, 0u);
+}
+
+}  // namespace
+}  // namespace rampart::lb
+
+namespace rampart::lb {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LbEtcdTest : public testing::LbTest {
+ protected:
+  void SetUp() override {
+    lab::EtcdClusterOptions options;
+    options.members = 1;
+    options.dir = dir_.path() + "/etcd";
+    auto cluster = lab::EtcdCluster::start(options);
+    ASSERT_TRUE(cluster) << cluster.error().message;
+    etcd_ = std::move(*cluster);
+    store_ = std::make_unique<store::EtcdStore>(
+        io_.get_executor(), store::EtcdOptions{etcd_->clientEndpoints(), 2s});
+  }
+  void put(const std::string& key, const std::string& value) {
+    auto r = testing::runLoop(io_, store_->put(store::PutRequest{.key = key, .value = value}));
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  void remove(const std::string& key) {
+    auto r = testing::runLoop(io_, store_->deleteRange(store::DeleteRequest{.key = key}));
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  std::set<std::string> servedBy(int requests) {
+    std::set<std::string> seen;
+    for (int i = 0; i < requests; ++i) {
+      seen.insert(requestOnce());
+    }
+    return seen;
+  }
+
+  boost::asio::io_context io_;
+  std::unique_ptr<lab::EtcdCluster> etcd_;
+  std::unique_ptr<store::EtcdStore> store_;
+};
+
+TEST_F(LbEtcdTest, BackendsFollowAnEtcdPrefix) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  put("/rampart/lb/web/a", a.address.toString());
+  put("/rampart/lb/web/b", R"({"address":")" + b.address.toString() + R"(","weight":1})");
+  startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                    "\n    health: {type: http, interval: 100ms}\n    backends_from:\n"
+                    "      etcd: {endpoints: [" + etcd_->endpointList() +
+                    "], prefix: /rampart/lb/web/}\n");
+  ASSERT_TRUE(eventually([&] { return servedBy(4) == std::set<std::string>{"a", "b"}; }, 3s));
+  remove("/rampart/lb/web/a");
+  ASSERT_TRUE(eventually([&] { return servedBy(4) == std::set<std::string>{"b"}; }, 3s))
+      << testing::readWholeFile(lb_log_);
+  auto& c = addBackend("c");
+  put("/rampart/lb/web/c", c.address.toString());
+  EXPECT_TRUE(eventually([&] { return servedBy(6) == std::set<std::string>{"b", "c"}; }, 3s));
 }
 
 }  // namespace
