@@ -181,6 +181,8 @@ void addLb(CLI::App& app, Action& action) {
   cmd->add_option("--interval", lv.interval, "check interval: 100ms, 5s, or 5 (seconds)")
       ->capture_default_str();
   cmd->add_option("--scheduler", lv.scheduler, "rr, lc or sh")->capture_default_str();
+  cmd->add_option("--iface", lv.iface,
+                  "put the VIP on this interface, creating it as a dummy if needed (root)");
   cmd->add_option("--mode", flags->mode, "user (user-space proxy)")->capture_default_str();
   auto* admin = cmd->add_option("--admin", lv.admin,
                                 "admin HTTP address: /metrics, /status, /healthz, /readyz")

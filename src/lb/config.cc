@@ -139,7 +139,7 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
   if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
                             "on_down", "passive_ejection", "health", "backends",
-                            "backends_from"});
+                            "backends_from", "vip_interface"});
       !r) {
     return fail(r.error());
   }
@@ -172,6 +172,14 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   }
   auto connect_timeout = v.duration("connect_timeout", out.connect_timeout);
   auto idle_timeout = v.duration("idle_timeout", out.idle_timeout);
+  auto vip_interface = v.string("vip_interface", "");
+  if (!vip_interface) {
+    return fail(vip_interface.error());
+  }
+  if (vip_interface->size() > 15) {
+    return fail(at(v, "vip_interface", "interface names are at most 15 characters"));
+  }
+  out.vip_interface = *vip_interface;
   auto passive = v.boolean("passive_ejection", true);
   if (!connect_timeout || !idle_timeout || !passive) {
     return fail(!connect_timeout ? connect_timeout.error()
@@ -386,6 +394,10 @@ Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags) {
     return fail(ErrorCode::InvalidArgument, "--admin: ", admin.error().message);
   }
   out.admin = *admin;
+  if (flags.iface.size() > 15) {
+    return fail(ErrorCode::InvalidArgument, "--iface: interface names are at most 15 characters");
+  }
+  vs.vip_interface = flags.iface;
   out.virtual_servers.push_back(std::move(vs));
   return out;
 }

@@ -9,6 +9,7 @@
 //   virtual_servers:
 //     - name: api
 //       listen: 127.0.0.100:6443
+//       vip_interface: rampart0      # optional, root: add the listen IP to this (dummy) interface
 //       policy: round-robin          # | least-connections | source-hash
 //       connect_timeout: 1s
 //       idle_timeout: 1h
@@ -79,6 +80,7 @@ struct VirtualServerConfig {
   HealthConfig health;
   std::vector<BackendConfig> backends;
   std::optional<EtcdBackendSource> backends_from;  // when set, `backends` come from etcd
+  std::string vip_interface;  // non-empty: put the listen address on this interface (root)
 };
 
 struct LbConfig {
@@ -93,7 +95,7 @@ Result<LbConfig> loadLbConfigFile(const std::string& path);
 Result<void> validate(const LbConfig& config);
 
 // lvscare's flags: --vs, --rs (repeatable), --health-path, --health-schem, --health-status,
-// --health-timeout, --interval, --scheduler.
+// --health-timeout, --interval, --scheduler, --iface.
 struct LvscareFlags {
   std::string vs;
   std::vector<std::string> rs;
@@ -104,6 +106,7 @@ struct LvscareFlags {
   std::string interval = "1s";
   std::string scheduler = "rr";
   std::string admin = "127.0.0.1:0";
+  std::string iface;  // lvscare's --iface: put the VIP on this (dummy) interface
 };
 Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags);
 

@@ -154,6 +154,7 @@ void LoadBalancer::stop() {
   }
   workers_.clear();
   servers_.clear();
+  vips_.clear();  // removes the VIPs this process added
 }
 
 Result<void> LoadBalancer::apply(const LbConfig& config) {
@@ -210,13 +211,42 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
   if (!workers_.empty()) {
     worker_count = workers_.size();  // the number of workers is fixed at start
   }
+  // Phase 0: VIPs first, so the listen sockets below can bind to them. VIPs no longer wanted
+  // are released after the commit.
+  std::map<std::string, vip::VipOwner> vips;
+  for (const auto& vs : config.virtual_servers) {
+    if (vs.vip_interface.empty()) {
+      continue;
+    }
+    auto key = vs.listen.host + "@" + vs.vip_interface;
+    if (auto held = vips_.find(key); held != vips_.end()) {
+      vips.emplace(key, std::move(held->second));
+      vips_.erase(held);
+      continue;
+    }
+    auto claimed = vip::VipOwner::claim(vs.listen.host, vs.vip_interface);
+    if (!claimed) {
+      for (auto& [k, v] : vips) {
+        vips_.emplace(k, std::move(v));  // give back what the running config holds
+      }
+      return fail(ErrorCode::Unavailable, "virtual server '", vs.name, "': ",
+                  claimed.error().message);
+    }
+    vips.emplace(key, std::move(*claimed));
+  }
+  auto restore_vips = [&] {
+    for (auto& [k, v] : vips) {
+      vips_.emplace(k, std::move(v));
+    }
+  };
   // Phase 1: everything that can fail, without touching the running state.
   std::map<std::string, std::shared_ptr<Server>> next;
   std::vector<int> opened;
-  auto undo = [&opened] {
+  auto undo = [&opened, &restore_vips] {
     for (int fd : opened) {
       ::close(fd);
     }
+    restore_vips();
   };
   for (const auto& vs : config.virtual_servers) {
     auto server = std::make_shared<Server>();
@@ -305,6 +335,7 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
     server->generation = generation_;
   }
   servers_ = std::move(next);
+  vips_.swap(vips);  // `vips` now holds the ones no longer wanted; released at scope end
   if (workers_.empty()) {
     for (size_t i = 0; i < worker_count; ++i) {
       auto* self = this;

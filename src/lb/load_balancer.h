@@ -21,6 +21,7 @@
 #include "lb/config.h"
 #include "lb/worker.h"
 #include "metrics/metrics.h"
+#include "vip/vip.h"
 
 namespace rampart::lb {
 
@@ -58,6 +59,7 @@ class LoadBalancer {
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;  // bumped on every apply; stale check loops exit
   LbConfig base_;            // the config as given (file or flags)
+  std::map<std::string, vip::VipOwner> vips_;  // by "address@interface"
   std::map<std::string, std::vector<BackendConfig>> learnt_;  // from etcd, by virtual server
   uint64_t source_generation_ = 0;  // bumped on every reload; stale etcd followers exit
 };

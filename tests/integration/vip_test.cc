@@ -1,0 +1,105 @@
+// The VIP as lvscare's link mode does it, inside a network namespace the test creates (root only):
+// the listen address is added to an interface (here the namespace's loopback: the test kernel
+// has no dummy interfaces), serves, and is removed again on exit.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "lb_fixture.h"
+
+namespace rampart {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Output {
+  int exit_code = -1;
+  std::string text;
+};
+
+Output runIn(const std::string& netns, std::vector<std::string> argv, const std::string& log) {
+  argv.insert(argv.begin(), {"ip", "netns", "exec", netns});
+  auto pid = runtime::spawn(runtime::SpawnOptions{argv, log});
+  if (!pid) {
+    return {};
+  }
+  auto status = runtime::waitExit(*pid, 10s);
+  Output out;
+  if (status && WIFEXITED(*status)) {
+    out.exit_code = WEXITSTATUS(*status);
+  }
+  out.text = testing::readWholeFile(log);
+  ::unlink(log.c_str());
+  return out;
+}
+
+// A network namespace that exists for the test's lifetime only.
+class NetNs {
+ public:
+  explicit NetNs(std::string name) : name_(std::move(name)) {
+    ok_ = std::system(("ip netns add " + name_ + " 2>/dev/null").c_str()) == 0 &&
+          std::system(("ip netns exec " + name_ + " ip link set lo up").c_str()) == 0;
+  }
+  ~NetNs() { std::system(("ip netns del " + name_ + " 2>/dev/null").c_str()); }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to create a network namespace";
+  }
+  testing::TempDir dir;
+  NetNs ns("rampart-vip-" + std::to_string(::getpid()));
+  ASSERT_TRUE(ns.ok());
+  auto backend = runtime::spawn(runtime::SpawnOptions{
+      {"ip", "netns", "exec", ns.name(), TEST_BACKEND, "--listen", "127.0.0.1:18080", "--name",
+       "a", "--mode", "http"},
+      dir.path() + "/backend.log"});
+  ASSERT_TRUE(backend);
+  auto lb = runtime::spawn(runtime::SpawnOptions{
+      {"ip", "netns", "exec", ns.name(), RAMPART_BINARY, "lb", "--vs", "10.200.0.1:8080", "--rs",
+       "127.0.0.1:18080", "--health-schem", "tcp", "--iface", "lo", "--admin",
+       "127.0.0.1:19090"},
+      dir.path() + "/lb.log"});
+  ASSERT_TRUE(lb);
+  struct Reaper {
+    std::vector<pid_t> pids;
+    ~Reaper() {
+      for (auto p : pids) {
+        runtime::terminate(p, 2s);
+      }
+    }
+  } reaper{{*lb, *backend}};
+
+  std::string body;
+  for (int i = 0; i < 100 && body != "a"; ++i) {
+    std::this_thread::sleep_for(50ms);
+    body = runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.1:8080/"},
+                 dir.path() + "/curl.log")
+               .text;
+  }
+  ASSERT_EQ(body, "a") << testing::readWholeFile(dir.path() + "/lb.log");
+  auto addr = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"},
+                    dir.path() + "/addr.log");
+  EXPECT_NE(addr.text.find("10.200.0.1/32"), std::string::npos) << addr.text;
+
+  ASSERT_EQ(::kill(*lb, SIGTERM), 0);
+  auto status = runtime::waitExit(*lb, 5s);
+  ASSERT_TRUE(status);
+  reaper.pids = {*backend};
+  auto after = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"},
+                     dir.path() + "/after.log");
+  EXPECT_EQ(after.text.find("10.200.0.1"), std::string::npos) << after.text;
+  EXPECT_NE(after.text.find("127.0.0.1"), std::string::npos) << "only the VIP is removed";
+}
+
+}  // namespace
+}  // namespace rampart
