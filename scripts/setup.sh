@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libexpected-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql-15 etcd-server etcd-client
-  iproute2 nftables procps curl
+  iproute2 nftables conntrack procps curl
 )
 
 missing=()

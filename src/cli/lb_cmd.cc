@@ -25,16 +25,10 @@ namespace asio = boost::asio;
 struct LbFlags {
   std::string config_file;
   lb::LvscareFlags lvscare;
-  std::string mode = "user";
   bool admin_given = false;
 };
 
 Result<lb::LbConfig> loadConfig(const LbFlags& flags) {
-  if (flags.mode != "user") {
-    return fail(ErrorCode::InvalidArgument, "--mode '", flags.mode,
-                "': only user-space mode (user) is available; kernel (nftables) mode is not "
-                "implemented yet");
-  }
   if (!flags.config_file.empty()) {
     if (!flags.lvscare.vs.empty() || !flags.lvscare.rs.empty()) {
       return fail(ErrorCode::InvalidArgument, "give either --config or --vs/--rs, not both");
@@ -183,7 +177,8 @@ void addLb(CLI::App& app, Action& action) {
   cmd->add_option("--scheduler", lv.scheduler, "rr, lc or sh")->capture_default_str();
   cmd->add_option("--iface", lv.iface,
                   "put the VIP on this interface, creating it as a dummy if needed (root)");
-  cmd->add_option("--mode", flags->mode, "user (user-space proxy)")->capture_default_str();
+  cmd->add_option("--mode", lv.mode, "user (user-space proxy) or kernel (nftables DNAT, root)")
+      ->capture_default_str();
   auto* admin = cmd->add_option("--admin", lv.admin,
                                 "admin HTTP address: /metrics, /status, /healthz, /readyz")
                     ->capture_default_str();

@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "base/duration.h"
 
 namespace rampart::lb {
@@ -260,8 +262,18 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
 
 Result<LbConfig> parseLbConfig(const config::Section& root) {
   LbConfig out;
-  if (auto r = root.allowOnly({"admin", "workers", "virtual_servers"}); !r) {
+  if (auto r = root.allowOnly({"mode", "admin", "workers", "virtual_servers"}); !r) {
     return fail(r.error());
+  }
+  auto mode = root.string("mode", "user");
+  if (!mode) {
+    return fail(mode.error());
+  }
+  if (*mode == "kernel") {
+    out.mode = Mode::Kernel;
+  } else if (*mode != "user") {
+    return fail(ErrorCode::InvalidArgument, root.whereIs("mode"),
+                ": mode: expected user or kernel, got '", *mode, "'");
   }
   auto admin = root.section("admin");
   if (!admin) {
@@ -309,9 +321,38 @@ Result<LbConfig> loadLbConfigFile(const std::string& path) {
   return parseLbConfig(*root);
 }
 
+namespace {
+
+bool isIpv4Literal(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_v4();
+}
+
+}  // namespace
+
 Result<void> validate(const LbConfig& config) {
   if (config.virtual_servers.empty()) {
     return fail(ErrorCode::InvalidArgument, "virtual_servers: at least one is required");
+  }
+  if (config.mode == Mode::Kernel) {
+    for (const auto& vs : config.virtual_servers) {
+      if (vs.policy == Policy::LeastConnections) {
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                    "': least-connections needs the user-space proxy; kernel mode supports "
+                    "round-robin and source-hash");
+      }
+      if (!isIpv4Literal(vs.listen.host)) {
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                    "': kernel mode needs an IPv4 listen address, got ", vs.listen.host);
+      }
+      for (const auto& b : vs.backends) {
+        if (!isIpv4Literal(b.address.host)) {
+          return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                      "': kernel mode needs IPv4 backend addresses, got ", b.address.host);
+        }
+      }
+    }
   }
   std::set<std::string> names;
   std::set<std::string> listens;
@@ -398,6 +439,11 @@ Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags) {
     return fail(ErrorCode::InvalidArgument, "--iface: interface names are at most 15 characters");
   }
   vs.vip_interface = flags.iface;
+  if (flags.mode == "kernel") {
+    out.mode = Mode::Kernel;
+  } else if (flags.mode != "user") {
+    return fail(ErrorCode::InvalidArgument, "--mode '", flags.mode, "': use user or kernel");
+  }
   out.virtual_servers.push_back(std::move(vs));
   return out;
 }

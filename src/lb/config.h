@@ -4,6 +4,7 @@
 // field) or built from lvscare-compatible flags. A config is validated as a whole before it is
 // used, so a reload with a bad file changes nothing.
 //
+//   mode: user                       # | kernel: nftables DNAT instead of relaying (root)
 //   admin: { listen: 127.0.0.1:9090 }
 //   workers: 2                       # data-path threads; default: one per core
 //   virtual_servers:
@@ -83,7 +84,11 @@ struct VirtualServerConfig {
   std::string vip_interface;  // non-empty: put the listen address on this interface (root)
 };
 
+// user: a user-space proxy (workers relay bytes). kernel: nftables DNAT (see nft.h).
+enum class Mode { User, Kernel };
+
 struct LbConfig {
+  Mode mode = Mode::User;
   net::Endpoint admin{"127.0.0.1", 0};
   int workers = 0;  // 0: one per core
   std::vector<VirtualServerConfig> virtual_servers;
@@ -107,6 +112,7 @@ struct LvscareFlags {
   std::string scheduler = "rr";
   std::string admin = "127.0.0.1:0";
   std::string iface;  // lvscare's --iface: put the VIP on this (dummy) interface
+  std::string mode = "user";
 };
 Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags);
 

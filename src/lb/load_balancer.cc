@@ -21,6 +21,7 @@
 #include "health/probe.h"
 #include "health/threshold.h"
 #include "lb/etcd_source.h"
+#include "lb/nft.h"
 
 namespace rampart::lb {
 namespace asio = boost::asio;
@@ -146,7 +147,44 @@ LoadBalancer::LoadBalancer(asio::io_context& control, metrics::Registry& registr
 
 LoadBalancer::~LoadBalancer() { stop(); }
 
+Result<void> LoadBalancer::programKernel() {
+  std::vector<KernelVirtualServer> servers;
+  std::set<std::string> programmed;
+  for (const auto& [name, server] : servers_) {
+    KernelVirtualServer vs{server->config.listen, server->config.policy, {}};
+    for (const auto& b : server->backends) {
+      if (b->health.usable() && b->config.weight > 0) {
+        vs.backends.push_back(KernelBackend{b->config.address, b->config.weight});
+        programmed.insert(vs.listen.toString() + "|" + b->config.address.toString());
+      }
+    }
+    servers.push_back(std::move(vs));
+  }
+  if (auto r = applyNftRuleset(renderNftRuleset(servers)); !r) {
+    return r;
+  }
+  // Flows to a backend that left the table would otherwise stay pinned to it by conntrack.
+  for (const auto& gone : programmed_) {
+    if (!programmed.count(gone)) {
+      auto bar = gone.find('|');
+      auto vip = net::parseEndpoint(gone.substr(0, bar));
+      auto backend = net::parseEndpoint(gone.substr(bar + 1));
+      if (vip && backend) {
+        flushConntrack(*vip, *backend);
+      }
+    }
+  }
+  programmed_ = std::move(programmed);
+  return ok();
+}
+
 void LoadBalancer::stop() {
+  if (mode_ == Mode::Kernel && !servers_.empty()) {
+    if (auto r = deleteNftTable(); !r) {
+      log::get("lb")->warn("kernel mode: {}", r.error().message);
+    }
+    programmed_.clear();
+  }
   ++generation_;
   ++source_generation_;
   for (auto& w : workers_) {
@@ -206,6 +244,10 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
   if (auto valid = validate(config); !valid) {
     return valid;
   }
+  if (!servers_.empty() && config.mode != mode_) {
+    return fail(ErrorCode::InvalidArgument, "mode cannot change on reload; restart instead");
+  }
+  const bool kernel = config.mode == Mode::Kernel;
   size_t worker_count = config.workers > 0 ? static_cast<size_t>(config.workers)
                                            : std::max(1u, std::thread::hardware_concurrency());
   if (!workers_.empty()) {
@@ -258,7 +300,9 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
                   listen.error().message);
     }
     auto old = servers_.find(vs.name);
-    if (old != servers_.end() && old->second->config.listen == vs.listen) {
+    if (kernel) {
+      // nftables catches the packets; nothing listens in user space.
+    } else if (old != servers_.end() && old->second->config.listen == vs.listen) {
       server->listen_fds = old->second->listen_fds;  // keep accepting on the same sockets
       server->failed_connections = old->second->failed_connections;
     } else {
@@ -335,8 +379,9 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
     server->generation = generation_;
   }
   servers_ = std::move(next);
+  mode_ = config.mode;
   vips_.swap(vips);  // `vips` now holds the ones no longer wanted; released at scope end
-  if (workers_.empty()) {
+  if (workers_.empty() && !kernel) {
     for (size_t i = 0; i < worker_count; ++i) {
       auto* self = this;
       auto& io = control_;
@@ -348,7 +393,13 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       workers_.back()->start();
     }
   }
-  publish();
+  if (kernel) {
+    if (auto r = programKernel(); !r) {
+      return r;  // at start-up this ends the process; on reload the old rules stay in place
+    }
+  } else {
+    publish();
+  }
   for (auto& [name, server] : servers_) {
     startChecks(server);
   }
@@ -358,6 +409,12 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
 }
 
 void LoadBalancer::publish() {
+  if (mode_ == Mode::Kernel) {
+    if (auto r = programKernel(); !r) {
+      log::get("lb")->error("kernel mode: {}", r.error().message);
+    }
+    return;
+  }
   auto snapshot =
       std::make_shared<std::vector<std::shared_ptr<const VirtualServerSnapshot>>>();
   for (const auto& [name, server] : servers_) {

@@ -11,6 +11,7 @@
 // Runs on the control event loop; not thread-safe except where noted.
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ class LoadBalancer {
   Result<void> applyMerged(const LbConfig& base);
   void startSources();
   void publish();
+  Result<void> programKernel();
   void startChecks(const std::shared_ptr<Server>& server);
 
   boost::asio::io_context& control_;
@@ -60,6 +62,8 @@ class LoadBalancer {
   uint64_t generation_ = 0;  // bumped on every apply; stale check loops exit
   LbConfig base_;            // the config as given (file or flags)
   std::map<std::string, vip::VipOwner> vips_;  // by "address@interface"
+  Mode mode_ = Mode::User;
+  std::set<std::string> programmed_;  // kernel mode: "vip|backend" pairs in the nft table
   std::map<std::string, std::vector<BackendConfig>> learnt_;  // from etcd, by virtual server
   uint64_t source_generation_ = 0;  // bumped on every reload; stale etcd followers exit
 };

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "lb_fixture.h"
@@ -99,6 +100,75 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
                      dir.path() + "/after.log");
   EXPECT_EQ(after.text.find("10.200.0.1"), std::string::npos) << after.text;
   EXPECT_NE(after.text.find("127.0.0.1"), std::string::npos) << "only the VIP is removed";
+}
+
+TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to create a network namespace";
+  }
+  testing::TempDir dir;
+  NetNs ns("rampart-nft-" + std::to_string(::getpid()));
+  ASSERT_TRUE(ns.ok());
+  std::vector<pid_t> backends;
+  for (std::string name : {"a", "b"}) {
+    auto pid = runtime::spawn(runtime::SpawnOptions{
+        {"ip", "netns", "exec", ns.name(), TEST_BACKEND, "--listen",
+         std::string("127.0.0.1:1808") + (name == "a" ? "1" : "2"), "--name", name, "--mode",
+         "http"},
+        dir.path() + "/" + name + ".log"});
+    ASSERT_TRUE(pid);
+    backends.push_back(*pid);
+  }
+  auto lb = runtime::spawn(runtime::SpawnOptions{
+      {"ip", "netns", "exec", ns.name(), RAMPART_BINARY, "lb", "--mode", "kernel", "--vs",
+       "10.200.0.5:80", "--rs", "127.0.0.1:18081", "--rs", "127.0.0.1:18082", "--iface", "lo",
+       "--health-schem", "http", "--interval", "100ms", "--admin", "127.0.0.1:19090"},
+      dir.path() + "/lb.log"});
+  ASSERT_TRUE(lb);
+  struct Reaper {
+    std::vector<pid_t> pids;
+    ~Reaper() {
+      for (auto p : pids) {
+        runtime::terminate(p, 2s);
+      }
+    }
+  } reaper{{*lb, backends[0], backends[1]}};
+  auto served = [&](int n) {
+    std::set<std::string> seen;
+    for (int i = 0; i < n; ++i) {
+      seen.insert(runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.5/"},
+                        dir.path() + "/curl.log")
+                      .text);
+    }
+    return seen;
+  };
+  std::set<std::string> both{"a", "b"};
+  bool spread = false;
+  for (int i = 0; i < 50 && !spread; ++i) {
+    spread = served(4) == both;
+    if (!spread) {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  ASSERT_TRUE(spread) << testing::readWholeFile(dir.path() + "/lb.log");
+  auto table = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"},
+                     dir.path() + "/nft.log");
+  EXPECT_NE(table.text.find("numgen inc mod 2"), std::string::npos) << table.text;
+
+  runtime::terminate(backends[1], 2s);
+  bool only_a = false;
+  for (int i = 0; i < 50 && !only_a; ++i) {
+    std::this_thread::sleep_for(50ms);
+    only_a = served(4) == std::set<std::string>{"a"};
+  }
+  EXPECT_TRUE(only_a) << "the dead backend leaves the DNAT map";
+
+  ASSERT_EQ(::kill(*lb, SIGTERM), 0);
+  ASSERT_TRUE(runtime::waitExit(*lb, 5s));
+  reaper.pids = {backends[0]};
+  auto after = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"},
+                     dir.path() + "/after.log");
+  EXPECT_NE(after.exit_code, 0) << "the table is removed on exit: " << after.text;
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+#include "lb/nft.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "runtime/process.h"
+
+namespace rampart::lb {
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+};
+
+Run run(std::vector<std::string> argv, const std::string& stdin_text = "") {
+  char out_path[] = "/tmp/rampart-nft-out-XXXXXX";
+  char in_path[] = "/tmp/rampart-nft-in-XXXXXX";
+  int out_fd = ::mkstemp(out_path);
+  int in_fd = ::mkstemp(in_path);
+  if (out_fd >= 0) {
+    ::close(out_fd);
+  }
+  if (in_fd >= 0) {
+    [[maybe_unused]] auto n = ::write(in_fd, stdin_text.data(), stdin_text.size());
+    ::close(in_fd);
+  }
+  Run r;
+  auto pid = runtime::spawn(runtime::SpawnOptions{argv, out_path, in_path});
+  if (pid) {
+    auto status = runtime::waitExit(*pid, std::chrono::seconds(10));
+    if (!status) {
+      runtime::terminate(*pid, std::chrono::seconds(1));
+    } else if (WIFEXITED(*status)) {
+      r.exit_code = WEXITSTATUS(*status);
+    }
+  }
+  std::ifstream in(out_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.output = ss.str();
+  ::unlink(out_path);
+  ::unlink(in_path);
+  return r;
+}
+
+std::string dnatRule(const KernelVirtualServer& vs) {
+  std::ostringstream rule;
+  rule << "    ip daddr " << vs.listen.host << " tcp dport " << vs.listen.port << " ";
+  uint32_t total = 0;
+  for (const auto& b : vs.backends) {
+    total += b.weight;
+  }
+  if (total == 0) {
+    rule << "reject with tcp reset\n";
+    return rule.str();
+  }
+  rule << "dnat ip addr . port to "
+       << (vs.policy == Policy::SourceHash ? "jhash ip saddr mod " : "numgen inc mod ") << total
+       << " map { ";
+  uint32_t slot = 0;
+  for (const auto& b : vs.backends) {
+    for (uint32_t w = 0; w < b.weight; ++w) {
+      rule << (slot ? ", " : "") << slot << " : " << b.address.host << " . " << b.address.port;
+      ++slot;
+    }
+  }
+  rule << " }\n";
+  return rule.str();
+}
+
+}  // namespace
+
+std::string renderNftRuleset(const std::vector<KernelVirtualServer>& servers) {
+  std::ostringstream out;
+  // add + delete + define in one file = one transaction that replaces the table atomically.
+  out << "add table ip " << kNftTable << "\n";
+  out << "delete table ip " << kNftTable << "\n";
+  out << "table ip " << kNftTable << " {\n";
+  std::string rules;
+  for (const auto& vs : servers) {
+    rules += dnatRule(vs);
+  }
+  out << "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+      << rules << "  }\n";
+  out << "  chain output {\n    type nat hook output priority -100; policy accept;\n"
+      << rules << "  }\n";
+  out << "}\n";
+  return out.str();
+}
+
+Result<void> applyNftRuleset(const std::string& script) {
+  auto r = run({"nft", "-f", "-"}, script);
+  if (r.exit_code != 0) {
+    return fail(ErrorCode::Unavailable, "nft rejected the rule set: ", r.output);
+  }
+  return ok();
+}
+
+Result<void> deleteNftTable() {
+  auto r = run({"nft", "delete", "table", "ip", kNftTable});
+  if (r.exit_code != 0 && r.output.find("No such file") == std::string::npos) {
+    return fail(ErrorCode::Unavailable, "nft delete table: ", r.output);
+  }
+  return ok();
+}
+
+void flushConntrack(const net::Endpoint& vip, const net::Endpoint& backend) {
+  run({"conntrack", "-D", "-p", "tcp", "--orig-dst", vip.host, "--orig-port-dst",
+       std::to_string(vip.port), "--reply-src", backend.host, "--reply-port-src",
+       std::to_string(backend.port)});
+}
+
+}  // namespace rampart::lb
