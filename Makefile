@@ -39,6 +39,7 @@ bench: build
 	@scripts/setup-bench.sh
 	$(BUILD)/bench/election_bench --rounds 20
 	bench/lb_bench.sh 3 5
+	bench/lb_kernel_bench.sh 3 5
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
