@@ -112,7 +112,7 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(EtcdClusterOptions optio
     cluster->members_.push_back(std::move(m));
   }
   for (size_t i = 0; i < cluster->members_.size(); ++i) {
-    if (auto r = cluster->launch(i, true); !r) {
+    if (auto r = cluster->launch(i); !r) {
       return fail(r.error());
     }
   }
@@ -128,7 +128,7 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(EtcdClusterOptions optio
   return cluster;
 }
 
-Result<void> EtcdCluster::launch(size_t i, bool initial) {
+Result<void> EtcdCluster::launch(size_t i) {
   auto& m = members_[i];
   runtime::SpawnOptions spawn;
   spawn.argv = {options_.etcd_binary,
@@ -148,7 +148,6 @@ Result<void> EtcdCluster::launch(size_t i, bool initial) {
   spawn.log_file = m.log_file;
   spawn.die_with_parent = options_.die_with_parent;
   spawn.new_session = !options_.die_with_parent;
-  (void)initial;
   auto pid = runtime::spawn(spawn);
   if (!pid) {
     return fail(pid.error());
@@ -202,7 +201,7 @@ Result<void> EtcdCluster::restartMember(size_t i) {
     return fail(ErrorCode::FailedPrecondition, "etcd member ", std::to_string(i),
                 " is still running");
   }
-  if (auto r = launch(i, false); !r) {
+  if (auto r = launch(i); !r) {
     return r;
   }
   return waitHealthy(members_[i].client, options_.start_timeout);

@@ -66,7 +66,7 @@ class EtcdCluster {
 
  private:
   explicit EtcdCluster(EtcdClusterOptions options) : options_(std::move(options)) {}
-  Result<void> launch(size_t i, bool initial);
+  Result<void> launch(size_t i);
 
   EtcdClusterOptions options_;
   std::vector<EtcdMember> members_;

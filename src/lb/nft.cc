@@ -1,9 +1,5 @@
 #include "lb/nft.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <sstream>
 
 #include "runtime/process.h"
@@ -11,40 +7,8 @@
 namespace rampart::lb {
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;
-};
-
-Run run(std::vector<std::string> argv, const std::string& stdin_text = "") {
-  char out_path[] = "/tmp/rampart-nft-out-XXXXXX";
-  char in_path[] = "/tmp/rampart-nft-in-XXXXXX";
-  int out_fd = ::mkstemp(out_path);
-  int in_fd = ::mkstemp(in_path);
-  if (out_fd >= 0) {
-    ::close(out_fd);
-  }
-  if (in_fd >= 0) {
-    [[maybe_unused]] auto n = ::write(in_fd, stdin_text.data(), stdin_text.size());
-    ::close(in_fd);
-  }
-  Run r;
-  auto pid = runtime::spawn(runtime::SpawnOptions{argv, out_path, in_path});
-  if (pid) {
-    auto status = runtime::waitExit(*pid, std::chrono::seconds(10));
-    if (!status) {
-      runtime::terminate(*pid, std::chrono::seconds(1));
-    } else if (WIFEXITED(*status)) {
-      r.exit_code = WEXITSTATUS(*status);
-    }
-  }
-  std::ifstream in(out_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.output = ss.str();
-  ::unlink(out_path);
-  ::unlink(in_path);
-  return r;
+runtime::CommandResult run(std::vector<std::string> argv, const std::string& stdin_text = "") {
+  return runtime::runCommand(std::move(argv), std::chrono::seconds(10), stdin_text);
 }
 
 std::string dnatRule(const KernelVirtualServer& vs) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -66,6 +67,45 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     ::close(log_fd);
   }
   return pid;
+}
+
+CommandResult runCommand(std::vector<std::string> argv, Duration timeout,
+                         const std::string& stdin_text) {
+  char out_path[] = "/tmp/rampart-cmd-out-XXXXXX";
+  char in_path[] = "/tmp/rampart-cmd-in-XXXXXX";
+  int out_fd = ::mkstemp(out_path);
+  int in_fd = ::mkstemp(in_path);
+  CommandResult result;
+  if (out_fd < 0 || in_fd < 0) {
+    result.output = "cannot create temporary files";
+    return result;
+  }
+  ::close(out_fd);
+  [[maybe_unused]] auto written = ::write(in_fd, stdin_text.data(), stdin_text.size());
+  ::close(in_fd);
+  auto pid = spawn(SpawnOptions{std::move(argv), out_path, in_path});
+  if (pid) {
+    auto status = waitExit(*pid, timeout);
+    if (!status) {
+      terminate(*pid, std::chrono::seconds(1));
+    } else if (WIFEXITED(*status)) {
+      result.exit_code = WEXITSTATUS(*status);
+    }
+  }
+  if (FILE* f = std::fopen(out_path, "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+      result.output.append(buf, n);
+    }
+    std::fclose(f);
+  }
+  ::unlink(out_path);
+  ::unlink(in_path);
+  while (!result.output.empty() && result.output.back() == '\n') {
+    result.output.pop_back();
+  }
+  return result;
 }
 
 std::optional<int> waitExit(pid_t pid, Duration timeout) {

@@ -25,6 +25,16 @@ struct SpawnOptions {
 
 Result<pid_t> spawn(const SpawnOptions& options);
 
+struct CommandResult {
+  int exit_code = -1;  // -1: did not finish in time, or killed by a signal
+  std::string output;  // stdout and stderr, trailing newlines removed
+};
+
+// Runs `argv` to completion, at most `timeout` (then it is killed), feeding it `stdin_text` and
+// capturing its output. Blocking: for start-up, reload and shutdown work, not for event loops.
+CommandResult runCommand(std::vector<std::string> argv, Duration timeout,
+                         const std::string& stdin_text = "");
+
 // Waits up to `timeout` for `pid` to exit; its exit status, or std::nullopt if still running.
 std::optional<int> waitExit(pid_t pid, Duration timeout);
 

@@ -1,9 +1,5 @@
 #include "vip/vip.h"
 
-#include <sys/wait.h>
-
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "base/log.h"
@@ -12,37 +8,9 @@
 namespace rampart::vip {
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;
-};
-
-Run ip(std::vector<std::string> args) {
-  char path[] = "/tmp/rampart-ip-XXXXXX";
-  int fd = ::mkstemp(path);
-  if (fd >= 0) {
-    ::close(fd);
-  }
+runtime::CommandResult ip(std::vector<std::string> args) {
   args.insert(args.begin(), "ip");
-  Run run;
-  auto pid = runtime::spawn(runtime::SpawnOptions{args, path});
-  if (pid) {
-    auto status = runtime::waitExit(*pid, std::chrono::seconds(5));
-    if (!status) {
-      runtime::terminate(*pid, std::chrono::seconds(1));
-    } else if (WIFEXITED(*status)) {
-      run.exit_code = WEXITSTATUS(*status);
-    }
-  }
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  run.output = ss.str();
-  ::unlink(path);
-  while (!run.output.empty() && run.output.back() == '\n') {
-    run.output.pop_back();
-  }
-  return run;
+  return runtime::runCommand(std::move(args), std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -16,25 +16,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Output {
-  int exit_code = -1;
-  std::string text;
-};
-
-Output runIn(const std::string& netns, std::vector<std::string> argv, const std::string& log) {
+runtime::CommandResult runIn(const std::string& netns, std::vector<std::string> argv) {
   argv.insert(argv.begin(), {"ip", "netns", "exec", netns});
-  auto pid = runtime::spawn(runtime::SpawnOptions{argv, log});
-  if (!pid) {
-    return {};
-  }
-  auto status = runtime::waitExit(*pid, 10s);
-  Output out;
-  if (status && WIFEXITED(*status)) {
-    out.exit_code = WEXITSTATUS(*status);
-  }
-  out.text = testing::readWholeFile(log);
-  ::unlink(log.c_str());
-  return out;
+  return runtime::runCommand(std::move(argv), 10s);
 }
 
 // A network namespace that exists for the test's lifetime only.
@@ -83,23 +67,20 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
   std::string body;
   for (int i = 0; i < 100 && body != "a"; ++i) {
     std::this_thread::sleep_for(50ms);
-    body = runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.1:8080/"},
-                 dir.path() + "/curl.log")
-               .text;
+    body = runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.1:8080/"})
+               .output;
   }
   ASSERT_EQ(body, "a") << testing::readWholeFile(dir.path() + "/lb.log");
-  auto addr = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"},
-                    dir.path() + "/addr.log");
-  EXPECT_NE(addr.text.find("10.200.0.1/32"), std::string::npos) << addr.text;
+  auto addr = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"});
+  EXPECT_NE(addr.output.find("10.200.0.1/32"), std::string::npos) << addr.output;
 
   ASSERT_EQ(::kill(*lb, SIGTERM), 0);
   auto status = runtime::waitExit(*lb, 5s);
   ASSERT_TRUE(status);
   reaper.pids = {*backend};
-  auto after = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"},
-                     dir.path() + "/after.log");
-  EXPECT_EQ(after.text.find("10.200.0.1"), std::string::npos) << after.text;
-  EXPECT_NE(after.text.find("127.0.0.1"), std::string::npos) << "only the VIP is removed";
+  auto after = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"});
+  EXPECT_EQ(after.output.find("10.200.0.1"), std::string::npos) << after.output;
+  EXPECT_NE(after.output.find("127.0.0.1"), std::string::npos) << "only the VIP is removed";
 }
 
 TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
@@ -136,9 +117,8 @@ TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
   auto served = [&](int n) {
     std::set<std::string> seen;
     for (int i = 0; i < n; ++i) {
-      seen.insert(runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.5/"},
-                        dir.path() + "/curl.log")
-                      .text);
+      seen.insert(runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.5/"})
+                      .output);
     }
     return seen;
   };
@@ -151,9 +131,8 @@ TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
     }
   }
   ASSERT_TRUE(spread) << testing::readWholeFile(dir.path() + "/lb.log");
-  auto table = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"},
-                     dir.path() + "/nft.log");
-  EXPECT_NE(table.text.find("numgen inc mod 2"), std::string::npos) << table.text;
+  auto table = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"});
+  EXPECT_NE(table.output.find("numgen inc mod 2"), std::string::npos) << table.output;
 
   runtime::terminate(backends[1], 2s);
   bool only_a = false;
@@ -166,9 +145,8 @@ TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
   ASSERT_EQ(::kill(*lb, SIGTERM), 0);
   ASSERT_TRUE(runtime::waitExit(*lb, 5s));
   reaper.pids = {backends[0]};
-  auto after = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"},
-                     dir.path() + "/after.log");
-  EXPECT_NE(after.exit_code, 0) << "the table is removed on exit: " << after.text;
+  auto after = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"});
+  EXPECT_NE(after.exit_code, 0) << "the table is removed on exit: " << after.output;
 }
 
 }  // namespace
