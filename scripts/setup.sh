@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libexpected-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev postgresql-15 etcd-server etcd-client
+  libpq-dev libssl-dev openssl postgresql-15 etcd-server etcd-client
   iproute2 nftables conntrack procps curl
 )
 

@@ -167,7 +167,8 @@ void addLb(CLI::App& app, Action& action) {
   cmd->add_option("--vs", lv.vs, "virtual server address, e.g. 127.0.0.100:6443");
   cmd->add_option("--rs", lv.rs, "real server (backend) address; repeat for each");
   cmd->add_option("--health-path", lv.health_path, "HTTP check path")->capture_default_str();
-  cmd->add_option("--health-schem,--health-scheme", lv.health_scheme, "http or tcp")
+  cmd->add_option("--health-schem,--health-scheme", lv.health_scheme,
+                  "https (lvscare's default; certificate not verified), http or tcp")
       ->capture_default_str();
   cmd->add_option("--health-status", lv.health_status,
                   "extra HTTP status accepted as healthy (e.g. 401); repeatable");

@@ -49,10 +49,9 @@ asio::awaitable<ProbeResult> tcpProbe(asio::any_io_executor ex, Duration timeout
 
 asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
                                        net::Endpoint target) {
-  net::http::Client client(ex);
-  net::http::Request request{spec.method, spec.path, {{"Connection", "close"}}, {}};
+  net::http::Request request{spec.method, spec.path, {}, {}};
   auto deadline = std::chrono::steady_clock::now() + spec.timeout;
-  auto response = co_await client.fetch(target, std::move(request), deadline);
+  auto response = co_await net::http::fetchOnce(ex, target, std::move(request), deadline, spec.tls);
   if (!response) {
     ProbeResult failed;
     failed.detail = response.error().code == ErrorCode::DeadlineExceeded

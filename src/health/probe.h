@@ -4,7 +4,8 @@
 // reports pass/fail with a short reason for event logs ("connection refused", "HTTP 503").
 //   tcp:  the TCP handshake completes.
 //   http: GET <path> answers with a status in [status_min, status_max] or in extra_statuses
-//         (lvscare's --health-status). A role check is an http probe of a role endpoint such as
+//         (lvscare's --health-status); over TLS when `tls` is set (certificate not verified,
+//         like lvscare's default --health-insecure-skip-verify). A role check is an http probe of a role endpoint such as
 //         Rampart's or Patroni's /primary, which answers 200 only on the writable primary.
 
 #include <string>
@@ -21,6 +22,7 @@ namespace rampart::health {
 struct ProbeSpec {
   enum class Kind { Tcp, Http };
   Kind kind = Kind::Tcp;
+  bool tls = false;  // http over TLS (https)
   Duration timeout = std::chrono::seconds(1);
   std::string method = "GET";
   std::string path = "/healthz";

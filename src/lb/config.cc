@@ -51,10 +51,11 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
     out.enabled = false;
   } else if (*type == "tcp") {
     out.probe.kind = health::ProbeSpec::Kind::Tcp;
-  } else if (*type == "http") {
+  } else if (*type == "http" || *type == "https") {
     out.probe.kind = health::ProbeSpec::Kind::Http;
+    out.probe.tls = *type == "https";
   } else {
-    return fail(at(h, "type", "unknown check type '" + *type + "' (use tcp, http or none)"));
+    return fail(at(h, "type", "unknown check type '" + *type + "' (use tcp, http, https or none)"));
   }
   auto path = h.string("path", out.probe.path);
   auto method = h.string("method", out.probe.method);
@@ -399,16 +400,14 @@ Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags) {
     return fail(ErrorCode::InvalidArgument, "--scheduler: ", policy.error().message);
   }
   vs.policy = *policy;
-  if (flags.health_scheme == "http") {
+  if (flags.health_scheme == "http" || flags.health_scheme == "https") {
     vs.health.probe.kind = health::ProbeSpec::Kind::Http;
+    vs.health.probe.tls = flags.health_scheme == "https";
   } else if (flags.health_scheme == "tcp") {
     vs.health.probe.kind = health::ProbeSpec::Kind::Tcp;
-  } else if (flags.health_scheme == "https") {
-    return fail(ErrorCode::InvalidArgument,
-                "--health-schem https: HTTPS checks are not supported yet; use http or tcp");
   } else {
     return fail(ErrorCode::InvalidArgument, "--health-schem '", flags.health_scheme,
-                "': use http or tcp");
+                "': use https, http or tcp");
   }
   if (flags.health_path.empty() || flags.health_path.front() != '/') {
     return fail(ErrorCode::InvalidArgument, "--health-path must start with '/'");

@@ -17,7 +17,7 @@
 //       on_down: keep                # | close: cut established connections of a Down backend
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
 //       health:
-//         type: http                 # | tcp | none
+//         type: http                 # | https | tcp | none
 //         path: /healthz
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status
@@ -105,7 +105,7 @@ struct LvscareFlags {
   std::string vs;
   std::vector<std::string> rs;
   std::string health_path = "/healthz";
-  std::string health_scheme = "http";
+  std::string health_scheme = "https";  // lvscare's default
   std::vector<int> health_status;
   std::string health_timeout = "1s";
   std::string interval = "1s";

@@ -98,10 +98,11 @@ TEST(LbConfig, LvscareFlagsBuildTheSameKindOfConfig) {
   EXPECT_EQ(vs.health.fall, 1) << "lvscare drains on the first failure";
   f.interval = "5";
   EXPECT_EQ(fromLvscareFlags(f)->virtual_servers[0].health.interval, 5s) << "plain seconds";
-  f.health_scheme = "https";
-  auto https = fromLvscareFlags(f);
-  ASSERT_FALSE(https);
-  EXPECT_NE(https.error().message.find("--health-schem"), std::string::npos);
+  EXPECT_TRUE(fromLvscareFlags(f)->virtual_servers[0].health.probe.tls) << "lvscare's default";
+  f.health_scheme = "gopher";
+  auto bad = fromLvscareFlags(f);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("--health-schem"), std::string::npos);
 }
 
 }  // namespace

@@ -131,6 +131,7 @@ class LbTest : public ::testing::Test {
     net::Endpoint address;
     std::string role_file;
     std::string log;
+    std::vector<std::string> extra;  // more test_backend flags
     pid_t pid = 0;
   };
 
@@ -147,13 +148,15 @@ class LbTest : public ::testing::Test {
   }
 
   // Starts a backend process and waits until it listens.
-  Backend& addBackend(const std::string& name, const std::string& mode = "http") {
+  Backend& addBackend(const std::string& name, const std::string& mode = "http",
+                      std::vector<std::string> extra = {}) {
     Backend b;
     b.name = name;
     b.mode = mode;
     b.address = {"127.0.0.1", *net::pickFreePort("127.0.0.1")};
     b.role_file = dir_.path() + "/" + name + ".role";
     std::ofstream(b.role_file) << "replica\n";
+    b.extra = std::move(extra);
     backends_.push_back(b);
     startBackend(backends_.back());
     return backends_.back();
@@ -161,10 +164,11 @@ class LbTest : public ::testing::Test {
 
   void startBackend(Backend& b) {
     b.log = dir_.path() + "/" + b.name + ".log";
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {TEST_BACKEND, "--listen", b.address.toString(), "--name", b.name, "--mode", b.mode,
-         "--role-file", b.role_file},
-        b.log});
+    std::vector<std::string> argv = {TEST_BACKEND,  "--listen",    b.address.toString(),
+                                     "--name",      b.name,       "--mode",
+                                     b.mode,        "--role-file", b.role_file};
+    argv.insert(argv.end(), b.extra.begin(), b.extra.end());
+    auto pid = runtime::spawn(runtime::SpawnOptions{argv, b.log});
     ASSERT_TRUE(pid);
     b.pid = *pid;
     for (int i = 0; i < 200 && readWholeFile(b.log).find("ready") == std::string::npos; ++i) {

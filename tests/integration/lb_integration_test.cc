@@ -179,6 +179,25 @@ TEST_F(LbTest, RoleCheckRoutesOnlyToThePrimaryAndFollowsTheRole) {
   EXPECT_EQ(to_old_primary.get("/").first, -1) << "on_down: close cut the demoted member's client";
 }
 
+TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
+  // A self-signed certificate, as API servers in a lab have; checks do not verify it.
+  auto cert = dir_.path() + "/cert.pem";
+  auto key = dir_.path() + "/key.pem";
+  auto made = runtime::runCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                   "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                                   "/CN=localhost"},
+                                  30s);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto& tls = addBackend("tls", "http", {"--tls-cert", cert, "--tls-key", key});
+  auto& plain = addBackend("plain");
+  // No --health-schem: lvscare's default, https.
+  startLb({"--vs", vip_.toString(), "--rs", tls.address.toString(), "--rs",
+           plain.address.toString(), "--interval", "100ms", "--health-timeout", "500ms"});
+  EXPECT_TRUE(eventually([&] { return stateOf(tls) == "UP"; }, 3s));
+  EXPECT_TRUE(eventually([&] { return stateOf(plain) == "DOWN"; }, 3s))
+      << "a plain-HTTP backend fails the TLS handshake";
+}
+
 TEST_F(LbTest, HalfCloseAndA100MegabyteTransferPassByteExact) {
   addBackend("echo", "echo");
   startLbWithConfig("virtual_servers:\n  - name: echo\n    listen: " + vip_.toString() +

@@ -2,6 +2,7 @@
 // test can SIGKILL, SIGSTOP and restart it like a real one.
 //
 //   test_backend --listen 127.0.0.1:PORT --name NAME --mode http|echo|blackhole [--role-file F]
+//                [--tls-cert C --tls-key K]   (http over TLS)
 //
 // http:      HTTP/1.1 keep-alive. GET /primary answers 200 when the role file says "primary",
 //            503 otherwise (a database member's role endpoint); any other path answers 200 with
@@ -27,6 +28,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -41,6 +43,8 @@ struct Options {
   std::string name = "backend";
   std::string mode = "http";
   std::string role_file;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 std::string role(const Options& o) {
@@ -53,7 +57,8 @@ std::string role(const Options& o) {
   return r;
 }
 
-asio::awaitable<void> serveHttp(tcp::socket s, Options o) {
+template <typename Stream>
+asio::awaitable<void> serveHttp(Stream s, Options o) {
   asio::streambuf buf;
   for (;;) {
     auto [ec, n] = co_await asio::async_read_until(s, buf, "\r\n\r\n", kTuple);
@@ -105,13 +110,24 @@ asio::awaitable<void> serveEcho(tcp::socket s) {
   }
 }
 
-asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, Options o) {
+asio::awaitable<void> serveTls(tcp::socket s, Options o, asio::ssl::context* ctx) {
+  asio::ssl::stream<tcp::socket> tls(std::move(s), *ctx);
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, kTuple);
+  if (ec) {
+    co_return;
+  }
+  co_await serveHttp(std::move(tls), o);
+}
+
+asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, Options o, asio::ssl::context* ctx) {
   for (;;) {
     auto [ec, s] = co_await acceptor.async_accept(kTuple);
     if (ec) {
       continue;
     }
-    if (o.mode == "echo") {
+    if (ctx) {
+      asio::co_spawn(acceptor.get_executor(), serveTls(std::move(s), o, ctx), asio::detached);
+    } else if (o.mode == "echo") {
       asio::co_spawn(acceptor.get_executor(), serveEcho(std::move(s)), asio::detached);
     } else {
       asio::co_spawn(acceptor.get_executor(), serveHttp(std::move(s), o), asio::detached);
@@ -134,6 +150,10 @@ int main(int argc, char** argv) {
       o.mode = value;
     } else if (flag == "--role-file") {
       o.role_file = value;
+    } else if (flag == "--tls-cert") {
+      o.tls_cert = value;
+    } else if (flag == "--tls-key") {
+      o.tls_key = value;
     }
   }
   asio::io_context io;
@@ -157,7 +177,13 @@ int main(int argc, char** argv) {
   acceptor.set_option(tcp::acceptor::reuse_address(true));
   acceptor.bind(at);
   acceptor.listen();
-  asio::co_spawn(io, acceptLoop(acceptor, o), asio::detached);
+  std::unique_ptr<asio::ssl::context> ctx;
+  if (!o.tls_cert.empty()) {
+    ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->use_certificate_chain_file(o.tls_cert);
+    ctx->use_private_key_file(o.tls_key, asio::ssl::context::pem);
+  }
+  asio::co_spawn(io, acceptLoop(acceptor, o, ctx.get()), asio::detached);
   std::printf("ready\n");
   std::fflush(stdout);
   io.run();

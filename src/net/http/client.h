@@ -31,6 +31,14 @@ class BodyStream {
   virtual void close() = 0;
 };
 
+// One request on a fresh connection that is closed afterwards, over TLS when `tls` is set (the
+// server's certificate is not verified: this is for health checks, like lvscare's default
+// --health-insecure-skip-verify). Health checks use it so a pooled connection never hides a
+// backend that stopped accepting.
+boost::asio::awaitable<Result<Response>> fetchOnce(boost::asio::any_io_executor executor,
+                                                   Endpoint endpoint, Request request,
+                                                   TimePoint deadline, bool tls);
+
 class Client {
  public:
   explicit Client(boost::asio::any_io_executor executor);
