@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "health/pg_probe.h"
 #include "net/http/client.h"
 
 namespace rampart::health {
@@ -76,6 +77,9 @@ asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spe
   ProbeResult result;
   if (spec.kind == ProbeSpec::Kind::Tcp) {
     result = co_await tcpProbe(executor, spec.timeout, target);
+  } else if (spec.kind == ProbeSpec::Kind::Postgres) {
+    PgRoleCheck check{spec.pg_role, spec.pg_user, spec.pg_database};
+    result = co_await pgRoleProbe(executor, check, target, spec.timeout);
   } else {
     result = co_await httpProbe(executor, spec, target);
   }

@@ -20,7 +20,7 @@
 namespace rampart::health {
 
 struct ProbeSpec {
-  enum class Kind { Tcp, Http };
+  enum class Kind { Tcp, Http, Postgres };
   Kind kind = Kind::Tcp;
   bool tls = false;  // http over TLS (https)
   Duration timeout = std::chrono::seconds(1);
@@ -29,6 +29,10 @@ struct ProbeSpec {
   int status_min = 200;
   int status_max = 399;
   std::vector<int> extra_statuses;
+  // Postgres: pass when the member's role (pg_is_in_recovery) is `pg_role` (see pg_probe.h).
+  std::string pg_role = "primary";
+  std::string pg_user = "postgres";
+  std::string pg_database = "postgres";
 };
 
 struct ProbeResult {

@@ -39,7 +39,8 @@ Error at(const config::Section& s, const std::string& field, const std::string& 
 Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
-                            "timeout", "rise", "fall", "initial_state"});
+                            "timeout", "rise", "fall", "initial_state", "role", "user",
+                            "database"});
       !r) {
     return fail(r.error());
   }
@@ -54,8 +55,23 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   } else if (*type == "http" || *type == "https") {
     out.probe.kind = health::ProbeSpec::Kind::Http;
     out.probe.tls = *type == "https";
+  } else if (*type == "postgres") {
+    out.probe.kind = health::ProbeSpec::Kind::Postgres;
+    auto role = h.string("role", "primary");
+    auto user = h.string("user", "postgres");
+    auto database = h.string("database", "postgres");
+    if (!role || !user || !database) {
+      return fail(!role ? role.error() : !user ? user.error() : database.error());
+    }
+    if (*role != "primary" && *role != "replica") {
+      return fail(at(h, "role", "expected primary or replica, got '" + *role + "'"));
+    }
+    out.probe.pg_role = *role;
+    out.probe.pg_user = *user;
+    out.probe.pg_database = *database;
   } else {
-    return fail(at(h, "type", "unknown check type '" + *type + "' (use tcp, http, https or none)"));
+    return fail(at(h, "type",
+                   "unknown check type '" + *type + "' (use tcp, http, https, postgres or none)"));
   }
   auto path = h.string("path", out.probe.path);
   auto method = h.string("method", out.probe.method);

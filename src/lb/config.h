@@ -17,7 +17,8 @@
 //       on_down: keep                # | close: cut established connections of a Down backend
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
 //       health:
-//         type: http                 # | https | tcp | none
+//         type: http                 # | https | tcp | postgres | none
+//         role: primary              # postgres: pass only as primary (or replica)
 //         path: /healthz
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status

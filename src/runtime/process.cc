@@ -1,6 +1,8 @@
 #include "runtime/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -29,6 +31,20 @@ Result<pid_t> spawn(const SpawnOptions& options) {
       return fail(ErrorCode::Unavailable, "open ", options.log_file, ": ", std::strerror(errno));
     }
   }
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!options.user.empty()) {
+    // Looked up here: getpwnam is not async-signal-safe, so not in the child.
+    struct passwd* pw = ::getpwnam(options.user.c_str());
+    if (!pw) {
+      if (log_fd >= 0) {
+        ::close(log_fd);
+      }
+      return fail(ErrorCode::InvalidArgument, "spawn: no such user '", options.user, "'");
+    }
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -39,6 +55,11 @@ Result<pid_t> spawn(const SpawnOptions& options) {
   }
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
+    if (!options.user.empty()) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
+        ::_exit(126);
+      }
+    }
     if (options.die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) {

@@ -1,7 +1,9 @@
 #pragma once
 // Child processes: start, signal, and reap them by PID. Rampart only ever signals processes it
 // started itself. A child started with die_with_parent gets PR_SET_PDEATHSIG(SIGKILL), so a test
-// or lab that crashes cannot leave it behind (keepalived's and Sentinel's rule).
+// or lab that crashes cannot leave it behind (keepalived's and Sentinel's rule); when it also
+// changes user, the signal is set after dropping privileges, because a credential change clears
+// it.
 // Thread-safe (no shared state).
 
 #include <sys/types.h>
@@ -21,6 +23,7 @@ struct SpawnOptions {
   std::string stdin_file;         // empty: /dev/null
   bool die_with_parent = true;
   bool new_session = false;       // setsid(): survives the caller's terminal and process group
+  std::string user;               // run as this user (e.g. postgres); needs root
 };
 
 Result<pid_t> spawn(const SpawnOptions& options);
