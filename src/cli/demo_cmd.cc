@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -90,6 +92,27 @@ int runDemo(const DemoFlags& flags) {
   }
   printHandover("Graceful: SIGTERM of the leader (it resigns)", *resign,
                 "it resigned: leader key deleted");
+  // One sample is at the mercy of a busy machine: four more resignations, judged by the median.
+  std::vector<double> resign_ms{toMillis(resign->new_leader_elected)};
+  for (int i = 0; i < 4; ++i) {
+    if (!d.waitForLeader(timeout)) {
+      return 1;
+    }
+    auto again = d.signalLeader(SIGTERM, timeout);
+    if (!again) {
+      std::fprintf(stderr, "rampart demo: resign drill failed: %s\n",
+                   again.error().message.c_str());
+      return 1;
+    }
+    resign_ms.push_back(toMillis(again->new_leader_elected));
+  }
+  std::printf("  five resignations: ");
+  for (double ms : resign_ms) {
+    std::printf("%.1f ms  ", ms);
+  }
+  std::printf("\n");
+  std::sort(resign_ms.begin(), resign_ms.end());
+  const double resign_median = resign_ms[resign_ms.size() / 2];
 
   std::printf("\n== etcd member loss: SIGKILL etcd1, then crash the leader again ==\n");
   if (auto r = d.etcd().signalMember(0, SIGKILL); !r) {
@@ -110,13 +133,13 @@ int runDemo(const DemoFlags& flags) {
   auto budget_resign = std::chrono::milliseconds(20);
   bool crash_ok = crash->new_leader_elected <= budget_crash &&
                   second->new_leader_elected <= budget_crash;
-  bool resign_ok = resign->new_leader_elected <= budget_resign;
+  bool resign_ok = resign_median <= toMillis(budget_resign);
   std::printf("\nVerdict:\n");
   std::printf("  handover after crash:  %.0f ms and %.0f ms (target <= TTL + 600 ms = %.0f ms): %s\n",
               toMillis(crash->new_leader_elected), toMillis(second->new_leader_elected),
               toMillis(budget_crash), crash_ok ? "met" : "MISSED");
-  std::printf("  handover after resign: %.1f ms (target <= 20 ms): %s\n",
-              toMillis(resign->new_leader_elected), resign_ok ? "met" : "MISSED");
+  std::printf("  handover after resign: %.1f ms median of 5 (target <= 20 ms): %s\n",
+              resign_median, resign_ok ? "met" : "MISSED");
   std::printf("  exactly one leader at every step; no step needed an operator\n");
   drill->reset();
   if (made_dir && !flags.keep) {
