@@ -374,8 +374,11 @@ struct Worker::Impl {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = static_cast<Handler*>(&s.client_side);
     ::epoll_ctl(epfd, EPOLL_CTL_ADD, s.client, &ev);
-    // The client may have sent its request already.
+    // The client may have sent its request already, and a server-first protocol (SMTP, MySQL)
+    // may have sent its greeting in the same edge that reported the connect: relay both, or
+    // edge-triggered epoll would never report them again.
     relay(s, s.up);
+    relay(s, s.down);
   }
 
   // --- relaying ---------------------------------------------------------------------------

@@ -198,6 +198,19 @@ TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
       << "a plain-HTTP backend fails the TLS handshake";
 }
 
+TEST_F(LbTest, ServerFirstProtocolsGetTheirGreetingThrough) {
+  addBackend("smtp", "greet");
+  startLbWithConfig("virtual_servers:\n  - name: smtp\n    listen: " + vip_.toString() +
+                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" +
+                    backendList({0}));
+  auto s = Socket::connectTo(vip_, 2s);
+  ASSERT_TRUE(s);
+  char buf[64] = {};
+  ssize_t n = ::recv(s.fd(), buf, sizeof buf - 1, 0);  // nothing sent: the server speaks first
+  ASSERT_GT(n, 0) << "the greeting never arrived";
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "hello smtp\n");
+}
+
 TEST_F(LbTest, HalfCloseAndA100MegabyteTransferPassByteExact) {
   addBackend("echo", "echo");
   startLbWithConfig("virtual_servers:\n  - name: echo\n    listen: " + vip_.toString() +

@@ -8,6 +8,7 @@
 //            503 otherwise (a database member's role endpoint); any other path answers 200 with
 //            the backend's name as the body.
 // echo:      echoes every byte; after the client's FIN, sends what is left, then its own FIN.
+// greet:     speaks first (like SMTP or MySQL): sends "hello NAME\n" on accept, then echoes.
 // blackhole: listens with a backlog of 0 and never accepts: once its queue is full the kernel
 //            drops further SYNs, so connects time out, as with a host that is cut off.
 // Prints "ready" on stdout once listening.
@@ -91,7 +92,13 @@ asio::awaitable<void> serveHttp(Stream s, Options o) {
   }
 }
 
-asio::awaitable<void> serveEcho(tcp::socket s) {
+asio::awaitable<void> serveEcho(tcp::socket s, std::string greeting = {}) {
+  if (!greeting.empty()) {
+    auto [gec, g] = co_await asio::async_write(s, asio::buffer(greeting), kTuple);
+    if (gec) {
+      co_return;
+    }
+  }
   std::vector<char> buf(256 * 1024);
   for (;;) {
     auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), kTuple);
@@ -129,6 +136,9 @@ asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor, Options o, asio::ssl::
       asio::co_spawn(acceptor.get_executor(), serveTls(std::move(s), o, ctx), asio::detached);
     } else if (o.mode == "echo") {
       asio::co_spawn(acceptor.get_executor(), serveEcho(std::move(s)), asio::detached);
+    } else if (o.mode == "greet") {
+      asio::co_spawn(acceptor.get_executor(), serveEcho(std::move(s), "hello " + o.name + "\n"),
+                     asio::detached);
     } else {
       asio::co_spawn(acceptor.get_executor(), serveHttp(std::move(s), o), asio::detached);
     }
