@@ -148,6 +148,38 @@ Result<std::vector<std::string>> Section::stringList(std::string_view key) const
   return out;
 }
 
+Result<net::Endpoint> Section::endpoint(std::string_view key, net::Endpoint fallback) const {
+  auto node = node_[std::string(key)];
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  auto text = scalar(node);
+  if (!text) {
+    return fail(invalid(node, key, "expected host:port"));
+  }
+  auto parsed = net::parseEndpoint(*text);
+  if (!parsed) {
+    return fail(invalid(node, key, parsed.error().message));
+  }
+  return *parsed;
+}
+
+Result<std::vector<net::Endpoint>> Section::endpointList(std::string_view key) const {
+  auto texts = stringList(key);
+  if (!texts) {
+    return fail(texts.error());
+  }
+  std::vector<net::Endpoint> out;
+  for (const auto& text : *texts) {
+    auto parsed = net::parseEndpoint(text);
+    if (!parsed) {
+      return fail(invalid(node_[std::string(key)], key, parsed.error().message));
+    }
+    out.push_back(*parsed);
+  }
+  return out;
+}
+
 Result<Section> Section::section(std::string_view key) const {
   auto node = node_[std::string(key)];
   if (!node.IsDefined() || node.IsNull()) {

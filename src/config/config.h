@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "net/endpoint.h"
 
 namespace rampart::config {
 
@@ -29,6 +30,10 @@ class Section {
   Result<Duration> duration(std::string_view key, Duration fallback) const;
   Result<int64_t> integer(std::string_view key, int64_t fallback, int64_t min, int64_t max) const;
   Result<bool> boolean(std::string_view key, bool fallback) const;
+  // "host:port" (an http:// prefix is accepted).
+  Result<net::Endpoint> endpoint(std::string_view key, net::Endpoint fallback) const;
+  // A list of "host:port"; a single string is accepted as a list of one.
+  Result<std::vector<net::Endpoint>> endpointList(std::string_view key) const;
   // A list of strings; a single string is accepted as a list of one.
   Result<std::vector<std::string>> stringList(std::string_view key) const;
   // A nested mapping; an absent key gives an empty section.

@@ -33,18 +33,11 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   if (auto r = etcd->allowOnly({"endpoints", "request_timeout"}); !r) {
     return fail(r.error());
   }
-  auto endpoints = etcd->stringList("endpoints");
+  auto endpoints = etcd->endpointList("endpoints");
   if (!endpoints) {
     return fail(endpoints.error());
   }
-  for (const auto& text : *endpoints) {
-    auto endpoint = net::parseEndpoint(text);
-    if (!endpoint) {
-      return fail(ErrorCode::InvalidArgument, etcd->whereIs("endpoints"), ": etcd.endpoints: ",
-                  endpoint.error().message);
-    }
-    out.endpoints.push_back(*endpoint);
-  }
+  out.endpoints = *endpoints;
   auto timeout = etcd->duration("request_timeout", out.request_timeout);
   if (!timeout) {
     return fail(timeout.error());
@@ -72,16 +65,11 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   if (auto r = admin->allowOnly({"listen"}); !r) {
     return fail(r.error());
   }
-  auto listen = admin->string("listen", out.admin.toString());
+  auto listen = admin->endpoint("listen", out.admin);
   if (!listen) {
     return fail(listen.error());
   }
-  auto admin_endpoint = net::parseEndpoint(*listen);
-  if (!admin_endpoint) {
-    return fail(ErrorCode::InvalidArgument, admin->whereIs("listen"), ": admin.listen: ",
-                admin_endpoint.error().message);
-  }
-  out.admin = *admin_endpoint;
+  out.admin = *listen;
 
   if (auto r = log_section->allowOnly({"level"}); !r) {
     return fail(r.error());

@@ -163,7 +163,7 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     return fail(r.error());
   }
   auto name = v.requiredString("name");
-  auto listen = v.requiredString("listen");
+  auto listen = v.requiredString("listen");  // required, so not v.endpoint()
   auto policy = v.string("policy", "round-robin");
   auto on_down = v.string("on_down", "keep");
   for (auto* e : {&name, &listen, &policy, &on_down}) {
@@ -244,19 +244,13 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
       return fail(r.error());
     }
     EtcdBackendSource source;
-    auto endpoints = etcd->stringList("endpoints");
+    auto endpoints = etcd->endpointList("endpoints");
     auto prefix = etcd->requiredString("prefix");
     auto timeout = etcd->duration("request_timeout", source.request_timeout);
     if (!endpoints || !prefix || !timeout) {
       return fail(!endpoints ? endpoints.error() : !prefix ? prefix.error() : timeout.error());
     }
-    for (const auto& text : *endpoints) {
-      auto endpoint = net::parseEndpoint(text);
-      if (!endpoint) {
-        return fail(at(*etcd, "endpoints", endpoint.error().message));
-      }
-      source.endpoints.push_back(*endpoint);
-    }
+    source.endpoints = *endpoints;
     if (source.endpoints.empty()) {
       return fail(at(*etcd, "endpoints", "at least one etcd endpoint is required"));
     }
@@ -299,15 +293,11 @@ Result<LbConfig> parseLbConfig(const config::Section& root) {
   if (auto r = admin->allowOnly({"listen"}); !r) {
     return fail(r.error());
   }
-  auto listen = admin->string("listen", out.admin.toString());
+  auto listen = admin->endpoint("listen", out.admin);
   if (!listen) {
     return fail(listen.error());
   }
-  auto admin_endpoint = net::parseEndpoint(*listen);
-  if (!admin_endpoint) {
-    return fail(at(*admin, "listen", admin_endpoint.error().message));
-  }
-  out.admin = *admin_endpoint;
+  out.admin = *listen;
   auto workers = root.integer("workers", 0, 0, 64);
   if (!workers) {
     return fail(workers.error());
