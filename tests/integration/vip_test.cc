@@ -21,6 +21,16 @@ runtime::CommandResult runIn(const std::string& netns, std::vector<std::string> 
   return runtime::runCommand(std::move(argv), 10s);
 }
 
+// Ends the processes a test started, also when an assertion returns early.
+struct Reaper {
+  std::vector<pid_t> pids;
+  ~Reaper() {
+    for (auto p : pids) {
+      runtime::terminate(p, 2s);
+    }
+  }
+};
+
 // A network namespace that exists for the test's lifetime only.
 class NetNs {
  public:
@@ -55,14 +65,7 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
        "127.0.0.1:19090"},
       dir.path() + "/lb.log"});
   ASSERT_TRUE(lb);
-  struct Reaper {
-    std::vector<pid_t> pids;
-    ~Reaper() {
-      for (auto p : pids) {
-        runtime::terminate(p, 2s);
-      }
-    }
-  } reaper{{*lb, *backend}};
+  Reaper reaper{{*lb, *backend}};
 
   std::string body;
   for (int i = 0; i < 100 && body != "a"; ++i) {
@@ -106,14 +109,7 @@ TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
        "--health-schem", "http", "--interval", "100ms", "--admin", "127.0.0.1:19090"},
       dir.path() + "/lb.log"});
   ASSERT_TRUE(lb);
-  struct Reaper {
-    std::vector<pid_t> pids;
-    ~Reaper() {
-      for (auto p : pids) {
-        runtime::terminate(p, 2s);
-      }
-    }
-  } reaper{{*lb, backends[0], backends[1]}};
+  Reaper reaper{{*lb, backends[0], backends[1]}};
   auto served = [&](int n) {
     std::set<std::string> seen;
     for (int i = 0; i < n; ++i) {
