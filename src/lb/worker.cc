@@ -361,7 +361,7 @@ struct Worker::Impl {
     }
   }
 
-  void onBackendConnected(Session& s) {
+  void onBackendConnected(Session& s, uint32_t events) {
     connecting.remove(&s);
     s.connecting = false;
     s.chosen->counters->active.fetch_add(1, std::memory_order_relaxed);
@@ -375,10 +375,12 @@ struct Worker::Impl {
     ev.data.ptr = static_cast<Handler*>(&s.client_side);
     ::epoll_ctl(epfd, EPOLL_CTL_ADD, s.client, &ev);
     // The client may have sent its request already, and a server-first protocol (SMTP, MySQL)
-    // may have sent its greeting in the same edge that reported the connect: relay both, or
-    // edge-triggered epoll would never report them again.
+    // may have sent its greeting in the same edge that reported the connect: relay it too, or
+    // edge-triggered epoll would never report it again.
     relay(s, s.up);
-    relay(s, s.down);
+    if (events & (EPOLLIN | EPOLLRDHUP)) {
+      relay(s, s.down);
+    }
   }
 
   // --- relaying ---------------------------------------------------------------------------
@@ -485,7 +487,7 @@ struct Worker::Impl {
         return;
       }
       if (events & EPOLLOUT) {
-        onBackendConnected(s);
+        onBackendConnected(s, events);
       }
       return;
     }
