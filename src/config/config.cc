@@ -235,6 +235,17 @@ Result<void> Section::allowOnly(std::initializer_list<std::string_view> allowed)
   return ok();
 }
 
+Result<net::Endpoint> adminListen(const Section& root, net::Endpoint fallback) {
+  auto admin = root.section("admin");
+  if (!admin) {
+    return fail(admin.error());
+  }
+  if (auto r = admin->allowOnly({"listen"}); !r) {
+    return fail(r.error());
+  }
+  return admin->endpoint("listen", std::move(fallback));
+}
+
 Result<Section> loadString(const std::string& text, const std::string& name) {
   auto file = std::make_shared<const std::string>(name);
   YAML::Node root;

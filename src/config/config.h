@@ -60,6 +60,9 @@ class Section {
   std::string path_;  // dotted path of this section ("" at the top)
 };
 
+// The `admin: {listen: host:port}` section every role's config has (the Daemon's admin server).
+Result<net::Endpoint> adminListen(const Section& root, net::Endpoint fallback);
+
 // The top-level mapping of a YAML file (or text, named `name` in errors).
 Result<Section> loadFile(const std::string& file);
 Result<Section> loadString(const std::string& text, const std::string& name);

@@ -23,9 +23,8 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   }
   auto etcd = root.section("etcd");
   auto election = root.section("election");
-  auto admin = root.section("admin");
   auto log_section = root.section("log");
-  for (auto* s : {&etcd, &election, &admin, &log_section}) {
+  for (auto* s : {&etcd, &election, &log_section}) {
     if (!*s) {
       return fail(s->error());
     }
@@ -62,14 +61,11 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   out.name = *name;
   out.ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
 
-  if (auto r = admin->allowOnly({"listen"}); !r) {
-    return fail(r.error());
+  auto admin = config::adminListen(root, out.admin);
+  if (!admin) {
+    return fail(admin.error());
   }
-  auto listen = admin->endpoint("listen", out.admin);
-  if (!listen) {
-    return fail(listen.error());
-  }
-  out.admin = *listen;
+  out.admin = *admin;
 
   if (auto r = log_section->allowOnly({"level"}); !r) {
     return fail(r.error());

@@ -6,9 +6,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <libpq-fe.h>
+
+#include "runtime/deadline.h"
 
 namespace rampart::health {
 namespace asio = boost::asio;
@@ -38,19 +39,13 @@ asio::awaitable<bool> waitSocket(asio::any_io_executor ex, PGconn* c,
                                  TimePoint deadline) {
   // libpq may replace its socket between connect steps, so wrap a dup of the current one.
   asio::posix::stream_descriptor sd(ex, ::dup(PQsocket(c)));
-  asio::steady_timer timer(ex);
-  bool timed_out = false;
-  timer.expires_at(deadline);
-  timer.async_wait([&sd, &timed_out](const boost::system::error_code& ec) {
-    if (!ec) {
-      timed_out = true;
-      boost::system::error_code ignored;
-      sd.cancel(ignored);
-    }
-  });
+  auto cancel_wait = [&sd] {
+    boost::system::error_code ignored;
+    sd.cancel(ignored);
+  };
+  runtime::DeadlineGuard guard(ex, deadline, cancel_wait);
   co_await sd.async_wait(what, asio::as_tuple(asio::use_awaitable));
-  timer.cancel();
-  co_return !timed_out;
+  co_return !guard.expired();
 }
 
 ProbeResult failed(std::string why) {

@@ -4,11 +4,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "health/pg_probe.h"
 #include "net/http/client.h"
+#include "runtime/deadline.h"
 
 namespace rampart::health {
 namespace asio = boost::asio;
@@ -24,20 +24,14 @@ asio::awaitable<ProbeResult> tcpProbe(asio::any_io_executor ex, Duration timeout
     co_return ProbeResult{false, "not an IP address: " + target.host, {}};
   }
   tcp::socket socket(ex);
-  asio::steady_timer timer(ex);
-  bool timed_out = false;
-  timer.expires_after(timeout);
-  timer.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
-    if (!ec) {
-      timed_out = true;
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    }
-  });
+  auto close_socket = [&socket] {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  };
+  runtime::DeadlineGuard guard(ex, std::chrono::steady_clock::now() + timeout, close_socket);
   auto [ec] = co_await socket.async_connect(tcp::endpoint(address, target.port),
                                             asio::as_tuple(asio::use_awaitable));
-  timer.cancel();
-  if (timed_out) {
+  if (guard.expired()) {
     co_return ProbeResult{false, "connect timed out", {}};
   }
   if (ec) {

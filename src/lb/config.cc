@@ -286,18 +286,11 @@ Result<LbConfig> parseLbConfig(const config::Section& root) {
     return fail(ErrorCode::InvalidArgument, root.whereIs("mode"),
                 ": mode: expected user or kernel, got '", *mode, "'");
   }
-  auto admin = root.section("admin");
+  auto admin = config::adminListen(root, out.admin);
   if (!admin) {
     return fail(admin.error());
   }
-  if (auto r = admin->allowOnly({"listen"}); !r) {
-    return fail(r.error());
-  }
-  auto listen = admin->endpoint("listen", out.admin);
-  if (!listen) {
-    return fail(listen.error());
-  }
-  out.admin = *listen;
+  out.admin = *admin;
   auto workers = root.integer("workers", 0, 0, 64);
   if (!workers) {
     return fail(workers.error());
