@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   cli::addEtcd(app, action);
   cli::addElect(app, action);
   cli::addLb(app, action);
+  cli::addPg(app, action);
+  cli::addChaos(app, action);
   cli::addDemo(app, action);
 
   try {

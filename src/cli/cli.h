@@ -21,5 +21,7 @@ void addEtcd(CLI::App& app, Action& action);
 void addElect(CLI::App& app, Action& action);
 void addDemo(CLI::App& app, Action& action);
 void addLb(CLI::App& app, Action& action);
+void addPg(CLI::App& app, Action& action);
+void addChaos(CLI::App& app, Action& action);
 
 }  // namespace rampart::cli

@@ -148,6 +148,26 @@ Result<std::vector<std::string>> Section::stringList(std::string_view key) const
   return out;
 }
 
+Result<std::map<std::string, std::string>> Section::stringMap(std::string_view key) const {
+  auto node = node_[std::string(key)];
+  std::map<std::string, std::string> out;
+  if (!node.IsDefined() || node.IsNull()) {
+    return out;
+  }
+  if (!node.IsMap()) {
+    return fail(invalid(node, key, "expected a mapping of names to values"));
+  }
+  for (const auto& item : node) {
+    auto name = scalar(item.first);
+    auto value = scalar(item.second);
+    if (!name || !value) {
+      return fail(invalid(item.second, key, "expected a mapping of names to scalar values"));
+    }
+    out[*name] = *value;
+  }
+  return out;
+}
+
 Result<net::Endpoint> Section::endpoint(std::string_view key, net::Endpoint fallback) const {
   auto node = node_[std::string(key)];
   if (!node.IsDefined() || node.IsNull()) {

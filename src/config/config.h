@@ -6,6 +6,7 @@
 // swap it in when everything parsed, so a bad reload changes nothing.
 // Sections are values; thread-compatible.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,8 @@ class Section {
   Result<std::vector<net::Endpoint>> endpointList(std::string_view key) const;
   // A list of strings; a single string is accepted as a list of one.
   Result<std::vector<std::string>> stringList(std::string_view key) const;
+  // A mapping of names to scalars (e.g. extra postgresql.conf settings); absent gives {}.
+  Result<std::map<std::string, std::string>> stringMap(std::string_view key) const;
   // A nested mapping; an absent key gives an empty section.
   Result<Section> section(std::string_view key) const;
   // A list of mappings (e.g. backends); an absent key gives an empty list.

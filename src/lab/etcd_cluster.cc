@@ -37,15 +37,6 @@ std::string tail(const std::string& file, size_t max_bytes) {
   return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
 }
 
-std::string readCmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  std::replace(s.begin(), s.end(), '\0', ' ');
-  return s;
-}
-
 }  // namespace
 
 Result<void> EtcdCluster::waitHealthy(const net::Endpoint& client, Duration timeout) {
@@ -255,7 +246,7 @@ Result<int> stopFromStateFile(const std::string& dir) {
       continue;
     }
     // Never signal a PID that now belongs to some other process.
-    if (readCmdline(pid).find(data_dir) == std::string::npos) {
+    if (runtime::commandLine(pid).find(data_dir) == std::string::npos) {
       continue;
     }
     if (runtime::terminate(pid, std::chrono::seconds(5))) {

@@ -135,7 +135,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
 }
 
 Result<BackendConfig> parseBackend(const config::Section& b) {
-  if (auto r = b.allowOnly({"address", "weight", "max_connections"}); !r) {
+  if (auto r = b.allowOnly({"address", "weight", "max_connections", "check_port"}); !r) {
     return fail(r.error());
   }
   auto address = b.requiredString("address");
@@ -148,10 +148,13 @@ Result<BackendConfig> parseBackend(const config::Section& b) {
   }
   auto weight = b.integer("weight", 1, 0, 1000);
   auto max_connections = b.integer("max_connections", 0, 0, 10'000'000);
-  if (!weight || !max_connections) {
-    return fail(!weight ? weight.error() : max_connections.error());
+  auto check_port = b.integer("check_port", 0, 0, 65535);
+  if (!weight || !max_connections || !check_port) {
+    return fail(!weight ? weight.error()
+                        : !max_connections ? max_connections.error() : check_port.error());
   }
-  return BackendConfig{*endpoint, static_cast<uint32_t>(*weight), *max_connections};
+  return BackendConfig{*endpoint, static_cast<uint32_t>(*weight), *max_connections,
+                       static_cast<uint16_t>(*check_port)};
 }
 
 Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {

@@ -28,7 +28,7 @@
 //         fall: 2
 //         initial_state: unknown     # | down: no traffic until the first check passes
 //       backends:
-//         - { address: 127.0.0.11:6443, weight: 1, max_connections: 0 }
+//         - { address: 127.0.0.11:6443, weight: 1, max_connections: 0, check_port: 0 }
 //       # or, instead of `backends`, follow an etcd prefix (one key per backend):
 //       # backends_from: { etcd: { endpoints: [http://127.0.0.1:2379], prefix: /rampart/lb/api/ } }
 
@@ -62,6 +62,9 @@ struct BackendConfig {
   net::Endpoint address;
   uint32_t weight = 1;
   int64_t max_connections = 0;
+  // Health checks go to this port of the backend's host instead of its traffic port (HAProxy's
+  // `check port`): e.g. traffic to PostgreSQL's 5432, the role check to the manager's REST API.
+  uint16_t check_port = 0;  // 0: the traffic port
 };
 
 // Backends followed from an etcd prefix instead of listed in the file (see etcd_source.h).

@@ -24,10 +24,13 @@ Result<BackendConfig> parseBackendValue(const std::string& key, const std::strin
     address = j["address"].get<std::string>();
     int64_t weight = j.value("weight", 1);
     int64_t max_connections = j.value("max_connections", 0);
-    if (weight < 0 || weight > 1000 || max_connections < 0) {
+    int64_t check_port = j.value("check_port", 0);
+    if (weight < 0 || weight > 1000 || max_connections < 0 || check_port < 0 ||
+        check_port > 65535) {
       return fail(ErrorCode::InvalidArgument, "etcd key ", key,
-                  ": weight must be 0..1000 and max_connections >= 0");
+                  ": weight must be 0..1000, max_connections >= 0, check_port 0..65535");
     }
+    out.check_port = static_cast<uint16_t>(check_port);
     out.weight = static_cast<uint32_t>(weight);
     out.max_connections = max_connections;
   }

@@ -472,7 +472,9 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
       std::minstd_rand rng(std::random_device{}());
       std::uniform_real_distribution<double> jitter(0.9, 1.1);
       asio::steady_timer timer(self->control_);
-      net::Endpoint target{backend->address.address().to_string(), backend->address.port()};
+      auto check_port = backend->config.check_port ? backend->config.check_port
+                                                   : backend->address.port();
+      net::Endpoint target{backend->address.address().to_string(), check_port};
       while (self->generation_ == generation) {
         auto result = co_await health::probe(self->control_.get_executor(), spec, target);
         if (self->generation_ != generation) {

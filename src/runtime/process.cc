@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace rampart::runtime {
@@ -191,6 +194,15 @@ std::string selfExecutable() {
     return "rampart";
   }
   return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string commandLine(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  std::replace(s.begin(), s.end(), '\0', ' ');
+  return s;
 }
 
 }  // namespace rampart::runtime

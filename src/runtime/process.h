@@ -46,6 +46,10 @@ bool terminate(pid_t pid, Duration grace);
 
 bool isAlive(pid_t pid);
 
+// The command line of `pid`, arguments separated by spaces ("" when it is gone). Used to check
+// that a PID read from a state file still names the process we started before signalling it.
+std::string commandLine(pid_t pid);
+
 // The absolute path of the running executable (/proc/self/exe).
 std::string selfExecutable();
 

@@ -1,0 +1,723 @@
+#include "chaos/scenario.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "chaos/pg_session.h"
+#include "chaos/processes.h"
+#include "chaos/rest.h"
+#include "chaos/writer.h"
+#include "runtime/process.h"
+
+namespace rampart::chaos {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+
+// Ids: each run gets its own range (from the wall clock's seconds), each writer a slice of it, so
+// rows left by earlier runs never collide and the final read only fetches this run's rows.
+constexpr int64_t kRunSpan = 1'000'000'000;
+constexpr int64_t kWriterSpan = 10'000'000;
+
+const std::vector<std::string> kInjectable = {"kill-postmaster", "kill-manager", "freeze",
+                                              "switchover",      "etcd-member",  "etcd-all"};
+
+std::string ms(Duration d) { return std::to_string(std::llround(toMillis(d))) + " ms"; }
+
+PgTarget targetOf(const Cluster& c, const std::string& host, int port) {
+  PgTarget t;
+  t.host = host;
+  t.port = port;
+  t.user = c.user;
+  t.password = c.password;
+  t.database = c.database;
+  return t;
+}
+
+PgTarget targetOf(const Cluster& c, const Member& m) { return targetOf(c, m.host, m.port); }
+
+// A standby as the primary sees it in pg_stat_replication. Both rampart pg and Patroni set
+// application_name to the member's name.
+struct Standby {
+  std::string name;
+  std::string sync_state;  // async, potential, sync, quorum
+};
+
+// The members streaming from `primary` (state = streaming), asked on the primary itself.
+Result<std::vector<Standby>> streamingFrom(const Cluster& c, const std::string& primary,
+                                           Duration timeout) {
+  const Member* p = c.member(primary);
+  if (!p) {
+    return fail(ErrorCode::NotFound, "no member ", primary);
+  }
+  auto deadline = steady_clock::now() + timeout;
+  auto session = PgSession::connect(targetOf(c, *p), deadline);
+  if (!session) {
+    return fail(session.error());
+  }
+  auto rows = (*session)->query(
+      "SELECT application_name, state, sync_state FROM pg_stat_replication", {}, deadline);
+  if (!rows) {
+    return fail(rows.error());
+  }
+  std::vector<Standby> out;
+  for (const auto& row : rows->rows) {
+    if (row.size() == 3 && row[1] == "streaming") {
+      out.push_back(Standby{row[0], row[2]});
+    }
+  }
+  return out;
+}
+
+Result<void> needField(const Cluster& c, const std::string& scenario, bool present,
+                       const std::string& field) {
+  if (present) {
+    return ok();
+  }
+  return fail(ErrorCode::InvalidArgument, c.path.empty() ? "cluster" : c.path, ": ", field,
+              ": required by scenario ", scenario);
+}
+
+// What the cluster file allows; `random` draws only from these.
+std::vector<std::string> injectableKinds(const Cluster& c) {
+  std::vector<std::string> out;
+  bool managers = std::all_of(c.members.begin(), c.members.end(), [](const Member& m) {
+    return m.manager_pid > 0 && !m.start_command.empty();
+  });
+  for (const auto& kind : kInjectable) {
+    if (kind == "kill-manager" && !managers) {
+      continue;
+    }
+    if (kind == "switchover" && (c.switchover_command.empty() || c.members.size() < 2)) {
+      continue;
+    }
+    if ((kind == "etcd-member" || kind == "etcd-all") && c.etcd.empty()) {
+      continue;
+    }
+    out.push_back(kind);
+  }
+  return out;
+}
+
+class Run {
+ public:
+  Run(const Cluster& cluster, const ScenarioOptions& options)
+      : cluster_(cluster), options_(options), logger_(log::get("chaos")) {
+    seed_ = options.seed ? *options.seed : std::random_device{}();
+    rng_.seed(seed_);
+  }
+  ~Run() {
+    stopWriters();
+    joinWatchers();
+  }
+
+  Result<Report> execute();
+
+ private:
+  bool cancelled() const { return options_.cancel && options_.cancel->load(); }
+  // Sleeps `d` in short steps; false if cancelled meanwhile.
+  bool sleepFor(Duration d);
+  Result<void> createTable();
+  void startWriters(int64_t base);
+  void stopWriters();
+  bool waitForAckSince(TimePoint since, Duration timeout);
+  bool waitHealthy(Duration timeout, std::string* why);
+  void inject(const std::string& kind, const std::string& primary, FaultRecord& record);
+  void killPostmaster(const Member& m, FaultRecord& record);
+  void killManager(Member& m, FaultRecord& record);
+  void freeze(const Member& m, FaultRecord& record);
+  void switchover(const std::string& primary, FaultRecord& record);
+  void stopEtcd(bool all, FaultRecord& record);
+  void startRejoinWatch(FaultRecord& record);
+  void joinWatchers();
+  void finish(Report& report, int64_t base);
+
+  Cluster cluster_;  // a copy: kill-manager changes manager_pid
+  ScenarioOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  uint64_t seed_ = 0;
+  std::mt19937_64 rng_;
+  std::vector<std::unique_ptr<Writer>> writers_;
+  Writer* vip_ = nullptr;
+  std::atomic<bool> writers_stopped_{false};
+  std::deque<FaultRecord> faults_;  // deque: watcher threads hold references to its elements
+  std::vector<std::thread> watchers_;
+  std::vector<std::string> problems_;
+};
+
+bool Run::sleepFor(Duration d) {
+  auto until = steady_clock::now() + d;
+  while (!cancelled() && steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::min<Duration>(until - steady_clock::now(), milliseconds(20)));
+  }
+  return !cancelled();
+}
+
+Result<void> Run::createTable() {
+  auto deadline = steady_clock::now() + seconds(10);
+  std::string last = "no attempt";
+  // Bounded by the deadline; the VIP may need a moment to route to the primary.
+  while (steady_clock::now() < deadline && !cancelled()) {
+    auto session =
+        PgSession::connect(targetOf(cluster_, cluster_.write_vip.host, cluster_.write_vip.port),
+                           steady_clock::now() + options_.connect_timeout);
+    if (session) {
+      auto r = (*session)->query(kCreateTableSql, {}, steady_clock::now() + seconds(5));
+      if (r) {
+        return ok();
+      }
+      last = r.error().message;
+    } else {
+      last = session.error().message;
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  return fail(ErrorCode::Unavailable, "cannot create table rampart_chaos through write_vip ",
+              cluster_.write_vip.toString(), ": ", last);
+}
+
+void Run::startWriters(int64_t base) {
+  std::map<int, std::string> by_port;
+  for (const auto& m : cluster_.members) {
+    by_port[m.port] = m.name;
+  }
+  WriterOptions vip;
+  vip.name = "vip";
+  vip.target = targetOf(cluster_, cluster_.write_vip.host, cluster_.write_vip.port);
+  vip.rate = options_.rate;
+  vip.first_id = base;
+  vip.max_attempts = kWriterSpan;
+  vip.write_timeout = options_.write_timeout;
+  vip.connect_timeout = options_.connect_timeout;
+  vip.member_by_port = by_port;
+  writers_.push_back(std::make_unique<Writer>(vip));
+  vip_ = writers_.back().get();
+  for (size_t i = 0; i < cluster_.members.size(); ++i) {
+    WriterOptions w = vip;
+    w.name = "pinned-" + cluster_.members[i].name;
+    w.target = targetOf(cluster_, cluster_.members[i]);
+    w.target.application_name = "rampart-chaos-pinned";
+    w.pinned = true;
+    w.rate = options_.pinned_rate > 0 ? options_.pinned_rate : options_.rate / 2;
+    w.first_id = base + static_cast<int64_t>(i + 1) * kWriterSpan;
+    writers_.push_back(std::make_unique<Writer>(w));
+  }
+  for (auto& w : writers_) {
+    w->start();
+  }
+}
+
+void Run::stopWriters() {
+  for (auto& w : writers_) {
+    w->stop();
+  }
+  writers_stopped_ = true;
+}
+
+bool Run::waitForAckSince(TimePoint since, Duration timeout) {
+  auto deadline = steady_clock::now() + timeout;
+  int64_t since_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
+  while (steady_clock::now() < deadline && !cancelled()) {
+    if (vip_->lastAckSentNanos() >= since_ns) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return false;
+}
+
+bool Run::waitHealthy(Duration timeout, std::string* why) {
+  auto since = steady_clock::now();
+  auto deadline = since + timeout;
+  const auto since_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
+  // Bounded by the deadline; each probe and query by its own deadline.
+  while (steady_clock::now() < deadline && !cancelled()) {
+    Roles roles = probeRoles(cluster_, milliseconds(500));
+    bool acked = vip_->lastAckSentNanos() >= since_ns;
+    if (roles.primaries.size() != 1) {
+      *why = std::to_string(roles.primaries.size()) + " members answer /primary";
+    } else if (!acked) {
+      *why = "no write acknowledged through the VIP since the wait began";
+    } else {
+      // Every other member must stream from the primary: a replica that only answers /replica
+      // (running, but not following) could not take over, and the next fault would test nothing.
+      auto standbys = streamingFrom(cluster_, roles.primaries[0], milliseconds(1000));
+      std::vector<std::string> missing;
+      for (const auto& m : cluster_.members) {
+        bool streams = standbys && std::any_of(standbys->begin(), standbys->end(),
+                                               [&m](const Standby& s) { return s.name == m.name; });
+        if (m.name != roles.primaries[0] && !streams) {
+          missing.push_back(m.name);
+        }
+      }
+      if (missing.empty()) {
+        return true;
+      }
+      *why = "not streaming from " + roles.primaries[0] + ":";
+      for (const auto& name : missing) {
+        *why += " " + name;
+      }
+      if (!standbys) {
+        *why += " (" + standbys.error().message + ")";
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  if (cancelled()) {
+    *why = "interrupted";
+  }
+  return false;
+}
+
+void Run::killPostmaster(const Member& m, FaultRecord& record) {
+  auto pid = postmasterPid(m.data_dir);
+  if (!pid) {
+    record.error = pid.error().message;
+    return;
+  }
+  record.target = m.name + " postmaster pid " + std::to_string(*pid);
+  record.start = record.end = steady_clock::now();
+  if (auto r = signalProcess(*pid, SIGKILL, m.name + "'s postmaster", "postgres"); !r) {
+    record.error = r.error().message;
+  }
+}
+
+void Run::killManager(Member& m, FaultRecord& record) {
+  pid_t old_pid = m.manager_pid;
+  record.target = m.name + " manager pid " + std::to_string(old_pid);
+  record.start = record.end = steady_clock::now();
+  if (auto r = signalProcess(old_pid, SIGKILL, m.name + "'s manager"); !r) {
+    record.error = r.error().message;
+    return;
+  }
+  // Reaps it if an earlier fault of this run restarted it (then it is our child).
+  runtime::waitExit(old_pid, seconds(2));
+  sleepFor(options_.manager_restart_delay);
+  runtime::SpawnOptions spawn;
+  spawn.argv = m.start_command;
+  spawn.log_file = m.log_file;
+  spawn.die_with_parent = false;  // the member outlives this run, as the lab's manager does
+  spawn.new_session = true;
+  auto pid = runtime::spawn(spawn);
+  record.end = steady_clock::now();
+  if (!pid) {
+    record.error = m.name + ": cannot restart the manager: " + pid.error().message;
+    return;
+  }
+  m.manager_pid = *pid;
+  record.detail = "restarted as pid " + std::to_string(*pid);
+  logger_->info("manager restarted member={} pid={}", m.name, *pid);
+  if (!cluster_.path.empty()) {
+    if (auto r = updateManagerPid(cluster_.path, m.name, *pid); !r) {
+      problems_.push_back("cluster file not updated with the new manager pid: " +
+                          r.error().message);
+    }
+  }
+}
+
+void Run::freeze(const Member& m, FaultRecord& record) {
+  auto postmaster = postmasterPid(m.data_dir);
+  if (!postmaster) {
+    record.error = postmaster.error().message;
+    return;
+  }
+  Pause pause;  // resumes everything on every path out of here
+  record.start = steady_clock::now();
+  // The manager first, so it cannot react to its postgres stopping; the postmaster before its
+  // children, so it cannot fork new ones meanwhile.
+  if (m.manager_pid > 0) {
+    if (auto r = pause.stop(m.manager_pid, m.name + "'s manager"); !r) {
+      record.error = r.error().message;
+      return;
+    }
+  }
+  if (auto r = pause.stop(*postmaster, m.name + "'s postmaster", "postgres"); !r) {
+    record.error = r.error().message;
+    return;
+  }
+  int children = 0;
+  for (pid_t child : childrenOf(*postmaster)) {
+    // A child may exit between listing and signalling; that is not an error.
+    if (pause.stop(child, m.name + " postgres child", "postgres")) {
+      ++children;
+    }
+  }
+  record.target = m.name + " manager pid " + std::to_string(m.manager_pid) + ", postmaster pid " +
+                  std::to_string(*postmaster) + " and " + std::to_string(children) + " children";
+  sleepFor(options_.freeze);
+  pause.resumeAll();
+  record.end = steady_clock::now();
+}
+
+void Run::switchover(const std::string& primary, FaultRecord& record) {
+  Roles roles = probeRoles(cluster_, milliseconds(1000));
+  std::vector<std::string> replicas;
+  for (const auto& r : roles.replicas) {
+    if (r != primary) {
+      replicas.push_back(r);
+    }
+  }
+  if (replicas.empty()) {
+    record.error = "switchover: no member answers /replica, no candidate";
+    return;
+  }
+  // A manager in synchronous mode refuses (or cannot complete) a switchover to a replica outside
+  // the synchronous set, so prefer those the primary reports as streaming synchronously, then
+  // any streaming one, then any running replica.
+  std::vector<std::string> sync;
+  std::vector<std::string> streaming;
+  if (auto standbys = streamingFrom(cluster_, primary, seconds(1))) {
+    for (const auto& st : *standbys) {
+      if (std::find(replicas.begin(), replicas.end(), st.name) == replicas.end()) {
+        continue;
+      }
+      streaming.push_back(st.name);
+      if (st.sync_state == "sync" || st.sync_state == "quorum") {
+        sync.push_back(st.name);
+      }
+    }
+  }
+  const auto& candidates = !sync.empty() ? sync : !streaming.empty() ? streaming : replicas;
+  std::string candidate = candidates[rng_() % candidates.size()];
+  auto argv = substituteCommand(cluster_.switchover_command, primary, candidate);
+  record.target = primary + " -> " + candidate;
+  record.start = steady_clock::now();
+  auto result = runtime::runCommand(argv, options_.command_timeout);
+  record.end = steady_clock::now();
+  record.detail = result.output;
+  if (result.exit_code != 0) {
+    std::string output = result.output.substr(0, 500);
+    std::replace(output.begin(), output.end(), '\n', ' ');  // one line in the summary
+    record.error = "switchover command " +
+                   (result.exit_code < 0 ? std::string("did not finish in time or was killed")
+                                         : "exited with " + std::to_string(result.exit_code)) +
+                   ": " + output;
+  }
+}
+
+void Run::stopEtcd(bool all, FaultRecord& record) {
+  std::vector<size_t> victims;
+  if (all) {
+    for (size_t i = 0; i < cluster_.etcd.size(); ++i) {
+      victims.push_back(i);
+    }
+  } else {
+    // The raft leader is the interesting member to lose; any member if it cannot be told.
+    auto leader = etcdLeader(cluster_, seconds(1));
+    victims.push_back(leader ? *leader : rng_() % cluster_.etcd.size());
+  }
+  Pause pause;  // resumes everything on every path out of here
+  record.start = steady_clock::now();
+  for (size_t i : victims) {
+    const auto& e = cluster_.etcd[i];
+    if (auto r = pause.stop(e.pid, "etcd member " + e.name, "etcd"); !r) {
+      record.error = r.error().message;
+      return;
+    }
+    record.target += (record.target.empty() ? "" : ",") + e.name;
+  }
+  sleepFor(options_.etcd_down);
+  pause.resumeAll();
+  record.end = steady_clock::now();
+}
+
+void Run::inject(const std::string& kind, const std::string& primary, FaultRecord& record) {
+  record.kind = kind;
+  record.old_primary = primary;
+  record.start = record.end = steady_clock::now();
+  Member* m = nullptr;
+  for (auto& member : cluster_.members) {
+    if (member.name == primary) {
+      m = &member;
+    }
+  }
+  RAMPART_CHECK(m != nullptr, "the primary comes from the cluster's member list");
+  logger_->info("fault start kind={} primary={}", kind, primary);
+  if (kind == "kill-postmaster") {
+    killPostmaster(*m, record);
+  } else if (kind == "kill-manager") {
+    killManager(*m, record);
+  } else if (kind == "freeze") {
+    freeze(*m, record);
+  } else if (kind == "switchover") {
+    switchover(primary, record);
+  } else if (kind == "etcd-member" || kind == "etcd-all") {
+    stopEtcd(kind == "etcd-all", record);
+  } else {
+    record.error = "unknown fault kind " + kind;
+  }
+  if (!record.error.empty()) {
+    logger_->error("fault failed kind={} error=\"{}\"", kind, record.error);
+  } else {
+    logger_->info("fault end kind={} target=\"{}\" duration_ms={:.0f}", kind, record.target,
+                  toMillis(record.end - record.start));
+  }
+}
+
+void Run::startRejoinWatch(FaultRecord& record) {
+  if (!record.error.empty()) {
+    return;
+  }
+  // For every kind, etcd faults included: if the primary moved, the old one must come back. If it
+  // did not move, the watcher ends with the writers.
+  // The watcher gets its own copy of the cluster: the main thread may change manager_pid.
+  watchers_.emplace_back([this, &record, cluster = cluster_] {
+    const TimePoint from = record.end;
+    const TimePoint deadline = from + options_.recovery_timeout;
+    // Bounded by the deadline; each probe and query by its own deadline.
+    while (steady_clock::now() < deadline && !cancelled()) {
+      Roles roles = probeRoles(cluster, milliseconds(500));
+      if (roles.primaries.size() == 1) {
+        const std::string& primary = roles.primaries[0];
+        if (primary == record.old_primary) {
+          if (writers_stopped_) {
+            return;  // no failover happened: nothing to rejoin
+          }
+        } else if (auto standbys = streamingFrom(cluster, primary, milliseconds(1000))) {
+          for (const auto& st : *standbys) {
+            if (st.name == record.old_primary) {
+              record.old_primary_streaming = steady_clock::now() - from;
+              return;
+            }
+          }
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
+}
+
+void Run::joinWatchers() {
+  for (auto& t : watchers_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+}
+
+void Run::finish(Report& report, int64_t base) {
+  CheckInput input;
+  input.end = report.end;
+  for (const auto& f : faults_) {
+    if (f.error.empty()) {
+      input.faults.push_back(FaultWindow{f.start, f.end});
+    }
+  }
+  for (auto& w : writers_) {
+    input.attempts.insert(input.attempts.end(), w->history().begin(), w->history().end());
+  }
+  std::sort(input.attempts.begin(), input.attempts.end(),
+            [](const Attempt& a, const Attempt& b) { return a.sent < b.sent; });
+
+  Roles roles;
+  auto primary = waitForPrimary(cluster_, options_.recovery_timeout, &roles, options_.cancel);
+  if (!primary) {
+    input.present_known = false;
+    problems_.push_back(roles.primaries.empty()
+                            ? "no member answers /primary at the end: lost writes not checked"
+                            : std::to_string(roles.primaries.size()) +
+                                  " members answer /primary at the end: lost writes not checked");
+  } else {
+    report.final_primary = *primary;
+    const Member* p = cluster_.member(*primary);
+    auto session = PgSession::connect(targetOf(cluster_, *p), steady_clock::now() + seconds(5));
+    Result<PgRows> rows =
+        session ? (*session)->query("SELECT id FROM rampart_chaos WHERE id BETWEEN $1 AND $2",
+                                    {std::to_string(base), std::to_string(base + kRunSpan - 1)},
+                                    steady_clock::now() + seconds(30))
+                : Result<PgRows>(fail(session.error()));
+    if (!rows) {
+      input.present_known = false;
+      problems_.push_back("cannot read the ids on the final primary " + *primary + ": " +
+                          rows.error().message);
+    } else {
+      for (const auto& row : rows->rows) {
+        input.present.insert(std::strtoll(row[0].c_str(), nullptr, 10));
+      }
+    }
+    if (cluster_.kind == "rampart") {
+      auto history = httpGet(p->rest, "/history", seconds(2));
+      if (history && history->status == 200) {
+        auto j = nlohmann::json::parse(history->body, nullptr, false);
+        if (!j.is_discarded() && j.is_array() && !j.empty()) {
+          report.failover_json = j.back().dump();
+        }
+      }
+    }
+  }
+
+  report.check = checkHistory(input);
+  report.attempts = std::move(input.attempts);
+  size_t fi = 0;
+  for (const auto& f : faults_) {
+    if (!f.error.empty()) {
+      problems_.push_back("fault " + f.kind + " not injected: " + f.error);
+      continue;
+    }
+    const auto& u = report.check.per_fault[fi++];
+    if (!u.first_ack_after) {
+      problems_.push_back("no write acknowledged through the write VIP after fault " + f.kind +
+                          " (" + ms(u.longest_gap) + " without one until the end)");
+    }
+  }
+  if (!report.check.lost_ids.empty()) {
+    problems_.push_back(std::to_string(report.check.lost_ids.size()) + " acknowledged writes lost");
+  }
+  if (!report.check.split_brains.empty()) {
+    problems_.push_back(std::to_string(report.check.split_brains.size()) +
+                        " overlapping primary tenures (split brain)");
+  }
+  if (cancelled()) {
+    problems_.push_back("interrupted");
+  }
+  report.faults.assign(faults_.begin(), faults_.end());
+  report.problems = problems_;
+}
+
+Result<Report> Run::execute() {
+  if (auto v = validateScenario(cluster_, options_); !v) {
+    return fail(v.error());
+  }
+  Report report;
+  report.scenario = options_.scenario;
+  report.kind = cluster_.kind;
+  report.seed = seed_;
+
+  Roles roles;
+  auto primary = waitForPrimary(cluster_, seconds(30), &roles, options_.cancel);
+  if (!primary) {
+    return fail(ErrorCode::Unavailable, "no single member answers /primary (",
+                std::to_string(roles.primaries.size()),
+                " do): the cluster is not healthy, nothing injected");
+  }
+  if (auto created = createTable(); !created) {
+    return fail(created.error());
+  }
+  auto wall = std::chrono::system_clock::now();
+  int64_t base =
+      std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count() * kRunSpan;
+  report.start = steady_clock::now();
+  report.start_wall = wall;
+  startWriters(base);
+  if (!waitForAckSince(report.start, seconds(10))) {
+    stopWriters();
+    return fail(ErrorCode::Unavailable, "no write acknowledged through write_vip ",
+                cluster_.write_vip.toString(), " within 10 s: nothing injected");
+  }
+  logger_->info("writers running writers={} seed={}", writers_.size(), seed_);
+
+  const bool random = options_.scenario == "random";
+  const int count = random ? options_.faults : 1;
+  auto kinds = injectableKinds(cluster_);
+  for (int i = 0; i < count && !cancelled(); ++i) {
+    // Never hit a cluster that is still recovering (from the previous fault, or from anything
+    // before the first): the fault's figures would mix two outages. Healthy, `before` of steady
+    // writing, and still healthy (quick when it is) right before the fault.
+    std::string why;
+    bool healthy = waitHealthy(options_.recovery_timeout, &why) && sleepFor(options_.before) &&
+                   waitHealthy(options_.recovery_timeout, &why);
+    if (!healthy) {
+      problems_.push_back(
+          "cluster not healthy within " + ms(options_.recovery_timeout) +
+          (i == 0 ? std::string(" before the fault")
+                  : " after fault " + std::to_string(i) + " (" + faults_.back().kind + ")") +
+          ": " + why);
+      break;
+    }
+    auto current = waitForPrimary(cluster_, options_.recovery_timeout, &roles, options_.cancel);
+    if (!current) {
+      problems_.push_back("no single primary before fault " + std::to_string(i + 1));
+      break;
+    }
+    std::string kind = random ? kinds[rng_() % kinds.size()] : options_.scenario;
+    faults_.emplace_back();
+    inject(kind, *current, faults_.back());
+    startRejoinWatch(faults_.back());
+    if (!faults_.back().error.empty()) {
+      break;
+    }
+  }
+  sleepFor(options_.after);
+  stopWriters();
+  report.end = steady_clock::now();
+  logger_->info("writers stopped; waiting for rejoin measurements and the final primary");
+  joinWatchers();
+  finish(report, base);
+  return report;
+}
+
+}  // namespace
+
+const std::vector<std::string>& scenarioNames() {
+  static const std::vector<std::string> names = {"kill-postmaster", "kill-manager", "freeze",
+                                                 "switchover",      "etcd-member",  "etcd-all",
+                                                 "partition",       "random"};
+  return names;
+}
+
+Result<void> validateScenario(const Cluster& c, const ScenarioOptions& o) {
+  const auto& names = scenarioNames();
+  if (std::find(names.begin(), names.end(), o.scenario) == names.end()) {
+    return fail(ErrorCode::InvalidArgument, "unknown scenario '", o.scenario,
+                "' (kill-postmaster, kill-manager, freeze, switchover, etcd-member, etcd-all, "
+                "partition, random)");
+  }
+  if (o.scenario == "partition") {
+    return fail(ErrorCode::InvalidArgument,
+                "scenario partition is not supported yet: it needs the members to run in network "
+                "namespaces, and this cluster's members share the loopback interface");
+  }
+  if (o.rate <= 0 || o.pinned_rate < 0 || o.faults < 1) {
+    return fail(ErrorCode::InvalidArgument, "rate and faults must be positive");
+  }
+  if (o.scenario == "kill-manager") {
+    for (size_t i = 0; i < c.members.size(); ++i) {
+      const auto& m = c.members[i];
+      std::string at = "members[" + std::to_string(i) + "].";
+      if (auto r = needField(c, o.scenario, m.manager_pid > 0, at + "manager_pid"); !r) {
+        return r;
+      }
+      if (auto r = needField(c, o.scenario, !m.start_command.empty(), at + "start_command"); !r) {
+        return r;
+      }
+    }
+  }
+  if (o.scenario == "switchover") {
+    if (auto r = needField(c, o.scenario, !c.switchover_command.empty(), "switchover_command");
+        !r) {
+      return r;
+    }
+    if (c.members.size() < 2) {
+      return fail(ErrorCode::InvalidArgument, c.path, ": members: switchover needs two members");
+    }
+  }
+  if (o.scenario == "etcd-member" || o.scenario == "etcd-all") {
+    if (auto r = needField(c, o.scenario, !c.etcd.empty(), "etcd"); !r) {
+      return r;
+    }
+  }
+  if (o.scenario == "random" && injectableKinds(c).empty()) {
+    return fail(ErrorCode::InvalidArgument, c.path, ": the cluster file allows no fault");
+  }
+  return ok();
+}
+
+Result<Report> runScenario(const Cluster& cluster, const ScenarioOptions& options) {
+  Run run(cluster, options);
+  return run.execute();
+}
+
+}  // namespace rampart::chaos

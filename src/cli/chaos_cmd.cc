@@ -1,0 +1,177 @@
+// `rampart chaos run`: writes through the cluster's VIP and straight to every member while one
+// fault (or a random series) hits the primary or etcd, then checks the history: no acknowledged
+// write lost, no two primaries committing at once, how long writes were unavailable
+// (chaos/scenario.h, chaos/checker.h). Exit 0 on PASS, 1 on FAIL or when the run cannot start,
+// 2 on usage errors (flags, cluster file, unsupported scenario).
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "base/duration.h"
+#include "chaos/cluster.h"
+#include "chaos/report.h"
+#include "chaos/scenario.h"
+#include "cli/cli.h"
+
+namespace rampart::cli {
+namespace {
+
+struct ChaosFlags {
+  std::string cluster_file;
+  std::string scenario;
+  double rate = 100;
+  std::string before = "2s";
+  std::string after = "6s";
+  std::string freeze = "3s";
+  std::string etcd_down = "10s";
+  std::string recovery_timeout = "60s";
+  uint64_t seed = 0;
+  bool seed_given = false;
+  int faults = 20;
+  bool json = false;
+  std::string history_file;
+};
+
+// Set by SIGINT/SIGTERM: the run stops early but still resumes what it stopped (a process left
+// SIGSTOPped would outlive the harness).
+std::atomic<bool> g_interrupted{false};
+
+void onInterrupt(int) { g_interrupted = true; }
+
+Result<Duration> durationFlag(const std::string& name, const std::string& text) {
+  auto d = parseDuration(text);
+  if (!d) {
+    return fail(ErrorCode::InvalidArgument, "--", name, ": ", d.error().message);
+  }
+  if (d->count() < 0) {
+    return fail(ErrorCode::InvalidArgument, "--", name, ": must not be negative");
+  }
+  return d;
+}
+
+Result<chaos::ScenarioOptions> optionsFrom(const ChaosFlags& f) {
+  chaos::ScenarioOptions o;
+  o.scenario = f.scenario;
+  if (!(f.rate > 0 && f.rate <= 10000)) {
+    return fail(ErrorCode::InvalidArgument, "--rate: expected 0 < rate <= 10000 per second");
+  }
+  o.rate = f.rate;
+  if (f.faults < 1 || f.faults > 10000) {
+    return fail(ErrorCode::InvalidArgument, "--faults: expected 1-10000");
+  }
+  o.faults = f.faults;
+  if (f.seed_given) {
+    o.seed = f.seed;
+  }
+  const std::pair<const char*, std::pair<const std::string*, Duration*>> durations[] = {
+      {"before", {&f.before, &o.before}},
+      {"after", {&f.after, &o.after}},
+      {"freeze", {&f.freeze, &o.freeze}},
+      {"etcd-down", {&f.etcd_down, &o.etcd_down}},
+      {"recovery-timeout", {&f.recovery_timeout, &o.recovery_timeout}},
+  };
+  for (const auto& [name, slot] : durations) {
+    auto d = durationFlag(name, *slot.first);
+    if (!d) {
+      return fail(d.error());
+    }
+    *slot.second = *d;
+  }
+  o.cancel = &g_interrupted;
+  return o;
+}
+
+int runChaos(const ChaosFlags& flags) {
+  auto options = optionsFrom(flags);
+  if (!options) {
+    std::fprintf(stderr, "rampart chaos run: %s\n", options.error().message.c_str());
+    return kUsageError;
+  }
+  auto cluster = chaos::loadCluster(flags.cluster_file);
+  if (!cluster) {
+    std::fprintf(stderr, "rampart chaos run: %s\n", cluster.error().message.c_str());
+    return kUsageError;
+  }
+  if (auto valid = chaos::validateScenario(*cluster, *options); !valid) {
+    std::fprintf(stderr, "rampart chaos run: %s\n", valid.error().message.c_str());
+    return kUsageError;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = onInterrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  // A writer's connection reset must not kill the process.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto report = chaos::runScenario(*cluster, *options);
+  if (!report) {
+    std::fprintf(stderr, "rampart chaos run: %s\n", report.error().message.c_str());
+    return report.error().code == ErrorCode::InvalidArgument ? kUsageError : 1;
+  }
+  if (!flags.history_file.empty()) {
+    std::ofstream out(flags.history_file, std::ios::trunc);
+    out << chaos::historyJsonLines(*report);
+    if (!out) {
+      std::fprintf(stderr, "rampart chaos run: cannot write --history %s\n",
+                   flags.history_file.c_str());
+    }
+  }
+  if (flags.json) {
+    std::printf("%s\n", chaos::reportJson(*report).c_str());
+  } else {
+    std::printf("%s", chaos::reportText(*report).c_str());
+  }
+  std::fflush(stdout);
+  return report->passed() ? 0 : 1;
+}
+
+}  // namespace
+
+void addChaos(CLI::App& app, Action& action) {
+  auto* chaos = app.add_subcommand(
+      "chaos", "Fault injection with a history checker (lost writes, split brain, unavailability)");
+  chaos->require_subcommand(1);
+
+  auto flags = std::make_shared<ChaosFlags>();
+  auto* run = chaos->add_subcommand(
+      "run", "Write through the VIP and to every member while a fault hits, then check");
+  run->add_option("--cluster", flags->cluster_file,
+                  "cluster description JSON (written by `rampart pg lab up --json`)")
+      ->required();
+  run->add_option("--scenario", flags->scenario,
+                  "kill-postmaster, kill-manager, freeze, switchover, etcd-member, etcd-all, "
+                  "partition (not supported yet) or random")
+      ->required();
+  run->add_option("--rate", flags->rate, "VIP writes per second (pinned writers: half)")
+      ->capture_default_str();
+  run->add_option("--before", flags->before, "writing before the fault")->capture_default_str();
+  run->add_option("--after", flags->after, "writing after the fault ended")->capture_default_str();
+  run->add_option("--freeze", flags->freeze, "how long `freeze` stops the primary")
+      ->capture_default_str();
+  run->add_option("--etcd-down", flags->etcd_down, "how long etcd members are stopped")
+      ->capture_default_str();
+  run->add_option("--recovery-timeout", flags->recovery_timeout,
+                  "bound on each wait for the cluster to heal (random), the old primary to "
+                  "rejoin, and the final primary")
+      ->capture_default_str();
+  auto* seed =
+      run->add_option("--seed", flags->seed, "seed for random choices (default: random, reported)");
+  run->add_option("--faults", flags->faults, "random: number of faults in a row")
+      ->capture_default_str();
+  run->add_flag("--json", flags->json, "print one JSON object instead of the summary");
+  run->add_option("--history", flags->history_file,
+                  "write every write attempt to this file as JSON lines");
+  run->callback([&action, flags, seed] {
+    flags->seed_given = seed->count() > 0;
+    action = [flags] { return runChaos(*flags); };
+  });
+}
+
+}  // namespace rampart::cli

@@ -1,0 +1,66 @@
+#pragma once
+// The pure decisions of the member manager: who may take over as leader, and which synchronous
+// set the leader maintains. No I/O, so every rule is unit-tested; manager.cc only gathers the
+// facts and carries the decisions out.
+//
+// Invariant: no acknowledged commit is lost in synchronous mode. It rests on three rules:
+//  1. The leader acknowledges a commit only once `quorum` members of its synchronous_standby_names
+//     list have flushed it (PostgreSQL's ANY k), and the `sync` key always names a superset of
+//     that list with a quorum no larger (the leader publishes the key before widening the list
+//     and narrows the key only after narrowing the list: syncTransition below).
+//  2. A racing member first detaches from the old primary (primary_conninfo = '') and only then
+//     publishes its final received position (race_lsn) for this race. A detached member flushes
+//     nothing more from the old primary, so it can acknowledge nothing more.
+//  3. A candidate takes over only if it has heard the final positions of at least
+//     |members| - quorum + 1 members of the sync set and none of them is ahead of it.
+// Every acknowledged commit is on >= quorum members of the set; the unheard are <= quorum - 1,
+// so some heard member has it, and the candidate is at least as far as every heard member. And
+// after the decision the old primary can no longer collect `quorum` acknowledgements: at least
+// |members| - quorum + 1 of the set are detached.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pg/state.h"
+
+namespace rampart::pg {
+
+struct RaceFacts {
+  std::string me;
+  int64_t leader_rev = 0;  // the leader key revision this race replaces (0: the key is gone)
+  bool synchronous_mode = true;
+  SyncState sync;
+  std::map<std::string, MemberStatus> members;  // as published, including mine
+  Lsn last_leader_lsn = 0;                      // async mode: the old leader's last position
+  int64_t maximum_lag_on_failover = 1 << 20;
+};
+
+enum class RaceVerdict {
+  Take,        // race now: compare-and-swap the leader key
+  Wait,        // not yet: too few positions heard, or another member is ahead
+  Ineligible,  // this member may not become leader in this race
+};
+
+struct RaceDecision {
+  RaceVerdict verdict = RaceVerdict::Wait;
+  std::string reason;  // for logs and the failover event
+};
+
+RaceDecision decideRace(const RaceFacts& facts);
+
+// The synchronous set the leader wants, from the replicas now streaming from it.
+// Non-strict: the streaming replicas with quorum min(node_count, their number); none streaming
+// gives the empty set (commits are acknowledged locally, and no one may be promoted
+// automatically until a replica is back). Strict: all other members, quorum node_count: writes
+// block rather than go unprotected.
+SyncState desiredSync(const std::string& leader, std::vector<std::string> streaming,
+                      std::vector<std::string> other_members, int node_count, bool strict);
+
+// The key to publish while moving synchronous_standby_names from `from` to `to`: the union of
+// both lists with the smaller quorum, valid for commits acknowledged under either. The leader
+// publishes `to` itself only once every member of `to` has flushed the WAL position at which the
+// new list took effect (then every earlier commit is on each of them too).
+SyncState syncTransition(const SyncState& from, const SyncState& to);
+
+}  // namespace rampart::pg

@@ -1,0 +1,320 @@
+#include "pg/lab.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "lab/etcd_cluster.h"
+#include "net/endpoint.h"
+#include "pg/postgres.h"
+#include "runtime/process.h"
+
+namespace rampart::pg {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string randomHex(size_t bytes) {
+  std::random_device rd;
+  std::string out;
+  const char* digits = "0123456789abcdef";
+  for (size_t i = 0; i < bytes; ++i) {
+    unsigned v = rd() & 0xff;
+    out += digits[v >> 4];
+    out += digits[v & 15];
+  }
+  return out;
+}
+
+Result<void> writeText(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) {
+    return fail(ErrorCode::Internal, "cannot write ", path);
+  }
+  ::chmod(path.c_str(), mode);
+  return ok();
+}
+
+// GET http://<rest><path> with a short deadline: the status code, or 0.
+int restStatus(const std::string& rest, const std::string& path) {
+  auto r = runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}",
+                                "http://" + rest + path},
+                               std::chrono::seconds(3));
+  return r.exit_code == 0 ? std::atoi(r.output.c_str()) : 0;
+}
+
+json readState(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "cluster.json");
+  if (!in) {
+    return json();
+  }
+  auto j = json::parse(in, nullptr, false);
+  return j.is_discarded() ? json() : j;
+}
+
+// Signals `pid` only if its command line still mentions `marker` (never a recycled PID).
+bool stopIfOurs(pid_t pid, const std::string& marker, int signal, Duration grace) {
+  if (pid <= 0 || !runtime::isAlive(pid) ||
+      runtime::commandLine(pid).find(marker) == std::string::npos) {
+    return false;
+  }
+  ::kill(pid, signal);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline && runtime::isAlive(pid) &&
+         runtime::commandLine(pid).find(marker) != std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (runtime::isAlive(pid) && runtime::commandLine(pid).find(marker) != std::string::npos) {
+    ::kill(pid, SIGKILL);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<json> labUp(const LabOptions& options) {
+  if (options.dir.empty()) {
+    return fail(ErrorCode::InvalidArgument, "--dir is required");
+  }
+  if (options.members < 1 || options.members > 9) {
+    return fail(ErrorCode::InvalidArgument, "--members must be 1..9");
+  }
+  std::string dir = fs::absolute(options.dir).lexically_normal().string();
+  if (fs::exists(fs::path(dir) / "cluster.json")) {
+    return fail(ErrorCode::FailedPrecondition, "a lab already runs in ", dir,
+                " (rampart pg lab down --dir ", dir, ")");
+  }
+  std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ::chmod(dir.c_str(), 0755);  // the postgres user must reach its data directory
+
+  lab::EtcdClusterOptions etcd_options;
+  etcd_options.members = 3;
+  etcd_options.dir = dir + "/etcd";
+  etcd_options.die_with_parent = false;
+  auto etcd = lab::EtcdCluster::start(etcd_options);
+  if (!etcd) {
+    return fail(etcd.error());
+  }
+  if (auto w = (*etcd)->writeStateFile(); !w) {
+    return fail(w.error());
+  }
+  (*etcd)->release();
+  std::string password = randomHex(12);
+  std::string token = randomHex(16);
+  std::string cluster_name = "lab";
+
+  json state;
+  state["kind"] = "rampart";
+  state["dir"] = dir;
+  state["user"] = "postgres";
+  state["password"] = password;
+  state["database"] = "postgres";
+  state["token"] = token;
+  state["etcd"] = json::array();
+  for (const auto& m : (*etcd)->members()) {
+    state["etcd"].push_back({{"name", m.name}, {"pid", m.pid}, {"client", m.client.toString()}});
+  }
+  std::string endpoints;
+  for (const auto& ep : (*etcd)->clientEndpoints()) {
+    endpoints += (endpoints.empty() ? "" : ", ") + ep.toString();
+  }
+  // Written early so that `lab down` can clean up a lab whose start failed half-way.
+  auto save = [&]() { return writeText(dir + "/cluster.json", state.dump(2) + "\n", 0600); };
+  state["members"] = json::array();
+  std::string lb_write_backends;
+  std::string lb_read_backends;
+  for (int i = 1; i <= options.members; ++i) {
+    std::string name = "m" + std::to_string(i);
+    std::string mdir = dir + "/" + name;
+    fs::create_directories(mdir, ec);
+    ::chmod(mdir.c_str(), 0755);
+    auto pg_port = net::pickFreePort("127.0.0.1");
+    auto rest_port = net::pickFreePort("127.0.0.1");
+    if (!pg_port || !rest_port) {
+      return fail(ErrorCode::Unavailable, "no free port");
+    }
+    std::string config_file = mdir + "/member.yaml";
+    std::ostringstream yaml;
+    yaml << "cluster: " << cluster_name << "\n"
+         << "name: " << name << "\n"
+         << "etcd: { endpoints: [" << endpoints << "] }\n"
+         << "postgres:\n"
+         << "  listen: 127.0.0.1:" << *pg_port << "\n"
+         << "  data_dir: " << mdir << "/data\n"
+         << "  parameters: { shared_buffers: 32MB, max_connections: '50' }\n"
+         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
+         << "credentials:\n"
+         << "  superuser: { user: postgres, password: '" << password << "' }\n"
+         << "  replication: { user: replicator, password: '" << password << "' }\n";
+    if (auto w = writeText(config_file, yaml.str(), 0600); !w) {
+      return fail(w.error());
+    }
+    std::vector<std::string> start = {binary, "pg", "--config", config_file};
+    std::string log_file = mdir + "/manager.log";
+    auto pid = runtime::spawn(runtime::SpawnOptions{start, log_file, "", false, true, ""});
+    if (!pid) {
+      return fail(pid.error());
+    }
+    std::string rest = "127.0.0.1:" + std::to_string(*rest_port);
+    state["members"].push_back({{"name", name},
+                                {"host", "127.0.0.1"},
+                                {"port", *pg_port},
+                                {"data_dir", mdir + "/data"},
+                                {"manager_pid", *pid},
+                                {"rest", rest},
+                                {"start_command", start},
+                                {"log_file", log_file},
+                                {"config", config_file}});
+    std::string backend = "      - { address: 127.0.0.1:" + std::to_string(*pg_port) +
+                          ", check_port: " + std::to_string(*rest_port) + " }\n";
+    lb_write_backends += backend;
+    lb_read_backends += backend;
+    (void)save();
+    // Start the first member alone, so it bootstraps, then the others clone from it.
+    if (i == 1) {
+      auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+      while (restStatus(rest, "/primary") != 200) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          return fail(ErrorCode::DeadlineExceeded, "member m1 did not bootstrap; see ", log_file);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  }
+  auto write_port = net::pickFreePort("127.0.0.1");
+  auto read_port = net::pickFreePort("127.0.0.1");
+  if (!write_port || !read_port) {
+    return fail(ErrorCode::Unavailable, "no free port");
+  }
+  // Health checks every 50 ms on the members' REST API: /primary answers 200 only on the
+  // writable leader before its fencing deadline, so the write VIP never routes to anything else.
+  auto vs = [](const char* name, uint16_t port, const char* path, const std::string& backends) {
+    std::ostringstream v;
+    v << "  - name: " << name << "\n"
+      << "    listen: 127.0.0.1:" << port << "\n"
+      << "    policy: " << (std::string(name) == "write" ? "round-robin" : "least-connections")
+      << "\n"
+      << "    connect_timeout: 500ms\n"
+      << "    on_down: close\n"
+      << "    health: { type: http, path: " << path
+      << ", interval: 50ms, timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
+      << "    backends:\n"
+      << backends;
+    return v.str();
+  };
+  std::string lb_yaml = "virtual_servers:\n" +
+                        vs("write", *write_port, "/primary", lb_write_backends) +
+                        vs("read", *read_port, "/replica", lb_read_backends);
+  std::string lb_file = dir + "/lb.yaml";
+  if (auto w = writeText(lb_file, lb_yaml, 0644); !w) {
+    return fail(w.error());
+  }
+  auto lb_pid = runtime::spawn(runtime::SpawnOptions{
+      {binary, "lb", "--config", lb_file}, dir + "/lb.log", "", false, true, ""});
+  if (!lb_pid) {
+    return fail(lb_pid.error());
+  }
+  state["lb_pid"] = *lb_pid;
+  state["write_vip"] = "127.0.0.1:" + std::to_string(*write_port);
+  state["read_vip"] = "127.0.0.1:" + std::to_string(*read_port);
+  state["switchover_command"] = {binary, "pg", "switchover", "--config",
+                                 state["members"][0]["config"].get<std::string>(), "--to",
+                                 "{candidate}"};
+  (void)save();
+
+  // Ready: a write through the write VIP works, and every replica streams in the sync set.
+  auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+  std::string last = "not checked";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto conn = PgConn::connect("host=127.0.0.1 port=" + std::to_string(*write_port) +
+                                    " user=postgres dbname=postgres password=" + password +
+                                    " connect_timeout=2",
+                                std::chrono::seconds(2));
+    if (!conn) {
+      last = "write VIP: " + conn.error().message;
+      continue;
+    }
+    auto rows = conn->query("SELECT pg_is_in_recovery()", std::chrono::seconds(2));
+    if (!rows || rows->empty() || (*rows)[0][0].value_or("") != "f") {
+      last = "write VIP does not reach a primary";
+      continue;
+    }
+    auto cluster = runtime::runCommand(
+        {"curl", "-s", "-m", "1", "http://" + state["members"][0]["rest"].get<std::string>() +
+                                      "/cluster"},
+        std::chrono::seconds(3));
+    auto j = json::parse(cluster.output, nullptr, false);
+    if (j.is_discarded() || !j.contains("members")) {
+      last = "no /cluster answer";
+      continue;
+    }
+    int streaming = 0;
+    int in_sync = 0;
+    for (const auto& m : j["members"]) {
+      streaming += m.value("state", "") == "streaming";
+      in_sync += m.value("sync", false);
+    }
+    if (streaming == options.members - 1 && in_sync == options.members - 1) {
+      if (auto w = save(); !w) {
+        return fail(w.error());
+      }
+      return state;
+    }
+    last = std::to_string(streaming) + " of " + std::to_string(options.members - 1) +
+           " replicas streaming, " + std::to_string(in_sync) + " in the synchronous set";
+  }
+  return fail(ErrorCode::DeadlineExceeded, "the lab in ", dir, " did not become ready: ", last,
+              " (logs in ", dir, "/m*/manager.log)");
+}
+
+Result<int> labDown(const std::string& dir_in) {
+  std::string dir = fs::absolute(dir_in).lexically_normal().string();
+  auto state = readState(dir);
+  int stopped = 0;
+  if (state.is_object()) {
+    if (state.contains("lb_pid")) {
+      stopped += stopIfOurs(state["lb_pid"].get<pid_t>(), dir + "/lb.yaml", SIGTERM,
+                            std::chrono::seconds(5));
+    }
+    for (const auto& m : state.value("members", json::array())) {
+      auto config = m.value("config", std::string());
+      // A graceful stop: the manager shuts its postgres down (fast) and leaves the cluster.
+      stopped += stopIfOurs(m.value("manager_pid", 0), config, SIGTERM, std::chrono::seconds(20));
+    }
+    for (const auto& m : state.value("members", json::array())) {
+      // A postgres left by a killed manager (it dies with its manager; this is belt and braces).
+      auto data_dir = m.value("data_dir", std::string());
+      std::ifstream pidfile(data_dir + "/postmaster.pid");
+      pid_t pid = 0;
+      if (pidfile >> pid) {
+        stopped += stopIfOurs(pid, data_dir, SIGQUIT, std::chrono::seconds(5));
+      }
+    }
+  }
+  if (fs::exists(fs::path(dir) / "etcd" / "cluster.json")) {
+    auto etcd = lab::stopFromStateFile(dir + "/etcd");
+    if (etcd) {
+      stopped += *etcd;
+    }
+    std::error_code ec;
+    fs::rename(fs::path(dir) / "etcd" / "cluster.json", fs::path(dir) / "etcd" / "cluster.json.down",
+               ec);
+  }
+  std::error_code ec;
+  if (fs::exists(fs::path(dir) / "cluster.json")) {
+    fs::rename(fs::path(dir) / "cluster.json", fs::path(dir) / "cluster.json.down", ec);
+  }
+  return stopped;
+}
+
+}  // namespace rampart::pg

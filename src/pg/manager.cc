@@ -1,0 +1,1362 @@
+#include "pg/manager.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include "base/log.h"
+#include "net/http/client.h"
+#include "pg/decide.h"
+#include "pg/postgres.h"
+#include "pg/rest.h"
+#include "store/etcd_store.h"
+#include "store/lease_keeper.h"
+
+namespace rampart::pg {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+int64_t wallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TimePoint now() { return SteadyClock::instance().now(); }
+
+constexpr Duration kPgTimeout = 2s;         // one query to the local server
+constexpr Duration kStartTimeout = 60s;     // start-up, including crash recovery
+constexpr Duration kCloneTimeout = 600s;    // pg_basebackup / pg_rewind
+constexpr size_t kHistoryLength = 20;
+
+}  // namespace
+
+class Manager : public std::enable_shared_from_this<Manager> {
+ public:
+  Manager(runtime::Daemon& daemon, MemberConfig config)
+      : daemon_(daemon),
+        config_(std::move(config)),
+        keys_{config_.keyPrefix()},
+        log_(log::get("pg")),
+        pg_(config_),
+        worker_(1),
+        store_(daemon.io().get_executor(),
+               store::EtcdOptions{config_.etcd_endpoints, config_.etcd_request_timeout,
+                                  std::chrono::seconds(2)}),
+        keeper_(store_, daemon.io().get_executor()),
+        http_(daemon.io().get_executor()),
+        wake_(daemon.io()) {
+    auto& registry = daemon_.metrics();
+    auto labels = prometheus::Labels{{"cluster", config_.cluster}, {"member", config_.name}};
+    is_leader_ = &prometheus::BuildGauge()
+                      .Name("rampart_pg_is_leader")
+                      .Help("1 while this member is the writable leader")
+                      .Register(registry)
+                      .Add(labels);
+    failovers_ = &prometheus::BuildCounter()
+                      .Name("rampart_pg_promotions_total")
+                      .Help("Promotions of this member (failovers and switchovers)")
+                      .Register(registry)
+                      .Add(labels);
+    fences_ = &prometheus::BuildCounter()
+                   .Name("rampart_pg_fences_total")
+                   .Help("Times this member killed its own server to keep a single primary")
+                   .Register(registry)
+                   .Add(labels);
+    auto& phase = prometheus::BuildGauge()
+                      .Name("rampart_pg_last_promotion_phase_seconds")
+                      .Help("Last promotion of this member: seconds from detection to each phase")
+                      .Register(registry);
+    decided_seconds_ = &phase.Add({{"member", config_.name}, {"phase", "decided"}});
+    promoted_seconds_ = &phase.Add({{"member", config_.name}, {"phase", "promoted"}});
+  }
+
+  ~Manager() {
+    worker_.stop();
+    worker_.join();
+  }
+
+  asio::awaitable<int> run();
+  asio::awaitable<void> shutdown();
+  MemberView view() const;
+  RestActions restActions();
+
+ private:
+  // ---- plumbing ----
+  template <typename F>
+  asio::awaitable<std::invoke_result_t<F>> offload(F f) {
+    auto task = [f = std::move(f)]() mutable -> asio::awaitable<std::invoke_result_t<F>> {
+      co_return f();
+    };
+    auto op = asio::co_spawn(worker_.get_executor(), std::move(task), asio::use_awaitable);
+    co_return co_await std::move(op);
+  }
+  void wake() {
+    wake_pending_ = true;
+    wake_.cancel();
+  }
+  asio::awaitable<void> sleep(Duration d) {
+    asio::steady_timer t(daemon_.io());
+    t.expires_after(d);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  void spawn(asio::awaitable<void> (Manager::*method)()) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        daemon_.io(), [self, method]() { return ((*self).*method)(); }, asio::detached);
+  }
+
+  // ---- loops ----
+  asio::awaitable<void> watchLoop();
+  asio::awaitable<void> heartbeatLoop();
+  asio::awaitable<void> watchdogLoop();
+  asio::awaitable<void> postmasterLoop();
+  asio::awaitable<void> haLoop();
+  asio::awaitable<void> tick();
+
+  // ---- the view from etcd ----
+  void applyKv(const store::KeyValue& kv);
+  void applyDelete(const std::string& key);
+  bool leaderStale() const { return now() - leader_seen_at_ > config_.ha.leader_timeout; }
+
+  // ---- actions ----
+  asio::awaitable<void> publishStatus(bool force);
+  asio::awaitable<void> bootstrap();
+  asio::awaitable<void> leaderTick();
+  asio::awaitable<void> followerTick();
+  asio::awaitable<void> race();
+  asio::awaitable<bool> takeLeadership(int64_t seen_rev, SyncState start_sync);
+  asio::awaitable<bool> adopt();
+  asio::awaitable<void> promoteSelf(FailoverEvent event);
+  asio::awaitable<void> manageSync();
+  asio::awaitable<void> switchover();
+  asio::awaitable<void> rejoin(const std::string& leader);
+  asio::awaitable<void> release(const std::string& why);
+  asio::awaitable<bool> failsafeRound();
+  asio::awaitable<void> recordEvent(FailoverEvent event);
+  void fence(const std::string& why);
+  void becomeLeader(int64_t rev, TimePoint sent_at);
+  std::optional<Upstream> upstreamOf(const std::string& member) const;
+  std::vector<std::string> otherMembers() const;
+  std::string describeLeader() const;
+  bool replicasCanTakeOver() const;
+
+  runtime::Daemon& daemon_;
+  MemberConfig config_;
+  Keys keys_;
+  std::shared_ptr<spdlog::logger> log_;
+  Postgres pg_;
+  asio::thread_pool worker_;
+  store::EtcdStore store_;
+  store::LeaseKeeper keeper_;
+  net::http::Client http_;
+  asio::steady_timer wake_;
+  bool wake_pending_ = false;  // a wake() that came while the loop was busy
+  bool stopping_ = false;
+  bool restarting_ = false;    // a requested restart: the postmaster's exit is expected
+
+  // The view from etcd (list + watch).
+  bool view_ready_ = false;
+  bool initialized_ = false;
+  std::string initialized_by_;
+  bool leader_present_ = false;
+  std::string leader_name_;
+  int64_t leader_mod_rev_ = 0;
+  TimePoint leader_seen_at_{};
+  std::map<std::string, MemberStatus> members_;
+  std::optional<SyncState> sync_;
+  ClusterSettings settings_;
+  std::optional<SwitchoverRequest> switchover_;
+  std::vector<FailoverEvent> history_;
+
+  // Leadership.
+  bool leading_ = false;
+  uint64_t term_ = 0;  // counts becomeLeader() calls: one heartbeat loop per term
+  int64_t my_leader_rev_ = 0;
+  TimePoint fence_deadline_{};
+  bool demoting_ = false;  // a planned switchover is under way: not writable any more
+  std::string applied_sync_names_;
+  std::optional<SyncState> pending_sync_;  // published once every member flushed switch_lsn_
+  Lsn switch_lsn_ = 0;
+  std::vector<std::string> slots_made_;
+
+  // Follower state.
+  std::string configured_upstream_ = "?";  // the leader our standby streams from ("" detached)
+  int64_t race_rev_ = -1;
+  Lsn race_lsn_ = 0;
+  int64_t race_detected_ms_ = 0;
+  std::string race_reason_;
+  std::string last_wait_reason_;
+  TimePoint failsafe_until_{};
+  std::string failsafe_leader_;
+  int rejoin_failures_ = 0;
+  TimePoint not_streaming_since_{};
+
+  // Local server.
+  LocalState local_;
+  MemberStatus published_;
+  TimePoint published_at_{};
+  store::KeepAlivePtr member_lease_;
+  TimePoint loop_done_at_ = now();
+  bool restart_requested_ = false;
+  bool reinit_requested_ = false;
+
+  prometheus::Gauge* is_leader_ = nullptr;
+  prometheus::Counter* failovers_ = nullptr;
+  prometheus::Counter* fences_ = nullptr;
+  prometheus::Gauge* decided_seconds_ = nullptr;
+  prometheus::Gauge* promoted_seconds_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The view from etcd
+
+void Manager::applyKv(const store::KeyValue& kv) {
+  const auto& k = kv.key;
+  if (k == keys_.leader()) {
+    if (!leader_present_ || kv.mod_revision != leader_mod_rev_) {
+      leader_seen_at_ = now();
+    }
+    leader_present_ = true;
+    leader_name_ = kv.value;
+    leader_mod_rev_ = kv.mod_revision;
+  } else if (k == keys_.initialize()) {
+    initialized_ = true;
+    initialized_by_ = kv.value;
+  } else if (k.rfind(keys_.members(), 0) == 0) {
+    if (auto s = decodeMemberStatus(kv.value)) {
+      members_[s->name] = *s;
+    }
+  } else if (k == keys_.sync()) {
+    if (auto s = decodeSyncState(kv.value)) {
+      sync_ = *s;
+    }
+  } else if (k == keys_.config()) {
+    if (auto s = decodeClusterSettings(kv.value)) {
+      settings_ = *s;
+    }
+  } else if (k == keys_.switchover()) {
+    if (auto s = decodeSwitchoverRequest(kv.value)) {
+      switchover_ = *s;
+    }
+  } else if (k == keys_.history()) {
+    auto j = nlohmann::json::parse(kv.value, nullptr, false);
+    if (j.is_array()) {
+      history_.clear();
+      for (const auto& e : j) {
+        if (auto ev = decodeFailoverEvent(e.dump())) {
+          history_.push_back(*ev);
+        }
+      }
+    }
+  }
+}
+
+void Manager::applyDelete(const std::string& k) {
+  if (k == keys_.leader()) {
+    leader_present_ = false;
+    leader_name_.clear();
+    leader_mod_rev_ = 0;
+    leader_seen_at_ = now();
+  } else if (k == keys_.initialize()) {
+    initialized_ = false;
+  } else if (k.rfind(keys_.members(), 0) == 0) {
+    members_.erase(k.substr(keys_.members().size()));
+  } else if (k == keys_.sync()) {
+    sync_.reset();
+  } else if (k == keys_.switchover()) {
+    switchover_.reset();
+  }
+}
+
+asio::awaitable<void> Manager::watchLoop() {
+  while (!stopping_) {
+    auto list = store::RangeRequest::prefix(keys_.prefix);  // a local: the g++ 12 co_await rule
+    auto listed = co_await store_.range(std::move(list));
+    if (!listed) {
+      log_->warn("listing {} failed: {}", keys_.prefix, listed.error().toString());
+      co_await sleep(200ms);
+      continue;
+    }
+    leader_present_ = false;
+    members_.clear();
+    sync_.reset();
+    switchover_.reset();
+    initialized_ = false;
+    for (const auto& kv : listed->kvs) {
+      applyKv(kv);
+    }
+    if (!leader_present_) {
+      leader_seen_at_ = now();
+    }
+    view_ready_ = true;
+    wake();
+    auto watch = store_.watch(store::WatchRequest::prefix(keys_.prefix, listed->revision + 1));
+    while (!stopping_) {
+      auto batch = co_await watch->next(1s);
+      if (!batch) {
+        if (batch.error().code == ErrorCode::Cancelled) {
+          co_return;
+        }
+        continue;  // the watch keeps retrying on other members
+      }
+      if (batch->compacted) {
+        break;  // re-list
+      }
+      for (const auto& event : batch->events) {
+        if (event.type == store::WatchEvent::Type::Put) {
+          applyKv(event.kv);
+        } else {
+          applyDelete(event.kv.key);
+        }
+      }
+      if (!batch->events.empty()) {
+        wake();
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leadership: heartbeat, fencing, failsafe
+
+void Manager::becomeLeader(int64_t rev, TimePoint sent_at) {
+  ++term_;  // a heartbeat loop of an earlier term (still sleeping) must not run beside this one
+  leading_ = true;
+  slots_made_.clear();  // this data directory may have been rewound or cloned since last term
+  my_leader_rev_ = rev;
+  fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
+  is_leader_->Set(1);
+  spawn(&Manager::heartbeatLoop);
+}
+
+void Manager::fence(const std::string& why) {
+  bool was_running = pg_.pid() != 0;
+  leading_ = false;
+  is_leader_->Set(0);
+  pg_.fence();
+  fences_->Increment();
+  configured_upstream_ = "?";
+  log_->warn("FENCED: {} (server {})", why, was_running ? "killed" : "was not running");
+  wake();
+}
+
+asio::awaitable<void> Manager::heartbeatLoop() {
+  const uint64_t term = term_;
+  while (leading_ && term == term_ && !stopping_) {
+    auto sent_at = now();
+    store::TxnRequest txn;
+    txn.compare.push_back(store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal,
+                                                  config_.name));
+    txn.compare.push_back(store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal,
+                                                      my_leader_rev_));
+    txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+    txn.failure.push_back(store::RangeRequest::single(keys_.leader()));
+    auto r = co_await store_.txn(std::move(txn));
+    if (!leading_ || term != term_) {
+      break;
+    }
+    if (r && r->succeeded) {
+      my_leader_rev_ = r->revision;
+      // Invariant (manager.h): the deadline counts from when this rewrite was sent.
+      fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
+    } else if (r) {
+      // The compare failed. Still our name: an earlier attempt of ours was applied although its
+      // answer was lost (the client retried on another member). Only we write our name, so the
+      // key is ours; keep the old deadline (that write's send time is unknown) and carry on.
+      const store::KeyValue* kv = nullptr;
+      if (!r->responses.empty()) {
+        if (auto* range = std::get_if<store::RangeResponse>(&r->responses[0])) {
+          kv = range->kvs.empty() ? nullptr : &range->kvs[0];
+        }
+      }
+      if (kv && kv->value == config_.name) {
+        my_leader_rev_ = kv->mod_revision;
+      } else {
+        fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) +
+              ")");
+        break;
+      }
+    } else if (config_.ha.failsafe) {
+      auto failsafe_sent = now();
+      bool vouched = co_await failsafeRound();
+      if (vouched && leading_) {
+        fence_deadline_ = std::max(fence_deadline_, failsafe_sent + config_.ha.leader_timeout -
+                                                        config_.ha.fence_margin);
+      }
+    }
+    auto next = sent_at + config_.ha.heartbeat_interval;
+    if (next > now()) {
+      co_await sleep(next - now());
+    }
+  }
+}
+
+asio::awaitable<bool> Manager::failsafeRound() {
+  // Every other member must answer; each then stays out of any race for leader_timeout.
+  auto others = otherMembers();
+  if (others.empty()) {
+    co_return false;
+  }
+  auto deadline = now() + config_.ha.heartbeat_interval * 2;
+  for (const auto& name : others) {
+    auto it = members_.find(name);
+    if (it == members_.end()) {
+      co_return false;
+    }
+    auto ep = net::parseEndpoint(it->second.rest);
+    if (!ep) {
+      co_return false;
+    }
+    net::http::Request request;
+    request.method = "POST";
+    request.target = "/failsafe";
+    request.headers.emplace_back("Authorization", "Bearer " + config_.token);
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = nlohmann::json{{"leader", config_.name}}.dump();
+    auto response = co_await http_.fetch(*ep, std::move(request), deadline);
+    if (!response || response->status != 200) {
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Manager::watchdogLoop() {
+  while (!stopping_) {
+    if (leading_ && now() >= fence_deadline_) {
+      fence("no leader heartbeat acknowledged in time (etcd unreachable and no failsafe)");
+    }
+    co_await sleep(10ms);
+  }
+}
+
+asio::awaitable<void> Manager::postmasterLoop() {
+  // Wakes the HA loop the moment the postmaster exits (pidfd), instead of at the next loop.
+  pid_t watched = 0;
+  std::unique_ptr<asio::posix::stream_descriptor> fd;
+  while (!stopping_) {
+    pid_t pid = pg_.pid();
+    if (pid != 0 && pid != watched) {
+      int raw = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+      if (raw >= 0) {
+        fd = std::make_unique<asio::posix::stream_descriptor>(daemon_.io(), raw);
+        watched = pid;
+      }
+    }
+    if (fd && watched != 0) {
+      co_await fd->async_wait(asio::posix::stream_descriptor::wait_read,
+                              asio::as_tuple(asio::use_awaitable));
+      fd.reset();
+      watched = 0;
+      if (leading_ && !demoting_ && !restarting_ && !settings_.paused && replicasCanTakeOver()) {
+        // Released here, not at the next loop: every millisecond counts while nobody takes writes.
+        leading_ = false;
+        std::string why = "postgres exited";
+        co_await release(why);
+      }
+      wake();
+    } else {
+      co_await sleep(20ms);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HA loop
+
+asio::awaitable<void> Manager::haLoop() {
+  while (!stopping_) {
+    co_await tick();
+    loop_done_at_ = now();
+    if (!wake_pending_) {
+      wake_.expires_after(config_.ha.loop_interval);
+      co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    wake_pending_ = false;
+  }
+}
+
+asio::awaitable<void> Manager::tick() {
+  auto job1 = [this] { return pg_.observe(kPgTimeout); };
+  local_ = co_await offload(std::move(job1));
+  co_await publishStatus(false);
+  if (!view_ready_ || stopping_) {
+    co_return;
+  }
+  if (!initialized_) {
+    co_await bootstrap();
+    co_return;
+  }
+  if (leading_) {
+    co_await leaderTick();
+  } else {
+    co_await followerTick();
+  }
+}
+
+asio::awaitable<void> Manager::publishStatus(bool force) {
+  MemberStatus s;
+  s.name = config_.name;
+  s.host = config_.listen.host;
+  s.port = config_.listen.port;
+  s.rest = config_.rest.host + ":" + std::to_string(config_.rest.port);
+  s.nofailover = config_.nofailover;
+  s.priority = config_.priority;
+  s.timeline = local_.timeline;
+  if (!local_.running) {
+    s.role = "stopped";
+    s.state = "stopped";
+  } else if (!local_.reachable) {
+    s.role = published_.role.empty() ? "stopped" : published_.role;
+    s.state = "starting";
+  } else if (local_.in_recovery) {
+    s.role = "replica";
+    s.state = local_.streaming ? "streaming" : "running";
+    s.receive_lsn = local_.receive_lsn;
+    s.replay_lsn = local_.replay_lsn;
+    s.upstream = configured_upstream_ == "?" ? "" : configured_upstream_;
+  } else {
+    s.role = "primary";
+    s.state = "running";
+    s.write_lsn = local_.write_lsn;
+  }
+  s.race_rev = race_rev_;
+  s.race_lsn = race_lsn_;
+  if (!force && s == published_ && now() - published_at_ < 1s) {
+    co_return;
+  }
+  if (!member_lease_ || member_lease_->lost()) {
+    auto ttl = std::chrono::seconds(3);
+    auto lease = co_await keeper_.grantAndKeep(ttl);
+    if (!lease) {
+      co_return;
+    }
+    member_lease_ = *lease;
+  }
+  store::PutRequest put{keys_.member(config_.name), encode(s), member_lease_->id()};
+  auto r = co_await store_.put(std::move(put));
+  if (r) {
+    published_ = s;
+    published_at_ = now();
+    members_[s.name] = s;
+  }
+}
+
+asio::awaitable<void> Manager::bootstrap() {
+  if (!initialized_) {
+    store::TxnRequest txn;
+    txn.compare.push_back(
+        store::Compare::createRevision(keys_.initialize(), store::Compare::Op::Equal, 0));
+    txn.success.push_back(store::PutRequest{keys_.initialize(), config_.name});
+    auto r = co_await store_.txn(std::move(txn));
+    if (!r || !r->succeeded) {
+      co_return;  // someone else bootstraps; we clone once a leader runs
+    }
+    initialized_ = true;
+    log_->info("won the initialize key: bootstrapping the cluster");
+    if (!pg_.hasData()) {
+      auto job2 = [this] { return pg_.initdb(); };
+      auto made = co_await offload(std::move(job2));
+      if (!made) {
+        log_->error("bootstrap failed: {}", made.error().message);
+        store::DeleteRequest undo{keys_.initialize()};
+        co_await store_.deleteRange(std::move(undo));
+        co_return;
+      }
+    }
+    auto job3 = [this] { return pg_.start(false, std::nullopt, "", kStartTimeout); };
+    auto started = co_await offload(std::move(job3));
+    if (!started) {
+      log_->error("bootstrap start failed: {}", started.error().message);
+      co_return;
+    }
+    auto job4 = [this] { return pg_.createReplicationRole(kPgTimeout); };
+    auto role = co_await offload(std::move(job4));
+    if (!role) {
+      log_->warn("{}", role.error().message);
+    }
+    applied_sync_names_.clear();
+    SyncState start_sync{config_.name, {}, 0};
+    co_await takeLeadership(0, std::move(start_sync));
+    co_return;
+  }
+}
+
+
+// Takes the leader key by compare-and-swap against the revision this member saw (0: no key), and
+// starts the new term's sync state in the same transaction, so no one can be promoted on the
+// strength of the previous leader's synchronous set.
+asio::awaitable<bool> Manager::takeLeadership(int64_t seen_rev, SyncState start_sync) {
+  store::TxnRequest txn;
+  if (seen_rev == 0) {
+    txn.compare.push_back(
+        store::Compare::createRevision(keys_.leader(), store::Compare::Op::Equal, 0));
+  } else {
+    txn.compare.push_back(
+        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, seen_rev));
+  }
+  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  txn.success.push_back(store::PutRequest{keys_.sync(), encode(start_sync)});
+  txn.success.push_back(store::DeleteRequest{keys_.switchover()});
+  auto sent_at = now();
+  auto r = co_await store_.txn(std::move(txn));
+  if (!r || !r->succeeded) {
+    co_return false;
+  }
+  sync_ = start_sync;
+  pending_sync_.reset();
+  becomeLeader(r->revision, sent_at);
+  log_->info("took the leader key (revision {})", r->revision);
+  co_return true;
+}
+
+// The leader key names this member but it is not leading: a handover from the old leader, or
+// this manager restarted. Continue the term by rewriting the key at the revision seen.
+asio::awaitable<bool> Manager::adopt() {
+  store::TxnRequest txn;
+  txn.compare.push_back(
+      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+  txn.compare.push_back(
+      store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, leader_mod_rev_));
+  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  auto sent_at = now();
+  auto r = co_await store_.txn(std::move(txn));
+  if (!r || !r->succeeded) {
+    co_return false;
+  }
+  becomeLeader(r->revision, sent_at);
+  log_->info("continuing as leader (revision {})", r->revision);
+  co_return true;
+}
+
+asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
+  auto others = otherMembers();
+  std::string names;
+  if (config_.ha.synchronous_mode && config_.ha.synchronous_mode_strict) {
+    names = synchronousStandbyNames(desiredSync(config_.name, {}, others,
+                                                config_.ha.synchronous_node_count, true));
+  }
+  auto job5 = [this, names] {
+    // Promotion stops the WAL receiver by itself; the standby's list is '' unless strict.
+    if (!names.empty()) {
+      if (auto s = pg_.setSynchronousStandbyNames(names, kPgTimeout); !s) {
+        return s;
+      }
+    }
+    return pg_.promote(std::chrono::seconds(30));
+  };
+  auto promoted = co_await offload(std::move(job5));
+  if (!promoted) {
+    log_->error("promotion failed: {}", promoted.error().message);
+    std::string why = "promotion failed";
+    co_await release(why);
+    fence("promotion failed");
+    co_return;
+  }
+  applied_sync_names_ = names;
+  configured_upstream_ = "";
+  race_rev_ = -1;
+  event.promoted_at_ms = wallMillis();
+  failovers_->Increment();
+  if (event.detected_at_ms > 0) {
+    decided_seconds_->Set((event.decided_at_ms - event.detected_at_ms) / 1000.0);
+    promoted_seconds_->Set((event.promoted_at_ms - event.detected_at_ms) / 1000.0);
+  }
+  log_->info("PROMOTED: {} -> {} ({}; {}); detected->decided {} ms, ->promoted {} ms",
+             event.old_leader, event.new_leader, event.reason, event.decision,
+             event.decided_at_ms - event.detected_at_ms,
+             event.promoted_at_ms - event.detected_at_ms);
+  auto job6 = [this] { return pg_.observe(kPgTimeout); };
+  local_ = co_await offload(std::move(job6));
+  co_await publishStatus(true);
+  co_await recordEvent(std::move(event));
+}
+
+asio::awaitable<void> Manager::recordEvent(FailoverEvent event) {
+  history_.push_back(event);
+  while (history_.size() > kHistoryLength) {
+    history_.erase(history_.begin());
+  }
+  auto array = nlohmann::json::array();
+  for (const auto& e : history_) {
+    array.push_back(nlohmann::json::parse(encode(e)));
+  }
+  store::TxnRequest txn;
+  txn.compare.push_back(
+      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+  txn.success.push_back(store::PutRequest{keys_.history(), array.dump()});
+  co_await store_.txn(std::move(txn));
+}
+
+// Gives the leader key up at once (the server died, or promotion failed) so that the best
+// replica takes over without waiting for leader_timeout.
+asio::awaitable<void> Manager::release(const std::string& why) {
+  leading_ = false;
+  is_leader_->Set(0);
+  store::TxnRequest txn;
+  txn.compare.push_back(
+      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+  txn.success.push_back(store::DeleteRequest{keys_.leader()});
+  auto r = co_await store_.txn(std::move(txn));
+  log_->warn("released the leader key: {}{}", why,
+             r ? "" : " (etcd unreachable; it expires by itself)");
+}
+
+std::vector<std::string> Manager::otherMembers() const {
+  std::vector<std::string> out;
+  for (const auto& [name, m] : members_) {
+    if (name != config_.name) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+std::optional<Upstream> Manager::upstreamOf(const std::string& member) const {
+  auto it = members_.find(member);
+  if (it == members_.end() || it->second.port == 0) {
+    return std::nullopt;
+  }
+  return Upstream{it->second.host, it->second.port};
+}
+
+bool Manager::replicasCanTakeOver() const {
+  if (config_.ha.synchronous_mode) {
+    return sync_ && sync_->quorum > 0 && !sync_->members.empty();
+  }
+  return std::any_of(members_.begin(), members_.end(), [&](const auto& m) {
+    return m.first != config_.name && m.second.state == "streaming";
+  });
+}
+
+std::string Manager::describeLeader() const {
+  return leader_present_ ? leader_name_ : std::string("(none)");
+}
+
+asio::awaitable<void> Manager::leaderTick() {
+  if (demoting_) {
+    co_return;
+  }
+  if (restart_requested_) {
+    restart_requested_ = false;
+    restarting_ = true;
+    auto names = applied_sync_names_;
+    auto job7 = [this, names] {
+      (void)pg_.stop(std::chrono::seconds(30));
+      return pg_.start(false, std::nullopt, names, kStartTimeout);
+    };
+    auto r = co_await offload(std::move(job7));
+    restarting_ = false;
+    log_->info("restart as primary: {}", r ? "done" : r.error().message);
+    co_return;
+  }
+  if (!local_.running) {
+    if (replicasCanTakeOver() && !settings_.paused) {
+      std::string why = "postgres exited";
+      co_await release(why);
+      co_return;
+    }
+    log_->warn("postgres exited and no replica may take over: restarting it in place");
+    auto names = applied_sync_names_;
+    auto job8 = [this, names] { return pg_.start(false, std::nullopt, names, kStartTimeout); };
+    auto r = co_await offload(std::move(job8));
+    if (!r) {
+      log_->error("restart failed: {}", r.error().message);
+    }
+    co_return;
+  }
+  if (!local_.reachable) {
+    co_return;
+  }
+  if (local_.in_recovery) {
+    // Leader key, but still a standby: a handover (wait for the old leader's last WAL) or a
+    // restarted manager whose server came up as a standby.
+    FailoverEvent event;
+    event.kind = "switchover";
+    event.new_leader = config_.name;
+    event.detected_at_ms = wallMillis();
+    Lsn need = 0;
+    if (switchover_ && switchover_->to == config_.name) {
+      need = switchover_->handover_lsn;
+      event.old_leader = switchover_->from;
+      event.reason = "planned switchover";
+    } else {
+      event.kind = "failover";
+      event.reason = "leader key held while in recovery";
+    }
+    if (need > 0) {
+      auto job9 = [this, need] {
+        auto deadline = now() + std::chrono::seconds(5);
+        while (now() < deadline) {
+          auto lsn = pg_.currentLsn(kPgTimeout);
+          if (lsn && *lsn > need) {
+            return true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return false;
+      };
+      auto reached = co_await offload(std::move(job9));
+      if (!reached) {
+        std::string why = "the old leader's last WAL did not arrive; a normal race decides";
+        co_await release(why);
+        co_return;
+      }
+    }
+    event.decision = need > 0 ? "received the old leader's WAL to " + formatLsn(need)
+                              : "holds the leader key";
+    event.decided_at_ms = wallMillis();
+    co_await promoteSelf(std::move(event));
+    co_return;
+  }
+  auto others = otherMembers();
+  if (others != slots_made_) {
+    auto job10 = [this, others] { return pg_.ensureSlots(others, kPgTimeout); };
+    auto made = co_await offload(std::move(job10));
+    if (made) {
+      slots_made_ = others;
+    } else {
+      log_->warn("{}", made.error().message);
+    }
+  }
+  co_await manageSync();
+  if (switchover_ && !switchover_->force && switchover_->handover_lsn == 0 &&
+      (switchover_->from.empty() || switchover_->from == config_.name)) {
+    co_await switchover();
+  }
+}
+
+asio::awaitable<void> Manager::manageSync() {
+  if (!config_.ha.synchronous_mode) {
+    co_return;
+  }
+  std::vector<std::string> streaming;
+  for (const auto& r : local_.replicas) {
+    if (r.state == "streaming" && members_.count(r.name)) {
+      streaming.push_back(r.name);
+    }
+  }
+  auto desired = desiredSync(config_.name, streaming, otherMembers(),
+                             config_.ha.synchronous_node_count, config_.ha.synchronous_mode_strict);
+  auto names = synchronousStandbyNames(desired);
+  SyncState current = sync_.value_or(SyncState{config_.name, {}, 0});
+  auto put_sync = [this](const SyncState& state) -> asio::awaitable<bool> {
+    store::TxnRequest txn;
+    txn.compare.push_back(
+        store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+    txn.success.push_back(store::PutRequest{keys_.sync(), encode(state)});
+    auto r = co_await store_.txn(std::move(txn));
+    if (r && r->succeeded) {
+      log_->info("sync set published: {} (quorum {})", synchronousStandbyNames(state).empty() ? "none" : synchronousStandbyNames(state), state.quorum);
+      sync_ = state;
+      co_return true;
+    }
+    co_return false;
+  };
+  if (names != applied_sync_names_) {
+    // Rule 1 of decide.h: widen the published set first, then the server's list.
+    auto widened = syncTransition(current, desired);
+    if (!(widened == current)) {
+      auto put = put_sync(widened);
+      if (!co_await std::move(put)) {
+        co_return;
+      }
+    }
+    auto job11 = [this, names]() -> Result<Lsn> {
+      if (auto r = pg_.setSynchronousStandbyNames(names, kPgTimeout); !r) {
+        return fail(r.error());
+      }
+      return pg_.currentLsn(kPgTimeout);
+    };
+    auto set = co_await offload(std::move(job11));
+    if (!set) {
+      log_->warn("{}", set.error().message);
+      co_return;
+    }
+    log_->info("synchronous_standby_names = '{}'", names);
+    applied_sync_names_ = names;
+    switch_lsn_ = *set;
+    pending_sync_ = desired;
+    co_return;
+  }
+  if (pending_sync_ && !(current == *pending_sync_)) {
+    bool all_flushed = true;
+    for (const auto& name : pending_sync_->members) {
+      auto it = std::find_if(local_.replicas.begin(), local_.replicas.end(),
+                             [&](const auto& r) { return r.name == name; });
+      if (it == local_.replicas.end() || it->flush_lsn < switch_lsn_) {
+        all_flushed = false;
+      }
+    }
+    if (all_flushed) {
+      auto target = *pending_sync_;
+      auto put = put_sync(target);
+      if (co_await std::move(put)) {
+        pending_sync_.reset();
+      }
+    }
+  } else if (pending_sync_) {
+    pending_sync_.reset();
+  }
+}
+
+asio::awaitable<void> Manager::switchover() {
+  auto request = *switchover_;
+  std::string target = request.to;
+  Lsn best = 0;
+  for (const auto& r : local_.replicas) {
+    bool in_set = !config_.ha.synchronous_mode ||
+                  (sync_ && std::count(sync_->members.begin(), sync_->members.end(), r.name));
+    if (r.state != "streaming") {
+      continue;
+    }
+    if (target.empty() && in_set && r.flush_lsn >= best) {
+      best = r.flush_lsn;
+      target = r.name;
+    }
+  }
+  bool target_streaming = std::any_of(local_.replicas.begin(), local_.replicas.end(), [&](auto& r) {
+    return r.name == target && r.state == "streaming";
+  });
+  if (target.empty() || target == config_.name || !target_streaming) {
+    log_->warn("switchover refused: {} is not a streaming replica",
+               target.empty() ? "no candidate" : target);
+    store::DeleteRequest drop{keys_.switchover()};
+    co_await store_.deleteRange(std::move(drop));
+    co_return;
+  }
+  log_->info("switchover to {}: stopping writes", target);
+  // Stop being writable first (REST /primary answers 503 from here on), then shut down cleanly:
+  // a fast shutdown sends every WAL record, up to the shutdown checkpoint, to the standbys.
+  demoting_ = true;
+  auto job12 = [this]() -> Result<Lsn> {
+    if (auto r = pg_.stop(std::chrono::seconds(30)); !r) {
+      return fail(r.error());
+    }
+    return pg_.checkpointLocation();
+  };
+  auto stopped = co_await offload(std::move(job12));
+  if (!stopped) {
+    log_->error("switchover: {}", stopped.error().message);
+    demoting_ = false;
+    leading_ = false;
+    co_return;
+  }
+  SwitchoverRequest handover{config_.name, target, false, *stopped};
+  store::TxnRequest txn;
+  txn.compare.push_back(
+      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+  txn.success.push_back(store::PutRequest{keys_.leader(), target});
+  txn.success.push_back(store::PutRequest{keys_.switchover(), encode(handover)});
+  leading_ = false;
+  is_leader_->Set(0);
+  auto r = co_await store_.txn(std::move(txn));
+  demoting_ = false;
+  configured_upstream_ = "?";
+  log_->info("handed the leader key to {} (WAL end {}): {}", target, formatLsn(*stopped),
+             r && r->succeeded ? "ok" : "failed; the key expires and a race decides");
+}
+
+asio::awaitable<void> Manager::followerTick() {
+  if (leader_present_ && leader_name_ == config_.name) {
+    if (!settings_.paused || local_.running) {
+      co_await adopt();
+    }
+    co_return;
+  }
+  if (local_.running && local_.reachable && !local_.in_recovery) {
+    fence("running as a writable primary without the leader key (leader: " + describeLeader() +
+          ")");
+    co_return;
+  }
+  if (settings_.paused) {
+    co_return;  // maintenance: no automatic action
+  }
+  bool leader_ok = leader_present_ && !leaderStale();
+  if (leader_ok) {
+    race_rev_ = -1;
+    if (reinit_requested_ || !local_.running) {
+      co_await rejoin(leader_name_);
+      co_return;
+    }
+    if (!local_.reachable) {
+      co_return;
+    }
+    if (restart_requested_) {
+      restart_requested_ = false;
+      auto up = upstreamOf(leader_name_);
+      auto job13 = [this, up] {
+        (void)pg_.stop(std::chrono::seconds(30));
+        return pg_.start(true, up, "", kStartTimeout);
+      };
+      auto r = co_await offload(std::move(job13));
+      log_->info("restart as replica: {}", r ? "done" : r.error().message);
+      co_return;
+    }
+    if (configured_upstream_ != leader_name_) {
+      auto up = upstreamOf(leader_name_);
+      if (!up) {
+        co_return;
+      }
+      auto job14 = [this, up] { return pg_.setUpstream(up, kPgTimeout); };
+      auto r = co_await offload(std::move(job14));
+      if (r) {
+        log_->info("streaming from {}", leader_name_);
+        configured_upstream_ = leader_name_;
+        not_streaming_since_ = now();
+      }
+      co_return;
+    }
+    if (local_.streaming) {
+      not_streaming_since_ = now();
+      rejoin_failures_ = 0;
+    } else if (now() - not_streaming_since_ > std::chrono::seconds(5) &&
+               members_.count(leader_name_) && members_.at(leader_name_).role == "primary" &&
+               members_.at(leader_name_).state == "running") {
+      // Re-pointed but not streaming: diverged history (or a gone slot). Stop; the next tick
+      // rejoins with pg_rewind, or a fresh clone if that fails.
+      log_->warn("not streaming from {} for 5 s: restarting the rejoin", leader_name_);
+      ++rejoin_failures_;
+      auto job15 = [this] { return pg_.stop(std::chrono::seconds(30)); };
+      co_await offload(std::move(job15));
+      not_streaming_since_ = now();
+    }
+    co_return;
+  }
+  // No leader, or its heartbeat stopped.
+  if (now() < failsafe_until_) {
+    co_return;  // the leader vouched for itself while etcd was unreachable
+  }
+  if (!local_.running) {
+    if (!pg_.hasData()) {
+      co_return;
+    }
+    // Start detached so that our position can take part in the race, unless this data directory
+    // was a primary and another member led after it: then it may hold WAL the cluster never
+    // had, and it must wait for the new leader and rewind.
+    bool last_leader = sync_ && sync_->leader == config_.name;
+    auto job16 = [this, last_leader]() -> Result<void> {
+      auto state = pg_.controlState();
+      if (!last_leader && state && (*state == "in production" || *state == "shut down")) {
+        return ok();
+      }
+      return pg_.start(true, std::nullopt, "", kStartTimeout);
+    };
+    auto r = co_await offload(std::move(job16));
+    if (!r) {
+      log_->warn("start for the race failed: {}", r.error().message);
+    }
+    co_return;
+  }
+  co_await race();
+}
+
+asio::awaitable<void> Manager::race() {
+  int64_t rev = leader_present_ ? leader_mod_rev_ : 0;
+  if (race_rev_ != rev) {
+    if (!local_.reachable || !local_.in_recovery) {
+      co_return;
+    }
+    race_detected_ms_ = wallMillis();
+    race_reason_ = leader_present_ ? "no heartbeat from " + leader_name_ + " for " +
+                                         std::to_string(toMillis(config_.ha.leader_timeout)) +
+                                         " ms"
+                                   : "leader key released";
+    // Rule 2 of decide.h: detach first, then publish the final position.
+    auto job17 = [this] { return pg_.setUpstream(std::nullopt, kPgTimeout); };
+    auto lsn = co_await offload(std::move(job17));
+    if (!lsn) {
+      log_->warn("detaching for the race failed: {}", lsn.error().message);
+      co_return;
+    }
+    configured_upstream_ = "";
+    race_rev_ = rev;
+    race_lsn_ = *lsn;
+    log_->info("leader gone ({}): detached at {}", race_reason_, formatLsn(race_lsn_));
+    co_await publishStatus(true);
+  }
+  bool forced = switchover_ && switchover_->force && switchover_->to == config_.name;
+  if (switchover_ && !switchover_->to.empty() && switchover_->to != config_.name) {
+    co_return;  // an operator chose another candidate
+  }
+  RaceFacts facts;
+  facts.me = config_.name;
+  facts.leader_rev = rev;
+  facts.synchronous_mode = config_.ha.synchronous_mode;
+  facts.sync = sync_.value_or(SyncState{});
+  facts.members = members_;
+  if (!leader_name_.empty() && members_.count(leader_name_)) {
+    facts.last_leader_lsn = members_.at(leader_name_).write_lsn;
+  }
+  facts.maximum_lag_on_failover = config_.ha.maximum_lag_on_failover;
+  auto decision = forced ? RaceDecision{RaceVerdict::Take, "forced failover by an operator"}
+                         : decideRace(facts);
+  if (decision.verdict != RaceVerdict::Take) {
+    if (decision.reason != last_wait_reason_) {
+      log_->info("not taking over: {}", decision.reason);
+      last_wait_reason_ = decision.reason;
+    }
+    co_return;
+  }
+  FailoverEvent event;
+  event.kind = "failover";
+  event.old_leader = leader_present_ ? leader_name_ : facts.sync.leader;
+  event.new_leader = config_.name;
+  event.reason = race_reason_;
+  event.decision = decision.reason;
+  event.detected_at_ms = race_detected_ms_;
+  event.decided_at_ms = wallMillis();
+  SyncState start_sync{config_.name, {}, 0};
+  if (config_.ha.synchronous_mode && config_.ha.synchronous_mode_strict) {
+    start_sync = desiredSync(config_.name, {}, otherMembers(), config_.ha.synchronous_node_count,
+                             true);
+  }
+  auto took = takeLeadership(rev, start_sync);
+  if (!co_await std::move(took)) {
+    co_return;
+  }
+  co_await promoteSelf(std::move(event));
+}
+
+asio::awaitable<void> Manager::rejoin(const std::string& leader) {
+  auto up = upstreamOf(leader);
+  if (!up) {
+    co_return;
+  }
+  bool reinit = reinit_requested_ || rejoin_failures_ >= 2;
+  reinit_requested_ = false;
+  auto job18 = [this, up, reinit]() -> Result<std::string> {
+    if (pg_.alive()) {
+      (void)pg_.stop(std::chrono::seconds(30));
+    }
+    std::string how = "started";
+    if (reinit || !pg_.hasData()) {
+      if (auto c = pg_.cloneFrom(*up, kCloneTimeout); !c) {
+        return fail(c.error());
+      }
+      how = "cloned";
+    } else {
+      auto state = pg_.controlState();
+      bool was_primary = state && (*state == "in production" || *state == "shut down");
+      if (was_primary || rejoin_failures_ > 0) {
+        if (auto w = pg_.rewindFrom(*up, kCloneTimeout); !w) {
+          log::get("pg")->warn("{}; cloning instead", w.error().message);
+          if (auto c = pg_.cloneFrom(*up, kCloneTimeout); !c) {
+            return fail(c.error());
+          }
+          how = "cloned after a failed rewind";
+        } else {
+          how = "rewound";
+        }
+      }
+    }
+    if (auto s = pg_.start(true, up, "", kStartTimeout); !s) {
+      return fail(s.error());
+    }
+    return how;
+  };
+  auto r = co_await offload(std::move(job18));
+  if (!r) {
+    log_->warn("rejoining {} failed: {}", leader, r.error().message);
+    ++rejoin_failures_;
+    co_return;
+  }
+  configured_upstream_ = leader;
+  not_streaming_since_ = now();
+  log_->info("rejoined as a replica of {} ({})", leader, *r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST view and actions
+
+MemberView Manager::view() const {
+  MemberView v;
+  v.self = published_;
+  bool server_up = pg_.pid() != 0 && local_.running && local_.reachable;
+  v.running = server_up;
+  v.writable_leader = leading_ && !demoting_ && server_up && !local_.in_recovery &&
+                      now() < fence_deadline_;
+  v.replica = server_up && local_.in_recovery;
+  if (!leader_name_.empty() && members_.count(leader_name_)) {
+    v.leader_lsn = members_.at(leader_name_).write_lsn;
+  }
+  v.since_loop = now() - loop_done_at_;
+  auto members = nlohmann::json::array();
+  for (const auto& [name, m] : members_) {
+    auto j = nlohmann::json::parse(encode(m));
+    Lsn own = std::max(m.receive_lsn, m.replay_lsn);
+    j["lag"] = m.role == "replica" && v.leader_lsn > own ? static_cast<int64_t>(v.leader_lsn - own)
+                                                         : 0;
+    j["leader"] = leader_present_ && name == leader_name_;
+    j["sync"] = sync_ && std::count(sync_->members.begin(), sync_->members.end(), name) > 0;
+    members.push_back(j);
+  }
+  v.cluster = {{"cluster", config_.cluster},
+               {"leader", leader_present_ ? leader_name_ : ""},
+               {"paused", settings_.paused},
+               {"members", members}};
+  if (sync_) {
+    v.cluster["sync"] = nlohmann::json::parse(encode(*sync_));
+  }
+  v.history = nlohmann::json::array();
+  for (const auto& e : history_) {
+    v.history.push_back(nlohmann::json::parse(encode(e)));
+  }
+  return v;
+}
+
+RestActions Manager::restActions() {
+  std::weak_ptr<Manager> weak = shared_from_this();
+  RestActions a;
+  a.view = [weak] {
+    auto self = weak.lock();
+    return self ? self->view() : MemberView{};
+  };
+  a.failsafe = [weak](const std::string& leader) {
+    auto self = weak.lock();
+    if (!self || self->leading_ || leader != self->leader_name_) {
+      return false;
+    }
+    self->failsafe_until_ = now() + self->config_.ha.leader_timeout;
+    self->failsafe_leader_ = leader;
+    return true;
+  };
+  auto write = [weak](std::string key, std::string value) {
+    auto self = weak.lock();
+    if (!self) {
+      return;
+    }
+    asio::co_spawn(
+        self->daemon_.io(),
+        [self, key, value]() -> asio::awaitable<void> {
+          store::PutRequest put{key, value};
+          co_await self->store_.put(std::move(put));
+        },
+        asio::detached);
+  };
+  a.switchover = [weak, write](const std::string& to, bool force) -> Result<void> {
+    auto self = weak.lock();
+    if (!self) {
+      return fail(ErrorCode::Unavailable, "shutting down");
+    }
+    if (!to.empty() && !self->members_.count(to)) {
+      return fail(ErrorCode::InvalidArgument, "no member named '", to, "'");
+    }
+    if (!force && !self->leader_present_) {
+      return fail(ErrorCode::FailedPrecondition, "no leader: use failover --to");
+    }
+    if (!force && to == self->leader_name_) {
+      return fail(ErrorCode::InvalidArgument, "'", to, "' is already the leader");
+    }
+    write(self->keys_.switchover(),
+          encode(SwitchoverRequest{force ? "" : self->leader_name_, to, force, 0}));
+    return ok();
+  };
+  a.pause = [weak, write](bool paused) -> Result<void> {
+    auto self = weak.lock();
+    if (!self) {
+      return fail(ErrorCode::Unavailable, "shutting down");
+    }
+    write(self->keys_.config(), encode(ClusterSettings{paused}));
+    return ok();
+  };
+  a.restart = [weak]() -> Result<void> {
+    auto self = weak.lock();
+    if (!self) {
+      return fail(ErrorCode::Unavailable, "shutting down");
+    }
+    self->restart_requested_ = true;
+    self->wake();
+    return ok();
+  };
+  a.reinitialize = [weak]() -> Result<void> {
+    auto self = weak.lock();
+    if (!self) {
+      return fail(ErrorCode::Unavailable, "shutting down");
+    }
+    if (self->leading_) {
+      return fail(ErrorCode::FailedPrecondition, "the leader cannot be reinitialized");
+    }
+    self->reinit_requested_ = true;
+    self->wake();
+    return ok();
+  };
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+asio::awaitable<int> Manager::run() {
+  auto job19 = [this] { return pg_.prepare(); };
+  auto prepared = co_await offload(std::move(job19));
+  if (!prepared) {
+    log_->error("{}", prepared.error().message);
+    co_return 1;
+  }
+  log_->info("member {} of cluster {}: postgres {}, REST {}, etcd {}", config_.name,
+             config_.cluster, config_.listen.toString(), config_.rest.toString(),
+             keys_.prefix);
+  spawn(&Manager::watchLoop);
+  spawn(&Manager::watchdogLoop);
+  spawn(&Manager::postmasterLoop);
+  spawn(&Manager::haLoop);
+  daemon_.setReady(true);
+  while (!stopping_) {
+    co_await sleep(200ms);
+  }
+  co_return 0;
+}
+
+asio::awaitable<void> Manager::shutdown() {
+  log_->info("shutting down");
+  stopping_ = true;
+  bool was_leader = leading_;
+  leading_ = false;
+  is_leader_->Set(0);
+  wake();
+  auto job20 = [this] { return pg_.stop(std::chrono::seconds(30)); };
+  co_await offload(std::move(job20));
+  if (was_leader) {
+    std::string why = "shutting down";
+    co_await release(why);
+  }
+  store::DeleteRequest del{keys_.member(config_.name)};
+  co_await store_.deleteRange(std::move(del));
+  if (member_lease_) {
+    member_lease_->stop();
+  }
+}
+
+int runMember(runtime::Daemon& daemon, MemberConfig config) {
+  auto manager = std::make_shared<Manager>(daemon, config);
+  auto rest = daemon.startAdmin(config.rest);
+  if (!rest) {
+    log::get("pg")->error("REST API on {}: {}", config.rest.toString(), rest.error().message);
+    return 1;
+  }
+  addRestRoutes(daemon.admin(), config.token, config.ha.maximum_lag_on_failover,
+                config.ha.leader_timeout * 2, manager->restActions());
+  daemon.onShutdown([manager] { return manager->shutdown(); });
+  return daemon.run([manager] { return manager->run(); });
+}
+
+}  // namespace rampart::pg

@@ -1,0 +1,54 @@
+#pragma once
+// The member manager (`rampart pg`): runs next to one PostgreSQL member, supervises its server,
+// and takes part in the cluster's leadership through etcd. One event loop (the Daemon's) runs the
+// leader heartbeat, the fencing watchdog, the etcd watch, the REST API and the HA loop; every
+// blocking PostgreSQL operation runs on one worker thread, so a slow or frozen server can never
+// delay a heartbeat or a fence.
+//
+// The leader key and the invariant "never two writable primaries":
+//   The leader rewrites <cluster>/leader every heartbeat_interval with a compare-and-swap on the
+//   key's mod_revision. Followers note, on their own monotonic clock, when they last saw the key
+//   change; once it has not changed for leader_timeout they may take it over by a compare-and-swap
+//   on the mod_revision they saw. The leader fences itself (SIGKILLs its server) at
+//       send time of its last successful rewrite + leader_timeout - fence_margin,
+//   which comes before any follower's takeover: that rewrite was applied after it was sent, and a
+//   follower starts counting only when it sees it. The fencing watchdog checks every 10 ms, and the
+//   REST API stops answering /primary at the deadline even before the kill. The server also dies
+//   with its manager (PR_SET_PDEATHSIG), so a killed manager cannot leave a writable primary.
+// The invariant "no acknowledged commit lost" is decide.h's.
+//
+// Failsafe: when etcd is unreachable, a leader that can reach every other member (POST /failsafe,
+// each member promises not to race for leader_timeout) keeps serving; otherwise it fences.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "pg/config.h"
+#include "pg/state.h"
+#include "runtime/daemon.h"
+
+namespace rampart::pg {
+
+// What the REST API answers from: a consistent copy of the manager's view.
+struct MemberView {
+  MemberStatus self;
+  bool writable_leader = false;  // holds the key, promoted, before its fencing deadline
+  bool running = false;
+  bool replica = false;          // a running standby
+  Lsn leader_lsn = 0;            // the leader's last published position
+  Duration since_loop{};         // time since the HA loop last completed
+  nlohmann::json cluster;        // GET /cluster
+  nlohmann::json history;        // GET /history
+};
+
+class Manager;
+
+// Runs the manager on `daemon` until SIGTERM/SIGINT; returns the exit code.
+int runMember(runtime::Daemon& daemon, MemberConfig config);
+
+}  // namespace rampart::pg

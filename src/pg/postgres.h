@@ -1,0 +1,160 @@
+#pragma once
+// One local PostgreSQL 15 instance as the member manager drives it: its files (data directory,
+// run directory with the socket, password file and log), the server process (started as the
+// postgres OS user with PR_SET_PDEATHSIG, so it dies with its manager), the bootstrap and clone
+// tools (initdb, pg_basebackup, pg_rewind), and the SQL the manager needs.
+//
+// Everything here BLOCKS (bounded by the given timeouts), so the manager calls it from its worker
+// threads, never from the event loop that renews the leader key. The one exception is fence(),
+// which only sends signals and is safe to call from anywhere.
+//
+// The manager owns the configuration: postgresql.conf, pg_hba.conf and postgresql.auto.conf are
+// rewritten before every start (pg_rewind copies the source's files over them).
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "pg/config.h"
+#include "pg/state.h"
+
+struct pg_conn;
+
+namespace rampart::pg {
+
+// A libpq connection whose every call is bounded: non-blocking libpq driven by poll() with a
+// deadline, so a frozen server costs the caller at most the timeout. Never sends a cancel request
+// (PostgreSQL reports a commit whose synchronous-replication wait was cancelled as successful).
+class PgConn {
+ public:
+  static Result<PgConn> connect(const std::string& conninfo, Duration timeout);
+  PgConn(PgConn&&) noexcept;
+  PgConn& operator=(PgConn&&) noexcept;
+  ~PgConn();
+
+  using Row = std::vector<std::optional<std::string>>;
+  Result<std::vector<Row>> query(const std::string& sql, Duration timeout);
+  // A string literal for SQL text ('...' with quoting), for values that cannot be parameters
+  // (ALTER SYSTEM, CREATE ROLE ... PASSWORD).
+  std::string literal(const std::string& value) const;
+
+ private:
+  explicit PgConn(pg_conn* conn) : conn_(conn) {}
+  pg_conn* conn_ = nullptr;
+};
+
+// What the manager reads from its server every loop.
+struct LocalState {
+  bool running = false;  // the postmaster process is alive
+  bool reachable = false;  // it answered a query
+  bool in_recovery = false;
+  int timeline = 0;
+  Lsn write_lsn = 0;
+  Lsn receive_lsn = 0;
+  Lsn replay_lsn = 0;
+  bool streaming = false;  // a WAL receiver is streaming
+  std::string sender;      // host:port the WAL receiver is connected to
+  std::string error;       // why it was not reachable
+  struct Replica {
+    std::string name;  // application_name
+    std::string state;
+    Lsn flush_lsn = 0;
+  };
+  std::vector<Replica> replicas;  // primary: pg_stat_replication
+};
+
+// Where to stream from when starting or re-pointing a replica.
+struct Upstream {
+  std::string host;
+  uint16_t port = 0;
+};
+
+class Postgres {
+ public:
+  explicit Postgres(const MemberConfig& config);
+  ~Postgres();
+
+  const std::string& dataDir() const { return config_.data_dir; }
+  const std::string& runDir() const { return run_dir_; }
+  std::string logFile() const { return run_dir_ + "/postgres.log"; }
+  // A data directory that holds a cluster (PG_VERSION exists).
+  bool hasData() const;
+
+  // Prepares the run directory (socket, password file); call once at start.
+  Result<void> prepare();
+  // initdb with data checksums and the superuser password; then the manager's config files.
+  Result<void> initdb();
+  // Removes the data directory and clones it from `source` with pg_basebackup.
+  Result<void> cloneFrom(const Upstream& source, Duration timeout);
+  // pg_rewind against `source` (crash recovery first when needed). Ok also when no rewind was
+  // required; an error means the data directory must be cloned again.
+  Result<void> rewindFrom(const Upstream& source, Duration timeout);
+
+  // Starts the server: as a standby (standby.signal) streaming from `upstream` (none: detached,
+  // replaying only what it has), or as a primary with `sync_names` as
+  // synchronous_standby_names. Waits until it accepts connections.
+  Result<void> start(bool standby, const std::optional<Upstream>& upstream,
+                     const std::string& sync_names, Duration timeout);
+  pid_t pid() const { return pid_.load(); }
+  // Non-blocking: true while the postmaster runs (reaps it once it exits).
+  bool alive();
+  // Stops at once: freezes the postmaster, SIGKILLs its children and then it. After this no
+  // process of the instance can acknowledge anything. Safe from any thread.
+  void fence();
+  // Fast shutdown (a shutdown checkpoint, every WAL record sent to connected standbys), falling
+  // back to fence() after `timeout`.
+  Result<void> stop(Duration timeout);
+
+  // Reads the server's role and positions (bounded).
+  LocalState observe(Duration timeout);
+  // pg_promote() without its 100 ms polling, then waits until the server is writable.
+  Result<void> promote(Duration timeout);
+  // Points a running standby at `upstream` (nullopt: detach, streaming from nobody) and waits,
+  // when detaching, until its WAL receiver has stopped. Returns the final received position.
+  Result<Lsn> setUpstream(const std::optional<Upstream>& upstream, Duration timeout);
+  Result<void> setSynchronousStandbyNames(const std::string& names, Duration timeout);
+  // The WAL position the server has flushed (primary) or received (standby).
+  Result<Lsn> currentLsn(Duration timeout);
+  // Creates missing physical replication slots for `members` (primary only).
+  Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
+  // Creates the replication role after bootstrap.
+  Result<void> createReplicationRole(Duration timeout);
+  // Closes every client session (not replication): used before a planned switchover.
+  Result<void> terminateClients(Duration timeout);
+  // The latest checkpoint location of a stopped server (pg_controldata).
+  Result<Lsn> checkpointLocation();
+  // pg_controldata's "Database cluster state": "in production" and "shut down" mean the data
+  // directory was last a primary (a rejoin must rewind); "... recovery" a standby.
+  Result<std::string> controlState();
+
+  // libpq connection string to another member, credentials via the password file.
+  std::string conninfoTo(const Upstream& to, bool replication) const;
+
+ private:
+  std::string localConninfo() const;
+  Result<void> writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
+                                const std::string& sync_names);
+  Result<std::string> controlField(const std::string& name);
+  Result<void> writeAutoConf();
+  Result<void> reconfigure();
+  Result<PgConn> connectLocal(Duration timeout);
+  std::vector<std::string> asPostgresUser(std::vector<std::string> argv) const;
+  std::string bin(const char* tool) const { return config_.bin_dir + "/" + tool; }
+
+  MemberConfig config_;
+  std::string run_dir_;
+  uid_t uid_ = 0;
+  gid_t gid_ = 0;
+  std::atomic<pid_t> pid_{0};
+  std::unique_ptr<PgConn> cached_;  // reused by observe() between loops
+  std::optional<Upstream> upstream_;  // what postgresql.auto.conf says now
+  std::string sync_names_;
+};
+
+}  // namespace rampart::pg

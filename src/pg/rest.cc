@@ -1,0 +1,204 @@
+#include "pg/rest.h"
+
+#include <cctype>
+
+namespace rampart::pg {
+namespace http = net::http;
+
+namespace {
+
+std::string queryParam(const std::string& target, const std::string& name) {
+  auto q = target.find('?');
+  if (q == std::string::npos) {
+    return "";
+  }
+  std::string query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    auto amp = query.find('&', pos);
+    auto part = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == name) {
+      return eq == std::string::npos ? "" : part.substr(eq + 1);
+    }
+    if (amp == std::string::npos) {
+      break;
+    }
+    pos = amp + 1;
+  }
+  return "";
+}
+
+http::Response verdict(bool ok, const MemberView& v) {
+  nlohmann::json body = nlohmann::json::parse(encode(v.self));
+  return http::Response::json(ok ? 200 : 503, body.dump());
+}
+
+bool authorized(const std::string& token, const http::Request& request) {
+  if (token.empty()) {
+    return false;
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() == 13 && ::strncasecmp(name.c_str(), "authorization", 13) == 0) {
+      return value == "Bearer " + token;
+    }
+  }
+  return false;
+}
+
+http::Response fromResult(const Result<void>& r) {
+  if (r) {
+    return http::Response::json(200, R"({"ok":true})");
+  }
+  int status = r.error().code == ErrorCode::InvalidArgument      ? 400
+               : r.error().code == ErrorCode::FailedPrecondition ? 412
+                                                                 : 503;
+  return http::Response::json(status, nlohmann::json{{"error", r.error().message}}.dump());
+}
+
+}  // namespace
+
+Result<int64_t> parseLag(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    ++i;
+  }
+  if (i == 0) {
+    return fail(ErrorCode::InvalidArgument, "lag '", text, "' is not a number of bytes");
+  }
+  int64_t n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  if (unit.empty() || unit == "B") {
+    return n;
+  }
+  if (unit == "kB") {
+    return n << 10;
+  }
+  if (unit == "MB") {
+    return n << 20;
+  }
+  if (unit == "GB") {
+    return n << 30;
+  }
+  return fail(ErrorCode::InvalidArgument, "lag '", text, "': unit must be B, kB, MB or GB");
+}
+
+void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
+                   Duration liveness_limit, RestActions actions) {
+  auto primary = [actions](const http::Request&) {
+    auto v = actions.view();
+    return verdict(v.writable_leader, v);
+  };
+  for (const char* path : {"/primary", "/leader", "/read-write", "/master"}) {
+    server.route(path, primary);
+  }
+  auto lag_ok = [](const MemberView& v, int64_t limit) {
+    Lsn own = std::max(v.self.replay_lsn, v.self.receive_lsn);
+    return v.leader_lsn <= own || static_cast<int64_t>(v.leader_lsn - own) <= limit;
+  };
+  server.route("/replica", [actions, lag_ok](const http::Request& request) {
+    auto v = actions.view();
+    auto lag_text = queryParam(request.target, "lag");
+    int64_t limit = INT64_MAX;
+    if (!lag_text.empty()) {
+      auto lag = parseLag(lag_text);
+      if (!lag) {
+        return http::Response::json(400, nlohmann::json{{"error", lag.error().message}}.dump());
+      }
+      limit = *lag;
+    }
+    return verdict(v.replica && lag_ok(v, limit), v);
+  });
+  server.route("/read-only", [actions](const http::Request&) {
+    auto v = actions.view();
+    return verdict(v.writable_leader || v.replica, v);
+  });
+  server.route("/health", [actions](const http::Request&) {
+    auto v = actions.view();
+    return verdict(v.running, v);
+  });
+  server.route("/liveness", [actions, liveness_limit](const http::Request&) {
+    auto v = actions.view();
+    return verdict(v.since_loop <= liveness_limit, v);
+  });
+  server.route("/readiness", [actions, lag_ok, maximum_lag](const http::Request&) {
+    auto v = actions.view();
+    return verdict(v.writable_leader || (v.replica && lag_ok(v, maximum_lag)), v);
+  });
+  server.route("/status", [actions](const http::Request&) {
+    return http::Response::json(200, encode(actions.view().self));
+  });
+  server.route("/cluster", [actions](const http::Request&) {
+    return http::Response::json(200, actions.view().cluster.dump());
+  });
+  server.route("/history", [actions](const http::Request&) {
+    return http::Response::json(200, actions.view().history.dump());
+  });
+
+  // Mutating calls.
+  auto guarded = [token](auto handler) {
+    return [token, handler](const http::Request& request) {
+      if (request.method != "POST") {
+        return http::Response::json(405, R"({"error":"use POST"})");
+      }
+      if (!authorized(token, request)) {
+        return http::Response::json(
+            401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
+      }
+      return handler(request);
+    };
+  };
+  auto body_field = [](const http::Request& request, const char* key) -> Result<std::string> {
+    if (request.body.empty()) {
+      return std::string();
+    }
+    auto j = nlohmann::json::parse(request.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
+    }
+    auto it = j.find(key);
+    if (it == j.end()) {
+      return std::string();
+    }
+    if (!it->is_string()) {
+      return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
+    }
+    return it->get<std::string>();
+  };
+  for (auto [path, force] : {std::pair{"/switchover", false}, std::pair{"/failover", true}}) {
+    server.route(path, guarded([actions, body_field, force](const http::Request& request) {
+                   auto to = body_field(request, "to");
+                   if (!to) {
+                     return fromResult(fail(to.error()));
+                   }
+                   if (force && to->empty()) {
+                     return fromResult(fail(ErrorCode::InvalidArgument,
+                                            "failover needs a candidate: {\"to\": \"name\"}"));
+                   }
+                   return fromResult(actions.switchover(*to, force));
+                 }));
+  }
+  server.route("/pause", guarded([actions](const http::Request&) {
+                 return fromResult(actions.pause(true));
+               }));
+  server.route("/resume", guarded([actions](const http::Request&) {
+                 return fromResult(actions.pause(false));
+               }));
+  server.route("/restart", guarded([actions](const http::Request&) {
+                 return fromResult(actions.restart());
+               }));
+  server.route("/reinitialize", guarded([actions](const http::Request&) {
+                 return fromResult(actions.reinitialize());
+               }));
+  server.route("/failsafe", guarded([actions, body_field](const http::Request& request) {
+                 auto leader = body_field(request, "leader");
+                 if (!leader || leader->empty()) {
+                   return http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
+                 }
+                 return actions.failsafe(*leader)
+                            ? http::Response::json(200, R"({"accepted":true})")
+                            : http::Response::json(409, R"({"accepted":false})");
+               }));
+}
+
+}  // namespace rampart::pg

@@ -1,0 +1,39 @@
+#pragma once
+// The member's REST API, in Patroni's shape so that HAProxy-style health checks carry over:
+//   GET /primary (alias /leader, /read-write)  200 only on the writable leader, else 503
+//   GET /replica[?lag=<bytes>]                  200 on a running standby (within lag of the leader)
+//   GET /read-only                              200 on the writable leader or a running standby
+//   GET /health                                 200 while PostgreSQL runs
+//   GET /liveness                               200 while the HA loop runs (within 2 x leader_timeout)
+//   GET /readiness                              200 on the leader, or a standby within the lag limit
+//   GET /status, /cluster, /history             JSON
+//   POST /switchover {"to": "m2"}, /failover {"to": "m2"}, /pause, /resume, /restart, /reinitialize
+//   POST /failsafe {"leader": "m1"}             from the leader while etcd is unreachable
+// Mutating calls need `Authorization: Bearer <token>` (refused when no token is configured).
+// /metrics, /healthz and /readyz come from the runtime's admin server, which this extends.
+
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+#include "net/http/server.h"
+#include "pg/manager.h"
+
+namespace rampart::pg {
+
+struct RestActions {
+  std::function<MemberView()> view;
+  std::function<bool(const std::string& leader)> failsafe;  // true: accepted
+  std::function<Result<void>(const std::string& to, bool force)> switchover;
+  std::function<Result<void>(bool paused)> pause;
+  std::function<Result<void>()> restart;
+  std::function<Result<void>()> reinitialize;
+};
+
+void addRestRoutes(net::http::Server& server, std::string token, int64_t maximum_lag,
+                   Duration liveness_limit, RestActions actions);
+
+// Parses Patroni's lag syntax: bytes, or with a unit (16kB, 10MB, 1GB).
+Result<int64_t> parseLag(const std::string& text);
+
+}  // namespace rampart::pg

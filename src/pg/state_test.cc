@@ -1,0 +1,109 @@
+#include "pg/state.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "pg/config.h"
+
+namespace rampart::pg {
+namespace {
+
+TEST(Lsn, ParsesAndFormatsPostgresNotation) {
+  auto lsn = parseLsn("16/B374D848");
+  ASSERT_TRUE(lsn);
+  EXPECT_EQ(*lsn, (Lsn{0x16} << 32) | 0xB374D848);
+  EXPECT_EQ(formatLsn(*lsn), "16/B374D848");
+  EXPECT_EQ(formatLsn(0), "0/0");
+  EXPECT_FALSE(parseLsn("16B374D848"));
+  EXPECT_FALSE(parseLsn("/1"));
+  EXPECT_FALSE(parseLsn("1/zz"));
+}
+
+TEST(MemberStatus, RoundTripsThroughJson) {
+  MemberStatus s;
+  s.name = "m2";
+  s.host = "127.0.0.1";
+  s.port = 5433;
+  s.role = "replica";
+  s.state = "streaming";
+  s.receive_lsn = 0x3000060;
+  s.race_rev = 12;
+  s.race_lsn = 0x3000060;
+  auto back = decodeMemberStatus(encode(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+  EXPECT_FALSE(decodeMemberStatus("[]"));
+  EXPECT_FALSE(decodeMemberStatus(R"({"name": "x", "port": "five"})"));
+}
+
+TEST(SyncState, RoundTripsAndSorts) {
+  auto s = decodeSyncState(R"({"leader":"m1","members":["m3","m2"],"quorum":1})");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->members, (std::vector<std::string>{"m2", "m3"}));
+  EXPECT_EQ(*decodeSyncState(encode(*s)), *s);
+}
+
+TEST(SwitchoverRequest, CarriesTheHandoverPosition) {
+  SwitchoverRequest r{"m1", "m2", false, 0x5000028};
+  auto back = decodeSwitchoverRequest(encode(r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->to, "m2");
+  EXPECT_EQ(back->handover_lsn, 0x5000028u);
+}
+
+const char* kMember = R"(cluster: demo
+name: m1
+etcd: { endpoints: [127.0.0.1:2379] }
+postgres: { listen: 127.0.0.1:5433, data_dir: /tmp/m1 }
+credentials:
+  superuser: { password: a }
+  replication: { password: b }
+)";
+
+TEST(MemberConfig, ReadsDefaults) {
+  auto root = config::loadString(kMember, "member.yaml");
+  ASSERT_TRUE(root);
+  auto c = parseMemberConfig(*root);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->name, "m1");
+  EXPECT_EQ(c->keyPrefix(), "/rampart/pg/demo/");
+  EXPECT_EQ(c->superuser.user, "postgres");
+  EXPECT_EQ(c->replication.user, "replicator");
+  EXPECT_TRUE(c->ha.synchronous_mode);
+}
+
+TEST(MemberConfig, ErrorsNameTheLineAndField) {
+  std::string text = std::string(kMember) + "ha: { leader_timeout: soon }\n";
+  auto root = config::loadString(text, "member.yaml");
+  ASSERT_TRUE(root);
+  auto c = parseMemberConfig(*root);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("member.yaml:8"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("ha.leader_timeout"), std::string::npos) << c.error().message;
+}
+
+TEST(MemberConfig, RejectsUnsafeTimings) {
+  std::string text = std::string(kMember) + "ha: { leader_timeout: 1s, fence_margin: 1s }\n";
+  auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("fence_margin"), std::string::npos) << c.error().message;
+}
+
+TEST(MemberConfig, RejectsNamesThatCannotBeSlots) {
+  std::string text = kMember;
+  text.replace(text.find("name: m1"), 8, "name: M-1");
+  auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("member.yaml:2"), std::string::npos) << c.error().message;
+}
+
+TEST(MemberConfig, RequiresPasswords) {
+  std::string text = kMember;
+  text.replace(text.find("password: b"), 11, "user: r");
+  auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("passwords are required"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rampart::pg

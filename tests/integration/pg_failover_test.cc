@@ -1,0 +1,204 @@
+// PostgreSQL failover against the real thing: `rampart pg lab up` (etcd x3, three member managers
+// each supervising a PostgreSQL 15 server, the write/read VIPs of `rampart lb`), faults injected
+// by the chaos harness while writers commit through the VIP and straight to every member, and the
+// history checked afterwards: no acknowledged write lost, no two primaries acknowledging writes at
+// once, the service back, the old primary streaming again. Timings are measured by
+// bench/failover, not asserted here (beyond generous bounds that catch a stuck cluster).
+
+#include <signal.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "chaos/cluster.h"
+#include "chaos/scenario.h"
+#include "etcd_fixture.h"
+#include "runtime/process.h"
+
+namespace rampart {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PgLabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    lab_dir_ = dir_.path() + "/lab";
+    auto up = runtime::runCommand(
+        {RAMPART_BINARY, "pg", "lab", "up", "--members", "3", "--dir", lab_dir_, "--json"},
+        std::chrono::seconds(240));
+    ASSERT_EQ(up.exit_code, 0) << up.output;
+    auto cluster = chaos::loadCluster(lab_dir_ + "/cluster.json");
+    ASSERT_TRUE(cluster) << cluster.error().message;
+    cluster_ = *cluster;
+  }
+
+  void TearDown() override {
+    auto down = runtime::runCommand({RAMPART_BINARY, "pg", "lab", "down", "--dir", lab_dir_},
+                                    std::chrono::seconds(120));
+    EXPECT_EQ(down.exit_code, 0) << down.output;
+  }
+
+  chaos::Report run(const std::string& scenario, int faults = 1) {
+    chaos::ScenarioOptions options;
+    options.scenario = scenario;
+    options.faults = faults;
+    options.etcd_down = 5s;
+    options.after = 5s;
+    auto cluster = chaos::loadCluster(lab_dir_ + "/cluster.json");  // PIDs may have changed
+    EXPECT_TRUE(cluster) << cluster.error().message;
+    auto report = chaos::runScenario(*cluster, options);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? *report : chaos::Report{};
+  }
+
+  std::string memberLog(const std::string& name) const {
+    std::ifstream in(lab_dir_ + "/" + name + "/manager.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // Checks that must hold after every fault, with the managers' logs on failure.
+  void expectSafe(const chaos::Report& r) {
+    std::string logs;
+    for (const auto& m : {"m1", "m2", "m3"}) {
+      logs += std::string("---- ") + m + "\n" + memberLog(m);
+    }
+    EXPECT_TRUE(r.check.lost_ids.empty()) << r.check.lost_ids.size() << " lost\n" << logs;
+    EXPECT_TRUE(r.check.split_brains.empty()) << "split brain\n" << logs;
+    EXPECT_TRUE(r.passed()) << (r.problems.empty() ? "" : r.problems.front()) << "\n" << logs;
+    EXPECT_GT(r.check.vip_acked, 0);
+    EXPECT_FALSE(r.final_primary.empty());
+  }
+
+  rampart::testing::TempDir dir_;
+  std::string lab_dir_;
+  chaos::Cluster cluster_;
+};
+
+TEST_F(PgLabTest, LabBootstrapsOnePrimaryAndTwoStreamingSyncReplicas) {
+  auto list = runtime::runCommand({RAMPART_BINARY, "pg", "list", "--config",
+                                   lab_dir_ + "/m1/member.yaml", "--json"},
+                                  std::chrono::seconds(10));
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  auto j = nlohmann::json::parse(list.output);
+  int primaries = 0;
+  int streaming = 0;
+  for (const auto& m : j["members"]) {
+    primaries += m["role"] == "primary";
+    streaming += m["state"] == "streaming";
+  }
+  EXPECT_EQ(primaries, 1);
+  EXPECT_EQ(streaming, 2);
+  auto table = runtime::runCommand(
+      {RAMPART_BINARY, "pg", "list", "--config", lab_dir_ + "/m1/member.yaml"}, 10s);
+  EXPECT_NE(table.output.find("Sync Standby"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("Leader"), std::string::npos) << table.output;
+}
+
+TEST_F(PgLabTest, KilledPostmasterFailsOverWithoutLosingAcknowledgedWrites) {
+  auto r = run("kill-postmaster");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
+  EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+}
+
+TEST_F(PgLabTest, KilledManagerTakesItsPostgresAlongAndFailsOver) {
+  auto r = run("kill-manager");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+}
+
+TEST_F(PgLabTest, FrozenPrimaryIsReplacedAndFencesItselfOnWakingUp) {
+  auto r = run("freeze");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
+  EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+}
+
+TEST_F(PgLabTest, PlannedSwitchoverMovesTheLeaderWithoutLoss) {
+  auto r = run("switchover");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_TRUE(r.faults[0].error.empty()) << r.faults[0].error << r.faults[0].detail;
+  EXPECT_NE(r.final_primary, r.faults[0].old_primary);
+  EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+}
+
+TEST_F(PgLabTest, LossOfOneEtcdMemberChangesNothing) {
+  auto r = run("etcd-member");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_EQ(r.final_primary, r.faults[0].old_primary);
+}
+
+TEST_F(PgLabTest, LossOfAllEtcdKeepsAPrimaryThatReachesEveryMember) {
+  // Failsafe: every member vouches for the leader, so it keeps serving without etcd.
+  auto r = run("etcd-all");
+  expectSafe(r);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_EQ(r.final_primary, r.faults[0].old_primary);
+}
+
+TEST_F(PgLabTest, PrimaryCutOffFromEtcdAndAReplicaFencesItself) {
+  // etcd gone and one replica's manager frozen: failsafe cannot reach every member, so the
+  // primary must stop answering /primary and kill its server before its deadline.
+  auto primary = std::find_if(cluster_.members.begin(), cluster_.members.end(), [](auto& m) {
+    auto r = runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
+                                  "http://" + m.rest.toString() + "/primary"},
+                                 5s);
+    return r.output == "200";
+  });
+  ASSERT_NE(primary, cluster_.members.end());
+  auto replica = primary == cluster_.members.begin() ? cluster_.members.begin() + 1
+                                                     : cluster_.members.begin();
+  ::kill(replica->manager_pid, SIGSTOP);
+  for (const auto& e : cluster_.etcd) {
+    ::kill(e.pid, SIGSTOP);
+  }
+  std::string answer;
+  for (int i = 0; i < 50; ++i) {  // leader_timeout is 1 s: 5 s is generous
+    std::this_thread::sleep_for(100ms);
+    auto r = runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
+                                  "http://" + primary->rest.toString() + "/primary"},
+                                 5s);
+    answer = r.output;
+    if (answer == "503") {
+      break;
+    }
+  }
+  for (const auto& e : cluster_.etcd) {
+    ::kill(e.pid, SIGCONT);
+  }
+  ::kill(replica->manager_pid, SIGCONT);
+  EXPECT_EQ(answer, "503") << memberLog(primary->name);
+  EXPECT_NE(memberLog(primary->name).find("FENCED"), std::string::npos) << memberLog(primary->name);
+}
+
+TEST_F(PgLabTest, TwentyRandomFaultsInARowLoseNothing) {
+  auto r = run("random", 20);
+  expectSafe(r);
+  EXPECT_EQ(r.faults.size(), 20u);
+}
+
+TEST(PgCli, InvalidMemberConfigIsRejectedWithFileAndLine) {
+  rampart::testing::TempDir dir;
+  std::string path = dir.path() + "/member.yaml";
+  std::ofstream(path) << "cluster: c\nname: m1\netcd: { endpoints: [127.0.0.1:1] }\n"
+                         "postgres: { listen: 127.0.0.1:5, data_dir: /tmp/x }\n"
+                         "ha: { leader_timeout: soon }\n";
+  auto r = runtime::runCommand({RAMPART_BINARY, "pg", "--config", path}, 10s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("member.yaml:5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ha.leader_timeout"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace rampart
