@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build test test-unit test-asan demo bench format clean
+.PHONY: all setup build test test-unit test-asan demo bench bench-failover format clean
 
 all: build
 
@@ -40,6 +40,11 @@ bench: build
 	$(BUILD)/bench/election_bench --rounds 20
 	bench/lb_bench.sh 3 5
 	bench/lb_kernel_bench.sh 3 5
+
+# PostgreSQL failover against Patroni, same faults, same run, alternating (long: ~1 h for 5 rounds).
+bench-failover: build
+	@scripts/setup-bench.sh
+	bench/failover/run.sh 5
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -6,6 +6,7 @@
 // bench/failover, not asserted here (beyond generous bounds that catch a stuck cluster).
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -26,6 +27,7 @@ class PgLabTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
+    ::chmod(dir_.path().c_str(), 0755);  // mkdtemp makes it 0700; postgres must reach its data
     lab_dir_ = dir_.path() + "/lab";
     auto up = runtime::runCommand(
         {RAMPART_BINARY, "pg", "lab", "up", "--members", "3", "--dir", lab_dir_, "--json"},
