@@ -7,9 +7,11 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <vector>
 #include <filesystem>
 
@@ -47,18 +49,28 @@ void printHandover(const char* title, const drill::Handover& h, const char* gone
               h.new_leader.c_str());
 }
 
-int runDemo(const DemoFlags& flags) {
-  std::string dir = flags.dir;
-  bool made_dir = false;
-  if (dir.empty()) {
-    char tmpl[] = "/tmp/rampart-demo-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-      std::fprintf(stderr, "rampart demo: cannot create a temporary directory\n");
-      return 1;
-    }
-    dir = tmpl;
-    made_dir = true;
+// --dir, or a new temporary directory. World-traversable: the PostgreSQL lab's servers run as the
+// postgres user and must reach their data directories below it.
+std::optional<std::string> demoDir(const DemoFlags& flags) {
+  if (!flags.dir.empty()) {
+    return flags.dir;
   }
+  char tmpl[] = "/tmp/rampart-demo-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::fprintf(stderr, "rampart demo: cannot create a temporary directory\n");
+    return std::nullopt;
+  }
+  ::chmod(tmpl, 0755);
+  return std::string(tmpl);
+}
+
+int runDemo(const DemoFlags& flags) {
+  bool made_dir = flags.dir.empty();
+  auto dir_made = demoDir(flags);
+  if (!dir_made) {
+    return 1;
+  }
+  std::string dir = *dir_made;
   std::printf("Rampart election drill: 3-member etcd on loopback, 3 candidates, lease TTL %ds\n",
               flags.ttl);
   std::printf("lab directory: %s\n", dir.c_str());
@@ -162,15 +174,11 @@ int64_t wallMs(std::chrono::system_clock::time_point t) {
 }
 
 int runPgDemo(const DemoFlags& flags) {
-  std::string dir = flags.dir;
-  if (dir.empty()) {
-    char tmpl[] = "/tmp/rampart-demo-XXXXXX";
-    if (!::mkdtemp(tmpl)) {
-      std::fprintf(stderr, "rampart demo: cannot create a temporary directory\n");
-      return 1;
-    }
-    dir = tmpl;
+  auto dir_made = demoDir(flags);
+  if (!dir_made) {
+    return 1;
   }
+  std::string dir = *dir_made;
   std::string lab_dir = dir + "/pg";
   std::printf("Starting a PostgreSQL lab in %s: etcd x3, three members, write VIP...\n",
               lab_dir.c_str());

@@ -205,7 +205,6 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::string race_reason_;
   std::string last_wait_reason_;
   TimePoint failsafe_until_{};
-  std::string failsafe_leader_;
   int rejoin_failures_ = 0;
   TimePoint not_streaming_since_{};
 
@@ -1236,7 +1235,6 @@ RestActions Manager::restActions() {
       return false;
     }
     self->failsafe_until_ = now() + self->config_.ha.leader_timeout;
-    self->failsafe_leader_ = leader;
     return true;
   };
   auto write = [weak](std::string key, std::string value) {

@@ -654,72 +654,86 @@ Result<void> Postgres::setSynchronousStandbyNames(const std::string& names, Dura
   return reconfigure();
 }
 
-Result<Lsn> Postgres::currentLsn(Duration timeout) {
-  auto conn = connectLocal(timeout);
+Result<PgConn*> Postgres::local(Duration timeout) {
+  if (!cached_) {
+    auto conn = connectLocal(timeout);
+    if (!conn) {
+      return fail(conn.error());
+    }
+    cached_ = std::make_unique<PgConn>(std::move(*conn));
+  }
+  return cached_.get();
+}
+
+Result<std::vector<PgConn::Row>> Postgres::localQuery(const char* what, const std::string& sql,
+                                                      Duration timeout) {
+  auto conn = local(timeout);
   if (!conn) {
-    return fail(conn.error());
+    return fail(conn.error().code, what, ": ", conn.error().message);
   }
-  auto r = conn->query(
-      "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()"
-      " ELSE pg_current_wal_flush_lsn() END::text",
-      timeout);
-  if (!r || r->empty() || !(*r)[0][0]) {
-    return fail(ErrorCode::Unavailable, "reading the WAL position: ",
-                r ? "no answer" : r.error().message);
+  auto rows = (*conn)->query(sql, timeout);
+  if (!rows) {
+    cached_.reset();  // a broken connection is not reused
+    return fail(ErrorCode::Internal, what, ": ", rows.error().message);
   }
-  return parseLsn(*(*r)[0][0]);
+  return rows;
+}
+
+Result<Lsn> Postgres::currentLsn(Duration timeout) {
+  auto rows = localQuery("reading the WAL position",
+                         "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()"
+                         " ELSE pg_current_wal_flush_lsn() END::text",
+                         timeout);
+  if (!rows) {
+    return fail(rows.error());
+  }
+  if (rows->empty() || !(*rows)[0][0]) {
+    return fail(ErrorCode::Unavailable, "reading the WAL position: no answer");
+  }
+  return parseLsn(*(*rows)[0][0]);
 }
 
 Result<void> Postgres::ensureSlots(const std::vector<std::string>& members, Duration timeout) {
   if (members.empty()) {
     return ok();
   }
-  auto conn = connectLocal(timeout);
+  auto conn = local(timeout);
   if (!conn) {
     return fail(conn.error());
   }
   std::string sql;
   for (const auto& m : members) {
-    auto name = conn->literal(m);
+    auto name = (*conn)->literal(m);
     sql += "SELECT pg_create_physical_replication_slot(" + name +
            ", true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = " +
            name + ");";
   }
-  if (auto r = conn->query(sql, timeout); !r) {
-    return fail(ErrorCode::Internal, "creating replication slots: ", r.error().message);
-  }
-  return ok();
+  auto rows = localQuery("creating replication slots", sql, timeout);
+  return rows ? ok() : fail(rows.error());
 }
 
 Result<void> Postgres::createReplicationRole(Duration timeout) {
-  auto conn = connectLocal(timeout);
+  auto conn = local(timeout);
   if (!conn) {
     return fail(conn.error());
   }
   // The password is sent in the statement; log_statement is off, so it is not logged.
   std::string sql = "CREATE ROLE \"" + config_.replication.user +
                     "\" WITH REPLICATION LOGIN PASSWORD " +
-                    conn->literal(config_.replication.password);
-  if (auto r = conn->query(sql, timeout); !r) {
-    return fail(ErrorCode::Internal, "creating the replication role: ", r.error().message);
-  }
-  return ok();
+                    (*conn)->literal(config_.replication.password);
+  auto rows = localQuery("creating the replication role", sql, timeout);
+  return rows ? ok() : fail(rows.error());
 }
 
-Result<void> Postgres::terminateClients(Duration timeout) {
-  auto conn = connectLocal(timeout);
-  if (!conn) {
-    return fail(conn.error());
+Result<Lsn> Postgres::checkpointLocation() {
+  auto value = controlField("Latest checkpoint location");
+  if (!value) {
+    return fail(value.error());
   }
-  auto r = conn->query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-      " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-      timeout);
-  if (!r) {
-    return fail(ErrorCode::Internal, "terminating client sessions: ", r.error().message);
-  }
-  return ok();
+  return parseLsn(*value);
 }
+
+Result<std::string> Postgres::controlState() { return controlField("Database cluster state"); }
 
 Result<std::string> Postgres::controlField(const std::string& name) {
   auto r = runtime::runCommand({bin("pg_controldata"), config_.data_dir}, std::chrono::seconds(10));
@@ -739,14 +753,5 @@ Result<std::string> Postgres::controlField(const std::string& name) {
   return fail(ErrorCode::Internal, "pg_controldata printed no '", name, "'");
 }
 
-Result<Lsn> Postgres::checkpointLocation() {
-  auto value = controlField("Latest checkpoint location");
-  if (!value) {
-    return fail(value.error());
-  }
-  return parseLsn(*value);
-}
-
-Result<std::string> Postgres::controlState() { return controlField("Database cluster state"); }
 
 }  // namespace rampart::pg

@@ -125,8 +125,6 @@ class Postgres {
   Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
   // Creates the replication role after bootstrap.
   Result<void> createReplicationRole(Duration timeout);
-  // Closes every client session (not replication): used before a planned switchover.
-  Result<void> terminateClients(Duration timeout);
   // The latest checkpoint location of a stopped server (pg_controldata).
   Result<Lsn> checkpointLocation();
   // pg_controldata's "Database cluster state": "in production" and "shut down" mean the data
@@ -144,6 +142,11 @@ class Postgres {
   Result<void> writeAutoConf();
   Result<void> reconfigure();
   Result<PgConn> connectLocal(Duration timeout);
+  // The cached connection to the local server, (re)connected when needed.
+  Result<PgConn*> local(Duration timeout);
+  // One query on it; errors start with `what`, and a failed connection is dropped.
+  Result<std::vector<PgConn::Row>> localQuery(const char* what, const std::string& sql,
+                                              Duration timeout);
   std::vector<std::string> asPostgresUser(std::vector<std::string> argv) const;
   std::string bin(const char* tool) const { return config_.bin_dir + "/" + tool; }
 
