@@ -56,8 +56,13 @@ RaceDecision decideRace(const RaceFacts& facts) {
     }
   }
   if (heard.size() < needed) {
+    std::string from;
+    for (const auto* m : heard) {
+      from += (from.empty() ? "" : ", ") + m->name;
+    }
     return {RaceVerdict::Wait, "heard " + std::to_string(heard.size()) + " of the " +
-                                   std::to_string(needed) + " final positions needed"};
+                                   std::to_string(needed) + " final positions needed (" + from +
+                                   ")"};
   }
   Lsn furthest = 0;
   for (const auto* m : heard) {

@@ -44,6 +44,7 @@ TimePoint now() { return SteadyClock::instance().now(); }
 constexpr Duration kPgTimeout = 2s;         // one query to the local server
 constexpr Duration kStartTimeout = 60s;     // start-up, including crash recovery
 constexpr Duration kCloneTimeout = 600s;    // pg_basebackup / pg_rewind
+constexpr Duration kSteadyStreaming = 250ms;  // see trackWalSenders
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -157,6 +158,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::vector<std::string> otherMembers() const;
   std::string describeLeader() const;
   bool replicasCanTakeOver() const;
+  void trackWalSenders();
+  bool steadilyStreaming(const std::string& member) const;
 
   runtime::Daemon& daemon_;
   MemberConfig config_;
@@ -196,6 +199,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::optional<SyncState> pending_sync_;  // published once every member flushed switch_lsn_
   Lsn switch_lsn_ = 0;
   std::vector<std::string> slots_made_;
+  // Per replica: the WAL sender streaming to it and since when (trackWalSenders).
+  std::map<std::string, std::pair<int, TimePoint>> wal_senders_;
 
   // Follower state.
   std::string configured_upstream_ = "?";  // the leader our standby streams from ("" detached)
@@ -206,6 +211,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::string last_wait_reason_;
   TimePoint failsafe_until_{};
   int rejoin_failures_ = 0;
+  // Started detached for a race as the last leader: our WAL may run past the point where a new
+  // leader's timeline forked, so following another leader needs pg_rewind first.
+  bool may_have_diverged_ = false;
   TimePoint not_streaming_since_{};
 
   // Local server.
@@ -496,6 +504,7 @@ asio::awaitable<void> Manager::haLoop() {
 asio::awaitable<void> Manager::tick() {
   auto job1 = [this] { return pg_.observe(kPgTimeout); };
   local_ = co_await offload(std::move(job1));
+  trackWalSenders();
   co_await publishStatus(false);
   if (!view_ready_ || stopping_) {
     co_return;
@@ -672,6 +681,7 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
   }
   applied_sync_names_ = names;
   configured_upstream_ = "";
+  may_have_diverged_ = false;
   race_rev_ = -1;
   event.promoted_at_ms = wallMillis();
   failovers_->Increment();
@@ -824,6 +834,12 @@ asio::awaitable<void> Manager::leaderTick() {
                               : "holds the leader key";
     event.decided_at_ms = wallMillis();
     co_await promoteSelf(std::move(event));
+    if (need > 0 && leading_) {
+      // The handover is done: a request left behind would make the next race wait for its
+      // target (see race()).
+      store::DeleteRequest done{keys_.switchover()};
+      co_await store_.deleteRange(std::move(done));
+    }
     co_return;
   }
   auto others = otherMembers();
@@ -849,7 +865,7 @@ asio::awaitable<void> Manager::manageSync() {
   }
   std::vector<std::string> streaming;
   for (const auto& r : local_.replicas) {
-    if (r.state == "streaming" && members_.count(r.name)) {
+    if (steadilyStreaming(r.name) && members_.count(r.name)) {
       streaming.push_back(r.name);
     }
   }
@@ -917,6 +933,28 @@ asio::awaitable<void> Manager::manageSync() {
   }
 }
 
+// A replica whose stream keeps breaking (a diverged timeline: it streams the old one up to the
+// fork, is cut off, and reconnects every wal_retrieve_retry_interval) shows up as "streaming" for
+// a moment every time. Only a replica served by the same WAL sender for kSteadyStreaming counts,
+// so that such a member neither enters the synchronous set nor becomes a switchover target.
+void Manager::trackWalSenders() {
+  std::map<std::string, std::pair<int, TimePoint>> seen;
+  for (const auto& r : local_.replicas) {
+    if (r.state != "streaming") {
+      continue;
+    }
+    auto it = wal_senders_.find(r.name);
+    bool same = it != wal_senders_.end() && it->second.first == r.sender_pid;
+    seen[r.name] = {r.sender_pid, same ? it->second.second : now()};
+  }
+  wal_senders_ = std::move(seen);
+}
+
+bool Manager::steadilyStreaming(const std::string& member) const {
+  auto it = wal_senders_.find(member);
+  return it != wal_senders_.end() && now() - it->second.second >= kSteadyStreaming;
+}
+
 asio::awaitable<void> Manager::switchover() {
   auto request = *switchover_;
   std::string target = request.to;
@@ -924,7 +962,7 @@ asio::awaitable<void> Manager::switchover() {
   for (const auto& r : local_.replicas) {
     bool in_set = !config_.ha.synchronous_mode ||
                   (sync_ && std::count(sync_->members.begin(), sync_->members.end(), r.name));
-    if (r.state != "streaming") {
+    if (!steadilyStreaming(r.name)) {
       continue;
     }
     if (target.empty() && in_set && r.flush_lsn >= best) {
@@ -932,9 +970,7 @@ asio::awaitable<void> Manager::switchover() {
       target = r.name;
     }
   }
-  bool target_streaming = std::any_of(local_.replicas.begin(), local_.replicas.end(), [&](auto& r) {
-    return r.name == target && r.state == "streaming";
-  });
+  bool target_streaming = steadilyStreaming(target);
   if (target.empty() || target == config_.name || !target_streaming) {
     log_->warn("switchover refused: {} is not a streaming replica",
                target.empty() ? "no candidate" : target);
@@ -943,6 +979,13 @@ asio::awaitable<void> Manager::switchover() {
     co_return;
   }
   log_->info("switchover to {}: stopping writes", target);
+  // A checkpoint while still writable, so that the shutdown checkpoint below, taken while no
+  // writes are possible, has almost nothing left to flush.
+  auto precheckpoint = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
+  if (auto c = co_await offload(std::move(precheckpoint)); !c) {
+    log_->warn("switchover: checkpoint before the stop failed ({}); stopping anyway",
+               c.error().message);
+  }
   // Stop being writable first (REST /primary answers 503 from here on), then shut down cleanly:
   // a fast shutdown sends every WAL record, up to the shutdown checkpoint, to the standbys.
   demoting_ = true;
@@ -1010,6 +1053,10 @@ asio::awaitable<void> Manager::followerTick() {
       log_->info("restart as replica: {}", r ? "done" : r.error().message);
       co_return;
     }
+    if (configured_upstream_ != leader_name_ && may_have_diverged_) {
+      co_await rejoin(leader_name_);
+      co_return;
+    }
     if (configured_upstream_ != leader_name_) {
       auto up = upstreamOf(leader_name_);
       if (!up) {
@@ -1024,7 +1071,10 @@ asio::awaitable<void> Manager::followerTick() {
       }
       co_return;
     }
-    if (local_.streaming) {
+    // Streaming an older timeline than the leader's is not following it (a diverged standby
+    // streams the old timeline up to the fork point, over and over).
+    int leader_timeline = members_.count(leader_name_) ? members_.at(leader_name_).timeline : 0;
+    if (local_.streaming && (leader_timeline == 0 || local_.timeline == leader_timeline)) {
       not_streaming_since_ = now();
       rejoin_failures_ = 0;
     } else if (now() - not_streaming_since_ > std::chrono::seconds(5) &&
@@ -1062,6 +1112,8 @@ asio::awaitable<void> Manager::followerTick() {
     auto r = co_await offload(std::move(job16));
     if (!r) {
       log_->warn("start for the race failed: {}", r.error().message);
+    } else if (last_leader) {
+      may_have_diverged_ = true;
     }
     co_return;
   }
@@ -1079,6 +1131,8 @@ asio::awaitable<void> Manager::race() {
                                          std::to_string(toMillis(config_.ha.leader_timeout)) +
                                          " ms"
                                    : "leader key released";
+    log_->info("leader gone ({}): detaching", race_reason_);
+    last_wait_reason_.clear();  // a new race: say again why we wait, if we do
     // Rule 2 of decide.h: detach first, then publish the final position.
     auto job17 = [this] { return pg_.setUpstream(std::nullopt, kPgTimeout); };
     auto lsn = co_await offload(std::move(job17));
@@ -1089,12 +1143,13 @@ asio::awaitable<void> Manager::race() {
     configured_upstream_ = "";
     race_rev_ = rev;
     race_lsn_ = *lsn;
-    log_->info("leader gone ({}): detached at {}", race_reason_, formatLsn(race_lsn_));
+    log_->info("detached at {}", formatLsn(race_lsn_));
     co_await publishStatus(true);
   }
   bool forced = switchover_ && switchover_->force && switchover_->to == config_.name;
-  if (switchover_ && !switchover_->to.empty() && switchover_->to != config_.name) {
-    co_return;  // an operator chose another candidate
+  if (switchover_ && switchover_->handover_lsn == 0 && !switchover_->to.empty() &&
+      switchover_->to != config_.name) {
+    co_return;  // an operator chose another candidate (a finished handover does not count)
   }
   RaceFacts facts;
   facts.me = config_.name;
@@ -1142,7 +1197,8 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   }
   bool reinit = reinit_requested_ || rejoin_failures_ >= 2;
   reinit_requested_ = false;
-  auto job18 = [this, up, reinit]() -> Result<std::string> {
+  bool force_rewind = may_have_diverged_ || rejoin_failures_ > 0;
+  auto job18 = [this, up, reinit, force_rewind]() -> Result<std::string> {
     if (pg_.alive()) {
       (void)pg_.stop(std::chrono::seconds(30));
     }
@@ -1155,7 +1211,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     } else {
       auto state = pg_.controlState();
       bool was_primary = state && (*state == "in production" || *state == "shut down");
-      if (was_primary || rejoin_failures_ > 0) {
+      if (was_primary || force_rewind) {
         if (auto w = pg_.rewindFrom(*up, kCloneTimeout); !w) {
           log::get("pg")->warn("{}; cloning instead", w.error().message);
           if (auto c = pg_.cloneFrom(*up, kCloneTimeout); !c) {
@@ -1163,7 +1219,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
           }
           how = "cloned after a failed rewind";
         } else {
-          how = "rewound";
+          how = *w ? "rewound" : "no rewind required";
         }
       }
     }
@@ -1180,6 +1236,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   }
   configured_upstream_ = leader;
   not_streaming_since_ = now();
+  may_have_diverged_ = false;
   log_->info("rejoined as a replica of {} ({})", leader, *r);
 }
 

@@ -368,7 +368,18 @@ Result<void> Postgres::cloneFrom(const Upstream& source, Duration timeout) {
   return ok();
 }
 
-Result<void> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
+Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
+  // pg_rewind compares timelines through the source's control file, which a promoted server
+  // updates only at its first checkpoint after promotion, a spread one that can take minutes.
+  // Until then pg_rewind reports "no rewind required" for a target that diverged, and that target
+  // can never follow the new timeline. An immediate checkpoint on the source first closes that.
+  auto conn = PgConn::connect(conninfoTo(source, false), timeout);
+  if (!conn) {
+    return fail(ErrorCode::Unavailable, "connecting to the rewind source: ", conn.error().message);
+  }
+  if (auto c = conn->query("CHECKPOINT", timeout); !c) {
+    return fail(ErrorCode::Unavailable, "checkpoint on the rewind source: ", c.error().message);
+  }
   auto result = runtime::runCommand(
       asPostgresUser({bin("pg_rewind"), "--target-pgdata", config_.data_dir,
                       "--source-server", conninfoTo(source, false), "--no-sync"}),
@@ -377,7 +388,7 @@ Result<void> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
     return fail(ErrorCode::Internal, "pg_rewind from ", source.host, ":",
                 std::to_string(source.port), " failed: ", result.output);
   }
-  return ok();
+  return result.output.find("no rewind required") == std::string::npos;
 }
 
 Result<void> Postgres::writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
@@ -539,7 +550,7 @@ LocalState Postgres::observe(Duration timeout) {
       "  THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver),"
       "                (SELECT timeline_id FROM pg_control_checkpoint()))"
       "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END;"
-      "SELECT application_name, state, coalesce(flush_lsn::text, '0/0')"
+      "SELECT application_name, state, coalesce(flush_lsn::text, '0/0'), pid::text"
       " FROM pg_stat_replication WHERE NOT pg_is_in_recovery()";
   auto rows = cached_->query(kSql, timeout);
   if (!rows || rows->empty()) {
@@ -565,8 +576,9 @@ LocalState Postgres::observe(Duration timeout) {
   s.timeline = r[6] ? std::atoi(r[6]->c_str()) : 0;
   for (size_t i = 1; i < rows->size(); ++i) {
     const auto& rep = (*rows)[i];
-    if (rep.size() == 3) {
-      s.replicas.push_back({rep[0].value_or(""), rep[1].value_or(""), lsn(rep[2])});
+    if (rep.size() == 4) {
+      s.replicas.push_back({rep[0].value_or(""), rep[1].value_or(""), lsn(rep[2]),
+                            rep[3] ? std::atoi(rep[3]->c_str()) : 0});
     }
   }
   return s;
@@ -574,17 +586,13 @@ LocalState Postgres::observe(Duration timeout) {
 
 Result<void> Postgres::promote(Duration timeout) {
   auto deadline = SteadyClock::instance().now() + timeout;
-  auto conn = connectLocal(timeout);
-  if (!conn) {
-    return fail(conn.error());
-  }
   // pg_promote(wait => true) polls ten times a second; asking without waiting and polling here
-  // saves up to 100 ms of write unavailability.
-  if (auto r = conn->query("SELECT pg_promote(false)", timeout); !r) {
-    return fail(ErrorCode::Internal, "pg_promote: ", r.error().message);
+  // saves up to 100 ms of write unavailability, and the cached connection saves a new backend.
+  if (auto r = localQuery("pg_promote", "SELECT pg_promote(false)", timeout); !r) {
+    return fail(r.error());
   }
   while (SteadyClock::instance().now() < deadline) {
-    auto r = conn->query("SELECT pg_is_in_recovery()", std::chrono::seconds(1));
+    auto r = localQuery("promotion", "SELECT pg_is_in_recovery()", std::chrono::seconds(1));
     if (r && !r->empty() && (*r)[0][0] && *(*r)[0][0] == "f") {
       return ok();
     }
@@ -627,19 +635,18 @@ Result<Lsn> Postgres::setUpstream(const std::optional<Upstream>& upstream, Durat
   if (upstream) {
     return Lsn{0};
   }
-  auto conn = connectLocal(timeout);
-  if (!conn) {
-    return fail(conn.error());
-  }
-  // Detaching: wait for the WAL receiver to go, so that the position read next is final.
+  // Detaching: wait for the WAL receiver to go, so that the position read next is final. The
+  // cached connection: a new backend costs 100 ms and more on a busy machine, in the middle of
+  // the failover.
   while (SteadyClock::instance().now() < deadline) {
-    auto r = conn->query(
+    auto r = localQuery(
+        "reading the WAL receiver",
         "SELECT (SELECT count(*) FROM pg_stat_wal_receiver),"
         " coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text",
         std::chrono::milliseconds(500));
     if (!r || r->empty()) {
-      return fail(ErrorCode::Unavailable, "reading the WAL receiver: ",
-                  r ? "no answer" : r.error().message);
+      return fail(ErrorCode::Unavailable, r ? "reading the WAL receiver: no answer"
+                                            : r.error().message);
     }
     if ((*r)[0][0] && *(*r)[0][0] == "0") {
       return (*r)[0][1] ? parseLsn(*(*r)[0][1]) : Result<Lsn>(Lsn{0});
@@ -677,6 +684,14 @@ Result<std::vector<PgConn::Row>> Postgres::localQuery(const char* what, const st
     return fail(ErrorCode::Internal, what, ": ", rows.error().message);
   }
   return rows;
+}
+
+Result<void> Postgres::checkpoint(Duration timeout) {
+  auto rows = localQuery("checkpoint", "CHECKPOINT", timeout);
+  if (!rows) {
+    return fail(rows.error());
+  }
+  return ok();
 }
 
 Result<Lsn> Postgres::currentLsn(Duration timeout) {

@@ -65,6 +65,7 @@ struct LocalState {
     std::string name;  // application_name
     std::string state;
     Lsn flush_lsn = 0;
+    int sender_pid = 0;  // the WAL sender serving it: a new one for every reconnect
   };
   std::vector<Replica> replicas;  // primary: pg_stat_replication
 };
@@ -92,9 +93,10 @@ class Postgres {
   Result<void> initdb();
   // Removes the data directory and clones it from `source` with pg_basebackup.
   Result<void> cloneFrom(const Upstream& source, Duration timeout);
-  // pg_rewind against `source` (crash recovery first when needed). Ok also when no rewind was
-  // required; an error means the data directory must be cloned again.
-  Result<void> rewindFrom(const Upstream& source, Duration timeout);
+  // pg_rewind against `source` (crash recovery first when needed), after an immediate checkpoint
+  // on the source. True if files were rewound, false if no rewind was required; an error means
+  // the data directory must be cloned again.
+  Result<bool> rewindFrom(const Upstream& source, Duration timeout);
 
   // Starts the server: as a standby (standby.signal) streaming from `upstream` (none: detached,
   // replaying only what it has), or as a primary with `sync_names` as
@@ -121,6 +123,8 @@ class Postgres {
   Result<void> setSynchronousStandbyNames(const std::string& names, Duration timeout);
   // The WAL position the server has flushed (primary) or received (standby).
   Result<Lsn> currentLsn(Duration timeout);
+  // An immediate checkpoint (CHECKPOINT).
+  Result<void> checkpoint(Duration timeout);
   // Creates missing physical replication slots for `members` (primary only).
   Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
   // Creates the replication role after bootstrap.
