@@ -12,6 +12,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "chaos/partition.h"
 #include "chaos/pg_session.h"
 #include "chaos/processes.h"
 #include "chaos/rest.h"
@@ -31,7 +32,8 @@ constexpr int64_t kRunSpan = 1'000'000'000;
 constexpr int64_t kWriterSpan = 10'000'000;
 
 const std::vector<std::string> kInjectable = {"kill-postmaster", "kill-manager", "freeze",
-                                              "switchover",      "etcd-member",  "etcd-all"};
+                                              "switchover",      "etcd-member",  "etcd-all",
+                                              "partition"};
 
 std::string ms(Duration d) { return std::to_string(std::llround(toMillis(d))) + " ms"; }
 
@@ -105,6 +107,9 @@ std::vector<std::string> injectableKinds(const Cluster& c) {
     if ((kind == "etcd-member" || kind == "etcd-all") && c.etcd.empty()) {
       continue;
     }
+    if (kind == "partition" && !isolationSupported()) {
+      continue;
+    }
     out.push_back(kind);
   }
   return out;
@@ -137,6 +142,7 @@ class Run {
   void killPostmaster(const Member& m, FaultRecord& record);
   void killManager(Member& m, FaultRecord& record);
   void freeze(const Member& m, FaultRecord& record);
+  void partition(const Member& m, FaultRecord& record);
   void switchover(const std::string& primary, FaultRecord& record);
   void stopEtcd(bool all, FaultRecord& record);
   void startRejoinWatch(FaultRecord& record);
@@ -362,6 +368,30 @@ void Run::freeze(const Member& m, FaultRecord& record) {
   record.end = steady_clock::now();
 }
 
+void Run::partition(const Member& m, FaultRecord& record) {
+  std::vector<pid_t> roots;
+  if (m.manager_pid > 0) {
+    roots.push_back(m.manager_pid);
+  }
+  if (auto postmaster = postmasterPid(m.data_dir)) {
+    roots.push_back(*postmaster);  // usually the manager's child already; listed in case not
+  }
+  if (roots.empty()) {
+    record.error = "partition: neither a manager pid nor a running postmaster for " + m.name;
+    return;
+  }
+  auto cut = Isolation::start(roots);  // healed on every path out of here
+  if (!cut) {
+    record.error = "partition: " + cut.error().message;
+    return;
+  }
+  record.start = steady_clock::now();  // the cut is complete from here
+  record.target = m.name + " (" + (*cut)->summary() + ")";
+  sleepFor(options_.partition);
+  (*cut)->heal();
+  record.end = steady_clock::now();
+}
+
 void Run::switchover(const std::string& primary, FaultRecord& record) {
   Roles roles = probeRoles(cluster_, milliseconds(1000));
   std::vector<std::string> replicas;
@@ -452,6 +482,8 @@ void Run::inject(const std::string& kind, const std::string& primary, FaultRecor
     killManager(*m, record);
   } else if (kind == "freeze") {
     freeze(*m, record);
+  } else if (kind == "partition") {
+    partition(*m, record);
   } else if (kind == "switchover") {
     switchover(primary, record);
   } else if (kind == "etcd-member" || kind == "etcd-all") {
@@ -676,9 +708,9 @@ Result<void> validateScenario(const Cluster& c, const ScenarioOptions& o) {
                 "partition, random)");
   }
   if (o.scenario == "partition") {
-    return fail(ErrorCode::InvalidArgument,
-                "scenario partition is not supported yet: it needs the members to run in network "
-                "namespaces, and this cluster's members share the loopback interface");
+    if (auto s = isolationSupported(); !s) {
+      return fail(ErrorCode::FailedPrecondition, "scenario partition: ", s.error().message);
+    }
   }
   if (o.rate <= 0 || o.pinned_rate < 0 || o.faults < 1) {
     return fail(ErrorCode::InvalidArgument, "rate and faults must be positive");

@@ -18,9 +18,9 @@
 // `manager_restart_delay`, manager_pid rewritten in the cluster file), freeze (SIGSTOP manager,
 // postmaster and the postmaster's children for `freeze`), switchover (switchover_command with a
 // replica as candidate), etcd-member (SIGSTOP the raft leader, or a random member if the leader
-// cannot be told, for `etcd_down`), etcd-all (every member). Everything stopped is resumed on
-// every path (chaos/processes.h's Pause). `partition` needs members in network namespaces and is
-// refused.
+// cannot be told, for `etcd_down`), etcd-all (every member), partition (the primary's manager
+// and server cut off the network, both ways, for `partition`: chaos/partition.h; root only).
+// Everything stopped is resumed and every cut healed on every path (Pause, Isolation).
 //
 // Blocking; one run at a time per cluster. `cancel` (e.g. set from a SIGINT handler) ends the run
 // early, still resuming stopped processes and stopping the writers.
@@ -39,7 +39,7 @@
 
 namespace rampart::chaos {
 
-// Every scenario name, including the refused `partition`.
+// Every scenario name.
 const std::vector<std::string>& scenarioNames();
 
 struct ScenarioOptions {
@@ -49,6 +49,7 @@ struct ScenarioOptions {
   Duration before = std::chrono::seconds(2);
   Duration after = std::chrono::seconds(6);
   Duration freeze = std::chrono::seconds(3);
+  Duration partition = std::chrono::seconds(3);
   Duration etcd_down = std::chrono::seconds(10);
   std::optional<uint64_t> seed;  // random choices (fault kinds, candidates); default: random
   int faults = 20;               // random only

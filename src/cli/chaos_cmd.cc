@@ -29,6 +29,7 @@ struct ChaosFlags {
   std::string before = "2s";
   std::string after = "6s";
   std::string freeze = "3s";
+  std::string partition = "3s";
   std::string etcd_down = "10s";
   std::string recovery_timeout = "60s";
   uint64_t seed = 0;
@@ -73,6 +74,7 @@ Result<chaos::ScenarioOptions> optionsFrom(const ChaosFlags& f) {
       {"before", {&f.before, &o.before}},
       {"after", {&f.after, &o.after}},
       {"freeze", {&f.freeze, &o.freeze}},
+      {"partition", {&f.partition, &o.partition}},
       {"etcd-down", {&f.etcd_down, &o.etcd_down}},
       {"recovery-timeout", {&f.recovery_timeout, &o.recovery_timeout}},
   };
@@ -147,13 +149,16 @@ void addChaos(CLI::App& app, Action& action) {
       ->required();
   run->add_option("--scenario", flags->scenario,
                   "kill-postmaster, kill-manager, freeze, switchover, etcd-member, etcd-all, "
-                  "partition (not supported yet) or random")
+                  "partition or random")
       ->required();
   run->add_option("--rate", flags->rate, "VIP writes per second (pinned writers: half)")
       ->capture_default_str();
   run->add_option("--before", flags->before, "writing before the fault")->capture_default_str();
   run->add_option("--after", flags->after, "writing after the fault ended")->capture_default_str();
   run->add_option("--freeze", flags->freeze, "how long `freeze` stops the primary")
+      ->capture_default_str();
+  run->add_option("--partition", flags->partition,
+                  "how long `partition` cuts the primary off the network")
       ->capture_default_str();
   run->add_option("--etcd-down", flags->etcd_down, "how long etcd members are stopped")
       ->capture_default_str();

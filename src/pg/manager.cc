@@ -8,6 +8,8 @@
 #include <map>
 #include <thread>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,8 +18,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 
 #include "base/log.h"
 #include "net/http/client.h"
@@ -41,9 +41,9 @@ int64_t wallMillis() {
 
 TimePoint now() { return SteadyClock::instance().now(); }
 
-constexpr Duration kPgTimeout = 2s;         // one query to the local server
-constexpr Duration kStartTimeout = 60s;     // start-up, including crash recovery
-constexpr Duration kCloneTimeout = 600s;    // pg_basebackup / pg_rewind
+constexpr Duration kPgTimeout = 2s;           // one query to the local server
+constexpr Duration kStartTimeout = 60s;       // start-up, including crash recovery
+constexpr Duration kCloneTimeout = 600s;      // pg_basebackup / pg_rewind
 constexpr Duration kSteadyStreaming = 250ms;  // see trackWalSenders
 constexpr size_t kHistoryLength = 20;
 
@@ -173,7 +173,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   asio::steady_timer wake_;
   bool wake_pending_ = false;  // a wake() that came while the loop was busy
   bool stopping_ = false;
-  bool restarting_ = false;    // a requested restart: the postmaster's exit is expected
+  bool restarting_ = false;  // a requested restart: the postmaster's exit is expected
 
   // The view from etcd (list + watch).
   bool view_ready_ = false;
@@ -370,10 +370,10 @@ asio::awaitable<void> Manager::heartbeatLoop() {
   while (leading_ && term == term_ && !stopping_) {
     auto sent_at = now();
     store::TxnRequest txn;
-    txn.compare.push_back(store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal,
-                                                  config_.name));
-    txn.compare.push_back(store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal,
-                                                      my_leader_rev_));
+    txn.compare.push_back(
+        store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
+    txn.compare.push_back(
+        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, my_leader_rev_));
     txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
     txn.failure.push_back(store::RangeRequest::single(keys_.leader()));
     auto r = co_await store_.txn(std::move(txn));
@@ -397,16 +397,15 @@ asio::awaitable<void> Manager::heartbeatLoop() {
       if (kv && kv->value == config_.name) {
         my_leader_rev_ = kv->mod_revision;
       } else {
-        fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) +
-              ")");
+        fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) + ")");
         break;
       }
     } else if (config_.ha.failsafe) {
       auto failsafe_sent = now();
       bool vouched = co_await failsafeRound();
       if (vouched && leading_) {
-        fence_deadline_ = std::max(fence_deadline_, failsafe_sent + config_.ha.leader_timeout -
-                                                        config_.ha.fence_margin);
+        fence_deadline_ = std::max(
+            fence_deadline_, failsafe_sent + config_.ha.leader_timeout - config_.ha.fence_margin);
       }
     }
     auto next = sent_at + config_.ha.heartbeat_interval;
@@ -608,7 +607,6 @@ asio::awaitable<void> Manager::bootstrap() {
   }
 }
 
-
 // Takes the leader key by compare-and-swap against the revision this member saw (0: no key), and
 // starts the new term's sync state in the same transaction, so no one can be promoted on the
 // strength of the previous leader's synchronous set.
@@ -659,8 +657,8 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
   auto others = otherMembers();
   std::string names;
   if (config_.ha.synchronous_mode && config_.ha.synchronous_mode_strict) {
-    names = synchronousStandbyNames(desiredSync(config_.name, {}, others,
-                                                config_.ha.synchronous_node_count, true));
+    names = synchronousStandbyNames(
+        desiredSync(config_.name, {}, others, config_.ha.synchronous_node_count, true));
   }
   auto job5 = [this, names] {
     // Promotion stops the WAL receiver by itself; the standby's list is '' unless strict.
@@ -830,8 +828,8 @@ asio::awaitable<void> Manager::leaderTick() {
         co_return;
       }
     }
-    event.decision = need > 0 ? "received the old leader's WAL to " + formatLsn(need)
-                              : "holds the leader key";
+    event.decision =
+        need > 0 ? "received the old leader's WAL to " + formatLsn(need) : "holds the leader key";
     event.decided_at_ms = wallMillis();
     co_await promoteSelf(std::move(event));
     if (need > 0 && leading_) {
@@ -880,7 +878,9 @@ asio::awaitable<void> Manager::manageSync() {
     txn.success.push_back(store::PutRequest{keys_.sync(), encode(state)});
     auto r = co_await store_.txn(std::move(txn));
     if (r && r->succeeded) {
-      log_->info("sync set published: {} (quorum {})", synchronousStandbyNames(state).empty() ? "none" : synchronousStandbyNames(state), state.quorum);
+      log_->info("sync set published: {} (quorum {})",
+                 synchronousStandbyNames(state).empty() ? "none" : synchronousStandbyNames(state),
+                 state.quorum);
       sync_ = state;
       co_return true;
     }
@@ -1054,8 +1054,20 @@ asio::awaitable<void> Manager::followerTick() {
       co_return;
     }
     if (configured_upstream_ != leader_name_ && may_have_diverged_) {
-      co_await rejoin(leader_name_);
-      co_return;
+      // Usually the last leader's WAL ended where the new timeline forked (synchronous
+      // replication); then re-pointing is enough and saves a stop, a rewind and a start.
+      auto up = upstreamOf(leader_name_);
+      if (!up) {
+        co_return;
+      }
+      auto check = [this, up] { return pg_.divergedFrom(*up, kPgTimeout); };
+      auto diverged = co_await offload(std::move(check));
+      if (diverged && !*diverged) {
+        may_have_diverged_ = false;
+      } else {
+        co_await rejoin(leader_name_);
+        co_return;
+      }
     }
     if (configured_upstream_ != leader_name_) {
       auto up = upstreamOf(leader_name_);
@@ -1128,8 +1140,7 @@ asio::awaitable<void> Manager::race() {
     }
     race_detected_ms_ = wallMillis();
     race_reason_ = leader_present_ ? "no heartbeat from " + leader_name_ + " for " +
-                                         std::to_string(toMillis(config_.ha.leader_timeout)) +
-                                         " ms"
+                                         std::to_string(toMillis(config_.ha.leader_timeout)) + " ms"
                                    : "leader key released";
     log_->info("leader gone ({}): detaching", race_reason_);
     last_wait_reason_.clear();  // a new race: say again why we wait, if we do
@@ -1180,8 +1191,8 @@ asio::awaitable<void> Manager::race() {
   event.decided_at_ms = wallMillis();
   SyncState start_sync{config_.name, {}, 0};
   if (config_.ha.synchronous_mode && config_.ha.synchronous_mode_strict) {
-    start_sync = desiredSync(config_.name, {}, otherMembers(), config_.ha.synchronous_node_count,
-                             true);
+    start_sync =
+        desiredSync(config_.name, {}, otherMembers(), config_.ha.synchronous_node_count, true);
   }
   auto took = takeLeadership(rev, start_sync);
   if (!co_await std::move(took)) {
@@ -1248,8 +1259,8 @@ MemberView Manager::view() const {
   v.self = published_;
   bool server_up = pg_.pid() != 0 && local_.running && local_.reachable;
   v.running = server_up;
-  v.writable_leader = leading_ && !demoting_ && server_up && !local_.in_recovery &&
-                      now() < fence_deadline_;
+  v.writable_leader =
+      leading_ && !demoting_ && server_up && !local_.in_recovery && now() < fence_deadline_;
   v.replica = server_up && local_.in_recovery;
   if (!leader_name_.empty() && members_.count(leader_name_)) {
     v.leader_lsn = members_.at(leader_name_).write_lsn;
@@ -1259,8 +1270,8 @@ MemberView Manager::view() const {
   for (const auto& [name, m] : members_) {
     auto j = nlohmann::json::parse(encode(m));
     Lsn own = std::max(m.receive_lsn, m.replay_lsn);
-    j["lag"] = m.role == "replica" && v.leader_lsn > own ? static_cast<int64_t>(v.leader_lsn - own)
-                                                         : 0;
+    j["lag"] =
+        m.role == "replica" && v.leader_lsn > own ? static_cast<int64_t>(v.leader_lsn - own) : 0;
     j["leader"] = leader_present_ && name == leader_name_;
     j["sync"] = sync_ && std::count(sync_->members.begin(), sync_->members.end(), name) > 0;
     members.push_back(j);
@@ -1368,8 +1379,7 @@ asio::awaitable<int> Manager::run() {
     co_return 1;
   }
   log_->info("member {} of cluster {}: postgres {}, REST {}, etcd {}", config_.name,
-             config_.cluster, config_.listen.toString(), config_.rest.toString(),
-             keys_.prefix);
+             config_.cluster, config_.listen.toString(), config_.rest.toString(), keys_.prefix);
   spawn(&Manager::watchLoop);
   spawn(&Manager::watchdogLoop);
   spawn(&Manager::postmasterLoop);

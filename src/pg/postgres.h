@@ -51,7 +51,7 @@ class PgConn {
 
 // What the manager reads from its server every loop.
 struct LocalState {
-  bool running = false;  // the postmaster process is alive
+  bool running = false;    // the postmaster process is alive
   bool reachable = false;  // it answered a query
   bool in_recovery = false;
   int timeline = 0;
@@ -125,6 +125,11 @@ class Postgres {
   Result<Lsn> currentLsn(Duration timeout);
   // An immediate checkpoint (CHECKPOINT).
   Result<void> checkpoint(Duration timeout);
+  // Whether this running standby holds WAL that `leader`'s history does not: its replay position
+  // lies past the point where the leader's timeline forked off ours (the leader's timeline
+  // history file), or our timeline is not in that history. Such a server must be rewound before
+  // it can follow `leader`; otherwise re-pointing it is enough.
+  Result<bool> divergedFrom(const Upstream& leader, Duration timeout);
   // Creates missing physical replication slots for `members` (primary only).
   Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
   // Creates the replication role after bootstrap.
@@ -159,7 +164,7 @@ class Postgres {
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::atomic<pid_t> pid_{0};
-  std::unique_ptr<PgConn> cached_;  // reused by observe() between loops
+  std::unique_ptr<PgConn> cached_;    // reused by observe() between loops
   std::optional<Upstream> upstream_;  // what postgresql.auto.conf says now
   std::string sync_names_;
 };
