@@ -41,10 +41,11 @@ int64_t wallMillis() {
 
 TimePoint now() { return SteadyClock::instance().now(); }
 
-constexpr Duration kPgTimeout = 2s;           // one query to the local server
-constexpr Duration kStartTimeout = 60s;       // start-up, including crash recovery
-constexpr Duration kCloneTimeout = 600s;      // pg_basebackup / pg_rewind
-constexpr Duration kSteadyStreaming = 250ms;  // see trackWalSenders
+constexpr Duration kPgTimeout = 2s;                           // one query to the local server
+constexpr Duration kStartTimeout = 60s;                       // start-up, including crash recovery
+constexpr Duration kCloneTimeout = 600s;                      // pg_basebackup / pg_rewind
+constexpr Duration kSteadyStreaming = 250ms;                  // see trackWalSenders
+constexpr const char* kStartedDetached = "started detached";  // see rejoin
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -814,7 +815,7 @@ asio::awaitable<void> Manager::leaderTick() {
         auto deadline = now() + std::chrono::seconds(5);
         while (now() < deadline) {
           auto lsn = pg_.currentLsn(kPgTimeout);
-          if (lsn && *lsn > need) {
+          if (lsn && *lsn >= need) {
             return true;
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -978,31 +979,29 @@ asio::awaitable<void> Manager::switchover() {
     co_await store_.deleteRange(std::move(drop));
     co_return;
   }
-  log_->info("switchover to {}: stopping writes", target);
-  // A checkpoint while still writable, so that the shutdown checkpoint below, taken while no
-  // writes are possible, has almost nothing left to flush.
+  log_->info("switchover to {}: closing to clients", target);
+  // A checkpoint while still writable, so that the shutdown after the handover is quick.
   auto precheckpoint = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
   if (auto c = co_await offload(std::move(precheckpoint)); !c) {
-    log_->warn("switchover: checkpoint before the stop failed ({}); stopping anyway",
-               c.error().message);
+    log_->warn("switchover: checkpoint before the handover failed: {}", c.error().message);
   }
-  // Stop being writable first (REST /primary answers 503 from here on), then shut down cleanly:
-  // a fast shutdown sends every WAL record, up to the shutdown checkpoint, to the standbys.
+  // Not writable from here (REST /primary answers 503), and no client can commit once the server
+  // is closed to clients: its flush position then covers every acknowledged commit, and the new
+  // leader promotes only once it has that much. The server stops after the handover, off the
+  // path of the writes.
   demoting_ = true;
-  auto job12 = [this]() -> Result<Lsn> {
-    if (auto r = pg_.stop(std::chrono::seconds(30)); !r) {
-      return fail(r.error());
-    }
-    return pg_.checkpointLocation();
-  };
-  auto stopped = co_await offload(std::move(job12));
-  if (!stopped) {
-    log_->error("switchover: {}", stopped.error().message);
+  auto close = [this] { return pg_.closeToClients(std::chrono::seconds(5)); };
+  auto closed = co_await offload(std::move(close));
+  if (!closed) {
+    log_->error("switchover abandoned: {}", closed.error().message);
+    auto reopen = [this] { return pg_.openToClients(); };
+    co_await offload(std::move(reopen));
     demoting_ = false;
-    leading_ = false;
+    store::DeleteRequest drop{keys_.switchover()};
+    co_await store_.deleteRange(std::move(drop));
     co_return;
   }
-  SwitchoverRequest handover{config_.name, target, false, *stopped};
+  SwitchoverRequest handover{config_.name, target, false, *closed};
   store::TxnRequest txn;
   txn.compare.push_back(
       store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
@@ -1011,10 +1010,17 @@ asio::awaitable<void> Manager::switchover() {
   leading_ = false;
   is_leader_->Set(0);
   auto r = co_await store_.txn(std::move(txn));
+  log_->info("handed the leader key to {} (WAL end {}): {}", target, formatLsn(*closed),
+             r && r->succeeded ? "ok" : "failed; the key expires and a race decides");
+  // Either way this server must not serve again as it is: it rejoins as a replica. An immediate
+  // stop writes no shutdown checkpoint, so its WAL usually ends inside the new leader's history
+  // and it can follow without pg_rewind (see rejoin).
+  auto stop = [this] { return pg_.stopImmediately(std::chrono::seconds(30)); };
+  if (auto s = co_await offload(std::move(stop)); !s) {
+    log_->warn("switchover: {}", s.error().message);
+  }
   demoting_ = false;
   configured_upstream_ = "?";
-  log_->info("handed the leader key to {} (WAL end {}): {}", target, formatLsn(*stopped),
-             r && r->succeeded ? "ok" : "failed; the key expires and a race decides");
 }
 
 asio::awaitable<void> Manager::followerTick() {
@@ -1222,7 +1228,17 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     } else {
       auto state = pg_.controlState();
       bool was_primary = state && (*state == "in production" || *state == "shut down");
-      if (was_primary || force_rewind) {
+      if (was_primary && !force_rewind) {
+        // A former primary. Its WAL often ends exactly where the new timeline forked
+        // (synchronous replication), and then it can simply follow: start it as a detached
+        // standby (crash recovery in standby mode writes no WAL), and the next round compares
+        // its position with the leader's history (divergedFrom), rewinding only if needed.
+        if (auto s = pg_.start(true, std::nullopt, "", kStartTimeout); !s) {
+          return fail(s.error());
+        }
+        return std::string(kStartedDetached);
+      }
+      if (force_rewind) {
         if (auto w = pg_.rewindFrom(*up, kCloneTimeout); !w) {
           log::get("pg")->warn("{}; cloning instead", w.error().message);
           if (auto c = pg_.cloneFrom(*up, kCloneTimeout); !c) {
@@ -1243,6 +1259,13 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   if (!r) {
     log_->warn("rejoining {} failed: {}", leader, r.error().message);
     ++rejoin_failures_;
+    co_return;
+  }
+  if (*r == kStartedDetached) {
+    log_->info("former primary started as a detached standby, to compare its WAL with {}'s",
+               leader);
+    configured_upstream_ = "";
+    may_have_diverged_ = true;
     co_return;
   }
   configured_upstream_ = leader;

@@ -398,6 +398,83 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   return result.output.find("no rewind required") == std::string::npos;
 }
 
+std::string Postgres::hbaText(bool clients) const {
+  std::string replication =
+      "host replication " + config_.replication.user + " 0.0.0.0/0 scram-sha-256\n";
+  if (!clients) {
+    return "# Written by rampart pg: closed to clients for a switchover.\n"
+           "local all " +
+           config_.superuser.user +
+           " trust\n"
+           "local replication all trust\n" +
+           replication;
+  }
+  return "# Written by rampart pg.\n"
+         "local all all trust\n"
+         "local replication all trust\n" +
+         replication + "host all all 0.0.0.0/0 scram-sha-256\n";
+}
+
+Result<Lsn> Postgres::closeToClients(Duration timeout) {
+  auto deadline = SteadyClock::instance().now() + timeout;
+  auto timeLeft = [&] { return deadline - SteadyClock::instance().now(); };
+  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", hbaText(false), 0600, uid_, gid_);
+      !w) {
+    return fail(w.error());
+  }
+  pid_t pid = pid_.load();
+  if (pid == 0 || ::kill(pid, SIGHUP) != 0) {
+    return fail(ErrorCode::Unavailable, "postgres is not running");
+  }
+  // The postmaster reloads pg_hba.conf asynchronously: a refusal of our own proves it did.
+  const Upstream self{config_.listen.host, config_.listen.port};
+  while (true) {
+    if (timeLeft() <= Duration::zero()) {
+      return fail(ErrorCode::DeadlineExceeded, "the server kept admitting clients");
+    }
+    auto probe = PgConn::connect(conninfoTo(self, false), std::chrono::milliseconds(500));
+    if (!probe && probe.error().message.find("pg_hba.conf") != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  static const char* kClients =
+      " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+  if (auto t =
+          localQuery("terminating client sessions",
+                     std::string("SELECT count(pg_terminate_backend(pid))") + kClients, timeLeft());
+      !t) {
+    return fail(t.error());
+  }
+  while (true) {
+    auto left = localQuery("counting client sessions", std::string("SELECT count(*)") + kClients,
+                           timeLeft());
+    if (!left) {
+      return fail(left.error());
+    }
+    if (!left->empty() && (*left)[0][0] && *(*left)[0][0] == "0") {
+      break;
+    }
+    if (timeLeft() <= Duration::zero()) {
+      return fail(ErrorCode::DeadlineExceeded, "client sessions did not end in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return currentLsn(std::max<Duration>(timeLeft(), std::chrono::milliseconds(100)));
+}
+
+Result<void> Postgres::openToClients() {
+  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", hbaText(true), 0600, uid_, gid_);
+      !w) {
+    return w;
+  }
+  pid_t pid = pid_.load();
+  if (pid != 0) {
+    ::kill(pid, SIGHUP);
+  }
+  return ok();
+}
+
 Result<void> Postgres::writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
                                         const std::string& sync_names) {
   std::ostringstream conf;
@@ -427,14 +504,7 @@ Result<void> Postgres::writeConfigFiles(bool standby, const std::optional<Upstre
   for (const auto& [name, value] : config_.parameters) {
     conf << name << " = " << confValue(value) << "\n";
   }
-  std::string hba =
-      "# Written by rampart pg.\n"
-      "local all all trust\n"
-      "local replication all trust\n"
-      "host replication " +
-      config_.replication.user +
-      " 0.0.0.0/0 scram-sha-256\n"
-      "host all all 0.0.0.0/0 scram-sha-256\n";
+  std::string hba = hbaText(true);
   const auto& d = config_.data_dir;
   for (auto [path, text] :
        {std::pair{d + "/postgresql.conf", conf.str()}, std::pair{d + "/pg_hba.conf", hba}}) {
@@ -525,13 +595,17 @@ void Postgres::fence() {
   pid_.compare_exchange_strong(pid, 0);
 }
 
-Result<void> Postgres::stop(Duration timeout) {
+Result<void> Postgres::stop(Duration timeout) { return stopWith(SIGINT, timeout); }
+
+Result<void> Postgres::stopImmediately(Duration timeout) { return stopWith(SIGQUIT, timeout); }
+
+Result<void> Postgres::stopWith(int signal, Duration timeout) {
   pid_t pid = pid_.load();
   cached_.reset();
   if (pid == 0 || !alive()) {
     return ok();
   }
-  ::kill(pid, SIGINT);  // fast shutdown
+  ::kill(pid, signal);
   if (runtime::waitExit(pid, timeout)) {
     pid_.compare_exchange_strong(pid, 0);
     return ok();
@@ -813,14 +887,6 @@ Result<void> Postgres::createReplicationRole(Duration timeout) {
                     (*conn)->literal(config_.replication.password);
   auto rows = localQuery("creating the replication role", sql, timeout);
   return rows ? ok() : fail(rows.error());
-}
-
-Result<Lsn> Postgres::checkpointLocation() {
-  auto value = controlField("Latest checkpoint location");
-  if (!value) {
-    return fail(value.error());
-  }
-  return parseLsn(*value);
 }
 
 Result<std::string> Postgres::controlState() { return controlField("Database cluster state"); }

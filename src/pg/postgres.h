@@ -112,6 +112,9 @@ class Postgres {
   // Fast shutdown (a shutdown checkpoint, every WAL record sent to connected standbys), falling
   // back to fence() after `timeout`.
   Result<void> stop(Duration timeout);
+  // Immediate shutdown: no shutdown checkpoint, so no WAL is written after the last record (the
+  // next start runs crash recovery). Falls back to fence() after `timeout`.
+  Result<void> stopImmediately(Duration timeout);
 
   // Reads the server's role and positions (bounded).
   LocalState observe(Duration timeout);
@@ -134,8 +137,14 @@ class Postgres {
   Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
   // Creates the replication role after bootstrap.
   Result<void> createReplicationRole(Duration timeout);
-  // The latest checkpoint location of a stopped server (pg_controldata).
-  Result<Lsn> checkpointLocation();
+  // The first half of a planned switchover, while the server is still a primary: pg_hba.conf
+  // stops admitting clients (only replication and the local superuser), verified with a refused
+  // connection of our own; every client session is terminated and waited for. From then on no
+  // client can commit, so the returned flush position covers every acknowledged commit: the WAL
+  // a new leader must have before it promotes. openToClients() undoes it; the next start writes
+  // the normal pg_hba.conf anyway.
+  Result<Lsn> closeToClients(Duration timeout);
+  Result<void> openToClients();
   // pg_controldata's "Database cluster state": "in production" and "shut down" mean the data
   // directory was last a primary (a rejoin must rewind); "... recovery" a standby.
   Result<std::string> controlState();
@@ -145,6 +154,8 @@ class Postgres {
 
  private:
   std::string localConninfo() const;
+  std::string hbaText(bool clients) const;
+  Result<void> stopWith(int signal, Duration timeout);
   Result<void> writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
                                 const std::string& sync_names);
   Result<std::string> controlField(const std::string& name);

@@ -42,14 +42,14 @@ struct MemberStatus {
   std::string name;
   std::string host;
   uint16_t port = 0;
-  std::string rest;           // host:port of the REST API
-  std::string role;           // primary | replica | stopped
-  std::string state;          // running | streaming | starting | stopped | cloning | rewinding | fenced
+  std::string rest;   // host:port of the REST API
+  std::string role;   // primary | replica | stopped
+  std::string state;  // running | streaming | starting | stopped | cloning | rewinding | fenced
   int timeline = 0;
-  Lsn write_lsn = 0;          // primary: flushed WAL end
-  Lsn receive_lsn = 0;        // replica: WAL received and flushed
-  Lsn replay_lsn = 0;         // replica: WAL replayed
-  std::string upstream;       // replica: the member it streams from
+  Lsn write_lsn = 0;     // primary: flushed WAL end
+  Lsn receive_lsn = 0;   // replica: WAL received and flushed
+  Lsn replay_lsn = 0;    // replica: WAL replayed
+  std::string upstream;  // replica: the member it streams from
   bool nofailover = false;
   int priority = 1;
   // A leader race: after detaching from the old primary, the member's final received position
@@ -83,11 +83,11 @@ std::string encode(const ClusterSettings& s);
 Result<ClusterSettings> decodeClusterSettings(std::string_view json);
 
 struct SwitchoverRequest {
-  std::string from;  // the leader when it was requested
-  std::string to;    // empty: the best candidate
+  std::string from;    // the leader when it was requested
+  std::string to;      // empty: the best candidate
   bool force = false;  // failover: promote `to` even without a leader
-  // Set by the old leader when it hands over: the end of its WAL (its shutdown checkpoint). The
-  // new leader promotes only once it has received past it.
+  // Set by the old leader when it hands over: its WAL flush position once it was closed to
+  // clients (Postgres::closeToClients). The new leader promotes only once it has received that.
   Lsn handover_lsn = 0;
 };
 std::string encode(const SwitchoverRequest& s);
@@ -96,11 +96,11 @@ Result<SwitchoverRequest> decodeSwitchoverRequest(std::string_view json);
 // One failover or switchover, as the new leader records it. Times are wall-clock Unix
 // milliseconds so that other processes (the chaos checker, the demo) can line them up.
 struct FailoverEvent {
-  std::string kind;       // failover | switchover
+  std::string kind;  // failover | switchover
   std::string old_leader;
   std::string new_leader;
-  std::string reason;     // why the old leader went ("leader key deleted", "no heartbeat for 1s")
-  std::string decision;   // why this candidate ("most advanced of 2 heard (lsn 0/3000060)")
+  std::string reason;    // why the old leader went ("leader key deleted", "no heartbeat for 1s")
+  std::string decision;  // why this candidate ("most advanced of 2 heard (lsn 0/3000060)")
   int64_t detected_at_ms = 0;
   int64_t decided_at_ms = 0;
   int64_t promoted_at_ms = 0;
