@@ -150,6 +150,11 @@ std::vector<pid_t> childrenOf(pid_t parent) {
 
 }  // namespace
 
+// A primary's current timeline: the first 8 hex digits of its current WAL file name (there is no
+// function for it in PostgreSQL 15).
+#define PRIMARY_TIMELINE_SQL \
+  "('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
+
 // ---- PgConn ----
 
 Result<PgConn> PgConn::connect(const std::string& conninfo, Duration timeout) {
@@ -638,7 +643,8 @@ LocalState Postgres::observe(Duration timeout) {
       " CASE WHEN pg_is_in_recovery()"
       "  THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver),"
       "                (SELECT timeline_id FROM pg_control_checkpoint()))"
-      "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END;"
+      "  ELSE " PRIMARY_TIMELINE_SQL
+      " END;"
       "SELECT application_name, state, coalesce(flush_lsn::text, '0/0'), pid::text"
       " FROM pg_stat_replication WHERE NOT pg_is_in_recovery()";
   auto rows = cached_->query(kSql, timeout);
@@ -794,9 +800,7 @@ Result<bool> Postgres::divergedFrom(const Upstream& leader, Duration timeout) {
   if (!conn) {
     return fail(ErrorCode::Unavailable, "connecting to the leader: ", conn.error().message);
   }
-  auto theirs = conn->query(
-      "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::text",
-      timeout);
+  auto theirs = conn->query("SELECT (" PRIMARY_TIMELINE_SQL ")::text", timeout);
   if (!theirs || theirs->empty() || !(*theirs)[0][0]) {
     return fail(ErrorCode::Unavailable,
                 "reading the leader's timeline: ", theirs ? "no answer" : theirs.error().message);
