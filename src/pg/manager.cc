@@ -1284,7 +1284,9 @@ MemberView Manager::view() const {
   v.running = server_up;
   v.writable_leader =
       leading_ && !demoting_ && server_up && !local_.in_recovery && now() < fence_deadline_;
-  v.replica = server_up && local_.in_recovery;
+  // A former primary that has not been compared with the new leader's history may hold a commit
+  // the cluster never acknowledged (and will rewind away): no reads from it until then.
+  v.replica = server_up && local_.in_recovery && !may_have_diverged_;
   if (!leader_name_.empty() && members_.count(leader_name_)) {
     v.leader_lsn = members_.at(leader_name_).write_lsn;
   }
