@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <thread>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -41,11 +40,10 @@ int64_t wallMillis() {
 
 TimePoint now() { return SteadyClock::instance().now(); }
 
-constexpr Duration kPgTimeout = 2s;                           // one query to the local server
-constexpr Duration kStartTimeout = 60s;                       // start-up, including crash recovery
-constexpr Duration kCloneTimeout = 600s;                      // pg_basebackup / pg_rewind
-constexpr Duration kSteadyStreaming = 250ms;                  // see trackWalSenders
-constexpr const char* kStartedDetached = "started detached";  // see rejoin
+constexpr Duration kPgTimeout = 2s;           // one query to the local server
+constexpr Duration kStartTimeout = 60s;       // start-up, including crash recovery
+constexpr Duration kCloneTimeout = 600s;      // pg_basebackup / pg_rewind
+constexpr Duration kSteadyStreaming = 250ms;  // see trackWalSenders
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -212,8 +210,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::string last_wait_reason_;
   TimePoint failsafe_until_{};
   int rejoin_failures_ = 0;
-  // Started detached for a race as the last leader: our WAL may run past the point where a new
-  // leader's timeline forked, so following another leader needs pg_rewind first.
+  // A former primary running as a detached standby (started for a race as the last leader, or by
+  // rejoin): its WAL may run past the point where the new leader's timeline forked. The follower
+  // loop checks (divergedFrom) and re-points it or rewinds it; until then it serves no reads.
   bool may_have_diverged_ = false;
   TimePoint not_streaming_since_{};
 
@@ -811,18 +810,8 @@ asio::awaitable<void> Manager::leaderTick() {
       event.reason = "leader key held while in recovery";
     }
     if (need > 0) {
-      auto job9 = [this, need] {
-        auto deadline = now() + std::chrono::seconds(5);
-        while (now() < deadline) {
-          auto lsn = pg_.currentLsn(kPgTimeout);
-          if (lsn && *lsn >= need) {
-            return true;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-        return false;
-      };
-      auto reached = co_await offload(std::move(job9));
+      auto handover_wal = [this, need] { return pg_.waitReceived(need, std::chrono::seconds(5)); };
+      auto reached = co_await offload(std::move(handover_wal));
       if (!reached) {
         std::string why = "the old leader's last WAL did not arrive; a normal race decides";
         co_await release(why);
@@ -980,7 +969,8 @@ asio::awaitable<void> Manager::switchover() {
     co_return;
   }
   log_->info("switchover to {}: closing to clients", target);
-  // A checkpoint while still writable, so that the shutdown after the handover is quick.
+  // A checkpoint while still writable (not on the write path): the crash recovery after the
+  // immediate stop below, and a rewind if one is needed, then start from a recent checkpoint.
   auto precheckpoint = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
   if (auto c = co_await offload(std::move(precheckpoint)); !c) {
     log_->warn("switchover: checkpoint before the handover failed: {}", c.error().message);
@@ -1215,7 +1205,11 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   bool reinit = reinit_requested_ || rejoin_failures_ >= 2;
   reinit_requested_ = false;
   bool force_rewind = may_have_diverged_ || rejoin_failures_ > 0;
-  auto job18 = [this, up, reinit, force_rewind]() -> Result<std::string> {
+  struct Rejoined {
+    std::string how;
+    bool detached = false;  // started without an upstream, to be compared first
+  };
+  auto job18 = [this, up, reinit, force_rewind]() -> Result<Rejoined> {
     if (pg_.alive()) {
       (void)pg_.stop(std::chrono::seconds(30));
     }
@@ -1236,7 +1230,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
         if (auto s = pg_.start(true, std::nullopt, "", kStartTimeout); !s) {
           return fail(s.error());
         }
-        return std::string(kStartedDetached);
+        return Rejoined{"started detached", true};
       }
       if (force_rewind) {
         if (auto w = pg_.rewindFrom(*up, kCloneTimeout); !w) {
@@ -1253,7 +1247,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     if (auto s = pg_.start(true, up, "", kStartTimeout); !s) {
       return fail(s.error());
     }
-    return how;
+    return Rejoined{how};
   };
   auto r = co_await offload(std::move(job18));
   if (!r) {
@@ -1261,7 +1255,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     ++rejoin_failures_;
     co_return;
   }
-  if (*r == kStartedDetached) {
+  if (r->detached) {
     log_->info("former primary started as a detached standby, to compare its WAL with {}'s",
                leader);
     configured_upstream_ = "";
@@ -1271,7 +1265,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   configured_upstream_ = leader;
   not_streaming_since_ = now();
   may_have_diverged_ = false;
-  log_->info("rejoined as a replica of {} ({})", leader, *r);
+  log_->info("rejoined as a replica of {} ({})", leader, r->how);
 }
 
 // ---------------------------------------------------------------------------------------------

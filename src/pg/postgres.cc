@@ -437,7 +437,8 @@ Result<Lsn> Postgres::closeToClients(Duration timeout) {
     if (timeLeft() <= Duration::zero()) {
       return fail(ErrorCode::DeadlineExceeded, "the server kept admitting clients");
     }
-    auto probe = PgConn::connect(conninfoTo(self, false), std::chrono::milliseconds(500));
+    auto probe = PgConn::connect(conninfoTo(self, false),
+                                 std::min<Duration>(timeLeft(), std::chrono::milliseconds(500)));
     if (!probe && probe.error().message.find("pg_hba.conf") != std::string::npos) {
       break;
     }
@@ -451,19 +452,11 @@ Result<Lsn> Postgres::closeToClients(Duration timeout) {
       !t) {
     return fail(t.error());
   }
-  while (true) {
-    auto left = localQuery("counting client sessions", std::string("SELECT count(*)") + kClients,
-                           timeLeft());
-    if (!left) {
-      return fail(left.error());
-    }
-    if (!left->empty() && (*left)[0][0] && *(*left)[0][0] == "0") {
-      break;
-    }
-    if (timeLeft() <= Duration::zero()) {
-      return fail(ErrorCode::DeadlineExceeded, "client sessions did not end in time");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto gone =
+      pollLocal("waiting for client sessions to end", std::string("SELECT count(*)") + kClients,
+                deadline, [](const PgConn::Row& row) { return row[0] && *row[0] == "0"; });
+  if (!gone) {
+    return fail(gone.error());
   }
   return currentLsn(std::max<Duration>(timeLeft(), std::chrono::milliseconds(100)));
 }
@@ -686,14 +679,9 @@ Result<void> Postgres::promote(Duration timeout) {
   if (auto r = localQuery("pg_promote", "SELECT pg_promote(false)", timeout); !r) {
     return fail(r.error());
   }
-  while (SteadyClock::instance().now() < deadline) {
-    auto r = localQuery("promotion", "SELECT pg_is_in_recovery()", std::chrono::seconds(1));
-    if (r && !r->empty() && (*r)[0][0] && *(*r)[0][0] == "f") {
-      return ok();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return fail(ErrorCode::DeadlineExceeded, "promotion did not finish in time");
+  auto writable = pollLocal("waiting for the promotion", "SELECT pg_is_in_recovery()", deadline,
+                            [](const PgConn::Row& row) { return row[0] && *row[0] == "f"; });
+  return writable ? ok() : fail(writable.error());
 }
 
 // Run-time changes rewrite postgresql.auto.conf (atomically, without the fsyncs of ALTER SYSTEM,
@@ -733,21 +721,15 @@ Result<Lsn> Postgres::setUpstream(const std::optional<Upstream>& upstream, Durat
   // Detaching: wait for the WAL receiver to go, so that the position read next is final. The
   // cached connection: a new backend costs 100 ms and more on a busy machine, in the middle of
   // the failover.
-  while (SteadyClock::instance().now() < deadline) {
-    auto r = localQuery("reading the WAL receiver",
-                        "SELECT (SELECT count(*) FROM pg_stat_wal_receiver),"
-                        " coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text",
-                        std::chrono::milliseconds(500));
-    if (!r || r->empty()) {
-      return fail(ErrorCode::Unavailable,
-                  r ? "reading the WAL receiver: no answer" : r.error().message);
-    }
-    if ((*r)[0][0] && *(*r)[0][0] == "0") {
-      return (*r)[0][1] ? parseLsn(*(*r)[0][1]) : Result<Lsn>(Lsn{0});
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto stopped =
+      pollLocal("waiting for the WAL receiver to stop",
+                "SELECT (SELECT count(*) FROM pg_stat_wal_receiver),"
+                " coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text",
+                deadline, [](const PgConn::Row& row) { return row[0] && *row[0] == "0"; });
+  if (!stopped) {
+    return fail(stopped.error());
   }
-  return fail(ErrorCode::DeadlineExceeded, "the WAL receiver did not stop in time");
+  return (*stopped)[1] ? parseLsn(*(*stopped)[1]) : Result<Lsn>(Lsn{0});
 }
 
 Result<void> Postgres::setSynchronousStandbyNames(const std::string& names, Duration) {
@@ -844,6 +826,36 @@ Result<void> Postgres::checkpoint(Duration timeout) {
     return fail(rows.error());
   }
   return ok();
+}
+
+Result<PgConn::Row> Postgres::pollLocal(const char* what, const std::string& sql,
+                                        TimePoint deadline,
+                                        const std::function<bool(const PgConn::Row&)>& done) {
+  std::string last = "no answer";
+  while (true) {
+    auto left = deadline - SteadyClock::instance().now();
+    if (left <= Duration::zero()) {
+      return fail(ErrorCode::DeadlineExceeded, what, ": not done in time (", last, ")");
+    }
+    auto rows = localQuery(what, sql, std::min<Duration>(left, std::chrono::seconds(1)));
+    if (!rows) {
+      last = rows.error().message;
+    } else if (!rows->empty() && done(rows->front())) {
+      return rows->front();
+    } else {
+      last = "condition not met";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<void> Postgres::waitReceived(Lsn lsn, Duration timeout) {
+  auto received = pollLocal("waiting for WAL", "SELECT pg_last_wal_receive_lsn()::text",
+                            SteadyClock::instance().now() + timeout, [lsn](const PgConn::Row& row) {
+                              auto at = row[0] ? parseLsn(*row[0]) : Result<Lsn>(Lsn{0});
+                              return at && *at >= lsn;
+                            });
+  return received ? ok() : fail(received.error());
 }
 
 Result<Lsn> Postgres::currentLsn(Duration timeout) {

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -126,6 +127,8 @@ class Postgres {
   Result<void> setSynchronousStandbyNames(const std::string& names, Duration timeout);
   // The WAL position the server has flushed (primary) or received (standby).
   Result<Lsn> currentLsn(Duration timeout);
+  // Waits (bounded) until this standby has received WAL up to `lsn`.
+  Result<void> waitReceived(Lsn lsn, Duration timeout);
   // An immediate checkpoint (CHECKPOINT).
   Result<void> checkpoint(Duration timeout);
   // Whether this running standby holds WAL that `leader`'s history does not: its replay position
@@ -167,6 +170,11 @@ class Postgres {
   // One query on it; errors start with `what`, and a failed connection is dropped.
   Result<std::vector<PgConn::Row>> localQuery(const char* what, const std::string& sql,
                                               Duration timeout);
+  // Runs `sql` on it every 2 ms until `done(first row)` holds, and returns that row. A failed
+  // query is retried (the connection is re-made); at `deadline` the error names `what` and the
+  // last failure. Bounded by `deadline`.
+  Result<PgConn::Row> pollLocal(const char* what, const std::string& sql, TimePoint deadline,
+                                const std::function<bool(const PgConn::Row&)>& done);
   std::vector<std::string> asPostgresUser(std::vector<std::string> argv) const;
   std::string bin(const char* tool) const { return config_.bin_dir + "/" + tool; }
 
