@@ -5,8 +5,9 @@
 #   bench/lb_bench.sh [ROUNDS] [SECONDS]     (defaults 3 rounds of 5 s per configuration)
 #
 # Prints Markdown: requests/s and latency with keep-alive and with a new connection per request,
-# proxy CPU per 1000 requests, unloaded added latency (1 connection), failed requests when a
-# backend is killed -9 under new-connection load, and peak RSS holding idle connections.
+# proxy CPU per 1000 requests, unloaded added latency (1 connection), failed requests and the
+# time until no more errors when a backend is killed -9 under new-connection load, and peak RSS
+# holding idle connections.
 # Everything listens on 127.0.0.0/8 and is stopped on exit.
 set -euo pipefail
 ROUNDS=${1:-3}
@@ -180,23 +181,39 @@ for target in direct rampart haproxy; do
   printf "| %s | %.0f us | %s |\n" "$target" "$u" "$([ $target = direct ] && echo - || awk -v a="$u" -v b="$ud" 'BEGIN{printf "%.0f us", a-b}')"
 done
 
-# Failover: kill -9 backend 2 one second into a new-connection-per-request load.
+# Failover: kill -9 backend 2 one second into a new-connection-per-request load, ROUNDS rounds
+# alternating between the proxies. lb_failover_load records every request, so it tells requests
+# in flight on the killed backend (no proxy can replay a TCP stream) from new connections that
+# failed, and when the last failed request was sent.
+LOAD=${LOAD:-$HERE/build/bench/lb_failover_load}
 echo
-echo "### Backend killed -9 under new-connection load (wrk -t2 -c64 -d4s, Connection: close)"
+echo "### Backend killed -9 under new-connection load (8 client threads, 3 s, kill at 1 s; $ROUNDS rounds, medians)"
 echo
-echo "| target | failed requests | requests |"
-echo "| --- | --- | --- |"
+echo "| target | requests | failed | failed on new connections | last failed request sent | rounds with 0 failed new |"
+echo "| --- | --- | --- | --- | --- | --- |"
+declare -A FO
+for ((r = 1; r <= ROUNDS; r++)); do
+  for target in rampart haproxy; do
+    case $target in rampart) port=$RP; host=127.0.0.101;; haproxy) port=$HP; host=127.0.0.102;; esac
+    m=$(cat "$WORK/nginx2.pid")
+    out=$("$LOAD" --host "$host" --port "$port" --threads 8 --seconds 3 --kill-after-ms 1000 \
+      --kill "kill -9 $m \$(pgrep -P $m); true")
+    rm -f "$WORK/nginx2.pid"
+    FO[$target]+="$out"$'\n'
+    start_nginx 2 "${B[2]}"
+    sleep 1  # both proxies check every 100 ms: the backend is back in well under a second
+  done
+done
+field() { grep -o "$1=[^ ]*" | cut -d= -f2 | sed 's/^-$/0/'; }
 for target in rampart haproxy; do
-  case $target in rampart) url="http://127.0.0.101:$RP/";; haproxy) url="http://127.0.0.102:$HP/";; esac
-  ( sleep 1; kill_nginx 2 ) &
-  killer=$!
-  out=$(wrk -t2 -c64 -d4s -H "Connection: close" "$url" 2>&1)
-  wait "$killer"
-  req=$(awk '/requests in/{print $1}' <<<"$out")
-  err=$(awk '/Socket errors/{gsub(/,/,""); print $4+$6+$8+$10} /Non-2xx/{print $5}' <<<"$out" | awk '{s+=$1} END{print s+0}')
-  echo "| $target | $err | $req |"
-  start_nginx 2 "${B[2]}"
-  sleep 1
+  lines=$(grep -v '^$' <<<"${FO[$target]}")
+  req=$(field requests <<<"$lines" | median)
+  failed=$(field failed <<<"$lines" | median)
+  failed_new=$(field failed_new <<<"$lines" | median)
+  last=$(grep -o "last_failure_ms=[^ ]*" <<<"$lines" | cut -d= -f2 | grep -v '^-$' | median)
+  last=${last:+$last ms after the kill}
+  clean=$(field failed_new <<<"$lines" | awk '$1 == 0' | wc -l)
+  echo "| $target | $req | $failed | $failed_new | ${last:-no failure} | $clean of $ROUNDS |"
 done
 
 # Memory: peak RSS while holding IDLE idle client connections through each proxy.

@@ -126,6 +126,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // ---- loops ----
   asio::awaitable<void> watchLoop();
   asio::awaitable<void> heartbeatLoop();
+  asio::awaitable<void> failsafeLoop();
   asio::awaitable<void> watchdogLoop();
   asio::awaitable<void> postmasterLoop();
   asio::awaitable<void> haLoop();
@@ -149,7 +150,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   asio::awaitable<void> switchover();
   asio::awaitable<void> rejoin(const std::string& leader);
   asio::awaitable<void> release(const std::string& why);
-  asio::awaitable<bool> failsafeRound();
+  asio::awaitable<Result<void>> failsafeRound(TimePoint deadline);
   asio::awaitable<void> recordEvent(FailoverEvent event);
   void fence(const std::string& why);
   void becomeLeader(int64_t rev, TimePoint sent_at);
@@ -193,7 +194,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   uint64_t term_ = 0;  // counts becomeLeader() calls: one heartbeat loop per term
   int64_t my_leader_rev_ = 0;
   TimePoint fence_deadline_{};
-  bool demoting_ = false;  // a planned switchover is under way: not writable any more
+  TimePoint heartbeat_acked_sent_{};  // send time of the last heartbeat etcd acknowledged
+  bool demoting_ = false;             // a planned switchover is under way: not writable any more
   std::string applied_sync_names_;
   std::optional<SyncState> pending_sync_;  // published once every member flushed switch_lsn_
   Lsn switch_lsn_ = 0;
@@ -349,9 +351,13 @@ void Manager::becomeLeader(int64_t rev, TimePoint sent_at) {
   leading_ = true;
   slots_made_.clear();  // this data directory may have been rewound or cloned since last term
   my_leader_rev_ = rev;
+  heartbeat_acked_sent_ = sent_at;
   fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
   is_leader_->Set(1);
   spawn(&Manager::heartbeatLoop);
+  if (config_.ha.failsafe) {
+    spawn(&Manager::failsafeLoop);
+  }
 }
 
 void Manager::fence(const std::string& why) {
@@ -383,7 +389,9 @@ asio::awaitable<void> Manager::heartbeatLoop() {
     if (r && r->succeeded) {
       my_leader_rev_ = r->revision;
       // Invariant (manager.h): the deadline counts from when this rewrite was sent.
-      fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
+      heartbeat_acked_sent_ = sent_at;
+      fence_deadline_ =
+          std::max(fence_deadline_, sent_at + config_.ha.leader_timeout - config_.ha.fence_margin);
     } else if (r) {
       // The compare failed. Still our name: an earlier attempt of ours was applied although its
       // answer was lost (the client retried on another member). Only we write our name, so the
@@ -400,14 +408,8 @@ asio::awaitable<void> Manager::heartbeatLoop() {
         fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) + ")");
         break;
       }
-    } else if (config_.ha.failsafe) {
-      auto failsafe_sent = now();
-      bool vouched = co_await failsafeRound();
-      if (vouched && leading_) {
-        fence_deadline_ = std::max(
-            fence_deadline_, failsafe_sent + config_.ha.leader_timeout - config_.ha.fence_margin);
-      }
     }
+    // An error (etcd unreachable or too slow): retry at once; failsafeLoop vouches meanwhile.
     auto next = sent_at + config_.ha.heartbeat_interval;
     if (next > now()) {
       co_await sleep(next - now());
@@ -415,21 +417,66 @@ asio::awaitable<void> Manager::heartbeatLoop() {
   }
 }
 
-asio::awaitable<bool> Manager::failsafeRound() {
+asio::awaitable<void> Manager::failsafeLoop() {
+  // Runs beside the heartbeat. As soon as etcd has not acknowledged a heartbeat for two intervals
+  // (down, or too slow), every other member is asked to vouch, while the fencing deadline still
+  // leaves room for the round. Waiting for the heartbeat's own etcd timeout first would leave too
+  // little: on a loaded machine the round then lost the race with the watchdog and the leader
+  // fenced although every member could reach it.
+  const uint64_t term = term_;
+  bool vouching = false;
+  std::string last_refusal;
+  while (leading_ && term == term_ && !stopping_) {
+    auto started = now();
+    if (started - heartbeat_acked_sent_ > config_.ha.heartbeat_interval * 2) {
+      // Short rounds: each member's promise lasts leader_timeout from when it answered, so the
+      // next round must reach it well before that.
+      auto budget = (config_.ha.leader_timeout - config_.ha.fence_margin) / 2;
+      auto vouched = co_await failsafeRound(std::min(fence_deadline_, started + budget));
+      if (!leading_ || term != term_) {
+        break;
+      }
+      if (vouched) {
+        // Every member promised at or after `started` to stay out of any race for
+        // leader_timeout, so fencing leader_timeout - fence_margin after it is early enough.
+        fence_deadline_ = std::max(fence_deadline_,
+                                   started + config_.ha.leader_timeout - config_.ha.fence_margin);
+        if (!vouching) {
+          log_->warn(
+              "etcd does not acknowledge heartbeats: every member vouched, still leading "
+              "(failsafe)");
+        }
+        vouching = true;
+        last_refusal.clear();
+      } else if (vouched.error().message != last_refusal) {
+        last_refusal = vouched.error().message;
+        log_->warn("etcd does not acknowledge heartbeats and failsafe failed: {}", last_refusal);
+      }
+    } else if (vouching) {
+      log_->info("etcd acknowledges heartbeats again: failsafe over");
+      vouching = false;
+    }
+    auto next = started + config_.ha.heartbeat_interval;
+    if (next > now()) {
+      co_await sleep(next - now());
+    }
+  }
+}
+
+asio::awaitable<Result<void>> Manager::failsafeRound(TimePoint deadline) {
   // Every other member must answer; each then stays out of any race for leader_timeout.
   auto others = otherMembers();
   if (others.empty()) {
-    co_return false;
+    co_return fail(ErrorCode::Unavailable, "no other member is known");
   }
-  auto deadline = now() + config_.ha.heartbeat_interval * 2;
   for (const auto& name : others) {
     auto it = members_.find(name);
     if (it == members_.end()) {
-      co_return false;
+      co_return fail(ErrorCode::Unavailable, "member " + name + " has no published status");
     }
     auto ep = net::parseEndpoint(it->second.rest);
     if (!ep) {
-      co_return false;
+      co_return fail(ErrorCode::Unavailable, "member " + name + " has no REST address");
     }
     net::http::Request request;
     request.method = "POST";
@@ -438,11 +485,15 @@ asio::awaitable<bool> Manager::failsafeRound() {
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = nlohmann::json{{"leader", config_.name}}.dump();
     auto response = co_await http_.fetch(*ep, std::move(request), deadline);
-    if (!response || response->status != 200) {
-      co_return false;
+    if (!response) {
+      co_return fail(ErrorCode::Unavailable, "member " + name + ": " + response.error().message);
+    }
+    if (response->status != 200) {
+      co_return fail(ErrorCode::Unavailable,
+                     "member " + name + " refused (HTTP " + std::to_string(response->status) + ")");
     }
   }
-  co_return true;
+  co_return ok();
 }
 
 asio::awaitable<void> Manager::watchdogLoop() {

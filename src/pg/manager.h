@@ -17,8 +17,10 @@
 //   with its manager (PR_SET_PDEATHSIG), so a killed manager cannot leave a writable primary.
 // The invariant "no acknowledged commit lost" is decide.h's.
 //
-// Failsafe: when etcd is unreachable, a leader that can reach every other member (POST /failsafe,
-// each member promises not to race for leader_timeout) keeps serving; otherwise it fences.
+// Failsafe: when etcd has not acknowledged a heartbeat for two heartbeat intervals, the leader asks
+// every other member to vouch (POST /failsafe; each promises not to race for leader_timeout from
+// its answer) and, if all do, moves its deadline to the round's start + leader_timeout -
+// fence_margin. It keeps serving through an etcd outage that way; an unanswered round fences it.
 
 #include <memory>
 #include <optional>
@@ -39,11 +41,11 @@ struct MemberView {
   MemberStatus self;
   bool writable_leader = false;  // holds the key, promoted, before its fencing deadline
   bool running = false;
-  bool replica = false;          // a running standby
-  Lsn leader_lsn = 0;            // the leader's last published position
-  Duration since_loop{};         // time since the HA loop last completed
-  nlohmann::json cluster;        // GET /cluster
-  nlohmann::json history;        // GET /history
+  bool replica = false;    // a running standby
+  Lsn leader_lsn = 0;      // the leader's last published position
+  Duration since_loop{};   // time since the HA loop last completed
+  nlohmann::json cluster;  // GET /cluster
+  nlohmann::json history;  // GET /history
 };
 
 class Manager;
