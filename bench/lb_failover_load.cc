@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,6 +133,11 @@ int main(int argc, char** argv) {
   int64_t requests = 0;
   std::vector<int64_t> failures_sent_ns;  // relative to start
 
+  // The client threads take no signals (the kill command's SIGCHLD would interrupt a blocked
+  // recv with EINTR and count as a failed request); only this thread does.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   std::vector<std::thread> threads;
   for (int t = 0; t < o.threads; ++t) {
     threads.emplace_back([&] {
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
     });
   }
 
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   std::this_thread::sleep_until(start + std::chrono::milliseconds(o.kill_after_ms));
   kill_at_ns = (Clock::now() - start).count();
   int status = std::system(o.kill.c_str());

@@ -53,6 +53,9 @@ struct Worker::Impl {
     size_t pending_off = 0;
     size_t pending_len = 0;
     bool ended = false;  // EOF seen on `from` and passed on to `to`
+    // epoll reported that `from` hung up (EPOLLRDHUP/HUP/ERR). Edge-triggered epoll says so once:
+    // from then on a short read does not mean "drained", the EOF may be queued behind the data.
+    bool from_hung_up = false;
   };
 
   struct Side final : Handler {
@@ -68,8 +71,8 @@ struct Worker::Impl {
     int backend = -1;
     Side client_side;
     Side backend_side;
-    Flow up;    // client -> backend
-    Flow down;  // backend -> client
+    Flow up;                    // client -> backend
+    Flow down;                  // backend -> client
     std::vector<size_t> order;  // backends still to try, in the picker's order
     size_t attempt = 0;
     const BackendSlot* chosen = nullptr;
@@ -102,7 +105,7 @@ struct Worker::Impl {
   std::map<std::string, std::shared_ptr<const VirtualServerSnapshot>> servers;
   std::map<std::string, std::unique_ptr<Listener>> listeners;
   std::unordered_set<Session*> sessions;
-  std::list<Session*> connecting;  // sessions waiting for a backend connect, for deadlines
+  std::list<Session*> connecting;   // sessions waiting for a backend connect, for deadlines
   std::vector<Session*> graveyard;  // closed this round; freed after the event batch
   std::unique_ptr<char[]> scratch = std::make_unique<char[]>(kScratchSize);
   bool stopping = false;
@@ -247,8 +250,8 @@ struct Worker::Impl {
     for (int i = 0; i < 64; ++i) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
-      int fd = ::accept4(l.fd, reinterpret_cast<sockaddr*>(&addr), &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd =
+          ::accept4(l.fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         return;  // EAGAIN, or a transient error (EMFILE): level-triggered, we come back
       }
@@ -300,8 +303,8 @@ struct Worker::Impl {
   void tryNextBackend(Session& s) {
     while (s.attempt < s.order.size()) {
       const auto& b = s.vs->backends[s.order[s.attempt++]];
-      int fd = ::socket(b.address.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        0);
+      int fd =
+          ::socket(b.address.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
         break;
       }
@@ -378,6 +381,9 @@ struct Worker::Impl {
     // may have sent its greeting in the same edge that reported the connect: relay it too, or
     // edge-triggered epoll would never report it again.
     relay(s, s.up);
+    if (events & (EPOLLRDHUP | EPOLLHUP)) {
+      s.down.from_hung_up = true;
+    }
     if (events & (EPOLLIN | EPOLLRDHUP)) {
       relay(s, s.down);
     }
@@ -407,8 +413,7 @@ struct Worker::Impl {
 
   void countBytes(Session& s, Flow& f, size_t n) {
     auto& c = *s.chosen->counters;
-    (&f == &s.up ? c.bytes_to_backend : c.bytes_to_client)
-        .fetch_add(n, std::memory_order_relaxed);
+    (&f == &s.up ? c.bytes_to_backend : c.bytes_to_client).fetch_add(n, std::memory_order_relaxed);
   }
 
   // Moves bytes along one direction until the source has nothing more or the destination is
@@ -447,9 +452,10 @@ struct Worker::Impl {
           f.pending_len = rest;
           return;
         }
-        if (static_cast<size_t>(n) < kScratchSize) {
+        if (static_cast<size_t>(n) < kScratchSize && !f.from_hung_up) {
           // A short read drained the socket: a later arrival raises a new edge, so skip the
-          // recv that would only say EAGAIN.
+          // recv that would only say EAGAIN. Not after a hang-up: its edge came already, and
+          // only the next recv returns the EOF (a backend's answer and FIN in one batch).
           return;
         }
         continue;
@@ -499,6 +505,9 @@ struct Worker::Impl {
     // nothing waiting: only a flow holding pending bytes has work to do then.
     if ((events & EPOLLOUT) && to_here.pending_len > 0) {
       relay(s, to_here);
+    }
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      from_here.from_hung_up = true;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       relay(s, from_here);

@@ -132,7 +132,8 @@ TEST_F(LbTest, ReloadKeepsEstablishedConnectionsAndABadReloadChangesNothing) {
 
   std::ofstream(config_file_) << header + backendList({1, 2});
   ASSERT_EQ(::kill(lb_pid_, SIGHUP), 0);
-  ASSERT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 3s)) << testing::readWholeFile(lb_log_);
+  ASSERT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 3s))
+      << testing::readWholeFile(lb_log_);
   EXPECT_EQ(kept.get("/").second, "a") << "the established connection survives the reload";
   for (int i = 0; i < 6; ++i) {
     auto body = requestOnce();
@@ -142,9 +143,7 @@ TEST_F(LbTest, ReloadKeepsEstablishedConnectionsAndABadReloadChangesNothing) {
   std::ofstream(config_file_) << "virtual_servers:\n  - name: web\n    listen: nonsense\n";
   ASSERT_EQ(::kill(lb_pid_, SIGHUP), 0);
   ASSERT_TRUE(eventually(
-      [&] {
-        return testing::readWholeFile(lb_log_).find("reload rejected") != std::string::npos;
-      },
+      [&] { return testing::readWholeFile(lb_log_).find("reload rejected") != std::string::npos; },
       3s));
   EXPECT_NE(testing::readWholeFile(lb_log_).find("virtual_servers[0].listen"), std::string::npos);
   EXPECT_EQ(stateOf(b), "UP");
@@ -183,10 +182,10 @@ TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
   // A self-signed certificate, as API servers in a lab have; checks do not verify it.
   auto cert = dir_.path() + "/cert.pem";
   auto key = dir_.path() + "/key.pem";
-  auto made = runtime::runCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                                   "-keyout", key, "-out", cert, "-days", "1", "-subj",
-                                   "/CN=localhost"},
-                                  30s);
+  auto made =
+      runtime::runCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                           key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"},
+                          30s);
   ASSERT_EQ(made.exit_code, 0) << made.output;
   auto& tls = addBackend("tls", "http", {"--tls-cert", cert, "--tls-key", key});
   auto& plain = addBackend("plain");
@@ -201,8 +200,7 @@ TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
 TEST_F(LbTest, ServerFirstProtocolsGetTheirGreetingThrough) {
   addBackend("smtp", "greet");
   startLbWithConfig("virtual_servers:\n  - name: smtp\n    listen: " + vip_.toString() +
-                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" +
-                    backendList({0}));
+                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" + backendList({0}));
   auto s = Socket::connectTo(vip_, 2s);
   ASSERT_TRUE(s);
   char buf[64] = {};
@@ -211,11 +209,35 @@ TEST_F(LbTest, ServerFirstProtocolsGetTheirGreetingThrough) {
   EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "hello smtp\n");
 }
 
+TEST_F(LbTest, BackendClosingRightAfterItsAnswerEndsTheClientsConnection) {
+  // An HTTP/1.0-style exchange: the backend answers and closes at once, so its answer and its FIN
+  // often reach the proxy in one batch. The client reads until EOF (it does not parse
+  // Content-Length) and must get both, every time.
+  addBackend("web");
+  startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" + backendList({0}));
+  int ended = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto s = Socket::connectTo(vip_, 2s);  // every read is bounded: 2 s
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s.sendAll("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(s.fd(), buf, sizeof buf, 0)) > 0) {
+      answer.append(buf, static_cast<size_t>(n));
+    }
+    if (n == 0 && answer.rfind("HTTP/1.1 200", 0) == 0 && answer.ends_with("web")) {
+      ++ended;
+    }
+  }
+  EXPECT_EQ(ended, 200) << "connections not ended by the backend's FIN within 2 s";
+}
+
 TEST_F(LbTest, HalfCloseAndA100MegabyteTransferPassByteExact) {
   addBackend("echo", "echo");
   startLbWithConfig("virtual_servers:\n  - name: echo\n    listen: " + vip_.toString() +
-                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" +
-                    backendList({0}));
+                    "\n    health: {type: tcp, interval: 1s}\n    backends:\n" + backendList({0}));
   auto s = Socket::connectTo(vip_, 2s);
   ASSERT_TRUE(s);
   constexpr size_t kTotal = 100 * 1024 * 1024;
@@ -272,8 +294,8 @@ class LbEtcdTest : public testing::LbTest {
     auto cluster = lab::EtcdCluster::start(options);
     ASSERT_TRUE(cluster) << cluster.error().message;
     etcd_ = std::move(*cluster);
-    store_ = std::make_unique<store::EtcdStore>(
-        io_.get_executor(), store::EtcdOptions{etcd_->clientEndpoints(), 2s});
+    store_ = std::make_unique<store::EtcdStore>(io_.get_executor(),
+                                                store::EtcdOptions{etcd_->clientEndpoints(), 2s});
   }
   void put(const std::string& key, const std::string& value) {
     auto r = testing::runLoop(io_, store_->put(store::PutRequest{.key = key, .value = value}));
@@ -303,8 +325,8 @@ TEST_F(LbEtcdTest, BackendsFollowAnEtcdPrefix) {
   put("/rampart/lb/web/b", R"({"address":")" + b.address.toString() + R"(","weight":1})");
   startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
                     "\n    health: {type: http, interval: 100ms}\n    backends_from:\n"
-                    "      etcd: {endpoints: [" + etcd_->endpointList() +
-                    "], prefix: /rampart/lb/web/}\n");
+                    "      etcd: {endpoints: [" +
+                    etcd_->endpointList() + "], prefix: /rampart/lb/web/}\n");
   ASSERT_TRUE(eventually([&] { return servedBy(4) == std::set<std::string>{"a", "b"}; }, 3s));
   remove("/rampart/lb/web/a");
   ASSERT_TRUE(eventually([&] { return servedBy(4) == std::set<std::string>{"b"}; }, 3s))
