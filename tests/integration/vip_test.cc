@@ -54,15 +54,14 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
   testing::TempDir dir;
   NetNs ns("rampart-vip-" + std::to_string(::getpid()));
   ASSERT_TRUE(ns.ok());
-  auto backend = runtime::spawn(runtime::SpawnOptions{
-      {"ip", "netns", "exec", ns.name(), TEST_BACKEND, "--listen", "127.0.0.1:18080", "--name",
-       "a", "--mode", "http"},
-      dir.path() + "/backend.log"});
+  auto backend = runtime::spawn(
+      runtime::SpawnOptions{{"ip", "netns", "exec", ns.name(), TEST_BACKEND, "--listen",
+                             "127.0.0.1:18080", "--name", "a", "--mode", "http"},
+                            dir.path() + "/backend.log"});
   ASSERT_TRUE(backend);
   auto lb = runtime::spawn(runtime::SpawnOptions{
       {"ip", "netns", "exec", ns.name(), RAMPART_BINARY, "lb", "--vs", "10.200.0.1:8080", "--rs",
-       "127.0.0.1:18080", "--health-schem", "tcp", "--iface", "lo", "--admin",
-       "127.0.0.1:19090"},
+       "127.0.0.1:18080", "--health-schem", "tcp", "--iface", "lo", "--admin", "127.0.0.1:19090"},
       dir.path() + "/lb.log"});
   ASSERT_TRUE(lb);
   Reaper reaper{{*lb, *backend}};
@@ -70,8 +69,7 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
   std::string body;
   for (int i = 0; i < 100 && body != "a"; ++i) {
     std::this_thread::sleep_for(50ms);
-    body = runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.1:8080/"})
-               .output;
+    body = runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.1:8080/"}).output;
   }
   ASSERT_EQ(body, "a") << testing::readWholeFile(dir.path() + "/lb.log");
   auto addr = runIn(ns.name(), {"ip", "-o", "addr", "show", "dev", "lo"});
@@ -86,51 +84,96 @@ TEST(Vip, TheVipIsAddedForTheLbsLifetimeAndRemovedOnExit) {
   EXPECT_NE(after.output.find("127.0.0.1"), std::string::npos) << "only the VIP is removed";
 }
 
-TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
-  if (::geteuid() != 0) {
-    GTEST_SKIP() << "needs root to create a network namespace";
+// Kernel mode inside a namespace of its own: backends a (127.0.0.1:18081) and b (:18082) behind
+// the VIP 10.200.0.5:80, checked over HTTP every 100 ms.
+class KernelMode : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "needs root to create a network namespace";
+    }
+    ASSERT_TRUE(ns_.ok());
+    for (std::string name : {"a", "b"}) {
+      auto pid = runtime::spawn(
+          runtime::SpawnOptions{{"ip", "netns", "exec", ns_.name(), TEST_BACKEND, "--listen",
+                                 std::string("127.0.0.1:1808") + (name == "a" ? "1" : "2"),
+                                 "--name", name, "--mode", "http"},
+                                dir_.path() + "/" + name + ".log"});
+      ASSERT_TRUE(pid);
+      reaper_.pids.push_back(*pid);
+      backends_.push_back(*pid);
+    }
+    auto lb = runtime::spawn(runtime::SpawnOptions{{"ip",
+                                                    "netns",
+                                                    "exec",
+                                                    ns_.name(),
+                                                    RAMPART_BINARY,
+                                                    "lb",
+                                                    "--mode",
+                                                    "kernel",
+                                                    "--vs",
+                                                    "10.200.0.5:80",
+                                                    "--rs",
+                                                    "127.0.0.1:18081",
+                                                    "--rs",
+                                                    "127.0.0.1:18082",
+                                                    "--iface",
+                                                    "lo",
+                                                    "--health-schem",
+                                                    "http",
+                                                    "--interval",
+                                                    "100ms",
+                                                    "--admin",
+                                                    "127.0.0.1:19090"},
+                                                   dir_.path() + "/lb.log"});
+    ASSERT_TRUE(lb);
+    lb_ = *lb;
+    reaper_.pids.push_back(lb_);
+    bool spread = false;
+    for (int i = 0; i < 50 && !spread; ++i) {
+      spread = served(4) == std::set<std::string>{"a", "b"};
+      if (!spread) {
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+    ASSERT_TRUE(spread) << testing::readWholeFile(dir_.path() + "/lb.log");
   }
-  testing::TempDir dir;
-  NetNs ns("rampart-nft-" + std::to_string(::getpid()));
-  ASSERT_TRUE(ns.ok());
-  std::vector<pid_t> backends;
-  for (std::string name : {"a", "b"}) {
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {"ip", "netns", "exec", ns.name(), TEST_BACKEND, "--listen",
-         std::string("127.0.0.1:1808") + (name == "a" ? "1" : "2"), "--name", name, "--mode",
-         "http"},
-        dir.path() + "/" + name + ".log"});
-    ASSERT_TRUE(pid);
-    backends.push_back(*pid);
-  }
-  auto lb = runtime::spawn(runtime::SpawnOptions{
-      {"ip", "netns", "exec", ns.name(), RAMPART_BINARY, "lb", "--mode", "kernel", "--vs",
-       "10.200.0.5:80", "--rs", "127.0.0.1:18081", "--rs", "127.0.0.1:18082", "--iface", "lo",
-       "--health-schem", "http", "--interval", "100ms", "--admin", "127.0.0.1:19090"},
-      dir.path() + "/lb.log"});
-  ASSERT_TRUE(lb);
-  Reaper reaper{{*lb, backends[0], backends[1]}};
-  auto served = [&](int n) {
+
+  // The backends that answered n requests through the VIP.
+  std::set<std::string> served(int n) {
     std::set<std::string> seen;
     for (int i = 0; i < n; ++i) {
-      seen.insert(runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.5/"})
-                      .output);
+      seen.insert(
+          runIn(ns_.name(), {"curl", "-s", "--max-time", "1", "http://10.200.0.5/"}).output);
     }
     return seen;
-  };
-  std::set<std::string> both{"a", "b"};
-  bool spread = false;
-  for (int i = 0; i < 50 && !spread; ++i) {
-    spread = served(4) == both;
-    if (!spread) {
-      std::this_thread::sleep_for(50ms);
-    }
   }
-  ASSERT_TRUE(spread) << testing::readWholeFile(dir.path() + "/lb.log");
-  auto table = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"});
+
+  // Tracked flows from the VIP to the backend on `port` (conntrack -L counts them on stderr).
+  int trackedFlowsTo(int port) {
+    auto r = runIn(ns_.name(), {"conntrack", "-L", "-p", "tcp", "--orig-dst", "10.200.0.5",
+                                "--reply-port-src", std::to_string(port)});
+    auto flows = std::string::npos;
+    int count = 0;
+    for (size_t at = r.output.find("dport=80"); at != flows;
+         at = r.output.find("dport=80", at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
+  testing::TempDir dir_;
+  NetNs ns_{"rampart-nft-" + std::to_string(::getpid())};
+  Reaper reaper_;
+  std::vector<pid_t> backends_;  // a, b
+  pid_t lb_ = 0;
+};
+
+TEST_F(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
+  auto table = runIn(ns_.name(), {"nft", "list", "table", "ip", "rampart_lb"});
   EXPECT_NE(table.output.find("numgen inc mod 2"), std::string::npos) << table.output;
 
-  runtime::terminate(backends[1], 2s);
+  runtime::terminate(backends_[1], 2s);
   bool only_a = false;
   for (int i = 0; i < 50 && !only_a; ++i) {
     std::this_thread::sleep_for(50ms);
@@ -138,11 +181,42 @@ TEST(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
   }
   EXPECT_TRUE(only_a) << "the dead backend leaves the DNAT map";
 
-  ASSERT_EQ(::kill(*lb, SIGTERM), 0);
-  ASSERT_TRUE(runtime::waitExit(*lb, 5s));
-  reaper.pids = {backends[0]};
-  auto after = runIn(ns.name(), {"nft", "list", "table", "ip", "rampart_lb"});
+  ASSERT_EQ(::kill(lb_, SIGTERM), 0);
+  ASSERT_TRUE(runtime::waitExit(lb_, 5s));
+  auto after = runIn(ns_.name(), {"nft", "list", "table", "ip", "rampart_lb"});
   EXPECT_NE(after.exit_code, 0) << "the table is removed on exit: " << after.output;
+}
+
+TEST_F(KernelMode, FlowsPinnedToARemovedBackendAreFlushedFromConntrack) {
+  // Idle connections through the VIP (bash holds each open for 20 s): numgen spreads them, so
+  // both backends hold some, and conntrack pins each to its backend.
+  for (int i = 0; i < 6; ++i) {
+    auto holder =
+        runtime::spawn(runtime::SpawnOptions{{"ip", "netns", "exec", ns_.name(), "bash", "-c",
+                                              "exec 3<>/dev/tcp/10.200.0.5/80; sleep 20"},
+                                             dir_.path() + "/holder.log"});
+    ASSERT_TRUE(holder);
+    reaper_.pids.push_back(*holder);
+  }
+  bool both_tracked = false;
+  for (int i = 0; i < 50 && !both_tracked; ++i) {
+    std::this_thread::sleep_for(50ms);
+    both_tracked = trackedFlowsTo(18081) > 0 && trackedFlowsTo(18082) > 0;
+  }
+  ASSERT_TRUE(both_tracked) << "flows to a: " << trackedFlowsTo(18081)
+                            << ", to b: " << trackedFlowsTo(18082);
+
+  // b stops answering but its sockets stay: without the flush its flows would stay pinned to it.
+  ASSERT_EQ(::kill(backends_[1], SIGSTOP), 0);
+  bool flushed = false;
+  for (int i = 0; i < 60 && !flushed; ++i) {
+    std::this_thread::sleep_for(50ms);
+    flushed = trackedFlowsTo(18082) == 0;
+  }
+  ::kill(backends_[1], SIGCONT);
+  EXPECT_TRUE(flushed) << trackedFlowsTo(18082) << " flows still pinned to b\n"
+                       << testing::readWholeFile(dir_.path() + "/lb.log");
+  EXPECT_GT(trackedFlowsTo(18081), 0) << "flows to the healthy backend are left alone";
 }
 
 }  // namespace
