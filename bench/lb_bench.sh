@@ -16,9 +16,16 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 RAMPART=${RAMPART:-$HERE/build/src/rampart}
 WORK=$(mktemp -d /tmp/rampart-lb-bench-XXXXXX)
 PIDS=()
+kill_nginx_pidfile() {  # SIGKILL master and workers in one call, so no half-dead window
+  local m; m=$(cat "$1")
+  kill -9 "$m" $(pgrep -P "$m") 2>/dev/null || true
+  rm -f "$1"
+}
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for f in "$WORK"/nginx*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
+  # nginx workers outlive a SIGKILLed master: end them first (their command line does not name
+  # $WORK, so the pkill below would miss them).
+  for f in "$WORK"/nginx*.pid; do [ -f "$f" ] && kill_nginx_pidfile "$f"; done
   pkill -9 -f "$WORK" 2>/dev/null || true
   if [ -n "${KEEP_LOGS:-}" ]; then echo "logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -45,11 +52,6 @@ http {
 }
 CONF
   nginx -c "$WORK/nginx$1.conf" -p "$WORK" -g "user root;" 2>>"$WORK/nginx$1.err"
-}
-kill_nginx() {  # $1 = index: SIGKILL master and worker in one call, so no half-dead window
-  local m; m=$(cat "$WORK/nginx$1.pid")   # (the master holds the listening socket)
-  kill -9 "$m" $(pgrep -P "$m") 2>/dev/null || true
-  rm -f "$WORK/nginx$1.pid"
 }
 
 NPROC=$(nproc)
@@ -191,7 +193,7 @@ LOAD=${LOAD:-$HERE/build/bench/lb_failover_load}
 echo
 echo "### Backend killed -9 under new-connection load (8 client threads, 3 s, kill at 1 s; $ROUNDS rounds, medians)"
 echo
-echo "| target | requests | failed | of which sent after the backend had exited | last failed request sent | why |"
+echo "| target | requests | failed | of which sent after the backend had exited | last failed request sent | why (per round) |"
 echo "| --- | --- | --- | --- | --- | --- |"
 declare -A FO
 for ((r = 1; r <= ROUNDS; r++)); do
