@@ -95,7 +95,10 @@ SyncState desiredSync(const std::string& leader, std::vector<std::string> stream
     out.quorum = out.members.empty() ? 0 : node_count;
     return out;
   }
+  // A member can show two WAL senders for a moment (a reconnect, or pg_basebackup's beside its
+  // own): it counts once, or the quorum could ask for more standbys than there are.
   std::sort(streaming.begin(), streaming.end());
+  streaming.erase(std::unique(streaming.begin(), streaming.end()), streaming.end());
   out.members = std::move(streaming);
   out.quorum = std::min<int>(node_count, static_cast<int>(out.members.size()));
   return out;

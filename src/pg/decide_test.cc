@@ -108,6 +108,13 @@ TEST(DesiredSync, NonStrictFollowsStreamingReplicas) {
   EXPECT_EQ(synchronousStandbyNames(none), "");
 }
 
+TEST(DesiredSync, AMemberWithTwoWalSendersCountsOnce) {
+  auto s = desiredSync("m1", {"m2", "m2"}, {"m2", "m3"}, 2, false);
+  EXPECT_EQ(s.members, (std::vector<std::string>{"m2"}));
+  EXPECT_EQ(s.quorum, 1) << "a quorum of 2 would wait for a second standby that is not there";
+  EXPECT_EQ(synchronousStandbyNames(s), "ANY 1 (\"m2\")");
+}
+
 TEST(DesiredSync, StrictKeepsEveryMemberListed) {
   auto s = desiredSync("m1", {}, {"m3", "m2"}, 1, true);
   EXPECT_EQ(s.members, (std::vector<std::string>{"m2", "m3"}));
