@@ -38,8 +38,12 @@ http { access_log off; keepalive_requests 10000000;
 CONF
   in_ns nginx -c "$WORK/nginx$i.conf" -p "$WORK" -g "user root;"
 done
+# VIP_BACKENDS=1 puts only the first backend behind the VIP: the same server as the direct
+# rounds, so the ratio is the DNAT's own cost without the spread over three servers.
+rs=()
+for ((i = 0; i < ${VIP_BACKENDS:-3}; i++)); do rs+=(--rs "127.0.0.1:${ports[$i]}"); done
 in_ns "$RAMPART" --log-level warn lb --mode kernel --vs 10.200.0.5:80 --iface lo \
-  --rs 127.0.0.1:18081 --rs 127.0.0.1:18082 --rs 127.0.0.1:18083 --health-schem tcp \
+  "${rs[@]}" --health-schem tcp \
   --interval 100ms --admin 127.0.0.1:19090 > "$WORK/lb.log" 2>&1 &
 LBPID=$!
 sleep 1
@@ -48,7 +52,7 @@ rps() { in_ns wrk -t2 -c64 -d"${SECS}s" "$@" 2>&1 | awk '/Requests\/sec/{print $
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 echo "## rampart lb --mode kernel (nftables DNAT) vs direct, in a network namespace"
 echo
-echo "$(nproc) cores; 3 nginx backends (1 worker each); wrk -t2 -c64 -d${SECS}s; medians of $ROUNDS alternating rounds."
+echo "$(nproc) cores; 3 nginx backends (1 worker each), ${VIP_BACKENDS:-3} behind the VIP; wrk -t2 -c64 -d${SECS}s; medians of $ROUNDS alternating rounds."
 echo
 echo "| load | direct req/s | kernel-mode VIP req/s | ratio |"
 echo "| --- | --- | --- | --- |"

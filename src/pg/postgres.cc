@@ -389,9 +389,11 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   if (!conn) {
     return fail(ErrorCode::Unavailable, "connecting to the rewind source: ", conn.error().message);
   }
+  auto began = SteadyClock::instance().now();
   if (auto c = conn->query("CHECKPOINT", timeout); !c) {
     return fail(ErrorCode::Unavailable, "checkpoint on the rewind source: ", c.error().message);
   }
+  auto checkpointed = SteadyClock::instance().now();
   auto result = runtime::runCommand(
       asPostgresUser({bin("pg_rewind"), "--target-pgdata", config_.data_dir, "--source-server",
                       conninfoTo(source, false), "--no-sync"}),
@@ -400,6 +402,9 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
     return fail(ErrorCode::Internal, "pg_rewind from ", source.host, ":",
                 std::to_string(source.port), " failed: ", result.output);
   }
+  log::get("pg")->info("pg_rewind from {}:{}: checkpoint on the source {:.0f} ms, pg_rewind {:.0f} ms",
+                       source.host, source.port, toMillis(checkpointed - began),
+                       toMillis(SteadyClock::instance().now() - checkpointed));
   return result.output.find("no rewind required") == std::string::npos;
 }
 
@@ -821,9 +826,12 @@ Result<bool> Postgres::divergedFrom(const Upstream& leader, Duration timeout) {
 }
 
 Result<void> Postgres::checkpoint(Duration timeout) {
-  auto rows = localQuery("checkpoint", "CHECKPOINT", timeout);
-  if (!rows) {
-    return fail(rows.error());
+  auto conn = connectLocal(timeout);  // not the cached one: this may run beside other calls
+  if (!conn) {
+    return fail(conn.error().code, "checkpoint: ", conn.error().message);
+  }
+  if (auto rows = conn->query("CHECKPOINT", timeout); !rows) {
+    return fail(ErrorCode::Internal, "checkpoint: ", rows.error().message);
   }
   return ok();
 }

@@ -129,7 +129,8 @@ class Postgres {
   Result<Lsn> currentLsn(Duration timeout);
   // Waits (bounded) until this standby has received WAL up to `lsn`.
   Result<void> waitReceived(Lsn lsn, Duration timeout);
-  // An immediate checkpoint (CHECKPOINT).
+  // An immediate checkpoint (CHECKPOINT), on a connection of its own: it may run on another
+  // thread beside the other calls, which share one cached connection.
   Result<void> checkpoint(Duration timeout);
   // Whether this running standby holds WAL that `leader`'s history does not: its replay position
   // lies past the point where the leader's timeline forked off ours (the leader's timeline
