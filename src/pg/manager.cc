@@ -40,10 +40,11 @@ int64_t wallMillis() {
 
 TimePoint now() { return SteadyClock::instance().now(); }
 
-constexpr Duration kPgTimeout = 2s;           // one query to the local server
-constexpr Duration kStartTimeout = 60s;       // start-up, including crash recovery
-constexpr Duration kCloneTimeout = 600s;      // pg_basebackup / pg_rewind
-constexpr Duration kSteadyStreaming = 250ms;  // see trackWalSenders
+constexpr Duration kPgTimeout = 2s;                      // one query to the local server
+constexpr Duration kStartTimeout = 60s;                  // start-up, including crash recovery
+constexpr Duration kCloneTimeout = 600s;                 // pg_basebackup / pg_rewind
+constexpr Duration kSteadyStreaming = 250ms;             // see trackWalSenders
+constexpr Duration kCheckpointAfterPromotionDelay = 2s;  // see checkpointAfterPromotion
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -738,6 +739,9 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
   configured_upstream_ = "";
   may_have_diverged_ = false;
   race_rev_ = -1;
+  // promote() saw pg_is_in_recovery() = false: /primary may answer 200 now, not only after the
+  // next observation of the server (tens of milliseconds the write VIP would wait for).
+  local_.in_recovery = false;
   event.promoted_at_ms = wallMillis();
   failovers_->Increment();
   if (event.detected_at_ms > 0) {
@@ -760,8 +764,14 @@ asio::awaitable<void> Manager::checkpointAfterPromotion() {
   // only at its first checkpoint: normally a spread one, minutes later. Until then a rewind that
   // uses this server as its source, or as its target should it fail in that window, sees the old
   // timeline and fails ("could not find previous WAL record", then a full clone) or finds nothing
-  // to do. An immediate checkpoint now closes the window; it runs beside the HA loop, on a
-  // connection of its own.
+  // to do. An immediate checkpoint closes the window; it runs beside the HA loop, on a
+  // connection of its own. Not at once: its writes slow the first commits of the new leader (the
+  // switchover gap went from ~0.5 to ~0.85 s), and a leader failing within these two seconds
+  // still rejoins by a clone.
+  co_await sleep(kCheckpointAfterPromotionDelay);
+  if (!leading_ || stopping_) {
+    co_return;
+  }
   auto began = now();
   auto job = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
   auto done = co_await offload(std::move(job), &background_);
@@ -1050,13 +1060,25 @@ asio::awaitable<void> Manager::switchover() {
   if (auto c = co_await offload(std::move(precheckpoint)); !c) {
     log_->warn("switchover: checkpoint before the handover failed: {}", c.error().message);
   }
-  // Not writable from here (REST /primary answers 503), and no client can commit once the server
-  // is closed to clients: its flush position then covers every acknowledged commit, and the new
-  // leader promotes only once it has that much. The server stops after the handover, off the
-  // path of the writes.
-  demoting_ = true;
-  auto close = [this] { return pg_.closeToClients(std::chrono::seconds(5)); };
-  auto closed = co_await offload(std::move(close));
+  // First refuse new clients while the open sessions keep writing (proving the pg_hba.conf
+  // reload takes a connection attempt, ~100 ms under load, so it stays off the write path).
+  // Then: not writable (REST /primary answers 503), every session ended, and no client can
+  // commit any more, so the flush position covers every acknowledged commit; the new leader
+  // promotes only once it has that much. The server stops after the handover, also off the path
+  // of the writes.
+  auto refuse = [this] { return pg_.refuseNewClients(std::chrono::seconds(5)); };
+  auto refused = co_await offload(std::move(refuse));
+  Result<Lsn> closed = fail(ErrorCode::Unavailable, "not attempted");
+  auto closing_began = now();
+  if (refused) {
+    demoting_ = true;
+    closing_began = now();
+    auto end_sessions = [this] { return pg_.endClientSessions(std::chrono::seconds(5)); };
+    closed = co_await offload(std::move(end_sessions));
+  } else {
+    closed = fail(refused.error());
+  }
+  auto closing_took = now() - closing_began;
   if (!closed) {
     log_->error("switchover abandoned: {}", closed.error().message);
     auto reopen = [this] { return pg_.openToClients(); };
@@ -1074,9 +1096,13 @@ asio::awaitable<void> Manager::switchover() {
   txn.success.push_back(store::PutRequest{keys_.switchover(), encode(handover)});
   leading_ = false;
   is_leader_->Set(0);
+  auto handover_began = now();
   auto r = co_await store_.txn(std::move(txn));
-  log_->info("handed the leader key to {} (WAL end {}): {}", target, formatLsn(*closed),
-             r && r->succeeded ? "ok" : "failed; the key expires and a race decides");
+  log_->info(
+      "handed the leader key to {} (WAL end {}; sessions ended in {:.0f} ms, handover "
+      "{:.0f} ms): {}",
+      target, formatLsn(*closed), toMillis(closing_took), toMillis(now() - handover_began),
+      r && r->succeeded ? "ok" : "failed; the key expires and a race decides");
   // Either way this server must not serve again as it is: it rejoins as a replica. An immediate
   // stop writes no shutdown checkpoint, so its WAL usually ends inside the new leader's history
   // and it can follow without pg_rewind (see rejoin).

@@ -402,9 +402,10 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
     return fail(ErrorCode::Internal, "pg_rewind from ", source.host, ":",
                 std::to_string(source.port), " failed: ", result.output);
   }
-  log::get("pg")->info("pg_rewind from {}:{}: checkpoint on the source {:.0f} ms, pg_rewind {:.0f} ms",
-                       source.host, source.port, toMillis(checkpointed - began),
-                       toMillis(SteadyClock::instance().now() - checkpointed));
+  log::get("pg")->info(
+      "pg_rewind from {}:{}: checkpoint on the source {:.0f} ms, pg_rewind {:.0f} ms", source.host,
+      source.port, toMillis(checkpointed - began),
+      toMillis(SteadyClock::instance().now() - checkpointed));
   return result.output.find("no rewind required") == std::string::npos;
 }
 
@@ -425,8 +426,9 @@ std::string Postgres::hbaText(bool clients) const {
          replication + "host all all 0.0.0.0/0 scram-sha-256\n";
 }
 
-Result<Lsn> Postgres::closeToClients(Duration timeout) {
-  auto deadline = SteadyClock::instance().now() + timeout;
+Result<void> Postgres::refuseNewClients(Duration timeout) {
+  auto began = SteadyClock::instance().now();
+  auto deadline = began + timeout;
   auto timeLeft = [&] { return deadline - SteadyClock::instance().now(); };
   if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", hbaText(false), 0600, uid_, gid_);
       !w) {
@@ -438,7 +440,8 @@ Result<Lsn> Postgres::closeToClients(Duration timeout) {
   }
   // The postmaster reloads pg_hba.conf asynchronously: a refusal of our own proves it did.
   const Upstream self{config_.listen.host, config_.listen.port};
-  while (true) {
+  int probes = 0;
+  while (++probes) {
     if (timeLeft() <= Duration::zero()) {
       return fail(ErrorCode::DeadlineExceeded, "the server kept admitting clients");
     }
@@ -449,6 +452,17 @@ Result<Lsn> Postgres::closeToClients(Duration timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  log::get("pg")->info(
+      "refusing new clients: pg_hba.conf reloaded, proven after {:.0f} ms ({} "
+      "probes)",
+      toMillis(SteadyClock::instance().now() - began), probes);
+  return ok();
+}
+
+Result<Lsn> Postgres::endClientSessions(Duration timeout) {
+  auto began = SteadyClock::instance().now();
+  auto deadline = began + timeout;
+  auto timeLeft = [&] { return deadline - SteadyClock::instance().now(); };
   static const char* kClients =
       " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
   if (auto t =
@@ -463,7 +477,10 @@ Result<Lsn> Postgres::closeToClients(Duration timeout) {
   if (!gone) {
     return fail(gone.error());
   }
-  return currentLsn(std::max<Duration>(timeLeft(), std::chrono::milliseconds(100)));
+  auto lsn = currentLsn(std::max<Duration>(timeLeft(), std::chrono::milliseconds(100)));
+  log::get("pg")->info("client sessions ended after {:.0f} ms",
+                       toMillis(SteadyClock::instance().now() - began));
+  return lsn;
 }
 
 Result<void> Postgres::openToClients() {

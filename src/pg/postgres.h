@@ -141,13 +141,16 @@ class Postgres {
   Result<void> ensureSlots(const std::vector<std::string>& members, Duration timeout);
   // Creates the replication role after bootstrap.
   Result<void> createReplicationRole(Duration timeout);
-  // The first half of a planned switchover, while the server is still a primary: pg_hba.conf
-  // stops admitting clients (only replication and the local superuser), verified with a refused
-  // connection of our own; every client session is terminated and waited for. From then on no
-  // client can commit, so the returned flush position covers every acknowledged commit: the WAL
-  // a new leader must have before it promotes. openToClients() undoes it; the next start writes
-  // the normal pg_hba.conf anyway.
-  Result<Lsn> closeToClients(Duration timeout);
+  // The first half of a planned switchover, while the server is still a primary, in two steps:
+  // refuseNewClients() makes pg_hba.conf admit only replication and the local superuser and
+  // waits for a refused connection of our own (the reload is asynchronous); sessions already
+  // open keep working, so this part costs the writes nothing. endClientSessions() then
+  // terminates every client session and waits until they are gone. From then on no client can
+  // commit, so the flush position it returns covers every acknowledged commit: the WAL a new
+  // leader must have before it promotes. openToClients() undoes both; the next start writes the
+  // normal pg_hba.conf anyway.
+  Result<void> refuseNewClients(Duration timeout);
+  Result<Lsn> endClientSessions(Duration timeout);
   Result<void> openToClients();
   // pg_controldata's "Database cluster state": "in production" and "shut down" mean the data
   // directory was last a primary (a rejoin must rewind); "... recovery" a standby.

@@ -87,7 +87,7 @@ struct SwitchoverRequest {
   std::string to;      // empty: the best candidate
   bool force = false;  // failover: promote `to` even without a leader
   // Set by the old leader when it hands over: its WAL flush position once it was closed to
-  // clients (Postgres::closeToClients). The new leader promotes only once it has received that.
+  // clients (Postgres::endClientSessions). The new leader promotes only once it has received that.
   Lsn handover_lsn = 0;
 };
 std::string encode(const SwitchoverRequest& s);
