@@ -250,6 +250,9 @@ void Manager::applyKv(const store::KeyValue& kv) {
     if (!leader_present_ || kv.mod_revision != leader_mod_rev_) {
       leader_seen_at_ = now();
     }
+    if (kv.value != leader_name_) {
+      failsafe_until_ = {};  // a promise to vouch for the previous holder ends with its tenure
+    }
     leader_present_ = true;
     leader_name_ = kv.value;
     leader_mod_rev_ = kv.mod_revision;
@@ -287,6 +290,10 @@ void Manager::applyKv(const store::KeyValue& kv) {
 
 void Manager::applyDelete(const std::string& k) {
   if (k == keys_.leader()) {
+    // Released: the leader stopped first (release()), so a failsafe promise to it no longer
+    // holds anyone back. Without this, a replica that vouched during a slow etcd moment sat out
+    // the race for up to leader_timeout after the primary's server died.
+    failsafe_until_ = {};
     leader_present_ = false;
     leader_name_.clear();
     leader_mod_rev_ = 0;
