@@ -566,8 +566,8 @@ asio::awaitable<void> Manager::haLoop() {
 }
 
 asio::awaitable<void> Manager::tick() {
-  auto job1 = [this] { return pg_.observe(kPgTimeout); };
-  local_ = co_await offload(std::move(job1));
+  auto observe = [this] { return pg_.observe(kPgTimeout); };
+  local_ = co_await offload(std::move(observe));
   trackWalSenders();
   co_await publishStatus(false);
   if (!view_ready_ || stopping_) {
@@ -645,8 +645,8 @@ asio::awaitable<void> Manager::bootstrap() {
     initialized_ = true;
     log_->info("won the initialize key: bootstrapping the cluster");
     if (!pg_.hasData()) {
-      auto job2 = [this] { return pg_.initdb(); };
-      auto made = co_await offload(std::move(job2));
+      auto init_cluster = [this] { return pg_.initdb(); };
+      auto made = co_await offload(std::move(init_cluster));
       if (!made) {
         log_->error("bootstrap failed: {}", made.error().message);
         store::DeleteRequest undo{keys_.initialize()};
@@ -654,14 +654,14 @@ asio::awaitable<void> Manager::bootstrap() {
         co_return;
       }
     }
-    auto job3 = [this] { return pg_.start(false, std::nullopt, "", kStartTimeout); };
-    auto started = co_await offload(std::move(job3));
+    auto start_primary = [this] { return pg_.start(false, std::nullopt, "", kStartTimeout); };
+    auto started = co_await offload(std::move(start_primary));
     if (!started) {
       log_->error("bootstrap start failed: {}", started.error().message);
       co_return;
     }
-    auto job4 = [this] { return pg_.createReplicationRole(kPgTimeout); };
-    auto role = co_await offload(std::move(job4));
+    auto create_role = [this] { return pg_.createReplicationRole(kPgTimeout); };
+    auto role = co_await offload(std::move(create_role));
     if (!role) {
       log_->warn("{}", role.error().message);
     }
@@ -725,7 +725,7 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
     names = synchronousStandbyNames(
         desiredSync(config_.name, {}, others, config_.ha.synchronous_node_count, true));
   }
-  auto job5 = [this, names] {
+  auto promote = [this, names] {
     // Promotion stops the WAL receiver by itself; the standby's list is '' unless strict.
     if (!names.empty()) {
       if (auto s = pg_.setSynchronousStandbyNames(names, kPgTimeout); !s) {
@@ -734,7 +734,7 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
     }
     return pg_.promote(std::chrono::seconds(30));
   };
-  auto promoted = co_await offload(std::move(job5));
+  auto promoted = co_await offload(std::move(promote));
   if (!promoted) {
     log_->error("promotion failed: {}", promoted.error().message);
     std::string why = "promotion failed";
@@ -759,8 +759,8 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
              event.old_leader, event.new_leader, event.reason, event.decision,
              event.decided_at_ms - event.detected_at_ms,
              event.promoted_at_ms - event.detected_at_ms);
-  auto job6 = [this] { return pg_.observe(kPgTimeout); };
-  local_ = co_await offload(std::move(job6));
+  auto observe_promoted = [this] { return pg_.observe(kPgTimeout); };
+  local_ = co_await offload(std::move(observe_promoted));
   co_await publishStatus(true);
   co_await recordEvent(std::move(event));
   spawn(&Manager::checkpointAfterPromotion);
@@ -780,8 +780,8 @@ asio::awaitable<void> Manager::checkpointAfterPromotion() {
     co_return;
   }
   auto began = now();
-  auto job = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
-  auto done = co_await offload(std::move(job), &background_);
+  auto checkpoint = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
+  auto done = co_await offload(std::move(checkpoint), &background_);
   if (done) {
     log_->info("checkpoint after promotion: {:.0f} ms", toMillis(now() - began));
   } else {
@@ -858,11 +858,11 @@ asio::awaitable<void> Manager::leaderTick() {
     restart_requested_ = false;
     restarting_ = true;
     auto names = applied_sync_names_;
-    auto job7 = [this, names] {
+    auto restart_primary = [this, names] {
       (void)pg_.stop(std::chrono::seconds(30));
       return pg_.start(false, std::nullopt, names, kStartTimeout);
     };
-    auto r = co_await offload(std::move(job7));
+    auto r = co_await offload(std::move(restart_primary));
     restarting_ = false;
     log_->info("restart as primary: {}", r ? "done" : r.error().message);
     co_return;
@@ -875,8 +875,10 @@ asio::awaitable<void> Manager::leaderTick() {
     }
     log_->warn("postgres exited and no replica may take over: restarting it in place");
     auto names = applied_sync_names_;
-    auto job8 = [this, names] { return pg_.start(false, std::nullopt, names, kStartTimeout); };
-    auto r = co_await offload(std::move(job8));
+    auto start_in_place = [this, names] {
+      return pg_.start(false, std::nullopt, names, kStartTimeout);
+    };
+    auto r = co_await offload(std::move(start_in_place));
     if (!r) {
       log_->error("restart failed: {}", r.error().message);
     }
@@ -924,8 +926,8 @@ asio::awaitable<void> Manager::leaderTick() {
   }
   auto others = otherMembers();
   if (others != slots_made_) {
-    auto job10 = [this, others] { return pg_.ensureSlots(others, kPgTimeout); };
-    auto made = co_await offload(std::move(job10));
+    auto make_slots = [this, others] { return pg_.ensureSlots(others, kPgTimeout); };
+    auto made = co_await offload(std::move(make_slots));
     if (made) {
       slots_made_ = others;
     } else {
@@ -977,13 +979,13 @@ asio::awaitable<void> Manager::manageSync() {
         co_return;
       }
     }
-    auto job11 = [this, names]() -> Result<Lsn> {
+    auto apply_sync_names = [this, names]() -> Result<Lsn> {
       if (auto r = pg_.setSynchronousStandbyNames(names, kPgTimeout); !r) {
         return fail(r.error());
       }
       return pg_.currentLsn(kPgTimeout);
     };
-    auto set = co_await offload(std::move(job11));
+    auto set = co_await offload(std::move(apply_sync_names));
     if (!set) {
       log_->warn("{}", set.error().message);
       co_return;
@@ -1149,11 +1151,11 @@ asio::awaitable<void> Manager::followerTick() {
     if (restart_requested_) {
       restart_requested_ = false;
       auto up = upstreamOf(leader_name_);
-      auto job13 = [this, up] {
+      auto restart_replica = [this, up] {
         (void)pg_.stop(std::chrono::seconds(30));
         return pg_.start(true, up, "", kStartTimeout);
       };
-      auto r = co_await offload(std::move(job13));
+      auto r = co_await offload(std::move(restart_replica));
       log_->info("restart as replica: {}", r ? "done" : r.error().message);
       co_return;
     }
@@ -1181,8 +1183,8 @@ asio::awaitable<void> Manager::followerTick() {
       if (!up) {
         co_return;
       }
-      auto job14 = [this, up] { return pg_.setUpstream(up, kPgTimeout); };
-      auto r = co_await offload(std::move(job14));
+      auto repoint = [this, up] { return pg_.setUpstream(up, kPgTimeout); };
+      auto r = co_await offload(std::move(repoint));
       if (r) {
         log_->info("streaming from {}", leader_name_);
         configured_upstream_ = leader_name_;
@@ -1203,8 +1205,8 @@ asio::awaitable<void> Manager::followerTick() {
       // rejoins with pg_rewind, or a fresh clone if that fails.
       log_->warn("not streaming from {} for 5 s: restarting the rejoin", leader_name_);
       ++rejoin_failures_;
-      auto job15 = [this] { return pg_.stop(std::chrono::seconds(30)); };
-      co_await offload(std::move(job15));
+      auto stop_for_rejoin = [this] { return pg_.stop(std::chrono::seconds(30)); };
+      co_await offload(std::move(stop_for_rejoin));
       not_streaming_since_ = now();
     }
     co_return;
@@ -1221,14 +1223,14 @@ asio::awaitable<void> Manager::followerTick() {
     // was a primary and another member led after it: then it may hold WAL the cluster never
     // had, and it must wait for the new leader and rewind.
     bool last_leader = sync_ && sync_->leader == config_.name;
-    auto job16 = [this, last_leader]() -> Result<void> {
+    auto start_for_race = [this, last_leader]() -> Result<void> {
       auto state = pg_.controlState();
       if (!last_leader && state && (*state == "in production" || *state == "shut down")) {
         return ok();
       }
       return pg_.start(true, std::nullopt, "", kStartTimeout);
     };
-    auto r = co_await offload(std::move(job16));
+    auto r = co_await offload(std::move(start_for_race));
     if (!r) {
       log_->warn("start for the race failed: {}", r.error().message);
     } else if (last_leader) {
@@ -1252,8 +1254,8 @@ asio::awaitable<void> Manager::race() {
     log_->info("leader gone ({}): detaching", race_reason_);
     last_wait_reason_.clear();  // a new race: say again why we wait, if we do
     // Rule 2 of decide.h: detach first, then publish the final position.
-    auto job17 = [this] { return pg_.setUpstream(std::nullopt, kPgTimeout); };
-    auto lsn = co_await offload(std::move(job17));
+    auto detach = [this] { return pg_.setUpstream(std::nullopt, kPgTimeout); };
+    auto lsn = co_await offload(std::move(detach));
     if (!lsn) {
       log_->warn("detaching for the race failed: {}", lsn.error().message);
       co_return;
@@ -1321,7 +1323,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     bool detached = false;  // started without an upstream, to be compared first
     std::string steps;      // "stop 80 ms, rewind 2100 ms, start 700 ms"
   };
-  auto job18 = [this, up, reinit, force_rewind]() -> Result<Rejoined> {
+  auto rejoin_steps = [this, up, reinit, force_rewind]() -> Result<Rejoined> {
     // How long each step took goes into the log line: the rejoin's time is mostly here.
     std::string steps;
     auto timed = [&steps](const char* step, auto&& action) {
@@ -1373,7 +1375,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     }
     return Rejoined{how, false, steps};
   };
-  auto r = co_await offload(std::move(job18));
+  auto r = co_await offload(std::move(rejoin_steps));
   if (!r) {
     log_->warn("rejoining {} failed: {}", leader, r.error().message);
     ++rejoin_failures_;
@@ -1515,8 +1517,8 @@ RestActions Manager::restActions() {
 // Lifecycle
 
 asio::awaitable<int> Manager::run() {
-  auto job19 = [this] { return pg_.prepare(); };
-  auto prepared = co_await offload(std::move(job19));
+  auto prepare = [this] { return pg_.prepare(); };
+  auto prepared = co_await offload(std::move(prepare));
   if (!prepared) {
     log_->error("{}", prepared.error().message);
     co_return 1;
@@ -1541,8 +1543,8 @@ asio::awaitable<void> Manager::shutdown() {
   leading_ = false;
   is_leader_->Set(0);
   wake();
-  auto job20 = [this] { return pg_.stop(std::chrono::seconds(30)); };
-  co_await offload(std::move(job20));
+  auto stop_server = [this] { return pg_.stop(std::chrono::seconds(30)); };
+  co_await offload(std::move(stop_server));
   if (was_leader) {
     std::string why = "shutting down";
     co_await release(why);
