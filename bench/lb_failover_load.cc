@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -153,7 +152,6 @@ int main(int argc, char** argv) {
 
   const auto start = Clock::now();
   const auto end = start + std::chrono::seconds(o.seconds);
-  std::atomic<int64_t> kill_at_ns{-1};  // relative to start; set just before the command runs
 
   std::mutex mu;
   int64_t requests = 0;
@@ -201,7 +199,7 @@ int main(int argc, char** argv) {
     }
     pidfds.push_back(fd);
   }
-  kill_at_ns = (Clock::now() - start).count();
+  const int64_t kill_at_ns = (Clock::now() - start).count();  // relative to start
   std::string kill_errors;
   for (pid_t pid : o.kill) {
     if (::kill(pid, SIGKILL) != 0) {

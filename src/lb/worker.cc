@@ -32,6 +32,8 @@ namespace rampart::lb {
 namespace {
 
 constexpr size_t kScratchSize = 64 * 1024;
+// The events that say the peer closed its side (or the socket failed): an EOF or error waits.
+constexpr uint32_t kHungUp = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 constexpr int kMaxEvents = 256;
 
 // What an epoll event points at.
@@ -53,7 +55,7 @@ struct Worker::Impl {
     size_t pending_off = 0;
     size_t pending_len = 0;
     bool ended = false;  // EOF seen on `from` and passed on to `to`
-    // epoll reported that `from` hung up (EPOLLRDHUP/HUP/ERR). Edge-triggered epoll says so once:
+    // epoll reported that `from` hung up (kHungUp). Edge-triggered epoll says so once:
     // from then on a short read does not mean "drained", the EOF may be queued behind the data.
     bool from_hung_up = false;
   };
@@ -381,7 +383,7 @@ struct Worker::Impl {
     // may have sent its greeting in the same edge that reported the connect: relay it too, or
     // edge-triggered epoll would never report it again.
     relay(s, s.up);
-    if (events & (EPOLLRDHUP | EPOLLHUP)) {
+    if (events & kHungUp) {
       s.down.from_hung_up = true;
     }
     if (events & (EPOLLIN | EPOLLRDHUP)) {
@@ -506,7 +508,7 @@ struct Worker::Impl {
     if ((events & EPOLLOUT) && to_here.pending_len > 0) {
       relay(s, to_here);
     }
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (events & kHungUp) {
       from_here.from_hung_up = true;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

@@ -1077,15 +1077,12 @@ asio::awaitable<void> Manager::switchover() {
   // of the writes.
   auto refuse = [this] { return pg_.refuseNewClients(std::chrono::seconds(5)); };
   auto refused = co_await offload(std::move(refuse));
-  Result<Lsn> closed = fail(ErrorCode::Unavailable, "not attempted");
   auto closing_began = now();
-  if (refused) {
+  Result<Lsn> closed = refused ? Result<Lsn>(Lsn{0}) : fail(refused.error());
+  if (closed) {
     demoting_ = true;
-    closing_began = now();
     auto end_sessions = [this] { return pg_.endClientSessions(std::chrono::seconds(5)); };
     closed = co_await offload(std::move(end_sessions));
-  } else {
-    closed = fail(refused.error());
   }
   auto closing_took = now() - closing_began;
   if (!closed) {
@@ -1329,8 +1326,8 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     auto timed = [&steps](const char* step, auto&& action) {
       auto began = now();
       auto result = action();
-      steps += fmt::format("{}{} {} ms", steps.empty() ? "" : ", ", step,
-                           static_cast<long long>(toMillis(now() - began)));
+      steps +=
+          fmt::format("{}{} {:.0f} ms", steps.empty() ? "" : ", ", step, toMillis(now() - began));
       return result;
     };
     if (pg_.alive()) {

@@ -440,8 +440,8 @@ Result<void> Postgres::refuseNewClients(Duration timeout) {
   }
   // The postmaster reloads pg_hba.conf asynchronously: a refusal of our own proves it did.
   const Upstream self{config_.listen.host, config_.listen.port};
-  int probes = 0;
-  while (++probes) {
+  int probes = 1;  // the one in progress
+  for (;; ++probes) {
     if (timeLeft() <= Duration::zero()) {
       return fail(ErrorCode::DeadlineExceeded, "the server kept admitting clients");
     }

@@ -149,13 +149,13 @@ class KernelMode : public ::testing::Test {
     return seen;
   }
 
-  // Tracked flows from the VIP to the backend on `port` (conntrack -L counts them on stderr).
+  // Tracked flows from the VIP to the backend on `port`: one "dport=80" (the original
+  // direction) per conntrack entry listed.
   int trackedFlowsTo(int port) {
     auto r = runIn(ns_.name(), {"conntrack", "-L", "-p", "tcp", "--orig-dst", "10.200.0.5",
                                 "--reply-port-src", std::to_string(port)});
-    auto flows = std::string::npos;
     int count = 0;
-    for (size_t at = r.output.find("dport=80"); at != flows;
+    for (auto at = r.output.find("dport=80"); at != std::string::npos;
          at = r.output.find("dport=80", at + 1)) {
       ++count;
     }
@@ -188,12 +188,13 @@ TEST_F(KernelMode, NftablesSpreadsOverUsableBackendsAndTheTableGoesOnExit) {
 }
 
 TEST_F(KernelMode, FlowsPinnedToARemovedBackendAreFlushedFromConntrack) {
-  // Idle connections through the VIP (bash holds each open for 20 s): numgen spreads them, so
+  // Idle connections through the VIP (each held open for 20 s by one process, which the reaper
+  // ends, so nothing keeps the namespace alive after the test): numgen spreads them, so
   // both backends hold some, and conntrack pins each to its backend.
   for (int i = 0; i < 6; ++i) {
     auto holder =
         runtime::spawn(runtime::SpawnOptions{{"ip", "netns", "exec", ns_.name(), "bash", "-c",
-                                              "exec 3<>/dev/tcp/10.200.0.5/80; sleep 20"},
+                                              "exec 3<>/dev/tcp/10.200.0.5/80; exec sleep 20"},
                                              dir_.path() + "/holder.log"});
     ASSERT_TRUE(holder);
     reaper_.pids.push_back(*holder);
