@@ -39,8 +39,8 @@ Error at(const config::Section& s, const std::string& field, const std::string& 
 Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
-                            "timeout", "rise", "fall", "initial_state", "role", "user",
-                            "database"});
+                            "outage_interval", "timeout", "rise", "fall", "initial_state", "role",
+                            "user", "database"});
       !r) {
     return fail(r.error());
   }
@@ -78,6 +78,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   auto status = h.string("status", "200-399");
   auto extra = h.stringList("extra_statuses");
   auto interval = h.duration("interval", out.interval);
+  auto outage_interval = interval ? h.duration("outage_interval", *interval) : interval;
   auto timeout = h.duration("timeout", out.probe.timeout);
   auto rise = h.integer("rise", out.rise, 1, 100);
   auto fall = h.integer("fall", out.fall, 1, 100);
@@ -89,8 +90,10 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   if (!extra) {
     return fail(extra.error());
   }
-  if (!interval || !timeout) {
-    return fail(!interval ? interval.error() : timeout.error());
+  if (!interval || !outage_interval || !timeout) {
+    return fail(!interval          ? interval.error()
+                : !outage_interval ? outage_interval.error()
+                                   : timeout.error());
   }
   if (!rise || !fall) {
     return fail(!rise ? rise.error() : fall.error());
@@ -117,6 +120,9 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   if (*interval < std::chrono::milliseconds(10)) {
     return fail(at(h, "interval", "must be at least 10ms"));
   }
+  if (*outage_interval < std::chrono::milliseconds(10) || *outage_interval > *interval) {
+    return fail(at(h, "outage_interval", "must be at least 10ms and at most `interval`"));
+  }
   if (*timeout <= Duration::zero()) {
     return fail(at(h, "timeout", "must be positive"));
   }
@@ -129,6 +135,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   out.probe.status_max = range->second;
   out.probe.timeout = *timeout;
   out.interval = *interval;
+  out.outage_interval = *outage_interval;
   out.rise = static_cast<int>(*rise);
   out.fall = static_cast<int>(*fall);
   return out;
@@ -150,8 +157,9 @@ Result<BackendConfig> parseBackend(const config::Section& b) {
   auto max_connections = b.integer("max_connections", 0, 0, 10'000'000);
   auto check_port = b.integer("check_port", 0, 0, 65535);
   if (!weight || !max_connections || !check_port) {
-    return fail(!weight ? weight.error()
-                        : !max_connections ? max_connections.error() : check_port.error());
+    return fail(!weight            ? weight.error()
+                : !max_connections ? max_connections.error()
+                                   : check_port.error());
   }
   return BackendConfig{*endpoint, static_cast<uint32_t>(*weight), *max_connections,
                        static_cast<uint16_t>(*check_port)};
@@ -159,9 +167,9 @@ Result<BackendConfig> parseBackend(const config::Section& b) {
 
 Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
-  if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
-                            "on_down", "passive_ejection", "health", "backends",
-                            "backends_from", "vip_interface"});
+  if (auto r =
+          v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout", "on_down",
+                       "passive_ejection", "health", "backends", "backends_from", "vip_interface"});
       !r) {
     return fail(r.error());
   }
@@ -364,14 +372,14 @@ Result<void> validate(const LbConfig& config) {
       return fail(ErrorCode::InvalidArgument, "virtual_servers: duplicate name '", vs.name, "'");
     }
     if (!listens.insert(vs.listen.toString()).second) {
-      return fail(ErrorCode::InvalidArgument, "virtual_servers: '", vs.name,
-                  "' listens on ", vs.listen.toString(), " like another virtual server");
+      return fail(ErrorCode::InvalidArgument, "virtual_servers: '", vs.name, "' listens on ",
+                  vs.listen.toString(), " like another virtual server");
     }
     std::set<std::string> addresses;
     for (const auto& b : vs.backends) {
       if (!addresses.insert(b.address.toString()).second) {
-        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
-                    "': backend ", b.address.toString(), " is listed twice");
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name, "': backend ",
+                    b.address.toString(), " is listed twice");
       }
     }
   }
@@ -428,6 +436,7 @@ Result<LbConfig> fromLvscareFlags(const LvscareFlags& flags) {
                 "': expected a duration of at least 10ms (e.g. 100ms, 5s, or 5 for seconds)");
   }
   vs.health.interval = *interval;
+  vs.health.outage_interval = *interval;
   // lvscare drains on the first failed check and re-adds on the first success.
   vs.health.fall = 1;
   vs.health.rise = 1;

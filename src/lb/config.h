@@ -23,6 +23,7 @@
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status
 //         interval: 1s
+//         outage_interval: 1s        # while no backend is up: find the next one sooner
 //         timeout: 1s
 //         rise: 1
 //         fall: 2
@@ -51,6 +52,11 @@ struct HealthConfig {
   bool enabled = true;
   health::ProbeSpec probe;
   Duration interval = std::chrono::seconds(1);
+  // While no backend of the virtual server is up (an outage, e.g. the write VIP between the old
+  // primary's demotion and the new one's promotion), every backend is checked at this shorter
+  // interval: the checks cost little and last only as long as the outage, and each one sooner
+  // shortens it. Defaults to `interval`.
+  Duration outage_interval = std::chrono::seconds(1);
   int rise = 1;
   int fall = 2;
   // Down: backends take no connection until their first check passes (role checks: a member

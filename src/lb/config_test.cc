@@ -64,6 +64,26 @@ TEST(LbConfig, ErrorsNameTheLineAndTheFieldPath) {
   EXPECT_NE(c.error().message.find("virtual_servers[0].policy"), std::string::npos);
 }
 
+TEST(LbConfig, OutageIntervalDefaultsToTheIntervalAndMayNotExceedIt) {
+  auto c = parse(kValid);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->virtual_servers[0].health.outage_interval, 100ms);
+
+  std::string faster = kValid;
+  faster.replace(faster.find("interval: 100ms"), 15,
+                 "interval: 100ms\n      outage_interval: 10ms");
+  c = parse(faster);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->virtual_servers[0].health.outage_interval, 10ms);
+
+  std::string slower = kValid;
+  slower.replace(slower.find("interval: 100ms"), 15, "interval: 100ms\n      outage_interval: 1s");
+  c = parse(slower);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("virtual_servers[0].health.outage_interval"), std::string::npos)
+      << c.error().message;
+}
+
 TEST(LbConfig, BadBackendAddressNamesTheBackend) {
   auto c = parse(
       "virtual_servers:\n  - name: a\n    listen: 127.0.0.1:1\n    backends:\n"

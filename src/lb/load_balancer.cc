@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -35,6 +36,8 @@ struct LoadBalancer::Backend {
   std::shared_ptr<BackendCounters> counters = std::make_shared<BackendCounters>();
   health::ProbeResult last_probe;
   bool checking = false;  // a check loop runs for it
+  // The check loop's timer while it waits for the next check: cancelled to check at once.
+  std::weak_ptr<asio::steady_timer> check_timer;
   // Metrics (owned by the registry's families).
   prometheus::Gauge* up = nullptr;
   prometheus::Gauge* active = nullptr;
@@ -57,6 +60,20 @@ struct LoadBalancer::Server {
   std::shared_ptr<std::atomic<uint64_t>> failed_connections =
       std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t generation = 0;
+
+  bool noneUp() const {
+    return std::none_of(backends.begin(), backends.end(),
+                        [](const auto& b) { return b->health.usable(); });
+  }
+  // An outage began: the sleeping check loops switch to the outage interval now, not after
+  // their current (longer) wait.
+  void checkAllNow() {
+    for (auto& b : backends) {
+      if (auto timer = b->check_timer.lock()) {
+        timer->cancel();
+      }
+    }
+  }
 };
 
 namespace {
@@ -271,8 +288,8 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       for (auto& [k, v] : vips) {
         vips_.emplace(k, std::move(v));  // give back what the running config holds
       }
-      return fail(ErrorCode::Unavailable, "virtual server '", vs.name, "': ",
-                  claimed.error().message);
+      return fail(ErrorCode::Unavailable, "virtual server '", vs.name,
+                  "': ", claimed.error().message);
     }
     vips.emplace(key, std::move(*claimed));
   }
@@ -296,8 +313,8 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
     auto listen = resolve(vs.listen);
     if (!listen) {
       undo();
-      return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name, "': ",
-                  listen.error().message);
+      return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                  "': ", listen.error().message);
     }
     auto old = servers_.find(vs.name);
     if (kernel) {
@@ -310,8 +327,8 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
         auto fd = openListener(*listen);
         if (!fd) {
           undo();
-          return fail(ErrorCode::Unavailable, "virtual server '", vs.name, "': ",
-                      fd.error().message);
+          return fail(ErrorCode::Unavailable, "virtual server '", vs.name,
+                      "': ", fd.error().message);
         }
         opened.push_back(*fd);
         server->listen_fds.push_back(*fd);
@@ -321,8 +338,8 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       auto address = resolve(b.address);
       if (!address) {
         undo();
-        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name, "': ",
-                    address.error().message);
+        return fail(ErrorCode::InvalidArgument, "virtual server '", vs.name,
+                    "': ", address.error().message);
       }
       std::shared_ptr<Backend> backend;
       bool carried = false;
@@ -388,7 +405,8 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       workers_.push_back(std::make_unique<Worker>(
           static_cast<int>(i),
           [self, &io](const std::string& vs, const std::string& backend, const std::string& why) {
-            asio::post(io, [self, vs, backend, why] { self->reportConnectFailure(vs, backend, why); });
+            asio::post(io,
+                       [self, vs, backend, why] { self->reportConnectFailure(vs, backend, why); });
           }));
       workers_.back()->start();
     }
@@ -415,8 +433,7 @@ void LoadBalancer::publish() {
     }
     return;
   }
-  auto snapshot =
-      std::make_shared<std::vector<std::shared_ptr<const VirtualServerSnapshot>>>();
+  auto snapshot = std::make_shared<std::vector<std::shared_ptr<const VirtualServerSnapshot>>>();
   for (const auto& [name, server] : servers_) {
     auto vs = std::make_shared<VirtualServerSnapshot>();
     vs->name = name;
@@ -442,8 +459,7 @@ void LoadBalancer::publish() {
 
 namespace {
 
-void logTransition(const std::string& vs, const std::string& backend,
-                   const health::Transition& t) {
+void logTransition(const std::string& vs, const std::string& backend, const health::Transition& t) {
   auto logger = log::get("lb");
   if (t.to == health::State::Down) {
     logger->warn("backend {} DOWN: {} vs={}", backend, t.reason, vs);
@@ -465,19 +481,23 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
     backend->checking = true;
     auto spec = server->config.health.probe;
     auto interval = server->config.health.interval;
+    auto outage_interval = server->config.health.outage_interval;
     auto generation = generation_;
-    auto vs = server->config.name;
+    std::weak_ptr<Server> weak_server = server;
     auto* self = this;
-    auto loop = [self, backend, spec, interval, generation, vs]() -> asio::awaitable<void> {
+    auto loop = [self, backend, spec, interval, outage_interval, generation,
+                 weak_server]() -> asio::awaitable<void> {
       std::minstd_rand rng(std::random_device{}());
       std::uniform_real_distribution<double> jitter(0.9, 1.1);
-      asio::steady_timer timer(self->control_);
-      auto check_port = backend->config.check_port ? backend->config.check_port
-                                                   : backend->address.port();
+      auto timer = std::make_shared<asio::steady_timer>(self->control_);
+      backend->check_timer = timer;
+      auto check_port =
+          backend->config.check_port ? backend->config.check_port : backend->address.port();
       net::Endpoint target{backend->address.address().to_string(), check_port};
       while (self->generation_ == generation) {
         auto result = co_await health::probe(self->control_.get_executor(), spec, target);
-        if (self->generation_ != generation) {
+        auto server = weak_server.lock();
+        if (self->generation_ != generation || !server) {
           break;
         }
         backend->last_probe = result;
@@ -485,17 +505,22 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
         auto transition =
             result.ok ? backend->health.onSuccess() : backend->health.onFailure(result.detail);
         if (transition) {
-          logTransition(vs, backend->id, *transition);
+          logTransition(server->config.name, backend->id, *transition);
           backend->up->Set(backend->health.usable() ? 1 : 0);
           if (transition->to == health::State::Down) {
             backend->ejections->Increment();
           }
           self->publish();
+          if (transition->to == health::State::Down && server->noneUp()) {
+            server->checkAllNow();
+          }
         }
         // The next check starts an interval after this one started, never overlapping it.
-        auto wait = std::chrono::duration_cast<Duration>(interval * jitter(rng)) - result.latency;
-        timer.expires_after(std::max<Duration>(wait, std::chrono::milliseconds(1)));
-        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        auto base = server->noneUp() ? outage_interval : interval;
+        auto wait = std::chrono::duration_cast<Duration>(base * jitter(rng)) - result.latency;
+        server.reset();  // a reload may drop the server while this loop sleeps
+        timer->expires_after(std::max<Duration>(wait, std::chrono::milliseconds(1)));
+        co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       }
     };
     asio::co_spawn(control_, std::move(loop), asio::detached);
@@ -518,6 +543,9 @@ void LoadBalancer::reportConnectFailure(const std::string& vs, const std::string
       b->up->Set(0);
       b->ejections->Increment();
       publish();
+      if (it->second->noneUp()) {
+        it->second->checkAllNow();
+      }
     }
   }
 }
@@ -546,16 +574,17 @@ std::string LoadBalancer::statusJson() const {
   for (const auto& [name, server] : servers_) {
     nlohmann::json backends = nlohmann::json::array();
     for (const auto& b : server->backends) {
-      backends.push_back({{"address", b->id},
-                          {"state", health::stateName(b->health.state())},
-                          {"weight", b->config.weight},
-                          {"active", b->counters->active.load()},
-                          {"connections", b->counters->connections.load()},
-                          {"connect_failures", b->counters->connect_failures.load()},
-                          {"last_check", b->last_probe.detail},
-                          {"last_check_ms",
-                           std::chrono::duration<double, std::milli>(b->last_probe.latency).count()},
-                          {"last_error", b->health.lastError()}});
+      backends.push_back(
+          {{"address", b->id},
+           {"state", health::stateName(b->health.state())},
+           {"weight", b->config.weight},
+           {"active", b->counters->active.load()},
+           {"connections", b->counters->connections.load()},
+           {"connect_failures", b->counters->connect_failures.load()},
+           {"last_check", b->last_probe.detail},
+           {"last_check_ms",
+            std::chrono::duration<double, std::milli>(b->last_probe.latency).count()},
+           {"last_error", b->health.lastError()}});
     }
     servers.push_back({{"name", name},
                        {"listen", server->config.listen.toString()},

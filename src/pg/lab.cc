@@ -44,9 +44,9 @@ Result<void> writeText(const std::string& path, const std::string& text, mode_t 
 
 // GET http://<rest><path> with a short deadline: the status code, or 0.
 int restStatus(const std::string& rest, const std::string& path) {
-  auto r = runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}",
-                                "http://" + rest + path},
-                               std::chrono::seconds(3));
+  auto r = runtime::runCommand(
+      {"curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://" + rest + path},
+      std::chrono::seconds(3));
   return r.exit_code == 0 ? std::atoi(r.output.c_str()) : 0;
 }
 
@@ -195,8 +195,9 @@ Result<json> labUp(const LabOptions& options) {
   if (!write_port || !read_port) {
     return fail(ErrorCode::Unavailable, "no free port");
   }
-  // Health checks every 50 ms on the members' REST API: /primary answers 200 only on the
-  // writable leader before its fencing deadline, so the write VIP never routes to anything else.
+  // Health checks every 50 ms on the members' REST API, every 10 ms while the write VIP has no
+  // member up (a failover): /primary answers 200 only on the writable leader before its fencing
+  // deadline, so the write VIP never routes to anything else.
   auto vs = [](const char* name, uint16_t port, const char* path, const std::string& backends) {
     std::ostringstream v;
     v << "  - name: " << name << "\n"
@@ -206,7 +207,8 @@ Result<json> labUp(const LabOptions& options) {
       << "    connect_timeout: 500ms\n"
       << "    on_down: close\n"
       << "    health: { type: http, path: " << path
-      << ", interval: 50ms, timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
+      << ", interval: 50ms, outage_interval: " << (std::string(name) == "write" ? "10ms" : "50ms")
+      << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
       << "    backends:\n"
       << backends;
     return v.str();
@@ -226,8 +228,12 @@ Result<json> labUp(const LabOptions& options) {
   state["lb_pid"] = *lb_pid;
   state["write_vip"] = "127.0.0.1:" + std::to_string(*write_port);
   state["read_vip"] = "127.0.0.1:" + std::to_string(*read_port);
-  state["switchover_command"] = {binary, "pg", "switchover", "--config",
-                                 state["members"][0]["config"].get<std::string>(), "--to",
+  state["switchover_command"] = {binary,
+                                 "pg",
+                                 "switchover",
+                                 "--config",
+                                 state["members"][0]["config"].get<std::string>(),
+                                 "--to",
                                  "{candidate}"};
   (void)save();
 
@@ -250,8 +256,8 @@ Result<json> labUp(const LabOptions& options) {
       continue;
     }
     auto cluster = runtime::runCommand(
-        {"curl", "-s", "-m", "1", "http://" + state["members"][0]["rest"].get<std::string>() +
-                                      "/cluster"},
+        {"curl", "-s", "-m", "1",
+         "http://" + state["members"][0]["rest"].get<std::string>() + "/cluster"},
         std::chrono::seconds(3));
     auto j = json::parse(cluster.output, nullptr, false);
     if (j.is_discarded() || !j.contains("members")) {
@@ -307,8 +313,8 @@ Result<int> labDown(const std::string& dir_in) {
       stopped += *etcd;
     }
     std::error_code ec;
-    fs::rename(fs::path(dir) / "etcd" / "cluster.json", fs::path(dir) / "etcd" / "cluster.json.down",
-               ec);
+    fs::rename(fs::path(dir) / "etcd" / "cluster.json",
+               fs::path(dir) / "etcd" / "cluster.json.down", ec);
   }
   std::error_code ec;
   if (fs::exists(fs::path(dir) / "cluster.json")) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 
 #include <prometheus/counter.h>
@@ -45,6 +46,8 @@ constexpr Duration kStartTimeout = 60s;                  // start-up, including 
 constexpr Duration kCloneTimeout = 600s;                 // pg_basebackup / pg_rewind
 constexpr Duration kSteadyStreaming = 250ms;             // see trackWalSenders
 constexpr Duration kCheckpointAfterPromotionDelay = 2s;  // see checkpointAfterPromotion
+constexpr Duration kHandoverMinimumLease = 300ms;        // see continueHandover
+constexpr Duration kReadyRefresh = 150ms;                // see announceReady
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -151,6 +154,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   asio::awaitable<void> race();
   asio::awaitable<bool> takeLeadership(int64_t seen_rev, SyncState start_sync);
   asio::awaitable<bool> adopt();
+  bool continueHandover();
+  asio::awaitable<void> announceReady();
   asio::awaitable<void> promoteSelf(FailoverEvent event);
   asio::awaitable<void> manageSync();
   asio::awaitable<void> switchover();
@@ -194,6 +199,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::optional<SyncState> sync_;
   ClusterSettings settings_;
   std::optional<SwitchoverRequest> switchover_;
+  int64_t switchover_rev_ = 0;                 // mod_revision of switchover_
+  std::map<std::string, int64_t> ready_seen_;  // handover-ready writes by member: mod_revision
   std::vector<FailoverEvent> history_;
 
   // Leadership.
@@ -202,7 +209,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   int64_t my_leader_rev_ = 0;
   TimePoint fence_deadline_{};
   TimePoint heartbeat_acked_sent_{};  // send time of the last heartbeat etcd acknowledged
-  bool demoting_ = false;             // a planned switchover is under way: not writable any more
+  TimePoint term_started_{};
+  bool demoting_ = false;  // a planned switchover is under way: not writable any more
   std::string applied_sync_names_;
   std::optional<SyncState> pending_sync_;  // published once every member flushed switch_lsn_
   Lsn switch_lsn_ = 0;
@@ -218,6 +226,14 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::string race_reason_;
   std::string last_wait_reason_;
   TimePoint failsafe_until_{};
+  // This member's last handover-ready writes (for the switchover request at `request_rev`).
+  struct ReadyWrite {
+    int64_t request_rev = 0;
+    int64_t revision = 0;
+    TimePoint sent_at{};
+  };
+  std::deque<ReadyWrite> ready_written_;
+  bool announcing_ = false;
   int rejoin_failures_ = 0;
   // A former primary running as a detached standby (started for a race as the last leader, or by
   // rejoin): its WAL may run past the point where the new leader's timeline forked. The follower
@@ -274,7 +290,10 @@ void Manager::applyKv(const store::KeyValue& kv) {
   } else if (k == keys_.switchover()) {
     if (auto s = decodeSwitchoverRequest(kv.value)) {
       switchover_ = *s;
+      switchover_rev_ = kv.mod_revision;
     }
+  } else if (k.rfind(keys_.handoversReady(), 0) == 0) {
+    ready_seen_[k.substr(keys_.handoversReady().size())] = kv.mod_revision;
   } else if (k == keys_.history()) {
     auto j = nlohmann::json::parse(kv.value, nullptr, false);
     if (j.is_array()) {
@@ -306,6 +325,8 @@ void Manager::applyDelete(const std::string& k) {
     sync_.reset();
   } else if (k == keys_.switchover()) {
     switchover_.reset();
+  } else if (k.rfind(keys_.handoversReady(), 0) == 0) {
+    ready_seen_.erase(k.substr(keys_.handoversReady().size()));
   }
 }
 
@@ -322,6 +343,7 @@ asio::awaitable<void> Manager::watchLoop() {
     members_.clear();
     sync_.reset();
     switchover_.reset();
+    ready_seen_.clear();
     initialized_ = false;
     for (const auto& kv : listed->kvs) {
       applyKv(kv);
@@ -366,6 +388,7 @@ void Manager::becomeLeader(int64_t rev, TimePoint sent_at) {
   slots_made_.clear();  // this data directory may have been rewound or cloned since last term
   my_leader_rev_ = rev;
   heartbeat_acked_sent_ = sent_at;
+  term_started_ = now();
   fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
   is_leader_->Set(1);
   spawn(&Manager::heartbeatLoop);
@@ -442,7 +465,9 @@ asio::awaitable<void> Manager::failsafeLoop() {
   std::string last_refusal;
   while (leading_ && term == term_ && !stopping_) {
     auto started = now();
-    if (started - heartbeat_acked_sent_ > config_.ha.heartbeat_interval * 2) {
+    // From the term's start at the earliest: a handover's deadline counts from an older write.
+    if (started - std::max(heartbeat_acked_sent_, term_started_) >
+        config_.ha.heartbeat_interval * 2) {
       // Short rounds: each member's promise lasts leader_timeout from when it answered, so the
       // next round must reach it well before that.
       auto budget = (config_.ha.leader_timeout - config_.ha.fence_margin) / 2;
@@ -718,6 +743,51 @@ asio::awaitable<bool> Manager::adopt() {
   co_return true;
 }
 
+// A switchover candidate's write before the handover (see switchover()), repeated while the
+// request is pending: the target's lease after the handover counts from the write the old leader
+// last saw, so a fresh one leaves it more of the lease for its first heartbeat.
+asio::awaitable<void> Manager::announceReady() {
+  auto request_rev = switchover_rev_;
+  store::PutRequest put{keys_.handoverReady(config_.name), std::to_string(request_rev)};
+  auto sent_at = now();
+  auto r = co_await store_.put(std::move(put));
+  announcing_ = false;
+  if (r) {
+    ready_written_.push_back(ReadyWrite{request_rev, r->revision, sent_at});
+    if (ready_written_.size() > 4) {
+      ready_written_.pop_front();
+    }
+  }
+}
+
+// The old leader handed the key over naming our handover-ready write (see switchover()): lead
+// from now on, the fencing deadline counting from that write's send time, and let the heartbeat
+// loop renew it, instead of waiting first for a rewrite of the key (a round trip to etcd that
+// would lengthen the switchover's gap).
+bool Manager::continueHandover() {
+  if (!switchover_ || switchover_->to != config_.name || switchover_->handover_lsn == 0 ||
+      switchover_rev_ != leader_mod_rev_) {
+    return false;
+  }
+  auto named = std::find_if(ready_written_.begin(), ready_written_.end(), [&](const auto& w) {
+    return w.revision == switchover_->ready_revision;
+  });
+  if (named == ready_written_.end()) {
+    return false;
+  }
+  auto sent_at = named->sent_at;
+  auto deadline = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
+  if (deadline - now() < kHandoverMinimumLease) {
+    return false;  // too little left for the first heartbeat: confirm the key first
+  }
+  becomeLeader(leader_mod_rev_, sent_at);
+  log_->info(
+      "continuing as leader (handed over at revision {}; the lease counts from our ready "
+      "write, sent {:.0f} ms ago)",
+      leader_mod_rev_, toMillis(now() - sent_at));
+  return true;
+}
+
 asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
   auto others = otherMembers();
   std::string names;
@@ -903,7 +973,7 @@ asio::awaitable<void> Manager::leaderTick() {
       event.kind = "failover";
       event.reason = "leader key held while in recovery";
     }
-    if (need > 0) {
+    if (need > local_.receive_lsn) {
       auto handover_wal = [this, need] { return pg_.waitReceived(need, std::chrono::seconds(5)); };
       auto reached = co_await offload(std::move(handover_wal));
       if (!reached) {
@@ -1094,7 +1164,13 @@ asio::awaitable<void> Manager::switchover() {
     co_await store_.deleteRange(std::move(drop));
     co_return;
   }
-  SwitchoverRequest handover{config_.name, target, false, *closed};
+  // The handover names the target's handover-ready write (announceReady), if one was seen: it was
+  // applied before this transaction, so every other member sees the key change after that write
+  // was sent, and the target may count its lease from the write's send time and promote at once
+  // (continueHandover). Without one the target confirms the key by a rewrite first (adopt).
+  auto ready = ready_seen_.find(target);
+  SwitchoverRequest handover{config_.name, target, false, *closed,
+                             ready != ready_seen_.end() ? ready->second : 0};
   store::TxnRequest txn;
   txn.compare.push_back(
       store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
@@ -1123,7 +1199,14 @@ asio::awaitable<void> Manager::switchover() {
 asio::awaitable<void> Manager::followerTick() {
   if (leader_present_ && leader_name_ == config_.name) {
     if (!settings_.paused || local_.running) {
-      co_await adopt();
+      bool adopted = continueHandover();
+      if (!adopted) {
+        adopted = co_await adopt();
+      }
+      if (adopted && local_.in_recovery) {
+        // A handover: promote now, on this tick's observation, rather than a loop later.
+        co_await leaderTick();
+      }
     }
     co_return;
   }
@@ -1131,6 +1214,14 @@ asio::awaitable<void> Manager::followerTick() {
     fence("running as a writable primary without the leader key (leader: " + describeLeader() +
           ")");
     co_return;
+  }
+  if (switchover_ && !switchover_->force && switchover_->handover_lsn == 0 &&
+      (switchover_->to.empty() || switchover_->to == config_.name) && local_.in_recovery &&
+      (ready_written_.empty() || ready_written_.back().request_rev != switchover_rev_ ||
+       now() - ready_written_.back().sent_at >= kReadyRefresh) &&
+      !announcing_) {
+    announcing_ = true;  // beside the loop: the handover itself must not wait for this write
+    spawn(&Manager::announceReady);
   }
   if (settings_.paused) {
     co_return;  // maintenance: no automatic action

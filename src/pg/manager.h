@@ -15,6 +15,9 @@
 //   follower starts counting only when it sees it. The fencing watchdog checks every 10 ms, and the
 //   REST API stops answering /primary at the deadline even before the kill. The server also dies
 //   with its manager (PR_SET_PDEATHSIG), so a killed manager cannot leave a writable primary.
+//   A planned switchover hands the key over by a write of the old leader's. Its target counts
+//   its lease from the send time of its own handover-ready write, which the old leader names in
+//   the handover and so saw applied before it: every follower sees the handover later still.
 // The invariant "no acknowledged commit lost" is decide.h's.
 //
 // Failsafe: when etcd has not acknowledged a heartbeat for two heartbeat intervals, the leader asks

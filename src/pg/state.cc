@@ -96,20 +96,20 @@ Result<MemberStatus> decodeMemberStatus(std::string_view text) {
     return fail(j.error());
   }
   MemberStatus s;
-  for (auto r : {field(*j, "name", s.name, what), field(*j, "host", s.host, what),
-                 field(*j, "port", s.port, what), field(*j, "rest", s.rest, what),
-                 field(*j, "role", s.role, what), field(*j, "state", s.state, what),
-                 field(*j, "timeline", s.timeline, what), field(*j, "upstream", s.upstream, what),
-                 field(*j, "nofailover", s.nofailover, what),
-                 field(*j, "priority", s.priority, what), field(*j, "race_rev", s.race_rev, what)}) {
+  for (auto r :
+       {field(*j, "name", s.name, what), field(*j, "host", s.host, what),
+        field(*j, "port", s.port, what), field(*j, "rest", s.rest, what),
+        field(*j, "role", s.role, what), field(*j, "state", s.state, what),
+        field(*j, "timeline", s.timeline, what), field(*j, "upstream", s.upstream, what),
+        field(*j, "nofailover", s.nofailover, what), field(*j, "priority", s.priority, what),
+        field(*j, "race_rev", s.race_rev, what)}) {
     if (!r) {
       return fail(r.error());
     }
   }
-  for (auto [key, out] : {std::pair{"write_lsn", &s.write_lsn},
-                          std::pair{"receive_lsn", &s.receive_lsn},
-                          std::pair{"replay_lsn", &s.replay_lsn},
-                          std::pair{"race_lsn", &s.race_lsn}}) {
+  for (auto [key, out] :
+       {std::pair{"write_lsn", &s.write_lsn}, std::pair{"receive_lsn", &s.receive_lsn},
+        std::pair{"replay_lsn", &s.replay_lsn}, std::pair{"race_lsn", &s.race_lsn}}) {
     auto lsn = lsnField(*j, key, what);
     if (!lsn) {
       return fail(lsn.error());
@@ -172,7 +172,8 @@ std::string encode(const SwitchoverRequest& s) {
   return json{{"from", s.from},
               {"to", s.to},
               {"force", s.force},
-              {"handover_lsn", formatLsn(s.handover_lsn)}}
+              {"handover_lsn", formatLsn(s.handover_lsn)},
+              {"ready_revision", s.ready_revision}}
       .dump();
 }
 
@@ -183,8 +184,9 @@ Result<SwitchoverRequest> decodeSwitchoverRequest(std::string_view text) {
     return fail(j.error());
   }
   SwitchoverRequest s;
-  for (auto r : {field(*j, "from", s.from, what), field(*j, "to", s.to, what),
-                 field(*j, "force", s.force, what)}) {
+  for (auto r :
+       {field(*j, "from", s.from, what), field(*j, "to", s.to, what),
+        field(*j, "force", s.force, what), field(*j, "ready_revision", s.ready_revision, what)}) {
     if (!r) {
       return fail(r.error());
     }

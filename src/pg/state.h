@@ -35,6 +35,9 @@ struct Keys {
   std::string sync() const { return prefix + "sync"; }
   std::string config() const { return prefix + "config"; }
   std::string switchover() const { return prefix + "switchover"; }
+  // Written by a switchover's candidates before the handover (Manager::switchover says why).
+  std::string handoversReady() const { return prefix + "handover_ready/"; }
+  std::string handoverReady(const std::string& name) const { return handoversReady() + name; }
   std::string history() const { return prefix + "history"; }
 };
 
@@ -89,6 +92,9 @@ struct SwitchoverRequest {
   // Set by the old leader when it hands over: its WAL flush position once it was closed to
   // clients (Postgres::endClientSessions). The new leader promotes only once it has received that.
   Lsn handover_lsn = 0;
+  // Set with handover_lsn: the revision of the target's handover-ready write that the old leader
+  // had seen before it handed over (0: none seen; the target then confirms the key first).
+  int64_t ready_revision = 0;
 };
 std::string encode(const SwitchoverRequest& s);
 Result<SwitchoverRequest> decodeSwitchoverRequest(std::string_view json);

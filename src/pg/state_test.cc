@@ -43,12 +43,16 @@ TEST(SyncState, RoundTripsAndSorts) {
   EXPECT_EQ(*decodeSyncState(encode(*s)), *s);
 }
 
-TEST(SwitchoverRequest, CarriesTheHandoverPosition) {
-  SwitchoverRequest r{"m1", "m2", false, 0x5000028};
+TEST(SwitchoverRequest, CarriesTheHandoverPositionAndTheReadyRevision) {
+  SwitchoverRequest r{"m1", "m2", false, 0x5000028, 4711};
   auto back = decodeSwitchoverRequest(encode(r));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->to, "m2");
   EXPECT_EQ(back->handover_lsn, 0x5000028u);
+  EXPECT_EQ(back->ready_revision, 4711);
+  auto older = decodeSwitchoverRequest(R"({"from":"m1","to":"m2","handover_lsn":"0/5000028"})");
+  ASSERT_TRUE(older);
+  EXPECT_EQ(older->ready_revision, 0) << "a request without the field: no ready write seen";
 }
 
 const char* kMember = R"(cluster: demo

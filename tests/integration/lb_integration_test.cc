@@ -178,6 +178,31 @@ TEST_F(LbTest, RoleCheckRoutesOnlyToThePrimaryAndFollowsTheRole) {
   EXPECT_EQ(to_old_primary.get("/").first, -1) << "on_down: close cut the demoted member's client";
 }
 
+TEST_F(LbTest, WithNoBackendUpEveryBackendIsCheckedAtTheOutageInterval) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  setRole(a, "primary");
+  // Checks every 30 s normally: b's promotion could only be seen half a minute later, were the
+  // outage not checked every 10 ms.
+  startLbWithConfig("virtual_servers:\n  - name: write\n    listen: " + vip_.toString() +
+                    "\n    on_down: close\n    health:\n      type: http\n      path: /primary\n"
+                    "      status: 200\n      interval: 30s\n      outage_interval: 10ms\n"
+                    "      timeout: 100ms\n      fall: 1\n      rise: 1\n"
+                    "      initial_state: down\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP" && stateOf(b) == "DOWN"; }, 3s));
+  killBackend(a);
+  // A client's failed connect to a ejects it (passive health): no backend is up any more, and
+  // every backend is checked at once (b: still a replica) and then every 10 ms.
+  requestOnce();
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "DOWN"; }, 3s));
+  std::this_thread::sleep_for(200ms);
+  setRole(b, "primary");
+  EXPECT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 5s))
+      << "b was checked again within the outage, not 30 s later";
+  EXPECT_EQ(requestOnce(), "b");
+}
+
 TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
   // A self-signed certificate, as API servers in a lab have; checks do not verify it.
   auto cert = dir_.path() + "/cert.pem";

@@ -152,6 +152,11 @@ TEST_F(PgLabTest, PlannedSwitchoverMovesTheLeaderWithoutLoss) {
   EXPECT_TRUE(r.faults[0].error.empty()) << r.faults[0].error << r.faults[0].detail;
   EXPECT_NE(r.final_primary, r.faults[0].old_primary);
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+  // The target promoted on the handover itself, its lease counting from its ready write, without
+  // a rewrite of the key first.
+  EXPECT_NE(memberLog(r.final_primary).find("the lease counts from our ready write"),
+            std::string::npos)
+      << memberLog(r.final_primary);
 }
 
 TEST_F(PgLabTest, LossOfOneEtcdMemberChangesNothing) {
