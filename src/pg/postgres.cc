@@ -396,16 +396,21 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   auto checkpointed = SteadyClock::instance().now();
   auto result = runtime::runCommand(
       asPostgresUser({bin("pg_rewind"), "--target-pgdata", config_.data_dir, "--source-server",
-                      conninfoTo(source, false), "--no-sync"}),
+                      conninfoTo(source, false), "--no-sync", "--progress"}),
       timeout);
   if (result.exit_code != 0) {
     return fail(ErrorCode::Internal, "pg_rewind from ", source.host, ":",
                 std::to_string(source.port), " failed: ", result.output);
   }
+  // pg_rewind's own summary (where the timelines forked, the checkpoint it rewinds from, how
+  // much it copied) says why a rewind took long.
+  std::string summary = result.output;
+  std::replace_if(
+      summary.begin(), summary.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   log::get("pg")->info(
-      "pg_rewind from {}:{}: checkpoint on the source {:.0f} ms, pg_rewind {:.0f} ms", source.host,
-      source.port, toMillis(checkpointed - began),
-      toMillis(SteadyClock::instance().now() - checkpointed));
+      "pg_rewind from {}:{}: checkpoint on the source {:.0f} ms, pg_rewind {:.0f} ms ({})",
+      source.host, source.port, toMillis(checkpointed - began),
+      toMillis(SteadyClock::instance().now() - checkpointed), summary);
   return result.output.find("no rewind required") == std::string::npos;
 }
 
