@@ -7,6 +7,8 @@
 
 #include <charconv>
 #include <cstring>
+#include <fstream>
+#include <random>
 
 namespace rampart::net {
 
@@ -22,8 +24,7 @@ Result<Endpoint> parseEndpoint(std::string_view text) {
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.find("://") != std::string_view::npos) {
-    return fail(ErrorCode::InvalidArgument, "endpoint '", text,
-                "': only http:// is supported");
+    return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': only http:// is supported");
   }
   if (rest.ends_with("/")) {
     rest.remove_suffix(1);
@@ -56,12 +57,21 @@ Result<Endpoint> parseEndpoint(std::string_view text) {
   return Endpoint{std::string(host), static_cast<uint16_t>(value)};
 }
 
-Result<uint16_t> pickFreePort(const std::string& host) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return fail(ErrorCode::InvalidArgument, "pickFreePort: '", host, "' is not an IPv4 address");
+namespace {
+
+// The first port of the range the kernel hands out to outgoing connections and to bind(port 0).
+uint16_t ephemeralRangeStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 0;
+  if (range >> low && low > 0 && low <= 65535) {
+    return static_cast<uint16_t>(low);
   }
+  return 32768;  // Linux's default
+}
+
+// Binds `addr` (port included) without SO_REUSEADDR, so a port that any socket holds — listening,
+// connected, or lingering in TIME_WAIT — is refused; on success reads back the port and closes.
+Result<uint16_t> bindAndRelease(sockaddr_in addr) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
@@ -71,10 +81,42 @@ Result<uint16_t> pickFreePort(const std::string& host) {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     std::string why = std::strerror(errno);
     ::close(fd);
-    return fail(ErrorCode::Unavailable, "bind ", host, ":0: ", why);
+    return fail(ErrorCode::Unavailable, "bind port ", std::to_string(ntohs(addr.sin_port)), ": ",
+                why);
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+Result<uint16_t> pickFreePort(const std::string& host) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return fail(ErrorCode::InvalidArgument, "pickFreePort: '", host, "' is not an IPv4 address");
+  }
+  // Below the ephemeral range: a port picked there cannot be taken in the meantime by one of the
+  // many outgoing connections a test makes (to etcd, postgres, REST), which is what a port from
+  // bind(port 0) is exposed to. Random, so parallel tests rarely try the same one.
+  constexpr uint16_t kLowest = 10000;
+  uint16_t ephemeral = ephemeralRangeStart();
+  if (ephemeral > kLowest + 1000) {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<unsigned> pick(kLowest, ephemeral - 1u);
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      addr.sin_port = htons(static_cast<uint16_t>(pick(random)));
+      if (auto port = bindAndRelease(addr)) {
+        return port;
+      }
+    }
+  }
+  addr.sin_port = 0;
+  auto port = bindAndRelease(addr);
+  if (!port) {
+    return fail(ErrorCode::Unavailable, "no free port on ", host, ": ", port.error().message);
+  }
+  return port;
 }
 
 }  // namespace rampart::net

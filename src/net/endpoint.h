@@ -21,9 +21,10 @@ struct Endpoint {
 // Accepts an optional "http://" scheme and a trailing "/". Errors name the text.
 Result<Endpoint> parseEndpoint(std::string_view text);
 
-// Asks the kernel for a free TCP port on `host` (binds port 0, reads it, closes). There is a small
-// window in which another process could take it; used only for processes that must be told their
-// port up front (etcd members), never for Rampart's own listeners, which bind port 0 directly.
+// A TCP port on `host` that nothing holds right now, picked at random below the kernel's ephemeral
+// range (so outgoing connections cannot take it before it is used). Another process could still
+// bind it before the caller does: used only for processes that must be told their port up front
+// (etcd members, postgres, lab load balancers), never for Rampart's own listeners in production.
 Result<uint16_t> pickFreePort(const std::string& host);
 
 }  // namespace rampart::net

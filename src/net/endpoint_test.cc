@@ -1,6 +1,14 @@
 #include "net/endpoint.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <vector>
 
 namespace rampart::net {
 namespace {
@@ -19,6 +27,59 @@ TEST(Endpoint, RejectsMissingOrInvalidPortsAndOtherSchemes) {
   auto https = parseEndpoint("https://x:1");
   ASSERT_FALSE(https);
   EXPECT_NE(https.error().message.find("only http://"), std::string::npos);
+}
+
+TEST(PickFreePort, PicksABindablePortOutsideTheEphemeralRange) {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned ephemeral_low = 32768;
+  range >> ephemeral_low;
+  for (int i = 0; i < 20; ++i) {
+    auto port = pickFreePort("127.0.0.1");
+    ASSERT_TRUE(port) << port.error().message;
+    if (ephemeral_low > 11000) {
+      EXPECT_LT(*port, ephemeral_low);
+      EXPECT_GE(*port, 10000);
+    }
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(*port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << *port;
+    ::close(fd);
+  }
+}
+
+TEST(PickFreePort, NeverPicksAPortThatIsListenedOn) {
+  // Hold many listeners; none of their ports may come back.
+  std::vector<int> fds;
+  std::set<uint16_t> held;
+  for (int i = 0; i < 50; ++i) {
+    auto port = pickFreePort("127.0.0.1");
+    ASSERT_TRUE(port);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(*port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 1) == 0) {
+      EXPECT_FALSE(held.contains(*port)) << *port;
+      held.insert(*port);
+      fds.push_back(fd);
+    } else {
+      ADD_FAILURE() << "picked port " << *port << " could not be bound";
+      ::close(fd);
+    }
+  }
+  for (int fd : fds) {
+    ::close(fd);
+  }
+}
+
+TEST(PickFreePort, RejectsAHostThatIsNotAnIpv4Address) {
+  auto port = pickFreePort("localhost");
+  ASSERT_FALSE(port);
+  EXPECT_NE(port.error().message.find("localhost"), std::string::npos);
 }
 
 }  // namespace

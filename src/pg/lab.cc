@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,6 +20,23 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// The last `count` lines of a log file, for an error message that shows why a process stopped.
+std::string lastLines(const std::string& path, size_t count) {
+  std::ifstream in(path);
+  std::deque<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(std::move(line));
+    if (lines.size() > count) {
+      lines.pop_front();
+    }
+  }
+  std::string text;
+  for (const auto& line : lines) {
+    text += line + "\n";
+  }
+  return text;
+}
 
 std::string randomHex(size_t bytes) {
   std::random_device rd;
@@ -242,6 +260,10 @@ Result<json> labUp(const LabOptions& options) {
   std::string last = "not checked";
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!runtime::isAlive(*lb_pid)) {
+      return fail(ErrorCode::Unavailable, "the lab's load balancer exited; ", dir,
+                  "/lb.log ends with:\n", lastLines(dir + "/lb.log", 10));
+    }
     auto conn = PgConn::connect("host=127.0.0.1 port=" + std::to_string(*write_port) +
                                     " user=postgres dbname=postgres password=" + password +
                                     " connect_timeout=2",
@@ -280,7 +302,7 @@ Result<json> labUp(const LabOptions& options) {
            " replicas streaming, " + std::to_string(in_sync) + " in the synchronous set";
   }
   return fail(ErrorCode::DeadlineExceeded, "the lab in ", dir, " did not become ready: ", last,
-              " (logs in ", dir, "/m*/manager.log)");
+              " (logs in ", dir, "/m*/manager.log and ", dir, "/lb.log)");
 }
 
 Result<int> labDown(const std::string& dir_in) {

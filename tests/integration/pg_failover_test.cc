@@ -33,7 +33,7 @@ class PgLabTest : public ::testing::Test {
     auto up = runtime::runCommand(
         {RAMPART_BINARY, "pg", "lab", "up", "--members", "3", "--dir", lab_dir_, "--json"},
         std::chrono::seconds(240));
-    ASSERT_EQ(up.exit_code, 0) << up.output << allMemberLogs();  // the temp dir goes after this
+    ASSERT_EQ(up.exit_code, 0) << up.output << allLogs();  // the temp dir goes after this
     auto cluster = chaos::loadCluster(lab_dir_ + "/cluster.json");
     ASSERT_TRUE(cluster) << cluster.error().message;
     cluster_ = *cluster;
@@ -58,24 +58,27 @@ class PgLabTest : public ::testing::Test {
     return report ? *report : chaos::Report{};
   }
 
-  std::string memberLog(const std::string& name) const {
-    std::ifstream in(lab_dir_ + "/" + name + "/manager.log");
+  std::string labFile(const std::string& relative) const {
+    std::ifstream in(lab_dir_ + "/" + relative);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   }
 
-  std::string allMemberLogs() const {
+  std::string memberLog(const std::string& name) const { return labFile(name + "/manager.log"); }
+
+  // Every manager's log and the load balancer's.
+  std::string allLogs() const {
     std::string logs;
     for (const auto& m : {"m1", "m2", "m3"}) {
       logs += std::string("---- ") + m + "\n" + memberLog(m);
     }
-    return logs;
+    return logs + "---- lb\n" + labFile("lb.log");
   }
 
   // Checks that must hold after every fault, with the managers' logs on failure.
   void expectSafe(const chaos::Report& r) {
-    std::string logs = allMemberLogs();
+    std::string logs = allLogs();
     EXPECT_TRUE(r.check.lost_ids.empty()) << r.check.lost_ids.size() << " lost\n" << logs;
     EXPECT_TRUE(r.check.split_brains.empty()) << "split brain\n" << logs;
     EXPECT_TRUE(r.passed()) << (r.problems.empty() ? "" : r.problems.front()) << "\n" << logs;
