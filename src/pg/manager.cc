@@ -48,6 +48,7 @@ constexpr Duration kSteadyStreaming = 250ms;             // see trackWalSenders
 constexpr Duration kCheckpointAfterPromotionDelay = 2s;  // see checkpointAfterPromotion
 constexpr Duration kHandoverMinimumLease = 300ms;        // see continueHandover
 constexpr Duration kReadyRefresh = 150ms;                // see announceReady
+constexpr Duration kTakeoverWait = 2s;                   // see released_after_crash_at_
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -161,6 +162,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   asio::awaitable<void> switchover();
   asio::awaitable<void> rejoin(const std::string& leader);
   asio::awaitable<void> release(const std::string& why);
+  // Notes that the key was released because the server died (see released_after_crash_at_).
+  void releasedAfterCrash();
   asio::awaitable<Result<void>> failsafeRound(TimePoint deadline);
   asio::awaitable<void> recordEvent(FailoverEvent event);
   void fence(const std::string& why);
@@ -238,7 +241,12 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // A former primary running as a detached standby (started for a race as the last leader, or by
   // rejoin): its WAL may run past the point where the new leader's timeline forked. The follower
   // loop checks (divergedFrom) and re-points it or rewinds it; until then it serves no reads.
+  // Also set for a former primary whose server died: its next rejoin goes straight to pg_rewind.
   bool may_have_diverged_ = false;
+  // When this member released the leader key because its server died and a replica could take
+  // over. For a while after, it waits for that replica instead of starting its server for the
+  // race: crash recovery takes seconds, and a diverged server would only stop again to rewind.
+  std::optional<TimePoint> released_after_crash_at_;
   TimePoint not_streaming_since_{};
 
   // Local server.
@@ -567,6 +575,7 @@ asio::awaitable<void> Manager::postmasterLoop() {
         leading_ = false;
         std::string why = "postgres exited";
         co_await release(why);
+        releasedAfterCrash();
       }
       wake();
     } else {
@@ -823,6 +832,7 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
   applied_sync_names_ = names;
   configured_upstream_ = "";
   may_have_diverged_ = false;
+  released_after_crash_at_.reset();
   race_rev_ = -1;
   // promote() saw pg_is_in_recovery() = false: /primary may answer 200 now, not only after the
   // next observation of the server (tens of milliseconds the write VIP would wait for).
@@ -885,6 +895,11 @@ asio::awaitable<void> Manager::recordEvent(FailoverEvent event) {
 
 // Gives the leader key up at once (the server died, or promotion failed) so that the best
 // replica takes over without waiting for leader_timeout.
+void Manager::releasedAfterCrash() {
+  released_after_crash_at_ = now();
+  may_have_diverged_ = true;  // its last WAL may not have reached any replica
+}
+
 asio::awaitable<void> Manager::release(const std::string& why) {
   leading_ = false;
   is_leader_->Set(0);
@@ -949,6 +964,7 @@ asio::awaitable<void> Manager::leaderTick() {
     if (replicasCanTakeOver() && !settings_.paused) {
       std::string why = "postgres exited";
       co_await release(why);
+      releasedAfterCrash();
       co_return;
     }
     log_->warn("postgres exited and no replica may take over: restarting it in place");
@@ -1319,6 +1335,10 @@ asio::awaitable<void> Manager::followerTick() {
     // was a primary and another member led after it: then it may hold WAL the cluster never
     // had, and it must wait for the new leader and rewind.
     bool last_leader = sync_ && sync_->leader == config_.name;
+    if (last_leader && released_after_crash_at_ &&
+        now() - *released_after_crash_at_ < kTakeoverWait) {
+      co_return;  // a replica is taking over; this server rewinds against it afterwards
+    }
     auto start_for_race = [this, last_leader]() -> Result<void> {
       auto state = pg_.controlState();
       if (!last_leader && state && (*state == "in production" || *state == "shut down")) {
@@ -1487,6 +1507,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   configured_upstream_ = leader;
   not_streaming_since_ = now();
   may_have_diverged_ = false;
+  released_after_crash_at_.reset();
   log_->info("rejoined as a replica of {} ({}: {})", leader, r->how, r->steps);
 }
 

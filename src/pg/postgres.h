@@ -169,6 +169,8 @@ class Postgres {
   Result<void> writeAutoConf();
   Result<void> reconfigure();
   Result<PgConn> connectLocal(Duration timeout);
+  // Whether the postmaster `pid` has marked itself ready for connections in its lock file.
+  bool postmasterSaysReady(pid_t pid) const;
   // The cached connection to the local server, (re)connected when needed.
   Result<PgConn*> local(Duration timeout);
   // One query on it; errors start with `what`, and a failed connection is dropped.
