@@ -117,6 +117,16 @@ TEST_F(PgLabTest, KilledPostmasterFailsOverWithoutLosingAcknowledgedWrites) {
   ASSERT_EQ(r.faults.size(), 1u);
   EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+  // It waited for the new leader and went straight to pg_rewind (which runs the crash recovery),
+  // without first starting its server for the race and stopping it again.
+  std::string old_log = memberLog(r.faults[0].old_primary);
+  auto at = old_log.find("rejoined as a replica of " + r.final_primary);
+  ASSERT_NE(at, std::string::npos) << old_log;
+  std::string rejoined = old_log.substr(at, old_log.find('\n', at) - at);
+  EXPECT_NE(rejoined.find(": rewind "), std::string::npos) << rejoined;  // the steps it took
+  EXPECT_EQ(rejoined.find("stop "), std::string::npos) << rejoined;
+  EXPECT_EQ(old_log.find("former primary started as a detached standby"), std::string::npos)
+      << old_log;
 }
 
 TEST_F(PgLabTest, KilledManagerTakesItsPostgresAlongAndFailsOver) {
@@ -132,6 +142,16 @@ TEST_F(PgLabTest, FrozenPrimaryIsReplacedAndFencesItselfOnWakingUp) {
   ASSERT_EQ(r.faults.size(), 1u);
   EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+  // It waited for the new leader and went straight to pg_rewind (which runs the crash recovery),
+  // without first starting its server for the race and stopping it again.
+  std::string old_log = memberLog(r.faults[0].old_primary);
+  auto at = old_log.find("rejoined as a replica of " + r.final_primary);
+  ASSERT_NE(at, std::string::npos) << old_log;
+  std::string rejoined = old_log.substr(at, old_log.find('\n', at) - at);
+  EXPECT_NE(rejoined.find(": rewind "), std::string::npos) << rejoined;  // the steps it took
+  EXPECT_EQ(rejoined.find("stop "), std::string::npos) << rejoined;
+  EXPECT_EQ(old_log.find("former primary started as a detached standby"), std::string::npos)
+      << old_log;
 }
 
 TEST_F(PgLabTest, PartitionedPrimaryIsReplacedFencesItselfAndRejoins) {
