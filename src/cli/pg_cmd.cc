@@ -2,11 +2,12 @@
 // patronictl-shaped operations on a running cluster (list, switchover, failover, pause, resume,
 // restart, reinit), and the local lab (`rampart pg lab up|down`).
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
@@ -120,8 +121,10 @@ int runList(const PgFlags& flags) {
     leader_lsn = cluster->members[cluster->leader].write_lsn;
   }
   if (flags.json_output) {
-    json j = {{"cluster", config->cluster}, {"leader", cluster->leader},
-              {"paused", cluster->paused}, {"members", json::array()}};
+    json j = {{"cluster", config->cluster},
+              {"leader", cluster->leader},
+              {"paused", cluster->paused},
+              {"members", json::array()}};
     for (const auto& [name, m] : cluster->members) {
       j["members"].push_back(json::parse(pg::encode(m)));
     }
@@ -155,8 +158,7 @@ int waitNewLeader(const pg::MemberConfig& config, const std::string& old_leader,
   while (std::chrono::steady_clock::now() < deadline) {
     auto cluster = readCluster(config);
     if (cluster && !cluster->leader.empty() && cluster->leader != old_leader &&
-        (wanted.empty() || cluster->leader == wanted) &&
-        cluster->members.count(cluster->leader) &&
+        (wanted.empty() || cluster->leader == wanted) && cluster->members.count(cluster->leader) &&
         cluster->members[cluster->leader].role == "primary") {
       std::printf("new leader: %s\n", cluster->leader.c_str());
       return 0;
@@ -188,6 +190,16 @@ int runSwitchover(const PgFlags& flags, bool force) {
   }
   if (!flags.to.empty() && flags.to == cluster->leader) {
     return usage("'" + flags.to + "' is already the leader");
+  }
+  if (!force && !flags.to.empty() && config->ha.synchronous_mode && cluster->sync &&
+      !std::count(cluster->sync->members.begin(), cluster->sync->members.end(), flags.to)) {
+    // The leader would refuse it too: in synchronous mode only a synchronous standby is sure to
+    // hold every acknowledged commit.
+    return usage("'" + flags.to + "' is not a synchronous standby (synchronous set: " +
+                 (cluster->sync->members.empty() ? std::string("none")
+                                                 : pg::synchronousStandbyNames(*cluster->sync)) +
+                 "); switch over to one of those, or force it with `rampart pg failover --to " +
+                 flags.to + "`");
   }
   pg::Keys keys{config->keyPrefix()};
   pg::SwitchoverRequest request{force ? "" : cluster->leader, flags.to, force, 0};
@@ -315,24 +327,27 @@ void addPg(CLI::App& app, Action& action) {
     sub->add_option("--config", flags->config_file, "any member's config file (YAML)");
   };
 
-  auto* list = pg->add_subcommand("list", "members, roles, timelines and lag (like patronictl list)");
+  auto* list =
+      pg->add_subcommand("list", "members, roles, timelines and lag (like patronictl list)");
   with_config(list);
   list->add_flag("--json", flags->json_output, "print JSON");
   list->callback([flags, &action] { action = [flags] { return runList(*flags); }; });
 
-  auto* switchover = pg->add_subcommand("switchover", "planned switchover, no acknowledged write lost");
+  auto* switchover =
+      pg->add_subcommand("switchover", "planned switchover, no acknowledged write lost");
   with_config(switchover);
   switchover->add_option("--to", flags->to, "candidate (default: the best synchronous replica)");
-  switchover->callback([flags, &action] { action = [flags] { return runSwitchover(*flags, false); }; });
+  switchover->callback(
+      [flags, &action] { action = [flags] { return runSwitchover(*flags, false); }; });
 
   auto* failover = pg->add_subcommand("failover", "forced promotion of a named member");
   with_config(failover);
   failover->add_option("--to", flags->to, "the member to promote")->required();
-  failover->callback([flags, &action] { action = [flags] { return runSwitchover(*flags, true); }; });
+  failover->callback(
+      [flags, &action] { action = [flags] { return runSwitchover(*flags, true); }; });
 
-  for (auto [name, paused, help] :
-       {std::tuple{"pause", true, "maintenance: no automatic failover"},
-        std::tuple{"resume", false, "end maintenance"}}) {
+  for (auto [name, paused, help] : {std::tuple{"pause", true, "maintenance: no automatic failover"},
+                                    std::tuple{"resume", false, "end maintenance"}}) {
     auto* sub = pg->add_subcommand(name, help);
     with_config(sub);
     bool p = paused;
@@ -345,9 +360,8 @@ void addPg(CLI::App& app, Action& action) {
     with_config(sub);
     sub->add_option("member", flags->member, "member name")->required();
     std::string p = path;
-    sub->callback([flags, p, &action] {
-      action = [flags, p] { return runMemberAction(*flags, p); };
-    });
+    sub->callback(
+        [flags, p, &action] { action = [flags, p] { return runMemberAction(*flags, p); }; });
   }
 
   auto* lab = pg->add_subcommand("lab", "a local PostgreSQL cluster on loopback");

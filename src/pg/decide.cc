@@ -15,8 +15,8 @@ RaceDecision decideRace(const RaceFacts& facts) {
     return {RaceVerdict::Ineligible, "tagged nofailover"};
   }
   if (facts.sync.leader == facts.me) {
-    // The last leader has every commit it acknowledged, and no one was promoted after it (the
-    // new leader's takeover rewrites the sync key in the same transaction).
+    // The last leader has every commit it acknowledged, and no one led after it (a takeover
+    // rewrites the sync key in the same transaction, a handover clears its leader).
     return {RaceVerdict::Take, "the last leader"};
   }
   if (self.race_rev != facts.leader_rev) {
@@ -115,6 +115,16 @@ SyncState syncTransition(const SyncState& from, const SyncState& to) {
   int from_quorum = from.members.empty() ? 0 : from.quorum;
   int to_quorum = to.members.empty() ? 0 : to.quorum;
   out.quorum = std::min(from_quorum, to_quorum);
+  return out;
+}
+
+SyncState handoverSync(const SyncState& current, const std::string& target) {
+  std::set<std::string> all(current.members.begin(), current.members.end());
+  bool promised = !all.empty() && current.quorum > 0;
+  all.insert(target);
+  SyncState out;
+  out.members.assign(all.begin(), all.end());
+  out.quorum = promised ? 1 : 0;
   return out;
 }
 

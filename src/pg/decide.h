@@ -17,6 +17,11 @@
 // so some heard member has it, and the candidate is at least as far as every heard member. And
 // after the decision the old primary can no longer collect `quorum` acknowledgements: at least
 // |members| - quorum + 1 of the set are detached.
+// The `sync` key's leader may take its key back without a race ("the last leader"): it holds
+// every commit it acknowledged, as long as no one led after it. So whoever starts to lead
+// rewrites the key in the same transaction as the leader key: a race winner names itself with an
+// empty set, and a switchover's handover names no leader (handoverSync below), since the target
+// acknowledges commits on its own from its promotion on, before it publishes a set of its own.
 
 #include <map>
 #include <string>
@@ -62,5 +67,15 @@ SyncState desiredSync(const std::string& leader, std::vector<std::string> stream
 // publishes `to` itself only once every member of `to` has flushed the WAL position at which the
 // new list took effect (then every earlier commit is on each of them too).
 SyncState syncTransition(const SyncState& from, const SyncState& to);
+
+// The key a switchover's handover publishes, in the transaction that gives the leader key to
+// `target` (a member of `current`, which has received the old leader's last WAL before it
+// promotes). No leader, so no member can take the key back as "the last leader": the old one
+// lacks the target's commits, and the target lacks the old one's last WAL until it has
+// received it. The old set plus the target with quorum 1 covers both what the old leader
+// acknowledged (on >= 1 member of its set) and what the target acknowledges on its own
+// (synchronous_standby_names = '' until it publishes its own set). An empty `current` promises
+// nothing (quorum 0).
+SyncState handoverSync(const SyncState& current, const std::string& target);
 
 }  // namespace rampart::pg

@@ -137,5 +137,31 @@ TEST(SyncTransition, FromAsynchronousPromisesNothing) {
   EXPECT_EQ(t.quorum, 0);
 }
 
+TEST(HandoverSync, NamesNoLeaderAndKeepsTheOldSetWithTheTargetAtQuorumOne) {
+  auto h = handoverSync(SyncState{"m1", {"m2", "m3", "m4"}, 2}, "m2");
+  EXPECT_EQ(h.leader, "");
+  EXPECT_EQ(h.members, (std::vector<std::string>{"m2", "m3", "m4"}));
+  EXPECT_EQ(h.quorum, 1) << "the target acknowledges commits on its own after promotion";
+  auto unpromised = handoverSync(SyncState{"m1", {}, 0}, "m2");
+  EXPECT_EQ(unpromised.quorum, 0);
+}
+
+TEST(HandoverSync, NeitherTheOldLeaderNorTheTargetMayTakeTheKeyBackAlone) {
+  // The target promoted and acknowledged commits on its own, then died: the old leader (the
+  // sync key's leader before the handover) must not win as "the last leader" without them.
+  auto h = handoverSync(SyncState{"m1", {"m2", "m3"}, 1}, "m2");
+  RaceFacts f = facts("m1", {replica("m1", 300), replica("m3", 300)}, {}, 0);
+  f.sync = h;
+  EXPECT_NE(decideRace(f).verdict, RaceVerdict::Take) << decideRace(f).reason;
+  // m3 must hear the target's position as well: only the target may hold its own commits.
+  f.me = "m3";
+  auto d = decideRace(f);
+  EXPECT_EQ(d.verdict, RaceVerdict::Wait) << d.reason;
+  f.members["m2"] = replica("m2", 400);
+  EXPECT_EQ(decideRace(f).verdict, RaceVerdict::Wait) << "m2 is further ahead";
+  f.me = "m2";
+  EXPECT_EQ(decideRace(f).verdict, RaceVerdict::Take);
+}
+
 }  // namespace
 }  // namespace rampart::pg

@@ -1,5 +1,12 @@
 #include "pg/manager.h"
 
+// g++ 12 reports asio's coroutine frames (allocated by awaitable_frame_base::operator new, freed
+// by its sized operator delete) as mismatched new/delete: a false positive, GCC PR 109224 and
+// asio issue 1391.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -932,7 +939,11 @@ std::optional<Upstream> Manager::upstreamOf(const std::string& member) const {
 
 bool Manager::replicasCanTakeOver() const {
   if (config_.ha.synchronous_mode) {
-    return sync_ && sync_->quorum > 0 && !sync_->members.empty();
+    // Only a set this leader published speaks for its commits: right after a handover the key
+    // still holds the one from before (decide.h), and no one else may have what it acknowledged.
+    return sync_ && sync_->leader == config_.name && sync_->quorum > 0 &&
+           std::any_of(sync_->members.begin(), sync_->members.end(),
+                       [&](const auto& m) { return m != config_.name; });
   }
   return std::any_of(members_.begin(), members_.end(), [&](const auto& m) {
     return m.first != config_.name && m.second.state == "streaming";
@@ -1064,7 +1075,9 @@ asio::awaitable<void> Manager::manageSync() {
     }
     co_return false;
   };
-  if (names != applied_sync_names_) {
+  // After a handover the key names no leader (decide.h, handoverSync) until this leader publishes
+  // its own: the same widening, with the list it runs already.
+  if (names != applied_sync_names_ || current.leader != config_.name) {
     // Rule 1 of decide.h: widen the published set first, then the server's list.
     auto widened = syncTransition(current, desired);
     if (!(widened == current)) {
@@ -1149,9 +1162,14 @@ asio::awaitable<void> Manager::switchover() {
     }
   }
   bool target_streaming = steadilyStreaming(target);
-  if (target.empty() || target == config_.name || !target_streaming) {
-    log_->warn("switchover refused: {} is not a streaming replica",
-               target.empty() ? "no candidate" : target);
+  bool target_in_set = !config_.ha.synchronous_mode ||
+                       (sync_ && std::count(sync_->members.begin(), sync_->members.end(), target));
+  if (target.empty() || target == config_.name || !target_streaming || !target_in_set) {
+    // Synchronous mode: only a member of the set may be promoted (as in a race); the handover's
+    // sync key (handoverSync) relies on it.
+    log_->warn("switchover refused: {} is not a streaming {}replica",
+               target.empty() ? "no candidate" : target,
+               config_.ha.synchronous_mode ? "synchronous " : "");
     store::DeleteRequest drop{keys_.switchover()};
     co_await store_.deleteRange(std::move(drop));
     co_return;
@@ -1200,10 +1218,19 @@ asio::awaitable<void> Manager::switchover() {
       store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
   txn.success.push_back(store::PutRequest{keys_.leader(), target});
   txn.success.push_back(store::PutRequest{keys_.switchover(), encode(handover)});
+  std::optional<SyncState> handover_sync;
+  if (config_.ha.synchronous_mode) {
+    // No "last leader" from here on: see decide.h.
+    handover_sync = handoverSync(sync_.value_or(SyncState{}), target);
+    txn.success.push_back(store::PutRequest{keys_.sync(), encode(*handover_sync)});
+  }
   leading_ = false;
   is_leader_->Set(0);
   auto handover_began = now();
   auto r = co_await store_.txn(std::move(txn));
+  if (r && r->succeeded && handover_sync) {
+    sync_ = handover_sync;
+  }
   log_->info(
       "handed the leader key to {} (WAL end {}; sessions ended in {:.0f} ms, handover "
       "{:.0f} ms): {}",
