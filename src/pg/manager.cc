@@ -55,7 +55,8 @@ constexpr Duration kSteadyStreaming = 250ms;             // see trackWalSenders
 constexpr Duration kCheckpointAfterPromotionDelay = 2s;  // see checkpointAfterPromotion
 constexpr Duration kHandoverMinimumLease = 300ms;        // see continueHandover
 constexpr Duration kReadyRefresh = 150ms;                // see announceReady
-constexpr Duration kTakeoverWait = 2s;                   // see released_after_crash_at_
+constexpr size_t kReadyWritesKept = 16;  // 2.4 s of them: the old leader's view may lag
+constexpr Duration kTakeoverWait = 2s;   // see released_after_crash_at_
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -778,7 +779,7 @@ asio::awaitable<void> Manager::announceReady() {
   announcing_ = false;
   if (r) {
     ready_written_.push_back(ReadyWrite{request_rev, r->revision, sent_at});
-    if (ready_written_.size() > 4) {
+    if (ready_written_.size() > kReadyWritesKept) {
       ready_written_.pop_front();
     }
   }
@@ -796,13 +797,23 @@ bool Manager::continueHandover() {
   auto named = std::find_if(ready_written_.begin(), ready_written_.end(), [&](const auto& w) {
     return w.revision == switchover_->ready_revision;
   });
+  // Otherwise the key is confirmed by a rewrite first (adopt): slower, as safe. Logged, so that a
+  // slow switchover explains itself.
   if (named == ready_written_.end()) {
+    log_->info(
+        "handover names ready write revision {}, not one of our last {}: confirming the "
+        "key first",
+        switchover_->ready_revision, ready_written_.size());
     return false;
   }
   auto sent_at = named->sent_at;
   auto deadline = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
   if (deadline - now() < kHandoverMinimumLease) {
-    return false;  // too little left for the first heartbeat: confirm the key first
+    log_->info(
+        "handover names our ready write of {:.0f} ms ago, too little lease left for a "
+        "first heartbeat: confirming the key first",
+        toMillis(now() - sent_at));
+    return false;
   }
   becomeLeader(leader_mod_rev_, sent_at);
   log_->info(
@@ -1086,7 +1097,11 @@ asio::awaitable<void> Manager::manageSync() {
         co_return;
       }
     }
-    auto apply_sync_names = [this, names]() -> Result<Lsn> {
+    bool unchanged = names == applied_sync_names_;  // only the key's leader was not ours
+    auto apply_sync_names = [this, names, unchanged]() -> Result<Lsn> {
+      if (unchanged) {
+        return pg_.currentLsn(kPgTimeout);  // no reload for every backend of a fresh leader
+      }
       if (auto r = pg_.setSynchronousStandbyNames(names, kPgTimeout); !r) {
         return fail(r.error());
       }
@@ -1097,7 +1112,9 @@ asio::awaitable<void> Manager::manageSync() {
       log_->warn("{}", set.error().message);
       co_return;
     }
-    log_->info("synchronous_standby_names = '{}'", names);
+    if (!unchanged) {
+      log_->info("synchronous_standby_names = '{}'", names);
+    }
     applied_sync_names_ = names;
     switch_lsn_ = *set;
     pending_sync_ = desired;
