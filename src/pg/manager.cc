@@ -255,6 +255,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // over. For a while after, it waits for that replica instead of starting its server for the
   // race: crash recovery takes seconds, and a diverged server would only stop again to rewind.
   std::optional<TimePoint> released_after_crash_at_;
+  // A release of the leader key is in flight (release()).
+  bool releasing_ = false;
   TimePoint not_streaming_since_{};
 
   // Local server.
@@ -581,9 +583,9 @@ asio::awaitable<void> Manager::postmasterLoop() {
       if (leading_ && !demoting_ && !restarting_ && !settings_.paused && replicasCanTakeOver()) {
         // Released here, not at the next loop: every millisecond counts while nobody takes writes.
         leading_ = false;
+        releasedAfterCrash();
         std::string why = "postgres exited";
         co_await release(why);
-        releasedAfterCrash();
       }
       wake();
     } else {
@@ -925,7 +927,9 @@ asio::awaitable<void> Manager::release(const std::string& why) {
   txn.compare.push_back(
       store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
   txn.success.push_back(store::DeleteRequest{keys_.leader()});
+  releasing_ = true;  // the HA loop must not take the key back meanwhile (followerTick)
   auto r = co_await store_.txn(std::move(txn));
+  releasing_ = false;
   log_->warn("released the leader key: {}{}", why,
              r ? "" : " (etcd unreachable; it expires by itself)");
 }
@@ -984,9 +988,9 @@ asio::awaitable<void> Manager::leaderTick() {
   }
   if (!local_.running) {
     if (replicasCanTakeOver() && !settings_.paused) {
+      releasedAfterCrash();
       std::string why = "postgres exited";
       co_await release(why);
-      releasedAfterCrash();
       co_return;
     }
     log_->warn("postgres exited and no replica may take over: restarting it in place");
@@ -1266,6 +1270,9 @@ asio::awaitable<void> Manager::switchover() {
 
 asio::awaitable<void> Manager::followerTick() {
   if (leader_present_ && leader_name_ == config_.name) {
+    if (releasing_) {
+      co_return;  // our own release is on its way: the key is not ours to adopt
+    }
     if (!settings_.paused || local_.running) {
       bool adopted = continueHandover();
       if (!adopted) {
