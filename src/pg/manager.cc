@@ -913,13 +913,13 @@ asio::awaitable<void> Manager::recordEvent(FailoverEvent event) {
   co_await store_.txn(std::move(txn));
 }
 
-// Gives the leader key up at once (the server died, or promotion failed) so that the best
-// replica takes over without waiting for leader_timeout.
 void Manager::releasedAfterCrash() {
   released_after_crash_at_ = now();
   may_have_diverged_ = true;  // its last WAL may not have reached any replica
 }
 
+// Gives the leader key up at once (the server died, or promotion failed) so that the best
+// replica takes over without waiting for leader_timeout.
 asio::awaitable<void> Manager::release(const std::string& why) {
   leading_ = false;
   is_leader_->Set(0);
@@ -1103,11 +1103,11 @@ asio::awaitable<void> Manager::manageSync() {
     }
     bool unchanged = names == applied_sync_names_;  // only the key's leader was not ours
     auto apply_sync_names = [this, names, unchanged]() -> Result<Lsn> {
-      if (unchanged) {
-        return pg_.currentLsn(kPgTimeout);  // no reload for every backend of a fresh leader
-      }
-      if (auto r = pg_.setSynchronousStandbyNames(names, kPgTimeout); !r) {
-        return fail(r.error());
+      // Unchanged: no reload for every backend of a fresh leader.
+      if (!unchanged) {
+        if (auto r = pg_.setSynchronousStandbyNames(names, kPgTimeout); !r) {
+          return fail(r.error());
+        }
       }
       return pg_.currentLsn(kPgTimeout);
     };

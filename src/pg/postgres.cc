@@ -386,6 +386,9 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   // updates only at its first checkpoint after promotion, a spread one that can take minutes.
   // Until then pg_rewind reports "no rewind required" for a target that diverged, and that target
   // can never follow the new timeline. An immediate checkpoint on the source first closes that.
+  if (alive()) {
+    return fail(ErrorCode::FailedPrecondition, "pg_rewind needs the local server stopped");
+  }
   auto conn = PgConn::connect(conninfoTo(source, false), timeout);
   if (!conn) {
     return fail(ErrorCode::Unavailable, "connecting to the rewind source: ", conn.error().message);
@@ -395,13 +398,8 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
     return fail(ErrorCode::Unavailable, "checkpoint on the rewind source: ", c.error().message);
   }
   auto checkpointed = SteadyClock::instance().now();
-  if (alive()) {
-    return fail(ErrorCode::FailedPrecondition, "pg_rewind needs the local server stopped");
-  }
-  // A server that died leaves its lock file; the crash recovery pg_rewind runs first would take a
-  // recycled PID in it for a running server.
-  std::error_code ec;
-  fs::remove(fs::path(config_.data_dir) / "postmaster.pid", ec);
+  // The crash recovery pg_rewind runs first would take a recycled PID in it for a running server.
+  removeStaleLockFile();
   // jit=off on pg_rewind's session: its file-list query is estimated at millions of rows, and
   // compiling it costs 0.3 s on an idle machine and over a second on a loaded one, more than all
   // the copying.
@@ -588,8 +586,7 @@ Result<void> Postgres::start(bool standby, const std::optional<Upstream>& upstre
   if (auto w = writeConfigFiles(standby, upstream, sync_names); !w) {
     return w;
   }
-  std::error_code ec;
-  fs::remove(fs::path(config_.data_dir) / "postmaster.pid", ec);  // ours, and its owner is dead
+  removeStaleLockFile();
   auto pid = runtime::spawn(runtime::SpawnOptions{{bin("postgres"), "-D", config_.data_dir},
                                                   logFile(),
                                                   "",
@@ -622,6 +619,11 @@ Result<void> Postgres::start(bool standby, const std::optional<Upstream>& upstre
   }
   return fail(ErrorCode::DeadlineExceeded, "postgres did not accept connections within ",
               std::to_string(toMillis(timeout)), " ms; see ", logFile());
+}
+
+void Postgres::removeStaleLockFile() {
+  std::error_code ec;
+  fs::remove(fs::path(config_.data_dir) / "postmaster.pid", ec);
 }
 
 bool Postgres::postmasterSaysReady(pid_t pid) const {

@@ -169,6 +169,8 @@ class Postgres {
   Result<void> writeAutoConf();
   Result<void> reconfigure();
   Result<PgConn> connectLocal(Duration timeout);
+  // Removes postmaster.pid; only while our server is not running (a dead one leaves it behind).
+  void removeStaleLockFile();
   // Whether the postmaster `pid` has marked itself ready for connections in its lock file.
   bool postmasterSaysReady(pid_t pid) const;
   // The cached connection to the local server, (re)connected when needed.

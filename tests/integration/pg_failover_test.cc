@@ -19,6 +19,7 @@
 
 #include "chaos/cluster.h"
 #include "chaos/partition.h"
+#include "chaos/pg_session.h"
 #include "chaos/scenario.h"
 #include "etcd_fixture.h"
 #include "runtime/process.h"
@@ -279,7 +280,13 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
       arg = target.name;
     }
   }
-  std::thread switchover([command] { (void)runtime::runCommand(command, 30s); });
+  // A session on the target opened beforehand (a standby accepts it; promotion keeps it), so
+  // that its first write can go in the moment it is writable.
+  chaos::PgTarget on_target{"127.0.0.1", target.port, cluster_.user, cluster_.password,
+                            cluster_.database};
+  auto session = chaos::PgSession::connect(on_target, std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(session) << session.error().message;
+  std::jthread switchover([command] { (void)runtime::runCommand(command, 30s); });
   bool handed_over = false;
   bool acked = false;
   {
@@ -300,8 +307,14 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
     }
     // A commit the target acknowledges on its own before it fences (its list is '' until it
     // publishes a synchronous set, which etcd being gone prevents): it must survive.
-    for (int i = 0; handed_over && i < 10 && !acked; ++i) {
-      acked = sql(target.port, "INSERT INTO handover_cutoff VALUES (1)").exit_code == 0;
+    auto write_until = std::chrono::steady_clock::now() + 1s;  // past its fencing deadline
+    while (handed_over && !acked && !(*session)->broken() &&
+           std::chrono::steady_clock::now() < write_until) {
+      auto r = (*session)->query("INSERT INTO handover_cutoff VALUES (1)", {}, write_until);
+      acked = r && r->warnings.empty();  // a warning would mean an unconfirmed commit
+      if (!r) {
+        std::this_thread::sleep_for(5ms);  // still a standby: read-only
+      }
     }
     std::string answer;
     for (int i = 0; handed_over && i < 50; ++i) {  // leader_timeout is 1 s: 5 s is generous
@@ -318,6 +331,8 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
     EXPECT_NE(old_primary_answer, "200") << memberLog(primary->name);
   }
   switchover.join();
+  EXPECT_TRUE(acked) << "the target never took the write; the loss check below cannot run\n"
+                     << memberLog(target.name);
   EXPECT_NE(memberLog(target.name).find("FENCED"), std::string::npos) << memberLog(target.name);
   // With etcd back the cluster elects a leader again.
   bool led = false;
@@ -339,7 +354,6 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
     }
     EXPECT_EQ(count, "1") << "a commit the switchover target acknowledged was lost\n" << allLogs();
   }
-  std::printf("target acknowledged a commit before fencing: %s\n", acked ? "yes" : "no");
 }
 
 TEST_F(PgLabTest, TwentyRandomFaultsInARowLoseNothing) {
