@@ -71,7 +71,7 @@ std::vector<pid_t> withDescendants(const std::vector<pid_t>& roots) {
       continue;
     }
     out.push_back(pid);
-    for (pid_t child : childrenOf(pid)) {
+    for (pid_t child : runtime::childrenOf(pid)) {
       todo.push_back(child);
     }
   }

@@ -1,6 +1,5 @@
 #include "chaos/processes.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -41,45 +40,6 @@ Result<pid_t> postmasterPid(const std::string& data_dir) {
                 " is not a running postgres (stale file?)");
   }
   return static_cast<pid_t>(pid);
-}
-
-std::optional<pid_t> parentFromStat(const std::string& stat_line) {
-  auto close = stat_line.rfind(')');
-  if (close == std::string::npos) {
-    return std::nullopt;
-  }
-  std::istringstream rest(stat_line.substr(close + 1));
-  std::string state;
-  long ppid = 0;
-  if (!(rest >> state >> ppid)) {
-    return std::nullopt;
-  }
-  return static_cast<pid_t>(ppid);
-}
-
-std::vector<pid_t> childrenOf(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) {
-    return out;
-  }
-  while (struct dirent* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) {
-      continue;
-    }
-    std::ifstream in(std::string("/proc/") + entry->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) {
-      continue;  // gone meanwhile
-    }
-    if (auto ppid = parentFromStat(line); ppid && *ppid == parent) {
-      out.push_back(static_cast<pid_t>(pid));
-    }
-  }
-  ::closedir(proc);
-  return out;
 }
 
 Result<void> signalProcess(pid_t pid, int signal, const std::string& what,

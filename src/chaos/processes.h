@@ -22,13 +22,6 @@ Result<pid_t> postmasterPid(const std::string& data_dir);
 // The command name (/proc/<pid>/comm), or "" if the process is gone.
 std::string commandName(pid_t pid);
 
-// The PIDs whose parent is `parent` (from /proc/*/stat).
-std::vector<pid_t> childrenOf(pid_t parent);
-
-// The parent PID from one /proc/<pid>/stat line ("42 (postgres: walsender) S 41 ..."); the
-// command may contain spaces and parentheses, so it is parsed after the last ')'.
-std::optional<pid_t> parentFromStat(const std::string& stat_line);
-
 // Sends `signal` to `pid` after checking it is alive (and, if `expected_command` is given, that
 // its command name is that). `what` names it in errors ("m1's postmaster").
 Result<void> signalProcess(pid_t pid, int signal, const std::string& what,

@@ -15,10 +15,10 @@ namespace rampart::chaos {
 namespace {
 
 TEST(ParentFromStat, ParsesAfterTheLastParenthesis) {
-  EXPECT_EQ(parentFromStat("42 (postgres) S 41 42 42 0 -1"), 41);
+  EXPECT_EQ(runtime::parentFromStat("42 (postgres) S 41 42 42 0 -1"), 41);
   // A command with spaces and parentheses must not shift the fields.
-  EXPECT_EQ(parentFromStat("43 (postgres: walsender (x) ) S 7 43 43 0"), 7);
-  EXPECT_FALSE(parentFromStat("garbage"));
+  EXPECT_EQ(runtime::parentFromStat("43 (postgres: walsender (x) ) S 7 43 43 0"), 7);
+  EXPECT_FALSE(runtime::parentFromStat("garbage"));
 }
 
 // State letter of /proc/<pid>/stat ('T' when stopped).
@@ -77,7 +77,7 @@ TEST(SignalProcess, RefusesAProcessWhoseCommandDoesNotMatch) {
 TEST(ChildrenOf, ListsTheChildrenOfAProcess) {
   auto a = runtime::spawn(runtime::SpawnOptions{{"sleep", "30"}});
   ASSERT_TRUE(a);
-  auto children = childrenOf(::getpid());
+  auto children = runtime::childrenOf(::getpid());
   EXPECT_NE(std::find(children.begin(), children.end(), *a), children.end());
   runtime::terminate(*a, std::chrono::seconds(1));
 }

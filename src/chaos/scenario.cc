@@ -355,7 +355,7 @@ void Run::freeze(const Member& m, FaultRecord& record) {
     return;
   }
   int children = 0;
-  for (pid_t child : childrenOf(*postmaster)) {
+  for (pid_t child : runtime::childrenOf(*postmaster)) {
     // A child may exit between listing and signalling; that is not an error.
     if (pause.stop(child, m.name + " postgres child", "postgres")) {
       ++children;

@@ -565,10 +565,11 @@ asio::awaitable<void> Manager::watchdogLoop() {
 asio::awaitable<void> Manager::postmasterLoop() {
   // Wakes the HA loop the moment the postmaster exits (pidfd), instead of at the next loop.
   pid_t watched = 0;
+  pid_t exited = 0;  // until the Postgres object notices, pid() still names it
   std::unique_ptr<asio::posix::stream_descriptor> fd;
   while (!stopping_) {
     pid_t pid = pg_.pid();
-    if (pid != 0 && pid != watched) {
+    if (pid != 0 && pid != watched && pid != exited) {
       int raw = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
       if (raw >= 0) {
         fd = std::make_unique<asio::posix::stream_descriptor>(daemon_.io(), raw);
@@ -579,6 +580,12 @@ asio::awaitable<void> Manager::postmasterLoop() {
       co_await fd->async_wait(asio::posix::stream_descriptor::wait_read,
                               asio::as_tuple(asio::use_awaitable));
       fd.reset();
+      if (pg_.stopRequested(watched)) {
+        log_->info("postgres stopped (postmaster pid {})", watched);
+      } else {
+        log_->warn("postgres exited unexpectedly (postmaster pid {})", watched);
+      }
+      exited = watched;
       watched = 0;
       if (leading_ && !demoting_ && !restarting_ && !settings_.paused && replicasCanTakeOver()) {
         // Released here, not at the next loop: every millisecond counts while nobody takes writes.

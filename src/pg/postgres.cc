@@ -1,6 +1,5 @@
 #include "pg/postgres.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +24,21 @@ namespace rampart::pg {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The logger (logging_collector = on) is the one child of the postmaster that pg_stat_activity
+// never lists; it ignores SIGTERM. Its title: "postgres: logger" or "postgres: <cluster>: logger",
+// padded with spaces.
+bool isLogger(pid_t pid) {
+  auto title = runtime::commandLine(pid);
+  while (!title.empty() && (title.back() == ' ' || title.back() == '\0')) {
+    title.pop_back();
+  }
+  return title.ends_with(": logger");
+}
+
+// A process that has released its memory is past its last instruction (or gone): its command
+// line reads empty. Waiting for the postmaster to reap it would add tens of milliseconds.
+bool isExiting(pid_t pid) { return runtime::commandLine(pid).empty(); }
 
 int remainingMillis(TimePoint deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
@@ -113,40 +128,6 @@ Result<void> writeFileAs(const std::string& path, const std::string& text, mode_
     return fail(ErrorCode::Internal, "cannot rename ", tmp, " to ", path);
   }
   return ok();
-}
-
-std::vector<pid_t> childrenOf(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) {
-    return out;
-  }
-  while (auto* entry = ::readdir(proc)) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) {
-      continue;
-    }
-    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) {
-      continue;
-    }
-    // pid (comm) state ppid ...: comm may contain spaces, so parse after the last ')'.
-    auto close = line.rfind(')');
-    if (close == std::string::npos) {
-      continue;
-    }
-    std::istringstream rest(line.substr(close + 1));
-    char state = 0;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent) {
-      out.push_back(static_cast<pid_t>(pid));
-    }
-  }
-  ::closedir(proc);
-  return out;
 }
 
 }  // namespace
@@ -485,6 +466,54 @@ Result<void> Postgres::refuseNewClients(Duration timeout) {
       "refusing new clients: pg_hba.conf reloaded, proven after {:.0f} ms ({} "
       "probes)",
       toMillis(SteadyClock::instance().now() - began), probes);
+  return endStartingBackends(deadline);
+}
+
+// A backend the postmaster forked before pg_hba.conf was reloaded checks its client against the
+// rules it was forked with; until it has its session (while it waits for the startup packet, or
+// authenticates) pg_stat_activity does not list it and pg_terminate_backend cannot reach it, so
+// endClientSessions() would miss it and it could admit a client after. Every child of the
+// postmaster that pg_stat_activity does not list is such a backend (PostgreSQL 15 lists all its
+// other processes, but for the logger) or one forked since: each gets SIGTERM, on which a
+// starting backend exits, until it is exiting. Children are listed before the query, so one
+// forked meanwhile is in neither list or in both (then endClientSessions() ends it).
+Result<void> Postgres::endStartingBackends(TimePoint deadline) {
+  pid_t postmaster = pid_.load();
+  auto children = runtime::childrenOf(postmaster);
+  auto listed = localQuery("listing server processes", "SELECT pid::text FROM pg_stat_activity",
+                           deadline - SteadyClock::instance().now());
+  if (!listed) {
+    return fail(listed.error());
+  }
+  std::set<pid_t> in_view;
+  for (const auto& row : *listed) {
+    if (!row.empty() && row[0]) {
+      in_view.insert(static_cast<pid_t>(std::atoi(row[0]->c_str())));
+    }
+  }
+  std::set<pid_t> starting;
+  for (pid_t child : children) {
+    if (!in_view.count(child) && !isLogger(child) && !isExiting(child)) {
+      starting.insert(child);
+    }
+  }
+  size_t count = starting.size();
+  while (!starting.empty()) {
+    std::erase_if(starting, [&](pid_t pid) {
+      return isExiting(pid) || !runtime::signalChild(postmaster, pid, SIGTERM);
+    });
+    if (starting.empty()) {
+      break;
+    }
+    if (SteadyClock::instance().now() >= deadline) {
+      return fail(ErrorCode::DeadlineExceeded, std::to_string(starting.size()),
+                  " backends still starting did not exit on SIGTERM");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (count > 0) {
+    log::get("pg")->info("ended {} backends still starting (not in pg_stat_activity)", count);
+  }
   return ok();
 }
 
@@ -663,8 +692,9 @@ void Postgres::fence() {
   }
   // Freeze the postmaster so it forks nothing more, kill every child (backends, WAL senders),
   // then the postmaster. Killed processes send nothing: no commit is acknowledged after this.
+  stop_requested_ = pid;
   ::kill(pid, SIGSTOP);
-  for (pid_t child : childrenOf(pid)) {
+  for (pid_t child : runtime::childrenOf(pid)) {
     ::kill(child, SIGKILL);
   }
   ::kill(pid, SIGKILL);
@@ -682,6 +712,7 @@ Result<void> Postgres::stopWith(int signal, Duration timeout) {
   if (pid == 0 || !alive()) {
     return ok();
   }
+  stop_requested_ = pid;
   ::kill(pid, signal);
   if (runtime::waitExit(pid, timeout)) {
     pid_.compare_exchange_strong(pid, 0);

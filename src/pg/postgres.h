@@ -105,6 +105,8 @@ class Postgres {
   Result<void> start(bool standby, const std::optional<Upstream>& upstream,
                      const std::string& sync_names, Duration timeout);
   pid_t pid() const { return pid_.load(); }
+  // Whether this object stopped (or fenced) the postmaster `pid`: its exit was asked for.
+  bool stopRequested(pid_t pid) const { return pid != 0 && stop_requested_.load() == pid; }
   // Non-blocking: true while the postmaster runs (reaps it once it exits).
   bool alive();
   // Stops at once: freezes the postmaster, SIGKILLs its children and then it. After this no
@@ -144,11 +146,12 @@ class Postgres {
   // The first half of a planned switchover, while the server is still a primary, in two steps:
   // refuseNewClients() makes pg_hba.conf admit only replication and the local superuser and
   // waits for a refused connection of our own (the reload is asynchronous); sessions already
-  // open keep working, so this part costs the writes nothing. endClientSessions() then
-  // terminates every client session and waits until they are gone. From then on no client can
-  // commit, so the flush position it returns covers every acknowledged commit: the WAL a new
-  // leader must have before it promotes. openToClients() undoes both; the next start writes the
-  // normal pg_hba.conf anyway.
+  // open keep working, so this part costs the writes nothing; it also ends every backend still
+  // starting (one forked before the reload would admit its client by the old rules).
+  // endClientSessions() then terminates every client session and waits until they are gone. From
+  // then on no client can commit, so the flush position it returns covers every acknowledged
+  // commit: the WAL a new leader must have before it promotes. openToClients() undoes both; the
+  // next start writes the normal pg_hba.conf anyway.
   Result<void> refuseNewClients(Duration timeout);
   Result<Lsn> endClientSessions(Duration timeout);
   Result<void> openToClients();
@@ -183,6 +186,8 @@ class Postgres {
   // last failure. Bounded by `deadline`.
   Result<PgConn::Row> pollLocal(const char* what, const std::string& sql, TimePoint deadline,
                                 const std::function<bool(const PgConn::Row&)>& done);
+  // refuseNewClients()'s last step: SIGTERM to every backend still starting, until each exits.
+  Result<void> endStartingBackends(TimePoint deadline);
   std::vector<std::string> asPostgresUser(std::vector<std::string> argv) const;
   std::string bin(const char* tool) const { return config_.bin_dir + "/" + tool; }
 
@@ -191,8 +196,9 @@ class Postgres {
   uid_t uid_ = 0;
   gid_t gid_ = 0;
   std::atomic<pid_t> pid_{0};
-  std::unique_ptr<PgConn> cached_;    // reused by observe() between loops
-  std::optional<Upstream> upstream_;  // what postgresql.auto.conf says now
+  std::atomic<pid_t> stop_requested_{0};  // the postmaster stop()/fence() last signalled
+  std::unique_ptr<PgConn> cached_;        // reused by observe() between loops
+  std::optional<Upstream> upstream_;      // what postgresql.auto.conf says now
   std::string sync_names_;
 };
 

@@ -1,10 +1,12 @@
 #include "runtime/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,11 +14,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 namespace rampart::runtime {
+namespace fs = std::filesystem;
 
 Result<pid_t> spawn(const SpawnOptions& options) {
   if (options.argv.empty()) {
@@ -203,6 +207,76 @@ std::string commandLine(pid_t pid) {
   std::string s = ss.str();
   std::replace(s.begin(), s.end(), '\0', ' ');
   return s;
+}
+
+std::optional<pid_t> parentFromStat(const std::string& stat_line) {
+  auto close = stat_line.rfind(')');
+  if (close == std::string::npos) {
+    return std::nullopt;
+  }
+  std::istringstream rest(stat_line.substr(close + 1));
+  std::string state;
+  long ppid = 0;
+  if (!(rest >> state >> ppid)) {
+    return std::nullopt;
+  }
+  return static_cast<pid_t>(ppid);
+}
+
+namespace {
+std::optional<pid_t> parentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) {
+    return std::nullopt;  // gone
+  }
+  return parentFromStat(line);
+}
+}  // namespace
+
+std::vector<pid_t> childrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  // One read per thread of the parent where the kernel offers it (CONFIG_PROC_CHILDREN), else
+  // every /proc/<pid>/stat: hundreds of reads, milliseconds on a busy machine.
+  std::string task_dir = "/proc/" + std::to_string(parent) + "/task/";
+  if (fs::exists(task_dir + std::to_string(parent) + "/children")) {
+    std::error_code ec;
+    for (const auto& thread : fs::directory_iterator(task_dir, ec)) {
+      std::ifstream list(thread.path() / "children");
+      for (long pid = 0; list >> pid;) {
+        out.push_back(static_cast<pid_t>(pid));
+      }
+    }
+    return out;
+  }
+  DIR* proc = ::opendir("/proc");
+  if (!proc) {
+    return out;
+  }
+  while (struct dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) {
+      continue;
+    }
+    if (parentOf(static_cast<pid_t>(pid)) == parent) {
+      out.push_back(static_cast<pid_t>(pid));
+    }
+  }
+  ::closedir(proc);
+  return out;
+}
+
+bool signalChild(pid_t parent, pid_t pid, int signal) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    return false;  // gone
+  }
+  // The pidfd pins the process: if `pid` still has this parent now, the signal reaches it.
+  bool sent =
+      parentOf(pid) == parent && ::syscall(SYS_pidfd_send_signal, fd, signal, nullptr, 0) == 0;
+  ::close(fd);
+  return sent;
 }
 
 }  // namespace rampart::runtime

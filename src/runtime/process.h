@@ -53,4 +53,15 @@ std::string commandLine(pid_t pid);
 // The absolute path of the running executable (/proc/self/exe).
 std::string selfExecutable();
 
+// The PIDs whose parent is `parent` (from /proc/*/stat), at the time of the call.
+std::vector<pid_t> childrenOf(pid_t parent);
+
+// The parent PID from one /proc/<pid>/stat line ("42 (postgres: walsender) S 41 ..."); the
+// command may contain spaces and parentheses, so it is parsed after the last ')'.
+std::optional<pid_t> parentFromStat(const std::string& stat_line);
+
+// Sends `signal` to `pid` only if it is still a child of `parent`: through a pidfd opened before
+// the parent is checked, so a PID recycled meanwhile is never signalled. False if it was not sent.
+bool signalChild(pid_t parent, pid_t pid, int signal);
+
 }  // namespace rampart::runtime
