@@ -137,6 +137,29 @@ Result<tcp::endpoint> resolve(const net::Endpoint& e) {
   return results.begin()->endpoint();
 }
 
+// SO_REUSEPORT (below) would also let another process of the same user listen on the address:
+// the kernel would then split the connections between two load balancers without a word. A
+// plain bind first proves nobody listens there (SO_REUSEADDR only passes TIME_WAIT remnants).
+Result<void> checkNobodyListens(const tcp::endpoint& at) {
+  int fd = ::socket(at.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int bound = ::bind(fd, at.data(), static_cast<socklen_t>(at.size()));
+  int why = errno;
+  ::close(fd);
+  if (bound != 0) {
+    std::ostringstream where;
+    where << at;
+    return fail(
+        ErrorCode::Unavailable, "listen on ", where.str(), ": ", std::strerror(why),
+        why == EADDRINUSE ? " (another process listens there: a second load balancer?)" : "");
+  }
+  return ok();
+}
+
 // A listening socket with SO_REUSEPORT, so every worker can own one on the same address.
 Result<int> openListener(const tcp::endpoint& at) {
   int family = at.address().is_v6() ? AF_INET6 : AF_INET;
@@ -323,6 +346,14 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       server->listen_fds = old->second->listen_fds;  // keep accepting on the same sockets
       server->failed_connections = old->second->failed_connections;
     } else {
+      bool ours = std::any_of(servers_.begin(), servers_.end(), [&](const auto& named) {
+        return named.second->config.listen == vs.listen;
+      });
+      if (auto free = ours ? ok() : checkNobodyListens(*listen); !free) {
+        undo();
+        return fail(ErrorCode::Unavailable, "virtual server '", vs.name,
+                    "': ", free.error().message);
+      }
       for (size_t i = 0; i < worker_count; ++i) {
         auto fd = openListener(*listen);
         if (!fd) {

@@ -203,6 +203,22 @@ TEST_F(LbTest, WithNoBackendUpEveryBackendIsCheckedAtTheOutageInterval) {
   EXPECT_EQ(requestOnce(), "b");
 }
 
+TEST_F(LbTest, ASecondLoadBalancerOnTheSameAddressIsRefused) {
+  addBackend("a");
+  startLbWithConfig("virtual_servers:\n  - name: web\n    listen: " + vip_.toString() +
+                    "\n    backends:\n" + backendList({0}));
+  // SO_REUSEPORT would let the second one bind too, and the kernel split the clients between
+  // the two without a word.
+  auto second_admin = net::Endpoint{"127.0.0.1", *net::pickFreePort("127.0.0.1")};
+  auto second = runtime::runCommand(
+      {RAMPART_BINARY, "lb", "-c", config_file_, "--admin", second_admin.toString()}, 10s);
+  EXPECT_NE(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find(vip_.toString()), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("another process listens there"), std::string::npos)
+      << second.output;
+  EXPECT_EQ(requestOnce(), "a") << "the first load balancer still serves";
+}
+
 TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
   // A self-signed certificate, as API servers in a lab have; checks do not verify it.
   auto cert = dir_.path() + "/cert.pem";
