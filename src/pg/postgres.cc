@@ -25,15 +25,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The logger (logging_collector = on) is the one child of the postmaster that pg_stat_activity
-// never lists; it ignores SIGTERM. Its title: "postgres: logger" or "postgres: <cluster>: logger",
-// padded with spaces.
-bool isLogger(pid_t pid) {
-  auto title = runtime::commandLine(pid);
-  while (!title.empty() && (title.back() == ' ' || title.back() == '\0')) {
-    title.pop_back();
+// Whether `pid` ignores SIGTERM (the SigIgn mask in /proc/<pid>/status). A starting backend
+// never does (it inherits the postmaster's handler, then installs its own), while the logger
+// (logging_collector = on), the one other child pg_stat_activity does not list, always does.
+bool ignoresSigterm(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("SigIgn:")) {
+      uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+      return (mask >> (SIGTERM - 1)) & 1;
+    }
   }
-  return title.ends_with(": logger");
+  return false;
 }
 
 // A process that has released its memory is past its last instruction (or gone): its command
@@ -474,8 +477,8 @@ Result<void> Postgres::refuseNewClients(Duration timeout) {
 // authenticates) pg_stat_activity does not list it and pg_terminate_backend cannot reach it, so
 // endClientSessions() would miss it and it could admit a client after. Every child of the
 // postmaster that pg_stat_activity does not list is such a backend (PostgreSQL 15 lists all its
-// other processes, but for the logger) or one forked since: each gets SIGTERM, on which a
-// starting backend exits, until it is exiting. Children are listed before the query, so one
+// other processes, but for the logger, which ignores SIGTERM) or one forked since: each gets
+// SIGTERM, on which a starting backend exits, until it is exiting. Children are listed before the query, so one
 // forked meanwhile is in neither list or in both (then endClientSessions() ends it).
 Result<void> Postgres::endStartingBackends(TimePoint deadline) {
   pid_t postmaster = pid_.load();
@@ -493,7 +496,7 @@ Result<void> Postgres::endStartingBackends(TimePoint deadline) {
   }
   std::set<pid_t> starting;
   for (pid_t child : children) {
-    if (!in_view.count(child) && !isLogger(child) && !isExiting(child)) {
+    if (!in_view.count(child) && !ignoresSigterm(child) && !isExiting(child)) {
       starting.insert(child);
     }
   }

@@ -3,8 +3,6 @@
 // ports in a fresh temporary directory, an EtcdStore on a test-owned event loop, and cleanup of
 // every process and file, also when the test fails.
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -13,26 +11,10 @@
 
 #include "lab/etcd_cluster.h"
 #include "store/etcd_store.h"
+#include "test_files.h"
 #include "testing/run_loop.h"
 
 namespace rampart::testing {
-
-// A temporary directory removed with everything in it when the object goes.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class EtcdTest : public ::testing::Test {
  protected:

@@ -26,13 +26,6 @@
 
 namespace rampart::testing {
 
-inline std::string readWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A connected TCP socket, closed on destruction.
 class Socket {
  public:

@@ -64,10 +64,7 @@ class PgLabTest : public ::testing::Test {
   }
 
   std::string labFile(const std::string& relative) const {
-    std::ifstream in(lab_dir_ + "/" + relative);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return testing::readWholeFile(lab_dir_ + "/" + relative);
   }
 
   std::string memberLog(const std::string& name) const { return labFile(name + "/manager.log"); }

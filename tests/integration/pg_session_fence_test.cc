@@ -6,16 +6,16 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 
 #include "net/endpoint.h"
 #include "pg/postgres.h"
 #include "runtime/process.h"
+#include "test_files.h"
 
 namespace rampart::pg {
 namespace {
@@ -100,16 +100,14 @@ class Splice {
 class SessionFenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/rampart-fence-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ::chmod(dir_.c_str(), 0755);
+    ASSERT_FALSE(dir_.path().empty());
+    ::chmod(dir_.path().c_str(), 0755);  // the postgres user walks through it
     auto port = net::pickFreePort("127.0.0.1");
     ASSERT_TRUE(port) << port.error().message;
     config_.cluster = "fence";
     config_.name = "m1";
     config_.listen = net::Endpoint{"127.0.0.1", *port};
-    config_.data_dir = dir_ + "/data";
+    config_.data_dir = dir_.path() + "/data";
     config_.superuser = {"postgres", kPassword};
     config_.replication = {"replicator", "fence-test-replication"};
   }
@@ -128,8 +126,6 @@ class SessionFenceTest : public ::testing::Test {
     if (pg_) {
       (void)pg_->stop(30s);
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   std::string conninfo(uint16_t port) const {
@@ -153,7 +149,7 @@ class SessionFenceTest : public ::testing::Test {
     return false;
   }
 
-  std::string dir_;
+  testing::TempDir dir_;  // removed after the server stopped (TearDown)
   MemberConfig config_;
   std::unique_ptr<Postgres> pg_;
 };
@@ -185,8 +181,10 @@ TEST_F(SessionFenceTest, ABackendForkedBeforeTheRefusalAdmitsNoSessionAfterTheSe
 
 TEST_F(SessionFenceTest, SessionsEndWithTheLoggingCollectorOn) {
   // The logger is the one child of the postmaster that pg_stat_activity does not list, and it
-  // ignores SIGTERM: it must not be taken for a backend that is still starting.
+  // ignores SIGTERM: it must not be taken for a backend that is still starting, also when no
+  // process title says what it is.
   config_.parameters["logging_collector"] = "on";
+  config_.parameters["update_process_title"] = "off";
   ASSERT_NO_FATAL_FAILURE(startServer());
   auto refused = pg_->refuseNewClients(10s);
   ASSERT_TRUE(refused) << refused.error().message;
