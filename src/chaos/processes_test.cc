@@ -14,13 +14,6 @@
 namespace rampart::chaos {
 namespace {
 
-TEST(ParentFromStat, ParsesAfterTheLastParenthesis) {
-  EXPECT_EQ(runtime::parentFromStat("42 (postgres) S 41 42 42 0 -1"), 41);
-  // A command with spaces and parentheses must not shift the fields.
-  EXPECT_EQ(runtime::parentFromStat("43 (postgres: walsender (x) ) S 7 43 43 0"), 7);
-  EXPECT_FALSE(runtime::parentFromStat("garbage"));
-}
-
 // State letter of /proc/<pid>/stat ('T' when stopped).
 char stateOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -72,14 +65,6 @@ TEST(SignalProcess, RefusesAProcessWhoseCommandDoesNotMatch) {
   EXPECT_FALSE(signalProcess(::getpid(), SIGCONT, "self"));
   EXPECT_TRUE(runtime::terminate(*pid, std::chrono::seconds(1)));
   EXPECT_FALSE(signalProcess(*pid, SIGKILL, "gone"));
-}
-
-TEST(ChildrenOf, ListsTheChildrenOfAProcess) {
-  auto a = runtime::spawn(runtime::SpawnOptions{{"sleep", "30"}});
-  ASSERT_TRUE(a);
-  auto children = runtime::childrenOf(::getpid());
-  EXPECT_NE(std::find(children.begin(), children.end(), *a), children.end());
-  runtime::terminate(*a, std::chrono::seconds(1));
 }
 
 TEST(PostmasterPid, AStaleOrMissingFileIsAnError) {
