@@ -478,8 +478,9 @@ Result<void> Postgres::refuseNewClients(Duration timeout) {
 // endClientSessions() would miss it and it could admit a client after. Every child of the
 // postmaster that pg_stat_activity does not list is such a backend (PostgreSQL 15 lists all its
 // other processes, but for the logger, which ignores SIGTERM) or one forked since: each gets
-// SIGTERM, on which a starting backend exits, until it is exiting. Children are listed before the query, so one
-// forked meanwhile is in neither list or in both (then endClientSessions() ends it).
+// SIGTERM, on which a starting backend exits, until it is exiting. Children are listed before
+// the query, so one forked meanwhile is in neither list or in both (then endClientSessions()
+// ends it).
 Result<void> Postgres::endStartingBackends(TimePoint deadline) {
   pid_t postmaster = pid_.load();
   auto children = runtime::childrenOf(postmaster);
@@ -501,7 +502,7 @@ Result<void> Postgres::endStartingBackends(TimePoint deadline) {
     }
   }
   size_t count = starting.size();
-  while (!starting.empty()) {
+  for (;;) {
     std::erase_if(starting, [&](pid_t pid) {
       return isExiting(pid) || !runtime::signalChild(postmaster, pid, SIGTERM);
     });

@@ -16,6 +16,7 @@
 #include "pg/postgres.h"
 #include "runtime/process.h"
 #include "test_files.h"
+#include "test_socket.h"
 
 namespace rampart::pg {
 namespace {
@@ -23,19 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kPassword = "fence-test-superuser";
-
-int connectTcp(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // A loopback listener that hands the first client it accepts the given, already connected,
 // socket: libpq then speaks through a connection the postmaster accepted earlier.
@@ -158,8 +146,9 @@ TEST_F(SessionFenceTest, ABackendForkedBeforeTheRefusalAdmitsNoSessionAfterTheSe
   ASSERT_NO_FATAL_FAILURE(startServer());
   auto open_session = PgConn::connect(conninfo(config_.listen.port), 10s);
   ASSERT_TRUE(open_session) << open_session.error().message;
-  int early = connectTcp(config_.listen.port);  // accepted now, startup packet later
-  ASSERT_GE(early, 0);
+  // Accepted now, its startup packet sent later.
+  auto early = testing::Socket::connectTo(config_.listen, 5s);
+  ASSERT_TRUE(early);
   ASSERT_TRUE(waitForStartingBackend());
 
   auto refused = pg_->refuseNewClients(10s);
@@ -170,13 +159,12 @@ TEST_F(SessionFenceTest, ABackendForkedBeforeTheRefusalAdmitsNoSessionAfterTheSe
   EXPECT_FALSE(open_session->query("SELECT 1", 5s)) << "a session from before is still open";
   auto fresh = PgConn::connect(conninfo(config_.listen.port), 10s);
   EXPECT_FALSE(fresh) << "a new client was admitted";
-  Splice splice(early);
+  Splice splice(early.fd());
   auto straggler = PgConn::connect(conninfo(splice.port()), 10s);
   EXPECT_FALSE(straggler) << "a backend forked before the refusal admitted a session";
   if (straggler) {
     EXPECT_FALSE(straggler->query("CREATE TABLE written_after_the_sessions_ended (i int)", 5s));
   }
-  ::close(early);
 }
 
 TEST_F(SessionFenceTest, SessionsEndWithTheLoggingCollectorOn) {
