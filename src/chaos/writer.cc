@@ -42,13 +42,15 @@ void Writer::run() {
   // Bounded by stop() and by the writer's id range.
   while (!stopping_ && next_id_ - options_.first_id < options_.max_attempts) {
     if (!session) {
-      auto connected =
-          PgSession::connect(options_.target, steady_clock::now() + options_.connect_timeout);
+      auto began = steady_clock::now();
+      auto connected = PgSession::connect(options_.target, began + options_.connect_timeout);
       if (connected) {
         session = std::move(*connected);
         last_connect_error.clear();
-        logger->debug("writer connected writer={} target={}:{}", options_.name,
-                      options_.target.host, options_.target.port);
+        logger->debug(
+            "writer connected writer={} target={}:{} took_ms={:.0f}", options_.name,
+            options_.target.host, options_.target.port,
+            std::chrono::duration<double, std::milli>(steady_clock::now() - began).count());
       } else if (connected.error().message != last_connect_error) {
         // Log on change only: a down member would otherwise log every tick.
         last_connect_error = connected.error().message;

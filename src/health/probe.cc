@@ -55,10 +55,17 @@ asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
     co_return failed;
   }
   int status = response->status;
-  bool ok = (status >= spec.status_min && status <= spec.status_max) ||
-            std::find(spec.extra_statuses.begin(), spec.extra_statuses.end(), status) !=
-                spec.extra_statuses.end();
-  co_return ProbeResult{ok, "HTTP " + std::to_string(status), {}};
+  ProbeResult result;
+  result.detail = "HTTP " + std::to_string(status);
+  if (spec.promoting_status != 0 && status == spec.promoting_status) {
+    result.promoting = true;  // never a pass, whatever the accepted range says
+    result.detail += " (promoting)";
+    co_return result;
+  }
+  result.ok = (status >= spec.status_min && status <= spec.status_max) ||
+              std::find(spec.extra_statuses.begin(), spec.extra_statuses.end(), status) !=
+                  spec.extra_statuses.end();
+  co_return result;
 }
 
 }  // namespace

@@ -5,8 +5,11 @@
 //   tcp:  the TCP handshake completes.
 //   http: GET <path> answers with a status in [status_min, status_max] or in extra_statuses
 //         (lvscare's --health-status); over TLS when `tls` is set (certificate not verified,
-//         like lvscare's default --health-insecure-skip-verify). A role check is an http probe of a role endpoint such as
-//         Rampart's or Patroni's /primary, which answers 200 only on the writable primary.
+//         like lvscare's default --health-insecure-skip-verify). A role check is an http probe of a
+//         role endpoint such as Rampart's or Patroni's /primary, which answers 200 only on the
+//         writable primary. `promoting_status` (Rampart's /primary?promoting answers 202 on a
+//         member that is being promoted) is never a pass: the probe reports it as `promoting`
+//         instead.
 
 #include <string>
 #include <vector>
@@ -29,6 +32,7 @@ struct ProbeSpec {
   int status_min = 200;
   int status_max = 399;
   std::vector<int> extra_statuses;
+  int promoting_status = 0;  // 0: none
   // Postgres: pass when the member's role (pg_is_in_recovery) is `pg_role` (see pg_probe.h).
   std::string pg_role = "primary";
   std::string pg_user = "postgres";
@@ -39,6 +43,7 @@ struct ProbeResult {
   bool ok = false;
   std::string detail;  // why it failed, or the HTTP status
   Duration latency{};
+  bool promoting = false;  // http: answered promoting_status (never ok)
 };
 
 boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor, ProbeSpec spec,

@@ -1,5 +1,6 @@
 #include "lb/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <thread>
@@ -40,7 +41,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
                             "outage_interval", "timeout", "rise", "fall", "initial_state", "role",
-                            "user", "database"});
+                            "user", "database", "promoting_status"});
       !r) {
     return fail(r.error());
   }
@@ -129,6 +130,26 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   if (path->empty() || path->front() != '/') {
     return fail(at(h, "path", "must start with '/'"));
   }
+  auto promoting = h.integer("promoting_status", 0, 0, 599);
+  if (!promoting) {
+    return fail(promoting.error());
+  }
+  if (*promoting != 0) {
+    int code = static_cast<int>(*promoting);
+    bool passes =
+        (code >= range->first && code <= range->second) ||
+        std::count(out.probe.extra_statuses.begin(), out.probe.extra_statuses.end(), code);
+    if (out.probe.kind != health::ProbeSpec::Kind::Http) {
+      return fail(at(h, "promoting_status", "needs an http or https check"));
+    }
+    if (code < 100 || passes) {
+      return fail(at(h, "promoting_status",
+                     std::to_string(code) +
+                         " must be a status outside `status` and `extra_statuses`"
+                         " (a promoting member is not up)"));
+    }
+    out.probe.promoting_status = code;
+  }
   out.probe.path = *path;
   out.probe.method = *method;
   out.probe.status_min = range->first;
@@ -167,9 +188,9 @@ Result<BackendConfig> parseBackend(const config::Section& b) {
 
 Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
-  if (auto r =
-          v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout", "on_down",
-                       "passive_ejection", "health", "backends", "backends_from", "vip_interface"});
+  if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
+                            "on_down", "passive_ejection", "health", "backends", "backends_from",
+                            "vip_interface", "protocol", "promotion_wait"});
       !r) {
     return fail(r.error());
   }
@@ -228,6 +249,24 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     return fail(parsed_health.error());
   }
   out.health = *parsed_health;
+  auto protocol = v.string("protocol", "tcp");
+  auto promotion_wait = v.duration("promotion_wait", out.promotion_wait);
+  if (!protocol || !promotion_wait) {
+    return fail(!protocol ? protocol.error() : promotion_wait.error());
+  }
+  if (*protocol != "tcp" && *protocol != "postgres") {
+    return fail(at(v, "protocol", "expected tcp or postgres, got '" + *protocol + "'"));
+  }
+  out.postgres = *protocol == "postgres";
+  if (*promotion_wait <= Duration::zero()) {
+    return fail(at(v, "promotion_wait", "must be positive"));
+  }
+  out.promotion_wait = *promotion_wait;
+  if (out.health.probe.promoting_status != 0 && !out.postgres) {
+    return fail(at(*health, "promoting_status",
+                   "needs `protocol: postgres` on the virtual server (only then can a client's "
+                   "statements be held until the promotion)"));
+  }
   auto backends = v.sectionList("backends");
   if (!backends) {
     return fail(backends.error());

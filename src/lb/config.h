@@ -16,12 +16,15 @@
 //       idle_timeout: 1h
 //       on_down: keep                # | close: cut established connections of a Down backend
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
+//       protocol: tcp                # | postgres: may connect clients early to a promoting member
+//       promotion_wait: 3s           # postgres: longest a client's statements wait for it
 //       health:
 //         type: http                 # | https | tcp | postgres | none
 //         role: primary              # postgres: pass only as primary (or replica)
 //         path: /healthz
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status
+//         promoting_status: 202      # http, protocol postgres: the member is being promoted
 //         interval: 1s
 //         outage_interval: 1s        # while no backend is up: find the next one sooner
 //         timeout: 1s
@@ -92,6 +95,14 @@ struct VirtualServerConfig {
   std::vector<BackendConfig> backends;
   std::optional<EtcdBackendSource> backends_from;  // when set, `backends` come from etcd
   std::string vip_interface;  // non-empty: put the listen address on this interface (root)
+  // protocol: postgres. While no backend is up but one answers its check with
+  // `health.promoting_status` (a member being promoted), a new client is connected to that one
+  // at once: its connection and authentication overlap the promotion, and its statements are
+  // held (PgStartupGate) until the member passes its check as primary, for at most
+  // `promotion_wait`. A held client whose member stops promoting without becoming primary is
+  // disconnected; none of its statements reached the server.
+  bool postgres = false;
+  Duration promotion_wait = std::chrono::seconds(3);
 };
 
 // user: a user-space proxy (workers relay bytes). kernel: nftables DNAT (see nft.h).

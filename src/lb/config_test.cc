@@ -148,3 +148,58 @@ TEST(LbConfig, BackendsFromEtcdReplaceTheStaticList) {
 
 }  // namespace
 }  // namespace rampart::lb
+
+namespace rampart::lb {
+namespace {
+
+const char* kPostgresVip = R"(virtual_servers:
+  - name: write
+    listen: 127.0.0.100:5432
+    protocol: postgres
+    promotion_wait: 2s
+    health: { type: http, path: "/primary?promoting", status: 200, promoting_status: 202 }
+    backends:
+      - { address: 127.0.0.11:5432, check_port: 8008 }
+)";
+
+TEST(LbConfig, APostgresVirtualServerMayConnectClientsToAPromotingMember) {
+  auto c = parse(kPostgresVip);
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& vs = c->virtual_servers[0];
+  EXPECT_TRUE(vs.postgres);
+  EXPECT_EQ(vs.promotion_wait, 2s);
+  EXPECT_EQ(vs.health.probe.promoting_status, 202);
+  EXPECT_EQ(vs.health.probe.path, "/primary?promoting");
+}
+
+TEST(LbConfig, APromotingStatusThatWouldPassTheCheckIsRefused) {
+  std::string bad = kPostgresVip;
+  bad.replace(bad.find("status: 200,"), 12, "status: 200-299,");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("health.promoting_status"), std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("lb.yaml:6:"), std::string::npos) << c.error().message;
+}
+
+TEST(LbConfig, APromotingStatusNeedsTheProtocolPostgres) {
+  std::string bad = kPostgresVip;
+  bad.erase(bad.find("    protocol: postgres\n"), 23);
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("needs `protocol: postgres`"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, AnUnknownProtocolIsNamed) {
+  std::string bad = kPostgresVip;
+  bad.replace(bad.find("protocol: postgres"), 18, "protocol: mysql");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("virtual_servers[0].protocol: expected tcp or postgres"),
+            std::string::npos)
+      << c.error().message;
+}
+
+}  // namespace
+}  // namespace rampart::lb

@@ -35,6 +35,7 @@ struct LoadBalancer::Backend {
   health::HealthState health{1, 2};
   std::shared_ptr<BackendCounters> counters = std::make_shared<BackendCounters>();
   health::ProbeResult last_probe;
+  bool promoting = false;  // the last check answered the promoting status
   bool checking = false;  // a check loop runs for it
   // The check loop's timer while it waits for the next check: cancelled to check at once.
   std::weak_ptr<asio::steady_timer> check_timer;
@@ -473,12 +474,14 @@ void LoadBalancer::publish() {
     vs->idle_timeout = server->config.idle_timeout;
     vs->on_down = server->config.on_down;
     vs->passive_ejection = server->config.passive_ejection;
+    vs->postgres = server->config.postgres;
+    vs->promotion_wait = server->config.promotion_wait;
     vs->listen_fds = server->listen_fds;
     vs->failed_connections = server->failed_connections;
     for (const auto& b : server->backends) {
       vs->backends.push_back(BackendSlot{b->id, b->address, b->config.weight,
                                          b->config.max_connections, b->health.usable(),
-                                         hashBytes(b->id), b->counters});
+                                         hashBytes(b->id), b->counters, b->promoting});
     }
     snapshot->push_back(std::move(vs));
   }
@@ -535,6 +538,17 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
         backend->check_seconds->Observe(std::chrono::duration<double>(result.latency).count());
         auto transition =
             result.ok ? backend->health.onSuccess() : backend->health.onFailure(result.detail);
+        bool promoting_changed = result.promoting != backend->promoting;
+        backend->promoting = result.promoting;
+        if (promoting_changed) {
+          log::get("lb")->info("backend {} {} vs={}", backend->id,
+                               result.promoting ? "PROMOTING: clients may connect, statements wait"
+                                                : "no longer promoting",
+                               server->config.name);
+        }
+        if (promoting_changed && !transition) {
+          self->publish();
+        }
         if (transition) {
           logTransition(server->config.name, backend->id, *transition);
           backend->up->Set(backend->health.usable() ? 1 : 0);
@@ -607,7 +621,9 @@ std::string LoadBalancer::statusJson() const {
     for (const auto& b : server->backends) {
       backends.push_back(
           {{"address", b->id},
-           {"state", health::stateName(b->health.state())},
+           {"state", b->promoting && !b->health.usable()
+                         ? std::string("PROMOTING")
+                         : std::string(health::stateName(b->health.state()))},
            {"weight", b->config.weight},
            {"active", b->counters->active.load()},
            {"connections", b->counters->connections.load()},

@@ -33,6 +33,7 @@ struct BackendSlot {
   bool usable = true;
   uint64_t id_hash = 0;
   std::shared_ptr<BackendCounters> counters;
+  bool promoting = false;  // not usable, but being promoted (see VirtualServerConfig::postgres)
 };
 
 struct VirtualServerSnapshot {
@@ -42,6 +43,8 @@ struct VirtualServerSnapshot {
   Duration idle_timeout{};
   OnDown on_down = OnDown::Keep;
   bool passive_ejection = true;
+  bool postgres = false;  // clients may be connected early to a promoting backend
+  Duration promotion_wait{};
   std::vector<BackendSlot> backends;
   // One listening socket per worker (SO_REUSEPORT): worker i accepts on listen_fds[i]. Owned by
   // the control thread until a worker adopts it.

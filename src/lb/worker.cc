@@ -11,6 +11,14 @@
 // and reading that direction pauses until they are written. EOF in one direction is passed on as
 // shutdown(SHUT_WR) (half-close); the connection ends when both directions have ended, or at once
 // on an error.
+//
+// Protocol postgres, while no backend is up: a new client may be connected to a promoting backend
+// ("gated"). Its bytes then pass the PgStartupGate on their way up, so the start-up and the
+// authentication run during the promotion while its statements wait in `held`; the snapshot
+// that shows the backend up releases them, one that shows it neither up nor promoting closes the
+// connection, and so does `promotion_wait` running out. Invariant: a gated client's statements
+// reach a backend only after this worker has a snapshot in which that backend passed its check
+// (is confirmed primary), the same condition an ordinary connection is made under.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,6 +35,7 @@
 #include <unordered_set>
 
 #include "base/log.h"
+#include "lb/pg_startup_gate.h"
 
 namespace rampart::lb {
 namespace {
@@ -35,6 +44,8 @@ constexpr size_t kScratchSize = 64 * 1024;
 // The events that say the peer closed its side (or the socket failed): an EOF or error waits.
 constexpr uint32_t kHungUp = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 constexpr int kMaxEvents = 256;
+// A gated client's bytes held back at most: then reading from it pauses until the release.
+constexpr size_t kHeldLimit = 64 * 1024;
 
 // What an epoll event points at.
 struct Handler {
@@ -82,6 +93,11 @@ struct Worker::Impl {
     TimePoint connect_deadline{};
     TimePoint last_activity{};
     bool closed = false;
+    // Connected to a promoting backend: `up` passes `gate` only, the rest waits in `held`.
+    bool gated = false;
+    TimePoint gated_since{};
+    PgStartupGate gate;
+    std::string held;
   };
 
   struct Listener final : Handler {
@@ -214,7 +230,50 @@ struct Worker::Impl {
         closeSessionsOfNewlyDownBackends(*previous->second, *vs);
       }
     }
+    settleGatedSessions(next);
     servers = std::move(next);
+  }
+
+  // A new picture: gated clients whose backend is now up go on as ordinary connections; those
+  // whose backend is neither up nor promoting any more (another member won, the promotion
+  // failed) are disconnected, their statements never sent.
+  void settleGatedSessions(
+      const std::map<std::string, std::shared_ptr<const VirtualServerSnapshot>>& next) {
+    std::vector<Session*> release;
+    std::vector<Session*> drop;
+    for (auto* s : sessions) {
+      if (!s->gated || !s->chosen) {
+        continue;
+      }
+      auto vs = next.find(s->vs->name);
+      const BackendSlot* now = nullptr;
+      if (vs != next.end()) {
+        for (const auto& b : vs->second->backends) {
+          if (b.id == s->chosen->id) {
+            now = &b;
+          }
+        }
+      }
+      if (now && now->usable) {
+        release.push_back(s);
+      } else if (!now || !now->promoting) {
+        drop.push_back(s);
+      }
+    }
+    for (auto* s : release) {
+      s->gated = false;
+      if (!s->held.empty()) {
+        appendPending(s->up, s->held.data(), s->held.size());
+        s->held.clear();
+        s->held.shrink_to_fit();
+      }
+      if (!s->connecting) {
+        relay(*s, s->up);
+      }
+    }
+    for (auto* s : drop) {
+      close(*s);
+    }
   }
 
   void closeSessionsOfNewlyDownBackends(const VirtualServerSnapshot& before,
@@ -299,6 +358,16 @@ struct Worker::Impl {
     }
     s->order = connectOrder(vs->policy, std::span<const BackendView>(view, vs->backends.size()),
                             counter, source);
+    if (s->order.empty() && vs->postgres) {
+      // Nobody is up: a member being promoted takes the client now, its statements wait.
+      for (size_t i = 0; i < vs->backends.size(); ++i) {
+        view[i].usable = vs->backends[i].promoting;
+      }
+      s->order = connectOrder(vs->policy, std::span<const BackendView>(view, vs->backends.size()),
+                              counter, source);
+      s->gated = !s->order.empty();
+      s->gated_since = s->last_activity;
+    }
     tryNextBackend(*s);
   }
 
@@ -382,7 +451,7 @@ struct Worker::Impl {
     // The client may have sent its request already, and a server-first protocol (SMTP, MySQL)
     // may have sent its greeting in the same edge that reported the connect: relay it too, or
     // edge-triggered epoll would never report it again.
-    relay(s, s.up);
+    pump(s, s.up);
     if (events & kHungUp) {
       s.down.from_hung_up = true;
     }
@@ -413,9 +482,77 @@ struct Worker::Impl {
     return true;
   }
 
+  static void appendPending(Flow& f, const char* data, size_t n) {
+    auto joined = std::make_unique<char[]>(f.pending_len + n);
+    if (f.pending_len > 0) {
+      std::memcpy(joined.get(), f.pending.get() + f.pending_off, f.pending_len);
+    }
+    std::memcpy(joined.get() + f.pending_len, data, n);
+    f.pending = std::move(joined);
+    f.pending_off = 0;
+    f.pending_len += n;
+  }
+
   void countBytes(Session& s, Flow& f, size_t n) {
     auto& c = *s.chosen->counters;
     (&f == &s.up ? c.bytes_to_backend : c.bytes_to_client).fetch_add(n, std::memory_order_relaxed);
+  }
+
+  // Moves bytes along `f`: through the gate while the session is gated, else relay().
+  void pump(Session& s, Flow& f) {
+    if (&f == &s.up && s.gated) {
+      relayGated(s);
+    } else {
+      relay(s, f);
+    }
+  }
+
+  // The client's bytes of a gated session: read into `held` (up to kHeldLimit), and what the
+  // gate admits (start-up and authentication messages) sent on; statements stay held.
+  void relayGated(Session& s) {
+    Flow& f = s.up;
+    if (s.closed || !flushPending(s, f) || f.pending_len > 0) {
+      return;  // closed, or the backend is full: EPOLLOUT on it calls us again
+    }
+    while (s.held.size() < kHeldLimit) {
+      size_t room = std::min(kScratchSize, kHeldLimit - s.held.size());
+      ssize_t n = ::recv(f.from, scratch.get(), room, 0);
+      if (n > 0) {
+        s.last_activity = std::chrono::steady_clock::now();
+        s.held.append(scratch.get(), static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < room && !f.from_hung_up) {
+          break;  // drained (see relay)
+        }
+        continue;
+      }
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      }
+      close(s);  // the client left (or failed) before its statements could run: drop them
+      return;
+    }
+    size_t pass = s.gate.admit(s.held);
+    if (pass == 0) {
+      return;
+    }
+    ssize_t w = ::send(f.to, s.held.data(), pass, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        close(s);
+        return;
+      }
+      w = 0;
+    }
+    if (w > 0) {
+      countBytes(s, f, static_cast<size_t>(w));
+    }
+    if (static_cast<size_t>(w) < pass) {
+      appendPending(f, s.held.data() + w, pass - static_cast<size_t>(w));
+    }
+    s.held.erase(0, pass);
   }
 
   // Moves bytes along one direction until the source has nothing more or the destination is
@@ -506,13 +643,13 @@ struct Worker::Impl {
     // Edge-triggered EPOLLOUT fires whenever the peer's ACKs free send space, mostly with
     // nothing waiting: only a flow holding pending bytes has work to do then.
     if ((events & EPOLLOUT) && to_here.pending_len > 0) {
-      relay(s, to_here);
+      pump(s, to_here);
     }
     if (events & kHungUp) {
       from_here.from_hung_up = true;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      relay(s, from_here);
+      pump(s, from_here);
     }
   }
 
@@ -546,7 +683,8 @@ struct Worker::Impl {
   void sweepIdle(TimePoint now) {
     std::vector<Session*> idle;
     for (auto* s : sessions) {
-      if (!s->connecting && now - s->last_activity > s->vs->idle_timeout) {
+      bool waited_out = s->gated && now - s->gated_since > s->vs->promotion_wait;
+      if (waited_out || (!s->connecting && now - s->last_activity > s->vs->idle_timeout)) {
         idle.push_back(s);
       }
     }

@@ -215,24 +215,27 @@ Result<json> labUp(const LabOptions& options) {
   }
   // Health checks every 50 ms on the members' REST API, every 10 ms while the write VIP has no
   // member up (a failover): /primary answers 200 only on the writable leader before its fencing
-  // deadline, so the write VIP never routes to anything else.
+  // deadline, so the write VIP never routes a statement to anything else. The write VIP speaks
+  // postgres: a member being promoted answers 202 and takes new clients at once, their
+  // statements held until its 200 (lb/config.h).
   auto vs = [](const char* name, uint16_t port, const char* path, const std::string& backends) {
+    bool write = std::string(name) == "write";
     std::ostringstream v;
     v << "  - name: " << name << "\n"
       << "    listen: 127.0.0.1:" << port << "\n"
-      << "    policy: " << (std::string(name) == "write" ? "round-robin" : "least-connections")
-      << "\n"
+      << "    policy: " << (write ? "round-robin" : "least-connections") << "\n"
       << "    connect_timeout: 500ms\n"
       << "    on_down: close\n"
-      << "    health: { type: http, path: " << path
-      << ", interval: 50ms, outage_interval: " << (std::string(name) == "write" ? "10ms" : "50ms")
+      << (write ? "    protocol: postgres\n" : "") << "    health: { type: http, path: \"" << path
+      << "\"" << (write ? ", status: 200, promoting_status: 202" : "")
+      << ", interval: 50ms, outage_interval: " << (write ? "10ms" : "50ms")
       << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
       << "    backends:\n"
       << backends;
     return v.str();
   };
   std::string lb_yaml = "virtual_servers:\n" +
-                        vs("write", *write_port, "/primary", lb_write_backends) +
+                        vs("write", *write_port, "/primary?promoting", lb_write_backends) +
                         vs("read", *read_port, "/replica", lb_read_backends);
   std::string lb_file = dir + "/lb.yaml";
   if (auto w = writeText(lb_file, lb_yaml, 0644); !w) {

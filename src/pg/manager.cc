@@ -1579,6 +1579,12 @@ MemberView Manager::view() const {
   v.running = server_up;
   v.writable_leader =
       leading_ && !demoting_ && server_up && !local_.in_recovery && now() < fence_deadline_;
+  // On its way to primary: the leader key is ours while the server is still a standby (a
+  // handover, or a race won), or a switchover names this member. Only a hint for the write VIP
+  // to connect clients early: their statements still wait for writable_leader.
+  bool key_ours = leader_present_ && leader_name_ == config_.name;
+  bool named = switchover_ && switchover_->to == config_.name;
+  v.promoting = server_up && local_.in_recovery && !settings_.paused && (key_ours || named);
   // A former primary that has not been compared with the new leader's history may hold a commit
   // the cluster never acknowledged (and will rewind away): no reads from it until then.
   v.replica = server_up && local_.in_recovery && !may_have_diverged_;

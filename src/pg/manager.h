@@ -43,6 +43,7 @@ namespace rampart::pg {
 struct MemberView {
   MemberStatus self;
   bool writable_leader = false;  // holds the key, promoted, before its fencing deadline
+  bool promoting = false;        // a running standby about to be promoted (see view())
   bool running = false;
   bool replica = false;    // a running standby
   Lsn leader_lsn = 0;      // the leader's last published position

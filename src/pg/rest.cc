@@ -1,16 +1,18 @@
 #include "pg/rest.h"
 
 #include <cctype>
+#include <optional>
 
 namespace rampart::pg {
 namespace http = net::http;
 
 namespace {
 
-std::string queryParam(const std::string& target, const std::string& name) {
+// The value of `name` in the target's query ("" when given without one), or nullopt.
+std::optional<std::string> queryParam(const std::string& target, const std::string& name) {
   auto q = target.find('?');
   if (q == std::string::npos) {
-    return "";
+    return std::nullopt;
   }
   std::string query = target.substr(q + 1);
   size_t pos = 0;
@@ -26,7 +28,7 @@ std::string queryParam(const std::string& target, const std::string& name) {
     }
     pos = amp + 1;
   }
-  return "";
+  return std::nullopt;
 }
 
 http::Response verdict(bool ok, const MemberView& v) {
@@ -85,8 +87,14 @@ Result<int64_t> parseLag(const std::string& text) {
 
 void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
                    Duration liveness_limit, RestActions actions) {
-  auto primary = [actions](const http::Request&) {
+  auto primary = [actions](const http::Request& request) {
     auto v = actions.view();
+    if (!v.writable_leader && v.promoting && queryParam(request.target, "promoting")) {
+      // Asked for (a `rampart lb` with protocol postgres): "on its way", never a 2xx it would
+      // mistake for up unless asked.
+      nlohmann::json body = nlohmann::json::parse(encode(v.self));
+      return http::Response::json(202, body.dump());
+    }
     return verdict(v.writable_leader, v);
   };
   for (const char* path : {"/primary", "/leader", "/read-write", "/master"}) {
@@ -98,7 +106,7 @@ void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
   };
   server.route("/replica", [actions, lag_ok](const http::Request& request) {
     auto v = actions.view();
-    auto lag_text = queryParam(request.target, "lag");
+    auto lag_text = queryParam(request.target, "lag").value_or("");
     int64_t limit = INT64_MAX;
     if (!lag_text.empty()) {
       auto lag = parseLag(lag_text);

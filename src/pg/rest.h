@@ -1,14 +1,17 @@
 #pragma once
 // The member's REST API, in Patroni's shape so that HAProxy-style health checks carry over:
-//   GET /primary (alias /leader, /read-write)  200 only on the writable leader, else 503
+//   GET /primary (alias /leader, /read-write)  200 only on the writable leader, else 503;
+//       with ?promoting: 202 on a standby being promoted (it holds the leader key, or a
+//       switchover names it), for a load balancer that connects clients to it early and holds
+//       their statements until the 200 (`rampart lb`, protocol postgres)
 //   GET /replica[?lag=<bytes>]                  200 on a running standby (within lag of the leader)
 //   GET /read-only                              200 on the writable leader or a running standby
 //   GET /health                                 200 while PostgreSQL runs
-//   GET /liveness                               200 while the HA loop runs (within 2 x leader_timeout)
-//   GET /readiness                              200 on the leader, or a standby within the lag limit
-//   GET /status, /cluster, /history             JSON
-//   POST /switchover {"to": "m2"}, /failover {"to": "m2"}, /pause, /resume, /restart, /reinitialize
-//   POST /failsafe {"leader": "m1"}             from the leader while etcd is unreachable
+//   GET /liveness                               200 while the HA loop runs (within 2 x
+//   leader_timeout) GET /readiness                              200 on the leader, or a standby
+//   within the lag limit GET /status, /cluster, /history             JSON POST /switchover {"to":
+//   "m2"}, /failover {"to": "m2"}, /pause, /resume, /restart, /reinitialize POST /failsafe
+//   {"leader": "m1"}             from the leader while etcd is unreachable
 // Mutating calls need `Authorization: Bearer <token>` (refused when no token is configured).
 // /metrics, /healthz and /readyz come from the runtime's admin server, which this extends.
 

@@ -1,5 +1,8 @@
 // The load balancer's PostgreSQL role check against real PostgreSQL 15 servers.
 
+#include <future>
+
+#include "chaos/pg_session.h"
 #include "lb_fixture.h"
 #include "pg_fixture.h"
 
@@ -8,7 +11,51 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class PgCheckTest : public testing::LbTest {};
+class PgCheckTest : public testing::LbTest {
+ protected:
+  // A write VIP with protocol postgres over one PostgreSQL server whose role check is the
+  // test_backend `check` (its role file says primary, promoting or replica).
+  void startGatedLb(uint16_t pg_port, const Backend& check, const std::string& promotion_wait) {
+    startLbWithConfig("virtual_servers:\n  - name: write\n    listen: " + vip_.toString() +
+                      "\n    protocol: postgres\n    promotion_wait: " + promotion_wait +
+                      "\n    on_down: close\n"
+                      "    health: { type: http, path: \"/primary?promoting\", status: 200,"
+                      " promoting_status: 202, interval: 20ms, timeout: 1s, rise: 1, fall: 1,"
+                      " initial_state: down }\n"
+                      "    backends:\n      - { address: 127.0.0.1:" +
+                      std::to_string(pg_port) +
+                      ", check_port: " + std::to_string(check.address.port) + " }\n");
+  }
+
+  chaos::PgTarget throughVip() const {
+    return chaos::PgTarget{vip_.host, vip_.port, "postgres", "", "postgres", "pg-check-test"};
+  }
+
+  // Asked of the server directly, not through the VIP.
+  static bool tableExists(uint16_t pg_port, const std::string& table) {
+    auto r = runtime::runCommand(
+        {std::string(testing::kPgBin) + "psql", "-h", "127.0.0.1", "-p", std::to_string(pg_port),
+         "-U", "postgres", "-Atc", "select to_regclass('" + table + "') is not null"},
+        10s);
+    return r.output == "t";
+  }
+
+  static bool inRecovery(uint16_t pg_port) {
+    auto r = runtime::runCommand(
+        {std::string(testing::kPgBin) + "psql", "-h", "127.0.0.1", "-p", std::to_string(pg_port),
+         "-U", "postgres", "-Atc", "select pg_is_in_recovery()"},
+        10s);
+    return r.output != "f";
+  }
+
+  // Sends `sql` on `session` from another thread: the caller watches whether it is answered.
+  static std::future<Result<chaos::PgRows>> sendAsync(chaos::PgSession& session,
+                                                      const std::string& sql) {
+    return std::async(std::launch::async, [&session, sql] {
+      return session.query(sql, {}, std::chrono::steady_clock::now() + 20s);
+    });
+  }
+};
 
 TEST_F(PgCheckTest, OnlyTheWritablePrimaryIsUpAndAPromotedStandbyJoins) {
   if (::geteuid() != 0) {
@@ -47,6 +94,86 @@ TEST_F(PgCheckTest, OnlyTheWritablePrimaryIsUpAndAPromotedStandbyJoins) {
                                     "select pg_is_in_recovery()"},
                                    10s);
   EXPECT_EQ(after.output, "f") << "the write VIP follows the promotion: " << after.output;
+}
+
+TEST_F(PgCheckTest, AClientOfAPromotingMemberConnectsAtOnceAndItsStatementWaitsForThePromotion) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to run postgres as the postgres user";
+  }
+  auto port = *net::pickFreePort("127.0.0.1");
+  auto standby = testing::PgServer::start(dir_.path(), "pg1", port, true);
+  ASSERT_TRUE(standby) << standby.error().message;
+  auto& check = addBackend("check");
+  setRole(check, "promoting");
+  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
+  startGatedLb(port, check, "10s");
+  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s))
+      << testing::readWholeFile(lb_log_);
+
+  // The connection (start-up, authentication) is made while the server is still a standby.
+  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(session) << session.error().message;
+  auto created = sendAsync(**session, "CREATE TABLE made_after_promotion (id int)");
+  // A standby refuses DDL at once ("cannot execute CREATE TABLE in a read-only transaction"):
+  // no answer means the statement is held.
+  EXPECT_EQ(created.wait_for(700ms), std::future_status::timeout)
+      << "the statement reached the standby";
+
+  ASSERT_TRUE((*standby)->promote());
+  ASSERT_TRUE(eventually([&] { return !inRecovery(port); }, 10s));
+  setRole(check, "primary");
+  ASSERT_EQ(created.wait_for(10s), std::future_status::ready) << testing::readWholeFile(lb_log_);
+  auto result = created.get();
+  EXPECT_TRUE(result) << result.error().message;
+  EXPECT_TRUE(tableExists(port, "made_after_promotion"));
+}
+
+TEST_F(PgCheckTest, AHeldStatementIsNeverSentWhenTheMemberStopsPromoting) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to run postgres as the postgres user";
+  }
+  // A writable server behind a check that says "promoting": a statement that got through would
+  // succeed, so the table's absence proves it never did.
+  auto port = *net::pickFreePort("127.0.0.1");
+  auto server = testing::PgServer::start(dir_.path(), "pg1", port, false);
+  ASSERT_TRUE(server) << server.error().message;
+  auto& check = addBackend("check");
+  setRole(check, "promoting");
+  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
+  startGatedLb(port, check, "10s");
+  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s));
+
+  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(session) << session.error().message;
+  auto created = sendAsync(**session, "CREATE TABLE never_sent (id int)");
+  EXPECT_EQ(created.wait_for(500ms), std::future_status::timeout);
+  setRole(check, "replica");  // e.g. another member won the race
+  ASSERT_EQ(created.wait_for(5s), std::future_status::ready) << "the held client is disconnected";
+  auto result = created.get();
+  EXPECT_FALSE(result);
+  EXPECT_FALSE(tableExists(port, "never_sent"));
+}
+
+TEST_F(PgCheckTest, AHeldStatementWaitsNoLongerThanThePromotionWait) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to run postgres as the postgres user";
+  }
+  auto port = *net::pickFreePort("127.0.0.1");
+  auto server = testing::PgServer::start(dir_.path(), "pg1", port, false);
+  ASSERT_TRUE(server) << server.error().message;
+  auto& check = addBackend("check");
+  setRole(check, "promoting");  // and it stays so
+  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
+  startGatedLb(port, check, "300ms");
+  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s));
+
+  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(session) << session.error().message;
+  auto created = sendAsync(**session, "CREATE TABLE waited_too_long (id int)");
+  ASSERT_EQ(created.wait_for(5s), std::future_status::ready)
+      << "the held client is disconnected once promotion_wait has passed";
+  EXPECT_FALSE(created.get());
+  EXPECT_FALSE(tableExists(port, "waited_too_long"));
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 //                [--tls-cert C --tls-key K]   (http over TLS)
 //
 // http:      HTTP/1.1 keep-alive. GET /primary answers 200 when the role file says "primary",
-//            503 otherwise (a database member's role endpoint); any other path answers 200 with
-//            the backend's name as the body.
+//            202 when it says "promoting", 503 otherwise (a database member's role endpoint);
+//            any other path answers 200 with the backend's name as the body.
 // echo:      echoes every byte; after the client's FIN, sends what is left, then its own FIN.
 // greet:     speaks first (like SMTP or MySQL): sends "hello NAME\n" on accept, then echoes.
 // blackhole: listens with a backlog of 0 and never accepts: once its queue is full the kernel
@@ -73,15 +73,16 @@ asio::awaitable<void> serveHttp(Stream s, Options o) {
     first >> method >> path;
     int status = 200;
     std::string body = o.name;
-    if (path == "/primary") {
-      bool primary = role(o) == "primary";
-      status = primary ? 200 : 503;
-      body = primary ? "primary" : "replica";
+    if (path.substr(0, path.find('?')) == "/primary") {
+      body = role(o);
+      status = body == "primary" ? 200 : body == "promoting" ? 202 : 503;
     }
     bool close = head.find("Connection: close") != std::string::npos ||
                  head.find("connection: close") != std::string::npos;
     std::string response = "HTTP/1.1 " + std::to_string(status) +
-                           (status == 200 ? " OK" : " Service Unavailable") +
+                           (status == 200   ? " OK"
+                            : status == 202 ? " Accepted"
+                                            : " Service Unavailable") +
                            "\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nContent-Type: text/plain\r\n" +
                            (close ? "Connection: close\r\n" : "") + "\r\n" + body;

@@ -1,0 +1,70 @@
+#include "pg/rest.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace rampart::pg {
+namespace {
+
+// The member's REST routes over a fixed view, served on loopback by a real http::Server.
+class RestRoutes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RestActions actions;
+    actions.view = [this] { return view_; };
+    addRestRoutes(server_, "", 1 << 20, std::chrono::seconds(2), actions);
+    auto bound = server_.listen({"127.0.0.1", 0});
+    ASSERT_TRUE(bound) << bound.error().message;
+    port_ = bound->port;
+    loop_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    boost::asio::post(io_, [this] { server_.stop(); });
+    work_.reset();
+    loop_.join();
+  }
+
+  // The status code of GET `target`.
+  int statusOf(const std::string& target) {
+    boost::asio::ip::tcp::iostream s("127.0.0.1", std::to_string(port_));
+    s.expires_after(std::chrono::seconds(5));
+    s << "GET " << target << " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" << std::flush;
+    std::string version;
+    int status = 0;
+    s >> version >> status;
+    return status;
+  }
+
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      io_.get_executor()};
+  net::http::Server server_{io_.get_executor()};
+  MemberView view_;
+  uint16_t port_ = 0;
+  std::thread loop_;
+};
+
+TEST_F(RestRoutes, APromotingStandbyAnswers202OnlyWhenAskedAndNever200) {
+  view_.running = true;
+  view_.replica = true;
+  view_.promoting = true;
+  EXPECT_EQ(statusOf("/primary?promoting"), 202);
+  EXPECT_EQ(statusOf("/primary"), 503) << "Patroni-style checks see a standby";
+  EXPECT_EQ(statusOf("/primary?lag=1"), 503);
+}
+
+TEST_F(RestRoutes, TheWritableLeaderAnswers200WithOrWithoutTheQuestion) {
+  view_.running = true;
+  view_.writable_leader = true;
+  EXPECT_EQ(statusOf("/primary?promoting"), 200);
+  EXPECT_EQ(statusOf("/primary"), 200);
+  view_.writable_leader = false;  // e.g. fenced
+  EXPECT_EQ(statusOf("/primary?promoting"), 503);
+}
+
+}  // namespace
+}  // namespace rampart::pg
