@@ -57,9 +57,15 @@ asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
   int status = response->status;
   ProbeResult result;
   result.detail = "HTTP " + std::to_string(status);
+  // Never a pass, whatever the accepted range says.
   if (spec.promoting_status != 0 && status == spec.promoting_status) {
-    result.promoting = true;  // never a pass, whatever the accepted range says
+    result.promoting = true;
     result.detail += " (promoting)";
+    co_return result;
+  }
+  if (spec.draining_status != 0 && status == spec.draining_status) {
+    result.draining = true;
+    result.detail += " (draining)";
     co_return result;
   }
   result.ok = (status >= spec.status_min && status <= spec.status_max) ||

@@ -7,9 +7,9 @@
 //         (lvscare's --health-status); over TLS when `tls` is set (certificate not verified,
 //         like lvscare's default --health-insecure-skip-verify). A role check is an http probe of a
 //         role endpoint such as Rampart's or Patroni's /primary, which answers 200 only on the
-//         writable primary. `promoting_status` (Rampart's /primary?promoting answers 202 on a
-//         member that is being promoted) is never a pass: the probe reports it as `promoting`
-//         instead.
+//         writable primary. `promoting_status` and `draining_status` (Rampart's
+//         /primary?promoting answers 202 on a member being promoted, 307 on a leader handing
+//         over) are never a pass: the probe reports them as `promoting` or `draining` instead.
 
 #include <string>
 #include <vector>
@@ -33,6 +33,7 @@ struct ProbeSpec {
   int status_max = 399;
   std::vector<int> extra_statuses;
   int promoting_status = 0;  // 0: none
+  int draining_status = 0;   // 0: none
   // Postgres: pass when the member's role (pg_is_in_recovery) is `pg_role` (see pg_probe.h).
   std::string pg_role = "primary";
   std::string pg_user = "postgres";
@@ -44,6 +45,7 @@ struct ProbeResult {
   std::string detail;  // why it failed, or the HTTP status
   Duration latency{};
   bool promoting = false;  // http: answered promoting_status (never ok)
+  bool draining = false;   // http: answered draining_status (never ok)
 };
 
 boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor, ProbeSpec spec,

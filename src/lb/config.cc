@@ -41,7 +41,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
                             "outage_interval", "timeout", "rise", "fall", "initial_state", "role",
-                            "user", "database", "promoting_status"});
+                            "user", "database", "promoting_status", "draining_status"});
       !r) {
     return fail(r.error());
   }
@@ -130,25 +130,32 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   if (path->empty() || path->front() != '/') {
     return fail(at(h, "path", "must start with '/'"));
   }
-  auto promoting = h.integer("promoting_status", 0, 0, 599);
-  if (!promoting) {
-    return fail(promoting.error());
-  }
-  if (*promoting != 0) {
-    int code = static_cast<int>(*promoting);
+  // The two answers of a role check on its way through a switchover: neither may pass.
+  for (auto [field, into] : {std::pair{"promoting_status", &out.probe.promoting_status},
+                             std::pair{"draining_status", &out.probe.draining_status}}) {
+    auto code = h.integer(field, 0, 0, 599);
+    if (!code) {
+      return fail(code.error());
+    }
+    if (*code == 0) {
+      continue;
+    }
     bool passes =
-        (code >= range->first && code <= range->second) ||
-        std::count(out.probe.extra_statuses.begin(), out.probe.extra_statuses.end(), code);
+        (*code >= range->first && *code <= range->second) ||
+        std::count(out.probe.extra_statuses.begin(), out.probe.extra_statuses.end(), *code);
     if (out.probe.kind != health::ProbeSpec::Kind::Http) {
-      return fail(at(h, "promoting_status", "needs an http or https check"));
+      return fail(at(h, field, "needs an http or https check"));
     }
-    if (code < 100 || passes) {
-      return fail(at(h, "promoting_status",
-                     std::to_string(code) +
-                         " must be a status outside `status` and `extra_statuses`"
-                         " (a promoting member is not up)"));
+    if (*code < 100 || passes) {
+      return fail(at(h, field,
+                     std::to_string(*code) +
+                         " must be a status outside `status` and `extra_statuses` (such a member"
+                         " takes no new client as up)"));
     }
-    out.probe.promoting_status = code;
+    *into = static_cast<int>(*code);
+  }
+  if (out.probe.promoting_status != 0 && out.probe.promoting_status == out.probe.draining_status) {
+    return fail(at(h, "draining_status", "must differ from promoting_status"));
   }
   out.probe.path = *path;
   out.probe.method = *method;

@@ -25,6 +25,7 @@
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status
 //         promoting_status: 202      # http, protocol postgres: the member is being promoted
+//         draining_status: 307       # http: up for open connections only (a leader handing over)
 //         interval: 1s
 //         outage_interval: 1s        # while no backend is up: find the next one sooner
 //         timeout: 1s

@@ -157,7 +157,8 @@ const char* kPostgresVip = R"(virtual_servers:
     listen: 127.0.0.100:5432
     protocol: postgres
     promotion_wait: 2s
-    health: { type: http, path: "/primary?promoting", status: 200, promoting_status: 202 }
+    health: { type: http, path: "/primary?promoting", status: 200, promoting_status: 202,
+              draining_status: 307 }
     backends:
       - { address: 127.0.0.11:5432, check_port: 8008 }
 )";
@@ -169,6 +170,7 @@ TEST(LbConfig, APostgresVirtualServerMayConnectClientsToAPromotingMember) {
   EXPECT_TRUE(vs.postgres);
   EXPECT_EQ(vs.promotion_wait, 2s);
   EXPECT_EQ(vs.health.probe.promoting_status, 202);
+  EXPECT_EQ(vs.health.probe.draining_status, 307);
   EXPECT_EQ(vs.health.probe.path, "/primary?promoting");
 }
 

@@ -36,6 +36,7 @@ struct LoadBalancer::Backend {
   std::shared_ptr<BackendCounters> counters = std::make_shared<BackendCounters>();
   health::ProbeResult last_probe;
   bool promoting = false;  // the last check answered the promoting status
+  bool draining = false;   // the last check answered the draining status
   bool checking = false;  // a check loop runs for it
   // The check loop's timer while it waits for the next check: cancelled to check at once.
   std::weak_ptr<asio::steady_timer> check_timer;
@@ -481,7 +482,7 @@ void LoadBalancer::publish() {
     for (const auto& b : server->backends) {
       vs->backends.push_back(BackendSlot{b->id, b->address, b->config.weight,
                                          b->config.max_connections, b->health.usable(),
-                                         hashBytes(b->id), b->counters, b->promoting});
+                                         hashBytes(b->id), b->counters, b->promoting, b->draining});
     }
     snapshot->push_back(std::move(vs));
   }
@@ -539,14 +540,22 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
         auto transition =
             result.ok ? backend->health.onSuccess() : backend->health.onFailure(result.detail);
         bool promoting_changed = result.promoting != backend->promoting;
+        bool draining_changed = result.draining != backend->draining;
         backend->promoting = result.promoting;
+        backend->draining = result.draining;
         if (promoting_changed) {
           log::get("lb")->info("backend {} {} vs={}", backend->id,
                                result.promoting ? "PROMOTING: clients may connect, statements wait"
                                                 : "no longer promoting",
                                server->config.name);
         }
-        if (promoting_changed && !transition) {
+        if (draining_changed) {
+          log::get("lb")->info("backend {} {} vs={}", backend->id,
+                               result.draining ? "DRAINING: open connections stay, no new ones"
+                                               : "no longer draining",
+                               server->config.name);
+        }
+        if ((promoting_changed || draining_changed) && !transition) {
           self->publish();
         }
         if (transition) {
@@ -621,9 +630,10 @@ std::string LoadBalancer::statusJson() const {
     for (const auto& b : server->backends) {
       backends.push_back(
           {{"address", b->id},
-           {"state", b->promoting && !b->health.usable()
-                         ? std::string("PROMOTING")
-                         : std::string(health::stateName(b->health.state()))},
+           {"state", b->health.usable() ? std::string(health::stateName(b->health.state()))
+                     : b->promoting     ? std::string("PROMOTING")
+                     : b->draining      ? std::string("DRAINING")
+                                        : std::string(health::stateName(b->health.state()))},
            {"weight", b->config.weight},
            {"active", b->counters->active.load()},
            {"connections", b->counters->connections.load()},

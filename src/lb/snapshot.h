@@ -34,6 +34,9 @@ struct BackendSlot {
   uint64_t id_hash = 0;
   std::shared_ptr<BackendCounters> counters;
   bool promoting = false;  // not usable, but being promoted (see VirtualServerConfig::postgres)
+  // Not usable for new connections, but its open ones stay (HAProxy's drain): on_down: close
+  // waits until it is neither usable nor draining.
+  bool draining = false;
 };
 
 struct VirtualServerSnapshot {

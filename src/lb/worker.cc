@@ -281,7 +281,7 @@ struct Worker::Impl {
     std::vector<std::string> down;
     for (const auto& b : after.backends) {
       for (const auto& p : before.backends) {
-        if (p.id == b.id && p.usable && !b.usable) {
+        if (p.id == b.id && (p.usable || p.draining) && !b.usable && !b.draining) {
           down.push_back(b.id);
         }
       }

@@ -217,7 +217,8 @@ Result<json> labUp(const LabOptions& options) {
   // member up (a failover): /primary answers 200 only on the writable leader before its fencing
   // deadline, so the write VIP never routes a statement to anything else. The write VIP speaks
   // postgres: a member being promoted answers 202 and takes new clients at once, their
-  // statements held until its 200 (lb/config.h).
+  // statements held until its 200; a leader handing over answers 307 and keeps its open sessions
+  // but gets no new client (lb/config.h).
   auto vs = [](const char* name, uint16_t port, const char* path, const std::string& backends) {
     bool write = std::string(name) == "write";
     std::ostringstream v;
@@ -227,7 +228,7 @@ Result<json> labUp(const LabOptions& options) {
       << "    connect_timeout: 500ms\n"
       << "    on_down: close\n"
       << (write ? "    protocol: postgres\n" : "") << "    health: { type: http, path: \"" << path
-      << "\"" << (write ? ", status: 200, promoting_status: 202" : "")
+      << "\"" << (write ? ", status: 200, promoting_status: 202, draining_status: 307" : "")
       << ", interval: 50ms, outage_interval: " << (write ? "10ms" : "50ms")
       << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
       << "    backends:\n"

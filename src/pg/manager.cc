@@ -111,7 +111,11 @@ class Manager : public std::enable_shared_from_this<Manager> {
 
   asio::awaitable<int> run();
   asio::awaitable<void> shutdown();
+  // What the role endpoints answer from; cheap, since a load balancer asks every 10-50 ms, on
+  // this loop. GET /cluster and /history build their JSON only when asked.
   MemberView view() const;
+  std::string clusterJson() const;
+  std::string historyJson() const;
   RestActions restActions();
 
  private:
@@ -222,6 +226,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   TimePoint heartbeat_acked_sent_{};  // send time of the last heartbeat etcd acknowledged
   TimePoint term_started_{};
   bool demoting_ = false;  // a planned switchover is under way: not writable any more
+  // A planned switchover began: open sessions still write, new clients belong to the target.
+  bool handing_over_ = false;
   std::string applied_sync_names_;
   std::optional<SyncState> pending_sync_;  // published once every member flushed switch_lsn_
   Lsn switch_lsn_ = 0;
@@ -1203,6 +1209,11 @@ asio::awaitable<void> Manager::switchover() {
     co_return;
   }
   log_->info("switchover to {}: closing to clients", target);
+  handing_over_ = true;  // until the end of this function, whichever way it ends
+  struct HandingOverEnds {
+    bool& flag;
+    ~HandingOverEnds() { flag = false; }
+  } handing_over_ends{handing_over_};
   // A checkpoint while still writable (not on the write path): the crash recovery after the
   // immediate stop below, and a rewind if one is needed, then start from a recent checkpoint.
   auto precheckpoint = [this] { return pg_.checkpoint(std::chrono::seconds(60)); };
@@ -1579,6 +1590,9 @@ MemberView Manager::view() const {
   v.running = server_up;
   v.writable_leader =
       leading_ && !demoting_ && server_up && !local_.in_recovery && now() < fence_deadline_;
+  // Handing over: still writable for the open sessions, but new clients should go to the target
+  // (they would be refused here within ~100 ms anyway).
+  v.draining = v.writable_leader && handing_over_;
   // On its way to primary: the leader key is ours while the server is still a standby (a
   // handover, or a race won), or a switchover names this member. Only a hint for the write VIP
   // to connect clients early: their statements still wait for writable_leader.
@@ -1592,28 +1606,39 @@ MemberView Manager::view() const {
     v.leader_lsn = members_.at(leader_name_).write_lsn;
   }
   v.since_loop = now() - loop_done_at_;
+  return v;
+}
+
+std::string Manager::clusterJson() const {
+  Lsn leader_lsn = 0;
+  if (!leader_name_.empty() && members_.count(leader_name_)) {
+    leader_lsn = members_.at(leader_name_).write_lsn;
+  }
   auto members = nlohmann::json::array();
   for (const auto& [name, m] : members_) {
     auto j = nlohmann::json::parse(encode(m));
     Lsn own = std::max(m.receive_lsn, m.replay_lsn);
-    j["lag"] =
-        m.role == "replica" && v.leader_lsn > own ? static_cast<int64_t>(v.leader_lsn - own) : 0;
+    j["lag"] = m.role == "replica" && leader_lsn > own ? static_cast<int64_t>(leader_lsn - own) : 0;
     j["leader"] = leader_present_ && name == leader_name_;
     j["sync"] = sync_ && std::count(sync_->members.begin(), sync_->members.end(), name) > 0;
     members.push_back(j);
   }
-  v.cluster = {{"cluster", config_.cluster},
-               {"leader", leader_present_ ? leader_name_ : ""},
-               {"paused", settings_.paused},
-               {"members", members}};
+  nlohmann::json cluster = {{"cluster", config_.cluster},
+                            {"leader", leader_present_ ? leader_name_ : ""},
+                            {"paused", settings_.paused},
+                            {"members", members}};
   if (sync_) {
-    v.cluster["sync"] = nlohmann::json::parse(encode(*sync_));
+    cluster["sync"] = nlohmann::json::parse(encode(*sync_));
   }
-  v.history = nlohmann::json::array();
+  return cluster.dump();
+}
+
+std::string Manager::historyJson() const {
+  auto history = nlohmann::json::array();
   for (const auto& e : history_) {
-    v.history.push_back(nlohmann::json::parse(encode(e)));
+    history.push_back(nlohmann::json::parse(encode(e)));
   }
-  return v;
+  return history.dump();
 }
 
 RestActions Manager::restActions() {
@@ -1622,6 +1647,14 @@ RestActions Manager::restActions() {
   a.view = [weak] {
     auto self = weak.lock();
     return self ? self->view() : MemberView{};
+  };
+  a.cluster_json = [weak] {
+    auto self = weak.lock();
+    return self ? self->clusterJson() : std::string("{}");
+  };
+  a.history_json = [weak] {
+    auto self = weak.lock();
+    return self ? self->historyJson() : std::string("[]");
   };
   a.failsafe = [weak](const std::string& leader) {
     auto self = weak.lock();

@@ -44,12 +44,11 @@ struct MemberView {
   MemberStatus self;
   bool writable_leader = false;  // holds the key, promoted, before its fencing deadline
   bool promoting = false;        // a running standby about to be promoted (see view())
+  bool draining = false;         // the writable leader of a switchover under way
   bool running = false;
   bool replica = false;    // a running standby
   Lsn leader_lsn = 0;      // the leader's last published position
   Duration since_loop{};   // time since the HA loop last completed
-  nlohmann::json cluster;  // GET /cluster
-  nlohmann::json history;  // GET /history
 };
 
 class Manager;

@@ -32,8 +32,7 @@ std::optional<std::string> queryParam(const std::string& target, const std::stri
 }
 
 http::Response verdict(bool ok, const MemberView& v) {
-  nlohmann::json body = nlohmann::json::parse(encode(v.self));
-  return http::Response::json(ok ? 200 : 503, body.dump());
+  return http::Response::json(ok ? 200 : 503, encode(v.self));
 }
 
 bool authorized(const std::string& token, const http::Request& request) {
@@ -89,11 +88,16 @@ void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
                    Duration liveness_limit, RestActions actions) {
   auto primary = [actions](const http::Request& request) {
     auto v = actions.view();
-    if (!v.writable_leader && v.promoting && queryParam(request.target, "promoting")) {
-      // Asked for (a `rampart lb` with protocol postgres): "on its way", never a 2xx it would
-      // mistake for up unless asked.
-      nlohmann::json body = nlohmann::json::parse(encode(v.self));
-      return http::Response::json(202, body.dump());
+    if (queryParam(request.target, "promoting")) {
+      // Asked for by a `rampart lb` with protocol postgres (plain /primary never answers these):
+      // 202 on the way to primary, 307 handing over (new clients go to the target; open
+      // sessions stay until the switchover ends them).
+      if (v.writable_leader && v.draining) {
+        return http::Response::json(307, encode(v.self));
+      }
+      if (!v.writable_leader && v.promoting) {
+        return http::Response::json(202, encode(v.self));
+      }
     }
     return verdict(v.writable_leader, v);
   };
@@ -137,10 +141,10 @@ void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
     return http::Response::json(200, encode(actions.view().self));
   });
   server.route("/cluster", [actions](const http::Request&) {
-    return http::Response::json(200, actions.view().cluster.dump());
+    return http::Response::json(200, actions.cluster_json());
   });
   server.route("/history", [actions](const http::Request&) {
-    return http::Response::json(200, actions.view().history.dump());
+    return http::Response::json(200, actions.history_json());
   });
 
   // Mutating calls.

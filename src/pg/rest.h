@@ -1,9 +1,11 @@
 #pragma once
 // The member's REST API, in Patroni's shape so that HAProxy-style health checks carry over:
 //   GET /primary (alias /leader, /read-write)  200 only on the writable leader, else 503;
-//       with ?promoting: 202 on a standby being promoted (it holds the leader key, or a
-//       switchover names it), for a load balancer that connects clients to it early and holds
-//       their statements until the 200 (`rampart lb`, protocol postgres)
+//       with ?promoting, for a load balancer that moves new clients ahead of a promotion
+//       (`rampart lb`, protocol postgres): 202 on a standby being promoted (it holds the leader
+//       key, or a switchover names it; clients may connect, their statements wait for the 200),
+//       307 on the leader handing over in a switchover (open sessions stay, new clients go to
+//       the target)
 //   GET /replica[?lag=<bytes>]                  200 on a running standby (within lag of the leader)
 //   GET /read-only                              200 on the writable leader or a running standby
 //   GET /health                                 200 while PostgreSQL runs
@@ -26,6 +28,8 @@ namespace rampart::pg {
 
 struct RestActions {
   std::function<MemberView()> view;
+  std::function<std::string()> cluster_json;                // GET /cluster
+  std::function<std::string()> history_json;                // GET /history
   std::function<bool(const std::string& leader)> failsafe;  // true: accepted
   std::function<Result<void>(const std::string& to, bool force)> switchover;
   std::function<Result<void>(bool paused)> pause;

@@ -57,6 +57,14 @@ TEST_F(RestRoutes, APromotingStandbyAnswers202OnlyWhenAskedAndNever200) {
   EXPECT_EQ(statusOf("/primary?lag=1"), 503);
 }
 
+TEST_F(RestRoutes, TheLeaderHandingOverAnswers307OnlyWhenAsked) {
+  view_.running = true;
+  view_.writable_leader = true;
+  view_.draining = true;
+  EXPECT_EQ(statusOf("/primary?promoting"), 307);
+  EXPECT_EQ(statusOf("/primary"), 200) << "still the writable leader for Patroni-style checks";
+}
+
 TEST_F(RestRoutes, TheWritableLeaderAnswers200WithOrWithoutTheQuestion) {
   view_.running = true;
   view_.writable_leader = true;

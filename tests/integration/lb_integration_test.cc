@@ -178,6 +178,35 @@ TEST_F(LbTest, RoleCheckRoutesOnlyToThePrimaryAndFollowsTheRole) {
   EXPECT_EQ(to_old_primary.get("/").first, -1) << "on_down: close cut the demoted member's client";
 }
 
+TEST_F(LbTest, ADrainingBackendKeepsItsConnectionsAndTakesNoNewOnes) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  setRole(a, "primary");
+  startLbWithConfig("virtual_servers:\n  - name: write\n    listen: " + vip_.toString() +
+                    "\n    on_down: close\n    health:\n      type: http\n"
+                    "      path: /primary?promoting\n      status: 200\n"
+                    "      draining_status: 307\n      interval: 50ms\n      timeout: 100ms\n"
+                    "      fall: 1\n      rise: 1\n      initial_state: down\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  auto open = Socket::connectTo(vip_, 2s);
+  ASSERT_EQ(open.get("/").second, "a");
+
+  setRole(a, "draining");  // a leader handing over in a switchover
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "DRAINING"; }, 2s))
+      << testing::readWholeFile(lb_log_);
+  EXPECT_EQ(open.get("/").second, "a") << "on_down: close spares a draining backend's clients";
+  EXPECT_EQ(requestOnce(), "") << "no new client goes to a draining backend";
+  setRole(b, "primary");
+  ASSERT_TRUE(eventually([&] { return stateOf(b) == "UP"; }, 2s));
+  EXPECT_EQ(requestOnce(), "b");
+  EXPECT_EQ(open.get("/").second, "a");
+
+  setRole(a, "replica");  // the handover is done: a is down now
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "DOWN"; }, 2s));
+  EXPECT_EQ(open.get("/").first, -1) << "on_down: close cuts it once it is neither up nor draining";
+}
+
 TEST_F(LbTest, WithNoBackendUpEveryBackendIsCheckedAtTheOutageInterval) {
   auto& a = addBackend("a");
   auto& b = addBackend("b");

@@ -5,7 +5,8 @@
 //                [--tls-cert C --tls-key K]   (http over TLS)
 //
 // http:      HTTP/1.1 keep-alive. GET /primary answers 200 when the role file says "primary",
-//            202 when it says "promoting", 503 otherwise (a database member's role endpoint);
+//            202 when it says "promoting", 307 when "draining", 503 otherwise (a database
+//            member's role endpoint, as Rampart's /primary?promoting answers);
 //            any other path answers 200 with the backend's name as the body.
 // echo:      echoes every byte; after the client's FIN, sends what is left, then its own FIN.
 // greet:     speaks first (like SMTP or MySQL): sends "hello NAME\n" on accept, then echoes.
@@ -75,13 +76,14 @@ asio::awaitable<void> serveHttp(Stream s, Options o) {
     std::string body = o.name;
     if (path.substr(0, path.find('?')) == "/primary") {
       body = role(o);
-      status = body == "primary" ? 200 : body == "promoting" ? 202 : 503;
+      status = body == "primary" ? 200 : body == "promoting" ? 202 : body == "draining" ? 307 : 503;
     }
     bool close = head.find("Connection: close") != std::string::npos ||
                  head.find("connection: close") != std::string::npos;
     std::string response = "HTTP/1.1 " + std::to_string(status) +
                            (status == 200   ? " OK"
                             : status == 202 ? " Accepted"
+                            : status == 307 ? " Temporary Redirect"
                                             : " Service Unavailable") +
                            "\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nContent-Type: text/plain\r\n" +
