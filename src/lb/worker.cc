@@ -535,24 +535,29 @@ struct Worker::Impl {
       return;
     }
     size_t pass = s.gate.admit(s.held);
-    if (pass == 0) {
-      return;
+    if (pass > 0 && sendOrKeep(s, f, s.held.data(), pass)) {
+      s.held.erase(0, pass);
     }
-    ssize_t w = ::send(f.to, s.held.data(), pass, MSG_NOSIGNAL);
+  }
+
+  // Sends `n` bytes on along `f`, keeping in its pending buffer what `f.to` cannot take yet;
+  // false if that failed and closed the session.
+  bool sendOrKeep(Session& s, Flow& f, const char* data, size_t n) {
+    ssize_t w = ::send(f.to, data, n, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         close(s);
-        return;
+        return false;
       }
       w = 0;
     }
     if (w > 0) {
       countBytes(s, f, static_cast<size_t>(w));
     }
-    if (static_cast<size_t>(w) < pass) {
-      appendPending(f, s.held.data() + w, pass - static_cast<size_t>(w));
+    if (static_cast<size_t>(w) < n) {
+      appendPending(f, data + w, n - static_cast<size_t>(w));
     }
-    s.held.erase(0, pass);
+    return true;
   }
 
   // Moves bytes along one direction until the source has nothing more or the destination is
@@ -572,24 +577,11 @@ struct Worker::Impl {
       ssize_t n = ::recv(f.from, scratch.get(), kScratchSize, 0);
       if (n > 0) {
         s.last_activity = std::chrono::steady_clock::now();
-        ssize_t w = ::send(f.to, scratch.get(), static_cast<size_t>(n), MSG_NOSIGNAL);
-        if (w < 0) {
-          if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            close(s);
-            return;
-          }
-          w = 0;
-        }
-        if (w > 0) {
-          countBytes(s, f, static_cast<size_t>(w));
-        }
-        if (w < n) {
-          size_t rest = static_cast<size_t>(n - w);
-          f.pending = std::make_unique<char[]>(rest);
-          std::memcpy(f.pending.get(), scratch.get() + w, rest);
-          f.pending_off = 0;
-          f.pending_len = rest;
+        if (!sendOrKeep(s, f, scratch.get(), static_cast<size_t>(n))) {
           return;
+        }
+        if (f.pending_len > 0) {
+          return;  // destination full; EPOLLOUT on it calls us again
         }
         if (static_cast<size_t>(n) < kScratchSize && !f.from_hung_up) {
           // A short read drained the socket: a later arrival raises a new edge, so skip the

@@ -48,6 +48,31 @@ class PgCheckTest : public testing::LbTest {
     return r.output != "f";
   }
 
+  // A PostgreSQL server (a standby, or a writable one) whose role check says "promoting", the
+  // write VIP over it, and a client session through the VIP, made while the member promotes.
+  struct PromotingMember {
+    std::unique_ptr<testing::PgServer> server;
+    uint16_t port = 0;
+    Backend* check = nullptr;
+    std::unique_ptr<chaos::PgSession> session;
+  };
+  void connectToPromotingMember(bool standby, const std::string& promotion_wait,
+                                PromotingMember& out) {
+    out.port = *net::pickFreePort("127.0.0.1");
+    auto server = testing::PgServer::start(dir_.path(), "pg1", out.port, standby);
+    ASSERT_TRUE(server) << server.error().message;
+    out.server = std::move(*server);
+    out.check = &addBackend("check");
+    setRole(*out.check, "promoting");
+    startGatedLb(out.port, *out.check, promotion_wait);
+    Backend member{"m1", "pg", {"127.0.0.1", out.port}, "", "", {}, 0};
+    ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s))
+        << testing::readWholeFile(lb_log_);
+    auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
+    ASSERT_TRUE(session) << session.error().message;
+    out.session = std::move(*session);
+  }
+
   // Sends `sql` on `session` from another thread: the caller watches whether it is answered.
   static std::future<Result<chaos::PgRows>> sendAsync(chaos::PgSession& session,
                                                       const std::string& sql) {
@@ -100,32 +125,22 @@ TEST_F(PgCheckTest, AClientOfAPromotingMemberConnectsAtOnceAndItsStatementWaitsF
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to run postgres as the postgres user";
   }
-  auto port = *net::pickFreePort("127.0.0.1");
-  auto standby = testing::PgServer::start(dir_.path(), "pg1", port, true);
-  ASSERT_TRUE(standby) << standby.error().message;
-  auto& check = addBackend("check");
-  setRole(check, "promoting");
-  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
-  startGatedLb(port, check, "10s");
-  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s))
-      << testing::readWholeFile(lb_log_);
-
   // The connection (start-up, authentication) is made while the server is still a standby.
-  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
-  ASSERT_TRUE(session) << session.error().message;
-  auto created = sendAsync(**session, "CREATE TABLE made_after_promotion (id int)");
+  PromotingMember m;
+  ASSERT_NO_FATAL_FAILURE(connectToPromotingMember(true, "10s", m));
+  auto created = sendAsync(*m.session, "CREATE TABLE made_after_promotion (id int)");
   // A standby refuses DDL at once ("cannot execute CREATE TABLE in a read-only transaction"):
   // no answer means the statement is held.
   EXPECT_EQ(created.wait_for(700ms), std::future_status::timeout)
       << "the statement reached the standby";
 
-  ASSERT_TRUE((*standby)->promote());
-  ASSERT_TRUE(eventually([&] { return !inRecovery(port); }, 10s));
-  setRole(check, "primary");
+  ASSERT_TRUE(m.server->promote());
+  ASSERT_TRUE(eventually([&] { return !inRecovery(m.port); }, 10s));
+  setRole(*m.check, "primary");
   ASSERT_EQ(created.wait_for(10s), std::future_status::ready) << testing::readWholeFile(lb_log_);
   auto result = created.get();
   EXPECT_TRUE(result) << result.error().message;
-  EXPECT_TRUE(tableExists(port, "made_after_promotion"));
+  EXPECT_TRUE(tableExists(m.port, "made_after_promotion"));
 }
 
 TEST_F(PgCheckTest, AHeldStatementIsNeverSentWhenTheMemberStopsPromoting) {
@@ -134,46 +149,28 @@ TEST_F(PgCheckTest, AHeldStatementIsNeverSentWhenTheMemberStopsPromoting) {
   }
   // A writable server behind a check that says "promoting": a statement that got through would
   // succeed, so the table's absence proves it never did.
-  auto port = *net::pickFreePort("127.0.0.1");
-  auto server = testing::PgServer::start(dir_.path(), "pg1", port, false);
-  ASSERT_TRUE(server) << server.error().message;
-  auto& check = addBackend("check");
-  setRole(check, "promoting");
-  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
-  startGatedLb(port, check, "10s");
-  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s));
-
-  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
-  ASSERT_TRUE(session) << session.error().message;
-  auto created = sendAsync(**session, "CREATE TABLE never_sent (id int)");
+  PromotingMember m;
+  ASSERT_NO_FATAL_FAILURE(connectToPromotingMember(false, "10s", m));
+  auto created = sendAsync(*m.session, "CREATE TABLE never_sent (id int)");
   EXPECT_EQ(created.wait_for(500ms), std::future_status::timeout);
-  setRole(check, "replica");  // e.g. another member won the race
+  setRole(*m.check, "replica");  // e.g. another member won the race
   ASSERT_EQ(created.wait_for(5s), std::future_status::ready) << "the held client is disconnected";
   auto result = created.get();
   EXPECT_FALSE(result);
-  EXPECT_FALSE(tableExists(port, "never_sent"));
+  EXPECT_FALSE(tableExists(m.port, "never_sent"));
 }
 
 TEST_F(PgCheckTest, AHeldStatementWaitsNoLongerThanThePromotionWait) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to run postgres as the postgres user";
   }
-  auto port = *net::pickFreePort("127.0.0.1");
-  auto server = testing::PgServer::start(dir_.path(), "pg1", port, false);
-  ASSERT_TRUE(server) << server.error().message;
-  auto& check = addBackend("check");
-  setRole(check, "promoting");  // and it stays so
-  Backend member{"m1", "pg", {"127.0.0.1", port}, "", "", {}, 0};
-  startGatedLb(port, check, "300ms");
-  ASSERT_TRUE(eventually([&] { return stateOf(member) == "PROMOTING"; }, 5s));
-
-  auto session = chaos::PgSession::connect(throughVip(), std::chrono::steady_clock::now() + 5s);
-  ASSERT_TRUE(session) << session.error().message;
-  auto created = sendAsync(**session, "CREATE TABLE waited_too_long (id int)");
+  PromotingMember m;  // and its check keeps saying "promoting"
+  ASSERT_NO_FATAL_FAILURE(connectToPromotingMember(false, "300ms", m));
+  auto created = sendAsync(*m.session, "CREATE TABLE waited_too_long (id int)");
   ASSERT_EQ(created.wait_for(5s), std::future_status::ready)
       << "the held client is disconnected once promotion_wait has passed";
   EXPECT_FALSE(created.get());
-  EXPECT_FALSE(tableExists(port, "waited_too_long"));
+  EXPECT_FALSE(tableExists(m.port, "waited_too_long"));
 }
 
 }  // namespace
