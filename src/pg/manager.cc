@@ -832,9 +832,9 @@ bool Manager::continueHandover() {
   }
   becomeLeader(leader_mod_rev_, sent_at);
   log_->info(
-      "continuing as leader (handed over at revision {}; the lease counts from our ready "
-      "write, sent {:.0f} ms ago)",
-      leader_mod_rev_, toMillis(now() - sent_at));
+      "continuing as leader (handed over at revision {}, seen {:.0f} ms ago; the lease counts "
+      "from our ready write, sent {:.0f} ms ago)",
+      leader_mod_rev_, toMillis(now() - leader_seen_at_), toMillis(now() - sent_at));
   return true;
 }
 
