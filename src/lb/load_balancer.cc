@@ -543,18 +543,16 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
         bool draining_changed = result.draining != backend->draining;
         backend->promoting = result.promoting;
         backend->draining = result.draining;
-        if (promoting_changed) {
-          log::get("lb")->info("backend {} {} vs={}", backend->id,
-                               result.promoting ? "PROMOTING: clients may connect, statements wait"
-                                                : "no longer promoting",
-                               server->config.name);
-        }
-        if (draining_changed) {
-          log::get("lb")->info("backend {} {} vs={}", backend->id,
-                               result.draining ? "DRAINING: open connections stay, no new ones"
-                                               : "no longer draining",
-                               server->config.name);
-        }
+        auto log_change = [&](bool changed, bool now, const char* on, const char* off) {
+          if (changed) {
+            log::get("lb")->info("backend {} {} vs={}", backend->id, now ? on : off,
+                                 server->config.name);
+          }
+        };
+        log_change(promoting_changed, result.promoting,
+                   "PROMOTING: clients may connect, statements wait", "no longer promoting");
+        log_change(draining_changed, result.draining,
+                   "DRAINING: open connections stay, no new ones", "no longer draining");
         if ((promoting_changed || draining_changed) && !transition) {
           self->publish();
         }

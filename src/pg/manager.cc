@@ -116,6 +116,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   MemberView view() const;
   std::string clusterJson() const;
   std::string historyJson() const;
+  Lsn leaderLsn() const;  // the leader's last published position (0: none known)
   RestActions restActions();
 
  private:
@@ -1602,18 +1603,18 @@ MemberView Manager::view() const {
   // A former primary that has not been compared with the new leader's history may hold a commit
   // the cluster never acknowledged (and will rewind away): no reads from it until then.
   v.replica = server_up && local_.in_recovery && !may_have_diverged_;
-  if (!leader_name_.empty() && members_.count(leader_name_)) {
-    v.leader_lsn = members_.at(leader_name_).write_lsn;
-  }
+  v.leader_lsn = leaderLsn();
   v.since_loop = now() - loop_done_at_;
   return v;
 }
 
+Lsn Manager::leaderLsn() const {
+  auto it = leader_name_.empty() ? members_.end() : members_.find(leader_name_);
+  return it == members_.end() ? 0 : it->second.write_lsn;
+}
+
 std::string Manager::clusterJson() const {
-  Lsn leader_lsn = 0;
-  if (!leader_name_.empty() && members_.count(leader_name_)) {
-    leader_lsn = members_.at(leader_name_).write_lsn;
-  }
+  Lsn leader_lsn = leaderLsn();
   auto members = nlohmann::json::array();
   for (const auto& [name, m] : members_) {
     auto j = nlohmann::json::parse(encode(m));

@@ -1,5 +1,6 @@
 #include "pg/rest.h"
 
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -14,7 +15,7 @@ class RestRoutes : public ::testing::Test {
  protected:
   void SetUp() override {
     RestActions actions;
-    actions.view = [this] { return view_; };
+    actions.view = [this] { return view(); };
     addRestRoutes(server_, "", 1 << 20, std::chrono::seconds(2), actions);
     auto bound = server_.listen({"127.0.0.1", 0});
     ASSERT_TRUE(bound) << bound.error().message;
@@ -25,7 +26,21 @@ class RestRoutes : public ::testing::Test {
   void TearDown() override {
     boost::asio::post(io_, [this] { server_.stop(); });
     work_.reset();
-    loop_.join();
+    if (loop_.joinable()) {
+      loop_.join();
+    } else {
+      io_.run();  // SetUp failed before the loop started: run the stop here
+    }
+  }
+
+  // The view the routes answer from (read on the server's thread, set on the test's).
+  MemberView view() {
+    std::lock_guard lock(view_mutex_);
+    return view_;
+  }
+  void setView(const MemberView& v) {
+    std::lock_guard lock(view_mutex_);
+    view_ = v;
   }
 
   // The status code of GET `target`.
@@ -43,34 +58,42 @@ class RestRoutes : public ::testing::Test {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
       io_.get_executor()};
   net::http::Server server_{io_.get_executor()};
+  std::mutex view_mutex_;
   MemberView view_;
   uint16_t port_ = 0;
   std::thread loop_;
 };
 
 TEST_F(RestRoutes, APromotingStandbyAnswers202OnlyWhenAskedAndNever200) {
-  view_.running = true;
-  view_.replica = true;
-  view_.promoting = true;
+  MemberView standby;
+  standby.running = true;
+  standby.replica = true;
+  standby.promoting = true;
+  setView(standby);
   EXPECT_EQ(statusOf("/primary?promoting"), 202);
   EXPECT_EQ(statusOf("/primary"), 503) << "Patroni-style checks see a standby";
   EXPECT_EQ(statusOf("/primary?lag=1"), 503);
 }
 
 TEST_F(RestRoutes, TheLeaderHandingOverAnswers307OnlyWhenAsked) {
-  view_.running = true;
-  view_.writable_leader = true;
-  view_.draining = true;
+  MemberView leader;
+  leader.running = true;
+  leader.writable_leader = true;
+  leader.draining = true;
+  setView(leader);
   EXPECT_EQ(statusOf("/primary?promoting"), 307);
   EXPECT_EQ(statusOf("/primary"), 200) << "still the writable leader for Patroni-style checks";
 }
 
 TEST_F(RestRoutes, TheWritableLeaderAnswers200WithOrWithoutTheQuestion) {
-  view_.running = true;
-  view_.writable_leader = true;
+  MemberView leader;
+  leader.running = true;
+  leader.writable_leader = true;
+  setView(leader);
   EXPECT_EQ(statusOf("/primary?promoting"), 200);
   EXPECT_EQ(statusOf("/primary"), 200);
-  view_.writable_leader = false;  // e.g. fenced
+  leader.writable_leader = false;  // e.g. fenced
+  setView(leader);
   EXPECT_EQ(statusOf("/primary?promoting"), 503);
 }
 
