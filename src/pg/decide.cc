@@ -128,4 +128,18 @@ SyncState handoverSync(const SyncState& current, const std::string& target) {
   return out;
 }
 
+bool mayReuseObservation(const ObservationFacts& f) {
+  if (f.leading || !f.switchover || f.switchover->force || !f.server_alive || !f.last_reachable ||
+      !f.last_in_recovery || f.last_age >= kObservationReuseLimit) {
+    return false;
+  }
+  const auto& request = *f.switchover;
+  bool names_me = request.to.empty() || request.to == f.me;
+  if (request.handover_lsn > 0) {
+    return request.to == f.me && f.leader_present && f.leader_name == f.me;
+  }
+  return names_me && f.leader_present && !f.leader_stale && f.leader_name != f.me &&
+         (request.from.empty() || request.from == f.leader_name);
+}
+
 }  // namespace rampart::pg

@@ -163,5 +163,77 @@ TEST(HandoverSync, NeitherTheOldLeaderNorTheTargetMayTakeTheKeyBackAlone) {
   EXPECT_EQ(decideRace(f).verdict, RaceVerdict::Take);
 }
 
+// m2, a standby, while m1 leads and a planned switchover to m2 is pending.
+ObservationFacts awaitingHandover() {
+  ObservationFacts f;
+  f.me = "m2";
+  f.switchover = SwitchoverRequest{"m1", "m2", false, 0, 0};
+  f.leader_present = true;
+  f.leader_name = "m1";
+  f.server_alive = true;
+  f.last_reachable = true;
+  f.last_in_recovery = true;
+  f.last_age = std::chrono::milliseconds(100);
+  return f;
+}
+
+TEST(MayReuseObservation, AStandbyAwaitingOrGivenAHandoverActsOnItsLastLook) {
+  auto f = awaitingHandover();
+  EXPECT_TRUE(mayReuseObservation(f));
+  f.switchover->to = "";
+  EXPECT_TRUE(mayReuseObservation(f)) << "without --to any standby may be the target";
+  f.switchover->to = "m2";
+  f.switchover->handover_lsn = 0x3000000;
+  f.leader_name = "m2";
+  EXPECT_TRUE(mayReuseObservation(f)) << "the handover came: promote without a new query";
+}
+
+TEST(MayReuseObservation, WithoutAPendingPlannedSwitchoverEveryTickLooks) {
+  auto f = awaitingHandover();
+  f.switchover.reset();
+  EXPECT_FALSE(mayReuseObservation(f));
+  f = awaitingHandover();
+  f.switchover->force = true;
+  EXPECT_FALSE(mayReuseObservation(f)) << "a forced failover races on fresh positions";
+  f = awaitingHandover();
+  f.switchover->to = "m3";
+  EXPECT_FALSE(mayReuseObservation(f)) << "another member is the target";
+  f = awaitingHandover();
+  f.switchover->handover_lsn = 0x3000000;
+  f.switchover->to = "m3";
+  f.leader_name = "m3";
+  EXPECT_FALSE(mayReuseObservation(f)) << "handed over to someone else: follow it";
+}
+
+TEST(MayReuseObservation, ALeaderThatGoesOrChangesMeansARaceOnFreshPositions) {
+  auto f = awaitingHandover();
+  f.leader_stale = true;
+  EXPECT_FALSE(mayReuseObservation(f));
+  f = awaitingHandover();
+  f.leader_present = false;
+  EXPECT_FALSE(mayReuseObservation(f));
+  f = awaitingHandover();
+  f.leader_name = "m3";
+  EXPECT_FALSE(mayReuseObservation(f)) << "not the leader the request was made under";
+  f = awaitingHandover();
+  f.leading = true;
+  EXPECT_FALSE(mayReuseObservation(f));
+}
+
+TEST(MayReuseObservation, ADeadOrUnknownOrOldObservationIsNotReused) {
+  auto f = awaitingHandover();
+  f.server_alive = false;
+  EXPECT_FALSE(mayReuseObservation(f)) << "the postmaster exited since";
+  f = awaitingHandover();
+  f.last_reachable = false;
+  EXPECT_FALSE(mayReuseObservation(f));
+  f = awaitingHandover();
+  f.last_in_recovery = false;
+  EXPECT_FALSE(mayReuseObservation(f)) << "a writable server without the key must be fenced";
+  f = awaitingHandover();
+  f.last_age = kObservationReuseLimit;
+  EXPECT_FALSE(mayReuseObservation(f)) << "a stalled switchover still looks once a second";
+}
+
 }  // namespace
 }  // namespace rampart::pg

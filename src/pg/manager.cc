@@ -268,6 +268,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
 
   // Local server.
   LocalState local_;
+  TimePoint observed_at_{};  // when local_ was read from the server
   MemberStatus published_;
   TimePoint published_at_{};
   store::KeepAlivePtr member_lease_;
@@ -624,15 +625,23 @@ asio::awaitable<void> Manager::haLoop() {
 }
 
 asio::awaitable<void> Manager::tick() {
-  // A handover to this standby: promote on the last observation (at most a loop old; promotion
-  // itself fails on a server that is not a standby any more) rather than after a new one, a query
-  // that takes 10-90 ms on a loaded machine, in the middle of the switchover's gap.
-  bool handover_to_me = !leading_ && leader_present_ && leader_name_ == config_.name &&
-                        switchover_ && switchover_->to == config_.name &&
-                        switchover_->handover_lsn > 0 && local_.reachable && local_.in_recovery;
-  if (!handover_to_me) {
+  // A switchover's target acts on its last observation while the handover is due (see
+  // mayReuseObservation): the leader key then finds the loop idle, not in a query.
+  ObservationFacts facts;
+  facts.me = config_.name;
+  facts.leading = leading_;
+  facts.switchover = switchover_;
+  facts.leader_present = leader_present_;
+  facts.leader_stale = leaderStale();
+  facts.leader_name = leader_name_;
+  facts.server_alive = pg_.alive();
+  facts.last_reachable = local_.reachable;
+  facts.last_in_recovery = local_.in_recovery;
+  facts.last_age = now() - observed_at_;
+  if (!mayReuseObservation(facts)) {
     auto observe = [this] { return pg_.observe(kPgTimeout); };
     local_ = co_await offload(std::move(observe));
+    observed_at_ = now();
     trackWalSenders();
     co_await publishStatus(false);
   }
@@ -883,6 +892,7 @@ asio::awaitable<void> Manager::promoteSelf(FailoverEvent event) {
              event.promoted_at_ms - event.detected_at_ms);
   auto observe_promoted = [this] { return pg_.observe(kPgTimeout); };
   local_ = co_await offload(std::move(observe_promoted));
+  observed_at_ = now();
   co_await publishStatus(true);
   co_await recordEvent(std::move(event));
   spawn(&Manager::checkpointAfterPromotion);
