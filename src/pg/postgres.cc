@@ -383,7 +383,13 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   }
   auto checkpointed = SteadyClock::instance().now();
   // The crash recovery pg_rewind runs first would take a recycled PID in it for a running server.
-  removeStaleLockFile();
+  removeStaleLockFiles();
+  // It runs that crash recovery in single-user mode, which refuses a standby.signal: one is left
+  // behind by a start as a standby that failed before the server recovered.
+  for (const char* signal_file : {"standby.signal", "recovery.signal"}) {
+    std::error_code ec;
+    fs::remove(fs::path(config_.data_dir) / signal_file, ec);
+  }
   // jit=off on pg_rewind's session: its file-list query is estimated at millions of rows, and
   // compiling it costs 0.3 s on an idle machine and over a second on a loaded one, more than all
   // the copying.
@@ -619,7 +625,7 @@ Result<void> Postgres::start(bool standby, const std::optional<Upstream>& upstre
   if (auto w = writeConfigFiles(standby, upstream, sync_names); !w) {
     return w;
   }
-  removeStaleLockFile();
+  removeStaleLockFiles();
   auto pid = runtime::spawn(runtime::SpawnOptions{{bin("postgres"), "-D", config_.data_dir},
                                                   logFile(),
                                                   "",
@@ -654,9 +660,15 @@ Result<void> Postgres::start(bool standby, const std::optional<Upstream>& upstre
               std::to_string(toMillis(timeout)), " ms; see ", logFile());
 }
 
-void Postgres::removeStaleLockFile() {
+void Postgres::removeStaleLockFiles() {
   std::error_code ec;
   fs::remove(fs::path(config_.data_dir) / "postmaster.pid", ec);
+  // The socket's lock file as well: its PID may still exist as a zombie (a postmaster that died
+  // with a killed manager waits there until init reaps it) or belong to another process by now,
+  // and either stops the next start ("lock file ... already exists"). A server that really still
+  // ran would hold the TCP port, and the new one would fail to bind it.
+  fs::remove(fs::path(run_dir_) / (".s.PGSQL." + std::to_string(config_.listen.port) + ".lock"),
+             ec);
 }
 
 bool Postgres::postmasterSaysReady(pid_t pid) const {

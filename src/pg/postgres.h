@@ -172,8 +172,9 @@ class Postgres {
   Result<void> writeAutoConf();
   Result<void> reconfigure();
   Result<PgConn> connectLocal(Duration timeout);
-  // Removes postmaster.pid; only while our server is not running (a dead one leaves it behind).
-  void removeStaleLockFile();
+  // Removes the lock files a dead server leaves behind (postmaster.pid, the socket's); only while
+  // our server is not running.
+  void removeStaleLockFiles();
   // Whether the postmaster `pid` has marked itself ready for connections in its lock file.
   bool postmasterSaysReady(pid_t pid) const;
   // The cached connection to the local server, (re)connected when needed.

@@ -96,6 +96,20 @@ class PgLabTest : public ::testing::Test {
     EXPECT_FALSE(r.final_primary.empty());
   }
 
+  // The old primary waited for the new leader and went straight to pg_rewind (which runs the
+  // crash recovery), without first starting its server as a detached standby to compare its WAL
+  // and stopping it again.
+  void expectRewoundWithoutADetachedStart(const chaos::Report& r) {
+    std::string old_log = memberLog(r.faults[0].old_primary);
+    auto at = old_log.find("rejoined as a replica of " + r.final_primary);
+    ASSERT_NE(at, std::string::npos) << old_log;
+    std::string rejoined = old_log.substr(at, old_log.find('\n', at) - at);
+    EXPECT_NE(rejoined.find(": rewind "), std::string::npos) << rejoined;  // the steps it took
+    EXPECT_EQ(rejoined.find("stop "), std::string::npos) << rejoined;
+    EXPECT_EQ(old_log.find("former primary started as a detached standby"), std::string::npos)
+        << old_log;
+  }
+
   rampart::testing::TempDir dir_;
   std::string lab_dir_;
   chaos::Cluster cluster_;
@@ -127,16 +141,7 @@ TEST_F(PgLabTest, KilledPostmasterFailsOverWithoutLosingAcknowledgedWrites) {
   ASSERT_EQ(r.faults.size(), 1u);
   EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
-  // It waited for the new leader and went straight to pg_rewind (which runs the crash recovery),
-  // without first starting its server for the race and stopping it again.
-  std::string old_log = memberLog(r.faults[0].old_primary);
-  auto at = old_log.find("rejoined as a replica of " + r.final_primary);
-  ASSERT_NE(at, std::string::npos) << old_log;
-  std::string rejoined = old_log.substr(at, old_log.find('\n', at) - at);
-  EXPECT_NE(rejoined.find(": rewind "), std::string::npos) << rejoined;  // the steps it took
-  EXPECT_EQ(rejoined.find("stop "), std::string::npos) << rejoined;
-  EXPECT_EQ(old_log.find("former primary started as a detached standby"), std::string::npos)
-      << old_log;
+  expectRewoundWithoutADetachedStart(r);
 }
 
 TEST_F(PgLabTest, KilledManagerTakesItsPostgresAlongAndFailsOver) {
@@ -146,12 +151,15 @@ TEST_F(PgLabTest, KilledManagerTakesItsPostgresAlongAndFailsOver) {
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
 }
 
-TEST_F(PgLabTest, FrozenPrimaryIsReplacedAndFencesItselfOnWakingUp) {
+TEST_F(PgLabTest, FrozenPrimaryIsReplacedFencesItselfOnWakingUpAndRewindsStraightAway) {
   auto r = run("freeze");
   expectSafe(r);
   ASSERT_EQ(r.faults.size(), 1u);
   EXPECT_NE(r.final_primary, r.faults[0].old_primary) << "no failover happened";
+  EXPECT_NE(memberLog(r.faults[0].old_primary).find("FENCED"), std::string::npos)
+      << memberLog(r.faults[0].old_primary);
   EXPECT_TRUE(r.faults[0].old_primary_streaming.has_value()) << "the old primary did not rejoin";
+  expectRewoundWithoutADetachedStart(r);
 }
 
 TEST_F(PgLabTest, PartitionedPrimaryIsReplacedFencesItselfAndRejoins) {

@@ -14,6 +14,7 @@
 
 #include "net/endpoint.h"
 #include "pg/postgres.h"
+#include "postgres_fixture.h"
 #include "runtime/process.h"
 #include "test_files.h"
 #include "test_socket.h"
@@ -22,8 +23,6 @@ namespace rampart::pg {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr const char* kPassword = "fence-test-superuser";
 
 // A loopback listener that hands the first client it accepts the given, already connected,
 // socket: libpq then speaks through a connection the postmaster accepted earlier.
@@ -85,42 +84,8 @@ class Splice {
   std::jthread thread_;
 };
 
-class SessionFenceTest : public ::testing::Test {
+class SessionFenceTest : public PostgresTest {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    ::chmod(dir_.path().c_str(), 0755);  // the postgres user walks through it
-    auto port = net::pickFreePort("127.0.0.1");
-    ASSERT_TRUE(port) << port.error().message;
-    config_.cluster = "fence";
-    config_.name = "m1";
-    config_.listen = net::Endpoint{"127.0.0.1", *port};
-    config_.data_dir = dir_.path() + "/data";
-    config_.superuser = {"postgres", kPassword};
-    config_.replication = {"replicator", "fence-test-replication"};
-  }
-
-  void startServer() {
-    pg_ = std::make_unique<Postgres>(config_);
-    auto prepared = pg_->prepare();
-    ASSERT_TRUE(prepared) << prepared.error().message;
-    auto made = pg_->initdb();
-    ASSERT_TRUE(made) << made.error().message;
-    auto started = pg_->start(false, std::nullopt, "", 60s);
-    ASSERT_TRUE(started) << started.error().message;
-  }
-
-  void TearDown() override {
-    if (pg_) {
-      (void)pg_->stop(30s);
-    }
-  }
-
-  std::string conninfo(uint16_t port) const {
-    return "host=127.0.0.1 port=" + std::to_string(port) +
-           " user=postgres dbname=postgres connect_timeout=5 password=" + kPassword;
-  }
-
   // Waits (bounded) until the postmaster has forked a backend for a connection whose client has
   // sent nothing yet: such a child still carries the postmaster's own command line.
   bool waitForStartingBackend() {
@@ -136,10 +101,6 @@ class SessionFenceTest : public ::testing::Test {
     }
     return false;
   }
-
-  testing::TempDir dir_;  // removed after the server stopped (TearDown)
-  MemberConfig config_;
-  std::unique_ptr<Postgres> pg_;
 };
 
 TEST_F(SessionFenceTest, ABackendForkedBeforeTheRefusalAdmitsNoSessionAfterTheSessionsEnded) {
