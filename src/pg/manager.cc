@@ -159,6 +159,8 @@ class Manager : public std::enable_shared_from_this<Manager> {
   void applyKv(const store::KeyValue& kv);
   void applyDelete(const std::string& key);
   bool leaderStale() const { return now() - leader_seen_at_ > config_.ha.leader_timeout; }
+  // What mayReuseObservation decides on (asks the Postgres object whether the postmaster lives).
+  ObservationFacts observationFacts();
 
   // ---- actions ----
   asio::awaitable<void> publishStatus(bool force);
@@ -633,9 +635,7 @@ asio::awaitable<void> Manager::haLoop() {
   }
 }
 
-asio::awaitable<void> Manager::tick() {
-  // A switchover's target acts on its last observation while the handover is due (see
-  // mayReuseObservation): the leader key then finds the loop idle, not in a query.
+ObservationFacts Manager::observationFacts() {
   ObservationFacts facts;
   facts.me = config_.name;
   facts.leading = leading_;
@@ -647,7 +647,13 @@ asio::awaitable<void> Manager::tick() {
   facts.last_reachable = local_.reachable;
   facts.last_in_recovery = local_.in_recovery;
   facts.last_age = now() - observed_at_;
-  if (!mayReuseObservation(facts)) {
+  return facts;
+}
+
+asio::awaitable<void> Manager::tick() {
+  // A switchover's target acts on its last observation while the handover is due (see
+  // mayReuseObservation): the leader key then finds the loop idle, not in a query.
+  if (!switchover_ || !mayReuseObservation(observationFacts())) {
     auto observe = [this] { return pg_.observe(kPgTimeout); };
     local_ = co_await offload(std::move(observe));
     observed_at_ = now();

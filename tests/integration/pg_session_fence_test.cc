@@ -16,7 +16,6 @@
 #include "pg/postgres.h"
 #include "postgres_fixture.h"
 #include "runtime/process.h"
-#include "test_files.h"
 #include "test_socket.h"
 
 namespace rampart::pg {
