@@ -5,6 +5,11 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
+# ccache: paths relative to the checkout and no working directory in the hash, so a clean clone
+# elsewhere (CI) or a second work tree reuses the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+export CCACHE_MAXSIZE ?= 5G
 
 .PHONY: all setup build test test-unit test-asan demo bench bench-failover format clean
 
