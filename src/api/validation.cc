@@ -1,0 +1,319 @@
+#include "api/validation.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "api/meta.h"
+#include "api/quantity.h"
+#include "api/selector.h"
+
+namespace rampart::api {
+using json = nlohmann::json;
+
+namespace {
+
+void setDefault(json& object, const char* key, json value) {
+  if (!object.contains(key) || object[key].is_null()) {
+    object[key] = std::move(value);
+  }
+}
+
+void defaultContainer(json& c) {
+  setDefault(c, "terminationMessagePath", "/dev/termination-log");
+  setDefault(c, "terminationMessagePolicy", "File");
+  setDefault(c, "imagePullPolicy",
+             c.value("image", "").ends_with(":latest") ||
+                     c.value("image", "").find(':') == std::string::npos
+                 ? "Always"
+                 : "IfNotPresent");
+  if (c.contains("ports") && c["ports"].is_array()) {
+    for (auto& p : c["ports"]) {
+      if (p.is_object()) {
+        setDefault(p, "protocol", "TCP");
+      }
+    }
+  }
+}
+
+void defaultPodSpec(json& spec) {
+  if (!spec.is_object()) {
+    return;
+  }
+  setDefault(spec, "restartPolicy", "Always");
+  setDefault(spec, "terminationGracePeriodSeconds", 30);
+  setDefault(spec, "dnsPolicy", "ClusterFirst");
+  setDefault(spec, "schedulerName", "default-scheduler");
+  setDefault(spec, "securityContext", json::object());
+  for (const char* list : {"containers", "initContainers"}) {
+    if (spec.contains(list) && spec[list].is_array()) {
+      for (auto& c : spec[list]) {
+        if (c.is_object()) {
+          defaultContainer(c);
+        }
+      }
+    }
+  }
+}
+
+// A non-negative integer field, when present.
+void nonNegative(const json& object, const json::json_pointer& at, const std::string& field,
+                 FieldErrors& errors) {
+  if (!object.contains(at)) {
+    return;
+  }
+  const json& v = object[at];
+  if (!v.is_number_integer()) {
+    errors.push_back(invalidField(field, v, "must be an integer"));
+  } else if (v.get<int64_t>() < 0) {
+    errors.push_back(invalidField(field, v, "must be greater than or equal to 0"));
+  }
+}
+
+void validateResources(const json& c, const std::string& at, FieldErrors& errors) {
+  if (!c.contains("resources") || !c["resources"].is_object()) {
+    return;
+  }
+  for (const char* kind : {"requests", "limits"}) {
+    if (!c["resources"].contains(kind) || !c["resources"][kind].is_object()) {
+      continue;
+    }
+    for (const auto& [name, value] : c["resources"][kind].items()) {
+      std::string field = at + ".resources." + kind + "[" + name + "]";
+      std::string text = value.is_string()   ? value.get<std::string>()
+                         : value.is_number() ? value.dump()
+                                             : "";
+      auto q = parseQuantity(text);
+      if (!q) {
+        errors.push_back(invalidField(field, value, q.error().message));
+      } else if (q->milli() < 0) {
+        errors.push_back(invalidField(field, value, "must be greater than or equal to 0"));
+      }
+    }
+  }
+}
+
+void validatePodSpec(const json& spec, const std::string& at, FieldErrors& errors) {
+  if (!spec.is_object()) {
+    errors.push_back(requiredField(at));
+    return;
+  }
+  if (!spec.contains("containers") || !spec["containers"].is_array() ||
+      spec["containers"].empty()) {
+    errors.push_back(requiredField(at + ".containers"));
+  }
+  std::set<std::string> names;
+  for (const char* list : {"initContainers", "containers"}) {
+    if (!spec.contains(list) || !spec[list].is_array()) {
+      continue;
+    }
+    for (size_t i = 0; i < spec[list].size(); ++i) {
+      const json& c = spec[list][i];
+      std::string field = at + "." + list + "[" + std::to_string(i) + "]";
+      std::string name = c.is_object() ? c.value("name", "") : "";
+      if (name.empty()) {
+        errors.push_back(requiredField(field + ".name"));
+      } else if (auto e = dns1123LabelError(name); !e.empty()) {
+        errors.push_back(invalidField(field + ".name", name, e));
+      } else if (!names.insert(name).second) {
+        errors.push_back({FieldError::Type::Duplicate, field + ".name", name, ""});
+      }
+      if (!c.is_object() || c.value("image", "").empty()) {
+        errors.push_back(requiredField(field + ".image"));
+      }
+      if (c.is_object()) {
+        validateResources(c, field, errors);
+      }
+    }
+  }
+  std::string policy = spec.value("restartPolicy", "Always");
+  if (policy != "Always" && policy != "OnFailure" && policy != "Never") {
+    errors.push_back(
+        unsupportedField(at + ".restartPolicy", policy, {"Always", "OnFailure", "Never"}));
+  }
+  nonNegative(spec, "/terminationGracePeriodSeconds"_json_pointer,
+              at + ".terminationGracePeriodSeconds", errors);
+}
+
+// A workload's selector must be non-empty and select its own template's labels.
+void validateSelectorAndTemplate(const json& object, FieldErrors& errors) {
+  if (!object.contains("/spec/selector"_json_pointer)) {
+    errors.push_back(requiredField("spec.selector"));
+    return;
+  }
+  auto selector = labelSelectorFromJson(object["/spec/selector"_json_pointer], "spec.selector");
+  if (!selector) {
+    errors.push_back(invalidField("spec.selector", object["/spec/selector"_json_pointer],
+                                  selector.error().message));
+    return;
+  }
+  if (selector->empty()) {
+    errors.push_back(invalidField("spec.selector", object["/spec/selector"_json_pointer],
+                                  "empty selector is invalid for deployment"));
+    return;
+  }
+  Labels labels;
+  if (object.contains("/spec/template/metadata/labels"_json_pointer)) {
+    for (const auto& [k, v] : object["/spec/template/metadata/labels"_json_pointer].items()) {
+      if (v.is_string()) {
+        labels[k] = v.get<std::string>();
+      }
+    }
+  }
+  if (!selector->matches(labels)) {
+    errors.push_back(invalidField("spec.template.metadata.labels", json(labels),
+                                  "`selector` does not match template `labels`"));
+  }
+  if (!object.contains("/spec/template/spec"_json_pointer)) {
+    errors.push_back(requiredField("spec.template.spec"));
+  } else {
+    validatePodSpec(object["/spec/template/spec"_json_pointer], "spec.template.spec", errors);
+  }
+}
+
+}  // namespace
+
+void applyDefaults(const ResourceInfo& resource, json& object) {
+  const std::string& kind = resource.kind;
+  if (kind == "Pod") {
+    defaultPodSpec(object["spec"]);
+  } else if (kind == "Deployment" || kind == "ReplicaSet") {
+    json& spec = object["spec"];
+    if (!spec.is_object()) {
+      return;
+    }
+    setDefault(spec, "replicas", 1);
+    if (kind == "Deployment") {
+      setDefault(spec, "revisionHistoryLimit", 10);
+      setDefault(spec, "progressDeadlineSeconds", 600);
+      setDefault(spec, "strategy", json{{"type", "RollingUpdate"}});
+      if (spec["strategy"].value("type", "") == "RollingUpdate") {
+        json& rolling = spec["strategy"]["rollingUpdate"];
+        if (!rolling.is_object()) {
+          rolling = json::object();
+        }
+        setDefault(rolling, "maxSurge", "25%");
+        setDefault(rolling, "maxUnavailable", "25%");
+      }
+    }
+    if (spec.contains("/template/spec"_json_pointer)) {
+      defaultPodSpec(spec["template"]["spec"]);
+    }
+  } else if (kind == "Service") {
+    json& spec = object["spec"];
+    if (!spec.is_object()) {
+      return;
+    }
+    setDefault(spec, "type", "ClusterIP");
+    setDefault(spec, "sessionAffinity", "None");
+    if (spec.contains("ports") && spec["ports"].is_array()) {
+      for (auto& p : spec["ports"]) {
+        if (p.is_object()) {
+          setDefault(p, "protocol", "TCP");
+          if (!p.contains("targetPort") && p.contains("port")) {
+            p["targetPort"] = p["port"];
+          }
+        }
+      }
+    }
+  } else if (kind == "Namespace") {
+    setDefault(object, "spec", json{{"finalizers", json::array({"kubernetes"})}});
+    setDefault(object, "status", json{{"phase", "Active"}});
+  } else if (kind == "Secret") {
+    setDefault(object, "type", "Opaque");
+  }
+}
+
+FieldErrors validateObject(const ResourceInfo& resource, const json& object, const json& old) {
+  NameRule rule = resource.kind == "Namespace" || resource.kind == "Service" ? NameRule::Label
+                                                                             : NameRule::Subdomain;
+  FieldErrors errors = validateObjectMeta(object, resource.namespaced, rule);
+  const std::string& kind = resource.kind;
+  if (kind == "Pod") {
+    validatePodSpec(object.value("spec", json()), "spec", errors);
+    if (old.is_object() && old.contains("/spec/nodeName"_json_pointer) &&
+        object.value("/spec/nodeName"_json_pointer, json()) != old["/spec/nodeName"_json_pointer]) {
+      errors.push_back(forbiddenField("spec.nodeName",
+                                      "pod updates may not change fields other "
+                                      "than `spec.containers[*].image`, ..."));
+    }
+  } else if (kind == "Deployment" || kind == "ReplicaSet") {
+    nonNegative(object, "/spec/replicas"_json_pointer, "spec.replicas", errors);
+    nonNegative(object, "/spec/minReadySeconds"_json_pointer, "spec.minReadySeconds", errors);
+    validateSelectorAndTemplate(object, errors);
+    if (old.is_object() && old.contains("/spec/selector"_json_pointer) &&
+        object.value("/spec/selector"_json_pointer, json()) != old["/spec/selector"_json_pointer]) {
+      errors.push_back(invalidField("spec.selector",
+                                    object.value("/spec/selector"_json_pointer, json()),
+                                    "field is immutable"));
+    }
+    if (kind == "Deployment") {
+      std::string type =
+          object.value("/spec/strategy/type"_json_pointer, std::string("RollingUpdate"));
+      if (type != "RollingUpdate" && type != "Recreate") {
+        errors.push_back(
+            unsupportedField("spec.strategy.type", type, {"Recreate", "RollingUpdate"}));
+      }
+    }
+  } else if (kind == "Service") {
+    const json ports = object.value("/spec/ports"_json_pointer, json::array());
+    for (size_t i = 0; i < ports.size(); ++i) {
+      std::string at = "spec.ports[" + std::to_string(i) + "]";
+      const json& p = ports[i];
+      if (!p.is_object() || !p.contains("port")) {
+        errors.push_back(requiredField(at + ".port"));
+        continue;
+      }
+      if (!p["port"].is_number_integer() || p["port"].get<int64_t>() < 1 ||
+          p["port"].get<int64_t>() > 65535) {
+        errors.push_back(
+            invalidField(at + ".port", p["port"], "must be between 1 and 65535, inclusive"));
+      }
+      if (ports.size() > 1 && p.value("name", "").empty()) {
+        errors.push_back(requiredField(at + ".name"));
+      }
+    }
+    std::string type = object.value("/spec/type"_json_pointer, std::string("ClusterIP"));
+    if (type != "ClusterIP" && type != "NodePort" && type != "LoadBalancer" &&
+        type != "ExternalName") {
+      errors.push_back(unsupportedField("spec.type", type,
+                                        {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
+    }
+  } else if (kind == "PodDisruptionBudget") {
+    bool min = object.contains("/spec/minAvailable"_json_pointer);
+    bool max = object.contains("/spec/maxUnavailable"_json_pointer);
+    if (min && max) {
+      errors.push_back(invalidField("spec", object.value("spec", json()),
+                                    "minAvailable and maxUnavailable cannot be both set"));
+    }
+  } else if (kind == "ConfigMap" || kind == "Secret") {
+    for (const char* field : {"data", "stringData", "binaryData"}) {
+      if (!object.contains(field) || object[field].is_null()) {
+        continue;
+      }
+      if (!object[field].is_object()) {
+        errors.push_back(invalidField(field, object[field], "must be a map of strings"));
+        continue;
+      }
+      for (const auto& [k, v] : object[field].items()) {
+        bool key_ok = !k.empty() && k.size() <= 253 &&
+                      k.find_first_not_of(
+                          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789-_.") == std::string::npos;
+        if (!key_ok) {
+          errors.push_back(invalidField(std::string(field) + "[" + k + "]", k,
+                                        "a valid config key must consist of alphanumeric "
+                                        "characters, '-', '_' or '.' (e.g. 'key.name',  or "
+                                        "'KEY_NAME',  or 'key-name', regex used for validation "
+                                        "is '[-._a-zA-Z0-9]+')"));
+        }
+        if (!v.is_string()) {
+          errors.push_back(invalidField(std::string(field) + "[" + k + "]", v, "must be a string"));
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+}  // namespace rampart::api
