@@ -1,0 +1,71 @@
+#pragma once
+// ApiHandler: the Kubernetes API's request semantics, between the HTTP server and the
+// ObjectStore: discovery documents, get/list (JSON or Table), create, update, the three patch
+// types, delete (graceful for bound pods, finalizers, propagation policies) and
+// deletecollection, the status and scale subresources and pod binding, with defaults,
+// validation, optimistic concurrency and `Status` errors as kube-apiserver answers them.
+// Invalid input changes nothing; dryRun=All runs everything but the write. Watches are
+// streamed by the server from ObjectStore::watch events (toWatchEvent), not here.
+// Use from the store's event loop only.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api/object_store.h"
+#include "api/request_info.h"
+#include "api/status.h"
+#include "api/table.h"
+
+namespace rampart::api {
+
+struct ApiRequest {
+  RequestInfo info;
+  std::string content_type;  // of the body
+  std::string accept;        // e.g. "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::json body;
+  int retry_after_seconds = 0;  // set with 503 and 429
+  std::vector<std::string> warnings;
+};
+
+class ApiHandler {
+ public:
+  using WallClock = std::function<WallTime()>;
+  ApiHandler(ObjectStore& objects, WallClock wall_clock);
+
+  boost::asio::awaitable<ApiResponse> handle(ApiRequest request);
+
+ private:
+  boost::asio::awaitable<ApiResponse> getOne(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> list(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> create(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> update(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> patch(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> remove(const ResourceInfo& r, const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> removeCollection(const ResourceInfo& r,
+                                                       const ApiRequest& req);
+  boost::asio::awaitable<ApiResponse> bind(const ResourceInfo& r, const ApiRequest& req);
+  // Writes `next` (already defaulted and validated) over `current` for the request's
+  // subresource, with the optimistic-concurrency check of `expected`.
+  boost::asio::awaitable<ApiResponse> store(const ResourceInfo& r, const ApiRequest& req,
+                                            nlohmann::json next, const nlohmann::json& current,
+                                            int success_status);
+
+  ObjectStore& objects_;
+  WallClock wall_clock_;
+};
+
+// The HTTP answer for an error of the lower layers (NotFound → 404 Status, ...).
+ApiResponse errorResponse(const Error& error, const StatusSubject& subject);
+// Whether the Accept header asks for a Table (as=Table;g=meta.k8s.io).
+bool wantsTable(const std::string& accept);
+
+}  // namespace rampart::api

@@ -1,0 +1,254 @@
+#include "api/handler.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fake_clock.h"
+#include "store/memory_store.h"
+#include "testing/run_loop.h"
+
+namespace rampart::api {
+namespace {
+using json = nlohmann::json;
+namespace asio = boost::asio;
+
+class ApiHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(call("POST", "/api/v1/namespaces", R"({"metadata":{"name":"default"}})").status, 201);
+  }
+
+  ApiResponse call(const char* method, const std::string& target, const std::string& body = "",
+                   const std::string& content_type = "application/json",
+                   const std::string& accept = "application/json") {
+    auto info = parseRequestInfo(method, target);
+    EXPECT_TRUE(info) << target;
+    ApiRequest req{*info, content_type, accept, body};
+    return testing::runLoop(io_, handler_.handle(std::move(req)));
+  }
+
+  asio::io_context io_;
+  FakeClock clock_;
+  store::MemoryStore store_{io_.get_executor(), clock_};
+  ObjectStore objects_{store_, "/registry"};
+  WallTime now_ = *parseRfc3339("2026-12-06T03:00:00Z");
+  ApiHandler handler_{objects_, [this] { return now_; }};
+};
+
+std::string deploymentJson(int replicas) {
+  json d = json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
+      "spec":{"selector":{"matchLabels":{"app":"web"}},
+        "template":{"metadata":{"labels":{"app":"web"}},
+          "spec":{"containers":[{"name":"app","image":"nginx:1"}]}}}})");
+  d["spec"]["replicas"] = replicas;
+  return d.dump();
+}
+
+std::string podJson(const std::string& name, const std::string& node = "") {
+  json p = {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
+            {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  if (!node.empty()) {
+    p["spec"]["nodeName"] = node;
+  }
+  return p.dump();
+}
+
+TEST_F(ApiHandlerTest, DiscoveryDocumentsAreServed) {
+  EXPECT_EQ(call("GET", "/api").body["versions"][0], "v1");
+  EXPECT_EQ(call("GET", "/apis").body["kind"], "APIGroupList");
+  EXPECT_EQ(call("GET", "/apis/apps/v1").body["groupVersion"], "apps/v1");
+  EXPECT_EQ(call("GET", "/apis/apps").body["name"], "apps");
+  EXPECT_EQ(call("GET", "/version").body["major"], "1");
+  EXPECT_EQ(call("GET", "/apis/batch/v1").status, 404);
+  EXPECT_EQ(call("GET", "/apis/apps/v1/namespaces/default/cronjobs").status, 404);
+}
+
+TEST_F(ApiHandlerTest, CreateSetsServerFieldsAndDefaultsThenGetReturnsIt) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(3));
+  ASSERT_EQ(created.status, 201) << created.body.dump();
+  EXPECT_EQ(created.body["metadata"]["namespace"], "default");
+  EXPECT_EQ(created.body["metadata"]["generation"], 1);
+  EXPECT_EQ(created.body["metadata"]["creationTimestamp"], "2026-12-06T03:00:00Z");
+  EXPECT_FALSE(created.body["metadata"]["uid"].get<std::string>().empty());
+  EXPECT_EQ(created.body["spec"]["strategy"]["type"], "RollingUpdate");
+  auto got = call("GET", "/apis/apps/v1/namespaces/default/deployments/web");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.body["metadata"]["resourceVersion"], created.body["metadata"]["resourceVersion"]);
+  auto again = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(3));
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body["reason"], "AlreadyExists");
+  EXPECT_EQ(again.body["message"], "deployments.apps \"web\" already exists");
+}
+
+TEST_F(ApiHandlerTest, InvalidManifestIs422WithTheFieldAndChangesNothing) {
+  auto bad = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(-1));
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_EQ(bad.body["message"],
+            "Deployment.apps \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater "
+            "than or equal to 0");
+  EXPECT_EQ(call("GET", "/apis/apps/v1/namespaces/default/deployments/web").status, 404);
+}
+
+TEST_F(ApiHandlerTest, DryRunValidatesButDoesNotStore) {
+  auto dry =
+      call("POST", "/apis/apps/v1/namespaces/default/deployments?dryRun=All", deploymentJson(2));
+  EXPECT_EQ(dry.status, 201);
+  EXPECT_EQ(call("GET", "/apis/apps/v1/namespaces/default/deployments/web").status, 404);
+}
+
+TEST_F(ApiHandlerTest, MissingNamespaceOrMismatchedBodyIsRefused) {
+  auto nowhere = call("POST", "/api/v1/namespaces/nope/pods", podJson("p"));
+  EXPECT_EQ(nowhere.status, 404);
+  EXPECT_EQ(nowhere.body["message"], "namespaces \"nope\" not found");
+  json other = json::parse(podJson("p"));
+  other["metadata"]["namespace"] = "elsewhere";
+  EXPECT_EQ(call("POST", "/api/v1/namespaces/default/pods", other.dump()).status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/namespaces/default/pods", "{not json").status, 400);
+  EXPECT_EQ(call("POST", "/apis/apps/v1/namespaces/default/deployments", podJson("p")).status, 400);
+}
+
+TEST_F(ApiHandlerTest, UpdateWithAStaleResourceVersionIs409Conflict) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1));
+  json v1 = created.body;
+  json changed = v1;
+  changed["spec"]["replicas"] = 2;
+  auto updated = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", changed.dump());
+  ASSERT_EQ(updated.status, 200) << updated.body.dump();
+  EXPECT_EQ(updated.body["metadata"]["generation"], 2);
+  changed["spec"]["replicas"] = 5;
+  auto stale = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", changed.dump());
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(stale.body["reason"], "Conflict");
+}
+
+TEST_F(ApiHandlerTest, StatusUpdatesTouchOnlyTheStatusAndMainUpdatesKeepIt) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1));
+  json s = created.body;
+  s["status"] = {{"replicas", 1}, {"readyReplicas", 1}};
+  s["spec"]["replicas"] = 9;  // ignored through /status
+  auto st = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web/status", s.dump());
+  ASSERT_EQ(st.status, 200) << st.body.dump();
+  EXPECT_EQ(st.body["spec"]["replicas"], 1);
+  EXPECT_EQ(st.body["status"]["readyReplicas"], 1);
+  json main = st.body;
+  main["status"] = json::object();
+  auto up = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", main.dump());
+  ASSERT_EQ(up.status, 200);
+  EXPECT_EQ(up.body["status"]["readyReplicas"], 1);
+}
+
+TEST_F(ApiHandlerTest, AllThreePatchTypesAndScale) {
+  call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1));
+  const std::string path = "/apis/apps/v1/namespaces/default/deployments/web";
+  auto smp =
+      call("PATCH", path,
+           R"({"spec":{"template":{"spec":{"containers":[{"name":"app","image":"nginx:2"}]}}}})",
+           "application/strategic-merge-patch+json");
+  ASSERT_EQ(smp.status, 200) << smp.body.dump();
+  EXPECT_EQ(smp.body["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+  EXPECT_EQ(smp.body["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent");
+  auto merge = call("PATCH", path, R"({"metadata":{"labels":{"tier":"front"}}})",
+                    "application/merge-patch+json");
+  EXPECT_EQ(merge.body["metadata"]["labels"]["tier"], "front");
+  auto jp = call("PATCH", path, R"([{"op":"replace","path":"/spec/replicas","value":4}])",
+                 "application/json-patch+json");
+  EXPECT_EQ(jp.body["spec"]["replicas"], 4);
+  auto scale = call("GET", path + "/scale");
+  EXPECT_EQ(scale.body["kind"], "Scale");
+  EXPECT_EQ(scale.body["spec"]["replicas"], 4);
+  EXPECT_EQ(scale.body["status"]["selector"], "app=web");
+  auto rescaled =
+      call("PATCH", path + "/scale", R"({"spec":{"replicas":7}})", "application/merge-patch+json");
+  ASSERT_EQ(rescaled.status, 200) << rescaled.body.dump();
+  EXPECT_EQ(call("GET", path).body["spec"]["replicas"], 7);
+  EXPECT_EQ(call("PATCH", path, "{}", "text/plain").status, 415);
+  auto invalid = call("PATCH", path, R"({"spec":{"replicas":-3}})", "application/merge-patch+json");
+  EXPECT_EQ(invalid.status, 422);
+  EXPECT_EQ(call("GET", path).body["spec"]["replicas"], 7);
+}
+
+TEST_F(ApiHandlerTest, ListsFilterPageAndPrintTables) {
+  call("POST", "/api/v1/namespaces/default/pods", podJson("a", "n1"));
+  call("POST", "/api/v1/namespaces/default/pods", podJson("b", "n2"));
+  call("POST", "/api/v1/namespaces/default/pods", podJson("c", "n1"));
+  auto on_n1 = call("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1");
+  ASSERT_EQ(on_n1.status, 200);
+  EXPECT_EQ(on_n1.body["kind"], "PodList");
+  EXPECT_EQ(on_n1.body["items"].size(), 2u);
+  auto page = call("GET", "/api/v1/pods?limit=2");
+  EXPECT_EQ(page.body["items"].size(), 2u);
+  EXPECT_TRUE(page.body["metadata"].contains("continue"));
+  EXPECT_EQ(page.body["metadata"]["remainingItemCount"], 1);
+  auto table = call("GET", "/api/v1/namespaces/default/pods", "", "",
+                    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json");
+  EXPECT_EQ(table.body["kind"], "Table");
+  EXPECT_EQ(table.body["rows"].size(), 3u);
+  EXPECT_EQ(call("GET", "/api/v1/pods?labelSelector=app%3D%3D%3D").status, 400);
+}
+
+TEST_F(ApiHandlerTest, BindingAssignsANodeOnce) {
+  call("POST", "/api/v1/namespaces/default/pods", podJson("p"));
+  const char* binding = R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":"p"},
+                            "target":{"kind":"Node","name":"n1"}})";
+  EXPECT_EQ(call("POST", "/api/v1/namespaces/default/pods/p/binding", binding).status, 201);
+  auto pod = call("GET", "/api/v1/namespaces/default/pods/p");
+  EXPECT_EQ(pod.body["spec"]["nodeName"], "n1");
+  EXPECT_EQ(pod.body["status"]["conditions"][0]["type"], "PodScheduled");
+  auto twice = call("POST", "/api/v1/namespaces/default/pods/p/binding", binding);
+  EXPECT_EQ(twice.status, 409);
+}
+
+TEST_F(ApiHandlerTest, BoundPodsAreDeletedGracefullyAndUnboundAtOnce) {
+  call("POST", "/api/v1/namespaces/default/pods", podJson("bound", "n1"));
+  call("POST", "/api/v1/namespaces/default/pods", podJson("loose"));
+  auto graceful = call("DELETE", "/api/v1/namespaces/default/pods/bound");
+  ASSERT_EQ(graceful.status, 200);
+  EXPECT_EQ(graceful.body["metadata"]["deletionGracePeriodSeconds"], 30);
+  EXPECT_EQ(graceful.body["metadata"]["deletionTimestamp"], "2026-12-06T03:00:30Z");
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/bound").status, 200);
+  // The node's agent confirms with grace 0.
+  EXPECT_EQ(call("DELETE", "/api/v1/namespaces/default/pods/bound?gracePeriodSeconds=0").status,
+            200);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/bound").status, 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/namespaces/default/pods/loose").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/loose").status, 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/namespaces/default/pods/loose").status, 404);
+}
+
+TEST_F(ApiHandlerTest, FinalizersHoldAnObjectUntilTheyAreRemoved) {
+  call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1));
+  const std::string path = "/apis/apps/v1/namespaces/default/deployments/web";
+  auto held = call("DELETE", path + "?propagationPolicy=Foreground");
+  ASSERT_EQ(held.status, 200);
+  EXPECT_EQ(held.body["metadata"]["finalizers"][0], "foregroundDeletion");
+  EXPECT_TRUE(held.body["metadata"].contains("deletionTimestamp"));
+  json released = call("GET", path).body;
+  released["metadata"]["finalizers"] = json::array();
+  EXPECT_EQ(call("PUT", path, released.dump()).status, 200);
+  EXPECT_EQ(call("GET", path).status, 404);
+}
+
+TEST_F(ApiHandlerTest, DeleteCollectionRemovesWhatTheSelectorMatches) {
+  call("POST", "/api/v1/namespaces/default/pods", podJson("a"));
+  json other = json::parse(podJson("b"));
+  other["metadata"]["labels"]["app"] = "db";
+  call("POST", "/api/v1/namespaces/default/pods", other.dump());
+  EXPECT_EQ(call("DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/a").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/b").status, 200);
+}
+
+TEST_F(ApiHandlerTest, StoreOutageIs503WithRetryAfterAndWritesNothing) {
+  store_.setUnavailable(true);
+  auto r = call("POST", "/api/v1/namespaces/default/configmaps",
+                R"({"metadata":{"name":"c"},"data":{"k":"v"}})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.retry_after_seconds, 1);
+  store_.setUnavailable(false);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/c").status, 404);
+}
+
+}  // namespace
+}  // namespace rampart::api
