@@ -110,10 +110,14 @@ Result<Owned<X509>> newCertificate(EVP_PKEY* key, const std::string& common_name
       X509_set_pubkey(cert.get(), key) != 1) {
     return opensslFailure("new certificate");
   }
+  // Without a common name the subject is just the organization: etcd's JSON gateway refuses
+  // client certificates that carry a CN once etcd auth is on.
   X509_NAME* name = X509_get_subject_name(cert.get());
-  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                 -1, 0) != 1) {
+  const char* field = common_name.empty() ? "O" : "CN";
+  const std::string& value = common_name.empty() ? std::string("Rampart") : common_name;
+  if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
+                                 0) != 1) {
     return opensslFailure("common name '" + common_name + "'");
   }
   return cert;

@@ -12,7 +12,7 @@
 namespace rampart::net {
 
 struct CertificateSpec {
-  std::string common_name;
+  std::string common_name;  // empty: a subject of just O=Rampart (e.g. etcd gateway clients)
   std::vector<std::string> dns_names;     // subjectAltName DNS
   std::vector<std::string> ip_addresses;  // subjectAltName IP
   bool server_auth = true;                // extendedKeyUsage
