@@ -248,6 +248,18 @@ Result<Cluster> parseCluster(const std::string& text, const std::string& name) {
     c.etcd.push_back(std::move(e));
   }
 
+  if (f.has("etcd_tls")) {
+    const Json& tls = root["etcd_tls"];
+    if (!tls.is_object()) {
+      return fail(ErrorCode::InvalidArgument, name, ": etcd_tls: expected an object");
+    }
+    Fields t(tls, name, "etcd_tls");
+    CHAOS_TRY(ca, t.string("ca", ""));
+    CHAOS_TRY(cert, t.string("cert", ""));
+    CHAOS_TRY(key, t.string("key", ""));
+    c.etcd_tls = net::TlsFiles{ca, cert, key, ""};
+  }
+
   CHAOS_TRY(write_vip, f.endpoint("write_vip"));
   c.write_vip = std::move(write_vip);
   if (f.has("read_vip")) {

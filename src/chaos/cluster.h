@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 
 namespace rampart::chaos {
 
@@ -45,6 +46,7 @@ struct Cluster {
   std::string dir;
   std::vector<Member> members;
   std::vector<EtcdMember> etcd;
+  net::TlsFiles etcd_tls;  // "etcd_tls": {ca, cert, key}: for https:// etcd members
   net::Endpoint write_vip;
   std::optional<net::Endpoint> read_vip;
   std::string user = "postgres";

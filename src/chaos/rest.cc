@@ -16,7 +16,14 @@ namespace {
 
 asio::awaitable<void> fetchInto(asio::any_io_executor ex, net::Endpoint endpoint,
                                 net::http::Request request, TimePoint deadline,
-                                Result<net::http::Response>* out) {
+                                Result<net::http::Response>* out, net::TlsFiles tls) {
+  if (endpoint.tls) {
+    // A verified connection (etcd with client certificates), closed afterwards.
+    request.headers.emplace_back("Connection", "close");
+    net::http::Client client(ex, std::move(tls));
+    *out = co_await client.fetch(std::move(endpoint), std::move(request), deadline);
+    co_return;
+  }
   auto response = co_await net::http::fetchOnce(ex, std::move(endpoint), std::move(request),
                                                 deadline, /*tls=*/false);
   *out = std::move(response);
@@ -31,9 +38,10 @@ std::vector<Result<net::http::Response>> httpAll(const std::vector<HttpCall>& ca
   asio::io_context io;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (size_t i = 0; i < calls.size(); ++i) {
-    asio::co_spawn(
-        io, fetchInto(io.get_executor(), calls[i].endpoint, calls[i].request, deadline, &out[i]),
-        asio::detached);
+    asio::co_spawn(io,
+                   fetchInto(io.get_executor(), calls[i].endpoint, calls[i].request, deadline,
+                             &out[i], calls[i].tls),
+                   asio::detached);
   }
   // fetchOnce ends every call by its deadline; run_for is a second bound in case one did not.
   io.run_for(timeout + std::chrono::seconds(1));
@@ -99,7 +107,8 @@ std::optional<size_t> etcdLeader(const Cluster& cluster, Duration timeout) {
     calls.push_back(HttpCall{
         e.client,
         net::http::Request{
-            "POST", "/v3/maintenance/status", {{"Content-Type", "application/json"}}, "{}"}});
+            "POST", "/v3/maintenance/status", {{"Content-Type", "application/json"}}, "{}"},
+        cluster.etcd_tls});
   }
   auto answers = httpAll(calls, timeout);
   for (size_t i = 0; i < answers.size(); ++i) {

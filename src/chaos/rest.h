@@ -14,12 +14,14 @@
 #include "chaos/cluster.h"
 #include "net/endpoint.h"
 #include "net/http/types.h"
+#include "net/tls.h"
 
 namespace rampart::chaos {
 
 struct HttpCall {
   net::Endpoint endpoint;
   net::http::Request request;
+  net::TlsFiles tls;  // for an https:// endpoint: verified with these files
 };
 
 // Runs the calls concurrently; every answer (or error) by `timeout`, in the calls' order.

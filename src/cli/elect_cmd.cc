@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "elect/campaigner.h"
+#include "runtime/secret_file.h"
 #include "store/etcd_store.h"
 
 namespace rampart::cli {
@@ -21,6 +22,11 @@ struct ElectFlags {
   std::string ttl;
   std::string admin;
   std::string request_timeout;
+  std::string cacert;  // etcd access, etcdctl's names
+  std::string cert;
+  std::string key_file;
+  std::string user;
+  std::string password_file;
 };
 
 int usage(const std::string& message) {
@@ -48,6 +54,25 @@ Result<elect::CampaignerConfig> loadConfig(const ElectFlags& flags) {
       return fail(ErrorCode::InvalidArgument, "--endpoints: ", endpoints.error().message);
     }
     config.endpoints = *endpoints;
+  }
+  if (!flags.cacert.empty()) {
+    config.tls.ca = flags.cacert;
+  }
+  if (!flags.cert.empty() || !flags.key_file.empty()) {
+    if (flags.cert.empty() || flags.key_file.empty()) {
+      return fail(ErrorCode::InvalidArgument, "--cert and --key-file must be given together");
+    }
+    config.tls.cert = flags.cert;
+    config.tls.key = flags.key_file;
+  }
+  if (!flags.user.empty()) {
+    config.user = flags.user;
+    config.password_file = flags.password_file;
+  }
+  if (!flags.password_file.empty()) {
+    if (auto r = runtime::checkSecretFilePermissions(flags.password_file); !r) {
+      return fail(ErrorCode::InvalidArgument, "--password-file: ", r.error().message);
+    }
   }
   if (!flags.key.empty()) {
     config.key = flags.key;
@@ -120,6 +145,13 @@ void addElect(CLI::App& app, Action& action) {
   cmd->add_option("--endpoints", flags->endpoints,
                   "etcd endpoints, comma-separated (http://127.0.0.1:2379,...)");
   cmd->add_option("--key", flags->key, "election key (default /rampart/election/leader)");
+  cmd->add_option("--cacert", flags->cacert, "etcd: verify members with this CA bundle");
+  cmd->add_option("--cert", flags->cert, "etcd: client certificate (with --key-file)");
+  cmd->add_option("--key-file", flags->key_file,
+                  "etcd: client certificate's key (--key is the election key)");
+  cmd->add_option("--user", flags->user, "etcd: authenticate as this user");
+  cmd->add_option("--password-file", flags->password_file,
+                  "etcd: the user's password (file mode 0600)");
   cmd->add_option("--name", flags->name, "this candidate's name, published as the key's value");
   cmd->add_option("--ttl", flags->ttl, "lease TTL, whole seconds (default 1s)");
   cmd->add_option("--request-timeout", flags->request_timeout,

@@ -18,6 +18,8 @@ struct EtcdUpFlags {
   std::string heartbeat = "10ms";
   std::string election = "100ms";
   bool json = false;
+  bool tls = false;
+  bool auth = false;
 };
 
 int etcdUp(const EtcdUpFlags& flags) {
@@ -34,6 +36,8 @@ int etcdUp(const EtcdUpFlags& flags) {
   options.heartbeat = *heartbeat;
   options.election = *election;
   options.die_with_parent = false;
+  options.tls = flags.tls || flags.auth;
+  options.auth = flags.auth;
   auto cluster = lab::EtcdCluster::start(options);
   if (!cluster) {
     std::fprintf(stderr, "rampart etcd up: %s\n", cluster.error().message.c_str());
@@ -44,13 +48,37 @@ int etcdUp(const EtcdUpFlags& flags) {
     return 1;
   }
   (*cluster)->release();
+  const auto& tls = (*cluster)->clientTls();
+  std::string pki = (*cluster)->pkiDir();
   if (flags.json) {
     nlohmann::json out = {{"endpoints", (*cluster)->endpointList()}, {"dir", flags.dir}};
+    if (options.tls) {
+      out["tls"] = {{"ca", tls.ca},
+                    {"cert", tls.cert},
+                    {"key", tls.key},
+                    {"root_cert", pki + "/root.pem"},
+                    {"root_key", pki + "/root-key.pem"}};
+    }
+    if (options.auth) {
+      out["root_password_file"] = (*cluster)->rootPasswordFile();
+    }
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("etcd: %zu members healthy\nendpoints: %s\nstop with: rampart etcd down --dir %s\n",
-                (*cluster)->members().size(), (*cluster)->endpointList().c_str(),
-                flags.dir.c_str());
+    std::printf("etcd: %zu members healthy\nendpoints: %s\n", (*cluster)->members().size(),
+                (*cluster)->endpointList().c_str());
+    if (options.tls) {
+      std::printf(
+          "ca: %s\nclient cert (Rampart): %s  key: %s\n"
+          "etcdctl: etcdctl --endpoints %s --cacert %s --cert %s/root.pem --key "
+          "%s/root-key.pem ...\n",
+          tls.ca.c_str(), tls.cert.c_str(), tls.key.c_str(), (*cluster)->endpointList().c_str(),
+          tls.ca.c_str(), pki.c_str(), pki.c_str());
+    }
+    if (options.auth) {
+      std::printf("etcd auth on: user root, password in %s\n",
+                  (*cluster)->rootPasswordFile().c_str());
+    }
+    std::printf("stop with: rampart etcd down --dir %s\n", flags.dir.c_str());
   }
   return 0;
 }
@@ -81,6 +109,11 @@ void addEtcd(CLI::App& app, Action& action) {
   up->add_option("--election", flags->election, "raft election timeout (>= 5 x heartbeat)")
       ->capture_default_str();
   up->add_flag("--json", flags->json, "print the endpoints as JSON");
+  up->add_flag("--tls", flags->tls,
+               "https:// with client certificates: a lab CA and certificates in <dir>/pki");
+  up->add_flag("--auth", flags->auth,
+               "turn etcd users/roles on (implies --tls); root's password "
+               "in <dir>/pki/root.password");
   up->callback([&action, flags] { action = [flags] { return etcdUp(*flags); }; });
 
   auto down_dir = std::make_shared<std::string>();

@@ -18,6 +18,7 @@
 #include "pg/manager.h"
 #include "pg/state.h"
 #include "runtime/daemon.h"
+#include "runtime/secret_file.h"
 #include "store/etcd_store.h"
 #include "testing/run_loop.h"
 
@@ -32,8 +33,15 @@ struct PgFlags {
   std::string member;
   bool force = false;
   int lab_members = 3;
+  bool lab_no_tls = false;
   std::string lab_dir;
   bool json_output = false;
+  // etcd access for the operator commands (etcdctl's names); each overrides the config file's.
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  std::string user;
+  std::string password_file;
 };
 
 int usage(const std::string& message) {
@@ -45,7 +53,37 @@ Result<pg::MemberConfig> loadConfig(const PgFlags& flags) {
   if (flags.config_file.empty()) {
     return fail(ErrorCode::InvalidArgument, "--config member.yaml is required");
   }
-  return pg::loadMemberConfig(flags.config_file);
+  auto config = pg::loadMemberConfig(flags.config_file);
+  if (!config) {
+    return config;
+  }
+  if (!flags.cacert.empty()) {
+    config->etcd_tls.ca = flags.cacert;
+  }
+  if (!flags.cert.empty() || !flags.key.empty()) {
+    if (flags.cert.empty() || flags.key.empty()) {
+      return fail(ErrorCode::InvalidArgument, "--cert and --key must be given together");
+    }
+    config->etcd_tls.cert = flags.cert;
+    config->etcd_tls.key = flags.key;
+  }
+  if (!flags.user.empty()) {
+    config->etcd_user = flags.user;
+    config->etcd_password_file = flags.password_file;
+  }
+  if (!flags.password_file.empty()) {
+    if (auto r = runtime::checkSecretFilePermissions(flags.password_file); !r) {
+      return fail(ErrorCode::InvalidArgument, "--password-file: ", r.error().message);
+    }
+  }
+  return config;
+}
+
+// The store options for an operator command: the member's, with a longer timeout.
+store::EtcdOptions operatorEtcdOptions(const pg::MemberConfig& config) {
+  auto options = config.etcdOptions();
+  options.request_timeout = std::chrono::seconds(2);
+  return options;
 }
 
 // The cluster as etcd has it: every key under the cluster's prefix.
@@ -58,8 +96,7 @@ struct ClusterKeys {
 
 Result<ClusterKeys> readCluster(const pg::MemberConfig& config) {
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(),
-                         store::EtcdOptions{config.etcd_endpoints, std::chrono::seconds(2)});
+  store::EtcdStore store(io.get_executor(), operatorEtcdOptions(config));
   pg::Keys keys{config.keyPrefix()};
   auto work = [&]() -> asio::awaitable<Result<store::RangeResponse>> {
     auto request = store::RangeRequest::prefix(keys.prefix);
@@ -93,8 +130,7 @@ Result<ClusterKeys> readCluster(const pg::MemberConfig& config) {
 Result<void> putKey(const pg::MemberConfig& config, const std::string& key,
                     const std::string& value) {
   asio::io_context io;
-  store::EtcdStore store(io.get_executor(),
-                         store::EtcdOptions{config.etcd_endpoints, std::chrono::seconds(2)});
+  store::EtcdStore store(io.get_executor(), operatorEtcdOptions(config));
   auto work = [&]() -> asio::awaitable<Result<store::PutResponse>> {
     store::PutRequest put{key, value};
     co_return co_await store.put(std::move(put));
@@ -275,6 +311,7 @@ int runLabUp(const PgFlags& flags) {
   pg::LabOptions options;
   options.members = flags.lab_members;
   options.dir = flags.lab_dir;
+  options.tls = !flags.lab_no_tls;
   auto lab = pg::labUp(options);
   if (!lab) {
     std::fprintf(stderr, "rampart pg lab up: %s\n", lab.error().message.c_str());
@@ -325,6 +362,12 @@ void addPg(CLI::App& app, Action& action) {
   });
   auto with_config = [flags](CLI::App* sub) {
     sub->add_option("--config", flags->config_file, "any member's config file (YAML)");
+    sub->add_option("--cacert", flags->cacert, "etcd: verify members with this CA bundle");
+    sub->add_option("--cert", flags->cert, "etcd: client certificate (with --key)");
+    sub->add_option("--key", flags->key, "etcd: client certificate's key");
+    sub->add_option("--user", flags->user, "etcd: authenticate as this user");
+    sub->add_option("--password-file", flags->password_file,
+                    "etcd: the user's password (file mode 0600)");
   };
 
   auto* list =
@@ -368,6 +411,9 @@ void addPg(CLI::App& app, Action& action) {
   lab->require_subcommand(1);
   auto* up = lab->add_subcommand("up", "start etcd, the members and the write/read VIPs");
   up->add_option("--members", flags->lab_members, "number of members")->capture_default_str();
+  up->add_flag("--no-tls", flags->lab_no_tls,
+               "etcd over plain http without users (default: TLS, client certificates, a "
+               "least-privilege etcd user per member)");
   up->add_option("--dir", flags->lab_dir, "lab directory")->required();
   up->add_flag("--json", flags->json_output, "print the cluster description as JSON");
   up->callback([flags, &action] { action = [flags] { return runLabUp(*flags); }; });

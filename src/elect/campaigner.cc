@@ -10,6 +10,7 @@
 #include "base/duration.h"
 #include "base/log.h"
 #include "store/election.h"
+#include "store/etcd_config.h"
 #include "store/etcd_store.h"
 #include "store/lease_keeper.h"
 
@@ -29,19 +30,17 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
       return fail(s->error());
     }
   }
-  if (auto r = etcd->allowOnly({"endpoints", "request_timeout"}); !r) {
-    return fail(r.error());
+  store::EtcdSection defaults;
+  defaults.options.request_timeout = out.request_timeout;
+  auto parsed = store::parseEtcdSection(*etcd, defaults, false);
+  if (!parsed) {
+    return fail(parsed.error());
   }
-  auto endpoints = etcd->endpointList("endpoints");
-  if (!endpoints) {
-    return fail(endpoints.error());
-  }
-  out.endpoints = *endpoints;
-  auto timeout = etcd->duration("request_timeout", out.request_timeout);
-  if (!timeout) {
-    return fail(timeout.error());
-  }
-  out.request_timeout = *timeout;
+  out.endpoints = parsed->options.endpoints;
+  out.request_timeout = parsed->options.request_timeout;
+  out.tls = parsed->options.tls;
+  out.user = parsed->options.user;
+  out.password_file = parsed->options.password_file;
 
   if (auto r = election->allowOnly({"key", "name", "ttl"}); !r) {
     return fail(r.error());
@@ -187,8 +186,11 @@ int runCampaigner(runtime::Daemon& daemon, CampaignerConfig config) {
   auto ex = daemon.io().get_executor();
   auto c = std::make_shared<Campaign>();
   c->config = config;
-  c->store = std::make_unique<store::EtcdStore>(
-      ex, store::EtcdOptions{config.endpoints, config.request_timeout});
+  store::EtcdOptions etcd{config.endpoints, config.request_timeout};
+  etcd.tls = config.tls;
+  etcd.user = config.user;
+  etcd.password_file = config.password_file;
+  c->store = std::make_unique<store::EtcdStore>(ex, std::move(etcd));
   c->keeper = std::make_unique<store::LeaseKeeper>(*c->store, ex);
   c->election = std::make_unique<store::Election>(*c->store, config.key);
   c->wake = std::make_unique<asio::steady_timer>(ex);

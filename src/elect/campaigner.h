@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 #include "runtime/daemon.h"
 
 namespace rampart::elect {
@@ -23,6 +24,9 @@ namespace rampart::elect {
 struct CampaignerConfig {
   std::vector<net::Endpoint> endpoints;
   Duration request_timeout = std::chrono::seconds(2);
+  net::TlsFiles tls;          // etcd.tls
+  std::string user;           // etcd.user
+  std::string password_file;  // etcd.password_file
   std::string key = "/rampart/election/leader";
   std::string name;
   std::chrono::seconds ttl{1};
@@ -31,7 +35,7 @@ struct CampaignerConfig {
 };
 
 // Reads a campaigner config file:
-//   etcd:     { endpoints: [..], request_timeout: 2s }
+//   etcd:     { endpoints: [..], request_timeout: 2s, tls: {..}, user: .., password_file: .. }
 //   election: { key: /x, name: a, ttl: 1s }
 //   admin:    { listen: 127.0.0.1:0 }
 //   log:      { level: info }

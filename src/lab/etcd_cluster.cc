@@ -15,7 +15,9 @@
 #include "base/duration.h"
 #include "base/log.h"
 #include "net/http/client.h"
+#include "net/pki.h"
 #include "runtime/process.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::lab {
 namespace fs = std::filesystem;
@@ -23,7 +25,69 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string url(const net::Endpoint& e) { return "http://" + e.toString(); }
+std::string url(const net::Endpoint& e) { return e.url(); }
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) {
+      out.push_back(kAlphabet[(n >> shift) & 63]);
+    }
+  }
+  if (i + 1 == bytes.size()) {
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == bytes.size()) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// The first key after every key that starts with `prefix` (etcd's range_end for a prefix).
+std::string prefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    if (static_cast<unsigned char>(prefix.back()) < 0xff) {
+      prefix.back() = static_cast<char>(prefix.back() + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+// 32 random bytes as hex: a lab password.
+Result<std::string> randomPassword() {
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  unsigned char bytes[24];
+  if (!random.read(reinterpret_cast<char*>(bytes), sizeof bytes)) {
+    return fail(ErrorCode::Internal, "cannot read /dev/urandom");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += {kHex[b >> 4], kHex[b & 15]};
+  }
+  return out;
+}
+
+// One blocking request to etcd's gateway.
+Result<net::http::Response> fetchBlocking(const net::Endpoint& endpoint, net::http::Request request,
+                                          const net::TlsFiles& tls, Duration timeout) {
+  asio::io_context io;
+  net::http::Client http(io.get_executor(), tls);
+  auto call = [&]() -> asio::awaitable<Result<net::http::Response>> {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    co_return co_await http.fetch(endpoint, std::move(request), deadline);
+  };
+  auto future = asio::co_spawn(io, call(), asio::use_future);
+  io.run();
+  return future.get();
+}
 
 int64_t millis(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -39,12 +103,13 @@ std::string tail(const std::string& file, size_t max_bytes) {
 
 }  // namespace
 
-Result<void> EtcdCluster::waitHealthy(const net::Endpoint& client, Duration timeout) {
+Result<void> EtcdCluster::waitHealthy(const net::Endpoint& client, Duration timeout,
+                                      const net::TlsFiles& tls) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
     asio::io_context io;
-    net::http::Client http(io.get_executor());
+    net::http::Client http(io.get_executor(), tls);
     auto probe = [&]() -> asio::awaitable<Result<net::http::Response>> {
       // Bound to a local first: a braced temporary inside co_await is destroyed twice by g++ 12.
       net::http::Request request{"GET", "/health", {}, {}};
@@ -83,6 +148,9 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(EtcdClusterOptions optio
   if (ec) {
     return fail(ErrorCode::Unavailable, "create ", options.dir, ": ", ec.message());
   }
+  if (options.auth && !options.tls) {
+    return fail(ErrorCode::InvalidArgument, "etcd lab: auth needs tls");
+  }
   std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(options));
   for (int i = 0; i < options.members; ++i) {
     EtcdMember m;
@@ -92,8 +160,8 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(EtcdClusterOptions optio
     if (!client_port || !peer_port) {
       return fail(client_port ? peer_port.error() : client_port.error());
     }
-    m.client = {options.host, *client_port};
-    m.peer = {options.host, *peer_port};
+    m.client = {options.host, *client_port, options.tls};
+    m.peer = {options.host, *peer_port, options.tls};
     m.data_dir = (fs::path(options.dir) / (m.name + ".data")).string();
     m.log_file = (fs::path(options.dir) / (m.name + ".log")).string();
     if (!cluster->initial_cluster_.empty()) {
@@ -102,16 +170,26 @@ Result<std::unique_ptr<EtcdCluster>> EtcdCluster::start(EtcdClusterOptions optio
     cluster->initial_cluster_ += m.name + "=" + url(m.peer);
     cluster->members_.push_back(std::move(m));
   }
+  if (options.tls) {
+    if (auto r = cluster->makePki(); !r) {
+      return fail(r.error());
+    }
+  }
   for (size_t i = 0; i < cluster->members_.size(); ++i) {
     if (auto r = cluster->launch(i); !r) {
       return fail(r.error());
     }
   }
   for (const auto& m : cluster->members_) {
-    if (auto r = waitHealthy(m.client, options.start_timeout); !r) {
+    if (auto r = waitHealthy(m.client, options.start_timeout, cluster->client_tls_); !r) {
       return fail(ErrorCode::Unavailable, "etcd member ", m.name, " did not start: ",
                   r.error().message, "\n--- ", m.log_file, " (tail) ---\n",
                   tail(m.log_file, 1500));
+    }
+  }
+  if (options.auth) {
+    if (auto r = cluster->enableAuth(); !r) {
+      return fail(r.error());
     }
   }
   log::get("lab")->info("etcd cluster up members={} endpoints={}", cluster->members_.size(),
@@ -136,6 +214,21 @@ Result<void> EtcdCluster::launch(size_t i) {
                 "--election-timeout", std::to_string(millis(options_.election)),
                 "--snapshot-count", "10000",
                 "--log-level", "warn"};
+  if (options_.tls) {
+    std::string pki = pkiDir() + "/";
+    for (const char* flag : {"--client-cert-auth", "--peer-client-cert-auth"}) {
+      spawn.argv.push_back(flag);
+    }
+    for (auto [flag, file] : {std::pair{"--trusted-ca-file", pki + "ca.pem"},
+                              std::pair{"--peer-trusted-ca-file", pki + "ca.pem"},
+                              std::pair{"--cert-file", pki + m.name + ".pem"},
+                              std::pair{"--key-file", pki + m.name + "-key.pem"},
+                              std::pair{"--peer-cert-file", pki + m.name + ".pem"},
+                              std::pair{"--peer-key-file", pki + m.name + "-key.pem"}}) {
+      spawn.argv.push_back(flag);
+      spawn.argv.push_back(file);
+    }
+  }
   spawn.log_file = m.log_file;
   spawn.die_with_parent = options_.die_with_parent;
   spawn.new_session = !options_.die_with_parent;
@@ -195,7 +288,141 @@ Result<void> EtcdCluster::restartMember(size_t i) {
   if (auto r = launch(i); !r) {
     return r;
   }
-  return waitHealthy(members_[i].client, options_.start_timeout);
+  return waitHealthy(members_[i].client, options_.start_timeout, client_tls_);
+}
+
+std::string EtcdCluster::pkiDir() const { return (fs::path(options_.dir) / "pki").string(); }
+
+std::string EtcdCluster::rootPasswordFile() const { return pkiDir() + "/root.password"; }
+
+Result<void> EtcdCluster::makePki() {
+  std::string pki = pkiDir();
+  std::error_code ec;
+  fs::create_directories(pki, ec);
+  fs::permissions(pki, fs::perms::owner_all, ec);
+  if (ec) {
+    return fail(ErrorCode::Unavailable, "create ", pki, ": ", ec.message());
+  }
+  if (!fs::exists(pki + "/ca.pem")) {
+    if (auto r = net::makeCa(pki, "Rampart lab etcd CA"); !r) {
+      return r;
+    }
+  }
+  for (const auto& m : members_) {
+    net::CertificateSpec spec;
+    spec.common_name = m.name;
+    spec.dns_names = {"localhost"};
+    spec.ip_addresses = {options_.host};
+    if (auto r = net::issueCertificate(pki, spec, pki + "/" + m.name + ".pem",
+                                       pki + "/" + m.name + "-key.pem");
+        !r) {
+      return r;
+    }
+  }
+  net::CertificateSpec client;  // no CN: see the header
+  client.server_auth = false;
+  if (auto r = net::issueCertificate(pki, client, pki + "/client.pem", pki + "/client-key.pem");
+      !r) {
+    return r;
+  }
+  net::CertificateSpec root;
+  root.common_name = "root";
+  root.server_auth = false;
+  if (auto r = net::issueCertificate(pki, root, pki + "/root.pem", pki + "/root-key.pem"); !r) {
+    return r;
+  }
+  client_tls_ = {pki + "/ca.pem", pki + "/client.pem", pki + "/client-key.pem", ""};
+  return ok();
+}
+
+Result<std::string> EtcdCluster::adminCall(const std::string& path, const std::string& body) {
+  std::string last;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    for (const auto& m : members_) {
+      if (m.pid == 0) {
+        continue;
+      }
+      net::http::Request request{"POST", path, {}, body};
+      if (!root_token_.empty()) {
+        request.headers.emplace_back("Authorization", root_token_);
+      }
+      auto response =
+          fetchBlocking(m.client, std::move(request), client_tls_, std::chrono::seconds(2));
+      if (response && response->status == 200) {
+        return response->body;
+      }
+      last = response ? "HTTP " + std::to_string(response->status) + " " + response->body
+                      : response.error().message;
+      if (response && response->status < 500) {
+        return fail(ErrorCode::FailedPrecondition, "etcd ", path, ": ", last);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return fail(ErrorCode::Unavailable, "etcd ", path, ": ", last);
+}
+
+Result<void> EtcdCluster::enableAuth() {
+  auto password = randomPassword();
+  if (!password) {
+    return fail(password.error());
+  }
+  if (auto r = runtime::writeSecretFile(rootPasswordFile(), *password + "\n"); !r) {
+    return r;
+  }
+  using nlohmann::json;
+  for (auto [path, body] :
+       {std::pair{"/v3/auth/user/add", json{{"name", "root"}, {"password", *password}}},
+        std::pair{"/v3/auth/role/add", json{{"name", "root"}}},
+        std::pair{"/v3/auth/user/grant", json{{"user", "root"}, {"role", "root"}}},
+        std::pair{"/v3/auth/enable", json::object()}}) {
+    if (auto r = adminCall(path, body.dump()); !r) {
+      return fail(r.error());
+    }
+  }
+  auto answer =
+      adminCall("/v3/auth/authenticate", json{{"name", "root"}, {"password", *password}}.dump());
+  if (!answer) {
+    return fail(answer.error());
+  }
+  auto token = json::parse(*answer, nullptr, false);
+  if (token.is_discarded() || !token.contains("token") || !token["token"].is_string()) {
+    return fail(ErrorCode::Internal, "etcd lab: no root token in ", *answer);
+  }
+  root_token_ = token["token"].get<std::string>();
+  return ok();
+}
+
+Result<void> EtcdCluster::addUser(const std::string& name, const std::string& password_file,
+                                  const std::vector<EtcdPermission>& permissions) {
+  if (!options_.auth) {
+    return fail(ErrorCode::FailedPrecondition, "etcd lab: addUser needs auth");
+  }
+  auto password = randomPassword();
+  if (!password) {
+    return fail(password.error());
+  }
+  if (auto r = runtime::writeSecretFile(password_file, *password + "\n"); !r) {
+    return r;
+  }
+  using nlohmann::json;
+  std::vector<std::pair<std::string, json>> calls = {
+      {"/v3/auth/user/add", {{"name", name}, {"password", *password}}},
+      {"/v3/auth/role/add", {{"name", name}}},
+  };
+  for (const auto& p : permissions) {
+    json perm = {{"permType", p.write ? "READWRITE" : "READ"},
+                 {"key", base64(p.prefix)},
+                 {"range_end", base64(prefixEnd(p.prefix))}};
+    calls.push_back({"/v3/auth/role/grant", {{"name", name}, {"perm", perm}}});
+  }
+  calls.push_back({"/v3/auth/user/grant", {{"user", name}, {"role", name}}});
+  for (const auto& [path, body] : calls) {
+    if (auto r = adminCall(path, body.dump()); !r) {
+      return fail(r.error());
+    }
+  }
+  return ok();
 }
 
 void EtcdCluster::stop() {
@@ -218,6 +445,16 @@ Result<void> EtcdCluster::writeStateFile() const {
                        {"log_file", m.log_file}});
   }
   nlohmann::json state = {{"endpoints", endpointList()}, {"members", members}};
+  if (options_.tls) {
+    state["tls"] = {{"ca", client_tls_.ca},
+                    {"cert", client_tls_.cert},
+                    {"key", client_tls_.key},
+                    {"root_cert", pkiDir() + "/root.pem"},
+                    {"root_key", pkiDir() + "/root-key.pem"}};
+  }
+  if (options_.auth) {
+    state["root_password_file"] = rootPasswordFile();
+  }
   auto path = fs::path(options_.dir) / "cluster.json";
   std::ofstream out(path);
   out << state.dump(2) << "\n";

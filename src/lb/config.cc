@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "base/duration.h"
+#include "store/etcd_config.h"
 
 namespace rampart::lb {
 namespace {
@@ -297,25 +298,25 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     if (!etcd) {
       return fail(etcd.error());
     }
-    if (auto r = etcd->allowOnly({"endpoints", "prefix", "request_timeout"}); !r) {
-      return fail(r.error());
-    }
     EtcdBackendSource source;
-    auto endpoints = etcd->endpointList("endpoints");
-    auto prefix = etcd->requiredString("prefix");
-    auto timeout = etcd->duration("request_timeout", source.request_timeout);
-    if (!endpoints || !prefix || !timeout) {
-      return fail(!endpoints ? endpoints.error() : !prefix ? prefix.error() : timeout.error());
+    if (!etcd->has("prefix")) {
+      return fail(at(*etcd, "prefix", "required field is missing"));
     }
-    source.endpoints = *endpoints;
+    store::EtcdSection defaults;
+    defaults.options.request_timeout = source.request_timeout;
+    auto parsed = store::parseEtcdSection(*etcd, defaults, true);
+    if (!parsed) {
+      return fail(parsed.error());
+    }
+    source.endpoints = parsed->options.endpoints;
     if (source.endpoints.empty()) {
       return fail(at(*etcd, "endpoints", "at least one etcd endpoint is required"));
     }
-    if (prefix->empty() || prefix->front() != '/') {
-      return fail(at(*etcd, "prefix", "must start with '/'"));
-    }
-    source.prefix = *prefix;
-    source.request_timeout = *timeout;
+    source.prefix = parsed->prefix;
+    source.request_timeout = parsed->options.request_timeout;
+    source.tls = parsed->options.tls;
+    source.user = parsed->options.user;
+    source.password_file = parsed->options.password_file;
     if (!out.backends.empty()) {
       return fail(at(v, "backends_from", "give either backends or backends_from, not both"));
     }

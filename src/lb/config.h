@@ -47,6 +47,7 @@
 #include "health/probe.h"
 #include "lb/picker.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 
 namespace rampart::lb {
 
@@ -82,6 +83,9 @@ struct EtcdBackendSource {
   std::vector<net::Endpoint> endpoints;
   std::string prefix;
   Duration request_timeout = std::chrono::seconds(2);
+  net::TlsFiles tls;          // etcd.tls
+  std::string user;           // etcd.user: a role that may only read `prefix`
+  std::string password_file;  // etcd.password_file
 };
 
 struct VirtualServerConfig {

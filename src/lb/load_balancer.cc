@@ -267,6 +267,9 @@ void LoadBalancer::startSources() {
     };
     auto wanted = [self, generation] { return self->source_generation_ == generation; };
     store::EtcdOptions etcd{vs.backends_from->endpoints, vs.backends_from->request_timeout};
+    etcd.tls = vs.backends_from->tls;
+    etcd.user = vs.backends_from->user;
+    etcd.password_file = vs.backends_from->password_file;
     asio::co_spawn(control_,
                    followEtcdPrefix(control_.get_executor(), etcd, vs.backends_from->prefix,
                                     on_change, wanted),

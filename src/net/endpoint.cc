@@ -12,19 +12,28 @@
 
 namespace rampart::net {
 
-std::string Endpoint::toString() const {
+std::string Endpoint::hostPort() const {
   if (host.find(':') != std::string::npos) {
     return "[" + host + "]:" + std::to_string(port);
   }
   return host + ":" + std::to_string(port);
 }
 
+std::string Endpoint::toString() const { return tls ? "https://" + hostPort() : hostPort(); }
+
+std::string Endpoint::url() const { return (tls ? "https://" : "http://") + hostPort(); }
+
 Result<Endpoint> parseEndpoint(std::string_view text) {
   std::string_view rest = text;
+  bool tls = false;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+    tls = true;
   } else if (rest.find("://") != std::string_view::npos) {
-    return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': only http:// is supported");
+    return fail(ErrorCode::InvalidArgument, "endpoint '", text,
+                "': only http:// and https:// are supported");
   }
   if (rest.ends_with("/")) {
     rest.remove_suffix(1);
@@ -54,7 +63,7 @@ Result<Endpoint> parseEndpoint(std::string_view text) {
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
     return fail(ErrorCode::InvalidArgument, "endpoint '", text, "': invalid port '", port, "'");
   }
-  return Endpoint{std::string(host), static_cast<uint16_t>(value)};
+  return Endpoint{std::string(host), static_cast<uint16_t>(value), tls};
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
 // Endpoint: a host and a TCP port, as written in flags and config ("127.0.0.1:2379",
-// "http://127.0.0.1:2379", "[::1]:80", "localhost:8080").
+// "http://127.0.0.1:2379", "https://127.0.0.1:2379", "[::1]:80", "localhost:8080"). An https://
+// endpoint is spoken to over TLS; the scheme is kept so that lists round-trip.
 
 #include <cstdint>
 #include <string>
@@ -13,12 +14,18 @@ namespace rampart::net {
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
+  bool tls = false;  // https://
 
+  // "host:port" ("[v6]:port"), prefixed with "https://" when tls: parseEndpoint reads it back.
   std::string toString() const;
+  // "host:port" without a scheme (an HTTP Host header, a listen address).
+  std::string hostPort() const;
+  // "http://host:port" or "https://host:port".
+  std::string url() const;
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-// Accepts an optional "http://" scheme and a trailing "/". Errors name the text.
+// Accepts an optional "http://" or "https://" scheme and a trailing "/". Errors name the text.
 Result<Endpoint> parseEndpoint(std::string_view text);
 
 // A TCP port on `host` that nothing holds right now, picked at random below the kernel's ephemeral

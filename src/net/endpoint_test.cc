@@ -24,9 +24,28 @@ TEST(Endpoint, RejectsMissingOrInvalidPortsAndOtherSchemes) {
   EXPECT_FALSE(parseEndpoint("127.0.0.1"));
   EXPECT_FALSE(parseEndpoint("127.0.0.1:99999"));
   EXPECT_FALSE(parseEndpoint(":80"));
-  auto https = parseEndpoint("https://x:1");
-  ASSERT_FALSE(https);
-  EXPECT_NE(https.error().message.find("only http://"), std::string::npos);
+  auto other = parseEndpoint("unix://x:1");
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("'unix://x:1'"), std::string::npos);
+  EXPECT_NE(other.error().message.find("https://"), std::string::npos);
+  auto bad_https = parseEndpoint("https://x");
+  ASSERT_FALSE(bad_https);
+  EXPECT_NE(bad_https.error().message.find("'https://x'"), std::string::npos);
+}
+
+TEST(Endpoint, HttpsKeepsItsSchemeAndRoundTrips) {
+  auto https = parseEndpoint("https://127.0.0.1:2379/");
+  ASSERT_TRUE(https) << https.error().message;
+  EXPECT_EQ(*https, (Endpoint{"127.0.0.1", 2379, true}));
+  EXPECT_EQ(https->toString(), "https://127.0.0.1:2379");
+  EXPECT_EQ(https->hostPort(), "127.0.0.1:2379");
+  EXPECT_EQ(https->url(), "https://127.0.0.1:2379");
+  EXPECT_EQ(*parseEndpoint(https->toString()), *https);
+  auto v6 = parseEndpoint("https://[::1]:443");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->toString(), "https://[::1]:443");
+  EXPECT_EQ(parseEndpoint("127.0.0.1:2379")->url(), "http://127.0.0.1:2379");
+  EXPECT_NE(*parseEndpoint("https://127.0.0.1:2379"), *parseEndpoint("http://127.0.0.1:2379"));
 }
 
 // A TCP socket bound to 127.0.0.1:port, or -1.

@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include "store/etcd_config.h"
+
 namespace rampart::pg {
 namespace {
 
@@ -72,6 +74,17 @@ Result<void> checkMemberName(const std::string& name) {
   return ok();
 }
 
+store::EtcdOptions MemberConfig::etcdOptions() const {
+  store::EtcdOptions options;
+  options.endpoints = etcd_endpoints;
+  options.request_timeout = etcd_request_timeout;
+  options.watch_idle_timeout = std::chrono::seconds(2);
+  options.tls = etcd_tls;
+  options.user = etcd_user;
+  options.password_file = etcd_password_file;
+  return options;
+}
+
 Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   MemberConfig out;
   Reader r;
@@ -87,10 +100,23 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   }
   r.get(root.string("os_user", out.os_user), out.os_user);
 
-  if (auto etcd = r.section(root, "etcd", {"endpoints", "prefix", "request_timeout"})) {
-    r.get(etcd->endpointList("endpoints"), out.etcd_endpoints);
-    r.get(etcd->string("prefix", out.etcd_prefix), out.etcd_prefix);
-    r.get(etcd->duration("request_timeout", out.etcd_request_timeout), out.etcd_request_timeout);
+  if (auto etcd =
+          r.section(root, "etcd",
+                    {"endpoints", "prefix", "request_timeout", "tls", "user", "password_file"})) {
+    store::EtcdSection defaults;
+    defaults.options.endpoints = out.etcd_endpoints;
+    defaults.options.request_timeout = out.etcd_request_timeout;
+    defaults.prefix = out.etcd_prefix;
+    auto parsed = store::parseEtcdSection(*etcd, defaults, true);
+    r.check(parsed ? ok() : Result<void>(fail(parsed.error())));
+    if (!r.error) {
+      out.etcd_endpoints = parsed->options.endpoints;
+      out.etcd_request_timeout = parsed->options.request_timeout;
+      out.etcd_prefix = parsed->prefix;
+      out.etcd_tls = parsed->options.tls;
+      out.etcd_user = parsed->options.user;
+      out.etcd_password_file = parsed->options.password_file;
+    }
     if (!r.error && out.etcd_endpoints.empty()) {
       return fail(ErrorCode::InvalidArgument, etcd->whereIs("endpoints"),
                   ": etcd.endpoints: at least one endpoint is required");

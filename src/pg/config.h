@@ -3,7 +3,8 @@
 //
 //   cluster: demo                          # members of one cluster share this name
 //   name: m1                               # unique in the cluster; also the replication slot
-//   etcd: { endpoints: [127.0.0.1:2379], prefix: /rampart/pg, request_timeout: 500ms }
+//   etcd: { endpoints: [127.0.0.1:2379], prefix: /rampart/pg, request_timeout: 500ms,
+//           tls: {ca: .., cert: .., key: ..}, user: .., password_file: .. }  (store/etcd_config.h)
 //   postgres:
 //     listen: 127.0.0.1:5433               # where clients and replicas connect
 //     data_dir: /var/lib/rampart/m1/data
@@ -36,6 +37,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "net/endpoint.h"
+#include "store/etcd_store.h"
 
 namespace rampart::pg {
 
@@ -62,6 +64,9 @@ struct MemberConfig {
   std::vector<net::Endpoint> etcd_endpoints;
   std::string etcd_prefix = "/rampart/pg";
   Duration etcd_request_timeout = std::chrono::milliseconds(500);
+  net::TlsFiles etcd_tls;          // etcd.tls
+  std::string etcd_user;           // etcd.user (etcd auth; a role limited to keyPrefix())
+  std::string etcd_password_file;  // etcd.password_file
   net::Endpoint listen;
   std::string data_dir;
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
@@ -77,6 +82,8 @@ struct MemberConfig {
 
   // Where this member's keys live: <prefix>/<cluster>/
   std::string keyPrefix() const { return etcd_prefix + "/" + cluster + "/"; }
+  // Everything the store needs to reach etcd as this member.
+  store::EtcdOptions etcdOptions() const;
 };
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root);

@@ -118,6 +118,8 @@ Result<json> labUp(const LabOptions& options) {
   etcd_options.members = 3;
   etcd_options.dir = dir + "/etcd";
   etcd_options.die_with_parent = false;
+  etcd_options.tls = options.tls;
+  etcd_options.auth = options.tls;
   auto etcd = lab::EtcdCluster::start(etcd_options);
   if (!etcd) {
     return fail(etcd.error());
@@ -141,6 +143,10 @@ Result<json> labUp(const LabOptions& options) {
   for (const auto& m : (*etcd)->members()) {
     state["etcd"].push_back({{"name", m.name}, {"pid", m.pid}, {"client", m.client.toString()}});
   }
+  const net::TlsFiles& etcd_tls = (*etcd)->clientTls();
+  if (options.tls) {
+    state["etcd_tls"] = {{"ca", etcd_tls.ca}, {"cert", etcd_tls.cert}, {"key", etcd_tls.key}};
+  }
   std::string endpoints;
   for (const auto& ep : (*etcd)->clientEndpoints()) {
     endpoints += (endpoints.empty() ? "" : ", ") + ep.toString();
@@ -161,10 +167,24 @@ Result<json> labUp(const LabOptions& options) {
       return fail(ErrorCode::Unavailable, "no free port");
     }
     std::string config_file = mdir + "/member.yaml";
+    std::string etcd_access;
+    if (options.tls) {
+      // Least privilege: this member's etcd user may use only its cluster's keys.
+      std::string user = "pg-" + cluster_name + "-" + name;
+      std::string password_file = mdir + "/etcd.password";
+      if (auto r =
+              (*etcd)->addUser(user, password_file, {{"/rampart/pg/" + cluster_name + "/", true}});
+          !r) {
+        return fail(r.error());
+      }
+      etcd_access = ", tls: { ca: " + etcd_tls.ca + ", cert: " + etcd_tls.cert +
+                    ", key: " + etcd_tls.key + " }, user: " + user +
+                    ", password_file: " + password_file;
+    }
     std::ostringstream yaml;
     yaml << "cluster: " << cluster_name << "\n"
          << "name: " << name << "\n"
-         << "etcd: { endpoints: [" << endpoints << "] }\n"
+         << "etcd: { endpoints: [" << endpoints << "]" << etcd_access << " }\n"
          << "postgres:\n"
          << "  listen: 127.0.0.1:" << *pg_port << "\n"
          << "  data_dir: " << mdir << "/data\n"

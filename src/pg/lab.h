@@ -8,7 +8,7 @@
 //   {"kind": "rampart", "dir", "members": [{"name", "host", "port", "data_dir", "manager_pid",
 //    "rest", "start_command", "log_file", "config"}], "etcd": [{"name", "pid", "client"}],
 //    "write_vip", "read_vip", "lb_pid", "user", "password", "database", "token",
-//    "switchover_command"}
+//    "switchover_command", "etcd_tls": {"ca", "cert", "key"} (with tls)}
 
 #include <string>
 
@@ -24,6 +24,10 @@ struct LabOptions {
   std::string dir;
   std::string binary;  // the rampart executable (default: this one)
   Duration ready_timeout = std::chrono::seconds(120);
+  // etcd over https:// with client certificates and etcd auth: each member authenticates as its
+  // own user whose role may use only <prefix>/<cluster>/ (pg-lab-m1, ...; passwords 0600 in the
+  // member's directory). `--no-tls` turns it off.
+  bool tls = true;
 };
 
 Result<nlohmann::json> labUp(const LabOptions& options);

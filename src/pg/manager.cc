@@ -71,9 +71,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
         pg_(config_),
         worker_(1),
         background_(1),
-        store_(daemon.io().get_executor(),
-               store::EtcdOptions{config_.etcd_endpoints, config_.etcd_request_timeout,
-                                  std::chrono::seconds(2)}),
+        store_(daemon.io().get_executor(), config_.etcdOptions()),
         keeper_(store_, daemon.io().get_executor()),
         http_(daemon.io().get_executor()),
         wake_(daemon.io()) {

@@ -205,6 +205,8 @@ ErrorCode fromGrpcCode(int64_t code) {
       return ErrorCode::NotFound;
     case 6:
       return ErrorCode::AlreadyExists;
+    case 7:
+      return ErrorCode::PermissionDenied;
     case 9:
       return ErrorCode::FailedPrecondition;
     case 11:
@@ -213,6 +215,8 @@ ErrorCode fromGrpcCode(int64_t code) {
       return ErrorCode::Internal;
     case 14:
       return ErrorCode::Unavailable;
+    case 16:
+      return ErrorCode::Unauthenticated;
     default:
       return ErrorCode::Unknown;
   }
@@ -425,8 +429,11 @@ Error decodeError(int http_status, std::string_view body) {
     message = "HTTP " + std::to_string(http_status) + ": " +
               std::string(body.substr(0, std::min<size_t>(body.size(), 200)));
   }
-  ErrorCode mapped = code ? fromGrpcCode(code)
-                          : (http_status >= 500 ? ErrorCode::Unavailable : ErrorCode::Unknown);
+  ErrorCode mapped = code                 ? fromGrpcCode(code)
+                     : http_status == 401 ? ErrorCode::Unauthenticated
+                     : http_status == 403 ? ErrorCode::PermissionDenied
+                     : http_status >= 500 ? ErrorCode::Unavailable
+                                          : ErrorCode::Unknown;
   return Error{mapped, message};
 }
 

@@ -8,13 +8,22 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <nlohmann/json.hpp>
 #include "base/backoff.h"
 #include "base/duration.h"
 #include "base/log.h"
+
 #include "net/http/client.h"
+#include "runtime/secret_file.h"
 #include "store/etcd_codec.h"
 
 namespace rampart::store {
+
+// The etcd auth token shared by a store and its watches (one event loop).
+struct EtcdAuthState {
+  std::string token;  // "" until authenticated (or after etcd called it invalid)
+};
+
 namespace asio = boost::asio;
 using net::http::Request;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
@@ -46,12 +55,59 @@ Request post(std::string path, std::string body) {
   return r;
 }
 
+// Adds the token (when there is one) the way etcd's gateway expects it.
+void authorize(Request& request, const EtcdAuthState& auth) {
+  if (!auth.token.empty()) {
+    request.headers.emplace_back("Authorization", auth.token);
+  }
+}
+
+// Authenticates `options.user` at `endpoint` and keeps the token in `auth`.
+asio::awaitable<Result<void>> authenticate(net::http::Client& client, const EtcdOptions& options,
+                                           net::Endpoint endpoint, TimePoint deadline,
+                                           EtcdAuthState& auth) {
+  std::string password = options.password;
+  if (password.empty() && !options.password_file.empty()) {
+    auto read = runtime::readSecretFile(options.password_file);
+    if (!read) {
+      co_return fail(ErrorCode::FailedPrecondition, "etcd password_file: ", read.error().message);
+    }
+    password = std::move(*read);
+  }
+  nlohmann::json body = {{"name", options.user}, {"password", password}};
+  Request request = post("/v3/auth/authenticate", body.dump());
+  auto response = co_await client.fetch(endpoint, std::move(request), deadline);
+  if (!response) {
+    co_return fail(response.error());
+  }
+  if (response->status != 200) {
+    auto error = etcd::decodeError(response->status, response->body);
+    error.message = "etcd authentication as '" + options.user + "' at " + endpoint.toString() +
+                    ": " + error.message;
+    co_return fail(std::move(error));
+  }
+  auto answer = nlohmann::json::parse(response->body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object() || !answer.contains("token") ||
+      !answer["token"].is_string() || answer["token"].get<std::string>().empty()) {
+    co_return fail(ErrorCode::Unavailable, "etcd authentication at ", endpoint.toString(),
+                   ": no token in the answer");
+  }
+  auth.token = answer["token"].get<std::string>();
+  co_return ok();
+}
+
 // State shared between an EtcdWatch handle and its reader coroutine. The reader owns the
 // connection and pushes decoded batches; next() pops them. Both run on the same event loop.
 struct WatchState {
-  WatchState(asio::any_io_executor ex, EtcdOptions opts, WatchRequest req)
-      : executor(ex), options(std::move(opts)), request(std::move(req)), client(ex),
-        wakeup(ex), retry_timer(ex) {
+  WatchState(asio::any_io_executor ex, EtcdOptions opts, WatchRequest req,
+             std::shared_ptr<EtcdAuthState> auth_state)
+      : executor(ex),
+        options(std::move(opts)),
+        request(std::move(req)),
+        auth(std::move(auth_state)),
+        client(ex, options.tls),
+        wakeup(ex),
+        retry_timer(ex) {
     resume_revision = request.start_revision;
   }
 
@@ -60,6 +116,7 @@ struct WatchState {
   asio::any_io_executor executor;
   EtcdOptions options;
   WatchRequest request;
+  std::shared_ptr<EtcdAuthState> auth;
   net::http::Client client;
   asio::steady_timer wakeup;       // next() sleeps on it; cancel() wakes it
   asio::steady_timer retry_timer;  // reconnect backoff
@@ -82,8 +139,19 @@ asio::awaitable<void> runWatch(std::shared_ptr<WatchState> s) {
     Request req = post("/v3/watch", etcd::encodeWatchCreate(create));
     // etcd cancels the watch when its member loses the leader (clientv3.WithRequireLeader).
     req.headers.emplace_back("Grpc-Metadata-hasleader", "true");
-    auto opened = co_await s->client.stream(
-        endpoint, std::move(req), std::chrono::steady_clock::now() + s->options.request_timeout);
+    auto open_deadline = std::chrono::steady_clock::now() + s->options.request_timeout;
+    Result<std::unique_ptr<net::http::BodyStream>> opened =
+        fail(ErrorCode::Unavailable, "not authenticated");
+    if (!s->options.user.empty() && s->auth->token.empty()) {
+      auto authed = co_await authenticate(s->client, s->options, endpoint, open_deadline, *s->auth);
+      if (!authed) {
+        opened = fail(authed.error());
+      }
+    }
+    if (s->options.user.empty() || !s->auth->token.empty()) {
+      authorize(req, *s->auth);
+      opened = co_await s->client.stream(endpoint, std::move(req), open_deadline);
+    }
     bool progressed = false;
     if (opened && (*opened)->status() != 200) {
       opened = fail(ErrorCode::Unavailable, "watch on ", endpoint.toString(), ": HTTP ",
@@ -116,6 +184,9 @@ asio::awaitable<void> runWatch(std::shared_ptr<WatchState> s) {
           auto msg = etcd::decodeWatchMessage(line);
           if (!msg) {
             s->last_error = msg.error();
+            if (msg.error().code == ErrorCode::Unauthenticated) {
+              s->auth->token.clear();
+            }
             reconnect = true;
             break;
           }
@@ -140,6 +211,9 @@ asio::awaitable<void> runWatch(std::shared_ptr<WatchState> s) {
               s->last_error = Error{ErrorCode::Unavailable,
                                     "watch cancelled by " + endpoint.toString() + ": " +
                                         msg->cancel_reason};
+              if (msg->cancel_reason.find("auth token") != std::string::npos) {
+                s->auth->token.clear();  // authenticate again before the next attempt
+              }
             }
             reconnect = true;
             break;
@@ -250,8 +324,10 @@ Result<std::vector<net::Endpoint>> parseEndpointList(std::string_view text) {
 }
 
 EtcdStore::EtcdStore(asio::any_io_executor executor, EtcdOptions options)
-    : executor_(executor), options_(std::move(options)),
-      client_(std::make_unique<net::http::Client>(executor)) {}
+    : executor_(executor),
+      options_(std::move(options)),
+      client_(std::make_unique<net::http::Client>(executor, options_.tls)),
+      auth_(std::make_shared<EtcdAuthState>()) {}
 
 EtcdStore::~EtcdStore() = default;
 
@@ -263,6 +339,7 @@ Async<std::string> EtcdStore::call(std::string path, std::string body) {
   const auto attempt_budget = std::max<Duration>(options_.request_timeout / static_cast<int>(n),
                                                  std::chrono::milliseconds(100));
   std::string tried;
+  bool reauthenticated = false;
   asio::steady_timer pause(executor_);
   for (int round = 0;; ++round) {
     for (size_t i = 0; i < n; ++i) {
@@ -276,19 +353,20 @@ Async<std::string> EtcdStore::call(std::string path, std::string body) {
       size_t index = (preferred_ + i) % n;
       const auto& endpoint = options_.endpoints[index];
       auto attempt_deadline = std::min(deadline, now + attempt_budget);
-      Request request = post(path, body);  // a local: see the g++ 12 note in STYLE.md
-      auto response = co_await client_->fetch(endpoint, std::move(request), attempt_deadline);
-      Error error;
-      if (response && response->status == 200) {
+      auto answer = co_await callOnce(endpoint, path, body, attempt_deadline, deadline);
+      // A token etcd no longer knows (it expired, or the member restarted with simple tokens):
+      // authenticate again and repeat the request, once per call.
+      if (!answer && answer.error().code == ErrorCode::Unauthenticated && !options_.user.empty() &&
+          !reauthenticated) {
+        reauthenticated = true;
+        auth_->token.clear();
+        answer = co_await callOnce(endpoint, path, body, attempt_deadline, deadline);
+      }
+      if (answer) {
         preferred_ = index;
-        co_return std::move(response->body);
+        co_return std::move(*answer);
       }
-      if (response) {
-        error = etcd::decodeError(response->status, response->body);
-      } else {
-        error = response.error();
-        client_->forget(endpoint);
-      }
+      Error error = answer.error();
       if (!tryAnotherMember(error)) {
         co_return fail(error);
       }
@@ -300,6 +378,32 @@ Async<std::string> EtcdStore::call(std::string path, std::string body) {
     pause.expires_after(std::chrono::milliseconds(std::min(20 * (round + 1), 200)));
     co_await pause.async_wait(kTuple);
   }
+}
+
+Async<std::string> EtcdStore::callOnce(net::Endpoint endpoint, std::string path, std::string body,
+                                       TimePoint deadline, TimePoint auth_deadline) {
+  if (!options_.user.empty() && auth_->token.empty()) {
+    // etcd checks the password with bcrypt, which takes far longer than a read: authenticating
+    // may use the whole call's budget, not just this member's share.
+    auto authed = co_await authenticate(*client_, options_, endpoint, auth_deadline, *auth_);
+    if (!authed) {
+      if (tryAnotherMember(authed.error())) {
+        client_->forget(endpoint);
+      }
+      co_return fail(authed.error());
+    }
+  }
+  Request request = post(std::move(path), std::move(body));
+  authorize(request, *auth_);
+  auto response = co_await client_->fetch(endpoint, std::move(request), deadline);
+  if (!response) {
+    client_->forget(endpoint);
+    co_return fail(response.error());
+  }
+  if (response->status != 200) {
+    co_return fail(etcd::decodeError(response->status, response->body));
+  }
+  co_return std::move(response->body);
 }
 
 Async<RangeResponse> EtcdStore::range(RangeRequest request) {
@@ -376,7 +480,7 @@ Async<LeaseTimeToLiveResponse> EtcdStore::leaseTimeToLive(LeaseId id, bool with_
 
 WatchPtr EtcdStore::watch(WatchRequest request) {
   return std::make_unique<EtcdWatch>(
-      std::make_shared<WatchState>(executor_, options_, std::move(request)));
+      std::make_shared<WatchState>(executor_, options_, std::move(request), auth_));
 }
 
 }  // namespace rampart::store

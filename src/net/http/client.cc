@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "net/tls.h"
+
 namespace rampart::net::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -22,12 +24,53 @@ namespace {
 constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
 constexpr size_t kMaxIdlePerEndpoint = 16;
 
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// A plain or a TLS connection: `tls` takes over `stream` after the handshake. Every operation
+// is bounded by the lowest layer's expiry, the TLS handshake included.
 struct Connection {
   explicit Connection(asio::any_io_executor ex) : stream(ex) {}
   beast::tcp_stream stream;
+  std::unique_ptr<TlsStream> tls;
   beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : stream; }
+  void expiresAt(TimePoint deadline) { lowest().expires_at(deadline); }
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
+
+template <typename Message>
+asio::awaitable<std::tuple<beast::error_code, size_t>> writeTo(Connection& c, Message& message) {
+  if (c.tls) {
+    co_return co_await bhttp::async_write(*c.tls, message, kTuple);
+  }
+  co_return co_await bhttp::async_write(c.stream, message, kTuple);
+}
+
+template <typename Parser>
+asio::awaitable<std::tuple<beast::error_code, size_t>> readFrom(Connection& c, Parser& parser) {
+  if (c.tls) {
+    co_return co_await bhttp::async_read(*c.tls, c.buffer, parser, kTuple);
+  }
+  co_return co_await bhttp::async_read(c.stream, c.buffer, parser, kTuple);
+}
+
+template <typename Parser>
+asio::awaitable<std::tuple<beast::error_code, size_t>> readHeaderFrom(Connection& c,
+                                                                      Parser& parser) {
+  if (c.tls) {
+    co_return co_await bhttp::async_read_header(*c.tls, c.buffer, parser, kTuple);
+  }
+  co_return co_await bhttp::async_read_header(c.stream, c.buffer, parser, kTuple);
+}
+
+template <typename Parser>
+asio::awaitable<std::tuple<beast::error_code, size_t>> readSomeFrom(Connection& c, Parser& parser) {
+  if (c.tls) {
+    co_return co_await bhttp::async_read_some(*c.tls, c.buffer, parser, kTuple);
+  }
+  co_return co_await bhttp::async_read_some(c.stream, c.buffer, parser, kTuple);
+}
 
 Error ioError(const Endpoint& endpoint, std::string_view what, const beast::error_code& ec) {
   std::string msg = std::string(what) + " " + endpoint.toString() + ": " + ec.message();
@@ -67,12 +110,41 @@ asio::awaitable<Result<ConnectionPtr>> connect(asio::any_io_executor ex, Endpoin
   co_return conn;
 }
 
+// Connects and, for an https:// endpoint, completes a verified TLS handshake (CA, host name or
+// IP address, optional client certificate) by `deadline`.
+asio::awaitable<Result<ConnectionPtr>> open(asio::any_io_executor ex, Endpoint endpoint,
+                                            TimePoint deadline, const TlsFiles& files,
+                                            SslContextPtr context) {
+  auto conn = co_await connect(ex, endpoint, deadline);
+  if (!conn || !endpoint.tls) {
+    co_return conn;
+  }
+  auto& c = **conn;
+  c.tls = std::make_unique<TlsStream>(std::move(c.stream), *context);
+  if (auto r = prepareClientConnection(c.tls->native_handle(), files, endpoint.host); !r) {
+    co_return fail(r.error());
+  }
+  c.expiresAt(deadline);
+  auto [ec] = co_await c.tls->async_handshake(asio::ssl::stream_base::client, kTuple);
+  if (ec) {
+    auto error = ioError(endpoint, "TLS handshake with", ec);
+    if (error.code != ErrorCode::DeadlineExceeded &&
+        ec.category() == asio::error::get_ssl_category()) {
+      // A certificate the CA did not sign or that names another host: trying again will not
+      // help, but another member might be configured right, so it stays Unavailable.
+      error.message += " (check tls.ca / tls.server_name)";
+    }
+    co_return fail(std::move(error));
+  }
+  co_return conn;
+}
+
 bhttp::request<bhttp::string_body> toBeast(const Endpoint& endpoint, Request request) {
   bhttp::request<bhttp::string_body> req;
   req.method(bhttp::string_to_verb(request.method));
   req.target(request.target);
   req.version(11);
-  req.set(bhttp::field::host, endpoint.toString());
+  req.set(bhttp::field::host, endpoint.hostPort());
   for (auto& [name, value] : request.headers) {
     req.set(name, value);
   }
@@ -99,8 +171,8 @@ class BeastBodyStream final : public BodyStream {
   }
 
   asio::awaitable<Result<void>> readHeader(TimePoint deadline) {
-    conn_->stream.expires_at(deadline);
-    auto [ec, n] = co_await bhttp::async_read_header(conn_->stream, conn_->buffer, parser_, kTuple);
+    conn_->expiresAt(deadline);
+    auto [ec, n] = co_await readHeaderFrom(*conn_, parser_);
     if (ec) {
       co_return fail(ioError(endpoint_, "read header from", ec));
     }
@@ -114,8 +186,8 @@ class BeastBodyStream final : public BodyStream {
       if (parser_.is_done() || closed_) {
         co_return std::optional<std::string>();
       }
-      conn_->stream.expires_at(deadline);
-      auto [ec, n] = co_await bhttp::async_read_some(conn_->stream, conn_->buffer, parser_, kTuple);
+      conn_->expiresAt(deadline);
+      auto [ec, n] = co_await readSomeFrom(*conn_, parser_);
       if (ec && pending_.empty()) {
         if (closed_) {
           co_return fail(ErrorCode::Cancelled, "stream from ", endpoint_.toString(), " closed");
@@ -131,8 +203,8 @@ class BeastBodyStream final : public BodyStream {
   void close() override {
     closed_ = true;
     beast::error_code ignored;
-    conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn_->stream.close();
+    conn_->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->lowest().close();
   }
 
  private:
@@ -194,11 +266,25 @@ asio::awaitable<Result<Response>> fetchOnce(asio::any_io_executor executor, Endp
 
 struct Client::Impl {
   asio::any_io_executor executor;
+  TlsFiles tls;
+  SslContextPtr context;                                   // built on the first https:// connection
   std::map<std::string, std::vector<ConnectionPtr>> idle;  // by Endpoint::toString()
+
+  asio::awaitable<Result<ConnectionPtr>> openTo(const Endpoint& endpoint, TimePoint deadline) {
+    if (endpoint.tls && !context) {
+      auto made = makeClientContext(tls);
+      if (!made) {
+        co_return fail(made.error());
+      }
+      context = std::move(*made);
+    }
+    co_return co_await open(executor, endpoint, deadline, tls, context);
+  }
 };
 
-Client::Client(asio::any_io_executor executor) : impl_(std::make_unique<Impl>()) {
+Client::Client(asio::any_io_executor executor, TlsFiles tls) : impl_(std::make_unique<Impl>()) {
   impl_->executor = std::move(executor);
+  impl_->tls = std::move(tls);
 }
 
 Client::~Client() = default;
@@ -220,14 +306,14 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
       idle.pop_back();
       reused = true;
     } else {
-      auto fresh = co_await connect(impl_->executor, endpoint, deadline);
+      auto fresh = co_await impl_->openTo(endpoint, deadline);
       if (!fresh) {
         co_return fail(fresh.error());
       }
       conn = std::move(*fresh);
     }
-    conn->stream.expires_at(deadline);
-    auto [wec, written] = co_await bhttp::async_write(conn->stream, req, kTuple);
+    conn->expiresAt(deadline);
+    auto [wec, written] = co_await writeTo(*conn, req);
     if (wec) {
       if (reused && wec != beast::error::timeout) {
         continue;
@@ -236,15 +322,20 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxBodyBytes);
-    auto [rec, read] = co_await bhttp::async_read(conn->stream, conn->buffer, parser, kTuple);
+    auto [rec, read] = co_await readFrom(*conn, parser);
     if (rec) {
       bool stale = reused && read == 0 &&
                    (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
-                    rec == asio::error::eof);
+                    rec == asio::error::eof || rec == asio::ssl::error::stream_truncated);
       if (stale) {
         continue;
       }
-      co_return fail(ioError(endpoint, "read from", rec));
+      auto error = ioError(endpoint, "read from", rec);
+      if (!endpoint.tls && !reused && read == 0 && rec == bhttp::error::end_of_stream) {
+        // What a TLS-only server (etcd with --client-cert-auth) does to a plain request.
+        error.message += " (closed without an answer: does it serve https:// only?)";
+      }
+      co_return fail(std::move(error));
     }
     auto msg = parser.release();
     Response response;
@@ -266,13 +357,13 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
 asio::awaitable<Result<std::unique_ptr<BodyStream>>> Client::stream(Endpoint endpoint,
                                                                     Request request,
                                                                     TimePoint deadline) {
-  auto conn = co_await connect(impl_->executor, endpoint, deadline);
+  auto conn = co_await impl_->openTo(endpoint, deadline);
   if (!conn) {
     co_return fail(conn.error());
   }
   auto req = toBeast(endpoint, std::move(request));
-  (*conn)->stream.expires_at(deadline);
-  auto [wec, written] = co_await bhttp::async_write((*conn)->stream, req, kTuple);
+  (*conn)->expiresAt(deadline);
+  auto [wec, written] = co_await writeTo(**conn, req);
   if (wec) {
     co_return fail(ioError(endpoint, "write to", wec));
   }

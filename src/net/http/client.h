@@ -4,6 +4,10 @@
 // connection whose body arrives piece by piece (etcd's watch). Every operation finishes by its
 // deadline (monotonic clock) with a response or an error naming the endpoint: Unavailable when
 // the endpoint cannot be reached, DeadlineExceeded when it did not answer in time.
+// https:// endpoints are spoken to over TLS with the Client's TlsFiles: the server's certificate
+// must chain to `ca` (the system's CAs when empty) and name the endpoint's host (or
+// `server_name`); `cert`/`key` are sent as the client certificate when set. The handshake is
+// bounded by the same deadline as the rest of the operation.
 // Not thread-safe: one Client per event loop.
 
 #include <memory>
@@ -17,6 +21,7 @@
 #include "base/result.h"
 #include "net/endpoint.h"
 #include "net/http/types.h"
+#include "net/tls.h"
 
 namespace rampart::net::http {
 
@@ -41,7 +46,7 @@ boost::asio::awaitable<Result<Response>> fetchOnce(boost::asio::any_io_executor 
 
 class Client {
  public:
-  explicit Client(boost::asio::any_io_executor executor);
+  explicit Client(boost::asio::any_io_executor executor, TlsFiles tls = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
