@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 #include "runtime/daemon.h"
 
 namespace rampart::elect {
@@ -27,6 +28,7 @@ struct CampaignerConfig {
   std::string name;
   std::chrono::seconds ttl{1};
   net::Endpoint admin{"127.0.0.1", 0};
+  net::TlsFiles admin_tls;  // admin.tls: HTTPS for the admin server
   std::string log_level;  // empty: keep the command line's
 };
 

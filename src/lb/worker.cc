@@ -132,6 +132,7 @@ struct Worker::Impl {
   bool stopping = false;
   TimePoint next_sweep{};
   net::ExhaustionEpisode accept_exhaustion;
+  int paused_listeners = 0;
   bool connect_exhausted = false;  // an episode of local connect errors is on (logged once)
   std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> local_connect_errors{0};
@@ -184,7 +185,7 @@ struct Worker::Impl {
     epoll_event events[kMaxEvents];
     while (!stopping) {
       int timeout_ms = connecting.empty() ? 1000 : 5;
-      if (accept_exhaustion.active()) {
+      if (paused_listeners > 0) {
         timeout_ms = std::min(timeout_ms, 10);  // resume paused listeners on time
       }
       int n = ::epoll_wait(epfd, events, kMaxEvents, timeout_ms);
@@ -192,7 +193,7 @@ struct Worker::Impl {
         static_cast<Handler*>(events[i].data.ptr)->onEvent(events[i].events);
       }
       auto now = std::chrono::steady_clock::now();
-      if (accept_exhaustion.active()) {
+      if (paused_listeners > 0) {
         resumeListeners(now);
       }
       checkConnectDeadlines(now);
@@ -219,6 +220,9 @@ struct Worker::Impl {
       int wanted = found == next.end() ? -1 : found->second->listen_fds.at(index);
       if (wanted != it->second->fd) {
         // Gone or moved: stop accepting here; established connections stay.
+        if (it->second->paused) {
+          --paused_listeners;
+        }
         ::epoll_ctl(epfd, EPOLL_CTL_DEL, it->second->fd, nullptr);
         ::close(it->second->fd);
         it = listeners.erase(it);
@@ -356,6 +360,7 @@ struct Worker::Impl {
     }
     ::epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, nullptr);
     l.paused = true;
+    ++paused_listeners;
     l.resume_at = std::chrono::steady_clock::now() + accept_exhaustion.nextWait();
   }
 
@@ -363,6 +368,7 @@ struct Worker::Impl {
     for (auto& [name, l] : listeners) {
       if (l->paused && now >= l->resume_at) {
         l->paused = false;
+        --paused_listeners;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.ptr = static_cast<Handler*>(l.get());

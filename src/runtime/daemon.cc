@@ -63,10 +63,17 @@ Daemon::Daemon(std::string role)
 
 Daemon::~Daemon() { admin_.stop(); }
 
-Result<net::Endpoint> Daemon::startAdmin(const net::Endpoint& where) {
+Result<net::Endpoint> Daemon::startAdmin(const net::Endpoint& where, const net::TlsFiles& tls) {
+  if (!tls.empty()) {
+    if (auto r = admin_.useTls(tls); !r) {
+      return fail(r.error());
+    }
+  }
   auto bound = admin_.listen(where);
   if (bound) {
-    log::get(role_)->info("admin listening address={}", bound->toString());
+    log::get(role_)->info("admin listening address={} tls={} client_certificates={}",
+                          bound->toString(), tls.empty() ? "off" : "on",
+                          tls.ca.empty() ? "not required" : "required");
   }
   return bound;
 }

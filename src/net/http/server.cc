@@ -10,11 +10,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "base/log.h"
 #include "net/resource_errors.h"
@@ -25,6 +27,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -107,6 +110,7 @@ asio::awaitable<void> linger(Stream& stream) {
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::any_io_executor executor;
   ServerOptions options;
+  SslContextPtr tls;  // set: HTTPS only
   std::map<std::string, Handler> routes;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::list<std::weak_ptr<beast::tcp_stream>> connections;
@@ -194,6 +198,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_await serve(stream, std::string());
   }
 
+  // An accepted HTTPS connection: the handshake (bounded), then the same serve() as plain HTTP,
+  // with the verified client certificate's common name as the requests' identity.
+  asio::awaitable<void> tlsConnection(std::shared_ptr<TlsStream> stream) {
+    auto self = shared_from_this();
+    ++stats.active_connections;
+    struct Uncount {
+      ServerStats& stats;
+      ~Uncount() { --stats.active_connections; }
+    } uncount{stats};
+    beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(10));
+    auto [ec] = co_await stream->async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (ec) {
+      ++stats.tls_handshake_failures;
+      log::get("http")->debug("TLS handshake failed error=\"{}\"", ec.message());
+      beast::get_lowest_layer(*stream).close();
+      co_return;
+    }
+    co_await serve(stream, peerCommonName(stream->native_handle()));
+  }
+
   asio::awaitable<void> acceptLoop() {
     auto self = shared_from_this();
     asio::steady_timer pause(executor);
@@ -226,10 +250,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         socket.close(ignored);
         continue;
       }
-      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
       connections.remove_if([](auto& w) { return w.expired(); });
-      connections.push_back(stream);
-      asio::co_spawn(executor, connection(stream), asio::detached);
+      if (tls) {
+        auto stream = std::make_shared<TlsStream>(std::move(socket), *tls);
+        // stop() closes the TCP layer; the alias keeps the whole TLS stream alive meanwhile.
+        connections.push_back(std::shared_ptr<beast::tcp_stream>(stream, &stream->next_layer()));
+        asio::co_spawn(executor, tlsConnection(stream), asio::detached);
+      } else {
+        auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+        connections.push_back(stream);
+        asio::co_spawn(executor, connection(stream), asio::detached);
+      }
     }
   }
 };
@@ -247,6 +278,15 @@ void Server::route(std::string path, Handler handler) {
 }
 
 void Server::setOptions(const ServerOptions& options) { impl_->options = options; }
+
+Result<void> Server::useTls(const TlsFiles& files) {
+  auto context = makeServerContext(files);
+  if (!context) {
+    return fail(context.error());
+  }
+  impl_->tls = *context;
+  return ok();
+}
 
 ServerStats Server::stats() const { return impl_->stats; }
 

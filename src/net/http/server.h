@@ -12,6 +12,10 @@
 // thus bounded by about header_limit + body_limit. When accept() fails because this process ran
 // out of descriptors or memory, the loop backs off (10 ms doubling to 1 s) instead of spinning,
 // and warns once per episode.
+//
+// TLS (useTls): every connection is HTTPS; with a CA, clients must present a certificate that CA
+// signed (else the handshake fails), and the certificate's common name reaches handlers as
+// Request::client_identity, for authorisation by identity. A handshake must finish within 10 s.
 
 #include <cstdint>
 #include <functional>
@@ -25,6 +29,7 @@
 #include "base/result.h"
 #include "net/endpoint.h"
 #include "net/http/types.h"
+#include "net/tls.h"
 
 namespace rampart::net::http {
 
@@ -38,9 +43,10 @@ struct ServerOptions {
 // Counters since the server was made (for the owner's metrics).
 struct ServerStats {
   uint64_t active_connections = 0;
-  uint64_t rejected_connections = 0;  // closed at once: over max_connections
-  uint64_t accept_errors = 0;         // accept() failed for lack of descriptors or memory
-  uint64_t bad_requests = 0;          // answered 400, 413 or 431
+  uint64_t rejected_connections = 0;    // closed at once: over max_connections
+  uint64_t accept_errors = 0;           // accept() failed for lack of descriptors or memory
+  uint64_t bad_requests = 0;            // answered 400, 413 or 431
+  uint64_t tls_handshake_failures = 0;  // e.g. no or an untrusted client certificate
 };
 
 class Server {
@@ -55,6 +61,9 @@ class Server {
   void route(std::string path, Handler handler);
   // Before listen().
   void setOptions(const ServerOptions& options);
+  // Before listen(): serve HTTPS with `files.cert`/`files.key`; with `files.ca`, require and
+  // verify client certificates against it. Errors name the file (see net/tls.h).
+  Result<void> useTls(const TlsFiles& files);
   // Binds and starts accepting; port 0 picks a free port. Returns the bound endpoint.
   Result<Endpoint> listen(const Endpoint& where);
   // Stops accepting and closes open connections.

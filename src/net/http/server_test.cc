@@ -14,9 +14,16 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include "net/pki.h"
+
+#include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 
 namespace rampart::net::http {
 namespace {
@@ -260,6 +267,133 @@ TEST_F(HttpServer, AcceptBacksOffWhileOutOfDescriptorsAndRecovers) {
     EXPECT_EQ(statusLine(readAll(fd)), "HTTP/1.1 200 OK");
     ::close(fd);
   }
+}
+
+// A lab PKI in a temporary directory: a CA, the server's certificate (127.0.0.1), a member's
+// client certificate, and a second CA's client certificate the server does not trust.
+class Pki {
+ public:
+  Pki() {
+    char tmpl[] = "/tmp/rampart-https-XXXXXX";
+    dir_ = ::mkdtemp(tmpl) ? tmpl : "";
+    std::filesystem::create_directories(dir_ + "/ca");
+    std::filesystem::create_directories(dir_ + "/other");
+    EXPECT_TRUE(makeCa(dir_ + "/ca", "Rampart test CA"));
+    EXPECT_TRUE(makeCa(dir_ + "/other", "Someone else's CA"));
+    issue("ca", "rampart-server", {"127.0.0.1"}, "server");
+    issue("ca", "member-2", {}, "member");
+    issue("other", "member-2", {}, "stranger");
+  }
+  ~Pki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string ca() const { return dir_ + "/ca/ca.pem"; }
+  std::string cert(const std::string& who) const { return dir_ + "/" + who + ".pem"; }
+  std::string key(const std::string& who) const { return dir_ + "/" + who + "-key.pem"; }
+
+ private:
+  void issue(const std::string& ca, const std::string& cn, std::vector<std::string> ips,
+             const std::string& who) {
+    CertificateSpec spec;
+    spec.common_name = cn;
+    spec.ip_addresses = std::move(ips);
+    auto issued = issueCertificate(dir_ + "/" + ca, spec, cert(who), key(who));
+    EXPECT_TRUE(issued) << issued.error().message;
+  }
+  std::string dir_;
+};
+
+// One HTTPS request with a blocking client that verifies the server against `pki`'s CA and
+// presents `who`'s certificate (none if empty). Returns the response, or "" if the handshake or
+// the exchange failed.
+std::string httpsExchange(const Pki& pki, uint16_t port, const std::string& who,
+                          const std::string& request) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.load_verify_file(pki.ca());
+  context.set_verify_mode(asio::ssl::verify_peer);
+  if (!who.empty()) {
+    context.use_certificate_chain_file(pki.cert(who));
+    context.use_private_key_file(pki.key(who), asio::ssl::context::pem);
+  }
+  asio::ssl::stream<asio::ip::tcp::socket> stream(io, context);
+  boost::system::error_code ec;
+  stream.lowest_layer().connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) {
+    return "";
+  }
+  timeval timeout{5, 0};
+  ::setsockopt(stream.lowest_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+               sizeof timeout);
+  stream.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) {
+    return "";
+  }
+  asio::write(stream, asio::buffer(request), ec);
+  std::string out;
+  char buf[4096];
+  while (!ec) {
+    size_t n = stream.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+  }
+  return out;
+}
+
+constexpr const char* kWhoAmI = "GET /whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+class HttpsServer : public HttpServer {
+ protected:
+  void startTls(const TlsFiles& files) {
+    server_.emplace(io_.get_executor());
+    server_->route("/whoami", [](const Request& r) {
+      return Response::text(200, "<" + r.client_identity + ">");
+    });
+    auto tls = server_->useTls(files);
+    ASSERT_TRUE(tls) << tls.error().message;
+    auto bound = server_->listen({"127.0.0.1", 0});
+    ASSERT_TRUE(bound) << bound.error().message;
+    port_ = bound->port;
+    runLoop();
+  }
+  Pki pki_;
+};
+
+TEST_F(HttpsServer, ServesHttpsAndShowsTheVerifiedClientIdentityToHandlers) {
+  startTls({pki_.ca(), pki_.cert("server"), pki_.key("server"), ""});
+  auto answer = httpsExchange(pki_, port_, "member", kWhoAmI);
+  EXPECT_EQ(statusLine(answer), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(answer.ends_with("<member-2>")) << answer;
+}
+
+TEST_F(HttpsServer, AClientWithoutACertificateIsRefusedWhenACaIsRequired) {
+  startTls({pki_.ca(), pki_.cert("server"), pki_.key("server"), ""});
+  EXPECT_EQ(httpsExchange(pki_, port_, "", kWhoAmI), "");
+  EXPECT_EQ(httpsExchange(pki_, port_, "stranger", kWhoAmI), "") << "signed by another CA";
+  EXPECT_GE(stats().tls_handshake_failures, 2u);
+  EXPECT_EQ(statusLine(httpsExchange(pki_, port_, "member", kWhoAmI)), "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpsServer, WithoutACaAnyClientIsServedWithNoIdentity) {
+  startTls({"", pki_.cert("server"), pki_.key("server"), ""});
+  auto answer = httpsExchange(pki_, port_, "", kWhoAmI);
+  EXPECT_EQ(statusLine(answer), "HTTP/1.1 200 OK");
+  EXPECT_TRUE(answer.ends_with("<>")) << answer;
+}
+
+TEST_F(HttpsServer, PlainHttpToAnHttpsServerGetsNoAnswer) {
+  startTls({pki_.ca(), pki_.cert("server"), pki_.key("server"), ""});
+  EXPECT_EQ(exchange(kWhoAmI).find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST(HttpServerTls, AMissingCertificateFileIsAnErrorNamingIt) {
+  boost::asio::io_context io;
+  Server server(io.get_executor());
+  auto r = server.useTls({"", "/nonexistent/cert.pem", "/nonexistent/key.pem", ""});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("/nonexistent/cert.pem"), std::string::npos)
+      << r.error().message;
 }
 
 TEST(HttpServerForTesting, RunsTheRealParserAndRouter) {
