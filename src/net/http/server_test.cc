@@ -185,6 +185,12 @@ TEST_F(HttpServer, TheDefaultBodyLimitIs64KiB) {
   runLoop();
   auto answer = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n");
   EXPECT_EQ(statusLine(answer), "HTTP/1.1 413 Payload Too Large");
+  std::string body(65536, 'c');
+  auto fits = exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\nConnection: close\r\n\r\n" +
+      body);
+  EXPECT_EQ(statusLine(fits), "HTTP/1.1 200 OK") << "a body larger than the read buffer";
+  EXPECT_TRUE(fits.ends_with(body));
 }
 
 TEST_F(HttpServer, AThrowingHandlerGets500AndTheServerLives) {
