@@ -66,7 +66,7 @@ int runLb(const LbFlags& flags) {
     return net::http::Response::json(200, balancer.statusJson());
   });
   daemon.onScrape([&balancer] { balancer.refreshMetrics(); });
-  auto admin = daemon.startAdmin(config->admin);
+  auto admin = daemon.startAdmin(config->admin, config->admin_tls);
   if (!admin) {
     std::fprintf(stderr, "rampart lb: admin: %s\n", admin.error().message.c_str());
     return kUsageError;

@@ -307,10 +307,23 @@ Result<net::Endpoint> adminListen(const Section& root, net::Endpoint fallback) {
   if (!admin) {
     return fail(admin.error());
   }
-  if (auto r = admin->allowOnly({"listen"}); !r) {
+  if (auto r = admin->allowOnly({"listen", "tls"}); !r) {
     return fail(r.error());
   }
   return admin->endpoint("listen", std::move(fallback));
+}
+
+Result<net::TlsFiles> adminTls(const Section& root) {
+  auto admin = root.section("admin");
+  if (!admin) {
+    return fail(admin.error());
+  }
+  auto tls = admin->tls("tls");
+  if (tls && !tls->empty() && (tls->cert.empty() || !tls->server_name.empty())) {
+    return fail(ErrorCode::InvalidArgument, admin->whereIs("tls"), ": ", admin->path(),
+                ".tls: a server needs cert and key (server_name is for clients)");
+  }
+  return tls;
 }
 
 Result<Section> loadString(const std::string& text, const std::string& name) {

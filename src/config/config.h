@@ -68,8 +68,11 @@ class Section {
   std::string path_;  // dotted path of this section ("" at the top)
 };
 
-// The `admin: {listen: host:port}` section every role's config has (the Daemon's admin server).
+// The `admin: {listen: host:port, tls: {...}}` section every role's config has (the Daemon's
+// admin server): where it listens, and its optional TLS (cert and key; a ca makes client
+// certificates required).
 Result<net::Endpoint> adminListen(const Section& root, net::Endpoint fallback);
+Result<net::TlsFiles> adminTls(const Section& root);
 
 // The top-level mapping of a YAML file (or text, named `name` in errors).
 Result<Section> loadFile(const std::string& file);

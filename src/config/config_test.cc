@@ -103,5 +103,30 @@ TEST(Config, TlsBlockErrorsNameFileLineAndField) {
       << half.error().message;
 }
 
+TEST(Config, AdminTakesAnOptionalServerTlsBlock) {
+  char tmpl[] = "/tmp/rampart-config-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  for (const char* name : {"/ca.pem", "/c.pem", "/k.pem"}) {
+    std::ofstream(dir + name) << "x";
+  }
+  auto root = loadString("admin:\n  listen: 127.0.0.1:9100\n  tls:\n    ca: " + dir +
+                             "/ca.pem\n    cert: " + dir + "/c.pem\n    key: " + dir + "/k.pem\n",
+                         "a.yaml");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(adminListen(*root, {})->port, 9100);
+  auto tls = adminTls(*root);
+  ASSERT_TRUE(tls) << tls.error().message;
+  EXPECT_EQ(tls->cert, dir + "/c.pem");
+  EXPECT_EQ(tls->ca, dir + "/ca.pem");
+  EXPECT_TRUE(adminTls(*loadString("admin:\n  listen: 127.0.0.1:1\n", "a.yaml"))->empty());
+
+  auto ca_only = adminTls(*loadString("admin:\n  tls:\n    ca: " + dir + "/ca.pem\n", "a.yaml"));
+  ASSERT_FALSE(ca_only);
+  EXPECT_NE(ca_only.error().message.find("a.yaml:3:5: admin.tls: a server needs cert and key"),
+            std::string::npos)
+      << ca_only.error().message;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace rampart::config

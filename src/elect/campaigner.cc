@@ -65,6 +65,11 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
     return fail(admin.error());
   }
   out.admin = *admin;
+  auto admin_tls = config::adminTls(root);
+  if (!admin_tls) {
+    return fail(admin_tls.error());
+  }
+  out.admin_tls = *admin_tls;
 
   if (auto r = log_section->allowOnly({"level"}); !r) {
     return fail(r.error());
@@ -75,8 +80,8 @@ Result<CampaignerConfig> parseCampaignerConfig(const config::Section& root) {
   }
   if (!level->empty()) {
     if (auto parsed = log::parseLevel(*level); !parsed) {
-      return fail(ErrorCode::InvalidArgument, log_section->whereIs("level"), ": log.level: ",
-                  parsed.error().message);
+      return fail(ErrorCode::InvalidArgument, log_section->whereIs("level"),
+                  ": log.level: ", parsed.error().message);
     }
   }
   out.log_level = *level;
@@ -93,8 +98,7 @@ Result<void> validate(const CampaignerConfig& config) {
                 "no candidate name: give --name or election.name in the config file");
   }
   if (config.key.empty() || config.key.front() != '/') {
-    return fail(ErrorCode::InvalidArgument, "election key '", config.key,
-                "' must start with '/'");
+    return fail(ErrorCode::InvalidArgument, "election key '", config.key, "' must start with '/'");
   }
   return ok();
 }
@@ -142,8 +146,8 @@ asio::awaitable<int> campaignLoop(std::shared_ptr<Campaign> c, runtime::Daemon* 
       auto wake = c->wake.get();
       c->lease->onLost([wake](const std::string&) { wake->cancel(); });
     }
-    auto won = co_await c->election->campaign(c->config.name, c->lease->id(),
-                                              std::chrono::seconds(5));
+    auto won =
+        co_await c->election->campaign(c->config.name, c->lease->id(), std::chrono::seconds(5));
     if (c->stopping) {
       break;
     }
@@ -159,10 +163,8 @@ asio::awaitable<int> campaignLoop(std::shared_ptr<Campaign> c, runtime::Daemon* 
     c->is_leader->Set(1);
     c->elected_total->Increment();
     daemon->setReady(true);
-    logger->info("elected key={} name={} lease={}", c->config.key, c->config.name,
-                 c->lease->id());
-    emit("elected", c->config.name,
-         "\"revision\":" + std::to_string(won->create_revision));
+    logger->info("elected key={} name={} lease={}", c->config.key, c->config.name, c->lease->id());
+    emit("elected", c->config.name, "\"revision\":" + std::to_string(won->create_revision));
     // Hold until the lease is lost or we are asked to stop.
     while (!c->stopping && !c->lease->lost()) {
       co_await sleepFor(*c->wake, std::chrono::seconds(1));
@@ -172,8 +174,7 @@ asio::awaitable<int> campaignLoop(std::shared_ptr<Campaign> c, runtime::Daemon* 
     if (c->lease->lost() && !c->stopping) {
       c->lost_total->Increment();
       c->leadership.reset();
-      logger->warn("leadership lost key={} reason=\"{}\"", c->config.key,
-                   c->lease->lostReason());
+      logger->warn("leadership lost key={} reason=\"{}\"", c->config.key, c->lease->lostReason());
       emit("lost", c->config.name);
     }
   }
@@ -207,7 +208,7 @@ int runCampaigner(runtime::Daemon& daemon, CampaignerConfig config) {
   c->elected_total = &transitions.Add({{"key", config.key}, {"transition", "elected"}});
   c->lost_total = &transitions.Add({{"key", config.key}, {"transition", "lost"}});
 
-  if (auto admin = daemon.startAdmin(config.admin); !admin) {
+  if (auto admin = daemon.startAdmin(config.admin, config.admin_tls); !admin) {
     std::fprintf(stderr, "rampart elect: %s\n", admin.error().message.c_str());
     return 2;
   }

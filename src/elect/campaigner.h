@@ -31,6 +31,7 @@ struct CampaignerConfig {
   std::string name;
   std::chrono::seconds ttl{1};
   net::Endpoint admin{"127.0.0.1", 0};
+  net::TlsFiles admin_tls;  // admin.tls: HTTPS for the admin server
   std::string log_level;  // empty: keep the command line's
 };
 

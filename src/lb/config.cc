@@ -349,6 +349,11 @@ Result<LbConfig> parseLbConfig(const config::Section& root) {
     return fail(admin.error());
   }
   out.admin = *admin;
+  auto admin_tls = config::adminTls(root);
+  if (!admin_tls) {
+    return fail(admin_tls.error());
+  }
+  out.admin_tls = *admin_tls;
   auto workers = root.integer("workers", 0, 0, 64);
   if (!workers) {
     return fail(workers.error());

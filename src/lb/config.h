@@ -116,6 +116,7 @@ enum class Mode { User, Kernel };
 struct LbConfig {
   Mode mode = Mode::User;
   net::Endpoint admin{"127.0.0.1", 0};
+  net::TlsFiles admin_tls;  // admin.tls: HTTPS for the admin server (see runtime/daemon.h)
   int workers = 0;  // 0: one per core
   std::vector<VirtualServerConfig> virtual_servers;
 };

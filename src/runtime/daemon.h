@@ -29,8 +29,9 @@ class Daemon {
   metrics::Registry& metrics() { return *registry_; }
   net::http::Server& admin() { return admin_; }
 
-  // Starts the admin server (call once); returns where it listens.
-  Result<net::Endpoint> startAdmin(const net::Endpoint& where);
+  // Starts the admin server (call once); returns where it listens. With `tls` (config `admin.tls`)
+  // it serves HTTPS only, and with `tls.ca` requires client certificates signed by that CA.
+  Result<net::Endpoint> startAdmin(const net::Endpoint& where, const net::TlsFiles& tls = {});
   void setReady(bool ready) { ready_ = ready; }
   // SIGHUP handler (e.g. re-read the config file; keep the old one if the new one is invalid).
   void onReload(std::function<void()> hook) { reload_ = std::move(hook); }
