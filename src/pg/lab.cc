@@ -112,7 +112,9 @@ Result<json> labUp(const LabOptions& options) {
   std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0755);  // the postgres user must reach its data directory
+  // The postgres user must reach its data directory below, but no one else may list what is in
+  // here (cluster.json and the member configs hold the password and the REST token).
+  ::chmod(dir.c_str(), 0711);
 
   lab::EtcdClusterOptions etcd_options;
   etcd_options.members = 3;
@@ -154,7 +156,7 @@ Result<json> labUp(const LabOptions& options) {
     std::string name = "m" + std::to_string(i);
     std::string mdir = dir + "/" + name;
     fs::create_directories(mdir, ec);
-    ::chmod(mdir.c_str(), 0755);
+    ::chmod(mdir.c_str(), 0711);
     auto pg_port = net::pickFreePort("127.0.0.1");
     auto rest_port = net::pickFreePort("127.0.0.1");
     if (!pg_port || !rest_port) {
