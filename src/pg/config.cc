@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "pg/validate.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::pg {
 namespace {
@@ -186,12 +187,20 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     std::string token_file;
     r.get(rest->string("token_file", ""), token_file);
     if (!r.error && !token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!in) {
+      // A credential: refused when others may read it (or it is not ours).
+      auto token = runtime::readSecretFile(token_file);
+      if (!token) {
         return fail(ErrorCode::InvalidArgument, rest->whereIs("token_file"),
-                    ": rest.token_file: cannot read ", token_file);
+                    ": rest.token_file: ", token.error().message);
       }
-      std::getline(in, out.token);
+      out.token = std::move(*token);
+    }
+    if (!r.error && !checkNoControlCharacters(out.token)) {
+      // Sent in an HTTP header: a newline in it would end the header. (The message leaves the
+      // token out.)
+      const char* key = token_file.empty() ? "token" : "token_file";
+      return fail(ErrorCode::InvalidArgument, rest->whereIs(key), ": rest.", key,
+                  ": the token holds a control character (a newline or the like)");
     }
   }
   if (!r.error && root.has("credentials") && root.has("credentials_file")) {
@@ -204,6 +213,10 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   std::string credentials_file;
   r.get(root.string("credentials_file", ""), credentials_file);
   if (!r.error && !credentials_file.empty()) {
+    if (auto p = runtime::checkSecretFilePermissions(credentials_file); !p) {
+      return fail(ErrorCode::InvalidArgument, root.whereIs("credentials_file"),
+                  ": credentials_file: ", p.error().message);
+    }
     auto file = config::loadFile(credentials_file);
     if (!file) {
       return fail(file.error());

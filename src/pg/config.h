@@ -12,7 +12,7 @@
 //     pg_hba: ["hostssl all all 10.0.0.0/8 scram-sha-256"]  # written before Rampart's own lines
 //     hba_networks: [0.0.0.0/0]            # where Rampart's own lines admit clients and replicas
 //                                          # from (scram-sha-256); [] leaves that to pg_hba
-//     tls: { cert: pg.pem, key: pg-key.pem, ca: ca.pem }  # ssl = on; hostssl for Rampart's lines
+//     tls: { cert: pg.pem, key: pg-key.pem, ca: ca.pem }  # ssl = on; replication lines hostssl
 //     sslmode: verify-full                 # to the other members (replication, pg_basebackup,
 //                                          # pg_rewind); default verify-full with tls.ca, else
 //                                          prefer

@@ -493,8 +493,10 @@ Result<std::string> Postgres::hbaText(bool clients) const {
   if (!superuser || !replicator) {
     return fail(ErrorCode::InvalidArgument, "pg_hba.conf: a role name that cannot be written");
   }
-  // With server TLS, Rampart's own lines admit TCP connections only over TLS.
-  const std::string host = config_.tls.cert.empty() ? "host" : "hostssl";
+  // With server TLS, Rampart's own replication lines admit only TLS: the members all have it.
+  // Its client lines stay `host` (clients may come through a balancer, or without TLS); an
+  // operator who requires TLS of clients sets hba_networks: [] and writes hostssl lines.
+  const std::string replication_type = config_.tls.cert.empty() ? "host" : "hostssl";
   std::string out = clients ? "# Written by rampart pg.\n"
                               "local all all trust\n"
                               "local replication all trust\n"
@@ -524,11 +526,11 @@ Result<std::string> Postgres::hbaText(bool clients) const {
     out += "# postgres.hba_networks\n";
   }
   for (const auto& network : config_.hba_networks) {
-    out += host + " replication " + *replicator + " " + network + " scram-sha-256\n";
+    out += replication_type + " replication " + *replicator + " " + network + " scram-sha-256\n";
   }
   if (clients) {
     for (const auto& network : config_.hba_networks) {
-      out += host + " all all " + network + " scram-sha-256\n";
+      out += "host all all " + network + " scram-sha-256\n";
     }
   }
   return out;

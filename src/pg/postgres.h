@@ -170,7 +170,7 @@ class Postgres {
  private:
   std::string localConninfo() const;
   // pg_hba.conf: the local lines, the operator's (postgres.pg_hba), then Rampart's own for
-  // postgres.hba_networks (hostssl with server TLS). `clients` false: closed to clients for a
+  // postgres.hba_networks (replication: hostssl with server TLS). `clients` false: closed to clients for a
   // switchover (only the local superuser and replication are admitted).
   Result<std::string> hbaText(bool clients) const;
   Result<void> stopWith(int signal, Duration timeout);

@@ -1,6 +1,11 @@
 #include "pg/validate.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include "pg/config.h"
 
@@ -237,6 +242,60 @@ TEST(MemberConfigValidation, TlsDefaultsReplicationToVerifyFull) {
   EXPECT_EQ(tls->sslmode, "verify-full");
   EXPECT_FALSE(parseWith("data_dir: /tmp/m1", "data_dir: /tmp/m1, tls: { cert: /etc/hostname }"));
   EXPECT_FALSE(parseWith("data_dir: /tmp/m1", "data_dir: /tmp/m1, tls: { ca: /nonexistent }"));
+}
+
+// A file in /tmp with `text` and `mode`, removed at the end.
+class TempFile {
+ public:
+  TempFile(const std::string& text, mode_t mode) {
+    char path[] = "/tmp/pg-config-test-XXXXXX";
+    int fd = ::mkstemp(path);
+    ::close(fd);
+    path_ = path;
+    std::ofstream(path_) << text;
+    ::chmod(path_.c_str(), mode);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(MemberConfigValidation, CredentialFilesOthersCanReadAreRefused) {
+  const std::string kCreds = "superuser: { password: a }\nreplication: { password: b }\n";
+  std::string base = kMember;
+  base.erase(base.find("credentials:"));
+  for (mode_t mode : {0644, 0640, 0604, 0660}) {
+    TempFile creds(kCreds, mode);
+    auto root = config::loadString(base + "credentials_file: " + creds.path() + "\n", "m.yaml");
+    ASSERT_TRUE(root);
+    auto parsed = parseMemberConfig(*root);
+    ASSERT_FALSE(parsed) << std::oct << mode;
+    EXPECT_NE(parsed.error().message.find("m.yaml:"), std::string::npos);
+    EXPECT_NE(parsed.error().message.find("credentials_file"), std::string::npos)
+        << parsed.error().message;
+
+    TempFile token("s3cret\n", mode);
+    auto with_token = config::loadString(
+        std::string(kMember) + "rest: { token_file: " + token.path() + " }\n", "m.yaml");
+    ASSERT_TRUE(with_token);
+    auto refused = parseMemberConfig(*with_token);
+    ASSERT_FALSE(refused) << std::oct << mode;
+    EXPECT_NE(refused.error().message.find("rest.token_file"), std::string::npos)
+        << refused.error().message;
+    EXPECT_EQ(refused.error().message.find("s3cret"), std::string::npos);
+  }
+  TempFile creds(kCreds, 0600);
+  auto root = config::loadString(base + "credentials_file: " + creds.path() + "\n", "m.yaml");
+  auto parsed = parseMemberConfig(*root);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->replication.password, "b");
+  TempFile token("s3cret\n", 0600);
+  auto with_token = parseMemberConfig(*config::loadString(
+      std::string(kMember) + "rest: { token_file: " + token.path() + " }\n", "m.yaml"));
+  ASSERT_TRUE(with_token) << with_token.error().message;
+  EXPECT_EQ(with_token->token, "s3cret");
 }
 
 }  // namespace
