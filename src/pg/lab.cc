@@ -12,8 +12,10 @@
 
 #include "lab/etcd_cluster.h"
 #include "net/endpoint.h"
+#include "net/pki.h"
 #include "pg/postgres.h"
 #include "runtime/process.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::pg {
 namespace fs = std::filesystem;
@@ -148,7 +150,18 @@ Result<json> labUp(const LabOptions& options) {
     endpoints += (endpoints.empty() ? "" : ", ") + ep.toString();
   }
   // Written early so that `lab down` can clean up a lab whose start failed half-way.
-  auto save = [&]() { return writeText(dir + "/cluster.json", state.dump(2) + "\n", 0600); };
+  // cluster.json holds the password and the token: created 0600, never readable by others.
+  auto save = [&]() {
+    return runtime::writeSecretFile(dir + "/cluster.json", state.dump(2) + "\n");
+  };
+  // PostgreSQL's TLS: a lab CA, and for each member a certificate for 127.0.0.1, so that
+  // replication runs with sslmode=verify-full.
+  std::string pg_ca = dir + "/pg-ca";
+  fs::create_directories(pg_ca, ec);
+  ::chmod(pg_ca.c_str(), 0700);
+  if (auto ca = net::makeCa(pg_ca, "rampart pg lab CA"); !ca) {
+    return fail(ca.error());
+  }
   state["members"] = json::array();
   std::string lb_write_backends;
   std::string lb_read_backends;
@@ -162,6 +175,14 @@ Result<json> labUp(const LabOptions& options) {
     if (!pg_port || !rest_port) {
       return fail(ErrorCode::Unavailable, "no free port");
     }
+    std::string cert = mdir + "/pg.pem";
+    std::string key = mdir + "/pg-key.pem";
+    net::CertificateSpec spec;
+    spec.common_name = name;
+    spec.ip_addresses = {"127.0.0.1"};
+    if (auto issued = net::issueCertificate(pg_ca, spec, cert, key); !issued) {
+      return fail(issued.error());
+    }
     std::string config_file = mdir + "/member.yaml";
     std::ostringstream yaml;
     yaml << "cluster: " << cluster_name << "\n"
@@ -171,11 +192,13 @@ Result<json> labUp(const LabOptions& options) {
          << "  listen: 127.0.0.1:" << *pg_port << "\n"
          << "  data_dir: " << mdir << "/data\n"
          << "  parameters: { shared_buffers: 32MB, max_connections: '50' }\n"
+         << "  tls: { cert: " << cert << ", key: " << key << ", ca: " << pg_ca << "/ca.pem }\n"
+         << "  sslmode: verify-full\n"
          << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
          << "credentials:\n"
          << "  superuser: { user: postgres, password: '" << password << "' }\n"
          << "  replication: { user: replicator, password: '" << password << "' }\n";
-    if (auto w = writeText(config_file, yaml.str(), 0600); !w) {
+    if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {
       return fail(w.error());
     }
     std::vector<std::string> start = {binary, "pg", "--config", config_file};
