@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/secret_file.h"
+
 namespace rampart::chaos {
 namespace {
 
@@ -313,38 +315,11 @@ Result<void> updateManagerPid(const std::string& path, const std::string& member
     return fail(ErrorCode::NotFound, path, ": members: no member named \"", member, "\"");
   }
   std::string out = root.dump(2) + "\n";
-  std::string tmp = path + ".chaos-tmp." + std::to_string(::getpid());
-  // Same mode as the original: the file holds the database password (a lab writes it 0600).
-  struct stat original {};
-  mode_t mode = ::stat(path.c_str(), &original) == 0 ? (original.st_mode & 07777) : 0600;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::fchmod(fd, mode);
-  }
-  if (fd < 0) {
-    return fail(ErrorCode::Unavailable, "create ", tmp, ": ", std::strerror(errno));
-  }
-  size_t written = 0;
-  while (written < out.size()) {
-    ssize_t n = ::write(fd, out.data() + written, out.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(ErrorCode::Unavailable, "write ", tmp, ": ", std::strerror(e));
-    }
-    written += static_cast<size_t>(n);
-  }
-  // fsync before rename: a crash must leave either the old or the new file, never a torn one.
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(ErrorCode::Unavailable, "replace ", path, ": ", std::strerror(e));
+  // The file holds the database password and the REST token: rewritten 0600 whatever its mode
+  // was, through a temporary file created 0600 with O_EXCL|O_NOFOLLOW, fsync'ed before the
+  // rename (a crash leaves the old file or the new one, never a torn one).
+  if (auto w = runtime::writeSecretFile(path, out); !w) {
+    return fail(ErrorCode::Unavailable, "replace ", path, ": ", w.error().message);
   }
   return ok();
 }

@@ -142,11 +142,12 @@ class TempFile {
 
 TEST(UpdateManagerPid, RewritesOnlyThatMembersPidAndKeepsTheRest) {
   TempFile file(kValid);
-  ::chmod(file.path().c_str(), 0640);
+  ::chmod(file.path().c_str(), 0644);
   ASSERT_TRUE(updateManagerPid(file.path(), "m2", 4321));
   struct stat st {};
   ASSERT_EQ(::stat(file.path().c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0640u);  // the password stays as private as it was
+  // It holds the password: rewritten private (0600), whatever its mode was.
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto c = loadCluster(file.path());
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->path, file.path());

@@ -1,10 +1,15 @@
 #include "pg/config.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 
+#include "pg/validate.h"
+#include "runtime/secret_file.h"
 #include "store/etcd_config.h"
 
 namespace rampart::pg {
@@ -47,32 +52,88 @@ struct Reader {
 };
 
 void readCredentials(Reader& r, const config::Section& root, MemberConfig& out) {
-  for (auto [key, cred] : {std::pair{"superuser", &out.superuser},
-                           std::pair{"replication", &out.replication}}) {
+  for (auto [key, cred] :
+       {std::pair{"superuser", &out.superuser}, std::pair{"replication", &out.replication}}) {
     auto s = r.section(root, key, {"user", "password"});
     if (!s) {
       return;
     }
     r.get(s->string("user", cred->user), cred->user);
     r.get(s->string("password", cred->password), cred->password);
+    // The user goes into pg_hba.conf, .pgpass and CREATE ROLE; the password into .pgpass (one
+    // line per credential) and initdb's password file (its first line).
+    if (!r.error) {
+      if (auto n = checkRoleName(cred->user); !n) {
+        r.error = Error{ErrorCode::InvalidArgument,
+                        s->whereIs("user") + ": " + s->path() + ".user: " + n.error().message};
+      } else if (auto c = checkNoControlCharacters(cred->password); !c) {
+        r.error = Error{ErrorCode::InvalidArgument,
+                        s->whereIs("password") + ": " + s->path() +
+                            ".password: holds a control character (a newline or the like)"};
+      }
+    }
+  }
+}
+
+// A field's value failed `check`: the error names file:line:col and the field path.
+Result<void> checked(const config::Section& s, std::string_view key, Result<void> check) {
+  if (!check) {
+    std::string path = s.path().empty() ? std::string(key) : s.path() + "." + std::string(key);
+    return fail(ErrorCode::InvalidArgument, s.whereIs(key), ": ", path, ": ",
+                check.error().message);
+  }
+  return ok();
+}
+
+void readPostgresSecurity(Reader& r, const config::Section& pg, MemberConfig& out) {
+  r.get(pg.stringList("pg_hba"), out.pg_hba);
+  for (const auto& line : out.pg_hba) {
+    r.check(checked(pg, "pg_hba", checkHbaLine(line)));
+  }
+  if (!r.error && pg.has("hba_networks")) {
+    r.get(pg.stringList("hba_networks"), out.hba_networks);
+  }
+  for (const auto& network : out.hba_networks) {
+    r.check(checked(pg, "hba_networks", checkCidr(network)));
+  }
+  if (auto tls = r.section(pg, "tls", {"cert", "key", "ca"})) {
+    r.get(tls->string("cert", ""), out.tls.cert);
+    r.get(tls->string("key", ""), out.tls.key);
+    r.get(tls->string("ca", ""), out.tls.ca);
+    if (!r.error && out.tls.cert.empty() != out.tls.key.empty()) {
+      r.error = Error{ErrorCode::InvalidArgument,
+                      tls->where() + ": postgres.tls: cert and key go together"};
+    }
+    for (auto [key, file] : {std::pair{"cert", &out.tls.cert}, std::pair{"key", &out.tls.key},
+                             std::pair{"ca", &out.tls.ca}}) {
+      if (!r.error && !file->empty() && ::access(file->c_str(), R_OK) != 0) {
+        r.error = Error{ErrorCode::InvalidArgument,
+                        tls->whereIs(key) + ": postgres.tls." + key + ": cannot read " + *file};
+      }
+    }
+  }
+  // Secure by default: with a CA to verify against, replication verifies the peer's
+  // certificate and name; without one it uses TLS where the peer offers it.
+  out.sslmode = out.tls.ca.empty() ? "prefer" : "verify-full";
+  r.get(pg.string("sslmode", out.sslmode), out.sslmode);
+  if (!r.error) {
+    static const std::set<std::string> kModes = {"disable", "allow",     "prefer",
+                                                 "require", "verify-ca", "verify-full"};
+    if (!kModes.count(out.sslmode)) {
+      r.error =
+          Error{ErrorCode::InvalidArgument,
+                pg.whereIs("sslmode") + ": postgres.sslmode: '" + out.sslmode +
+                    "' is not one of disable, allow, prefer, require, verify-ca, verify-full"};
+    } else if (out.sslmode.starts_with("verify") && out.tls.ca.empty()) {
+      r.error = Error{ErrorCode::InvalidArgument,
+                      pg.whereIs("sslmode") + ": postgres.sslmode: " + out.sslmode +
+                          " needs postgres.tls.ca (the CA the other members' certificates are "
+                          "verified against)"};
+    }
   }
 }
 
 }  // namespace
-
-Result<void> checkMemberName(const std::string& name) {
-  if (name.empty() || name.size() > 63) {
-    return fail(ErrorCode::InvalidArgument, "member name must have 1 to 63 characters");
-  }
-  for (char c : name) {
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
-      return fail(ErrorCode::InvalidArgument, "member name '", name,
-                  "' may only contain a-z, 0-9 and _ (it names a replication slot)");
-    }
-  }
-  return ok();
-}
 
 store::EtcdOptions MemberConfig::etcdOptions() const {
   store::EtcdOptions options;
@@ -94,9 +155,10 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   r.get(root.requiredString("name"), out.name);
   if (!r.error) {
     if (auto c = checkMemberName(out.name); !c) {
-      return fail(ErrorCode::InvalidArgument, root.whereIs("name"), ": name: ",
-                  c.error().message);
+      return fail(ErrorCode::InvalidArgument, root.whereIs("name"), ": name: ", c.error().message);
     }
+    // The cluster name is a segment of every etcd key the member reads and writes.
+    r.check(checked(root, "cluster", checkClusterName(out.cluster)));
   }
   r.get(root.string("os_user", out.os_user), out.os_user);
 
@@ -122,14 +184,27 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
                   ": etcd.endpoints: at least one endpoint is required");
     }
   }
-  if (auto pg = r.section(root, "postgres", {"listen", "data_dir", "bin_dir", "parameters"})) {
+  if (auto pg = r.section(root, "postgres",
+                          {"listen", "data_dir", "bin_dir", "parameters", "pg_hba", "hba_networks",
+                           "tls", "sslmode"})) {
     if (!r.error && !pg->has("listen")) {
       return fail(ErrorCode::InvalidArgument, pg->where(), ": postgres.listen: required");
     }
     r.get(pg->endpoint("listen", out.listen), out.listen);
+    if (!r.error) {
+      // Published in etcd for the other members to connect to.
+      r.check(checked(*pg, "listen", checkHost(out.listen.host)));
+    }
     r.get(pg->requiredString("data_dir"), out.data_dir);
     r.get(pg->string("bin_dir", out.bin_dir), out.bin_dir);
     r.get(pg->stringMap("parameters"), out.parameters);
+    for (const auto& [name, value] : out.parameters) {
+      if (!r.error) {
+        r.check(checked(*pg, "parameters", checkParameterName(name)));
+        r.check(checked(*pg, "parameters", checkNoControlCharacters(value)));
+      }
+    }
+    readPostgresSecurity(r, *pg, out);
   }
   if (auto rest = r.section(root, "rest", {"listen", "token", "token_file"})) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
@@ -137,12 +212,20 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     std::string token_file;
     r.get(rest->string("token_file", ""), token_file);
     if (!r.error && !token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!in) {
+      // A credential: refused when others may read it (or it is not ours).
+      auto token = runtime::readSecretFile(token_file);
+      if (!token) {
         return fail(ErrorCode::InvalidArgument, rest->whereIs("token_file"),
-                    ": rest.token_file: cannot read ", token_file);
+                    ": rest.token_file: ", token.error().message);
       }
-      std::getline(in, out.token);
+      out.token = std::move(*token);
+    }
+    if (!r.error && !checkNoControlCharacters(out.token)) {
+      // Sent in an HTTP header: a newline in it would end the header. (The message leaves the
+      // token out.)
+      const char* key = token_file.empty() ? "token" : "token_file";
+      return fail(ErrorCode::InvalidArgument, rest->whereIs(key), ": rest.", key,
+                  ": the token holds a control character (a newline or the like)");
     }
   }
   if (!r.error && root.has("credentials") && root.has("credentials_file")) {
@@ -155,6 +238,10 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   std::string credentials_file;
   r.get(root.string("credentials_file", ""), credentials_file);
   if (!r.error && !credentials_file.empty()) {
+    if (auto p = runtime::checkSecretFilePermissions(credentials_file); !p) {
+      return fail(ErrorCode::InvalidArgument, root.whereIs("credentials_file"),
+                  ": credentials_file: ", p.error().message);
+    }
     auto file = config::loadFile(credentials_file);
     if (!file) {
       return fail(file.error());

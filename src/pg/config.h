@@ -10,6 +10,13 @@
 //     data_dir: /var/lib/rampart/m1/data
 //     bin_dir: /usr/lib/postgresql/15/bin
 //     parameters: { shared_buffers: 64MB } # extra postgresql.conf settings
+//     pg_hba: ["hostssl all all 10.0.0.0/8 scram-sha-256"]  # written before Rampart's own lines
+//     hba_networks: [0.0.0.0/0]            # where Rampart's own lines admit clients and replicas
+//                                          # from (scram-sha-256); [] leaves that to pg_hba
+//     tls: { cert: pg.pem, key: pg-key.pem, ca: ca.pem }  # ssl = on; replication lines hostssl
+//     sslmode: verify-full                 # to the other members (replication, pg_basebackup,
+//                                          # pg_rewind); default verify-full with tls.ca, else
+//                                          prefer
 //   rest: { listen: 127.0.0.1:8008, token: s3cret }   # or token_file
 //   credentials:                           # or `credentials_file: secrets.yaml` (same keys)
 //     superuser:   { user: postgres,   password: ... }
@@ -37,6 +44,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "net/endpoint.h"
+#include "pg/validate.h"
 #include "store/etcd_store.h"
 
 namespace rampart::pg {
@@ -58,6 +66,14 @@ struct HaSettings {
   bool failsafe = true;
 };
 
+// PostgreSQL's server certificate, its key and the CA: the server's ssl_ca_file and what this
+// member verifies the other members' certificates against (sslrootcert).
+struct PgTls {
+  std::string cert;
+  std::string key;
+  std::string ca;
+};
+
 struct MemberConfig {
   std::string cluster;
   std::string name;
@@ -71,6 +87,10 @@ struct MemberConfig {
   std::string data_dir;
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
   std::map<std::string, std::string> parameters;
+  std::vector<std::string> pg_hba;                     // the operator's lines, first
+  std::vector<std::string> hba_networks{"0.0.0.0/0"};  // Rampart's own host lines
+  PgTls tls;
+  std::string sslmode = "prefer";  // for connections to the other members
   net::Endpoint rest{"127.0.0.1", 8008};
   std::string token;  // empty: mutating REST calls are refused
   Credential superuser{"postgres", ""};
@@ -88,8 +108,5 @@ struct MemberConfig {
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root);
 Result<MemberConfig> loadMemberConfig(const std::string& path);
-
-// Names that are safe as replication slot names and application_name: [a-z0-9_], 1..63.
-Result<void> checkMemberName(const std::string& name);
 
 }  // namespace rampart::pg

@@ -12,8 +12,10 @@
 
 #include "lab/etcd_cluster.h"
 #include "net/endpoint.h"
+#include "net/pki.h"
 #include "pg/postgres.h"
 #include "runtime/process.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::pg {
 namespace fs = std::filesystem;
@@ -112,7 +114,9 @@ Result<json> labUp(const LabOptions& options) {
   std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0755);  // the postgres user must reach its data directory
+  // The postgres user must reach its data directory below, but no one else may list what is in
+  // here (cluster.json and the member configs hold the password and the REST token).
+  ::chmod(dir.c_str(), 0711);
 
   lab::EtcdClusterOptions etcd_options;
   etcd_options.members = 3;
@@ -152,7 +156,18 @@ Result<json> labUp(const LabOptions& options) {
     endpoints += (endpoints.empty() ? "" : ", ") + ep.toString();
   }
   // Written early so that `lab down` can clean up a lab whose start failed half-way.
-  auto save = [&]() { return writeText(dir + "/cluster.json", state.dump(2) + "\n", 0600); };
+  // cluster.json holds the password and the token: created 0600, never readable by others.
+  auto save = [&]() {
+    return runtime::writeSecretFile(dir + "/cluster.json", state.dump(2) + "\n");
+  };
+  // PostgreSQL's TLS: a lab CA, and for each member a certificate for 127.0.0.1, so that
+  // replication runs with sslmode=verify-full.
+  std::string pg_ca = dir + "/pg-ca";
+  fs::create_directories(pg_ca, ec);
+  ::chmod(pg_ca.c_str(), 0700);
+  if (auto ca = net::makeCa(pg_ca, "rampart pg lab CA"); !ca) {
+    return fail(ca.error());
+  }
   state["members"] = json::array();
   std::string lb_write_backends;
   std::string lb_read_backends;
@@ -160,11 +175,19 @@ Result<json> labUp(const LabOptions& options) {
     std::string name = "m" + std::to_string(i);
     std::string mdir = dir + "/" + name;
     fs::create_directories(mdir, ec);
-    ::chmod(mdir.c_str(), 0755);
+    ::chmod(mdir.c_str(), 0711);
     auto pg_port = net::pickFreePort("127.0.0.1");
     auto rest_port = net::pickFreePort("127.0.0.1");
     if (!pg_port || !rest_port) {
       return fail(ErrorCode::Unavailable, "no free port");
+    }
+    std::string cert = mdir + "/pg.pem";
+    std::string key = mdir + "/pg-key.pem";
+    net::CertificateSpec spec;
+    spec.common_name = name;
+    spec.ip_addresses = {"127.0.0.1"};
+    if (auto issued = net::issueCertificate(pg_ca, spec, cert, key); !issued) {
+      return fail(issued.error());
     }
     std::string config_file = mdir + "/member.yaml";
     std::string etcd_access;
@@ -189,11 +212,13 @@ Result<json> labUp(const LabOptions& options) {
          << "  listen: 127.0.0.1:" << *pg_port << "\n"
          << "  data_dir: " << mdir << "/data\n"
          << "  parameters: { shared_buffers: 32MB, max_connections: '50' }\n"
+         << "  tls: { cert: " << cert << ", key: " << key << ", ca: " << pg_ca << "/ca.pem }\n"
+         << "  sslmode: verify-full\n"
          << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
          << "credentials:\n"
          << "  superuser: { user: postgres, password: '" << password << "' }\n"
          << "  replication: { user: replicator, password: '" << password << "' }\n";
-    if (auto w = writeText(config_file, yaml.str(), 0600); !w) {
+    if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {
       return fail(w.error());
     }
     std::vector<std::string> start = {binary, "pg", "--config", config_file};

@@ -156,6 +156,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // ---- the view from etcd ----
   void applyKv(const store::KeyValue& kv);
   void applyDelete(const std::string& key);
+  // Logs that the value at `key` was ignored, once per key and reason (members rewrite their
+  // keys every loop); `why` empty: the key is valid (again).
+  void noteRejected(const std::string& key, const std::string& why);
   bool leaderStale() const { return now() - leader_seen_at_ > config_.ha.leader_timeout; }
   // What mayReuseObservation decides on (asks the Postgres object whether the postmaster lives).
   ObservationFacts observationFacts();
@@ -210,6 +213,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   bool leader_present_ = false;
   std::string leader_name_;
   int64_t leader_mod_rev_ = 0;
+  std::map<std::string, std::string> rejected_;  // key -> why its value was ignored
   TimePoint leader_seen_at_{};
   std::map<std::string, MemberStatus> members_;
   std::optional<SyncState> sync_;
@@ -295,6 +299,9 @@ void Manager::applyKv(const store::KeyValue& kv) {
     if (kv.value != leader_name_) {
       failsafe_until_ = {};  // a promise to vouch for the previous holder ends with its tenure
     }
+    // Present whatever it holds (no race while the key exists); a name that is no member name
+    // matches no member, so nothing is taken from it.
+    noteRejected(k, checkMemberName(kv.value) ? "" : "the leader key holds no member name");
     leader_present_ = true;
     leader_name_ = kv.value;
     leader_mod_rev_ = kv.mod_revision;
@@ -302,11 +309,25 @@ void Manager::applyKv(const store::KeyValue& kv) {
     initialized_ = true;
     initialized_by_ = kv.value;
   } else if (k.rfind(keys_.members(), 0) == 0) {
-    if (auto s = decodeMemberStatus(kv.value)) {
-      members_[s->name] = *s;
+    // Trusted by its key: a value that names another member (or holds a host that is not one)
+    // is ignored, and the member counts as absent until it publishes a valid status.
+    auto name = k.substr(keys_.members().size());
+    auto s = decodeMemberEntry(name, kv.value);
+    noteRejected(k, s ? "" : s.error().message);
+    if (s) {
+      members_[name] = *s;
+    } else {
+      members_.erase(name);
     }
   } else if (k == keys_.sync()) {
-    if (auto s = decodeSyncState(kv.value)) {
+    auto s = decodeSyncState(kv.value);
+    if (s) {
+      if (auto c = checkSyncState(*s); !c) {
+        s = fail(c.error());
+      }
+    }
+    noteRejected(k, s ? "" : s.error().message);
+    if (s) {
       sync_ = *s;
     }
   } else if (k == keys_.config()) {
@@ -314,12 +335,24 @@ void Manager::applyKv(const store::KeyValue& kv) {
       settings_ = *s;
     }
   } else if (k == keys_.switchover()) {
-    if (auto s = decodeSwitchoverRequest(kv.value)) {
+    auto s = decodeSwitchoverRequest(kv.value);
+    if (s) {
+      if (auto c = checkSwitchoverRequest(*s); !c) {
+        s = fail(c.error());
+      }
+    }
+    noteRejected(k, s ? "" : s.error().message);
+    if (s) {
       switchover_ = *s;
       switchover_rev_ = kv.mod_revision;
     }
   } else if (k.rfind(keys_.handoversReady(), 0) == 0) {
-    ready_seen_[k.substr(keys_.handoversReady().size())] = kv.mod_revision;
+    auto name = k.substr(keys_.handoversReady().size());
+    auto c = checkMemberName(name);
+    noteRejected(k, c ? "" : c.error().message);
+    if (c) {
+      ready_seen_[name] = kv.mod_revision;
+    }
   } else if (k == keys_.history()) {
     auto j = nlohmann::json::parse(kv.value, nullptr, false);
     if (j.is_array()) {
@@ -333,7 +366,23 @@ void Manager::applyKv(const store::KeyValue& kv) {
   }
 }
 
+void Manager::noteRejected(const std::string& key, const std::string& why) {
+  auto it = rejected_.find(key);
+  if (why.empty()) {
+    if (it != rejected_.end()) {
+      rejected_.erase(it);
+    }
+    return;
+  }
+  if (it != rejected_.end() && it->second == why) {
+    return;
+  }
+  rejected_[key] = why;
+  log_->warn("ignoring the value of {}: {}", key, why);
+}
+
 void Manager::applyDelete(const std::string& k) {
+  rejected_.erase(k);
   if (k == keys_.leader()) {
     // Released: the leader stopped first (release()), so a failsafe promise to it no longer
     // holds anyone back. Without this, a replica that vouched during a slow etcd moment sat out
@@ -1763,6 +1812,11 @@ asio::awaitable<int> Manager::run() {
   }
   log_->info("member {} of cluster {}: postgres {}, REST {}, etcd {}", config_.name,
              config_.cluster, config_.listen.toString(), config_.rest.toString(), keys_.prefix);
+  if (config_.token.empty()) {
+    log_->warn(
+        "no rest.token: the REST API refuses every mutation (switchover, restart, the "
+        "failsafe vouch of the other members); set rest.token or rest.token_file");
+  }
   spawn(&Manager::watchLoop);
   spawn(&Manager::watchdogLoop);
   spawn(&Manager::postmasterLoop);

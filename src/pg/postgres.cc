@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "pg/validate.h"
 #include "runtime/process.h"
 
 namespace rampart::pg {
@@ -74,61 +75,43 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// Escapes a value for a libpq connection string: 'value' with \ and ' escaped.
-std::string conninfoValue(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') {
-      out += '\\';
-    }
-    out += c;
-  }
-  return out + "'";
-}
-
-// Escapes a field of a .pgpass line.
-std::string pgpassField(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == ':' || c == '\\') {
-      out += '\\';
-    }
-    out += c;
-  }
-  return out;
-}
-
-// A postgresql.conf value: 'text' with quotes doubled.
-std::string confValue(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    out += c;
-    if (c == '\'') {
-      out += '\'';
-    }
-  }
-  return out + "'";
-}
-
+// Writes `text` to `path` atomically: a temporary file created with `mode` from the start
+// (O_EXCL|O_NOFOLLOW: never readable by others for a moment, and a symlink planted at the
+// temporary name is refused, not followed), owned by the postgres user, renamed over `path`.
+// pgpass and initdb's password file go through here too.
 Result<void> writeFileAs(const std::string& path, const std::string& text, mode_t mode, uid_t uid,
                          gid_t gid) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return fail(ErrorCode::Internal, "cannot write ", tmp);
-    }
-    out << text;
-    if (!out.flush()) {
-      return fail(ErrorCode::Internal, "cannot write ", tmp);
-    }
+  ::unlink(tmp.c_str());  // a leftover of a crashed write (unlink never follows a symlink)
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return fail(ErrorCode::Internal, "cannot create ", tmp, ": ", std::strerror(errno));
   }
-  ::chmod(tmp.c_str(), mode);
-  if (::geteuid() == 0 && ::chown(tmp.c_str(), uid, gid) != 0) {
-    return fail(ErrorCode::Internal, "cannot chown ", tmp);
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return fail(ErrorCode::Internal, "cannot write ", tmp, ": ", why);
+    }
+    written += static_cast<size_t>(n);
+  }
+  // The umask may have narrowed `mode`; fchmod sets it exactly (never wider than asked).
+  bool owned = ::fchmod(fd, mode) == 0 && (::geteuid() != 0 || ::fchown(fd, uid, gid) == 0);
+  ::close(fd);
+  if (!owned) {
+    ::unlink(tmp.c_str());
+    return fail(ErrorCode::Internal, "cannot set the owner and mode of ", tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail(ErrorCode::Internal, "cannot rename ", tmp, " to ", path);
+    std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return fail(ErrorCode::Internal, "cannot rename ", tmp, " to ", path, ": ", why);
   }
   return ok();
 }
@@ -187,10 +170,20 @@ PgConn::~PgConn() {
   }
 }
 
-std::string PgConn::literal(const std::string& value) const {
+std::optional<std::string> PgConn::literal(const std::string& value) const {
   char* escaped = PQescapeLiteral(conn_, value.data(), value.size());
   if (!escaped) {
-    return "''";
+    return std::nullopt;
+  }
+  std::string out(escaped);
+  PQfreemem(escaped);
+  return out;
+}
+
+std::optional<std::string> PgConn::identifier(const std::string& name) const {
+  char* escaped = PQescapeIdentifier(conn_, name.data(), name.size());
+  if (!escaped) {
+    return std::nullopt;
   }
   std::string out(escaped);
   PQfreemem(escaped);
@@ -287,31 +280,90 @@ Result<void> Postgres::prepare() {
     if (::chown(run_dir_.c_str(), uid_, gid_) != 0) {
       return fail(ErrorCode::Internal, "cannot chown ", run_dir_);
     }
+    // A parent made here: the postgres user must pass through it, others need not list it. An
+    // existing one is left as it is (it may be /tmp, or hold the operator's other files).
     auto parent = fs::path(config_.data_dir).parent_path();
-    fs::create_directories(parent, ec);
-    ::chmod(parent.c_str(), 0755);
+    if (fs::create_directories(parent, ec)) {
+      ::chmod(parent.c_str(), 0711);
+    }
   }
   // Credentials for replication, pg_basebackup and pg_rewind go through this file, never the
   // command line or the logs.
-  std::string pgpass = "*:*:*:" + pgpassField(config_.replication.user) + ":" +
-                       pgpassField(config_.replication.password) + "\n" +
-                       "*:*:*:" + pgpassField(config_.superuser.user) + ":" +
-                       pgpassField(config_.superuser.password) + "\n";
-  return writeFileAs(run_dir_ + "/pgpass", pgpass, 0600, uid_, gid_);
+  std::string pgpass;
+  for (const auto* cred : {&config_.replication, &config_.superuser}) {
+    auto user = pgpassField(cred->user);
+    auto password = pgpassField(cred->password);
+    if (!user || !password) {
+      return fail(ErrorCode::InvalidArgument, "credentials for ", cred->user,
+                  ": a user or password with a control character");
+    }
+    pgpass += "*:*:*:" + *user + ":" + *password + "\n";
+  }
+  if (auto w = writeFileAs(run_dir_ + "/pgpass", pgpass, 0600, uid_, gid_); !w) {
+    return w;
+  }
+  // The TLS files, copied where the postgres user can read them and PostgreSQL accepts the key's
+  // permissions (0600, owned by that user), whoever owns the originals.
+  for (auto [from, to] :
+       {std::pair{&config_.tls.cert, "server.crt"}, std::pair{&config_.tls.key, "server.key"},
+        std::pair{&config_.tls.ca, "ca.crt"}}) {
+    if (from->empty()) {
+      continue;
+    }
+    std::ifstream in(*from, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      return fail(ErrorCode::InvalidArgument, "postgres.tls: cannot read ", *from);
+    }
+    if (auto w = writeFileAs(run_dir_ + "/" + to, text.str(), 0600, uid_, gid_); !w) {
+      return w;
+    }
+  }
+  return ok();
 }
 
 std::string Postgres::localConninfo() const {
-  return "host=" + conninfoValue(run_dir_) + " port=" + std::to_string(config_.listen.port) +
-         " user=" + conninfoValue(config_.superuser.user) +
+  // Config values only: the run directory and the superuser's name were checked at load.
+  return "host=" + conninfoValue(run_dir_).value_or("''") +
+         " port=" + std::to_string(config_.listen.port) +
+         " user=" + conninfoValue(config_.superuser.user).value_or("''") +
          " dbname=postgres application_name=rampart-manager connect_timeout=2";
 }
 
-std::string Postgres::conninfoTo(const Upstream& to, bool replication) const {
+Result<std::string> Postgres::conninfoTo(const Upstream& to, bool replication) const {
+  // `to` comes from etcd: checked there (checkMemberStatus) and here again, before it reaches a
+  // command line or postgresql.auto.conf.
+  if (auto h = checkHost(to.host); !h || to.port == 0) {
+    return fail(ErrorCode::InvalidArgument, "refusing to connect to '", to.host,
+                "': ", h ? "no port" : h.error().message);
+  }
   const auto& user = replication ? config_.replication.user : config_.superuser.user;
-  return "host=" + conninfoValue(to.host) + " port=" + std::to_string(to.port) +
-         " user=" + conninfoValue(user) + " passfile=" + conninfoValue(run_dir_ + "/pgpass") +
-         " application_name=" + conninfoValue(config_.name) +
-         (replication ? "" : " dbname=postgres") + " connect_timeout=2 sslmode=disable";
+  std::string out = "port=" + std::to_string(to.port) + " connect_timeout=2" +
+                    (replication ? "" : " dbname=postgres") + " sslmode=" + config_.sslmode;
+  std::vector<std::pair<const char*, std::string>> values = {{"host", to.host},
+                                                             {"user", user},
+                                                             {"passfile", run_dir_ + "/pgpass"},
+                                                             {"application_name", config_.name}};
+  if (!config_.tls.ca.empty()) {
+    values.push_back({"sslrootcert", run_dir_ + "/ca.crt"});
+  }
+  // The member's certificate as its client certificate. Always named: left out, libpq looks
+  // in $HOME/.postgresql, and the server's WAL receiver runs with the manager's HOME (/root
+  // when it is root), which the postgres user may not enter: every TLS attempt then fails.
+  // A file that does not exist means "no client certificate".
+  bool own = !config_.tls.cert.empty();
+  values.push_back({"sslcert", run_dir_ + (own ? "/server.crt" : "/no-client-certificate")});
+  values.push_back({"sslkey", run_dir_ + (own ? "/server.key" : "/no-client-certificate")});
+  for (const auto& [key, value] : values) {
+    auto quoted = conninfoValue(value);
+    if (!quoted) {
+      return fail(ErrorCode::InvalidArgument, "connection to ", to.host, ": ", key, ": ",
+                  quoted.error().message);
+    }
+    out += std::string(" ") + key + "=" + *quoted;
+  }
+  return out;
 }
 
 Result<PgConn> Postgres::connectLocal(Duration timeout) {
@@ -354,10 +406,14 @@ Result<void> Postgres::cloneFrom(const Upstream& source, Duration timeout) {
   if (::geteuid() == 0 && ::chown(config_.data_dir.c_str(), uid_, gid_) != 0) {
     return fail(ErrorCode::Internal, "cannot chown ", config_.data_dir);
   }
-  auto result = runtime::runCommand(
-      asPostgresUser({bin("pg_basebackup"), "-D", config_.data_dir, "-d", conninfoTo(source, true),
-                      "-X", "stream", "-c", "fast", "--no-sync"}),
-      timeout);
+  auto conninfo = conninfoTo(source, true);
+  if (!conninfo) {
+    return fail(conninfo.error());
+  }
+  auto result =
+      runtime::runCommand(asPostgresUser({bin("pg_basebackup"), "-D", config_.data_dir, "-d",
+                                          *conninfo, "-X", "stream", "-c", "fast", "--no-sync"}),
+                          timeout);
   if (result.exit_code != 0) {
     return fail(ErrorCode::Unavailable, "pg_basebackup from ", source.host, ":",
                 std::to_string(source.port), " failed: ", result.output);
@@ -373,7 +429,11 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   if (alive()) {
     return fail(ErrorCode::FailedPrecondition, "pg_rewind needs the local server stopped");
   }
-  auto conn = PgConn::connect(conninfoTo(source, false), timeout);
+  auto conninfo = conninfoTo(source, false);
+  if (!conninfo) {
+    return fail(conninfo.error());
+  }
+  auto conn = PgConn::connect(*conninfo, timeout);
   if (!conn) {
     return fail(ErrorCode::Unavailable, "connecting to the rewind source: ", conn.error().message);
   }
@@ -395,8 +455,7 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   // the copying.
   auto result = runtime::runCommand(
       asPostgresUser({bin("pg_rewind"), "--target-pgdata", config_.data_dir, "--source-server",
-                      conninfoTo(source, false) + " options='-c jit=off'", "--no-sync",
-                      "--progress"}),
+                      *conninfo + " options='-c jit=off'", "--no-sync", "--progress"}),
       timeout);
   if (result.exit_code != 0) {
     return fail(ErrorCode::Internal, "pg_rewind from ", source.host, ":",
@@ -428,29 +487,64 @@ Result<bool> Postgres::rewindFrom(const Upstream& source, Duration timeout) {
   return rewound;
 }
 
-std::string Postgres::hbaText(bool clients) const {
-  std::string replication =
-      "host replication " + config_.replication.user + " 0.0.0.0/0 scram-sha-256\n";
-  if (!clients) {
-    return "# Written by rampart pg: closed to clients for a switchover.\n"
-           "local all " +
-           config_.superuser.user +
-           " trust\n"
-           "local replication all trust\n" +
-           replication;
+Result<std::string> Postgres::hbaText(bool clients) const {
+  auto superuser = hbaToken(config_.superuser.user);
+  auto replicator = hbaToken(config_.replication.user);
+  if (!superuser || !replicator) {
+    return fail(ErrorCode::InvalidArgument, "pg_hba.conf: a role name that cannot be written");
   }
-  return "# Written by rampart pg.\n"
-         "local all all trust\n"
-         "local replication all trust\n" +
-         replication + "host all all 0.0.0.0/0 scram-sha-256\n";
+  // With server TLS, Rampart's own replication lines admit only TLS: the members all have it.
+  // Its client lines stay `host` (clients may come through a balancer, or without TLS); an
+  // operator who requires TLS of clients sets hba_networks: [] and writes hostssl lines.
+  const std::string replication_type = config_.tls.cert.empty() ? "host" : "hostssl";
+  std::string out = clients ? "# Written by rampart pg.\n"
+                              "local all all trust\n"
+                              "local replication all trust\n"
+                            : "# Written by rampart pg: closed to clients for a switchover.\n"
+                              "local all " +
+                                  *superuser +
+                                  " trust\n"
+                                  "local replication all trust\n";
+  // The operator's lines come first, so they decide before Rampart's; while closed to clients
+  // only those for replication stay (the other members may depend on them).
+  if (!config_.pg_hba.empty()) {
+    out += "# postgres.pg_hba\n";
+  }
+  for (const auto& line : config_.pg_hba) {
+    if (auto c = checkHbaLine(line); !c) {
+      return fail(ErrorCode::InvalidArgument, "postgres.pg_hba: ", c.error().message);
+    }
+    std::istringstream fields(line);
+    std::string type;
+    std::string database;
+    fields >> type >> database;
+    if (clients || database == "replication") {
+      out += line + "\n";
+    }
+  }
+  if (!config_.hba_networks.empty()) {
+    out += "# postgres.hba_networks\n";
+  }
+  for (const auto& network : config_.hba_networks) {
+    out += replication_type + " replication " + *replicator + " " + network + " scram-sha-256\n";
+  }
+  if (clients) {
+    for (const auto& network : config_.hba_networks) {
+      out += "host all all " + network + " scram-sha-256\n";
+    }
+  }
+  return out;
 }
 
 Result<void> Postgres::refuseNewClients(Duration timeout) {
   auto began = SteadyClock::instance().now();
   auto deadline = began + timeout;
   auto timeLeft = [&] { return deadline - SteadyClock::instance().now(); };
-  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", hbaText(false), 0600, uid_, gid_);
-      !w) {
+  auto hba = hbaText(false);
+  if (!hba) {
+    return fail(hba.error());
+  }
+  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", *hba, 0600, uid_, gid_); !w) {
     return fail(w.error());
   }
   pid_t pid = pid_.load();
@@ -458,14 +552,17 @@ Result<void> Postgres::refuseNewClients(Duration timeout) {
     return fail(ErrorCode::Unavailable, "postgres is not running");
   }
   // The postmaster reloads pg_hba.conf asynchronously: a refusal of our own proves it did.
-  const Upstream self{config_.listen.host, config_.listen.port};
+  auto self = conninfoTo(Upstream{config_.listen.host, config_.listen.port}, false);
+  if (!self) {
+    return fail(self.error());
+  }
   int probes = 1;  // the one in progress
   for (;; ++probes) {
     if (timeLeft() <= Duration::zero()) {
       return fail(ErrorCode::DeadlineExceeded, "the server kept admitting clients");
     }
-    auto probe = PgConn::connect(conninfoTo(self, false),
-                                 std::min<Duration>(timeLeft(), std::chrono::milliseconds(500)));
+    auto probe =
+        PgConn::connect(*self, std::min<Duration>(timeLeft(), std::chrono::milliseconds(500)));
     if (!probe && probe.error().message.find("pg_hba.conf") != std::string::npos) {
       break;
     }
@@ -552,8 +649,11 @@ Result<Lsn> Postgres::endClientSessions(Duration timeout) {
 }
 
 Result<void> Postgres::openToClients() {
-  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", hbaText(true), 0600, uid_, gid_);
-      !w) {
+  auto hba = hbaText(true);
+  if (!hba) {
+    return fail(hba.error());
+  }
+  if (auto w = writeFileAs(config_.data_dir + "/pg_hba.conf", *hba, 0600, uid_, gid_); !w) {
     return w;
   }
   pid_t pid = pid_.load();
@@ -566,11 +666,32 @@ Result<void> Postgres::openToClients() {
 Result<void> Postgres::writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
                                         const std::string& sync_names) {
   std::ostringstream conf;
-  conf << "# Written by rampart pg before every start; edit the member config instead.\n"
-       << "listen_addresses = " << confValue(config_.listen.host) << "\n"
-       << "port = " << config_.listen.port << "\n"
-       << "unix_socket_directories = " << confValue(run_dir_) << "\n"
-       << "cluster_name = " << confValue(config_.name) << "\n"
+  conf << "# Written by rampart pg before every start; edit the member config instead.\n";
+  // Every value is quoted (confValue refuses control characters), so none can end its line.
+  std::vector<std::pair<std::string, std::string>> quoted = {
+      {"listen_addresses", config_.listen.host},
+      {"unix_socket_directories", run_dir_},
+      {"cluster_name", config_.name}};
+  if (!config_.tls.cert.empty()) {
+    quoted.push_back({"ssl_cert_file", run_dir_ + "/server.crt"});
+    quoted.push_back({"ssl_key_file", run_dir_ + "/server.key"});
+  }
+  if (!config_.tls.ca.empty()) {
+    quoted.push_back({"ssl_ca_file", run_dir_ + "/ca.crt"});
+  }
+  for (const auto& [name, value] : config_.parameters) {
+    quoted.push_back({name, value});
+  }
+  std::ostringstream settings;
+  for (const auto& [name, value] : quoted) {
+    auto v = confValue(value);
+    if (auto n = checkParameterName(name); !n || !v) {
+      return fail(ErrorCode::InvalidArgument,
+                  "postgresql.conf: ", !n ? n.error().message : name + ": " + v.error().message);
+    }
+    settings << name << " = " << *v << "\n";
+  }
+  conf << "port = " << config_.listen.port << "\n"
        << "wal_level = replica\n"
        << "hot_standby = on\n"
        << "hot_standby_feedback = on\n"
@@ -588,14 +709,15 @@ Result<void> Postgres::writeConfigFiles(bool standby, const std::optional<Upstre
        // per file: seconds saved on the way back of a failed primary.
        << "recovery_init_sync_method = 'syncfs'\n"
        << "logging_collector = off\n"
-       << "log_line_prefix = '%m [%p] '\n";
-  for (const auto& [name, value] : config_.parameters) {
-    conf << name << " = " << confValue(value) << "\n";
+       << "log_line_prefix = '%m [%p] '\n"
+       << (config_.tls.cert.empty() ? "" : "ssl = on\n") << settings.str();
+  auto hba = hbaText(true);
+  if (!hba) {
+    return fail(hba.error());
   }
-  std::string hba = hbaText(true);
   const auto& d = config_.data_dir;
   for (auto [path, text] :
-       {std::pair{d + "/postgresql.conf", conf.str()}, std::pair{d + "/pg_hba.conf", hba}}) {
+       {std::pair{d + "/postgresql.conf", conf.str()}, std::pair{d + "/pg_hba.conf", *hba}}) {
     if (auto w = writeFileAs(path, text, 0600, uid_, gid_); !w) {
       return w;
     }
@@ -827,11 +949,26 @@ Result<void> Postgres::reconfigure() {
 Result<void> Postgres::writeAutoConf() {
   std::ostringstream autoconf;
   autoconf << "# Written by rampart pg; rewritten at run time (then the server reloads).\n";
+  std::vector<std::pair<const char*, std::string>> settings;
   if (upstream_) {
-    autoconf << "primary_conninfo = " << confValue(conninfoTo(*upstream_, true)) << "\n"
-             << "primary_slot_name = " << confValue(config_.name) << "\n";
+    // The upstream's host comes from etcd: conninfoTo refuses one that is not a host, and
+    // confValue keeps whatever it holds inside the one value.
+    auto conninfo = conninfoTo(*upstream_, true);
+    if (!conninfo) {
+      return fail(conninfo.error());
+    }
+    settings.push_back({"primary_conninfo", *conninfo});
+    settings.push_back({"primary_slot_name", config_.name});
   }
-  autoconf << "synchronous_standby_names = " << confValue(sync_names_) << "\n";
+  settings.push_back({"synchronous_standby_names", sync_names_});
+  for (const auto& [name, value] : settings) {
+    auto quoted = confValue(value);
+    if (!quoted) {
+      return fail(ErrorCode::InvalidArgument, "postgresql.auto.conf: ", name, ": ",
+                  quoted.error().message);
+    }
+    autoconf << name << " = " << *quoted << "\n";
+  }
   return writeFileAs(config_.data_dir + "/postgresql.auto.conf", autoconf.str(), 0600, uid_, gid_);
 }
 
@@ -904,7 +1041,11 @@ Result<bool> Postgres::divergedFrom(const Upstream& leader, Duration timeout) {
   if (!my_lsn) {
     return fail(my_lsn.error());
   }
-  auto conn = PgConn::connect(conninfoTo(leader, false), timeout);
+  auto conninfo = conninfoTo(leader, false);
+  if (!conninfo) {
+    return fail(conninfo.error());
+  }
+  auto conn = PgConn::connect(*conninfo, timeout);
   if (!conn) {
     return fail(ErrorCode::Unavailable, "connecting to the leader: ", conn.error().message);
   }
@@ -922,7 +1063,8 @@ Result<bool> Postgres::divergedFrom(const Upstream& leader, Duration timeout) {
   }
   char name[32];
   std::snprintf(name, sizeof name, "pg_wal/%08X.history", leader_timeline);
-  auto history = conn->query("SELECT pg_read_file(" + conn->literal(name) + ")", timeout);
+  auto history =
+      conn->query("SELECT pg_read_file(" + conn->literal(name).value_or("''") + ")", timeout);
   if (!history || history->empty() || !(*history)[0][0]) {
     return fail(ErrorCode::Unavailable, "reading the leader's timeline history: ",
                 history ? "no answer" : history.error().message);
@@ -1011,7 +1153,11 @@ Result<void> Postgres::ensureSlots(const std::vector<std::string>& members, Dura
   }
   std::string sql;
   for (const auto& m : members) {
-    auto name = (*conn)->literal(m);
+    // Slot names are member names (checked where they were read), quoted all the same.
+    if (auto n = checkMemberName(m); !n) {
+      return fail(ErrorCode::InvalidArgument, "replication slot: ", n.error().message);
+    }
+    auto name = (*conn)->literal(m).value_or("''");
     sql +=
         "SELECT pg_create_physical_replication_slot(" + name +
         ", true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = " + name +
@@ -1022,16 +1168,35 @@ Result<void> Postgres::ensureSlots(const std::vector<std::string>& members, Dura
 }
 
 Result<void> Postgres::createReplicationRole(Duration timeout) {
-  auto conn = local(timeout);
+  // A connection of its own, closed after: the settings below must not outlive the statement.
+  auto conn = connectLocal(timeout);
   if (!conn) {
-    return fail(conn.error());
+    return fail(conn.error().code, "creating the replication role: ", conn.error().message);
   }
-  // The password is sent in the statement; log_statement is off, so it is not logged.
-  std::string sql = "CREATE ROLE \"" + config_.replication.user +
-                    "\" WITH REPLICATION LOGIN PASSWORD " +
-                    (*conn)->literal(config_.replication.password);
-  auto rows = localQuery("creating the replication role", sql, timeout);
-  return rows ? ok() : fail(rows.error());
+  // The password travels in the statement text, so this session logs no statement text first:
+  // not as a statement (log_statement), not as a slow one (log_min_duration_statement), not
+  // beside an error (log_min_error_statement), whatever postgres.parameters set. A separate
+  // query: a statement is logged as it arrives, before a SET in the same string would run.
+  if (auto quiet = conn->query("SET log_statement = 'none'; SET log_min_duration_statement = -1; "
+                               "SET log_min_error_statement = 'panic'; SET log_duration = off",
+                               timeout);
+      !quiet) {
+    return fail(
+        ErrorCode::Internal,
+        "creating the replication role: silencing the session's logging: ", quiet.error().message);
+  }
+  auto role = conn->identifier(config_.replication.user);
+  auto password = conn->literal(config_.replication.password);
+  if (!role || !password) {
+    return fail(ErrorCode::InvalidArgument,
+                "creating the replication role: the user or password cannot be quoted");
+  }
+  auto rows = conn->query("CREATE ROLE " + *role + " WITH REPLICATION LOGIN PASSWORD " + *password,
+                          timeout);
+  if (!rows) {
+    return fail(ErrorCode::Internal, "creating the replication role: ", rows.error().message);
+  }
+  return ok();
 }
 
 Result<std::string> Postgres::controlState() { return controlField("Database cluster state"); }

@@ -42,8 +42,11 @@ class PgConn {
   using Row = std::vector<std::optional<std::string>>;
   Result<std::vector<Row>> query(const std::string& sql, Duration timeout);
   // A string literal for SQL text ('...' with quoting), for values that cannot be parameters
-  // (ALTER SYSTEM, CREATE ROLE ... PASSWORD).
-  std::string literal(const std::string& value) const;
+  // (ALTER SYSTEM, CREATE ROLE ... PASSWORD); nullopt if libpq cannot quote it (invalid
+  // encoding).
+  std::optional<std::string> literal(const std::string& value) const;
+  // An identifier for SQL text ("..." with quoting), e.g. a role name; nullopt as above.
+  std::optional<std::string> identifier(const std::string& name) const;
 
  private:
   explicit PgConn(pg_conn* conn) : conn_(conn) {}
@@ -159,12 +162,17 @@ class Postgres {
   // directory was last a primary (a rejoin must rewind); "... recovery" a standby.
   Result<std::string> controlState();
 
-  // libpq connection string to another member, credentials via the password file.
-  std::string conninfoTo(const Upstream& to, bool replication) const;
+  // libpq connection string to another member, credentials via the password file, TLS as
+  // postgres.sslmode says (sslrootcert: postgres.tls.ca). Refuses a host that is not an IP
+  // address or host name (it comes from etcd).
+  Result<std::string> conninfoTo(const Upstream& to, bool replication) const;
 
  private:
   std::string localConninfo() const;
-  std::string hbaText(bool clients) const;
+  // pg_hba.conf: the local lines, the operator's (postgres.pg_hba), then Rampart's own for
+  // postgres.hba_networks (replication: hostssl with server TLS). `clients` false: closed to clients for a
+  // switchover (only the local superuser and replication are admitted).
+  Result<std::string> hbaText(bool clients) const;
   Result<void> stopWith(int signal, Duration timeout);
   Result<void> writeConfigFiles(bool standby, const std::optional<Upstream>& upstream,
                                 const std::string& sync_names);

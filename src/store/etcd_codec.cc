@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -15,11 +17,20 @@ constexpr std::string_view kAlphabet =
 
 std::string str(int64_t n) { return std::to_string(n); }
 
-// proto3 JSON int64: a string ("42"), though plain numbers are accepted too.
-int64_t int64Field(const json& obj, const char* name) {
+// proto3 JSON int64: a string ("42"), though plain numbers are accepted too. Absent or null is
+// the proto3 default 0; anything else that is not an int64 is an error, never a silent 0 (a
+// revision or lease read as 0 would mean "none" and corrupt the caller's view).
+Result<int64_t> int64Field(const json& obj, const char* name) {
   auto it = obj.find(name);
   if (it == obj.end() || it->is_null()) {
-    return 0;
+    return int64_t{0};
+  }
+  if (it->is_number_unsigned()) {
+    auto value = it->get<uint64_t>();
+    if (value > static_cast<uint64_t>(INT64_MAX)) {
+      return fail(ErrorCode::Internal, "etcd answered with an out-of-range ", name);
+    }
+    return static_cast<int64_t>(value);
   }
   if (it->is_number_integer()) {
     return it->get<int64_t>();
@@ -27,10 +38,14 @@ int64_t int64Field(const json& obj, const char* name) {
   if (it->is_string()) {
     const auto& s = it->get_ref<const std::string&>();
     int64_t value = 0;
-    std::from_chars(s.data(), s.data() + s.size(), value);
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) {
+      return fail(ErrorCode::Internal, "etcd answered with an invalid ", name, " '",
+                  s.substr(0, 40), "'");
+    }
     return value;
   }
-  return 0;
+  return fail(ErrorCode::Internal, "etcd answered with a non-integer ", name);
 }
 
 bool boolField(const json& obj, const char* name) {
@@ -38,13 +53,21 @@ bool boolField(const json& obj, const char* name) {
   return it != obj.end() && it->is_boolean() && it->get<bool>();
 }
 
-std::string bytesField(const json& obj, const char* name) {
+// proto3 JSON bytes: base64. Absent or null is the empty string; bad base64 is an error.
+Result<std::string> bytesField(const json& obj, const char* name) {
   auto it = obj.find(name);
-  if (it == obj.end() || !it->is_string()) {
-    return {};
+  if (it == obj.end() || it->is_null()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return fail(ErrorCode::Internal, "etcd answered with a non-string ", name);
   }
   auto decoded = base64Decode(it->get_ref<const std::string&>());
-  return decoded ? std::move(*decoded) : std::string();
+  if (!decoded) {
+    return fail(ErrorCode::Internal, "etcd answered with an invalid ", name, ": ",
+                decoded.error().message);
+  }
+  return decoded;
 }
 
 Result<json> parse(std::string_view body) {
@@ -56,20 +79,70 @@ Result<json> parse(std::string_view body) {
   return parsed;
 }
 
-Revision headerRevision(const json& obj) {
+Result<Revision> headerRevision(const json& obj) {
   auto it = obj.find("header");
-  return it == obj.end() ? 0 : int64Field(*it, "revision");
+  if (it == obj.end() || it->is_null()) {
+    return Revision{0};
+  }
+  if (!it->is_object()) {
+    return fail(ErrorCode::Internal, "etcd answered with a non-object header");
+  }
+  return int64Field(*it, "revision");
 }
 
-KeyValue decodeKv(const json& obj) {
+// Reads fields one after another and keeps the first error, so a decoder reads as a list of
+// fields instead of a ladder of ifs; the decoder returns `error` if one was set.
+struct Fields {
+  std::optional<Error> error;
+
+  template <typename T, typename U>
+  void get(Result<T> r, U& out) {
+    if (error) {
+      return;
+    }
+    if (!r) {
+      error = r.error();
+    } else {
+      out = static_cast<U>(std::move(*r));
+    }
+  }
+};
+
+Result<KeyValue> decodeKv(const json& obj) {
+  if (!obj.is_object()) {
+    return fail(ErrorCode::Internal, "etcd answered with a non-object kv");
+  }
   KeyValue kv;
-  kv.key = bytesField(obj, "key");
-  kv.value = bytesField(obj, "value");
-  kv.create_revision = int64Field(obj, "create_revision");
-  kv.mod_revision = int64Field(obj, "mod_revision");
-  kv.version = int64Field(obj, "version");
-  kv.lease = int64Field(obj, "lease");
+  Fields f;
+  f.get(bytesField(obj, "key"), kv.key);
+  f.get(bytesField(obj, "value"), kv.value);
+  f.get(int64Field(obj, "create_revision"), kv.create_revision);
+  f.get(int64Field(obj, "mod_revision"), kv.mod_revision);
+  f.get(int64Field(obj, "version"), kv.version);
+  f.get(int64Field(obj, "lease"), kv.lease);
+  if (f.error) {
+    return fail(*f.error);
+  }
   return kv;
+}
+
+// The kvs of `name` (an array of kv objects; absent: none) appended to `out`.
+Result<void> kvList(const json& obj, const char* name, std::vector<KeyValue>& out) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) {
+    return ok();
+  }
+  if (!it->is_array()) {
+    return fail(ErrorCode::Internal, "etcd answered with a non-array ", name);
+  }
+  for (const auto& item : *it) {
+    auto kv = decodeKv(item);
+    if (!kv) {
+      return fail(kv.error());
+    }
+    out.push_back(std::move(*kv));
+  }
+  return ok();
 }
 
 json rangeJson(const RangeRequest& r) {
@@ -159,36 +232,48 @@ json opsJson(const std::vector<TxnOp>& ops) {
   return out;
 }
 
-RangeResponse rangeFrom(const json& j) {
+Result<RangeResponse> rangeFrom(const json& j) {
   RangeResponse out;
-  out.revision = headerRevision(j);
-  if (auto it = j.find("kvs"); it != j.end() && it->is_array()) {
-    for (const auto& kv : *it) {
-      out.kvs.push_back(decodeKv(kv));
-    }
+  Fields f;
+  f.get(headerRevision(j), out.revision);
+  f.get(int64Field(j, "count"), out.count);
+  if (f.error) {
+    return fail(*f.error);
+  }
+  if (auto kvs = kvList(j, "kvs", out.kvs); !kvs) {
+    return fail(kvs.error());
   }
   out.more = boolField(j, "more");
-  out.count = int64Field(j, "count");
   return out;
 }
 
-PutResponse putFrom(const json& j) {
+Result<PutResponse> putFrom(const json& j) {
   PutResponse out;
-  out.revision = headerRevision(j);
+  auto revision = headerRevision(j);
+  if (!revision) {
+    return fail(revision.error());
+  }
+  out.revision = *revision;
   if (auto it = j.find("prev_kv"); it != j.end() && it->is_object()) {
-    out.prev_kv = decodeKv(*it);
+    auto kv = decodeKv(*it);
+    if (!kv) {
+      return fail(kv.error());
+    }
+    out.prev_kv = std::move(*kv);
   }
   return out;
 }
 
-DeleteResponse deleteFrom(const json& j) {
+Result<DeleteResponse> deleteFrom(const json& j) {
   DeleteResponse out;
-  out.revision = headerRevision(j);
-  out.deleted = int64Field(j, "deleted");
-  if (auto it = j.find("prev_kvs"); it != j.end() && it->is_array()) {
-    for (const auto& kv : *it) {
-      out.prev_kvs.push_back(decodeKv(kv));
-    }
+  Fields f;
+  f.get(headerRevision(j), out.revision);
+  f.get(int64Field(j, "deleted"), out.deleted);
+  if (f.error) {
+    return fail(*f.error);
+  }
+  if (auto kvs = kvList(j, "prev_kvs", out.prev_kvs); !kvs) {
+    return fail(kvs.error());
   }
   return out;
 }
@@ -251,14 +336,21 @@ std::string base64Encode(std::string_view bytes) {
 }
 
 Result<std::string> base64Decode(std::string_view text) {
+  // Standard padded base64, as etcd's gateway writes it: whole 4-character groups, '=' only as
+  // the last one or two characters, and no stray bits in the last character.
+  if (text.size() % 4 != 0) {
+    return fail(ErrorCode::InvalidArgument, "invalid base64: length ", std::to_string(text.size()),
+                " is not a multiple of 4");
+  }
+  size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
+    ++padding;
+  }
   std::string out;
   out.reserve(text.size() / 4 * 3);
   uint32_t acc = 0;
   int bits = 0;
-  for (char c : text) {
-    if (c == '=') {
-      break;
-    }
+  for (char c : text.substr(0, text.size() - padding)) {
     auto pos = kAlphabet.find(c);
     if (pos == std::string_view::npos) {
       return fail(ErrorCode::InvalidArgument, "invalid base64 character");
@@ -269,6 +361,9 @@ Result<std::string> base64Decode(std::string_view text) {
       bits -= 8;
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
+  }
+  if ((acc & ((1u << bits) - 1)) != 0) {
+    return fail(ErrorCode::InvalidArgument, "invalid base64: stray bits before the padding");
   }
   return out;
 }
@@ -346,16 +441,35 @@ Result<TxnResponse> decodeTxn(std::string_view body) {
     return fail(j.error());
   }
   TxnResponse out;
-  out.revision = headerRevision(*j);
+  auto revision = headerRevision(*j);
+  if (!revision) {
+    return fail(revision.error());
+  }
+  out.revision = *revision;
   out.succeeded = boolField(*j, "succeeded");
   if (auto it = j->find("responses"); it != j->end() && it->is_array()) {
     for (const auto& op : *it) {
+      if (!op.is_object()) {
+        return fail(ErrorCode::Internal, "etcd answered with a non-object txn response");
+      }
       if (auto r = op.find("response_range"); r != op.end()) {
-        out.responses.emplace_back(rangeFrom(*r));
+        auto range = rangeFrom(*r);
+        if (!range) {
+          return fail(range.error());
+        }
+        out.responses.emplace_back(std::move(*range));
       } else if (auto p = op.find("response_put"); p != op.end()) {
-        out.responses.emplace_back(putFrom(*p));
+        auto put = putFrom(*p);
+        if (!put) {
+          return fail(put.error());
+        }
+        out.responses.emplace_back(std::move(*put));
       } else if (auto d = op.find("response_delete_range"); d != op.end()) {
-        out.responses.emplace_back(deleteFrom(*d));
+        auto del = deleteFrom(*d);
+        if (!del) {
+          return fail(del.error());
+        }
+        out.responses.emplace_back(std::move(*del));
       }
     }
   }
@@ -367,10 +481,20 @@ Result<LeaseGrantResponse> decodeLeaseGrant(std::string_view body) {
   if (!j) {
     return fail(j.error());
   }
-  if (auto e = j->find("error"); e != j->end() && e->is_string() && !e->get<std::string>().empty()) {
+  if (auto e = j->find("error");
+      e != j->end() && e->is_string() && !e->get<std::string>().empty()) {
     return fail(ErrorCode::Unavailable, "lease grant: ", e->get<std::string>());
   }
-  return LeaseGrantResponse{int64Field(*j, "ID"), std::chrono::seconds(int64Field(*j, "TTL"))};
+  LeaseGrantResponse out;
+  int64_t ttl = 0;
+  Fields f;
+  f.get(int64Field(*j, "ID"), out.id);
+  f.get(int64Field(*j, "TTL"), ttl);
+  if (f.error) {
+    return fail(*f.error);
+  }
+  out.ttl = std::chrono::seconds(ttl);
+  return out;
 }
 
 Result<LeaseKeepAliveResponse> decodeLeaseKeepAlive(std::string_view body) {
@@ -379,12 +503,19 @@ Result<LeaseKeepAliveResponse> decodeLeaseKeepAlive(std::string_view body) {
     return fail(j.error());
   }
   const json* result = &*j;
-  if (auto it = j->find("result"); it != j->end()) {
+  if (auto it = j->find("result"); it != j->end() && it->is_object()) {
     result = &*it;
   }
-  auto ttl = int64Field(*result, "TTL");
+  int64_t ttl = 0;
+  int64_t id = 0;
+  Fields f;
+  f.get(int64Field(*result, "TTL"), ttl);
+  f.get(int64Field(*result, "ID"), id);
+  if (f.error) {
+    return fail(*f.error);
+  }
   if (ttl <= 0) {
-    return fail(ErrorCode::NotFound, "lease ", std::to_string(int64Field(*result, "ID")),
+    return fail(ErrorCode::NotFound, "lease ", std::to_string(id),
                 " not found (expired or revoked)");
   }
   return LeaseKeepAliveResponse{std::chrono::seconds(ttl)};
@@ -396,16 +527,27 @@ Result<LeaseTimeToLiveResponse> decodeLeaseTimeToLive(std::string_view body) {
     return fail(j.error());
   }
   LeaseTimeToLiveResponse out;
-  out.ttl = std::chrono::seconds(int64Field(*j, "TTL"));
-  out.granted_ttl = std::chrono::seconds(int64Field(*j, "grantedTTL"));
+  int64_t ttl = 0;
+  int64_t granted = 0;
+  Fields f;
+  f.get(int64Field(*j, "TTL"), ttl);
+  f.get(int64Field(*j, "grantedTTL"), granted);
+  if (f.error) {
+    return fail(*f.error);
+  }
+  out.ttl = std::chrono::seconds(ttl);
+  out.granted_ttl = std::chrono::seconds(granted);
   if (auto it = j->find("keys"); it != j->end() && it->is_array()) {
     for (const auto& k : *it) {
-      if (k.is_string()) {
-        auto key = base64Decode(k.get<std::string>());
-        if (key) {
-          out.keys.push_back(std::move(*key));
-        }
+      if (!k.is_string()) {
+        return fail(ErrorCode::Internal, "etcd answered with a non-string lease key");
       }
+      auto key = base64Decode(k.get<std::string>());
+      if (!key) {
+        return fail(ErrorCode::Internal,
+                    "etcd answered with an invalid lease key: ", key.error().message);
+      }
+      out.keys.push_back(std::move(*key));
     }
   }
   return out;
@@ -419,7 +561,8 @@ Error decodeError(int http_status, std::string_view body) {
     if (auto it = j.find("error"); it != j.end()) {
       // Streams wrap the error object; unary calls put it at the top level.
       const json& e = it->is_object() ? *it : j;
-      code = int64Field(e, "code");
+      // An error answer is reported even when its code is malformed (then: unknown).
+      code = int64Field(e, "code").value_or(0);
       if (auto m = e.find("message"); m != e.end() && m->is_string()) {
         message = m->get<std::string>();
       }
@@ -456,19 +599,34 @@ Result<WatchMessage> decodeWatchMessage(std::string_view line) {
   if (auto reason = r.find("cancel_reason"); reason != r.end() && reason->is_string()) {
     out.cancel_reason = reason->get<std::string>();
   }
-  out.compact_revision = int64Field(r, "compact_revision");
-  out.header_revision = headerRevision(r);
+  Fields f;
+  f.get(int64Field(r, "compact_revision"), out.compact_revision);
+  f.get(headerRevision(r), out.header_revision);
+  if (f.error) {
+    return fail(*f.error);
+  }
   if (auto events = r.find("events"); events != r.end() && events->is_array()) {
     for (const auto& e : *events) {
+      if (!e.is_object()) {
+        return fail(ErrorCode::Internal, "etcd answered with a non-object watch event");
+      }
       WatchEvent event;
       if (auto t = e.find("type"); t != e.end() && t->is_string() && *t == "DELETE") {
         event.type = WatchEvent::Type::Delete;
       }
       if (auto kv = e.find("kv"); kv != e.end()) {
-        event.kv = decodeKv(*kv);
+        auto decoded = decodeKv(*kv);
+        if (!decoded) {
+          return fail(decoded.error());
+        }
+        event.kv = std::move(*decoded);
       }
       if (auto prev = e.find("prev_kv"); prev != e.end() && prev->is_object()) {
-        event.prev_kv = decodeKv(*prev);
+        auto decoded = decodeKv(*prev);
+        if (!decoded) {
+          return fail(decoded.error());
+        }
+        event.prev_kv = std::move(*decoded);
       }
       out.events.push_back(std::move(event));
     }

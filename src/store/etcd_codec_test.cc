@@ -73,6 +73,43 @@ TEST(EtcdCodec, GrpcErrorCodesMapToRampartCodes) {
   EXPECT_EQ(decodeError(503, "not json").code, ErrorCode::Unavailable);
 }
 
+TEST(EtcdCodec, InvalidBase64IsAnErrorNotAnEmptyString) {
+  for (const char* bad : {"Zm9", "Zm9v!", "Zm=v", "Z===", "Zm==Zm==", "Zh=="}) {
+    EXPECT_FALSE(base64Decode(bad)) << bad;
+  }
+  // A value etcd sends that is not base64 fails the whole answer instead of reading as "".
+  auto range = decodeRange(R"({"header":{"revision":"3"},"kvs":[{"key":"Zm9v","value":"!!"}]})");
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().message.find("value"), std::string::npos) << range.error().message;
+  EXPECT_FALSE(decodeWatchMessage(
+      R"({"result":{"header":{"revision":"5"},"events":[{"kv":{"key":"Zm9","mod_revision":"5"}}]}})"));
+  EXPECT_FALSE(decodeRange(R"({"kvs":[{"key":5}]})"));
+}
+
+TEST(EtcdCodec, InvalidNumberIsAnErrorNotZero) {
+  // A revision that does not parse would read as 0 ("no revision"): refused.
+  auto range = decodeRange(R"({"header":{"revision":"12x"},"kvs":[]})");
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().message.find("revision"), std::string::npos) << range.error().message;
+  EXPECT_FALSE(decodeRange(R"({"header":{"revision":""}})"));
+  EXPECT_FALSE(decodeRange(R"({"header":{"revision":1.5}})"));
+  EXPECT_FALSE(decodeRange(R"({"header":{"revision":"99999999999999999999"}})"));
+  EXPECT_FALSE(decodeRange(R"({"header":{"revision":18446744073709551615}})"));
+  EXPECT_FALSE(decodeRange(R"({"kvs":[{"key":"Zm9v","mod_revision":"abc"}]})"));
+  EXPECT_FALSE(decodeTxn(R"({"header":{"revision":"9"},"responses":[{"response_put":{"header":{"revision":"x"}}}]})"));
+  EXPECT_FALSE(decodeLeaseGrant(R"({"ID":"7a","TTL":"5"})"));
+  EXPECT_FALSE(decodeLeaseKeepAlive(R"({"result":{"ID":"1","TTL":"3s"}})"));
+  EXPECT_FALSE(decodeLeaseTimeToLive(R"({"ID":"1","TTL":"3","keys":["!"]})"));
+  EXPECT_FALSE(decodeWatchMessage(R"({"result":{"header":{"revision":"5"},"compact_revision":"-"}})"));
+  // Numbers as JSON numbers and absent fields stay valid.
+  auto ok = decodeRange(R"({"header":{"revision":7},"kvs":[{"key":"Zm9v"}],"count":"1"})");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->revision, 7);
+  EXPECT_EQ(ok->count, 1);
+  EXPECT_EQ(ok->kvs.at(0).key, "foo");
+  EXPECT_EQ(ok->kvs.at(0).mod_revision, 0);
+}
+
 TEST(EtcdCodec, PrefixEndIncrementsTheLastByteBelow0xff) {
   EXPECT_EQ(prefixEnd("/a/"), "/a0");
   EXPECT_EQ(prefixEnd(std::string("a\xff", 2)), "b");
