@@ -45,8 +45,8 @@ struct Reader {
 };
 
 void readCredentials(Reader& r, const config::Section& root, MemberConfig& out) {
-  for (auto [key, cred] : {std::pair{"superuser", &out.superuser},
-                           std::pair{"replication", &out.replication}}) {
+  for (auto [key, cred] :
+       {std::pair{"superuser", &out.superuser}, std::pair{"replication", &out.replication}}) {
     auto s = r.section(root, key, {"user", "password"});
     if (!s) {
       return;
@@ -81,8 +81,7 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   r.get(root.requiredString("name"), out.name);
   if (!r.error) {
     if (auto c = checkMemberName(out.name); !c) {
-      return fail(ErrorCode::InvalidArgument, root.whereIs("name"), ": name: ",
-                  c.error().message);
+      return fail(ErrorCode::InvalidArgument, root.whereIs("name"), ": name: ", c.error().message);
     }
   }
   r.get(root.string("os_user", out.os_user), out.os_user);
@@ -105,18 +104,29 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     r.get(pg->string("bin_dir", out.bin_dir), out.bin_dir);
     r.get(pg->stringMap("parameters"), out.parameters);
   }
-  if (auto rest = r.section(root, "rest", {"listen", "token", "token_file"})) {
+  if (auto rest = r.section(
+          root, "rest", {"listen", "token", "token_file", "member_token", "member_token_file"})) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
-    r.get(rest->string("token", ""), out.token);
-    std::string token_file;
-    r.get(rest->string("token_file", ""), token_file);
-    if (!r.error && !token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!in) {
-        return fail(ErrorCode::InvalidArgument, rest->whereIs("token_file"),
-                    ": rest.token_file: cannot read ", token_file);
+    // Operator and member credentials, each given inline or in a file (its first line).
+    for (auto [key, token] : {std::pair{std::string("token"), &out.token},
+                              std::pair{std::string("member_token"), &out.member_token}}) {
+      r.get(rest->string(key, ""), *token);
+      std::string file;
+      r.get(rest->string(key + "_file", ""), file);
+      if (!r.error && !file.empty()) {
+        std::ifstream in(file);
+        if (!in) {
+          return fail(ErrorCode::InvalidArgument, rest->whereIs(key + "_file"), ": rest.", key,
+                      "_file: cannot read ", file);
+        }
+        std::getline(in, *token);
       }
-      std::getline(in, out.token);
+    }
+    if (!r.error && !out.token.empty() && out.token == out.member_token) {
+      // One secret for both would let every member (and whoever reads a member's files) make
+      // operator calls: the point of two credentials is lost.
+      return fail(ErrorCode::InvalidArgument, rest->whereIs("member_token"),
+                  ": rest.member_token: must differ from rest.token (the operator credential)");
     }
   }
   if (!r.error && root.has("credentials") && root.has("credentials_file")) {

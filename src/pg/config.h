@@ -9,7 +9,11 @@
 //     data_dir: /var/lib/rampart/m1/data
 //     bin_dir: /usr/lib/postgresql/15/bin
 //     parameters: { shared_buffers: 64MB } # extra postgresql.conf settings
-//   rest: { listen: 127.0.0.1:8008, token: s3cret }   # or token_file
+//   rest:
+//     listen: 127.0.0.1:8008
+//     token_file: /etc/rampart/operator.token  # or token: the operator credential (operator calls)
+//     member_token_file: /etc/rampart/member.token  # or member_token: shared by the members, only
+//                                          # for failsafe (ha.failsafe is off without it)
 //   credentials:                           # or `credentials_file: secrets.yaml` (same keys)
 //     superuser:   { user: postgres,   password: ... }
 //     replication: { user: replicator, password: ... }
@@ -67,7 +71,8 @@ struct MemberConfig {
   std::string bin_dir = "/usr/lib/postgresql/15/bin";
   std::map<std::string, std::string> parameters;
   net::Endpoint rest{"127.0.0.1", 8008};
-  std::string token;  // empty: mutating REST calls are refused
+  std::string token;         // operator credential; empty: operator REST calls are refused
+  std::string member_token;  // member credential (failsafe only); empty: failsafe is off
   Credential superuser{"postgres", ""};
   Credential replication{"replicator", ""};
   HaSettings ha;
