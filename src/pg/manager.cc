@@ -254,7 +254,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // Send time of this member's last etcd request that was answered (etcdProbeLoop, and status
   // writes): a member vouches for a leader only while this is old (decideVouch).
   TimePoint etcd_reached_at_{};
-  std::string last_vouch_refusal_;  // logged once per reason
+  std::optional<VouchVerdict> last_vouch_verdict_;  // refusals are logged once per kind
   // This member's last handover-ready writes (for the switchover request at `request_rev`).
   struct ReadyWrite {
     int64_t request_rev = 0;
@@ -370,12 +370,14 @@ void Manager::applyDelete(const std::string& k) {
 asio::awaitable<void> Manager::watchLoop() {
   while (!stopping_) {
     auto list = store::RangeRequest::prefix(keys_.prefix);  // a local: the g++ 12 co_await rule
+    auto list_sent_at = now();
     auto listed = co_await store_.range(std::move(list));
     if (!listed) {
       log_->warn("listing {} failed: {}", keys_.prefix, listed.error().toString());
       co_await sleep(200ms);
       continue;
     }
+    etcd_reached_at_ = std::max(etcd_reached_at_, list_sent_at);
     leader_present_ = false;
     members_.clear();
     sync_.reset();
@@ -626,10 +628,10 @@ VouchDecision Manager::vouch(const std::string& leader, const std::string& proof
                  toMillis(config_.ha.leader_timeout));
     }
     failsafe_until_ = now() + config_.ha.leader_timeout;
-  } else if (decision.reason != last_vouch_refusal_) {
-    last_vouch_refusal_ = decision.reason;
+  } else if (decision.verdict != last_vouch_verdict_) {
     log_->warn("refused to vouch for {} (failsafe): {}", leader, decision.reason);
   }
+  last_vouch_verdict_ = decision.verdict;
   return decision;
 }
 
