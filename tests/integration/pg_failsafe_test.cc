@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -146,6 +147,21 @@ TEST_F(PgFailsafeTest, RepeatedVouchesForADeadLeaderDoNotBlockFailover) {
   EXPECT_TRUE(failed_over) << "no new primary within 20 s of the leader's death\n" << allLogs();
   EXPECT_EQ(accepted, 0) << "members that reach etcd vouched";
   EXPECT_GT(refused, 0);
+}
+
+TEST(PgCli, MemberActionsSendTheOperatorTokenOnlyToTheAddressInThatMembersOwnFile) {
+  // m2's REST address would come from etcd (here unreachable): the command refuses before it
+  // asks, instead of handing the operator token to whatever address etcd lists.
+  rampart::testing::TempDir dir;
+  std::string path = dir.path() + "/member.yaml";
+  std::ofstream(path) << "cluster: c\nname: m1\netcd: { endpoints: [127.0.0.1:1] }\n"
+                         "postgres: { listen: 127.0.0.1:5, data_dir: /tmp/x }\n"
+                         "rest: { listen: 127.0.0.1:1, token: op }\n"
+                         "credentials:\n  superuser: { password: a }\n"
+                         "  replication: { password: b }\n";
+  auto r = runtime::runCommand({RAMPART_BINARY, "pg", "restart", "m2", "--config", path}, 10s);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("m2's own config file"), std::string::npos) << r.output;
 }
 
 }  // namespace
