@@ -171,17 +171,14 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
       return handler(request);
     };
   };
-  auto guarded = [operator_token](auto handler) {
-    return [operator_token, handler](const http::Request& request) {
-      if (request.method != "POST") {
-        return http::Response::json(405, R"({"error":"use POST"})");
-      }
+  auto guarded = [operator_token, post_only](auto handler) {
+    return post_only([operator_token, handler](const http::Request& request) {
       if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
         return http::Response::json(
             401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
       }
       return handler(request);
-    };
+    });
   };
   auto body_field = [](const http::Request& request, const char* key) -> Result<std::string> {
     if (request.body.empty()) {
