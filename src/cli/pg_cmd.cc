@@ -263,31 +263,29 @@ int runPause(const PgFlags& flags, bool paused) {
   return 0;
 }
 
-// POST to one member's REST API with the cluster token.
+// POST to one member's REST API with the operator credential. The credential goes only where
+// it cannot leak: to the member whose own config file was given (its address from that file).
+// A REST address read from etcd could point anywhere (whoever can write etcd chooses it).
 int runMemberAction(const PgFlags& flags, const std::string& path) {
   auto config = loadConfig(flags);
   if (!config) {
     return usage(config.error().message);
   }
-  auto cluster = readCluster(*config);
-  if (!cluster) {
-    std::fprintf(stderr, "rampart pg: %s\n", cluster.error().message.c_str());
-    return 1;
+  if (config->token.empty()) {
+    return usage("rest.token (or token_file) is not set in " + flags.config_file +
+                 ": the operator credential is needed");
   }
-  auto it = cluster->members.find(flags.member);
-  if (it == cluster->members.end()) {
-    return usage("no member named '" + flags.member + "' in cluster " + config->cluster);
+  if (flags.member != config->name) {
+    return usage("give " + flags.member + "'s own config file (--config): the operator token " +
+                 "is sent only to the REST address in that file, never to one read from etcd");
   }
-  auto rest = net::parseEndpoint(it->second.rest);
-  if (!rest) {
-    return usage(rest.error().message);
-  }
+  net::Endpoint rest = config->rest;
   asio::io_context io;
   net::http::Client client(io.get_executor());
   auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
     net::http::Request request{"POST", path, {{"Authorization", "Bearer " + config->token}}, ""};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    co_return co_await client.fetch(*rest, std::move(request), deadline);
+    co_return co_await client.fetch(rest, std::move(request), deadline);
   };
   auto response = testing::runLoop(io, work());
   if (!response) {
@@ -401,7 +399,8 @@ void addPg(CLI::App& app, Action& action) {
         std::tuple{"reinit", "/reinitialize", "re-clone a replica from the leader"}}) {
     auto* sub = pg->add_subcommand(name, help);
     with_config(sub);
-    sub->add_option("member", flags->member, "member name")->required();
+    sub->add_option("member", flags->member, "member name (--config: that member's file)")
+        ->required();
     std::string p = path;
     sub->callback(
         [flags, p, &action] { action = [flags, p] { return runMemberAction(*flags, p); }; });

@@ -206,26 +206,37 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     }
     readPostgresSecurity(r, *pg, out);
   }
-  if (auto rest = r.section(root, "rest", {"listen", "token", "token_file"})) {
+  if (auto rest = r.section(
+          root, "rest", {"listen", "token", "token_file", "member_token", "member_token_file"})) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
-    r.get(rest->string("token", ""), out.token);
-    std::string token_file;
-    r.get(rest->string("token_file", ""), token_file);
-    if (!r.error && !token_file.empty()) {
-      // A credential: refused when others may read it (or it is not ours).
-      auto token = runtime::readSecretFile(token_file);
-      if (!token) {
-        return fail(ErrorCode::InvalidArgument, rest->whereIs("token_file"),
-                    ": rest.token_file: ", token.error().message);
+    // Operator and member credentials, each given inline or in a file (its first line).
+    for (auto [key, token] : {std::pair{std::string("token"), &out.token},
+                              std::pair{std::string("member_token"), &out.member_token}}) {
+      r.get(rest->string(key, ""), *token);
+      std::string file;
+      r.get(rest->string(key + "_file", ""), file);
+      if (!r.error && !file.empty()) {
+        // A credential: refused when others may read it (or it is not ours).
+        auto secret = runtime::readSecretFile(file);
+        if (!secret) {
+          return fail(ErrorCode::InvalidArgument, rest->whereIs(key + "_file"), ": rest.", key,
+                      "_file: ", secret.error().message);
+        }
+        *token = std::move(*secret);
       }
-      out.token = std::move(*token);
+      if (!r.error && !checkNoControlCharacters(*token)) {
+        // Sent in an HTTP header: a newline in it would end the header. (The message leaves the
+        // token out.)
+        std::string field = file.empty() ? key : key + "_file";
+        return fail(ErrorCode::InvalidArgument, rest->whereIs(field), ": rest.", field,
+                    ": the token holds a control character (a newline or the like)");
+      }
     }
-    if (!r.error && !checkNoControlCharacters(out.token)) {
-      // Sent in an HTTP header: a newline in it would end the header. (The message leaves the
-      // token out.)
-      const char* key = token_file.empty() ? "token" : "token_file";
-      return fail(ErrorCode::InvalidArgument, rest->whereIs(key), ": rest.", key,
-                  ": the token holds a control character (a newline or the like)");
+    if (!r.error && !out.token.empty() && out.token == out.member_token) {
+      // One secret for both would let every member (and whoever reads a member's files) make
+      // operator calls: the point of two credentials is lost.
+      return fail(ErrorCode::InvalidArgument, rest->whereIs("member_token"),
+                  ": rest.member_token: must differ from rest.token (the operator credential)");
     }
   }
   if (!r.error && root.has("credentials") && root.has("credentials_file")) {

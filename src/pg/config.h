@@ -16,8 +16,12 @@
 //     tls: { cert: pg.pem, key: pg-key.pem, ca: ca.pem }  # ssl = on; replication lines hostssl
 //     sslmode: verify-full                 # to the other members (replication, pg_basebackup,
 //                                          # pg_rewind); default verify-full with tls.ca, else
-//                                          prefer
-//   rest: { listen: 127.0.0.1:8008, token: s3cret }   # or token_file
+//                                          # prefer
+//   rest:
+//     listen: 127.0.0.1:8008
+//     token_file: /etc/rampart/operator.token  # or token: the operator credential (operator calls)
+//     member_token_file: /etc/rampart/member.token  # or member_token: shared by the members, only
+//                                          # for failsafe (ha.failsafe is off without it)
 //   credentials:                           # or `credentials_file: secrets.yaml` (same keys)
 //     superuser:   { user: postgres,   password: ... }
 //     replication: { user: replicator, password: ... }
@@ -92,7 +96,8 @@ struct MemberConfig {
   PgTls tls;
   std::string sslmode = "prefer";  // for connections to the other members
   net::Endpoint rest{"127.0.0.1", 8008};
-  std::string token;  // empty: mutating REST calls are refused
+  std::string token;         // operator credential; empty: operator REST calls are refused
+  std::string member_token;  // member credential (failsafe only); empty: failsafe is off
   Credential superuser{"postgres", ""};
   Credential replication{"replicator", ""};
   HaSettings ha;

@@ -134,6 +134,7 @@ Result<json> labUp(const LabOptions& options) {
   (*etcd)->release();
   std::string password = randomHex(12);
   std::string token = randomHex(16);
+  std::string member_token = randomHex(16);  // failsafe only (pg/rest_auth.h)
   std::string cluster_name = "lab";
 
   json state;
@@ -214,7 +215,8 @@ Result<json> labUp(const LabOptions& options) {
          << "  parameters: { shared_buffers: 32MB, max_connections: '50' }\n"
          << "  tls: { cert: " << cert << ", key: " << key << ", ca: " << pg_ca << "/ca.pem }\n"
          << "  sslmode: verify-full\n"
-         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
+         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token
+         << ", member_token: " << member_token << " }\n"
          << "credentials:\n"
          << "  superuser: { user: postgres, password: '" << password << "' }\n"
          << "  replication: { user: replicator, password: '" << password << "' }\n";

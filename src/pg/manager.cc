@@ -31,6 +31,7 @@
 #include "pg/decide.h"
 #include "pg/postgres.h"
 #include "pg/rest.h"
+#include "pg/rest_auth.h"
 #include "store/etcd_store.h"
 #include "store/lease_keeper.h"
 
@@ -147,6 +148,10 @@ class Manager : public std::enable_shared_from_this<Manager> {
   asio::awaitable<void> watchLoop();
   asio::awaitable<void> heartbeatLoop();
   asio::awaitable<void> failsafeLoop();
+  asio::awaitable<void> etcdProbeLoop();
+  bool failsafeEnabled() const { return config_.ha.failsafe && !config_.member_token.empty(); }
+  VouchDecision vouch(const std::string& leader, const std::string& proof,
+                      const std::string& peer_name);
   asio::awaitable<void> watchdogLoop();
   asio::awaitable<void> checkpointAfterPromotion();
   asio::awaitable<void> postmasterLoop();
@@ -248,6 +253,10 @@ class Manager : public std::enable_shared_from_this<Manager> {
   std::string race_reason_;
   std::string last_wait_reason_;
   TimePoint failsafe_until_{};
+  // Send time of this member's last etcd request that was answered (etcdProbeLoop, and status
+  // writes): a member vouches for a leader only while this is old (decideVouch).
+  TimePoint etcd_reached_at_{};
+  std::optional<VouchVerdict> last_vouch_verdict_;  // refusals are logged once per kind
   // This member's last handover-ready writes (for the switchover request at `request_rev`).
   struct ReadyWrite {
     int64_t request_rev = 0;
@@ -408,12 +417,14 @@ void Manager::applyDelete(const std::string& k) {
 asio::awaitable<void> Manager::watchLoop() {
   while (!stopping_) {
     auto list = store::RangeRequest::prefix(keys_.prefix);  // a local: the g++ 12 co_await rule
+    auto list_sent_at = now();
     auto listed = co_await store_.range(std::move(list));
     if (!listed) {
       log_->warn("listing {} failed: {}", keys_.prefix, listed.error().toString());
       co_await sleep(200ms);
       continue;
     }
+    etcd_reached_at_ = std::max(etcd_reached_at_, list_sent_at);
     leader_present_ = false;
     members_.clear();
     sync_.reset();
@@ -467,7 +478,7 @@ void Manager::becomeLeader(int64_t rev, TimePoint sent_at) {
   fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
   is_leader_->Set(1);
   spawn(&Manager::heartbeatLoop);
-  if (config_.ha.failsafe) {
+  if (failsafeEnabled()) {
     spawn(&Manager::failsafeLoop);
   }
 }
@@ -604,7 +615,9 @@ asio::awaitable<Result<void>> Manager::failsafeRound(TimePoint deadline) {
     net::http::Request request;
     request.method = "POST";
     request.target = "/failsafe";
-    request.headers.emplace_back("Authorization", "Bearer " + config_.token);
+    // A proof, never the credential itself: this address comes from etcd (rest_auth.h).
+    request.headers.emplace_back("Authorization",
+                                 "Vouch " + vouchProof(config_.member_token, config_.name, name));
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = nlohmann::json{{"leader", config_.name}}.dump();
     auto response = co_await http_.fetch(*ep, std::move(request), deadline);
@@ -617,6 +630,56 @@ asio::awaitable<Result<void>> Manager::failsafeRound(TimePoint deadline) {
     }
   }
   co_return ok();
+}
+
+asio::awaitable<void> Manager::etcdProbeLoop() {
+  // What a member's vouch rests on (decideVouch): whether it reaches etcd itself. A linearizable
+  // read needs etcd's quorum, as the leader's heartbeat does; a serializable one would be
+  // answered by an etcd member cut off from the others.
+  while (!stopping_) {
+    auto sent_at = now();
+    if (leading_) {  // the leader's heartbeat says as much, and it vouches for no one
+      co_await sleep(config_.ha.heartbeat_interval);
+      continue;
+    }
+    auto probe = store::RangeRequest::single(keys_.leader());
+    probe.count_only = true;
+    auto r = co_await store_.range(std::move(probe));
+    if (r) {
+      etcd_reached_at_ = std::max(etcd_reached_at_, sent_at);
+    }
+    auto next = sent_at + config_.ha.heartbeat_interval;
+    if (next > now()) {
+      co_await sleep(next - now());
+    }
+  }
+}
+
+VouchDecision Manager::vouch(const std::string& leader, const std::string& proof,
+                             const std::string& peer_name) {
+  VouchFacts facts;
+  facts.me = config_.name;
+  facts.claimed_leader = leader;
+  facts.proof_valid = vouchProofValid(config_.member_token, leader, config_.name, proof);
+  facts.peer_name = peer_name;
+  facts.leading = leading_;
+  facts.leader_present = leader_present_;
+  facts.leader_name = leader_name_;
+  facts.now = now();
+  facts.etcd_reached_at = etcd_reached_at_;
+  facts.etcd_silence_limit = config_.ha.heartbeat_interval * 2;
+  auto decision = decideVouch(facts);
+  if (decision.verdict == VouchVerdict::Accept) {
+    if (now() >= failsafe_until_) {
+      log_->warn("vouched for {} (failsafe): {}; no race for {:.0f} ms", leader, decision.reason,
+                 toMillis(config_.ha.leader_timeout));
+    }
+    failsafe_until_ = now() + config_.ha.leader_timeout;
+  } else if (decision.verdict != last_vouch_verdict_) {
+    log_->warn("refused to vouch for {} (failsafe): {}", leader, decision.reason);
+  }
+  last_vouch_verdict_ = decision.verdict;
+  return decision;
 }
 
 asio::awaitable<void> Manager::watchdogLoop() {
@@ -761,8 +824,10 @@ asio::awaitable<void> Manager::publishStatus(bool force) {
     member_lease_ = *lease;
   }
   store::PutRequest put{keys_.member(config_.name), encode(s), member_lease_->id()};
+  auto sent_at = now();
   auto r = co_await store_.put(std::move(put));
   if (r) {
+    etcd_reached_at_ = std::max(etcd_reached_at_, sent_at);
     published_ = s;
     published_at_ = now();
     members_[s.name] = s;
@@ -1729,13 +1794,13 @@ RestActions Manager::restActions() {
     auto self = weak.lock();
     return self ? self->historyJson() : std::string("[]");
   };
-  a.failsafe = [weak](const std::string& leader) {
+  a.failsafe = [weak](const std::string& leader, const std::string& proof,
+                      const std::string& peer_name) {
     auto self = weak.lock();
-    if (!self || self->leading_ || leader != self->leader_name_) {
-      return false;
+    if (!self) {
+      return VouchDecision{VouchVerdict::NotTheLeader, "shutting down"};
     }
-    self->failsafe_until_ = now() + self->config_.ha.leader_timeout;
-    return true;
+    return self->vouch(leader, proof, peer_name);
   };
   auto write = [weak](std::string key, std::string value) {
     auto self = weak.lock();
@@ -1818,6 +1883,13 @@ asio::awaitable<int> Manager::run() {
         "failsafe vouch of the other members); set rest.token or rest.token_file");
   }
   spawn(&Manager::watchLoop);
+  if (failsafeEnabled()) {
+    spawn(&Manager::etcdProbeLoop);
+  } else if (config_.ha.failsafe) {
+    log_->warn(
+        "ha.failsafe is on but rest.member_token is not set: failsafe is off (a leader that "
+        "cannot reach etcd fences itself even when every member reaches it)");
+  }
   spawn(&Manager::watchdogLoop);
   spawn(&Manager::postmasterLoop);
   spawn(&Manager::haLoop);

@@ -24,6 +24,9 @@
 // every other member to vouch (POST /failsafe; each promises not to race for leader_timeout from
 // its answer) and, if all do, moves its deadline to the round's start + leader_timeout -
 // fence_margin. It keeps serving through an etcd outage that way; an unanswered round fences it.
+// A member vouches only for the current leader, authenticated by the member credential, and
+// only while it cannot reach etcd itself (decideVouch in decide.h), so a vouch never holds back
+// a member that could take over.
 
 #include <memory>
 #include <optional>

@@ -1,7 +1,11 @@
 #include "pg/rest.h"
 
+#include <strings.h>
+
 #include <cctype>
 #include <optional>
+
+#include "pg/rest_auth.h"
 
 namespace rampart::pg {
 namespace http = net::http;
@@ -35,17 +39,28 @@ http::Response verdict(bool ok, const MemberView& v) {
   return http::Response::json(ok ? 200 : 503, encode(v.self));
 }
 
-bool authorized(const std::string& token, const http::Request& request) {
-  if (token.empty()) {
-    return false;
-  }
+// The value of the request's Authorization header ("" without one).
+std::string_view authorization(const http::Request& request) {
   for (const auto& [name, value] : request.headers) {
     if (name.size() == 13 && ::strncasecmp(name.c_str(), "authorization", 13) == 0) {
-      return value == "Bearer " + token;
+      return value;
     }
   }
-  return false;
+  return {};
 }
+
+// The failsafe proof in `Authorization: Vouch <proof>` ("" if absent).
+std::string vouchProofOf(const http::Request& request) {
+  auto value = authorization(request);
+  constexpr std::string_view kScheme = "Vouch ";
+  if (value.size() < kScheme.size() || ::strncasecmp(value.data(), kScheme.data(), 6) != 0) {
+    return {};
+  }
+  return std::string(value.substr(kScheme.size()));
+}
+
+// The verified client certificate's common name, when the server verifies client certificates.
+std::string peerName(const http::Request&) { return {}; }
 
 http::Response fromResult(const Result<void>& r) {
   if (r) {
@@ -84,7 +99,7 @@ Result<int64_t> parseLag(const std::string& text) {
   return fail(ErrorCode::InvalidArgument, "lag '", text, "': unit must be B, kB, MB or GB");
 }
 
-void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
+void addRestRoutes(http::Server& server, std::string operator_token, int64_t maximum_lag,
                    Duration liveness_limit, RestActions actions) {
   auto primary = [actions](const http::Request& request) {
     auto v = actions.view();
@@ -148,17 +163,22 @@ void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
   });
 
   // Mutating calls.
-  auto guarded = [token](auto handler) {
-    return [token, handler](const http::Request& request) {
+  auto post_only = [](auto handler) {
+    return [handler](const http::Request& request) {
       if (request.method != "POST") {
         return http::Response::json(405, R"({"error":"use POST"})");
       }
-      if (!authorized(token, request)) {
+      return handler(request);
+    };
+  };
+  auto guarded = [operator_token, post_only](auto handler) {
+    return post_only([operator_token, handler](const http::Request& request) {
+      if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
         return http::Response::json(
             401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
       }
       return handler(request);
-    };
+    });
   };
   auto body_field = [](const http::Request& request, const char* key) -> Result<std::string> {
     if (request.body.empty()) {
@@ -196,21 +216,26 @@ void addRestRoutes(http::Server& server, std::string token, int64_t maximum_lag,
   server.route("/resume", guarded([actions](const http::Request&) {
                  return fromResult(actions.pause(false));
                }));
-  server.route("/restart", guarded([actions](const http::Request&) {
-                 return fromResult(actions.restart());
-               }));
+  server.route("/restart",
+               guarded([actions](const http::Request&) { return fromResult(actions.restart()); }));
   server.route("/reinitialize", guarded([actions](const http::Request&) {
                  return fromResult(actions.reinitialize());
                }));
-  server.route("/failsafe", guarded([actions, body_field](const http::Request& request) {
-                 auto leader = body_field(request, "leader");
-                 if (!leader || leader->empty()) {
-                   return http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
-                 }
-                 return actions.failsafe(*leader)
-                            ? http::Response::json(200, R"({"accepted":true})")
-                            : http::Response::json(409, R"({"accepted":false})");
-               }));
+  // Not an operator call: the member credential's proof, judged by decideVouch.
+  server.route(
+      "/failsafe", post_only([actions, body_field](const http::Request& request) {
+        auto leader = body_field(request, "leader");
+        if (!leader || leader->empty()) {
+          return http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
+        }
+        auto decision = actions.failsafe(*leader, vouchProofOf(request), peerName(request));
+        int status = decision.verdict == VouchVerdict::Accept            ? 200
+                     : decision.verdict == VouchVerdict::Unauthenticated ? 401
+                                                                         : 409;
+        return http::Response::json(
+            status,
+            nlohmann::json{{"accepted", status == 200}, {"reason", decision.reason}}.dump());
+      }));
 }
 
 }  // namespace rampart::pg

@@ -10,11 +10,18 @@
 //   GET /read-only                              200 on the writable leader or a running standby
 //   GET /health                                 200 while PostgreSQL runs
 //   GET /liveness                               200 while the HA loop runs (within 2 x
-//   leader_timeout) GET /readiness                              200 on the leader, or a standby
-//   within the lag limit GET /status, /cluster, /history             JSON POST /switchover {"to":
-//   "m2"}, /failover {"to": "m2"}, /pause, /resume, /restart, /reinitialize POST /failsafe
-//   {"leader": "m1"}             from the leader while etcd is unreachable
-// Mutating calls need `Authorization: Bearer <token>` (refused when no token is configured).
+//                                               leader_timeout)
+//   GET /readiness                              200 on the leader, or a standby within the lag
+//                                               limit
+//   GET /status, /cluster, /history             JSON
+//   POST /switchover {"to": "m2"}, /failover {"to": "m2"}, /pause, /resume, /restart,
+//        /reinitialize                          operator calls: `Authorization: Bearer <token>`
+//                                               with the operator credential (rest.token; refused
+//                                               when none is configured)
+//   POST /failsafe {"leader": "m1"}             from the leader while it cannot reach etcd:
+//                                               `Authorization: Vouch <proof>` made with the
+//                                               member credential (rest_auth.h); accepted only
+//                                               under decideVouch's rule (decide.h)
 // /metrics, /healthz and /readyz come from the runtime's admin server, which this extends.
 
 #include <functional>
@@ -22,22 +29,28 @@
 
 #include "base/result.h"
 #include "net/http/server.h"
+#include "pg/decide.h"
 #include "pg/manager.h"
 
 namespace rampart::pg {
 
 struct RestActions {
   std::function<MemberView()> view;
-  std::function<std::string()> cluster_json;                // GET /cluster
-  std::function<std::string()> history_json;                // GET /history
-  std::function<bool(const std::string& leader)> failsafe;  // true: accepted
+  std::function<std::string()> cluster_json;  // GET /cluster
+  std::function<std::string()> history_json;  // GET /history
+  // A vouch request: the leader it names, the proof it carries, and the verified client
+  // certificate's common name ("" without one).
+  std::function<VouchDecision(const std::string& leader, const std::string& proof,
+                              const std::string& peer_name)>
+      failsafe;
   std::function<Result<void>(const std::string& to, bool force)> switchover;
   std::function<Result<void>(bool paused)> pause;
   std::function<Result<void>()> restart;
   std::function<Result<void>()> reinitialize;
 };
 
-void addRestRoutes(net::http::Server& server, std::string token, int64_t maximum_lag,
+// `operator_token`: the operator credential (empty: operator calls are refused).
+void addRestRoutes(net::http::Server& server, std::string operator_token, int64_t maximum_lag,
                    Duration liveness_limit, RestActions actions);
 
 // Parses Patroni's lag syntax: bytes, or with a unit (16kB, 10MB, 1GB).

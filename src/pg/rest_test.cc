@@ -16,7 +16,17 @@ class RestRoutes : public ::testing::Test {
   void SetUp() override {
     RestActions actions;
     actions.view = [this] { return view(); };
-    addRestRoutes(server_, "", 1 << 20, std::chrono::seconds(2), actions);
+    actions.pause = [this](bool paused) -> Result<void> {
+      pauses_.push_back(paused);
+      return ok();
+    };
+    actions.failsafe = [this](const std::string& leader, const std::string& proof,
+                              const std::string&) {
+      vouch_requests_.push_back(leader + " " + proof);
+      return VouchDecision{proof == "good" ? VouchVerdict::Accept : VouchVerdict::Unauthenticated,
+                           ""};
+    };
+    addRestRoutes(server_, kOperatorToken, 1 << 20, std::chrono::seconds(2), actions);
     auto bound = server_.listen({"127.0.0.1", 0});
     ASSERT_TRUE(bound) << bound.error().message;
     port_ = bound->port;
@@ -54,6 +64,25 @@ class RestRoutes : public ::testing::Test {
     return status;
   }
 
+  // The status code of POST `target` with an Authorization header ("" none).
+  int postStatus(const std::string& target, const std::string& authorization,
+                 const std::string& body = "") {
+    boost::asio::ip::tcp::iostream s("127.0.0.1", std::to_string(port_));
+    s.expires_after(std::chrono::seconds(5));
+    s << "POST " << target << " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+    if (!authorization.empty()) {
+      s << "Authorization: " << authorization << "\r\n";
+    }
+    s << "Content-Length: " << body.size() << "\r\n\r\n" << body << std::flush;
+    std::string version;
+    int status = 0;
+    s >> version >> status;
+    return status;
+  }
+
+  static constexpr const char* kOperatorToken = "operator-secret";
+  std::vector<bool> pauses_;  // written on the server's thread, read after the call
+  std::vector<std::string> vouch_requests_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
       io_.get_executor()};
@@ -95,6 +124,26 @@ TEST_F(RestRoutes, TheWritableLeaderAnswers200WithOrWithoutTheQuestion) {
   leader.writable_leader = false;  // e.g. fenced
   setView(leader);
   EXPECT_EQ(statusOf("/primary?promoting"), 503);
+}
+
+TEST_F(RestRoutes, OperatorCallsNeedTheOperatorCredential) {
+  EXPECT_EQ(postStatus("/pause", ""), 401);
+  EXPECT_EQ(postStatus("/pause", "Bearer wrong"), 401);
+  EXPECT_EQ(postStatus("/pause", "Bearer operator-secre"), 401);
+  EXPECT_EQ(postStatus("/pause", "Vouch good"), 401) << "the failsafe proof is no operator token";
+  EXPECT_TRUE(pauses_.empty());
+  EXPECT_EQ(postStatus("/pause", "Bearer operator-secret"), 200);
+  EXPECT_EQ(pauses_.size(), 1u);
+}
+
+TEST_F(RestRoutes, TheFailsafeEndpointTakesOnlyTheMembersProofNotTheOperatorToken) {
+  const std::string body = R"({"leader":"m1"})";
+  EXPECT_EQ(postStatus("/failsafe", "Bearer operator-secret", body), 401);
+  EXPECT_EQ(postStatus("/failsafe", "Vouch good", body), 200);
+  EXPECT_EQ(postStatus("/failsafe", "Vouch good", ""), 400) << "names no leader";
+  ASSERT_EQ(vouch_requests_.size(), 2u);
+  EXPECT_EQ(vouch_requests_[0], "m1 ") << "a bearer token is never passed on as a proof";
+  EXPECT_EQ(vouch_requests_[1], "m1 good");
 }
 
 }  // namespace

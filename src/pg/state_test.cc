@@ -109,5 +109,18 @@ TEST(MemberConfig, RequiresPasswords) {
   EXPECT_NE(c.error().message.find("passwords are required"), std::string::npos);
 }
 
+TEST(MemberConfig, KeepsTheOperatorAndTheMemberCredentialApart) {
+  std::string text = std::string(kMember) + "rest: { token: op, member_token: mem }\n";
+  auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->token, "op");
+  EXPECT_EQ(c->member_token, "mem");
+  text = std::string(kMember) + "rest: { token: same, member_token: same }\n";
+  c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("member.yaml:8"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("rest.member_token"), std::string::npos) << c.error().message;
+}
+
 }  // namespace
 }  // namespace rampart::pg

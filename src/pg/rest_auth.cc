@@ -1,0 +1,87 @@
+#include "pg/rest_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <array>
+
+namespace rampart::pg {
+namespace {
+
+using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+Digest sha256(std::string_view data) {
+  Digest out{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  return out;
+}
+
+std::string hex(const unsigned char* data, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    out.push_back(kDigits[data[i] >> 4]);
+    out.push_back(kDigits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool secretMatches(std::string_view secret, std::string_view presented) {
+  if (secret.empty()) {
+    return false;
+  }
+  // Digests first: equal lengths, so the comparison's time says nothing about either length.
+  auto a = sha256(secret);
+  auto b = sha256(presented);
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string_view bearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "Bearer ";
+  if (authorization.size() < kScheme.size()) {
+    return {};
+  }
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    char c = authorization[i];
+    if ((c | 0x20) != (kScheme[i] | 0x20)) {  // the scheme is case-insensitive (RFC 7235)
+      return {};
+    }
+  }
+  return authorization.substr(kScheme.size());
+}
+
+std::string vouchProof(std::string_view member_token, std::string_view leader,
+                       std::string_view member) {
+  // Length-prefixed fields, so that no two (leader, member) pairs share a message.
+  std::string message = "rampart-failsafe-v1";
+  for (auto field : {leader, member}) {
+    message += '\n';
+    message += std::to_string(field.size());
+    message += ':';
+    message.append(field);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), member_token.data(), static_cast<int>(member_token.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &size);
+  return hex(mac.data(), size);
+}
+
+bool vouchProofValid(std::string_view member_token, std::string_view leader,
+                     std::string_view member, std::string_view presented) {
+  if (member_token.empty()) {
+    return false;
+  }
+  auto expected = vouchProof(member_token, leader, member);
+  if (presented.size() != expected.size()) {
+    return false;  // the length of a MAC is public
+  }
+  return CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) == 0;
+}
+
+}  // namespace rampart::pg

@@ -1,0 +1,35 @@
+#pragma once
+// The credentials of a member's REST API, kept apart by what they allow:
+//   operator credential (rest.token / token_file): the mutating operator calls (/switchover,
+//     /failover, /pause, /resume, /restart, /reinitialize), sent as `Authorization: Bearer <t>`.
+//   member credential (rest.member_token / member_token_file): only POST /failsafe, and it never
+//     travels: the leader sends a proof, HMAC-SHA256(member_token, leader, receiving member), so a
+//     REST address read from etcd (which anyone who can write etcd may point anywhere) learns
+//     nothing it could use elsewhere. A captured proof is valid only at the member it names and
+//     only for the leader it names, and a member accepts it only under decideVouch's rule.
+// Comparisons take the same time whatever the inputs (CRYPTO_memcmp over SHA-256 digests or
+// equal-length MACs), so an attacker cannot learn a secret byte by byte from response times.
+// Pure functions, thread-safe.
+
+#include <string>
+#include <string_view>
+
+namespace rampart::pg {
+
+// Whether `presented` equals `secret`, in time that does not depend on where they differ (nor
+// on the secret's length). An empty secret matches nothing.
+bool secretMatches(std::string_view secret, std::string_view presented);
+
+// The bearer token in an `Authorization: Bearer <token>` header value ("" if it is not one).
+std::string_view bearerToken(std::string_view authorization);
+
+// The failsafe proof a leader sends to `member`: lower-case hex HMAC-SHA256 keyed with the
+// member credential over ("rampart-failsafe-v1", leader, member).
+std::string vouchProof(std::string_view member_token, std::string_view leader,
+                       std::string_view member);
+// Whether `presented` is the proof for (leader, member) under `member_token`; constant time.
+// An empty member_token verifies nothing.
+bool vouchProofValid(std::string_view member_token, std::string_view leader,
+                     std::string_view member, std::string_view presented);
+
+}  // namespace rampart::pg
