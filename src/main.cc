@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "runtime/limits.h"
 
 int main(int argc, char** argv) {
   using namespace rampart;
@@ -40,10 +41,15 @@ int main(int argc, char** argv) {
   auto level = log::parseLevel(log_level);
   auto format = log::parseFormat(log_format);
   if (!level || !format) {
-    std::fprintf(stderr, "rampart: %s\n",
-                 (level ? format.error() : level.error()).message.c_str());
+    std::fprintf(stderr, "rampart: %s\n", (level ? format.error() : level.error()).message.c_str());
     return cli::kUsageError;
   }
   log::init(log::Options{*format, *level});
+  // Every role holds descriptors per connection or member: allow what the host allows.
+  if (auto limit = runtime::raiseFileLimit(); !limit) {
+    log::get("rampart")->warn("cannot raise the open-file limit: {}", limit.error().message);
+  } else {
+    log::get("rampart")->debug("open-file limit={}", *limit);
+  }
   return action ? action() : 0;
 }

@@ -24,6 +24,10 @@ std::string_view errorCodeName(ErrorCode code) {
       return "OutOfRange";
     case ErrorCode::Unavailable:
       return "Unavailable";
+    case ErrorCode::PermissionDenied:
+      return "PermissionDenied";
+    case ErrorCode::Unauthenticated:
+      return "Unauthenticated";
     case ErrorCode::Internal:
       return "Internal";
   }

@@ -22,6 +22,8 @@ enum class ErrorCode {
   FailedPrecondition,  // e.g. a compare-and-swap lost
   OutOfRange,          // e.g. a revision that etcd has compacted
   Unavailable,         // nothing reachable; retrying elsewhere or later may help
+  PermissionDenied,    // authenticated, but not allowed (e.g. an etcd role without that prefix)
+  Unauthenticated,     // no valid credentials (e.g. an etcd token that expired)
   Internal,
 };
 

@@ -1,5 +1,9 @@
 #include "config/config.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -230,6 +234,49 @@ Result<std::vector<Section>> Section::sectionList(std::string_view key) const {
     out.emplace_back(item, file_, item_path);
   }
   return out;
+}
+
+Result<net::TlsFiles> Section::tls(std::string_view key) const {
+  auto block = section(key);
+  if (!block) {
+    return fail(block.error());
+  }
+  if (auto r = block->allowOnly({"ca", "cert", "key", "server_name"}); !r) {
+    return fail(r.error());
+  }
+  net::TlsFiles files;
+  for (auto [field, out] :
+       {std::pair{"ca", &files.ca}, std::pair{"cert", &files.cert}, std::pair{"key", &files.key},
+        std::pair{"server_name", &files.server_name}}) {
+    auto value = block->string(field, "");
+    if (!value) {
+      return fail(value.error());
+    }
+    *out = *value;
+  }
+  if (files.cert.empty() != files.key.empty()) {
+    std::string_view missing = files.cert.empty() ? "cert" : "key";
+    return fail(ErrorCode::InvalidArgument, block->where(), ": ", block->path(), ": ",
+                "cert and key must be given together (", missing, " is missing)");
+  }
+  for (auto [field, path] :
+       {std::pair{"ca", &files.ca}, std::pair{"cert", &files.cert}, std::pair{"key", &files.key}}) {
+    if (path->empty()) {
+      continue;
+    }
+    struct stat st {};
+    std::string why;
+    if (::stat(path->c_str(), &st) != 0) {
+      why = std::strerror(errno);
+    } else if (!S_ISREG(st.st_mode)) {
+      why = "not a regular file";
+    }
+    if (!why.empty()) {
+      return fail(ErrorCode::InvalidArgument, block->whereIs(field), ": ", block->path(), ".",
+                  field, ": ", *path, ": ", why);
+    }
+  }
+  return files;
 }
 
 bool Section::has(std::string_view key) const {

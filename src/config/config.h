@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 
 namespace rampart::config {
 
@@ -39,6 +40,10 @@ class Section {
   Result<std::vector<std::string>> stringList(std::string_view key) const;
   // A mapping of names to scalars (e.g. extra postgresql.conf settings); absent gives {}.
   Result<std::map<std::string, std::string>> stringMap(std::string_view key) const;
+  // A `tls:` mapping {ca: FILE, cert: FILE, key: FILE, server_name: NAME}; absent gives empty
+  // TlsFiles. Unknown keys are rejected, cert and key must come together, and each file must
+  // exist (errors name file:line:col and the field, e.g. "etcd.tls.ca").
+  Result<net::TlsFiles> tls(std::string_view key) const;
   // A nested mapping; an absent key gives an empty section.
   Result<Section> section(std::string_view key) const;
   // A list of mappings (e.g. backends); an absent key gives an empty list.

@@ -1,6 +1,10 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace rampart::config {
 namespace {
@@ -57,6 +61,46 @@ TEST(Config, MissingFileIsNotFound) {
   auto root = loadFile("/nonexistent/rampart.yaml");
   ASSERT_FALSE(root);
   EXPECT_EQ(root.error().code, ErrorCode::NotFound);
+}
+
+TEST(Config, TlsBlockReadsFilesAndAbsentGivesNothing) {
+  char tmpl[] = "/tmp/rampart-config-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  for (const char* name : {"/ca.pem", "/c.pem", "/k.pem"}) {
+    std::ofstream(dir + name) << "x";
+  }
+  auto root = loadString("etcd:\n  tls:\n    ca: " + dir + "/ca.pem\n    cert: " + dir +
+                             "/c.pem\n    key: " + dir + "/k.pem\n    server_name: etcd-1\n",
+                         "m.yaml");
+  ASSERT_TRUE(root);
+  auto files = root->section("etcd")->tls("tls");
+  ASSERT_TRUE(files) << files.error().message;
+  EXPECT_EQ(files->ca, dir + "/ca.pem");
+  EXPECT_EQ(files->key, dir + "/k.pem");
+  EXPECT_EQ(files->server_name, "etcd-1");
+  EXPECT_TRUE(root->tls("absent")->empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, TlsBlockErrorsNameFileLineAndField) {
+  auto root = loadString("etcd:\n  tls:\n    ca: /nonexistent/ca.pem\n", "m.yaml");
+  auto missing = root->section("etcd")->tls("tls");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("m.yaml:3:9: etcd.tls.ca: /nonexistent/ca.pem"),
+            std::string::npos)
+      << missing.error().message;
+
+  auto unknown = loadString("tls:\n  cafile: x\n", "m.yaml")->tls("tls");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("m.yaml:2:3: tls.cafile: unknown field"),
+            std::string::npos)
+      << unknown.error().message;
+
+  auto half = loadString("tls:\n  cert: /etc/hostname\n", "m.yaml")->tls("tls");
+  ASSERT_FALSE(half);
+  EXPECT_NE(half.error().message.find("m.yaml:2:3: tls: cert and key must be given together"),
+            std::string::npos)
+      << half.error().message;
 }
 
 }  // namespace

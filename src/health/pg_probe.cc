@@ -4,10 +4,10 @@
 
 #include <memory>
 
+#include <libpq-fe.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <libpq-fe.h>
 
 #include "runtime/deadline.h"
 
@@ -33,12 +33,17 @@ std::string quoted(const std::string& v) {
   return out + "'";
 }
 
-// Waits until libpq's socket is ready for `what`, or the deadline. False on timeout.
+// Waits until libpq's socket is ready for `what`, or the deadline. False on timeout, and when
+// no descriptor is left for the dup (probe() then sees the exhaustion and calls the check
+// inconclusive).
 asio::awaitable<bool> waitSocket(asio::any_io_executor ex, PGconn* c,
-                                 asio::posix::descriptor_base::wait_type what,
-                                 TimePoint deadline) {
+                                 asio::posix::descriptor_base::wait_type what, TimePoint deadline) {
   // libpq may replace its socket between connect steps, so wrap a dup of the current one.
-  asio::posix::stream_descriptor sd(ex, ::dup(PQsocket(c)));
+  int fd = ::dup(PQsocket(c));
+  if (fd < 0) {
+    co_return false;
+  }
+  asio::posix::stream_descriptor sd(ex, fd);
   auto cancel_wait = [&sd] {
     boost::system::error_code ignored;
     sd.cancel(ignored);
@@ -103,8 +108,7 @@ asio::awaitable<ProbeResult> pgRoleProbe(asio::any_io_executor ex, PgRoleCheck c
       co_return failed(lastError(conn.get()));
     }
     if (PQisBusy(conn.get())) {
-      if (!co_await waitSocket(ex, conn.get(), asio::posix::descriptor_base::wait_read,
-                               deadline)) {
+      if (!co_await waitSocket(ex, conn.get(), asio::posix::descriptor_base::wait_read, deadline)) {
         co_return failed("query timed out");
       }
       continue;

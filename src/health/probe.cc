@@ -1,6 +1,11 @@
 #include "health/probe.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,6 +13,7 @@
 
 #include "health/pg_probe.h"
 #include "net/http/client.h"
+#include "net/resource_errors.h"
 #include "runtime/deadline.h"
 
 namespace rampart::health {
@@ -35,7 +41,10 @@ asio::awaitable<ProbeResult> tcpProbe(asio::any_io_executor ex, Duration timeout
     co_return ProbeResult{false, "connect timed out", {}};
   }
   if (ec) {
-    co_return ProbeResult{false, ec.message(), {}};
+    ProbeResult failed{false, ec.message(), {}};
+    failed.inconclusive =
+        ec.category() == boost::system::system_category() && net::isLocalConnectError(ec.value());
+    co_return failed;
   }
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -49,9 +58,8 @@ asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
   auto response = co_await net::http::fetchOnce(ex, target, std::move(request), deadline, spec.tls);
   if (!response) {
     ProbeResult failed;
-    failed.detail = response.error().code == ErrorCode::DeadlineExceeded
-                        ? std::string("timed out")
-                        : response.error().message;
+    failed.detail = response.error().code == ErrorCode::DeadlineExceeded ? std::string("timed out")
+                                                                         : response.error().message;
     co_return failed;
   }
   int status = response->status;
@@ -74,6 +82,18 @@ asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
   co_return result;
 }
 
+// Whether this process can open a socket right now. The http and postgres clients report their
+// own EMFILE only as text; a failed check while this fails too is ours, not the backend's.
+std::string localSocketProblem() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    ::close(fd);
+    return "";
+  }
+  int err = errno;
+  return net::isLocalResourceError(err) ? std::strerror(err) : "";
+}
+
 }  // namespace
 
 asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spec,
@@ -89,6 +109,12 @@ asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spe
     result = co_await pgRoleProbe(executor, check, target, spec.timeout);
   } else {
     result = co_await httpProbe(executor, spec, target);
+  }
+  if (!result.ok && !result.inconclusive && !result.promoting && !result.draining) {
+    if (auto local = localSocketProblem(); !local.empty()) {
+      result.inconclusive = true;
+      result.detail += " (this process: " + local + ")";
+    }
   }
   result.latency = std::chrono::steady_clock::now() - start;
   co_return result;

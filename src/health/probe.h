@@ -10,6 +10,9 @@
 //         writable primary. `promoting_status` and `draining_status` (Rampart's
 //         /primary?promoting answers 202 on a member being promoted, 307 on a leader handing
 //         over) are never a pass: the probe reports them as `promoting` or `draining` instead.
+// A probe that fails while this process cannot open a socket itself (EMFILE and kin) is
+// `inconclusive`, not failed: the balancer must not mark a healthy backend down for its own
+// exhaustion.
 
 #include <string>
 #include <vector>
@@ -46,6 +49,9 @@ struct ProbeResult {
   Duration latency{};
   bool promoting = false;  // http: answered promoting_status (never ok)
   bool draining = false;   // http: answered draining_status (never ok)
+  // The check could not be made because this process ran out of its own resources (descriptors,
+  // memory, local ports): says nothing about the backend, whose state must stay as it is.
+  bool inconclusive = false;
 };
 
 boost::asio::awaitable<ProbeResult> probe(boost::asio::any_io_executor executor, ProbeSpec spec,

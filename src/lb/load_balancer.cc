@@ -22,6 +22,7 @@
 #include "health/probe.h"
 #include "health/threshold.h"
 #include "lb/etcd_source.h"
+#include "lb/listen_check.h"
 #include "lb/nft.h"
 
 namespace rampart::lb {
@@ -37,7 +38,7 @@ struct LoadBalancer::Backend {
   health::ProbeResult last_probe;
   bool promoting = false;  // the last check answered the promoting status
   bool draining = false;   // the last check answered the draining status
-  bool checking = false;  // a check loop runs for it
+  bool checking = false;   // a check loop runs for it
   // The check loop's timer while it waits for the next check: cancelled to check at once.
   std::weak_ptr<asio::steady_timer> check_timer;
   // Metrics (owned by the registry's families).
@@ -49,10 +50,75 @@ struct LoadBalancer::Backend {
   prometheus::Counter* bytes_to_client = nullptr;
   prometheus::Counter* ejections = nullptr;
   prometheus::Histogram* check_seconds = nullptr;
+  prometheus::Counter* checks_inconclusive = nullptr;
+  bool inconclusive = false;  // the last check could not be made (logged once per episode)
   uint64_t exported_connections = 0;
   uint64_t exported_failures = 0;
   uint64_t exported_to_backend = 0;
   uint64_t exported_to_client = 0;
+};
+
+// Families are registered per balancer in its own registry (not in a function-level static,
+// which would bind every balancer to the first registry it saw).
+struct LoadBalancer::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : up(prometheus::BuildGauge()
+               .Name("rampart_lb_backend_up")
+               .Help("1 while the backend may take new connections (UP or UNKNOWN), 0 while DOWN")
+               .Register(r)),
+        active(prometheus::BuildGauge()
+                   .Name("rampart_lb_backend_active_connections")
+                   .Help("Connections currently relayed to the backend")
+                   .Register(r)),
+        connections(prometheus::BuildCounter()
+                        .Name("rampart_lb_backend_connections_total")
+                        .Help("Connections relayed to the backend")
+                        .Register(r)),
+        connect_failures(prometheus::BuildCounter()
+                             .Name("rampart_lb_backend_connect_failures_total")
+                             .Help("Client connects to the backend that failed and were retried "
+                                   "elsewhere")
+                             .Register(r)),
+        bytes(prometheus::BuildCounter()
+                  .Name("rampart_lb_backend_bytes_total")
+                  .Help("Bytes relayed, by direction")
+                  .Register(r)),
+        ejections(prometheus::BuildCounter()
+                      .Name("rampart_lb_backend_ejections_total")
+                      .Help("Transitions of the backend to DOWN")
+                      .Register(r)),
+        check_seconds(prometheus::BuildHistogram()
+                          .Name("rampart_lb_backend_check_duration_seconds")
+                          .Help("Active health check latency")
+                          .Register(r)),
+        checks_inconclusive(prometheus::BuildCounter()
+                                .Name("rampart_lb_backend_checks_inconclusive_total")
+                                .Help("Health checks this process could not make for lack of its "
+                                      "own resources (descriptors, memory); state unchanged")
+                                .Register(r)),
+        accept_errors(prometheus::BuildCounter()
+                          .Name("rampart_lb_accept_errors_total")
+                          .Help("accept() failures for lack of descriptors or memory (the "
+                                "listener backs off)")
+                          .Register(r)
+                          .Add({})),
+        local_connect_errors(prometheus::BuildCounter()
+                                 .Name("rampart_lb_local_connect_errors_total")
+                                 .Help("Backend connects this process could not make for lack of "
+                                       "its own resources (the backend is not blamed)")
+                                 .Register(r)
+                                 .Add({})) {}
+
+  prometheus::Family<prometheus::Gauge>& up;
+  prometheus::Family<prometheus::Gauge>& active;
+  prometheus::Family<prometheus::Counter>& connections;
+  prometheus::Family<prometheus::Counter>& connect_failures;
+  prometheus::Family<prometheus::Counter>& bytes;
+  prometheus::Family<prometheus::Counter>& ejections;
+  prometheus::Family<prometheus::Histogram>& check_seconds;
+  prometheus::Family<prometheus::Counter>& checks_inconclusive;
+  prometheus::Counter& accept_errors;
+  prometheus::Counter& local_connect_errors;
 };
 
 struct LoadBalancer::Server {
@@ -80,50 +146,6 @@ struct LoadBalancer::Server {
 
 namespace {
 
-struct Families {
-  prometheus::Family<prometheus::Gauge>* up;
-  prometheus::Family<prometheus::Gauge>* active;
-  prometheus::Family<prometheus::Counter>* connections;
-  prometheus::Family<prometheus::Counter>* connect_failures;
-  prometheus::Family<prometheus::Counter>* bytes;
-  prometheus::Family<prometheus::Counter>* ejections;
-  prometheus::Family<prometheus::Histogram>* check_seconds;
-};
-
-Families& families(metrics::Registry& r) {
-  static Families f{
-      &prometheus::BuildGauge()
-           .Name("rampart_lb_backend_up")
-           .Help("1 while the backend may take new connections (UP or UNKNOWN), 0 while DOWN")
-           .Register(r),
-      &prometheus::BuildGauge()
-           .Name("rampart_lb_backend_active_connections")
-           .Help("Connections currently relayed to the backend")
-           .Register(r),
-      &prometheus::BuildCounter()
-           .Name("rampart_lb_backend_connections_total")
-           .Help("Connections relayed to the backend")
-           .Register(r),
-      &prometheus::BuildCounter()
-           .Name("rampart_lb_backend_connect_failures_total")
-           .Help("Client connects to the backend that failed and were retried elsewhere")
-           .Register(r),
-      &prometheus::BuildCounter()
-           .Name("rampart_lb_backend_bytes_total")
-           .Help("Bytes relayed, by direction")
-           .Register(r),
-      &prometheus::BuildCounter()
-           .Name("rampart_lb_backend_ejections_total")
-           .Help("Transitions of the backend to DOWN")
-           .Register(r),
-      &prometheus::BuildHistogram()
-           .Name("rampart_lb_backend_check_duration_seconds")
-           .Help("Active health check latency")
-           .Register(r),
-  };
-  return f;
-}
-
 Result<tcp::endpoint> resolve(const net::Endpoint& e) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(e.host, ec);
@@ -137,29 +159,6 @@ Result<tcp::endpoint> resolve(const net::Endpoint& e) {
     return fail(ErrorCode::InvalidArgument, "cannot resolve ", e.toString(), ": ", ec.message());
   }
   return results.begin()->endpoint();
-}
-
-// SO_REUSEPORT (below) would also let another process of the same user listen on the address:
-// the kernel would then split the connections between two load balancers without a word. A
-// plain bind first proves nobody listens there (SO_REUSEADDR only passes TIME_WAIT remnants).
-Result<void> checkNobodyListens(const tcp::endpoint& at) {
-  int fd = ::socket(at.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
-  }
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  int bound = ::bind(fd, at.data(), static_cast<socklen_t>(at.size()));
-  int why = errno;
-  ::close(fd);
-  if (bound != 0) {
-    std::ostringstream where;
-    where << at;
-    return fail(
-        ErrorCode::Unavailable, "listen on ", where.str(), ": ", std::strerror(why),
-        why == EADDRINUSE ? " (another process listens there: a second load balancer?)" : "");
-  }
-  return ok();
 }
 
 // A listening socket with SO_REUSEPORT, so every worker can own one on the same address.
@@ -185,7 +184,7 @@ Result<int> openListener(const tcp::endpoint& at) {
 }  // namespace
 
 LoadBalancer::LoadBalancer(asio::io_context& control, metrics::Registry& registry)
-    : control_(control), registry_(registry) {}
+    : control_(control), registry_(registry), metrics_(std::make_unique<Metrics>(registry)) {}
 
 LoadBalancer::~LoadBalancer() { stop(); }
 
@@ -387,21 +386,22 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       if (!backend) {
         backend = std::make_shared<Backend>();
         backend->id = b.address.toString();
-        auto& f = families(registry_);
+        auto& f = *metrics_;
         prometheus::Labels labels{{"vs", vs.name}, {"backend", backend->id}};
-        backend->up = &f.up->Add(labels);
+        backend->up = &f.up.Add(labels);
         backend->up->Set(1);
-        backend->active = &f.active->Add(labels);
-        backend->connections = &f.connections->Add(labels);
-        backend->connect_failures = &f.connect_failures->Add(labels);
+        backend->active = &f.active.Add(labels);
+        backend->connections = &f.connections.Add(labels);
+        backend->connect_failures = &f.connect_failures.Add(labels);
+        backend->checks_inconclusive = &f.checks_inconclusive.Add(labels);
         auto to_backend = labels;
         to_backend["direction"] = "to_backend";
         auto to_client = labels;
         to_client["direction"] = "to_client";
-        backend->bytes_to_backend = &f.bytes->Add(to_backend);
-        backend->bytes_to_client = &f.bytes->Add(to_client);
-        backend->ejections = &f.ejections->Add(labels);
-        backend->check_seconds = &f.check_seconds->Add(
+        backend->bytes_to_backend = &f.bytes.Add(to_backend);
+        backend->bytes_to_client = &f.bytes.Add(to_client);
+        backend->ejections = &f.ejections.Add(labels);
+        backend->check_seconds = &f.check_seconds.Add(
             labels, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                             0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
       }
@@ -537,6 +537,26 @@ void LoadBalancer::startChecks(const std::shared_ptr<Server>& server) {
         }
         backend->last_probe = result;
         backend->check_seconds->Observe(std::chrono::duration<double>(result.latency).count());
+        if (result.inconclusive) {
+          // Our own exhaustion (EMFILE...) says nothing about the backend: its state stays.
+          backend->checks_inconclusive->Increment();
+          if (!backend->inconclusive) {
+            backend->inconclusive = true;
+            log::get("lb")->warn("backend {} check could not be made, state kept ({}): {} vs={}",
+                                 backend->id, health::stateName(backend->health.state()),
+                                 result.detail, server->config.name);
+          }
+          auto wait = std::chrono::duration_cast<Duration>(interval * jitter(rng));
+          server.reset();
+          timer->expires_after(wait);
+          co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+          continue;
+        }
+        if (backend->inconclusive) {
+          backend->inconclusive = false;
+          log::get("lb")->info("backend {} checks can be made again vs={}", backend->id,
+                               server->config.name);
+        }
         auto transition =
             result.ok ? backend->health.onSuccess() : backend->health.onFailure(result.detail);
         bool promoting_changed = result.promoting != backend->promoting;
@@ -609,6 +629,15 @@ void LoadBalancer::refreshMetrics() {
       exported = now;
     }
   };
+  uint64_t accept_errors = 0;
+  uint64_t local_connect_errors = 0;
+  for (const auto& w : workers_) {
+    auto stats = w->stats();
+    accept_errors += stats.accept_errors;
+    local_connect_errors += stats.local_connect_errors;
+  }
+  bump(&metrics_->accept_errors, accept_errors, exported_accept_errors_);
+  bump(&metrics_->local_connect_errors, local_connect_errors, exported_local_connect_errors_);
   for (auto& [name, server] : servers_) {
     for (auto& b : server->backends) {
       auto& c = *b->counters;

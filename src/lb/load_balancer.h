@@ -48,6 +48,7 @@ class LoadBalancer {
  private:
   struct Backend;
   struct Server;
+  struct Metrics;  // this balancer's metric families, in registry_
   // Applies the file's config with the backends learnt from etcd filled in.
   Result<void> applyMerged(const LbConfig& base);
   void startSources();
@@ -57,6 +58,9 @@ class LoadBalancer {
 
   boost::asio::io_context& control_;
   metrics::Registry& registry_;
+  std::unique_ptr<Metrics> metrics_;
+  uint64_t exported_accept_errors_ = 0;
+  uint64_t exported_local_connect_errors_ = 0;
   std::map<std::string, std::shared_ptr<Server>> servers_;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t generation_ = 0;  // bumped on every apply; stale check loops exit

@@ -36,6 +36,7 @@
 
 #include "base/log.h"
 #include "lb/pg_startup_gate.h"
+#include "net/resource_errors.h"
 
 namespace rampart::lb {
 namespace {
@@ -105,6 +106,8 @@ struct Worker::Impl {
     std::string vs;
     int fd = -1;
     uint64_t counter = 0;  // round-robin position on this worker
+    bool paused = false;   // out of epoll while accept() lacks resources
+    TimePoint resume_at{};
     void onEvent(uint32_t) override { worker->acceptAll(*this); }
   };
 
@@ -128,6 +131,10 @@ struct Worker::Impl {
   std::unique_ptr<char[]> scratch = std::make_unique<char[]>(kScratchSize);
   bool stopping = false;
   TimePoint next_sweep{};
+  net::ExhaustionEpisode accept_exhaustion;
+  bool connect_exhausted = false;  // an episode of local connect errors is on (logged once)
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> local_connect_errors{0};
 
   Impl() {
     epfd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -177,11 +184,17 @@ struct Worker::Impl {
     epoll_event events[kMaxEvents];
     while (!stopping) {
       int timeout_ms = connecting.empty() ? 1000 : 5;
+      if (accept_exhaustion.active()) {
+        timeout_ms = std::min(timeout_ms, 10);  // resume paused listeners on time
+      }
       int n = ::epoll_wait(epfd, events, kMaxEvents, timeout_ms);
       for (int i = 0; i < n; ++i) {
         static_cast<Handler*>(events[i].data.ptr)->onEvent(events[i].events);
       }
       auto now = std::chrono::steady_clock::now();
+      if (accept_exhaustion.active()) {
+        resumeListeners(now);
+      }
       checkConnectDeadlines(now);
       if (now >= next_sweep) {
         sweepIdle(now);
@@ -314,9 +327,60 @@ struct Worker::Impl {
       int fd =
           ::accept4(l.fd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        return;  // EAGAIN, or a transient error (EMFILE): level-triggered, we come back
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+          return;
+        }
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == EPERM) {
+          continue;  // that one connection is gone; the next may be fine
+        }
+        // Out of descriptors or memory (or worse): the connection stays queued and the
+        // level-triggered listener readable, so retrying now would spin at a full core.
+        pauseListener(l, err);
+        return;
+      }
+      if (accept_exhaustion.onSuccess()) {
+        log::get("lb")->info("accept works again worker={}", index);
       }
       startSession(it->second, l.counter++, fd, addr);
+    }
+  }
+
+  void pauseListener(Listener& l, int err) {
+    accept_errors.fetch_add(1, std::memory_order_relaxed);
+    if (accept_exhaustion.onError()) {
+      log::get("lb")->warn(
+          "accept failing, backing off until it succeeds worker={} vs={} error=\"{}\" "
+          "sessions={}",
+          index, l.vs, std::strerror(err), sessions.size());
+    }
+    ::epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, nullptr);
+    l.paused = true;
+    l.resume_at = std::chrono::steady_clock::now() + accept_exhaustion.nextWait();
+  }
+
+  void resumeListeners(TimePoint now) {
+    for (auto& [name, l] : listeners) {
+      if (l->paused && now >= l->resume_at) {
+        l->paused = false;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.ptr = static_cast<Handler*>(l.get());
+        ::epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev);
+      }
+    }
+  }
+
+  // This process could not make the backend connection itself: nothing is known about the
+  // backend, so it is not blamed (no passive ejection); the client is closed.
+  void localConnectError(Session& s, const BackendSlot& b, int err) {
+    local_connect_errors.fetch_add(1, std::memory_order_relaxed);
+    if (!connect_exhausted) {
+      connect_exhausted = true;
+      log::get("lb")->warn(
+          "cannot open a backend connection (this process is out of resources; the backend is "
+          "not marked down) worker={} vs={} backend={} error=\"{}\"",
+          index, s.vs->name, b.id, std::strerror(err));
     }
   }
 
@@ -377,6 +441,7 @@ struct Worker::Impl {
       int fd =
           ::socket(b.address.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
+        localConnectError(s, b, errno);
         break;
       }
       int one = 1;
@@ -385,9 +450,14 @@ struct Worker::Impl {
       if (r != 0 && errno != EINPROGRESS) {
         int err = errno;
         ::close(fd);
+        if (net::isLocalConnectError(err)) {
+          localConnectError(s, b, err);
+          break;
+        }
         connectFailed(s, b, std::strerror(err));
         continue;
       }
+      connect_exhausted = false;
       s.backend = fd;
       s.chosen = &b;
       s.connecting = true;
@@ -705,6 +775,11 @@ void Worker::start() {
 void Worker::apply(SnapshotPtr snapshot) {
   auto* impl = impl_.get();
   impl_->post([impl, snapshot] { impl->apply(snapshot); });
+}
+
+Worker::Stats Worker::stats() const {
+  return Stats{impl_->accept_errors.load(std::memory_order_relaxed),
+               impl_->local_connect_errors.load(std::memory_order_relaxed)};
 }
 
 void Worker::stop() {

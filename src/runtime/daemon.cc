@@ -15,14 +15,45 @@ namespace asio = boost::asio;
 
 Daemon::Daemon(std::string role)
     : role_(std::move(role)), registry_(metrics::makeRegistry()), admin_(io_.get_executor()) {
-  admin_.route("/healthz", [](const net::http::Request&) {
-    return net::http::Response::text(200, "ok\n");
-  });
+  admin_.route("/healthz",
+               [](const net::http::Request&) { return net::http::Response::text(200, "ok\n"); });
   admin_.route("/readyz", [this](const net::http::Request&) {
     return ready_ ? net::http::Response::text(200, "ready\n")
                   : net::http::Response::text(503, "not ready\n");
   });
-  admin_.route("/metrics", [this](const net::http::Request&) {
+  auto& r = *registry_;
+  auto& active = prometheus::BuildGauge()
+                     .Name("rampart_admin_active_connections")
+                     .Help("Open connections to the admin (and REST) server")
+                     .Register(r)
+                     .Add({});
+  auto& rejected = prometheus::BuildCounter()
+                       .Name("rampart_admin_rejected_connections_total")
+                       .Help("Connections closed at once: over the admin server's connection cap")
+                       .Register(r)
+                       .Add({});
+  auto& accept_errors = prometheus::BuildCounter()
+                            .Name("rampart_admin_accept_errors_total")
+                            .Help("accept() failures for lack of descriptors or memory")
+                            .Register(r)
+                            .Add({});
+  auto& bad_requests = prometheus::BuildCounter()
+                           .Name("rampart_admin_bad_requests_total")
+                           .Help("Requests answered 400, 413 or 431 (malformed or too large)")
+                           .Register(r)
+                           .Add({});
+  admin_.route("/metrics", [this, &active, &rejected, &accept_errors,
+                            &bad_requests](const net::http::Request&) {
+    auto stats = admin_.stats();
+    auto bump = [](prometheus::Counter& c, uint64_t now) {
+      if (static_cast<double>(now) > c.Value()) {
+        c.Increment(static_cast<double>(now) - c.Value());
+      }
+    };
+    active.Set(static_cast<double>(stats.active_connections));
+    bump(rejected, stats.rejected_connections);
+    bump(accept_errors, stats.accept_errors);
+    bump(bad_requests, stats.bad_requests);
     if (scrape_) {
       scrape_();
     }
@@ -68,7 +99,8 @@ int Daemon::run(std::function<asio::awaitable<int>()> main) {
         reload_();
       }
     } else {
-      log::get(role_)->info("shutdown requested signal={}", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      log::get(role_)->info("shutdown requested signal={}",
+                            signo == SIGTERM ? "SIGTERM" : "SIGINT");
       requestShutdown();
     }
     signals.async_wait(on_signal);

@@ -13,6 +13,9 @@ struct Request {
   std::string target = "/";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Servers only: the common name of the client's verified TLS certificate (its identity, for
+  // authorisation); empty over plain HTTP or when the server requires no client certificate.
+  std::string client_identity;
 };
 
 struct Response {
