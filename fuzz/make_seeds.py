@@ -164,3 +164,24 @@ values = [
 for i, (name, value) in enumerate(values):
     write("values", name, bytes([i]) + value.encode())
 write("values", "backend_plain", bytes([7]) + b"127.0.0.12:5432")
+
+# Inputs that crashed a parser once (regression seeds; see the unit tests named in the commit).
+write("values", "crash_lag_too_large", bytes([6]) + b"99999999999999999999")
+write("values", "crash_backend_weight_string", bytes([7]) + b'{"address":"127.0.0.1:1","weight":"x"}')
+write("values", "crash_backend_weight_float", bytes([7]) + b'{"address":"127.0.0.1:1","weight":1e30}')
+
+# http_server: one connection's raw bytes.
+http = {
+    "get_replica_lag": "GET /replica?lag=16MB HTTP/1.1\r\nHost: m1\r\n\r\n",
+    "get_primary_promoting": "GET /primary?promoting HTTP/1.1\r\nHost: m1\r\n\r\n"
+                             "GET /status HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "post_switchover": "POST /switchover HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"to\":\"m2\"}",
+    "post_failsafe_chunked": "POST /failsafe HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n"
+                             "5\r\n{\"lea\r\n9\r\nder\":\"m1\"\r\n1\r\n}\r\n0\r\n\r\n",
+    "post_pause_no_token": "POST /pause HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    "http10": "GET /health HTTP/1.0\r\n\r\n",
+}
+for name, raw in http.items():
+    write("http_server", name, raw)
