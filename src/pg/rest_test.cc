@@ -10,6 +10,22 @@
 namespace rampart::pg {
 namespace {
 
+TEST(ParseLag, ReadsBytesWithOrWithoutAUnit) {
+  EXPECT_EQ(parseLag("4096").value_or(-1), 4096);
+  EXPECT_EQ(parseLag("16kB").value_or(-1), 16 << 10);
+  EXPECT_EQ(parseLag("10MB").value_or(-1), 10 << 20);
+  EXPECT_EQ(parseLag("1GB").value_or(-1), int64_t{1} << 30);
+  EXPECT_FALSE(parseLag("1TB"));
+  EXPECT_FALSE(parseLag("MB"));
+}
+
+// `GET /replica?lag=99999999999999999999` threw std::out_of_range out of the route handler.
+TEST(ParseLag, ANumberTooLargeIsAnErrorNotAnException) {
+  EXPECT_FALSE(parseLag("99999999999999999999"));
+  EXPECT_FALSE(parseLag("9223372036854775807kB")) << "overflows once scaled";
+  EXPECT_EQ(parseLag("9223372036854775807").value_or(-1), INT64_MAX);
+}
+
 // The member's REST routes over a fixed view, served on loopback by a real http::Server.
 class RestRoutes : public ::testing::Test {
  protected:
