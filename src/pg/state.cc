@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <limits>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -19,12 +21,28 @@ Result<json> parseObject(std::string_view text, const char* what) {
   return j;
 }
 
-// Reads a JSON value with a fallback, refusing wrong types instead of throwing.
+// Reads a JSON value with a fallback, refusing wrong types instead of throwing. Integers must be
+// JSON integers within T's range: nlohmann converts a float such as 1.7e24 to int64 with
+// undefined behaviour (found by fuzz/values_fuzz.cc).
 template <typename T>
 Result<void> field(const json& j, const char* key, T& out, const char* what) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return ok();
+  }
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    bool fits = false;
+    if (it->is_number_unsigned()) {
+      fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    } else if (it->is_number_integer()) {
+      int64_t v = it->get<int64_t>();
+      fits = v >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+             (v < 0 || static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    }
+    if (!fits) {
+      return fail(ErrorCode::InvalidArgument, what, ": field '", key,
+                  "' is not a whole number in range");
+    }
   }
   try {
     out = it->get<T>();

@@ -36,6 +36,18 @@ TEST(MemberStatus, RoundTripsThroughJson) {
   EXPECT_FALSE(decodeMemberStatus(R"({"name": "x", "port": "five"})"));
 }
 
+TEST(MemberStatus, NumbersMustBeWholeAndInRange) {
+  // A float converted to an integer is undefined behaviour (found by fuzz/values_fuzz.cc).
+  EXPECT_FALSE(decodeMemberStatus(R"({"name": "m1", "port": 1.7e24})"));
+  EXPECT_FALSE(decodeMemberStatus(R"({"name": "m1", "port": 70000})"));
+  EXPECT_FALSE(decodeMemberStatus(R"({"name": "m1", "port": -1})"));
+  EXPECT_FALSE(decodeMemberStatus(R"({"name": "m1", "port": 5432.5})"));
+  EXPECT_FALSE(decodeFailoverEvent(R"({"kind": "failover", "detected_at_ms": 1.7e24})"));
+  auto ok = decodeMemberStatus(R"({"name": "m1", "port": 5432})");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->port, 5432);
+}
+
 TEST(SyncState, RoundTripsAndSorts) {
   auto s = decodeSyncState(R"({"leader":"m1","members":["m3","m2"],"quorum":1})");
   ASSERT_TRUE(s);
