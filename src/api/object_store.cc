@@ -111,6 +111,21 @@ std::string encodeStored(json object) {
   return object.dump();
 }
 
+// Why a conditional write's compare failed, from the key's read in the failure branch: the object
+// is gone (NotFound) or was changed since the caller read it (FailedPrecondition: 409 Conflict).
+Error lostCompare(const ResourceInfo& resource, const std::string& name,
+                  const store::TxnResponse& response) {
+  const auto* current = response.responses.empty()
+                            ? nullptr
+                            : std::get_if<store::RangeResponse>(&response.responses.front());
+  if (!current || current->kvs.empty()) {
+    return Error{ErrorCode::NotFound, resource.plural + " \"" + name + "\" not found"};
+  }
+  return Error{ErrorCode::FailedPrecondition,
+               "the object has been modified; please apply your changes to the latest version "
+               "and try again"};
+}
+
 }  // namespace
 
 std::map<std::string, std::string> selectableFields(const ResourceInfo& resource,
@@ -356,14 +371,7 @@ asio::awaitable<Result<json>> ObjectStore::update(const ResourceInfo& resource, 
     co_return fail(r.error());
   }
   if (!r->succeeded) {
-    const auto* current =
-        r->responses.empty() ? nullptr : std::get_if<store::RangeResponse>(&r->responses.front());
-    if (!current || current->kvs.empty()) {
-      co_return fail(ErrorCode::NotFound, resource.plural, " \"", name, "\" not found");
-    }
-    co_return fail(ErrorCode::FailedPrecondition,
-                   "the object has been modified; please apply your changes to the latest "
-                   "version and try again");
+    co_return fail(lostCompare(resource, name, *r));
   }
   object["metadata"]["resourceVersion"] = std::to_string(r->revision);
   co_return object;
@@ -382,14 +390,7 @@ asio::awaitable<Result<json>> ObjectStore::remove(const ResourceInfo& resource, 
     co_return fail(r.error());
   }
   if (!r->succeeded) {
-    const auto* current =
-        r->responses.empty() ? nullptr : std::get_if<store::RangeResponse>(&r->responses.front());
-    if (!current || current->kvs.empty()) {
-      co_return fail(ErrorCode::NotFound, resource.plural, " \"", name, "\" not found");
-    }
-    co_return fail(ErrorCode::FailedPrecondition,
-                   "the object has been modified; please apply your changes to the latest "
-                   "version and try again");
+    co_return fail(lostCompare(resource, name, *r));
   }
   const auto* deleted = std::get_if<store::DeleteResponse>(&r->responses.front());
   if (!deleted || deleted->prev_kvs.empty()) {

@@ -11,27 +11,14 @@
 #include <boost/asio/ssl.hpp>
 
 #include "net/pki.h"
+#include "testing/test_files.h"
 
 namespace rampart::net {
 namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-tls-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 unsigned modeOf(const std::string& path) {
   struct stat st {};

@@ -1,4 +1,5 @@
 #include "runtime/secret_file.h"
+#include "testing/test_files.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,21 +12,7 @@
 namespace rampart::runtime {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-secret-XXXXXX";
-    path_ = ::mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 unsigned modeOf(const std::string& path) {
   struct stat st {};

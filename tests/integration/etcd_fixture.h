@@ -11,7 +11,7 @@
 
 #include "lab/etcd_cluster.h"
 #include "store/etcd_store.h"
-#include "test_files.h"
+#include "testing/test_files.h"
 #include "testing/run_loop.h"
 
 namespace rampart::testing {

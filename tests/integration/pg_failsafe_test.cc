@@ -16,7 +16,7 @@
 #include "pg/config.h"
 #include "pg/rest_auth.h"
 #include "runtime/process.h"
-#include "test_files.h"
+#include "testing/test_files.h"
 
 namespace rampart {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "net/endpoint.h"
 #include "pg/postgres.h"
-#include "test_files.h"
+#include "testing/test_files.h"
 
 namespace rampart::pg {
 

@@ -12,7 +12,7 @@
 #include "net/pki.h"
 #include "runtime/secret_file.h"
 #include "store/etcd_store.h"
-#include "test_files.h"
+#include "testing/test_files.h"
 #include "testing/run_loop.h"
 
 namespace rampart::store {

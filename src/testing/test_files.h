@@ -1,5 +1,5 @@
 #pragma once
-// Files for integration tests: a temporary directory that goes with everything in it, and
+// Files for tests: a temporary directory that goes with everything in it, and
 // reading a whole (log) file for failure messages.
 
 #include <stdlib.h>
