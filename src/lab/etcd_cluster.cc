@@ -213,6 +213,11 @@ Result<void> EtcdCluster::launch(size_t i) {
                 "--heartbeat-interval", std::to_string(millis(options_.heartbeat)),
                 "--election-timeout", std::to_string(millis(options_.election)),
                 "--snapshot-count", "10000",
+                // etcd checks a password with bcrypt at every authentication: at its default
+                // cost (10) that took 0.2-0.6 s on this loaded 2-core lab host, longer than a
+                // member's 500 ms request timeout, so a restarted manager could not
+                // authenticate for up to a minute. The lab hashes with the lowest cost.
+                "--bcrypt-cost", "4",
                 "--log-level", "warn"};
   if (options_.tls) {
     std::string pki = pkiDir() + "/";

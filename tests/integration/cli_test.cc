@@ -70,7 +70,7 @@ TEST(Cli, UnknownSubcommandAndBadFlagsExitWithUsageError) {
   auto no_name = runRampart(dir, {"elect", "--endpoints", "127.0.0.1:1"});
   EXPECT_EQ(no_name.exit_code, 2);
   EXPECT_NE(no_name.output.find("--name"), std::string::npos) << no_name.output;
-  auto endpoint = runRampart(dir, {"elect", "--name", "a", "--endpoints", "https://x:1"});
+  auto endpoint = runRampart(dir, {"elect", "--name", "a", "--endpoints", "ftp://x:1"});
   EXPECT_EQ(endpoint.exit_code, 2);
   EXPECT_NE(endpoint.output.find("--endpoints"), std::string::npos) << endpoint.output;
 }
