@@ -37,7 +37,11 @@ net::http::Server& server() {
     };
     actions.cluster_json = [] { return std::string(R"({"members":[]})"); };
     actions.history_json = [] { return std::string("[]"); };
-    actions.failsafe = [](const std::string& leader) { return leader == "m1"; };
+    actions.failsafe = [](const std::string& leader, const std::string& proof, const std::string&) {
+      return pg::VouchDecision{leader == "m1" && proof == "p" ? pg::VouchVerdict::Accept
+                                                              : pg::VouchVerdict::Unauthenticated,
+                               "fuzz"};
+    };
     actions.switchover = [](const std::string& to, bool) -> Result<void> {
       if (to == "m2") {
         return ok();
@@ -58,7 +62,6 @@ net::http::Server& server() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)server().processForTesting(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)server().processForTesting(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

@@ -24,6 +24,7 @@
 #include "net/endpoint.h"
 #include "runtime/process.h"
 #include "test_socket.h"
+#include "testing/eventually.h"
 
 namespace rampart::testing {
 
@@ -68,9 +69,9 @@ class LbTest : public ::testing::Test {
 
   void startBackend(Backend& b) {
     b.log = dir_.path() + "/" + b.name + ".log";
-    std::vector<std::string> argv = {TEST_BACKEND,  "--listen",    b.address.toString(),
-                                     "--name",      b.name,       "--mode",
-                                     b.mode,        "--role-file", b.role_file};
+    std::vector<std::string> argv = {TEST_BACKEND, "--listen",    b.address.toString(),
+                                     "--name",     b.name,        "--mode",
+                                     b.mode,       "--role-file", b.role_file};
     argv.insert(argv.end(), b.extra.begin(), b.extra.end());
     auto pid = runtime::spawn(runtime::SpawnOptions{argv, b.log});
     ASSERT_TRUE(pid);
@@ -151,14 +152,7 @@ class LbTest : public ::testing::Test {
   // Waits (bounded) until `pred` holds; returns whether it did.
   template <typename Pred>
   bool eventually(Pred pred, Duration limit) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return pred();
+    return rampart::testing::eventually(std::move(pred), limit);
   }
 
   // One request on a new connection through the virtual server: the body, or "" on failure.

@@ -12,24 +12,14 @@
 #include <thread>
 #include "postgres_fixture.h"
 #include "runtime/process.h"
+#include "testing/eventually.h"
 
 namespace rampart::pg {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Waits (bounded) until `pred` holds; returns whether it did.
-template <typename Pred>
-bool eventually(Pred pred, Duration limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
+using rampart::testing::eventually;
 
 // The host from issue #17.
 const std::string kInjectedHost = "10.0.0.12' \nlog_statement = all\nfsync = off #";

@@ -16,6 +16,7 @@
 #include "pg/config.h"
 #include "pg/rest_auth.h"
 #include "runtime/process.h"
+#include "testing/eventually.h"
 #include "testing/test_files.h"
 
 namespace rampart {
@@ -39,18 +40,7 @@ int request(const net::Endpoint& rest, const std::string& method, const std::str
   return status;
 }
 
-// Waits (bounded) until `pred` holds; returns whether it did.
-template <typename Pred>
-bool eventually(Pred pred, Duration limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
+using rampart::testing::eventually;
 
 class PgFailsafeTest : public ::testing::Test {
  protected:
