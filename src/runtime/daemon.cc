@@ -57,7 +57,7 @@ Daemon::Daemon(std::string role)
     if (scrape_) {
       scrape_();
     }
-    return net::http::Response{200, metrics::kContentType, metrics::render(*registry_)};
+    return net::http::Response{200, metrics::kContentType, metrics::render(*registry_), {}};
   });
 }
 

@@ -73,6 +73,103 @@ void armTimeout(Stream& stream, Duration timeout) {
 }
 
 template <class Stream>
+void disarmTimeout(Stream& stream) {
+  if constexpr (requires { beast::get_lowest_layer(stream).expires_never(); }) {
+    beast::get_lowest_layer(stream).expires_never();
+  }
+}
+
+// Kept for one streamed answer: writes the head and chunks with a deadline each, and watches the
+// connection's read side so that a client that hangs up is noticed while nothing is written.
+// A streamed answer always ends its connection (the reader owns the read side meanwhile).
+template <class Stream>
+class StreamWriter final : public ResponseStream {
+ public:
+  StreamWriter(std::shared_ptr<Stream> stream, Duration write_timeout)
+      : stream_(std::move(stream)), write_timeout_(write_timeout) {}
+
+  asio::awaitable<bool> begin(int status, std::string content_type,
+                              std::vector<std::pair<std::string, std::string>> headers) override {
+    if (begun_ || !*open_) {
+      co_return false;
+    }
+    begun_ = true;
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(status), 11};
+    head.set(bhttp::field::server, "rampart");
+    if (!content_type.empty()) {
+      head.set(bhttp::field::content_type, content_type);
+    }
+    for (auto& [name, value] : headers) {
+      head.insert(name, value);
+    }
+    head.keep_alive(false);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    armTimeout(*stream_, write_timeout_);
+    auto [ec, n] = co_await bhttp::async_write_header(*stream_, serializer, kTuple);
+    disarmTimeout(*stream_);
+    if (ec) {
+      *open_ = false;
+      co_return false;
+    }
+    watchReadSide();
+    co_return true;
+  }
+
+  asio::awaitable<bool> write(std::string data) override {
+    if (!begun_ || !*open_) {
+      co_return false;
+    }
+    if (data.empty()) {
+      co_return true;  // an empty chunk would end the body
+    }
+    armTimeout(*stream_, write_timeout_);
+    auto [ec, n] = co_await asio::async_write(*stream_, bhttp::make_chunk(asio::buffer(data)), kTuple);
+    disarmTimeout(*stream_);
+    if (ec) {
+      *open_ = false;
+      co_return false;
+    }
+    co_return true;
+  }
+
+  bool open() const override { return *open_; }
+  bool begun() const { return begun_; }
+
+  asio::awaitable<void> end() {
+    if (*open_) {
+      armTimeout(*stream_, write_timeout_);
+      co_await asio::async_write(*stream_, bhttp::make_chunk_last(), kTuple);
+      disarmTimeout(*stream_);
+    }
+  }
+
+ private:
+  void watchReadSide() {
+    asio::co_spawn(stream_->get_executor(), drainUntilClosed(stream_, open_), asio::detached);
+  }
+
+  // Reads (and drops) whatever the client sends until it closes, then clears `open`. A coroutine
+  // with its state in its (by-value) parameters: it may outlive the writer.
+  static asio::awaitable<void> drainUntilClosed(std::shared_ptr<Stream> stream,
+                                                std::shared_ptr<bool> open) {
+    std::array<char, 512> sink;
+    for (;;) {
+      auto [ec, n] = co_await stream->async_read_some(asio::buffer(sink), kTuple);
+      if (ec) {
+        *open = false;
+        co_return;
+      }
+    }
+  }
+
+  std::shared_ptr<Stream> stream_;
+  Duration write_timeout_;
+  bool begun_ = false;
+  std::shared_ptr<bool> open_ = std::make_shared<bool>(true);
+};
+
+template <class Stream>
 void finish(Stream& stream) {
   beast::error_code ignored;
   if constexpr (requires { beast::get_lowest_layer(stream).socket(); }) {
@@ -112,25 +209,34 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   SslContextPtr tls;  // set: HTTPS only
   std::map<std::string, Handler> routes;
+  AsyncHandler fallback;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::list<std::weak_ptr<beast::tcp_stream>> connections;
   bool stopped = false;
   ServerStats stats;
   ExhaustionEpisode exhaustion;
 
-  Response dispatch(const Request& request) {
+  // The answer of the exact route, or of the fallback (which may stream through `writer`).
+  template <class Stream>
+  asio::awaitable<Response> dispatch(const Request& request, StreamWriter<Stream>& writer) {
     std::string path = request.target.substr(0, request.target.find('?'));
     auto it = routes.find(path);
-    if (it == routes.end()) {
-      return Response::text(404, "not found: " + path + "\n");
+    if (it == routes.end() && !fallback) {
+      co_return Response::text(404, "not found: " + path + "\n");
     }
     // A handler's library exception (a JSON parse, a bad_alloc) fails this request only.
+    Response response;
     try {
-      return it->second(request);
+      if (it != routes.end()) {
+        response = it->second(request);
+      } else {
+        response = co_await fallback(request, writer);
+      }
     } catch (const std::exception& e) {
       log::get("http")->error("handler failed path={} error=\"{}\"", path, e.what());
-      return Response::text(500, "internal error\n");
+      response = Response::text(500, "internal error\n");
     }
+    co_return response;
   }
 
   // One connection's requests, in order, until the client closes, a request cannot be read, or
@@ -170,15 +276,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       request.body = std::move(msg.body());
       request.client_identity = client_identity;
-      Response response = dispatch(request);
+      // The handler may take its time (etcd); the idle timeout is for reading requests only.
+      disarmTimeout(*stream);
+      StreamWriter<Stream> writer(stream, options.write_timeout);
+      Response response = co_await dispatch(request, writer);
+      if (writer.begun()) {
+        co_await writer.end();
+        break;
+      }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
       res.set(bhttp::field::server, "rampart");
       if (!response.content_type.empty()) {
         res.set(bhttp::field::content_type, response.content_type);
       }
+      for (auto& [name, value] : response.headers) {
+        res.insert(name, value);
+      }
       res.keep_alive(msg.keep_alive());
       res.body() = std::move(response.body);
       res.prepare_payload();
+      armTimeout(*stream, options.write_timeout);
       auto [wec, written] = co_await bhttp::async_write(*stream, res, kTuple);
       if (wec || !res.keep_alive()) {
         break;
@@ -276,6 +393,8 @@ Server::~Server() { stop(); }
 void Server::route(std::string path, Handler handler) {
   impl_->routes[std::move(path)] = std::move(handler);
 }
+
+void Server::fallback(AsyncHandler handler) { impl_->fallback = std::move(handler); }
 
 void Server::setOptions(const ServerOptions& options) { impl_->options = options; }
 

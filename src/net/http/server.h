@@ -1,9 +1,11 @@
 #pragma once
 // A small HTTP/1.1 server on the caller's asio executor for Rampart's admin and REST endpoints
-// (/metrics, /healthz, /readyz, later the roles' APIs). Handlers are plain synchronous functions
-// run on the event loop: they must not block. Routes match the path exactly (the query string is
-// passed along in Request::target). Not thread-safe: configure before listen(), from the loop's
-// thread; stats() may be read from the loop's thread at any time.
+// (/metrics, /healthz, /readyz, the roles' APIs, the Kubernetes-compatible API). Routes match
+// the path exactly (the query string is passed along in Request::target) and are plain
+// synchronous functions run on the event loop: they must not block. Every other path goes to
+// the fallback, if set: a coroutine that may wait (for etcd) and may stream its answer with
+// chunked transfer encoding (a watch). Not thread-safe: configure before listen(), from the
+// loop's thread; stats() may be read from the loop's thread at any time.
 //
 // Bounded by design, because anyone who reaches the port can talk to it: at most
 // `max_connections` at once (more are closed at once and counted), a request's line and headers
@@ -12,6 +14,10 @@
 // thus bounded by about header_limit + body_limit. When accept() fails because this process ran
 // out of descriptors or memory, the loop backs off (10 ms doubling to 1 s) instead of spinning,
 // and warns once per episode.
+//
+// A streamed answer is bounded too: each chunk must be taken by the client within
+// `write_timeout`, else the connection is cut (a watcher that stops reading costs one chunk of
+// memory, not a growing queue).
 //
 // TLS (useTls): every connection is HTTPS; with a CA, clients must present a certificate that CA
 // signed (else the handshake fails), and the certificate's common name reaches handlers as
@@ -22,8 +28,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include "base/clock.h"
 #include "base/result.h"
@@ -38,6 +47,22 @@ struct ServerOptions {
   size_t header_limit = 16 * 1024;  // request line and headers
   size_t body_limit = 64 * 1024;
   Duration idle_timeout = std::chrono::seconds(60);  // a client that sends nothing is dropped
+  Duration write_timeout = std::chrono::seconds(10);  // per answer, per streamed chunk
+};
+
+// The writer of a streamed answer, given to the fallback handler. begin() sends the status line
+// and headers (chunked transfer encoding); write() one chunk. Both return false once the client
+// is gone or stopped reading for write_timeout; the handler should then return. A handler that
+// began a stream has its returned Response ignored; the server ends the body when it returns.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual boost::asio::awaitable<bool> begin(int status, std::string content_type,
+                                             std::vector<std::pair<std::string, std::string>>
+                                                 headers) = 0;
+  virtual boost::asio::awaitable<bool> write(std::string data) = 0;
+  // False once the client has closed its side (noticed even while nothing is written).
+  virtual bool open() const = 0;
 };
 
 // Counters since the server was made (for the owner's metrics).
@@ -52,6 +77,8 @@ struct ServerStats {
 class Server {
  public:
   using Handler = std::function<Response(const Request&)>;
+  using AsyncHandler =
+      std::function<boost::asio::awaitable<Response>(const Request&, ResponseStream&)>;
 
   explicit Server(boost::asio::any_io_executor executor, ServerOptions options = {});
   ~Server();
@@ -59,6 +86,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void route(std::string path, Handler handler);
+  // For every path without an exact route (404 when unset).
+  void fallback(AsyncHandler handler);
   // Before listen().
   void setOptions(const ServerOptions& options);
   // Before listen(): serve HTTPS with `files.cert`/`files.key`; with `files.ca`, require and

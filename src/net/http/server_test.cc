@@ -24,6 +24,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace rampart::net::http {
 namespace {
@@ -129,6 +132,105 @@ TEST_F(HttpServer, ServesARequestOnARealSocket) {
       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_EQ(statusLine(answer), "HTTP/1.1 200 OK");
   EXPECT_TRUE(answer.ends_with("hello")) << answer;
+}
+
+TEST_F(HttpServer, TheFallbackAnswersUnroutedPathsWithExtraHeaders) {
+  server_.emplace(io_.get_executor());
+  server_->fallback([](const Request& r, ResponseStream&) -> boost::asio::awaitable<Response> {
+    Response response = Response::json(201, "{\"path\":\"" + r.target + "\"}");
+    response.headers.emplace_back("Warning", "299 - \"careful\"");
+    co_return response;
+  });
+  auto bound = server_->listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound);
+  port_ = bound->port;
+  runLoop();
+  auto answer = exchange("GET /api/v1/pods?watch=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(statusLine(answer), "HTTP/1.1 201 Created");
+  EXPECT_NE(answer.find("Warning: 299 - \"careful\""), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("{\"path\":\"/api/v1/pods?watch=1\"}")) << answer;
+}
+
+TEST_F(HttpServer, AStreamedAnswerIsChunkedAndEndsWhenTheHandlerReturns) {
+  server_.emplace(io_.get_executor());
+  server_->fallback([](const Request&, ResponseStream& out) -> boost::asio::awaitable<Response> {
+    std::vector<std::pair<std::string, std::string>> headers{{"X-Kind", "watch"}};
+    co_await out.begin(200, "application/json", std::move(headers));
+    co_await out.write("{\"n\":1}\n");
+    co_await out.write("{\"n\":2}\n");
+    co_return Response::text(500, "ignored once streaming\n");
+  });
+  auto bound = server_->listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound);
+  port_ = bound->port;
+  runLoop();
+  auto answer = exchange("GET /watch HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(statusLine(answer), "HTTP/1.1 200 OK");
+  EXPECT_NE(answer.find("Transfer-Encoding: chunked"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("X-Kind: watch"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("8\r\n{\"n\":1}\n\r\n8\r\n{\"n\":2}\n\r\n"), std::string::npos) << answer;
+  EXPECT_TRUE(answer.ends_with("0\r\n\r\n")) << answer;
+  EXPECT_EQ(answer.find("ignored"), std::string::npos);
+}
+
+TEST_F(HttpServer, AStreamNoticesThatTheClientHungUpWhileNothingIsWritten) {
+  std::promise<bool> noticed;
+  auto noticed_future = noticed.get_future();
+  server_.emplace(io_.get_executor());
+  server_->fallback([&noticed](const Request&,
+                               ResponseStream& out) -> boost::asio::awaitable<Response> {
+    co_await out.begin(200, "application/json", {});
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    for (int i = 0; i < 500 && out.open(); ++i) {  // at most 10 s
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(boost::asio::use_awaitable);
+    }
+    noticed.set_value(!out.open());
+    co_return Response{};
+  });
+  auto bound = server_->listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound);
+  port_ = bound->port;
+  runLoop();
+  int fd = connectTo(port_);
+  ASSERT_GE(fd, 0);
+  sendAll(fd, "GET /watch HTTP/1.1\r\nHost: x\r\n\r\n");
+  char buf[512];
+  ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);  // the head arrived: the stream is open
+  ::close(fd);
+  ASSERT_EQ(noticed_future.wait_for(std::chrono::seconds(15)), std::future_status::ready);
+  EXPECT_TRUE(noticed_future.get());
+}
+
+TEST_F(HttpServer, AStreamToAClientThatStopsReadingIsCutOffAfterTheWriteTimeout) {
+  std::promise<int> chunks_written;
+  auto written_future = chunks_written.get_future();
+  ServerOptions options;
+  options.write_timeout = std::chrono::milliseconds(300);
+  server_.emplace(io_.get_executor(), options);
+  server_->fallback([&chunks_written](const Request&,
+                                      ResponseStream& out) -> boost::asio::awaitable<Response> {
+    co_await out.begin(200, "application/json", {});
+    std::string chunk(64 * 1024, 'x');
+    int n = 0;
+    while (n < 4096 && co_await out.write(chunk)) {  // at most 256 MiB if never cut
+      ++n;
+    }
+    chunks_written.set_value(n);
+    co_return Response{};
+  });
+  auto bound = server_->listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound);
+  port_ = bound->port;
+  runLoop();
+  int fd = connectTo(port_);
+  ASSERT_GE(fd, 0);
+  sendAll(fd, "GET /watch HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Never reads: the socket buffers fill, then a write waits past the timeout.
+  ASSERT_EQ(written_future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  int n = written_future.get();
+  EXPECT_LT(n, 4096) << "the stream was never cut off";
+  ::close(fd);
 }
 
 TEST_F(HttpServer, GarbageGets400AndClose) {
