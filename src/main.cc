@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::addLb(app, action);
   cli::addPg(app, action);
   cli::addChaos(app, action);
+  cli::addServer(app, action);
   cli::addDemo(app, action);
 
   try {

@@ -23,5 +23,6 @@ void addDemo(CLI::App& app, Action& action);
 void addLb(CLI::App& app, Action& action);
 void addPg(CLI::App& app, Action& action);
 void addChaos(CLI::App& app, Action& action);
+void addServer(CLI::App& app, Action& action);
 
 }  // namespace rampart::cli
