@@ -101,10 +101,28 @@ struct ApiServer::Impl {
   prometheus::Histogram& etcd_latency;
   prometheus::Counter& etcd_failures;
   std::optional<TimePoint> last_etcd_answer;
+  bool bootstrapped = false;  // the system namespaces exist
   bool stopped = false;
 
+  // kube-apiserver's system namespaces; true once each exists.
+  asio::awaitable<bool> ensureSystemNamespaces() {
+    static constexpr const char* kNames[] = {"default", "kube-system", "kube-public",
+                                             "kube-node-lease"};
+    for (const char* name : kNames) {
+      auto info = parseRequestInfo("POST", "/api/v1/namespaces");
+      json body = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
+      ApiRequest request{*info, "application/json", "application/json", body.dump()};
+      auto answer = co_await handler.handle(std::move(request));
+      if (answer.status != 201 && answer.status != 409) {
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
   bool ready() const {
-    return last_etcd_answer && clock.now() - *last_etcd_answer <= options.ready_window;
+    return bootstrapped && last_etcd_answer &&
+           clock.now() - *last_etcd_answer <= options.ready_window;
   }
 
   void record(const std::string& verb, const std::string& resource, int code, TimePoint start) {
@@ -323,6 +341,9 @@ asio::awaitable<void> ApiServer::probeEtcd() {
       impl->last_etcd_answer = impl->clock.now();
       impl->etcd_latency.Observe(
           std::chrono::duration<double>(impl->clock.now() - start).count());
+      if (!impl->bootstrapped) {
+        impl->bootstrapped = co_await impl->ensureSystemNamespaces();
+      }
     } else {
       impl->etcd_failures.Increment();
     }
