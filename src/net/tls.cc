@@ -96,12 +96,39 @@ Result<SslContextPtr> newContext(ssl::context::method method) {
 
 }  // namespace
 
+// PEM text given inline (a kubeconfig's certificate-authority-data, client-certificate-data...).
+Result<void> loadInlinePem(ssl::context& ctx, const TlsFiles& files) {
+  boost::system::error_code ec;
+  if (files.ca.empty() && !files.ca_pem.empty()) {
+    ctx.add_certificate_authority(boost::asio::buffer(files.ca_pem), ec);
+    if (ec) {
+      return fail(ErrorCode::InvalidArgument, "tls: the inline CA certificate: ", ec.message());
+    }
+  }
+  if (files.cert.empty() && (!files.cert_pem.empty() || !files.key_pem.empty())) {
+    if (files.cert_pem.empty() || files.key_pem.empty()) {
+      return fail(ErrorCode::InvalidArgument,
+                  "tls: an inline client certificate and its key must be given together");
+    }
+    ctx.use_certificate_chain(boost::asio::buffer(files.cert_pem), ec);
+    if (!ec) {
+      ctx.use_private_key(boost::asio::buffer(files.key_pem), ssl::context::pem, ec);
+    }
+    if (ec) {
+      return fail(ErrorCode::InvalidArgument, "tls: the inline client certificate: ", ec.message());
+    }
+  }
+  return ok();
+}
+
 Result<SslContextPtr> makeClientContext(const TlsFiles& files) {
   auto ctx = newContext(ssl::context::tls_client);
   if (!ctx) {
     return ctx;
   }
-  if (!files.ca.empty()) {
+  if (files.ca.empty() && !files.ca_pem.empty()) {
+    // Only the given CA, as kubectl trusts only a kubeconfig's certificate-authority-data.
+  } else if (!files.ca.empty()) {
     if (auto r = loadCa(**ctx, files.ca); !r) {
       return fail(r.error());
     }
@@ -109,6 +136,9 @@ Result<SslContextPtr> makeClientContext(const TlsFiles& files) {
     return fail(ErrorCode::Internal, "tls: no default CA paths: ", opensslReasons());
   }
   if (auto r = loadOwnCertificate(**ctx, files); !r) {
+    return fail(r.error());
+  }
+  if (auto r = loadInlinePem(**ctx, files); !r) {
     return fail(r.error());
   }
   SSL_CTX_set_verify((*ctx)->native_handle(), SSL_VERIFY_PEER, nullptr);

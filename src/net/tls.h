@@ -27,7 +27,15 @@ struct TlsFiles {
   std::string key;   // its private key
   std::string
       server_name;  // client only: name to verify and send as SNI; empty = the endpoint's host
-  bool empty() const { return ca.empty() && cert.empty() && key.empty() && server_name.empty(); }
+  // Client only: the same as PEM text instead of files (a kubeconfig's *-data fields); used
+  // where the matching path is empty.
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+  bool empty() const {
+    return ca.empty() && cert.empty() && key.empty() && server_name.empty() && ca_pem.empty() &&
+           cert_pem.empty() && key_pem.empty();
+  }
   friend bool operator==(const TlsFiles&, const TlsFiles&) = default;
 };
 
