@@ -547,7 +547,9 @@ asio::awaitable<ApiResponse> ApiHandler::update(const ResourceInfo& r, const Api
       co_return withWarnings(std::move(*refused), warnings);
     }
   }
-  co_return withWarnings(co_await store(r, req, std::move(next), *current, 200), warnings);
+  // Bound to a local first: g++ 12 mishandles temporaries around a co_await expression.
+  ApiResponse stored = co_await store(r, req, std::move(next), *current, 200);
+  co_return withWarnings(std::move(stored), warnings);
 }
 
 asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiRequest& req) {
@@ -613,8 +615,8 @@ asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiR
     }
     bool conditional = next.value("/metadata/resourceVersion"_json_pointer, json()) !=
                        (*current)["/metadata/resourceVersion"_json_pointer];
-    ApiResponse response =
-        withWarnings(co_await store(r, req, std::move(next), *current, 200), warnings);
+    ApiResponse stored = co_await store(r, req, std::move(next), *current, 200);
+    ApiResponse response = withWarnings(std::move(stored), warnings);
     bool conflict = response.status == 409 && response.body.value("reason", "") == "Conflict";
     if (!conflict || conditional) {
       co_return response;
