@@ -315,14 +315,18 @@ Result<void> pruneUnknownFields(json& object, const std::string& schema_name,
   return Walker(problems).walk(object, property, "", "", shortName(schema_name));
 }
 
-std::string strictDecodingMessage(const std::string& kind, const std::string& version,
-                                  const std::vector<std::string>& problems) {
+std::string strictDecodingError(const std::vector<std::string>& problems) {
   std::string joined;
   for (const auto& p : problems) {
     joined += (joined.empty() ? "" : ", ") + p;
   }
-  return kind + " in version \"" + version + "\" cannot be handled as a " + kind +
-         ": strict decoding error: " + joined;
+  return "strict decoding error: " + joined;
+}
+
+std::string strictDecodingMessage(const std::string& kind, const std::string& version,
+                                  const std::vector<std::string>& problems) {
+  return kind + " in version \"" + version + "\" cannot be handled as a " + kind + ": " +
+         strictDecodingError(problems);
 }
 
 }  // namespace rampart::api

@@ -5,8 +5,9 @@
 //   - a key given twice in one JSON object is reported (the last value wins, as in Go);
 //   - a value of the wrong JSON type (a string for spec.replicas) fails the request whatever the
 //     directive, with Go's decoding message.
-// Strict turns the reports into a 400 (`strict decoding error: unknown field "spec.foo"`), Warn
-// into warnings (`unknown field "spec.foo"`), Ignore into nothing. kube-apiserver (1.23 and
+// Strict turns the reports into a failure (`strict decoding error: unknown field "spec.foo"`: a
+// 400 for create and update, a 422 on the field `patch` for a patch), Warn into warnings
+// (`unknown field "spec.foo"`), Ignore into nothing. kube-apiserver (1.23 and
 // later) uses Warn when the parameter is absent. Pure functions over the schema of
 // api/schema.h.
 
@@ -39,7 +40,10 @@ Result<nlohmann::json> parseJsonCheckingDuplicates(std::string_view text,
 Result<void> pruneUnknownFields(nlohmann::json& object, const std::string& schema_name,
                                 std::vector<std::string>& problems);
 
-// The message of a Strict failure for the reported problems:
+// `strict decoding error: a, b` for the reported problems.
+std::string strictDecodingError(const std::vector<std::string>& problems);
+
+// The message of a Strict failure of a create or update:
 // `<Kind> in version "<version>" cannot be handled as a <Kind>: strict decoding error: a, b`.
 std::string strictDecodingMessage(const std::string& kind, const std::string& version,
                                   const std::vector<std::string>& problems);

@@ -104,6 +104,31 @@ std::optional<ApiResponse> checkFields(json& object, const std::string& schema_n
   return std::nullopt;
 }
 
+// The same for the result of a patch. kube-apiserver answers a patch's strict-decoding and type
+// errors with 422 Invalid on the field `patch` (kubectl: `The request is invalid: patch: Invalid
+// value: ...`); the value shown here is the patch as sent.
+std::optional<ApiResponse> checkPatchedFields(json& patched, const std::string& schema_name,
+                                              const json& patch, FieldValidation directive,
+                                              std::vector<std::string> problems,
+                                              std::vector<std::string>& warnings) {
+  auto invalid = [&](std::string detail) {
+    return respond(422,
+                   statusInvalid(StatusSubject{}, {invalidField("patch", patch.dump(), detail)}));
+  };
+  auto pruned = pruneUnknownFields(patched, schema_name, problems);
+  if (!pruned) {
+    return invalid(pruned.error().message);
+  }
+  if (problems.empty() || directive == FieldValidation::Ignore) {
+    return std::nullopt;
+  }
+  if (directive == FieldValidation::Strict) {
+    return invalid(strictDecodingError(problems));
+  }
+  warnings.insert(warnings.end(), problems.begin(), problems.end());
+  return std::nullopt;
+}
+
 ApiResponse withWarnings(ApiResponse response, const std::vector<std::string>& warnings) {
   response.warnings.insert(response.warnings.end(), warnings.begin(), warnings.end());
   return response;
@@ -593,10 +618,8 @@ asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiR
     }
     std::vector<std::string> warnings;
     if (patched->is_object()) {
-      auto refused = scale ? checkFields(*patched, kScaleSchema, "Scale", "v1", *directive,
-                                         duplicates, warnings)
-                           : checkFields(*patched, schemaOf(r), r.kind, r.version, *directive,
-                                         duplicates, warnings);
+      auto refused = checkPatchedFields(*patched, scale ? kScaleSchema : schemaOf(r), *patch_body,
+                                        *directive, duplicates, warnings);
       if (refused) {
         co_return withWarnings(std::move(*refused), warnings);
       }

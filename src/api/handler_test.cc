@@ -372,8 +372,10 @@ TEST_F(ApiHandlerTest, EveryPatchTypeIsValidatedOnThePatchedObject) {
         Case{"application/strategic-merge-patch+json", R"({"spec":{"foo":1}})"},
         Case{"application/json-patch+json", R"([{"op":"add","path":"/spec/foo","value":1}])"}}) {
     auto strict = call("PATCH", url + "?fieldValidation=Strict", c.body, c.content_type);
-    EXPECT_EQ(strict.status, 400) << c.content_type;
-    EXPECT_NE(strict.body.value("message", "").find("unknown field \"spec.foo\""),
+    EXPECT_EQ(strict.status, 422) << c.content_type;
+    EXPECT_EQ(strict.body["details"]["causes"][0]["field"], "patch");
+    EXPECT_NE(strict.body.value("message", "").find(
+                  "strict decoding error: unknown field \"spec.foo\""),
               std::string::npos)
         << c.content_type << strict.body.dump();
     auto warned = call("PATCH", url, c.body, c.content_type);
@@ -382,10 +384,17 @@ TEST_F(ApiHandlerTest, EveryPatchTypeIsValidatedOnThePatchedObject) {
     EXPECT_FALSE(warned.body["spec"].contains("foo"));
   }
   auto typed = call("PATCH", url, R"({"spec":{"replicas":"two"}})", "application/merge-patch+json");
-  EXPECT_EQ(typed.status, 400);
+  EXPECT_EQ(typed.status, 422);
+  EXPECT_NE(typed.body.value("message", "").find("cannot unmarshal string"), std::string::npos);
   auto scale = call("PATCH", url + "/scale?fieldValidation=Strict", R"({"spec":{"replicaz":3}})",
                     "application/merge-patch+json");
-  EXPECT_EQ(scale.status, 400) << scale.body.dump();
+  EXPECT_EQ(scale.status, 422) << scale.body.dump();
+  auto duplicate = call("PATCH", url + "?fieldValidation=Strict",
+                        R"({"spec":{"replicas":2,"replicas":3}})", "application/merge-patch+json");
+  EXPECT_EQ(duplicate.status, 422);
+  EXPECT_NE(duplicate.body.value("message", "").find("duplicate field \"spec.replicas\""),
+            std::string::npos)
+      << duplicate.body.dump();
 }
 
 }  // namespace
