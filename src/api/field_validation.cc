@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/schema.h"
+#include "api/table.h"
 
 namespace rampart::api {
 using json = nlohmann::json;
@@ -163,8 +164,8 @@ class Walker {
         return mismatch(goValue(value));
       }
       for (size_t i = 0; i < value.size(); ++i) {
-        auto walked = walk(value[i], s["items"], display + "[" + std::to_string(i) + "]", go_path,
-                           go_struct);
+        auto walked =
+            walk(value[i], s["items"], display + "[" + std::to_string(i) + "]", go_path, go_struct);
         if (!walked) {
           return walked;
         }
@@ -191,8 +192,15 @@ class Walker {
       if (!value.is_string()) {
         return mismatch(goValue(value));
       }
-      if (s.value("format", "") == "byte" && !isBase64(value.get<std::string>())) {
+      const std::string& text = value.get_ref<const std::string&>();
+      std::string format = s.value("format", "");
+      if (format == "byte" && !isBase64(text)) {
         return fail(ErrorCode::InvalidArgument, "illegal base64 data at input byte 0");
+      }
+      // Time and MicroTime decode with Go's RFC 3339 parser; a bad one fails the request.
+      if (format == "date-time" && !parseRfc3339(text)) {
+        return fail(ErrorCode::InvalidArgument, "parsing time \"", text,
+                    "\" as \"2006-01-02T15:04:05Z07:00\": cannot parse it as RFC 3339");
       }
       return ok();
     }

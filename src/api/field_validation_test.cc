@@ -47,7 +47,8 @@ TEST(FieldValidation, UnknownFieldsAreReportedWithTheirPathAndDropped) {
 TEST(FieldValidation, MapsAndFreeFormValuesTakeAnyKey) {
   json d = deployment();
   d["metadata"]["annotations"] = {{"anything.example.com/x", "y"}};
-  d["metadata"]["managedFields"] = {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}};
+  d["metadata"]["managedFields"] = {
+      {{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}};
   std::vector<std::string> problems;
   ASSERT_TRUE(pruneUnknownFields(d, kDeployment, problems));
   EXPECT_TRUE(problems.empty());
@@ -96,6 +97,19 @@ TEST(FieldValidation, AWrongJsonTypeFailsWithGoDecodersMessage) {
   d = deployment();
   d["spec"]["replicas"] = nullptr;  // null is the zero value to Go, never a type error
   EXPECT_TRUE(pruneUnknownFields(d, kDeployment, problems));
+}
+
+TEST(FieldValidation, TimestampsMustBeRfc3339) {
+  json d = deployment();
+  d["metadata"]["creationTimestamp"] = "2026-12-06T05:00:00Z";
+  std::vector<std::string> problems;
+  EXPECT_TRUE(pruneUnknownFields(d, kDeployment, problems));
+  d["metadata"]["creationTimestamp"] = "yesterday";
+  auto result = pruneUnknownFields(d, kDeployment, problems);
+  ASSERT_FALSE(result);
+  EXPECT_TRUE(result.error().message.starts_with("parsing time \"yesterday\""));
+  json lease = {{"spec", {{"renewTime", "2026-12-06T05:00:00.123456Z"}}}};
+  EXPECT_TRUE(pruneUnknownFields(lease, "io.k8s.api.coordination.v1.Lease", problems));
 }
 
 TEST(FieldValidation, SecretDataMustBeBase64) {

@@ -86,8 +86,7 @@ Result<FieldValidation> directiveOf(const ApiRequest& req) {
 // Returns the error response, or nullopt to go on.
 std::optional<ApiResponse> checkFields(json& object, const std::string& schema_name,
                                        const std::string& kind, const std::string& version,
-                                       FieldValidation directive,
-                                       std::vector<std::string> problems,
+                                       FieldValidation directive, std::vector<std::string> problems,
                                        std::vector<std::string>& warnings) {
   auto pruned = pruneUnknownFields(object, schema_name, problems);
   if (!pruned) {

@@ -261,7 +261,8 @@ TEST_F(ApiHandlerTest, OpenApiIndexAndGroupVersionDocumentsAreServed) {
   EXPECT_TRUE(call("GET", "/openapi/v3/api/v1").body["paths"].contains("/api/v1/nodes"));
   EXPECT_EQ(call("GET", "/openapi/v3/apis/batch/v1").status, 404);
   // kubectl asks for v2 only when v3 failed; like a kube-apiserver without it, 404.
-  EXPECT_EQ(call("GET", "/openapi/v2", "", "", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+  EXPECT_EQ(call("GET", "/openapi/v2", "", "",
+                 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
                 .status,
             404);
   EXPECT_EQ(call("GET", "/openapi/v3/api/v1", "", "",
@@ -293,9 +294,9 @@ TEST_F(ApiHandlerTest, CreateWithoutDirectiveWarnsAndDropsUnknownFields) {
   auto created =
       call("POST", "/apis/apps/v1/namespaces/default/deployments", withUnknownField().dump());
   ASSERT_EQ(created.status, 201) << created.body.dump();
-  EXPECT_EQ(created.warnings,
-            (std::vector<std::string>{"unknown field \"spec.foo\"",
-                                      "unknown field \"spec.template.spec.containers[0].imagee\""}));
+  EXPECT_EQ(created.warnings, (std::vector<std::string>{
+                                  "unknown field \"spec.foo\"",
+                                  "unknown field \"spec.template.spec.containers[0].imagee\""}));
   auto got = call("GET", "/apis/apps/v1/namespaces/default/deployments/web");
   EXPECT_FALSE(got.body["spec"].contains("foo"));
   EXPECT_FALSE(got.body["spec"]["template"]["spec"]["containers"][0].contains("imagee"));
@@ -327,10 +328,10 @@ TEST_F(ApiHandlerTest, AWrongJsonTypeIsABadRequestUnderEveryDirective) {
   json d = json::parse(deploymentJson(2));
   d["spec"]["replicas"] = "3";
   for (const char* directive : {"Strict", "Warn", "Ignore"}) {
-    auto created = call("POST",
-                        std::string("/apis/apps/v1/namespaces/default/deployments?fieldValidation=") +
-                            directive,
-                        d.dump());
+    auto created = call(
+        "POST",
+        std::string("/apis/apps/v1/namespaces/default/deployments?fieldValidation=") + directive,
+        d.dump());
     ASSERT_EQ(created.status, 400) << directive;
     EXPECT_EQ(created.body["message"],
               "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot "
@@ -350,8 +351,9 @@ TEST_F(ApiHandlerTest, StrictUpdateRefusesUnknownFieldsAndWarnUpdateDropsThem) {
   ASSERT_EQ(created.status, 201);
   json next = created.body;
   next["spec"]["foo"] = true;
-  auto strict = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web?fieldValidation=Strict",
-                     next.dump());
+  auto strict =
+      call("PUT", "/apis/apps/v1/namespaces/default/deployments/web?fieldValidation=Strict",
+           next.dump());
   EXPECT_EQ(strict.status, 400);
   auto warned = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", next.dump());
   ASSERT_EQ(warned.status, 200) << warned.body.dump();
@@ -374,9 +376,9 @@ TEST_F(ApiHandlerTest, EveryPatchTypeIsValidatedOnThePatchedObject) {
     auto strict = call("PATCH", url + "?fieldValidation=Strict", c.body, c.content_type);
     EXPECT_EQ(strict.status, 422) << c.content_type;
     EXPECT_EQ(strict.body["details"]["causes"][0]["field"], "patch");
-    EXPECT_NE(strict.body.value("message", "").find(
-                  "strict decoding error: unknown field \"spec.foo\""),
-              std::string::npos)
+    EXPECT_NE(
+        strict.body.value("message", "").find("strict decoding error: unknown field \"spec.foo\""),
+        std::string::npos)
         << c.content_type << strict.body.dump();
     auto warned = call("PATCH", url, c.body, c.content_type);
     ASSERT_EQ(warned.status, 200) << c.content_type << warned.body.dump();

@@ -81,10 +81,16 @@ json queryParams(std::initializer_list<const char*> names) {
   return out;
 }
 
-const std::initializer_list<const char*> kListParams = {
-    "allowWatchBookmarks", "continue",         "fieldSelector",     "labelSelector",
-    "limit",               "resourceVersion",  "resourceVersionMatch", "sendInitialEvents",
-    "timeoutSeconds",      "watch"};
+const std::initializer_list<const char*> kListParams = {"allowWatchBookmarks",
+                                                        "continue",
+                                                        "fieldSelector",
+                                                        "labelSelector",
+                                                        "limit",
+                                                        "resourceVersion",
+                                                        "resourceVersionMatch",
+                                                        "sendInitialEvents",
+                                                        "timeoutSeconds",
+                                                        "watch"};
 
 json jsonContent(const json& schema) {
   return {{"application/json", {{"schema", schema}}}, {"application/yaml", {{"schema", schema}}}};
@@ -122,12 +128,9 @@ struct OperationFacts {
 };
 
 json operation(const OperationFacts& f, const std::string& description, json params) {
-  return {{"tags", json::array({f.tag})},
-          {"description", description},
-          {"operationId", f.verb + f.id_suffix},
-          {"parameters", std::move(params)},
-          {"x-kubernetes-action", f.action},
-          {"x-kubernetes-group-version-kind", f.gvk}};
+  return {{"tags", json::array({f.tag})},        {"description", description},
+          {"operationId", f.verb + f.id_suffix}, {"parameters", std::move(params)},
+          {"x-kubernetes-action", f.action},     {"x-kubernetes-group-version-kind", f.gvk}};
 }
 
 json bodyOf(const json& schema) {
@@ -153,8 +156,8 @@ void addResourcePaths(const ResourceInfo& r, json& paths) {
   std::string scope = r.namespaced ? "Namespaced" : "";
   std::string base = prefix + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.plural;
   std::string gv_camel = camel(r.group) + upperFirst(r.version);
-  std::string tag = (r.group.empty() ? "core" : r.group.substr(0, r.group.find('.'))) + "_" +
-                    r.version;
+  std::string tag =
+      (r.group.empty() ? "core" : r.group.substr(0, r.group.find('.'))) + "_" + r.version;
   std::string schema_name = schemaNameOf(r.group, r.version, r.kind);
   std::string list_name = schema_name + "List";
   json kind_gvk = gvkOf(r.group, r.version, r.kind);
@@ -198,23 +201,22 @@ void addResourcePaths(const ResourceInfo& r, json& paths) {
   item_params.insert(item_params.begin(),
                      param("name", "path", "string", ("Name of the " + r.kind + ".").c_str()));
   json item = {{"parameters", item_params}};
-  item["get"] = operation(facts("get", "read", scope + r.kind), "Read a " + r.kind + ".",
-                          json::array());
+  item["get"] =
+      operation(facts("get", "read", scope + r.kind), "Read a " + r.kind + ".", json::array());
   item["get"]["responses"] = responses({200}, schemaRef(schema_name));
   item["put"] = operation(facts("put", "replace", scope + r.kind), "Replace a " + r.kind + ".",
                           queryParams({"dryRun", "fieldManager", "fieldValidation"}));
   item["put"]["requestBody"] = bodyOf(schemaRef(schema_name));
   item["put"]["responses"] = responses({200, 201}, schemaRef(schema_name));
-  item["patch"] = operation(facts("patch", "patch", scope + r.kind),
-                            "Partially update a " + r.kind + ".",
-                            queryParams({"dryRun", "fieldManager", "fieldValidation", "force"}));
+  item["patch"] =
+      operation(facts("patch", "patch", scope + r.kind), "Partially update a " + r.kind + ".",
+                queryParams({"dryRun", "fieldManager", "fieldValidation", "force"}));
   item["patch"]["requestBody"] = patchBody();
   item["patch"]["responses"] = responses({200, 201}, schemaRef(schema_name));
-  item["delete"] =
-      operation(facts("delete", "delete", scope + r.kind), "Delete a " + r.kind + ".",
-                queryParams({"dryRun", "gracePeriodSeconds",
-                             "ignoreStoreReadErrorWithClusterBreakingPotential",
-                             "orphanDependents", "propagationPolicy"}));
+  item["delete"] = operation(facts("delete", "delete", scope + r.kind), "Delete a " + r.kind + ".",
+                             queryParams({"dryRun", "gracePeriodSeconds",
+                                          "ignoreStoreReadErrorWithClusterBreakingPotential",
+                                          "orphanDependents", "propagationPolicy"}));
   item["delete"]["requestBody"] = bodyOf(schemaRef(kDeleteOptions));
   item["delete"]["responses"] = responses({200, 202}, schemaRef(schema_name));
   paths[base + "/{name}"] = item;
@@ -244,10 +246,10 @@ void addResourcePaths(const ResourceInfo& r, json& paths) {
     json entry = {{"parameters", item_params}};
     for (const auto& verb : sub.verbs) {
       if (sub.name == "log") {
-        entry["get"] = operation(sub_facts("get", "read"), "Read the log of a pod's container.",
-                                 queryParams({"container", "follow", "insecureSkipTLSVerifyBackend",
-                                              "limitBytes", "previous", "sinceSeconds",
-                                              "tailLines", "timestamps"}));
+        entry["get"] = operation(
+            sub_facts("get", "read"), "Read the log of a pod's container.",
+            queryParams({"container", "follow", "insecureSkipTLSVerifyBackend", "limitBytes",
+                         "previous", "sinceSeconds", "tailLines", "timestamps"}));
         entry["get"]["responses"] = {
             {"200",
              {{"description", "OK"},

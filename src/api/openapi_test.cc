@@ -114,8 +114,7 @@ TEST(OpenApi, OperationIdsAreUnique) {
     for (const auto& [p, item] : (*openApiDocument(path))["paths"].items()) {
       for (const auto& [method, op] : item.items()) {
         if (method != "parameters") {
-          EXPECT_TRUE(ids.insert(op["operationId"].get<std::string>()).second)
-              << op["operationId"];
+          EXPECT_TRUE(ids.insert(op["operationId"].get<std::string>()).second) << op["operationId"];
         }
       }
     }

@@ -64,17 +64,17 @@ TEST(Schema, EveryPropertyHasATypeOrReferenceAndADescription) {
 }
 
 TEST(Schema, SharedMetaTypesAreDefined) {
-  for (const char* name :
-       {"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
-        "io.k8s.apimachinery.pkg.apis.meta.v1.Time", "io.k8s.apimachinery.pkg.api.resource.Quantity",
-        "io.k8s.apimachinery.pkg.util.intstr.IntOrString", "io.k8s.api.core.v1.PodList",
-        "io.k8s.api.apps.v1.DeploymentList"}) {
+  for (const char* name : {"io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.Time",
+                           "io.k8s.apimachinery.pkg.api.resource.Quantity",
+                           "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+                           "io.k8s.api.core.v1.PodList", "io.k8s.api.apps.v1.DeploymentList"}) {
     EXPECT_TRUE(schemaDefinitions().contains(name)) << name;
   }
   const json& ios = schemaDefinitions()["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
@@ -100,17 +100,17 @@ TEST(Schema, ListsCarryTheMergeKeysStrategicMergePatchUses) {
   EXPECT_EQ(volumes["x-kubernetes-patch-merge-key"], "name");
   EXPECT_EQ(propertyAt(pod_spec, {"tolerations"})["x-kubernetes-list-type"], "atomic");
   EXPECT_EQ(propertyAt(pod_spec, {"initContainers"})["x-kubernetes-patch-merge-key"], "name");
-  EXPECT_EQ(propertyAt("io.k8s.api.apps.v1.DeploymentSpec", {"strategy"})
-                ["x-kubernetes-patch-strategy"],
-            "retainKeys");
+  EXPECT_EQ(
+      propertyAt("io.k8s.api.apps.v1.DeploymentSpec", {"strategy"})["x-kubernetes-patch-strategy"],
+      "retainKeys");
   EXPECT_EQ(propertyAt("io.k8s.api.core.v1.ServiceSpec", {"ports"})["x-kubernetes-patch-merge-key"],
             "port");
-  EXPECT_EQ(propertyAt("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", {"ownerReferences"})
-                ["x-kubernetes-patch-merge-key"],
+  EXPECT_EQ(propertyAt("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                       {"ownerReferences"})["x-kubernetes-patch-merge-key"],
             "uid");
-  EXPECT_EQ(propertyAt("io.k8s.api.core.v1.NodeStatus", {"conditions"})
-                ["x-kubernetes-patch-merge-key"],
-            "type");
+  EXPECT_EQ(
+      propertyAt("io.k8s.api.core.v1.NodeStatus", {"conditions"})["x-kubernetes-patch-merge-key"],
+      "type");
 }
 
 TEST(Schema, PodSpecCoversProbesVolumesAffinityAndSpreading) {
@@ -121,7 +121,8 @@ TEST(Schema, PodSpecCoversProbesVolumesAffinityAndSpreading) {
       EXPECT_TRUE(p["properties"].contains(action)) << probe << " " << action;
     }
   }
-  const json& volume = resolveSchema(propertyAt("io.k8s.api.core.v1.PodSpec", {"volumes"})["items"]);
+  const json& volume =
+      resolveSchema(propertyAt("io.k8s.api.core.v1.PodSpec", {"volumes"})["items"]);
   for (const char* source : {"emptyDir", "hostPath", "configMap", "secret", "persistentVolumeClaim",
                              "projected", "downwardAPI"}) {
     EXPECT_TRUE(volume["properties"].contains(source)) << source;
@@ -132,9 +133,10 @@ TEST(Schema, PodSpecCoversProbesVolumesAffinityAndSpreading) {
   }
   json required = schemaDefinitions()["io.k8s.api.core.v1.TopologySpreadConstraint"]["required"];
   EXPECT_EQ(required, json::array({"maxSkew", "topologyKey", "whenUnsatisfiable"}));
-  EXPECT_EQ(propertyAt("io.k8s.api.core.v1.PodSpec", {"containers", "resources", "limits"})
-                ["additionalProperties"]["allOf"][0]["$ref"],
-            "#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity");
+  EXPECT_EQ(
+      propertyAt("io.k8s.api.core.v1.PodSpec",
+                 {"containers", "resources", "limits"})["additionalProperties"]["allOf"][0]["$ref"],
+      "#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity");
   // Ephemeral containers share the container's fields.
   EXPECT_TRUE(schemaDefinitions()["io.k8s.api.core.v1.EphemeralContainer"]["properties"].contains(
       "livenessProbe"));
