@@ -108,6 +108,33 @@ TEST(OpenApi, ExplainFindsTheKindFromTheResourcePathAndItsComponent) {
   EXPECT_EQ(scale["x-kubernetes-group-version-kind"]["kind"], "Scale");
 }
 
+// kubectl apply's PatchMetaFromOpenAPIV3: from the component carrying the GVK, each field is a
+// property whose allOf[0] (or $ref) names a component of the same document; a list's strategy
+// sits on the property itself.
+TEST(OpenApi, StrategicMergePatchMetadataIsFoundTheWayKubectlApplyLooksItUp) {
+  const json& doc = *openApiDocument("apis/apps/v1");
+  const json& schemas = doc["components"]["schemas"];
+  auto resolve = [&](const json& property) -> const json& {
+    const json& target = property.contains("allOf") ? property["allOf"][0] : property;
+    if (!target.contains("$ref")) {
+      return property;
+    }
+    std::string ref = target["$ref"];
+    return schemas.at(ref.substr(kSchemaRefPrefix.size()));
+  };
+  const json* s = &schemas.at("io.k8s.api.apps.v1.Deployment");
+  for (const char* field : {"spec", "template", "spec"}) {
+    s = &resolve((*s)["properties"].at(field));
+  }
+  const json& containers = (*s)["properties"]["containers"];
+  EXPECT_EQ(containers["x-kubernetes-patch-strategy"], "merge");
+  EXPECT_EQ(containers["x-kubernetes-patch-merge-key"], "name");
+  const json& container = resolve(containers["items"]);
+  EXPECT_EQ(container["properties"]["ports"]["x-kubernetes-patch-merge-key"], "containerPort");
+  EXPECT_EQ(resolve(container["properties"]["resources"])["properties"]["limits"]["type"],
+            "object");
+}
+
 TEST(OpenApi, OperationIdsAreUnique) {
   for (const auto& [path, entry] : openApiIndex()["paths"].items()) {
     std::set<std::string> ids;
