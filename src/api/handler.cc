@@ -2,9 +2,12 @@
 
 #include <charconv>
 
+#include "api/field_validation.h"
 #include "api/meta.h"
+#include "api/openapi.h"
 #include "api/patch.h"
 #include "api/registry.h"
+#include "api/schema.h"
 #include "api/validation.h"
 
 namespace rampart::api {
@@ -48,19 +51,120 @@ Result<store::Revision> revisionOf(const json& object) {
   return n;
 }
 
+constexpr const char* kUnknownFormat =
+    "the body of the request was in an unknown format - accepted media types include: "
+    "application/json, application/yaml";
+
 Result<json> decodeBody(const std::string& body) {
   json object = json::parse(body, nullptr, false);
   if (object.is_discarded()) {
-    return fail(ErrorCode::InvalidArgument,
-                "the body of the request was in an unknown format - accepted media types "
-                "include: application/json, application/yaml");
+    return fail(ErrorCode::InvalidArgument, kUnknownFormat);
   }
   return object;
 }
 
+// The body parsed with its duplicate keys noted in `problems`.
+Result<json> decodeBodyNotingDuplicates(const std::string& body,
+                                        std::vector<std::string>& problems) {
+  auto object = parseJsonCheckingDuplicates(body, problems);
+  if (!object) {
+    return fail(ErrorCode::InvalidArgument, kUnknownFormat);
+  }
+  return object;
+}
+
+// The request's fieldValidation directive (absent: Warn, as kube-apiserver since 1.23).
+Result<FieldValidation> directiveOf(const ApiRequest& req) {
+  auto it = req.info.query.find("fieldValidation");
+  return parseFieldValidation(it == req.info.query.end() ? "" : it->second);
+}
+
+// Server-side field validation of a decoded body: unknown fields of `object` (a `kind` in
+// `version` with the schema `schema_name`) are dropped, and they and the `problems` found while
+// parsing (duplicate keys) fail the request under Strict or become warnings under Warn. A value
+// of the wrong JSON type fails it under every directive, as kube-apiserver's decoder does.
+// Returns the error response, or nullopt to go on.
+std::optional<ApiResponse> checkFields(json& object, const std::string& schema_name,
+                                       const std::string& kind, const std::string& version,
+                                       FieldValidation directive, std::vector<std::string> problems,
+                                       std::vector<std::string>& warnings) {
+  auto pruned = pruneUnknownFields(object, schema_name, problems);
+  if (!pruned) {
+    return badRequest(kind + " in version \"" + version + "\" cannot be handled as a " + kind +
+                      ": " + pruned.error().message);
+  }
+  if (problems.empty() || directive == FieldValidation::Ignore) {
+    return std::nullopt;
+  }
+  if (directive == FieldValidation::Strict) {
+    return badRequest(strictDecodingMessage(kind, version, problems));
+  }
+  warnings.insert(warnings.end(), problems.begin(), problems.end());
+  return std::nullopt;
+}
+
+// The same for the result of a patch. kube-apiserver answers a patch's strict-decoding and type
+// errors with 422 Invalid on the field `patch` (kubectl: `The request is invalid: patch: Invalid
+// value: ...`); the value shown here is the patch as sent.
+std::optional<ApiResponse> checkPatchedFields(json& patched, const std::string& schema_name,
+                                              const json& patch, FieldValidation directive,
+                                              std::vector<std::string> problems,
+                                              std::vector<std::string>& warnings) {
+  auto invalid = [&](std::string detail) {
+    return respond(422,
+                   statusInvalid(StatusSubject{}, {invalidField("patch", patch.dump(), detail)}));
+  };
+  auto pruned = pruneUnknownFields(patched, schema_name, problems);
+  if (!pruned) {
+    return invalid(pruned.error().message);
+  }
+  if (problems.empty() || directive == FieldValidation::Ignore) {
+    return std::nullopt;
+  }
+  if (directive == FieldValidation::Strict) {
+    return invalid(strictDecodingError(problems));
+  }
+  warnings.insert(warnings.end(), problems.begin(), problems.end());
+  return std::nullopt;
+}
+
+ApiResponse withWarnings(ApiResponse response, const std::vector<std::string>& warnings) {
+  response.warnings.insert(response.warnings.end(), warnings.begin(), warnings.end());
+  return response;
+}
+
+std::string schemaOf(const ResourceInfo& r) { return schemaNameOf(r.group, r.version, r.kind); }
+
+const char* kScaleSchema = "io.k8s.api.autoscaling.v1.Scale";
+
+// GET /openapi/v3 and /openapi/v3/<group-version path>; nullopt for other paths. Only JSON is
+// served: a client asking for the protobuf form alone gets 406, as from kube-apiserver when it
+// cannot serve a media type.
+std::optional<ApiResponse> openApiResponse(const std::string& path, const std::string& accept) {
+  constexpr std::string_view kPrefix = "/openapi/v3";
+  if (!path.starts_with(kPrefix)) {
+    return std::nullopt;
+  }
+  std::string rest = path.substr(kPrefix.size());
+  bool json_ok = accept.empty() || accept.find("json") != std::string::npos ||
+                 accept.find("*/*") != std::string::npos;
+  auto notAcceptable = [] {
+    return respond(406, statusFailure(406, "NotAcceptable",
+                                      "only the following media types are accepted: "
+                                      "application/json"));
+  };
+  if (rest.empty() || rest == "/") {
+    return json_ok ? respond(200, openApiIndex()) : notAcceptable();
+  }
+  const json* doc = openApiDocument(std::string_view(rest).substr(1));
+  if (!doc) {
+    return std::nullopt;
+  }
+  return json_ok ? respond(200, *doc) : notAcceptable();
+}
+
 // The request body as an object of `r`: kind, apiVersion and namespace checked against the URL.
-Result<json> decodeObject(const ResourceInfo& r, const ApiRequest& req) {
-  auto object = decodeBody(req.body);
+Result<json> decodeObject(const ResourceInfo& r, const ApiRequest& req, Result<json> object) {
   if (!object) {
     return object;
   }
@@ -204,6 +308,8 @@ asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
                  {"platform", "linux/amd64"},
                  {"compiler", "gc"},
                  {"goVersion", "n/a"}};
+    } else if (auto openapi = openApiResponse(p, req.accept)) {
+      co_return std::move(*openapi);
     } else if (p.starts_with("/api/")) {
       doc = apiResourceList("", info.version);
     } else if (p.starts_with("/apis/") && info.version.empty()) {
@@ -332,11 +438,21 @@ asio::awaitable<ApiResponse> ApiHandler::list(const ResourceInfo& r, const ApiRe
 }
 
 asio::awaitable<ApiResponse> ApiHandler::create(const ResourceInfo& r, const ApiRequest& req) {
-  auto decoded = decodeObject(r, req);
+  auto directive = directiveOf(req);
+  if (!directive) {
+    co_return badRequest(directive.error().message);
+  }
+  std::vector<std::string> problems;
+  auto decoded = decodeObject(r, req, decodeBodyNotingDuplicates(req.body, problems));
   if (!decoded) {
     co_return badRequest(decoded.error().message);
   }
   json object = std::move(*decoded);
+  std::vector<std::string> warnings;
+  if (auto refused = checkFields(object, schemaOf(r), r.kind, r.version, *directive,
+                                 std::move(problems), warnings)) {
+    co_return withWarnings(std::move(*refused), warnings);
+  }
   std::string display_name = object["metadata"].value("name", "");
   if (r.namespaced) {
     const ResourceInfo* ns = findResource("", "v1", "namespaces");
@@ -362,17 +478,18 @@ asio::awaitable<ApiResponse> ApiHandler::create(const ResourceInfo& r, const Api
   applyDefaults(r, object);
   FieldErrors errors = validateObject(r, object, json());
   if (!errors.empty()) {
-    co_return respond(422,
-                      statusInvalid(subjectOf(r, object["metadata"].value("name", "")), errors));
+    co_return withWarnings(
+        respond(422, statusInvalid(subjectOf(r, object["metadata"].value("name", "")), errors)),
+        warnings);
   }
   if (dryRun(req)) {
-    co_return respond(201, std::move(object));
+    co_return withWarnings(respond(201, std::move(object)), warnings);
   }
   auto created = co_await objects_.create(r, std::move(object));
   if (!created) {
-    co_return errorResponse(created.error(), subjectOf(r, display_name));
+    co_return withWarnings(errorResponse(created.error(), subjectOf(r, display_name)), warnings);
   }
-  co_return respond(201, std::move(*created));
+  co_return withWarnings(respond(201, std::move(*created)), warnings);
 }
 
 asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiRequest& req,
@@ -419,9 +536,21 @@ asio::awaitable<ApiResponse> ApiHandler::update(const ResourceInfo& r, const Api
   if (!current) {
     co_return errorResponse(current.error(), subjectOf(r, req.info.name));
   }
+  auto directive = directiveOf(req);
+  if (!directive) {
+    co_return badRequest(directive.error().message);
+  }
+  std::vector<std::string> problems;
+  std::vector<std::string> warnings;
   json next;
   if (req.info.subresource == "scale") {
-    auto scale = decodeBody(req.body);
+    auto scale = decodeBodyNotingDuplicates(req.body, problems);
+    if (scale && scale->is_object()) {
+      if (auto refused = checkFields(*scale, kScaleSchema, "Scale", "v1", *directive,
+                                     std::move(problems), warnings)) {
+        co_return withWarnings(std::move(*refused), warnings);
+      }
+    }
     if (!scale || !scale->is_object() || !scale->contains("/spec/replicas"_json_pointer)) {
       co_return badRequest("a Scale with spec.replicas is expected");
     }
@@ -432,13 +561,19 @@ asio::awaitable<ApiResponse> ApiHandler::update(const ResourceInfo& r, const Api
       next["metadata"]["resourceVersion"] = rv;
     }
   } else {
-    auto decoded = decodeObject(r, req);
+    auto decoded = decodeObject(r, req, decodeBodyNotingDuplicates(req.body, problems));
     if (!decoded) {
       co_return badRequest(decoded.error().message);
     }
     next = std::move(*decoded);
+    if (auto refused = checkFields(next, schemaOf(r), r.kind, r.version, *directive,
+                                   std::move(problems), warnings)) {
+      co_return withWarnings(std::move(*refused), warnings);
+    }
   }
-  co_return co_await store(r, req, std::move(next), *current, 200);
+  // Bound to a local first: g++ 12 mishandles temporaries around a co_await expression.
+  ApiResponse stored = co_await store(r, req, std::move(next), *current, 200);
+  co_return withWarnings(std::move(stored), warnings);
 }
 
 asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiRequest& req) {
@@ -451,9 +586,19 @@ asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiR
                                          "application/merge-patch+json, "
                                          "application/strategic-merge-patch+json"));
   }
-  auto patch_body = decodeBody(req.body);
+  auto directive = directiveOf(req);
+  if (!directive) {
+    co_return badRequest(directive.error().message);
+  }
+  // Duplicate keys of a merge patch are reported like those of a whole object; the unknown
+  // fields are those of the patched result.
+  std::vector<std::string> duplicates;
+  auto patch_body = decodeBodyNotingDuplicates(req.body, duplicates);
   if (!patch_body) {
     co_return badRequest(patch_body.error().message);
+  }
+  if (*type == PatchType::Json) {
+    duplicates.clear();
   }
   // Without a resourceVersion in the patch, a lost race is retried on the new object, as
   // kube-apiserver does; with one, the patch is conditional on it.
@@ -470,6 +615,14 @@ asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiR
                         statusInvalid(subjectOf(r, req.info.name),
                                       {invalidField("<patch>", json(), patched.error().message)}));
     }
+    std::vector<std::string> warnings;
+    if (patched->is_object()) {
+      auto refused = checkPatchedFields(*patched, scale ? kScaleSchema : schemaOf(r), *patch_body,
+                                        *directive, duplicates, warnings);
+      if (refused) {
+        co_return withWarnings(std::move(*refused), warnings);
+      }
+    }
     json next;
     if (scale) {
       next = *current;
@@ -484,7 +637,8 @@ asio::awaitable<ApiResponse> ApiHandler::patch(const ResourceInfo& r, const ApiR
     }
     bool conditional = next.value("/metadata/resourceVersion"_json_pointer, json()) !=
                        (*current)["/metadata/resourceVersion"_json_pointer];
-    ApiResponse response = co_await store(r, req, std::move(next), *current, 200);
+    ApiResponse stored = co_await store(r, req, std::move(next), *current, 200);
+    ApiResponse response = withWarnings(std::move(stored), warnings);
     bool conflict = response.status == 409 && response.body.value("reason", "") == "Conflict";
     if (!conflict || conditional) {
       co_return response;

@@ -250,5 +250,154 @@ TEST_F(ApiHandlerTest, StoreOutageIs503WithRetryAfterAndWritesNothing) {
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/configmaps/c").status, 404);
 }
 
+TEST_F(ApiHandlerTest, OpenApiIndexAndGroupVersionDocumentsAreServed) {
+  auto index = call("GET", "/openapi/v3");
+  ASSERT_EQ(index.status, 200);
+  std::string url = index.body["paths"]["apis/apps/v1"]["serverRelativeURL"];
+  EXPECT_TRUE(url.starts_with("/openapi/v3/apis/apps/v1?hash=")) << url;
+  auto doc = call("GET", url);
+  ASSERT_EQ(doc.status, 200);
+  EXPECT_TRUE(doc.body["components"]["schemas"].contains("io.k8s.api.apps.v1.Deployment"));
+  EXPECT_TRUE(call("GET", "/openapi/v3/api/v1").body["paths"].contains("/api/v1/nodes"));
+  EXPECT_EQ(call("GET", "/openapi/v3/apis/batch/v1").status, 404);
+  // kubectl asks for v2 only when v3 failed; like a kube-apiserver without it, 404.
+  EXPECT_EQ(call("GET", "/openapi/v2", "", "",
+                 "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+                .status,
+            404);
+  EXPECT_EQ(call("GET", "/openapi/v3/api/v1", "", "",
+                 "application/com.github.proto-openapi.spec.v3@v1.0+protobuf")
+                .status,
+            406);
+}
+
+json withUnknownField() {
+  json d = json::parse(deploymentJson(2));
+  d["spec"]["foo"] = 1;
+  d["spec"]["template"]["spec"]["containers"][0]["imagee"] = "x";
+  return d;
+}
+
+TEST_F(ApiHandlerTest, StrictCreateRefusesUnknownFieldsNamingTheirPathsAndStoresNothing) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
+                      withUnknownField().dump());
+  ASSERT_EQ(created.status, 400) << created.body.dump();
+  EXPECT_EQ(created.body["reason"], "BadRequest");
+  EXPECT_EQ(created.body["message"],
+            "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding "
+            "error: unknown field \"spec.foo\", unknown field "
+            "\"spec.template.spec.containers[0].imagee\"");
+  EXPECT_EQ(call("GET", "/apis/apps/v1/namespaces/default/deployments/web").status, 404);
+}
+
+TEST_F(ApiHandlerTest, CreateWithoutDirectiveWarnsAndDropsUnknownFields) {
+  auto created =
+      call("POST", "/apis/apps/v1/namespaces/default/deployments", withUnknownField().dump());
+  ASSERT_EQ(created.status, 201) << created.body.dump();
+  EXPECT_EQ(created.warnings, (std::vector<std::string>{
+                                  "unknown field \"spec.foo\"",
+                                  "unknown field \"spec.template.spec.containers[0].imagee\""}));
+  auto got = call("GET", "/apis/apps/v1/namespaces/default/deployments/web");
+  EXPECT_FALSE(got.body["spec"].contains("foo"));
+  EXPECT_FALSE(got.body["spec"]["template"]["spec"]["containers"][0].contains("imagee"));
+}
+
+TEST_F(ApiHandlerTest, IgnoreDropsUnknownFieldsSilently) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Ignore",
+                      withUnknownField().dump());
+  ASSERT_EQ(created.status, 201);
+  EXPECT_TRUE(created.warnings.empty());
+  EXPECT_FALSE(created.body["spec"].contains("foo"));
+}
+
+TEST_F(ApiHandlerTest, DuplicateFieldsAreRefusedUnderStrictAndWarnedAboutOtherwise) {
+  std::string body = deploymentJson(2);
+  body.insert(body.rfind('}'), R"(,"kind":"Deployment")");
+  auto strict =
+      call("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", body);
+  ASSERT_EQ(strict.status, 400);
+  EXPECT_NE(strict.body["message"].get<std::string>().find("duplicate field \"kind\""),
+            std::string::npos)
+      << strict.body.dump();
+  auto warned = call("POST", "/apis/apps/v1/namespaces/default/deployments", body);
+  ASSERT_EQ(warned.status, 201);
+  EXPECT_EQ(warned.warnings, std::vector<std::string>{"duplicate field \"kind\""});
+}
+
+TEST_F(ApiHandlerTest, AWrongJsonTypeIsABadRequestUnderEveryDirective) {
+  json d = json::parse(deploymentJson(2));
+  d["spec"]["replicas"] = "3";
+  for (const char* directive : {"Strict", "Warn", "Ignore"}) {
+    auto created = call(
+        "POST",
+        std::string("/apis/apps/v1/namespaces/default/deployments?fieldValidation=") + directive,
+        d.dump());
+    ASSERT_EQ(created.status, 400) << directive;
+    EXPECT_EQ(created.body["message"],
+              "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot "
+              "unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32");
+  }
+  EXPECT_EQ(call("GET", "/apis/apps/v1/namespaces/default/deployments/web").status, 404);
+}
+
+TEST_F(ApiHandlerTest, AnUnsupportedDirectiveIsABadRequest) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Loud",
+                      deploymentJson(1));
+  EXPECT_EQ(created.status, 400);
+}
+
+TEST_F(ApiHandlerTest, StrictUpdateRefusesUnknownFieldsAndWarnUpdateDropsThem) {
+  auto created = call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1));
+  ASSERT_EQ(created.status, 201);
+  json next = created.body;
+  next["spec"]["foo"] = true;
+  auto strict =
+      call("PUT", "/apis/apps/v1/namespaces/default/deployments/web?fieldValidation=Strict",
+           next.dump());
+  EXPECT_EQ(strict.status, 400);
+  auto warned = call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", next.dump());
+  ASSERT_EQ(warned.status, 200) << warned.body.dump();
+  EXPECT_EQ(warned.warnings, std::vector<std::string>{"unknown field \"spec.foo\""});
+  EXPECT_FALSE(warned.body["spec"].contains("foo"));
+}
+
+TEST_F(ApiHandlerTest, EveryPatchTypeIsValidatedOnThePatchedObject) {
+  ASSERT_EQ(call("POST", "/apis/apps/v1/namespaces/default/deployments", deploymentJson(1)).status,
+            201);
+  const std::string url = "/apis/apps/v1/namespaces/default/deployments/web";
+  struct Case {
+    const char* content_type;
+    const char* body;
+  };
+  for (const Case& c :
+       {Case{"application/merge-patch+json", R"({"spec":{"foo":1}})"},
+        Case{"application/strategic-merge-patch+json", R"({"spec":{"foo":1}})"},
+        Case{"application/json-patch+json", R"([{"op":"add","path":"/spec/foo","value":1}])"}}) {
+    auto strict = call("PATCH", url + "?fieldValidation=Strict", c.body, c.content_type);
+    EXPECT_EQ(strict.status, 422) << c.content_type;
+    EXPECT_EQ(strict.body["details"]["causes"][0]["field"], "patch");
+    EXPECT_NE(
+        strict.body.value("message", "").find("strict decoding error: unknown field \"spec.foo\""),
+        std::string::npos)
+        << c.content_type << strict.body.dump();
+    auto warned = call("PATCH", url, c.body, c.content_type);
+    ASSERT_EQ(warned.status, 200) << c.content_type << warned.body.dump();
+    EXPECT_EQ(warned.warnings, std::vector<std::string>{"unknown field \"spec.foo\""});
+    EXPECT_FALSE(warned.body["spec"].contains("foo"));
+  }
+  auto typed = call("PATCH", url, R"({"spec":{"replicas":"two"}})", "application/merge-patch+json");
+  EXPECT_EQ(typed.status, 422);
+  EXPECT_NE(typed.body.value("message", "").find("cannot unmarshal string"), std::string::npos);
+  auto scale = call("PATCH", url + "/scale?fieldValidation=Strict", R"({"spec":{"replicaz":3}})",
+                    "application/merge-patch+json");
+  EXPECT_EQ(scale.status, 422) << scale.body.dump();
+  auto duplicate = call("PATCH", url + "?fieldValidation=Strict",
+                        R"({"spec":{"replicas":2,"replicas":3}})", "application/merge-patch+json");
+  EXPECT_EQ(duplicate.status, 422);
+  EXPECT_NE(duplicate.body.value("message", "").find("duplicate field \"spec.replicas\""),
+            std::string::npos)
+      << duplicate.body.dump();
+}
+
 }  // namespace
 }  // namespace rampart::api
