@@ -1,6 +1,8 @@
 // The Kubernetes-compatible API driven by the real kubectl: two `rampart server` processes over
 // one 3-member etcd cluster (kubectl_fixture.h).
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "kubectl_fixture.h"
@@ -50,7 +52,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_F(KubectlTest, ApplyCreatesAMultiDocumentManifestThenUpdatesIt) {
   std::string manifest = writeFile("web.yaml", kManifest);
-  auto created = kubectl({"apply", "--validate=false", "-f", manifest});
+  auto created = kubectl({"apply", "-f", manifest});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   EXPECT_TRUE(contains(created.output, "deployment.apps/web created")) << created.output;
   EXPECT_TRUE(contains(created.output, "service/web created")) << created.output;
@@ -59,7 +61,7 @@ TEST_F(KubectlTest, ApplyCreatesAMultiDocumentManifestThenUpdatesIt) {
   std::string changed = kManifest;
   changed.replace(changed.find("replicas: 3"), 11, "replicas: 5");
   changed.replace(changed.find("mode: fast"), 10, "mode: safe");
-  auto updated = kubectl({"apply", "--validate=false", "-f", writeFile("web2.yaml", changed)});
+  auto updated = kubectl({"apply", "-f", writeFile("web2.yaml", changed)});
   ASSERT_EQ(updated.exit_code, 0) << updated.output;
   EXPECT_TRUE(contains(updated.output, "deployment.apps/web configured")) << updated.output;
   EXPECT_TRUE(contains(updated.output, "service/web unchanged")) << updated.output;
@@ -71,7 +73,7 @@ TEST_F(KubectlTest, ApplyCreatesAMultiDocumentManifestThenUpdatesIt) {
 }
 
 TEST_F(KubectlTest, GetPrintsKubernetesColumnsAndOutputFormats) {
-  ASSERT_EQ(kubectl({"apply", "--validate=false", "-f", writeFile("web.yaml", kManifest)})
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)})
                 .exit_code,
             0);
   auto table = kubectl({"get", "deployments"});
@@ -102,7 +104,7 @@ TEST_F(KubectlTest, GetPrintsKubernetesColumnsAndOutputFormats) {
 }
 
 TEST_F(KubectlTest, LabelAnnotateScaleAndTheThreePatchTypesChangeTheObject) {
-  ASSERT_EQ(kubectl({"apply", "--validate=false", "-f", writeFile("web.yaml", kManifest)})
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)})
                 .exit_code,
             0);
   EXPECT_EQ(kubectl({"label", "deploy", "web", "tier=front"}).exit_code, 0);
@@ -131,7 +133,7 @@ TEST_F(KubectlTest, LabelAnnotateScaleAndTheThreePatchTypesChangeTheObject) {
 TEST_F(KubectlTest, AnInvalidManifestIsRefusedNamingTheFieldAndChangesNothing) {
   std::string bad = kManifest;
   bad.replace(bad.find("replicas: 3"), 11, "replicas: -1");
-  auto refused = kubectl({"apply", "--validate=false", "-f", writeFile("bad.yaml", bad)});
+  auto refused = kubectl({"apply", "-f", writeFile("bad.yaml", bad)});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_TRUE(contains(refused.output,
                        "spec.replicas: Invalid value: -1: must be greater than or equal to 0"))
@@ -141,7 +143,7 @@ TEST_F(KubectlTest, AnInvalidManifestIsRefusedNamingTheFieldAndChangesNothing) {
 }
 
 TEST_F(KubectlTest, WatchStreamsChangesMadeThroughTheOtherServer) {
-  ASSERT_EQ(kubectl({"apply", "--validate=false", "-f", writeFile("web.yaml", kManifest)})
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)})
                 .exit_code,
             0);
   // `kubectl get -w` on server 0 while server 1 scales the deployment.
@@ -175,7 +177,7 @@ TEST_F(KubectlTest, AnUnknownTokenIsUnauthorized) {
 }
 
 TEST_F(KubectlTest, DeleteRemovesObjectsAndApiResourcesListsTheServedTypes) {
-  ASSERT_EQ(kubectl({"apply", "--validate=false", "-f", writeFile("web.yaml", kManifest)})
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)})
                 .exit_code,
             0);
   auto deleted = kubectl({"delete", "-f", dir_.path() + "/web.yaml"});
@@ -187,6 +189,37 @@ TEST_F(KubectlTest, DeleteRemovesObjectsAndApiResourcesListsTheServedTypes) {
                            "endpoints", "events", "nodes", "secrets"}) {
     EXPECT_TRUE(contains(resources.output, line)) << resources.output;
   }
+}
+
+TEST_F(KubectlTest, ApplyRefusesUnknownFieldsUnderStrictValidationNamingThem) {
+  std::string bad = kManifest;
+  bad.replace(bad.find("replicas: 3"), 11, "replicas: 3\n  replicaz: 4");
+  auto refused = kubectl({"apply", "-f", writeFile("typo.yaml", bad)});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.output, "unknown field \"spec.replicaz\"")) << refused.output;
+  EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
+}
+
+TEST_F(KubectlTest, ExplainDescribesServedTypesFromTheOpenApiDocuments) {
+  auto explained = kubectl({"explain", "deployment.spec.strategy"});
+  EXPECT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "GROUP:      apps")) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "rollingUpdate")) << explained.output;
+  auto pod = kubectl({"explain", "pods.spec.containers.livenessProbe"});
+  EXPECT_TRUE(contains(pod.output, "httpGet")) << pod.output;
+}
+
+TEST_F(KubectlTest, EditWithAnEditorScriptUpdatesTheObject) {
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)}).exit_code, 0);
+  std::string editor = writeFile("editor.sh", "#!/bin/sh\nsed -i 's/replicas: 3/replicas: 6/' \"$1\"\n");
+  ::chmod(editor.c_str(), 0755);
+  auto edited = runtime::runCommand(
+      {"env", "EDITOR=" + editor, "kubectl", "--kubeconfig", servers_[0].kubeconfig,
+       "--cache-dir", dir_.path() + "/kube-cache", "edit", "deploy", "web"},
+      std::chrono::seconds(30));
+  EXPECT_EQ(edited.exit_code, 0) << edited.output;
+  EXPECT_TRUE(contains(edited.output, "deployment.apps/web edited")) << edited.output;
+  EXPECT_EQ(kubectl({"get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"}).output, "6");
 }
 
 }  // namespace
