@@ -312,5 +312,55 @@ TEST(ProtobufToJson, EveryTruncationIsAnErrorOrAValueNeverACrash) {
   }
 }
 
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(RAMPART_API_TESTDATA) + "/" + name, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_FALSE(content.str().empty()) << name;
+  return content.str();
+}
+
+// What kubectl 1.32 sent (api/testdata/README.md), decoded to what the same command sends with
+// `--dry-run=client -o json`, less the empty structs and nulls Go's JSON adds.
+TEST(ProtobufToJson, BodiesCapturedFromKubectlDecodeToItsJson) {
+  struct Case {
+    const char* file;
+    const char* json;
+  } cases[] = {
+      {"kubectl_create_namespace.pb",
+       R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"prod"}})"},
+      {"kubectl_create_deployment_replicas0.pb",
+       R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app":"web"},
+          "name":"web"},"spec":{"replicas":0,"selector":{"matchLabels":{"app":"web"}},
+          "template":{"metadata":{"labels":{"app":"web"}},
+          "spec":{"containers":[{"image":"nginx","name":"nginx"}]}}}})"},
+      {"kubectl_create_deployment_port.pb",
+       R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"labels":{"app":"web3"},
+          "name":"web3"},"spec":{"replicas":3,"selector":{"matchLabels":{"app":"web3"}},
+          "template":{"metadata":{"labels":{"app":"web3"}},"spec":{"containers":[{
+          "image":"nginx","name":"nginx","ports":[{"containerPort":80}]}]}}}})"},
+      {"kubectl_create_configmap.pb",
+       R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg"},
+          "data":{"a":"1","empty":""}})"},
+      {"kubectl_create_secret_generic.pb",
+       R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"sec"},
+          "data":{"password":"czNjcjN0"}})"},
+      {"kubectl_create_service_clusterip.pb",
+       R"({"apiVersion":"v1","kind":"Service","metadata":{"labels":{"app":"web"},"name":"web"},
+          "spec":{"ports":[{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}],
+          "selector":{"app":"web"},"type":"ClusterIP"}})"},
+      {"kubectl_create_pdb.pb",
+       R"({"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web"},
+          "spec":{"minAvailable":1,"selector":{"matchLabels":{"app":"web"}}}})"},
+      {"kubectl_auth_whoami.pb",
+       R"({"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"})"},
+      {"kubectl_drain_delete_options.pb",
+       R"({"apiVersion":"v1","kind":"DeleteOptions","gracePeriodSeconds":0})"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(decode(fixture(c.file)), json::parse(c.json)) << c.file;
+  }
+}
+
 }  // namespace
 }  // namespace rampart::api
