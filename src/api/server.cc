@@ -9,6 +9,7 @@
 
 #include "api/handler.h"
 #include "api/object_store.h"
+#include "api/protobuf.h"
 #include "api/registry.h"
 #include "api/request_info.h"
 #include "api/status.h"
@@ -158,6 +159,16 @@ struct ApiServer::Impl {
     if (content_type == "application/yaml" || content_type == "application/x-yaml" ||
         content_type == "text/yaml") {
       auto converted = yamlToJson(body);
+      if (!converted) {
+        record(info->verb, info->resource, 400, start);
+        co_return jsonResponse(400, statusBadRequest(converted.error().message));
+      }
+      body = dumpJson(*converted);
+      content_type = "application/json";
+    } else if (content_type == kProtobufContentType) {
+      // kubectl's typed clients (create namespace|deployment|..., drain's pod deletions, auth
+      // whoami) send protobuf and never retry as JSON.
+      auto converted = protobufToJson(body);
       if (!converted) {
         record(info->verb, info->resource, 400, start);
         co_return jsonResponse(400, statusBadRequest(converted.error().message));
