@@ -165,9 +165,11 @@ struct ApiServer::Impl {
       }
       body = dumpJson(*converted);
       content_type = "application/json";
-    } else if (content_type == kProtobufContentType) {
+    } else if (content_type == kProtobufContentType &&
+               findResource(info->group, info->version, info->resource) != nullptr) {
       // kubectl's typed clients (create namespace|deployment|..., drain's pod deletions, auth
-      // whoami) send protobuf and never retry as JSON.
+      // whoami) send protobuf and never retry as JSON. An unserved resource stays a 404 (`auth
+      // whoami` then tries the next version), as the handler answers it.
       auto converted = protobufToJson(body);
       if (!converted) {
         record(info->verb, info->resource, 400, start);

@@ -126,5 +126,25 @@ TEST_F(ApiProtobuf, MalformedProtobufBodyIsBadRequest) {
   EXPECT_NE(out.output.find("\"kind\":\"Status\""), std::string::npos) << out.output;
 }
 
+// kube-apiserver answers 404 for a resource it does not serve before it reads the body;
+// `kubectl auth whoami` relies on that to try the next API version.
+TEST_F(ApiProtobuf, ProtobufBodyForAnUnservedResourceIsNotFound) {
+  std::string server =
+      kubectl({"config", "view", "-o", "jsonpath={.clusters[0].cluster.server}"}).output;
+  std::string body_file = dir_.path() + "/review.pb";
+  // k8s\0, Unknown{typeMeta{apiVersion: example.com/v1, kind: Widget}, raw: {}}.
+  std::string type_meta = std::string("\x0a\x0e") + "example.com/v1" + "\x12\x06" + "Widget";
+  std::ofstream(body_file, std::ios::binary) << std::string("k8s\0", 4) + "\x0a" +
+                                                    static_cast<char>(type_meta.size()) +
+                                                    type_meta + std::string("\x12\x00", 2);
+  auto out = runtime::runCommand(
+      {"curl", "-sk", "-H", "Authorization: Bearer admin-token", "-H",
+       "Content-Type: application/vnd.kubernetes.protobuf", "--data-binary", "@" + body_file, "-w",
+       "\n%{http_code}", server + "/apis/example.com/v1/widgets"},
+      30s);
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_EQ(out.output.substr(out.output.rfind('\n') + 1), "404") << out.output;
+}
+
 }  // namespace
 }  // namespace rampart
