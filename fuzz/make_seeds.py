@@ -185,3 +185,11 @@ http = {
 }
 for name, raw in http.items():
     write("http_server", name, raw)
+
+# api_protobuf: a protobuf request body; the seeds are what kubectl 1.32 sent
+# (src/api/testdata/*.pb).
+testdata = os.path.join(HERE, "..", "src", "api", "testdata")
+for entry in sorted(os.listdir(testdata)):
+    if entry.endswith(".pb"):
+        with open(os.path.join(testdata, entry), "rb") as f:
+            write("api_protobuf", entry[:-3], f.read())

@@ -9,6 +9,7 @@
 
 #include "api/handler.h"
 #include "api/object_store.h"
+#include "api/protobuf.h"
 #include "api/registry.h"
 #include "api/request_info.h"
 #include "api/status.h"
@@ -176,6 +177,18 @@ struct ApiServer::Impl {
     if (content_type == "application/yaml" || content_type == "application/x-yaml" ||
         content_type == "text/yaml") {
       auto converted = yamlToJson(body);
+      if (!converted) {
+        record(info->verb, info->resource, 400, start);
+        co_return jsonResponse(400, statusBadRequest(converted.error().message));
+      }
+      body = dumpJson(*converted);
+      content_type = "application/json";
+    } else if (content_type == kProtobufContentType &&
+               findResource(info->group, info->version, info->resource) != nullptr) {
+      // kubectl's typed clients (create namespace|deployment|..., drain's pod deletions, auth
+      // whoami) send protobuf and never retry as JSON. An unserved resource stays a 404 (`auth
+      // whoami` then tries the next version), as the handler answers it.
+      auto converted = protobufToJson(body);
       if (!converted) {
         record(info->verb, info->resource, 400, start);
         co_return jsonResponse(400, statusBadRequest(converted.error().message));
