@@ -1,0 +1,209 @@
+// `rampart controller`: the leader-elected reconcilers (kube-controller-manager's job) against
+// a Kubernetes-compatible API, with kube-controller-manager's flag names where they exist.
+// Several run; the one holding the Lease acts. Prints JSON lines on stdout when it starts and
+// stops acting (with CLOCK_MONOTONIC nanoseconds, for handover measurements).
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include <CLI/CLI.hpp>
+
+#include "base/duration.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "controller/manager.h"
+#include "controller/reconcilers.h"
+#include "kube/connect.h"
+#include "runtime/daemon.h"
+
+namespace rampart::cli {
+namespace {
+
+struct ControllerFlags {
+  std::string kubeconfig;
+  bool leader_elect = true;
+  std::string lease_duration = "800ms";
+  std::string renew_deadline = "600ms";
+  std::string retry_period = "100ms";
+  std::string lease_namespace = "kube-system";
+  std::string lease_name = "rampart-controller";
+  std::string identity;
+  std::string node_monitor_grace_period = "5s";
+  std::vector<std::string> controllers = {"*"};
+  std::string admin;
+  int concurrent_syncs = 4;
+};
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "rampart controller: %s\n", message.c_str());
+  return kUsageError;
+}
+
+Result<Duration> durationFlag(const std::string& name, const std::string& text) {
+  auto d = parseDuration(text);
+  if (!d) {
+    return fail(ErrorCode::InvalidArgument, name, ": ", d.error().message);
+  }
+  if (*d <= Duration::zero()) {
+    return fail(ErrorCode::InvalidArgument, name, ": must be positive, got ", text);
+  }
+  return *d;
+}
+
+// kube-controller-manager's identity: the host name and a random suffix, unique per process.
+std::string defaultIdentity() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    std::snprintf(host, sizeof host, "rampart");
+  }
+  std::random_device rd;
+  char suffix[24];
+  std::snprintf(suffix, sizeof suffix, "%08x%08x", rd(), rd());
+  return std::string(host) + "_" + suffix;
+}
+
+void printEvent(const char* event, const std::string& identity) {
+  std::printf("{\"event\":\"%s\",\"identity\":\"%s\",\"monotonic_ns\":%lld}\n", event,
+              identity.c_str(), static_cast<long long>(monotonicNanos()));
+  std::fflush(stdout);
+}
+
+int runController(const ControllerFlags& flags) {
+  controller::ManagerOptions options;
+  options.leader_elect = flags.leader_elect;
+  auto lease = durationFlag("--leader-elect-lease-duration", flags.lease_duration);
+  auto renew = durationFlag("--leader-elect-renew-deadline", flags.renew_deadline);
+  auto retry = durationFlag("--leader-elect-retry-period", flags.retry_period);
+  auto grace = durationFlag("--node-monitor-grace-period", flags.node_monitor_grace_period);
+  for (const auto* r : {&lease, &renew, &retry, &grace}) {
+    if (!*r) {
+      return usage(r->error().message);
+    }
+  }
+  // The fencing arithmetic (controller/leader.h) needs D > D - M > 0, and renewals often
+  // enough to keep the deadline ahead: renew deadline > retry period.
+  if (*renew >= *lease) {
+    return usage("--leader-elect-lease-duration (" + flags.lease_duration +
+                 ") must be greater than --leader-elect-renew-deadline (" + flags.renew_deadline +
+                 ")");
+  }
+  if (*retry >= *renew) {
+    return usage("--leader-elect-renew-deadline (" + flags.renew_deadline +
+                 ") must be greater than --leader-elect-retry-period (" + flags.retry_period +
+                 ")");
+  }
+  if (flags.lease_namespace.empty() || flags.lease_name.empty()) {
+    return usage("--leader-elect-resource-namespace and --leader-elect-resource-name must not "
+                 "be empty");
+  }
+  if (flags.concurrent_syncs < 1 || flags.concurrent_syncs > 64) {
+    return usage("--concurrent-syncs must be 1..64, got " +
+                 std::to_string(flags.concurrent_syncs));
+  }
+  auto names = controller::selectControllers(flags.controllers);
+  if (!names) {
+    return usage(names.error().message);
+  }
+  std::optional<net::Endpoint> admin;
+  if (!flags.admin.empty()) {
+    auto parsed = net::parseEndpoint(flags.admin);
+    if (!parsed) {
+      return usage("--admin: " + parsed.error().message);
+    }
+    admin = *parsed;
+  }
+  options.leader.identity = flags.identity.empty() ? defaultIdentity() : flags.identity;
+  options.leader.lease_duration = *lease;
+  options.leader.renew_deadline = *renew;
+  options.leader.retry_period = *retry;
+  options.lease_namespace = flags.lease_namespace;
+  options.lease_name = flags.lease_name;
+  options.workers = flags.concurrent_syncs;
+
+  runtime::Daemon daemon("controller");
+  kube::HttpClientOptions http;
+  http.request_timeout = std::chrono::seconds(5);
+  http.user_agent = "rampart-controller";
+  auto client = kube::connect(daemon.io().get_executor(), flags.kubeconfig, http);
+  if (!client) {
+    return usage(client.error().message);
+  }
+  if (admin) {
+    if (auto bound = daemon.startAdmin(*admin); !bound) {
+      return usage("--admin: " + bound.error().message);
+    }
+  }
+  controller::Manager manager(**client, SteadyClock::instance(),
+                              [] { return std::chrono::system_clock::now(); }, options,
+                              &daemon.metrics());
+  if (auto added = controller::addControllers(manager, *names); !added) {
+    return usage(added.error().message);
+  }
+  std::string identity = options.leader.identity;
+  manager.onActing([identity](bool acting) {
+    printEvent(acting ? "acting" : "standby", identity);
+  });
+  std::string list;
+  for (const auto& n : *names) {
+    list += (list.empty() ? "" : ",") + n;
+  }
+  log::get("controller")->info("starting identity={} leader_elect={} lease={}/{} duration={} "
+                               "renew_deadline={} retry={} controllers={}",
+                               identity, flags.leader_elect, flags.lease_namespace,
+                               flags.lease_name, flags.lease_duration, flags.renew_deadline,
+                               flags.retry_period, list);
+  printEvent("started", identity);
+  daemon.setReady(true);
+  daemon.onShutdown([&manager]() -> boost::asio::awaitable<void> {
+    co_await manager.shutdown();
+  });
+  return daemon.run([&manager]() -> boost::asio::awaitable<int> {
+    co_await manager.run();
+    co_return 0;
+  });
+}
+
+}  // namespace
+
+void addController(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<ControllerFlags>();
+  auto* cmd = app.add_subcommand(
+      "controller", "Run the leader-elected controllers (ReplicaSet, disruption budgets, ...)");
+  cmd->add_option("--kubeconfig", flags->kubeconfig, "kubeconfig of the API server to use")
+      ->required();
+  cmd->add_option("--leader-elect", flags->leader_elect,
+                  "elect a leader on a Lease before acting (true/false)")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-lease-duration", flags->lease_duration,
+                  "how long candidates wait after the last renewal before taking over")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-renew-deadline", flags->renew_deadline,
+                  "the leader stops acting this long after sending its last successful renewal")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-retry-period", flags->retry_period,
+                  "how often the leader renews and candidates check the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-resource-namespace", flags->lease_namespace,
+                  "namespace of the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-resource-name", flags->lease_name, "name of the Lease")
+      ->capture_default_str();
+  cmd->add_option("--leader-elect-identity", flags->identity,
+                  "this candidate's holderIdentity (default: hostname_random)");
+  cmd->add_option("--node-monitor-grace-period", flags->node_monitor_grace_period,
+                  "a node whose Lease is not renewed for this long becomes NotReady")
+      ->capture_default_str();
+  cmd->add_option("--controllers", flags->controllers,
+                  "controllers to run: * (the defaults), name, -name; comma-separated")
+      ->delimiter(',');
+  cmd->add_option("--concurrent-syncs", flags->concurrent_syncs,
+                  "workers per controller (keys reconciled at once)")
+      ->capture_default_str();
+  cmd->add_option("--admin", flags->admin,
+                  "admin HTTP address (127.0.0.1:PORT): /metrics, /healthz, /readyz");
+  cmd->callback([&action, flags] { action = [flags] { return runController(*flags); }; });
+}
+
+}  // namespace rampart::cli

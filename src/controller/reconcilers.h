@@ -1,0 +1,36 @@
+#pragma once
+// The reconcilers `rampart controller` runs: each wraps one pure decision (replicaset.h,
+// disruption.h, ...) with the informers it reads, the writes it makes through the manager's
+// fenced client, and the Events it records. One file per controller (run_<name>.cc).
+// knownControllers() lists the names accepted by --controllers.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/manager.h"
+
+namespace rampart::controller {
+
+struct ReconcilerOptions {
+  int replicaset_burst = 500;  // pods created or deleted per ReplicaSet decision (Kubernetes')
+};
+
+std::unique_ptr<Reconciler> makeReplicaSetReconciler(ControllerContext& context, Enqueue enqueue,
+                                                     const ReconcilerOptions& options = {});
+std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context, Enqueue enqueue);
+
+struct KnownController {
+  std::string name;  // as --controllers names it (kube-controller-manager's names)
+  bool enabled_by_default = true;
+};
+const std::vector<KnownController>& knownControllers();
+// Registers the named controllers with the manager.
+Result<void> addControllers(Manager& manager, const std::vector<std::string>& names,
+                            const ReconcilerOptions& options = {});
+
+// --controllers as kube-controller-manager reads it: "*" (the defaults), "name" (enable),
+// "-name" (disable), comma-separated. InvalidArgument names an unknown controller.
+Result<std::vector<std::string>> selectControllers(const std::vector<std::string>& flags);
+
+}  // namespace rampart::controller
