@@ -130,6 +130,12 @@ int runController(const ControllerFlags& flags) {
   if (!client) {
     return usage(client.error().message);
   }
+  // The Lease gets a client (a connection) of its own: renewals never wait behind writes.
+  auto lease_client = kube::connect(daemon.io().get_executor(), flags.kubeconfig, http);
+  if (!lease_client) {
+    return usage(lease_client.error().message);
+  }
+  options.lease_client = lease_client->get();
   if (admin) {
     if (auto bound = daemon.startAdmin(*admin); !bound) {
       return usage("--admin: " + bound.error().message);

@@ -82,8 +82,11 @@ LeaderDecision decideLeader(const LeaderState& state, const LeaseView& view,
     return d;
   }
   d.kind = LeaderActionKind::Wait;
-  // Wake exactly when it would expire, if that comes before the next regular read.
-  d.next_check = std::clamp<Duration>(duration - unchanged, milliseconds(1), config.retry_period);
+  // Wake exactly when it would expire, if that comes before the next regular read. Candidates
+  // read twice per retry period: the version they watch is first seen at most retry/2 after it
+  // was written, which is what the takeover time adds on top of D.
+  d.next_check =
+      std::clamp<Duration>(duration - unchanged, milliseconds(1), config.retry_period / 2);
   d.reason = "the lease is held by " + view.holder;
   return d;
 }

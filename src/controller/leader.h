@@ -22,10 +22,11 @@
 //     deadline. Every write carries the resourceVersion it was decided on (CAS): if H renews in
 //     between, C's write fails with 409 and C starts counting again; two candidates can never
 //     both acquire one resourceVersion.
-// Liveness: a holder renews every `retry_period`; a candidate re-reads every `retry_period` and
-// also exactly when the observed version would expire, so with D = 800 ms and retry 100 ms a
-// new leader acquires 0.7-0.9 s after the old one's last renewal (≤ 1 s), and the old one has
-// stopped writing at s + D - M = s + 600 ms. A holder that shuts down cleanly releases the Lease
+// Liveness: a holder renews every `retry_period` (R); a candidate re-reads every R/2 and also
+// exactly when the observed version would expire. With D = 800 ms and R = 100 ms, a holder
+// killed at k renewed last at a in [k - R, k], the candidate saw it by a + R/2 and acquires at
+// that + D: k + 0.70..0.85 s (plus two requests' latency), ≤ 1 s; the old one had stopped
+// writing at s + D - M = s + 600 ms. A holder that shuts down cleanly releases the Lease
 // (empty holderIdentity) after it stopped writing; candidates then acquire at once.
 
 #include <cstdint>

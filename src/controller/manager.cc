@@ -44,14 +44,16 @@ Manager::Manager(kube::Client& client, const Clock& clock, WallClock wall,
       clock_(clock),
       wall_(std::move(wall)),
       options_(std::move(options)),
-      fenced_(client, [this] { return mayWrite(); }) {
+      fenced_(client, [this] { return mayWrite(); }),
+      throttled_(fenced_, std::max(1, options_.max_writes_in_flight)) {
   RecorderOptions recorder = options_.recorder;
   if (recorder.instance.empty()) {
     recorder.instance = options_.leader.identity;
   }
-  recorder_ = std::make_unique<Recorder>(fenced_, clock_, wall_, recorder);
+  recorder_ = std::make_unique<Recorder>(throttled_, clock_, wall_, recorder);
   if (options_.leader_elect) {
-    elector_ = std::make_unique<Elector>(client_, clock_, wall_, options_.leader,
+    kube::Client& lease_client = options_.lease_client ? *options_.lease_client : client_;
+    elector_ = std::make_unique<Elector>(lease_client, clock_, wall_, options_.leader,
                                          options_.lease_namespace, options_.lease_name);
     elector_->onChange([this](bool leading) {
       if (!leading) {
@@ -60,7 +62,7 @@ Manager::Manager(kube::Client& client, const Clock& clock, WallClock wall,
     });
   }
   context_ = std::make_unique<ControllerContext>(ControllerContext{
-      fenced_, *recorder_, clock_, wall_,
+      throttled_, *recorder_, clock_, wall_,
       [this](const kube::Resource& r) -> kube::Informer& { return informer(r); }});
   if (metrics) {
     metrics_ = std::make_unique<Metrics>(*metrics);
@@ -147,7 +149,7 @@ asio::awaitable<void> Manager::supervise() {
     TimePoint now = clock_.now();
     if (!may && phase_ != Phase::Standby) {
       stopActing("the fencing deadline passed");
-    } else if (may && phase_ == Phase::Standby) {
+    } else if (may && phase_ == Phase::Standby && busy_ == 0) {
       // A new term: relist so the cache covers every write made before our takeover.
       phase_ = Phase::Syncing;
       relist_tickets_.clear();

@@ -8,9 +8,11 @@
 //     takeover — leader.h), and only then do the reconcilers act: each key is queued once.
 //   - Each reconciler has a work queue (workqueue.h: keys "namespace/name", deduplicated,
 //     bounded retries with back-off) and its workers; handlers on the informers queue keys.
-//   - Every write goes through a FencedClient (fenced_client.h): the moment the fencing deadline
-//     passes, writes fail without being sent; on losing leadership the queues and the
-//     reconcilers' expectations are dropped.
+//   - Every write goes through a ThrottledClient (at most N in flight) and then a FencedClient
+//     (fenced_client.h): the moment the fencing deadline passes, writes fail without being
+//     sent; on losing leadership the queues and the reconcilers' expectations are dropped, and
+//     a new term starts only after every reconcile of the old one returned (so our own writes
+//     of the old term are answered before the relist that starts the new one).
 // Without leader election (--leader-elect=false) this process always acts.
 // Use from the one event loop that runs run().
 
@@ -29,6 +31,7 @@
 #include "controller/elector.h"
 #include "controller/fenced_client.h"
 #include "controller/recorder.h"
+#include "controller/throttled_client.h"
 #include "controller/workqueue.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -73,6 +76,10 @@ struct ManagerOptions {
   Duration resync_period = std::chrono::seconds(30);
   Duration poll = std::chrono::milliseconds(20);  // how often leadership is re-checked
   int workers = 4;                                // per reconciler
+  int max_writes_in_flight = 16;                  // across all reconcilers (ThrottledClient)
+  // The client the elector uses for the Lease: best its own connection, so renewals never
+  // queue behind the reconcilers' writes (null: the manager's client).
+  kube::Client* lease_client = nullptr;
   kube::InformerOptions informer;
   RecorderOptions recorder;
   WorkQueueOptions queue;
@@ -124,6 +131,7 @@ class Manager {
   WallClock wall_;
   ManagerOptions options_;
   FencedClient fenced_;
+  ThrottledClient throttled_;  // over fenced_: the fence is checked when a call is sent
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<Elector> elector_;
   std::unique_ptr<ControllerContext> context_;

@@ -279,6 +279,9 @@ asio::awaitable<Result<void>> ReplicaSetReconciler::reconcile(std::string key) {
   // Expectations (expectations.h): decide only when every create and delete we sent has been
   // observed, so `owned` counts all of them.
   if (expectations_.satisfied(key, now) && !deleting) {
+    if (d.create > 0 || !d.delete_names.empty()) {
+      log::get("replicaset")->info("sync replicaset={} {}", key, d.reason);
+    }
     if (d.create > 0) {
       expectations_.expectCreations(key, d.create, now);
       json pod = podFromTemplate(rs);

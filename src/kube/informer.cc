@@ -40,6 +40,9 @@ void Informer::stop() {
 
 uint64_t Informer::requestRelist() {
   relist_needed_ = true;
+  if (stream_) {
+    stream_->cancel();  // do not wait out the current poll: a new leader is waiting for this
+  }
   return ++relist_requested_;
 }
 

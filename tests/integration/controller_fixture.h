@@ -24,6 +24,13 @@ struct ControllerProcess {
 class ControllerTest : public KubectlTest {
  protected:
   void TearDown() override {
+    if (HasFailure()) {
+      for (auto& [identity, c] : controllers_) {
+        std::string copy = "/tmp/rampart-controller-test-" + identity + ".log";
+        std::ofstream(copy) << readWholeFile(c.log);
+        std::printf("controller log kept: %s\n", copy.c_str());
+      }
+    }
     for (auto& [identity, c] : controllers_) {
       if (c.pid > 0 && runtime::isAlive(c.pid)) {
         runtime::terminate(c.pid, std::chrono::seconds(2));

@@ -84,7 +84,14 @@ TEST_F(ControllerIntegrationTest, KillingTheLeaderMidScaleHandsOverWithinASecond
   startController("ctrl-b", 1);
   ASSERT_EQ(kubectl({"apply", "-f", writeFile("rs.yaml", replicaSetYaml(1))}).exit_code, 0);
   ASSERT_TRUE(testing::eventually([&] { return podCount("web") == 1; }, seconds(10)));
-  std::string from_rv = podsOf("web")["metadata"]["resourceVersion"];
+  // The API's own list (kubectl get -o json prints a client-side List without one).
+  auto listed = json::parse(
+      kubectl({"get", "--raw", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb"})
+          .output,
+      nullptr, false);
+  ASSERT_FALSE(listed.is_discarded());
+  std::string from_rv = listed["metadata"]["resourceVersion"];
+  ASSERT_FALSE(from_rv.empty());
 
   constexpr int kReplicas = 400;
   ASSERT_EQ(kubectl({"scale", "rs", "web", "--replicas=" + std::to_string(kReplicas)}).exit_code,
