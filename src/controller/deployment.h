@@ -41,6 +41,7 @@
 
 #include "api/table.h"
 #include "base/result.h"
+#include "controller/pod_util.h"
 
 namespace rampart::controller {
 
@@ -51,13 +52,6 @@ inline constexpr const char* kDesiredReplicasAnnotation =
     "deployment.kubernetes.io/desired-replicas";
 inline constexpr const char* kMaxReplicasAnnotation = "deployment.kubernetes.io/max-replicas";
 inline constexpr const char* kPodTemplateHashLabel = "pod-template-hash";
-
-struct ControllerEvent {
-  std::string type;     // Normal | Warning
-  std::string reason;   // ScalingReplicaSet, ...
-  std::string message;  // "Scaled up replica set web-5d9c7 from 0 to 3"
-  std::string object;   // name of the object it is about (the Deployment here)
-};
 
 struct DeploymentDecision {
   std::vector<nlohmann::json> create;       // new ReplicaSets

@@ -18,6 +18,15 @@
 
 namespace rampart::controller {
 
+// An event a decision asks the caller to record (core/v1 Event: type, reason, message,
+// involvedObject named by `object`).
+struct ControllerEvent {
+  std::string type;     // Normal | Warning
+  std::string reason;   // ScalingReplicaSet, NodeNotReady, TaintManagerEviction, ...
+  std::string message;  // "Scaled up replica set web-5d9c7 from 0 to 3"
+  std::string object;   // name (namespace/name for namespaced objects) it is about
+};
+
 // Well-known taint keys (Kubernetes' names, so manifests written for Kubernetes tolerate them).
 inline constexpr const char* kTaintNotReady = "node.kubernetes.io/not-ready";
 inline constexpr const char* kTaintUnreachable = "node.kubernetes.io/unreachable";
