@@ -87,8 +87,8 @@ bool olderFirst(const json* a, const json* b) {
 json condition(const std::string& type, const std::string& status, const std::string& reason,
                const std::string& message, api::WallTime now) {
   std::string t = api::formatRfc3339(now);
-  return {{"type", type},         {"status", status},          {"lastUpdateTime", t},
-          {"lastTransitionTime", t}, {"reason", reason},       {"message", message}};
+  return {{"type", type},     {"status", status},  {"lastUpdateTime", t}, {"lastTransitionTime", t},
+          {"reason", reason}, {"message", message}};
 }
 
 json* findCondition(json& status, const std::string& type) {
@@ -270,10 +270,9 @@ class Sync {
       }
       setDeploymentRevision(std::max(have, next));
       if (p_.progress_deadline && !findCondition(status_, "Progressing")) {
-        setCondition(status_, condition("Progressing", "True", "FoundNewReplicaSet",
-                                        "Found new replica set \"" + nameOf(new_rs_->object) +
-                                            "\"",
-                                        now_));
+        setCondition(status_,
+                     condition("Progressing", "True", "FoundNewReplicaSet",
+                               "Found new replica set \"" + nameOf(new_rs_->object) + "\"", now_));
       }
       return;
     }
@@ -347,10 +346,10 @@ class Sync {
     }
     new_rs_->object["spec"]["replicas"] = initial;
     if (initial > 0) {
-      events_.push_back({"Normal", "ScalingReplicaSet",
-                         "Scaled up replica set " + nameOf(rs) + " from 0 to " +
-                             std::to_string(initial),
-                         p_.name});
+      events_.push_back(
+          {"Normal", "ScalingReplicaSet",
+           "Scaled up replica set " + nameOf(rs) + " from 0 to " + std::to_string(initial),
+           p_.name});
     }
     setDeploymentRevision(revision);
     if (p_.progress_deadline) {
@@ -441,9 +440,9 @@ bool Sync::scaleForScalingEvent() {
       } else {
         int64_t annotated = annotationInt(rs->object, kMaxReplicasAnnotation)
                                 .value_or(status_.value("replicas", int64_t{0}));
-        double share = annotated > 0 ? static_cast<double>(size * allowed) /
-                                           static_cast<double>(annotated)
-                                     : static_cast<double>(size);
+        double share = annotated > 0
+                           ? static_cast<double>(size * allowed) / static_cast<double>(annotated)
+                           : static_cast<double>(size);
         fraction = std::llround(share) - size;
       }
       int64_t remaining = to_add - added;
@@ -622,9 +621,9 @@ void Sync::syncRolloutStatus() {
            v(next, "availableReplicas") > v(status_, "availableReplicas");
   };
   if (complete(next)) {
-    setCondition(next, condition("Progressing", "True", "NewReplicaSetAvailable",
-                                 "ReplicaSet \"" + rs_name + "\" has successfully progressed.",
-                                 now_));
+    setCondition(next,
+                 condition("Progressing", "True", "NewReplicaSetAvailable",
+                           "ReplicaSet \"" + rs_name + "\" has successfully progressed.", now_));
   } else if (progressed()) {
     std::string msg = new_rs_ ? "ReplicaSet \"" + rs_name + "\" is progressing."
                               : "Deployment \"" + p_.name + "\" is progressing.";
@@ -645,9 +644,9 @@ void Sync::syncRolloutStatus() {
       timed_out = from && *from + std::chrono::seconds(*p_.progress_deadline) < now_;
     }
     if (timed_out) {
-      setCondition(next, condition("Progressing", "False", "ProgressDeadlineExceeded",
-                                   "ReplicaSet \"" + rs_name + "\" has timed out progressing.",
-                                   now_));
+      setCondition(next,
+                   condition("Progressing", "False", "ProgressDeadlineExceeded",
+                             "ReplicaSet \"" + rs_name + "\" has timed out progressing.", now_));
     }
   }
   status_ = next;
@@ -810,7 +809,8 @@ Result<DeploymentDecision> decideDeployment(const json& deployment,
   if (p.rolling) {
     // maxSurge rounds up and maxUnavailable down, so both 0 cannot stall a rollout: then
     // maxUnavailable is 1.
-    json surge = deployment.value("/spec/strategy/rollingUpdate/maxSurge"_json_pointer, json("25%"));
+    json surge =
+        deployment.value("/spec/strategy/rollingUpdate/maxSurge"_json_pointer, json("25%"));
     json unavailable =
         deployment.value("/spec/strategy/rollingUpdate/maxUnavailable"_json_pointer, json("25%"));
     auto s = scaledValue(surge, p.replicas, true);

@@ -54,12 +54,12 @@ inline constexpr const char* kMaxReplicasAnnotation = "deployment.kubernetes.io/
 inline constexpr const char* kPodTemplateHashLabel = "pod-template-hash";
 
 struct DeploymentDecision {
-  std::vector<nlohmann::json> create;       // new ReplicaSets
-  std::vector<nlohmann::json> update;       // ReplicaSets with new replicas/annotations
-  std::vector<std::string> delete_names;    // old ReplicaSets past the history limit
+  std::vector<nlohmann::json> create;     // new ReplicaSets
+  std::vector<nlohmann::json> update;     // ReplicaSets with new replicas/annotations
+  std::vector<std::string> delete_names;  // old ReplicaSets past the history limit
   // When not null: the Deployment's metadata.annotations as they must be (revision).
   nlohmann::json annotations;
-  nlohmann::json status;                    // the Deployment's new status
+  nlohmann::json status;  // the Deployment's new status
   std::vector<ControllerEvent> events;
   std::string reason;
 };

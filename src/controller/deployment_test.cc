@@ -121,9 +121,8 @@ TEST(Deployment, RollingUpdateSurgesThenScalesOldDownWithinMaxUnavailable) {
   EXPECT_EQ(d->create[0]["metadata"]["annotations"][kRevisionAnnotation], "2");
   ASSERT_EQ(d->update.size(), 1u);
   EXPECT_EQ(d->update[0]["spec"]["replicas"], 3);  // 3 available ≥ 4 − 1
-  EXPECT_EQ(d->events[1].message,
-            "Scaled down replica set " + old["metadata"]["name"].get<std::string>() +
-                " from 4 to 3");
+  EXPECT_EQ(d->events[1].message, "Scaled down replica set " +
+                                      old["metadata"]["name"].get<std::string>() + " from 4 to 3");
   // Next pass: the new pod is not yet available; the surge allows one more new pod only.
   json fresh = rs("v2", 2, 1, 1, 0, "2026-12-06T02:00:00Z", 4);
   json older = rs("v1", 1, 3, 3, 3, "2026-12-06T01:00:00Z", 4);
@@ -281,10 +280,8 @@ TEST(Deployment, UndoReusesTheOldReplicaSetUnderTheNextRevision) {
 TEST(Deployment, CompleteDeploymentsDeleteEmptyReplicaSetsBeyondTheHistoryLimit) {
   json d_obj = deploy(2);
   d_obj["spec"]["revisionHistoryLimit"] = 1;
-  d_obj["status"] = {{"replicas", 2},
-                     {"updatedReplicas", 2},
-                     {"availableReplicas", 2},
-                     {"observedGeneration", 2}};
+  d_obj["status"] = {
+      {"replicas", 2}, {"updatedReplicas", 2}, {"availableReplicas", 2}, {"observedGeneration", 2}};
   json a = rs("a", 1, 0, 0, 0, "2026-12-06T01:00:00Z");
   json b = rs("b", 2, 0, 1, 0, "2026-12-06T01:10:00Z");  // still has a pod: kept
   json c = rs("c", 3, 0, 0, 0, "2026-12-06T01:20:00Z");

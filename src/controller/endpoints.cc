@@ -99,8 +99,7 @@ EndpointsDecision decideEndpoints(const json& service, const std::vector<json>& 
       address["nodeName"] = node;
     }
     std::string hostname = pod.value("/spec/hostname"_json_pointer, std::string());
-    if (!hostname.empty() &&
-        pod.value("/spec/subdomain"_json_pointer, std::string()) == name) {
+    if (!hostname.empty() && pod.value("/spec/subdomain"_json_pointer, std::string()) == name) {
       address["hostname"] = hostname;
     }
     json ports = json::array();

@@ -13,25 +13,25 @@ json service(json ports = json::parse(R"([{"name": "http", "port": 80, "targetPo
 
 json pod(const std::string& name, const std::string& ip, bool ready, int container_port = 8080,
          const std::string& ns = "default") {
-  json p = {{"metadata",
-             {{"name", name}, {"namespace", ns}, {"uid", "uid-" + name}, {"labels", {{"app", "web"}}}}},
-            {"spec",
-             {{"nodeName", "n1"},
-              {"containers",
-               {{{"name", "c"},
-                 {"ports", {{{"name", "web"}, {"containerPort", container_port}}}}}}}}},
-            {"status",
-             {{"phase", "Running"},
-              {"podIP", ip},
-              {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
+  json p = {
+      {"metadata",
+       {{"name", name}, {"namespace", ns}, {"uid", "uid-" + name}, {"labels", {{"app", "web"}}}}},
+      {"spec",
+       {{"nodeName", "n1"},
+        {"containers",
+         {{{"name", "c"}, {"ports", {{{"name", "web"}, {"containerPort", container_port}}}}}}}}},
+      {"status",
+       {{"phase", "Running"},
+        {"podIP", ip},
+        {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
   return p;
 }
 
 TEST(Endpoints, ReadyPodsAreAddressesAndOthersNotReadyAddresses) {
-  auto d = decideEndpoints(service(),
-                           {pod("b", "10.0.0.2", true), pod("a", "10.0.0.1", true),
-                            pod("c", "10.0.0.3", false)},
-                           nullptr);
+  auto d = decideEndpoints(
+      service(),
+      {pod("b", "10.0.0.2", true), pod("a", "10.0.0.1", true), pod("c", "10.0.0.3", false)},
+      nullptr);
   ASSERT_EQ(d.action, EndpointsDecision::Action::Create);
   const json& e = d.endpoints;
   EXPECT_EQ(e["metadata"]["name"], "web");
@@ -49,9 +49,8 @@ TEST(Endpoints, ReadyPodsAreAddressesAndOthersNotReadyAddresses) {
 }
 
 TEST(Endpoints, NamedTargetPortsResolvePerPodAndGroupSubsets) {
-  auto d = decideEndpoints(service(),
-                           {pod("a", "10.0.0.1", true, 8080), pod("b", "10.0.0.2", true, 9090)},
-                           nullptr);
+  auto d = decideEndpoints(
+      service(), {pod("a", "10.0.0.1", true, 8080), pod("b", "10.0.0.2", true, 9090)}, nullptr);
   ASSERT_EQ(d.endpoints["subsets"].size(), 2u);
   EXPECT_EQ(d.endpoints["subsets"][0]["ports"][0]["port"], 8080);
   EXPECT_EQ(d.endpoints["subsets"][1]["ports"][0]["port"], 9090);

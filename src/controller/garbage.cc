@@ -145,10 +145,11 @@ GarbageDecision decideGarbage(const std::vector<json>& objects) {
       del.propagation = "Foreground";
       del.reason = "its owner is deleted in the foreground and it has dependents";
     } else {
-      del.propagation = hasFinalizer(dep, kFinalizerOrphan)        ? "Orphan"
+      del.propagation = hasFinalizer(dep, kFinalizerOrphan)       ? "Orphan"
                         : hasFinalizer(dep, kFinalizerForeground) ? "Foreground"
-                                                                   : "Background";
-      del.reason = waiting.empty() ? "all owners are gone" : "its owner is deleted in the foreground";
+                                                                  : "Background";
+      del.reason =
+          waiting.empty() ? "all owners are gone" : "its owner is deleted in the foreground";
     }
     d.deletes.push_back(std::move(del));
   }

@@ -41,7 +41,7 @@ struct ObjectId {
 
 struct GcDelete {
   ObjectId object;
-  std::string propagation;                    // Background | Foreground | Orphan
+  std::string propagation;                     // Background | Foreground | Orphan
   std::vector<nlohmann::json> missing_owners;  // references to confirm absent before deleting
   std::string reason;
 };

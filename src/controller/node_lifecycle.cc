@@ -42,9 +42,8 @@ void observeNode(NodeProbe& probe, const json& node, const json& lease, TimePoin
   }
 }
 
-NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& probe,
-                                          TimePoint now, api::WallTime wall_now,
-                                          const NodeLifecycleConfig& config,
+NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& probe, TimePoint now,
+                                          api::WallTime wall_now, const NodeLifecycleConfig& config,
                                           const std::vector<json>& pods_on_node) {
   NodeLifecycleDecision d;
   std::string name = node.value("/metadata/name"_json_pointer, std::string());
@@ -93,12 +92,13 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
       }
     }
     ready = "Unknown";
-    d.reason = "no lease renewal or status seen for " +
-               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) +
-               " ms (grace " +
-               std::to_string(
-                   std::chrono::duration_cast<std::chrono::milliseconds>(config.grace).count()) +
-               " ms)";
+    d.reason =
+        "no lease renewal or status seen for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) +
+        " ms (grace " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(config.grace).count()) +
+        " ms)";
   } else {
     d.reason = "alive, Ready " + (ready.empty() ? std::string("not posted") : ready);
   }
@@ -115,8 +115,9 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
   if (ready.empty()) {
     return d;
   }
-  const char* want_key = ready == "False" ? kTaintNotReady : ready == "Unknown" ? kTaintUnreachable
-                                                                               : nullptr;
+  const char* want_key = ready == "False"     ? kTaintNotReady
+                         : ready == "Unknown" ? kTaintUnreachable
+                                              : nullptr;
   std::vector<Taint> have = taintsOf(node);
   std::vector<Taint> next;
   bool changed = false;

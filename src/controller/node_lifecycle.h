@@ -34,7 +34,7 @@ namespace rampart::controller {
 
 struct NodeProbe {
   bool seen = false;
-  std::string marker;    // the Lease renewTime and Ready heartbeat last seen, as written
+  std::string marker;       // the Lease renewTime and Ready heartbeat last seen, as written
   TimePoint last_change{};  // the controller's monotonic time it saw the marker change
 };
 

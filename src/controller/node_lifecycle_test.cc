@@ -103,7 +103,8 @@ TEST(NodeLifecycle, ANodeThatNeverPostedReadyIsMarkedNeverUpdated) {
   EXPECT_EQ((*ready)["reason"], "NodeStatusNeverUpdated");
   EXPECT_EQ((*ready)["message"], "Kubelet never posted node status.");
   // Within the grace a registering node without Ready is left as it is.
-  EXPECT_TRUE(decideNodeLifecycle(node(""), probe, kT0 + seconds(1), kWall, {}, {}).taints.is_null());
+  EXPECT_TRUE(
+      decideNodeLifecycle(node(""), probe, kT0 + seconds(1), kWall, {}, {}).taints.is_null());
 }
 
 TEST(NodeLifecycle, NotReadyNodesGetTheNotReadyTaintsAndHealthyOnesLoseThem) {

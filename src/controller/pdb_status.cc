@@ -24,8 +24,7 @@ std::string controllerUid(const json& pod) {
 }  // namespace
 
 json decidePdbStatus(const json& pdb, const std::vector<json>& matched_pods,
-                     const std::map<std::string, int64_t>& controller_replicas,
-                     api::WallTime now) {
+                     const std::map<std::string, int64_t>& controller_replicas, api::WallTime now) {
   json old = pdb.value("status", json::object());
   int64_t generation = pdb.value("/metadata/generation"_json_pointer, int64_t{0});
 
@@ -99,7 +98,7 @@ json decidePdbStatus(const json& pdb, const std::vector<json>& matched_pods,
     status["disruptedPods"] = disrupted;
   }
   std::string cond_status = s.disruptions_allowed > 0 ? "True" : "False";
-  std::string reason = !failure.empty()               ? "SyncFailed"
+  std::string reason = !failure.empty()            ? "SyncFailed"
                        : s.disruptions_allowed > 0 ? "SufficientPods"
                                                    : "InsufficientPods";
   json cond = {{"type", "DisruptionAllowed"},

@@ -40,8 +40,8 @@ TEST(PdbStatus, MaxUnavailableUsesTheControllersScale) {
   EXPECT_EQ(s["expectedPods"], 3);
   EXPECT_EQ(s["desiredHealthy"], 2);
   EXPECT_EQ(s["disruptionsAllowed"], 0);
-  s = decidePdbStatus(pdb({{"maxUnavailable", 1}}), {pod("a", true), pod("b", true)},
-                      {{"rs1", 2}}, kNow);
+  s = decidePdbStatus(pdb({{"maxUnavailable", 1}}), {pod("a", true), pod("b", true)}, {{"rs1", 2}},
+                      kNow);
   EXPECT_EQ(s["disruptionsAllowed"], 1);
   EXPECT_EQ(s["conditions"][0]["reason"], "SufficientPods");
 }
@@ -55,7 +55,8 @@ TEST(PdbStatus, PodsWithoutAControllerFailSafe) {
 
 TEST(PdbStatus, RecentEvictionsCountAsGoneUntilTheyExpire) {
   json budget = pdb({{"minAvailable", 1}});
-  budget["status"]["disruptedPods"] = {{"a", "2026-12-06T02:59:30Z"}, {"b", "2026-12-06T02:50:00Z"}};
+  budget["status"]["disruptedPods"] = {{"a", "2026-12-06T02:59:30Z"},
+                                       {"b", "2026-12-06T02:50:00Z"}};
   json s = decidePdbStatus(budget, {pod("a", true), pod("b", true)}, {}, kNow);
   EXPECT_EQ(s["currentHealthy"], 1);  // a is on its way out; b's entry expired
   EXPECT_EQ(s["disruptedPods"], json({{"a", "2026-12-06T02:59:30Z"}}));

@@ -148,13 +148,12 @@ Result<void> addRequests(const json* requests, const std::string& path, PodReque
     if (it == requests->end()) {
       continue;
     }
-    std::string text = it->is_string() ? it->get<std::string>()
+    std::string text = it->is_string()   ? it->get<std::string>()
                        : it->is_number() ? it->dump()
                                          : std::string();
     auto q = api::parseQuantity(text);
     if (!q) {
-      return fail(ErrorCode::InvalidArgument, path, ".", name, ": ",
-                  q.error().message);
+      return fail(ErrorCode::InvalidArgument, path, ".", name, ": ", q.error().message);
     }
     (std::string_view(name) == "cpu" ? into.cpu : into.memory) += *q;
   }
@@ -184,8 +183,9 @@ Result<PodRequests> podRequests(const json& pod) {
   if (const json* inits = arrayAt(pod, "/spec/initContainers"_json_pointer)) {
     for (size_t i = 0; i < inits->size(); ++i) {
       PodRequests one;
-      auto r = addRequests(containerRequests((*inits)[i]),
-                           "spec.initContainers[" + std::to_string(i) + "].resources.requests", one);
+      auto r =
+          addRequests(containerRequests((*inits)[i]),
+                      "spec.initContainers[" + std::to_string(i) + "].resources.requests", one);
       if (!r) {
         return fail(r.error());
       }

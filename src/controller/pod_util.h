@@ -35,15 +35,15 @@ inline constexpr const char* kTaintUnschedulable = "node.kubernetes.io/unschedul
 struct Taint {
   std::string key;
   std::string value;
-  std::string effect;                    // NoSchedule | PreferNoSchedule | NoExecute
-  std::optional<api::WallTime> added;    // timeAdded (NoExecute taints carry it)
+  std::string effect;                  // NoSchedule | PreferNoSchedule | NoExecute
+  std::optional<api::WallTime> added;  // timeAdded (NoExecute taints carry it)
 };
 
 struct Toleration {
-  std::string key;       // empty with Exists: every key
-  std::string op;        // Equal (the default) | Exists
+  std::string key;  // empty with Exists: every key
+  std::string op;   // Equal (the default) | Exists
   std::string value;
-  std::string effect;    // empty: every effect
+  std::string effect;              // empty: every effect
   std::optional<int64_t> seconds;  // tolerationSeconds (NoExecute only)
 
   bool tolerates(const Taint& taint) const;

@@ -98,9 +98,13 @@ struct Topology {
 };
 
 struct PlacedPod {
+  std::string key;  // namespace/name
   std::string ns;
   api::Labels labels;
   int node = 0;
+  int64_t cpu = 0;
+  int64_t mem = 0;
+  std::vector<int> anti_groups;  // the groups its required anti-affinity terms joined
 };
 
 struct AffinityTerm {
@@ -243,6 +247,7 @@ struct ClusterState::Impl {
   std::vector<NodeInfo> nodes;
   std::unordered_map<std::string, int> node_index;
   std::vector<PlacedPod> placed;
+  std::unordered_map<std::string, size_t> placed_index;  // key → index in `placed`
   std::vector<MatchCounter> counters;
   std::unordered_map<std::string, int> counter_index;
   std::vector<AntiGroup> anti_groups;
@@ -288,52 +293,84 @@ struct ClusterState::Impl {
   }
 
   void account(const json& pod, int node_index_value) {
-    NodeInfo& node = nodes[static_cast<size_t>(node_index_value)];
-    auto requests = podRequests(pod);
-    int64_t cpu = requests ? requests->cpu.milli() : 0;
-    int64_t mem = requests ? requests->memory.milli() : 0;
-    node.used_cpu += cpu;
-    node.used_mem += mem;
-    node.nonzero_cpu += cpu > 0 ? cpu : kDefaultMilliCpu;
-    node.nonzero_mem += mem > 0 ? mem : kDefaultMemoryMilli;
-    node.pods += 1;
-    PlacedPod placed_pod{pod.value("/metadata/namespace"_json_pointer, std::string("default")),
-                         stringMap(pod, "/metadata/labels"), node_index_value};
-    for (auto& c : counters) {
-      if (c.namespaces.contains(placed_pod.ns) && c.selector.matches(placed_pod.labels)) {
-        ++c.per_node[static_cast<size_t>(node_index_value)];
+    PlacedPod placed_pod{objectKey(pod),
+                         pod.value("/metadata/namespace"_json_pointer, std::string("default")),
+                         stringMap(pod, "/metadata/labels"),
+                         node_index_value,
+                         0,
+                         0,
+                         {}};
+    if (auto it = placed_index.find(placed_pod.key); it != placed_index.end()) {
+      if (placed[it->second].node == node_index_value) {
+        return;  // already accounted there (assumed by schedule(), then seen bound)
       }
+      unaccount(placed_pod.key);
     }
+    auto requests = podRequests(pod);
+    placed_pod.cpu = requests ? requests->cpu.milli() : 0;
+    placed_pod.mem = requests ? requests->memory.milli() : 0;
     // Its required anti-affinity terms now bind every later pod they select (symmetry).
-    if (pod.contains(
-            "/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer)) {
-      const json& terms =
-          pod["/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer];
-      for (const auto& term : terms.is_array() ? terms : json::array()) {
+    const auto anti_at =
+        "/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer;
+    if (pod.contains(anti_at) && pod[anti_at].is_array()) {
+      for (const auto& term : pod[anti_at]) {
         auto parsed = parseTerm(term, placed_pod.ns, placed_pod.labels, 0, "", false);
         if (!parsed || parsed->counter == -2) {
           continue;
         }
-        std::string key =
-            parsed->namespaces.key() + "|" + parsed->selector.toString() + "|" + parsed->topology_key;
+        std::string key = parsed->namespaces.key() + "|" + parsed->selector.toString() + "|" +
+                          parsed->topology_key;
         auto it = anti_index.find(key);
         if (it == anti_index.end()) {
           anti_groups.push_back(AntiGroup{parsed->namespaces, parsed->selector,
-                                          parsed->topology_key,
-                                          std::vector<int>(nodes.size(), 0)});
+                                          parsed->topology_key, std::vector<int>(nodes.size(), 0)});
           it = anti_index.emplace(key, static_cast<int>(anti_groups.size() - 1)).first;
         }
-        ++anti_groups[static_cast<size_t>(it->second)].per_node[static_cast<size_t>(node_index_value)];
+        placed_pod.anti_groups.push_back(it->second);
       }
     }
+    apply(placed_pod, +1);
+    placed_index[placed_pod.key] = placed.size();
     placed.push_back(std::move(placed_pod));
+  }
+
+  void unaccount(const std::string& key) {
+    auto it = placed_index.find(key);
+    if (it == placed_index.end()) {
+      return;
+    }
+    size_t index = it->second;
+    apply(placed[index], -1);
+    placed_index.erase(it);
+    if (index + 1 != placed.size()) {
+      placed[index] = std::move(placed.back());
+      placed_index[placed[index].key] = index;
+    }
+    placed.pop_back();
+  }
+
+  // Adds (sign +1) or removes (−1) a pod's share of its node's accounting.
+  void apply(const PlacedPod& p, int sign) {
+    NodeInfo& node = nodes[static_cast<size_t>(p.node)];
+    node.used_cpu += sign * p.cpu;
+    node.used_mem += sign * p.mem;
+    node.nonzero_cpu += sign * (p.cpu > 0 ? p.cpu : kDefaultMilliCpu);
+    node.nonzero_mem += sign * (p.mem > 0 ? p.mem : kDefaultMemoryMilli);
+    node.pods += sign;
+    for (auto& c : counters) {
+      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
+        c.per_node[static_cast<size_t>(p.node)] += sign;
+      }
+    }
+    for (int g : p.anti_groups) {
+      anti_groups[static_cast<size_t>(g)].per_node[static_cast<size_t>(p.node)] += sign;
+    }
   }
 
   // A pod (anti-)affinity term. counter == -2 marks a selector that matches nothing (absent).
   // `make_counter` false: parse only (for the anti-affinity of pods being accounted).
-  Result<AffinityTerm> parseTerm(const json& term, const std::string& ns,
-                                 const api::Labels& labels, int64_t weight,
-                                 const std::string& path, bool make_counter) {
+  Result<AffinityTerm> parseTerm(const json& term, const std::string& ns, const api::Labels& labels,
+                                 int64_t weight, const std::string& path, bool make_counter) {
     AffinityTerm t;
     t.weight = weight;
     t.topology_key = term.value("topologyKey", "");
@@ -384,8 +421,8 @@ struct ClusterState::Impl {
       std::string p = path + "[" + std::to_string(i) + "]";
       const json& term = weighted ? terms[i].value("podAffinityTerm", json::object()) : terms[i];
       int64_t weight = weighted ? terms[i].value("weight", int64_t{1}) : 0;
-      auto t = parseTerm(term, info.ns, info.labels, weight,
-                         weighted ? p + ".podAffinityTerm" : p, true);
+      auto t = parseTerm(term, info.ns, info.labels, weight, weighted ? p + ".podAffinityTerm" : p,
+                         true);
       if (!t) {
         return fail(t.error());
       }
@@ -412,8 +449,9 @@ struct ClusterState::Impl {
       const json& node_affinity = pod[na];
       if (node_affinity.contains("/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer)) {
         auto terms = nodeTerms(
-            node_affinity.value("/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms"_json_pointer,
-                                json::array()),
+            node_affinity.value(
+                "/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms"_json_pointer,
+                json::array()),
             "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
             "nodeSelectorTerms");
         if (!terms) {
@@ -421,11 +459,12 @@ struct ClusterState::Impl {
         }
         info.required_terms = std::move(*terms);
       }
-      json preferred = node_affinity.value("preferredDuringSchedulingIgnoredDuringExecution",
-                                           json::array());
+      json preferred =
+          node_affinity.value("preferredDuringSchedulingIgnoredDuringExecution", json::array());
       for (size_t i = 0; i < preferred.size() && preferred.is_array(); ++i) {
-        std::string p = "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[" +
-                        std::to_string(i) + "].preference";
+        std::string p =
+            "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[" +
+            std::to_string(i) + "].preference";
         auto terms = nodeTerms(json::array({preferred[i].value("preference", json::object())}), p);
         if (!terms) {
           return fail(terms.error());
@@ -436,18 +475,21 @@ struct ClusterState::Impl {
     }
     const std::string pa = "spec.affinity.podAffinity.";
     const std::string paa = "spec.affinity.podAntiAffinity.";
-    for (auto r : {parseTerms(pod, "/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution",
-                              false, info, info.affinity,
-                              pa + "requiredDuringSchedulingIgnoredDuringExecution"),
-                   parseTerms(pod, "/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution",
-                              false, info, info.anti,
-                              paa + "requiredDuringSchedulingIgnoredDuringExecution"),
-                   parseTerms(pod, "/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution",
-                              true, info, info.pref_affinity,
-                              pa + "preferredDuringSchedulingIgnoredDuringExecution"),
-                   parseTerms(pod, "/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution",
-                              true, info, info.pref_anti,
-                              paa + "preferredDuringSchedulingIgnoredDuringExecution")}) {
+    for (auto r :
+         {parseTerms(
+              pod, "/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution",
+              false, info, info.affinity, pa + "requiredDuringSchedulingIgnoredDuringExecution"),
+          parseTerms(
+              pod, "/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution",
+              false, info, info.anti, paa + "requiredDuringSchedulingIgnoredDuringExecution"),
+          parseTerms(pod,
+                     "/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution",
+                     true, info, info.pref_affinity,
+                     pa + "preferredDuringSchedulingIgnoredDuringExecution"),
+          parseTerms(
+              pod, "/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution",
+              true, info, info.pref_anti,
+              paa + "preferredDuringSchedulingIgnoredDuringExecution")}) {
       if (!r) {
         return fail(r.error());
       }
@@ -462,11 +504,13 @@ struct ClusterState::Impl {
       s.min_domains = c.value("minDomains", int64_t{1});
       s.hard = c.value("whenUnsatisfiable", "DoNotSchedule") != "ScheduleAnyway";
       if (s.topology_key.empty()) {
-        return fail(ErrorCode::InvalidArgument, p, ".topologyKey: Required value: can not be empty");
+        return fail(ErrorCode::InvalidArgument, p,
+                    ".topologyKey: Required value: can not be empty");
       }
       if (s.max_skew < 1) {
-        return fail(ErrorCode::InvalidArgument, p, ".maxSkew: Invalid value: ",
-                    std::to_string(s.max_skew), ": must be greater than zero");
+        return fail(ErrorCode::InvalidArgument, p,
+                    ".maxSkew: Invalid value: ", std::to_string(s.max_skew),
+                    ": must be greater than zero");
       }
       auto sel = c.find("labelSelector");
       if (sel != c.end() && !sel->is_null()) {
@@ -576,6 +620,8 @@ void ClusterState::addPod(const json& pod, const std::string& node) {
     impl_->account(pod, it->second);
   }
 }
+
+void ClusterState::removePod(const json& pod) { impl_->unaccount(objectKey(pod)); }
 
 ScheduleDecision ClusterState::schedule(const json& pod) { return impl_->schedule(pod); }
 
@@ -715,8 +761,8 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
     existing_anti.emplace_back(topo, std::move(banned));
   }
-  bool tolerates_unschedulable = std::any_of(
-      p.tolerations.begin(), p.tolerations.end(), [](const Toleration& t) {
+  bool tolerates_unschedulable =
+      std::any_of(p.tolerations.begin(), p.tolerations.end(), [](const Toleration& t) {
         return t.tolerates(Taint{kTaintUnschedulable, "", "NoSchedule", std::nullopt});
       });
 
@@ -729,7 +775,8 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
       ++reasons[kReasonUnschedulable];
       continue;
     }
-    if (const Taint* t = firstUntolerated(node.taints, p.tolerations, {"NoSchedule", "NoExecute"})) {
+    if (const Taint* t =
+            firstUntolerated(node.taints, p.tolerations, {"NoSchedule", "NoExecute"})) {
       ++reasons["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
       continue;
     }
@@ -765,8 +812,8 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
         break;
       }
       // skew = matching pods in this domain + the pod itself − the least-loaded domain.
-      int64_t skew = spread[c].per_domain[static_cast<size_t>(dom)] + (sc.self_match ? 1 : 0) -
-                     spread[c].min;
+      int64_t skew =
+          spread[c].per_domain[static_cast<size_t>(dom)] + (sc.self_match ? 1 : 0) - spread[c].min;
       if (skew > sc.max_skew) {
         spread_failure = kReasonSpread;
       }
@@ -778,8 +825,8 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     bool affinity_fits = true;
     for (size_t t = 0; t < p.affinity.size() && affinity_fits; ++t) {
       int dom = affinity[t].topo->domain[i];
-      affinity_fits = dom >= 0 && (affinity_bootstrap ||
-                                   affinity[t].per_domain[static_cast<size_t>(dom)] > 0);
+      affinity_fits =
+          dom >= 0 && (affinity_bootstrap || affinity[t].per_domain[static_cast<size_t>(dom)] > 0);
     }
     if (!affinity_fits) {
       ++reasons[kReasonAffinity];

@@ -4,8 +4,9 @@
 // (`pods/binding`) and writes the events; nothing here does I/O.
 //
 // Filters, in kube-scheduler's order; a node is reported under the first one it fails:
-//   NodeUnschedulable  spec.unschedulable, unless the pod tolerates node.kubernetes.io/unschedulable
-//   TaintToleration    untolerated NoSchedule/NoExecute taints. A node whose Ready condition is
+//   NodeUnschedulable  spec.unschedulable, unless the pod tolerates
+//   node.kubernetes.io/unschedulable TaintToleration    untolerated NoSchedule/NoExecute taints. A
+//   node whose Ready condition is
 //                      False (Unknown) counts as tainted node.kubernetes.io/not-ready
 //                      (unreachable):NoSchedule even before the node lifecycle controller writes
 //                      the taint; a node with no Ready condition at all is not judged by it.
@@ -62,7 +63,11 @@ class ClusterState {
   // then fails, the caller rebuilds the state from a fresh list.
   ScheduleDecision schedule(const nlohmann::json& pod);
   // Accounts a pod bound elsewhere (e.g. seen by a watch) on `node`; unknown nodes are ignored.
+  // Pods are known by namespace/name: adding one already accounted on that node (a pod this
+  // state placed, now seen bound) changes nothing; on another node it moves.
   void addPod(const nlohmann::json& pod, const std::string& node);
+  // Releases a pod's share (deleted, or finished: Succeeded/Failed); unknown pods are ignored.
+  void removePod(const nlohmann::json& pod);
 
   size_t nodeCount() const;
 
@@ -72,8 +77,7 @@ class ClusterState {
 };
 
 // One pod against a snapshot.
-ScheduleDecision decideSchedule(const nlohmann::json& pod,
-                                const std::vector<nlohmann::json>& nodes,
+ScheduleDecision decideSchedule(const nlohmann::json& pod, const std::vector<nlohmann::json>& nodes,
                                 const std::vector<nlohmann::json>& pods);
 
 // Pending pods in order (the caller's queue order: Kubernetes sorts by priority, then by time

@@ -62,8 +62,7 @@ TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
     nodes.push_back(node("busy-" + std::to_string(i)));
     pods.push_back(on(pod("w" + std::to_string(i)), "busy-" + std::to_string(i)));
   }
-  auto d = decideSchedule(antiAffinity(pod("p", "", "2Gi"), "kubernetes.io/hostname"), nodes,
-                          pods);
+  auto d = decideSchedule(antiAffinity(pod("p", "", "2Gi"), "kubernetes.io/hostname"), nodes, pods);
   EXPECT_EQ(d.node, "");
   EXPECT_EQ(d.message,
             "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
@@ -89,6 +88,24 @@ TEST(Scheduler, BatchAccountsEachPlacementBeforeTheNext) {
   auto batch = scheduleBatch({pod("p1", "1"), pod("p2", "1"), pod("p3", "1")}, nodes, {});
   EXPECT_NE(batch[0].node, batch[1].node);
   EXPECT_EQ(batch[2].message, "0/2 nodes are available: 2 Insufficient cpu.");
+}
+
+TEST(Scheduler, APodSeenBoundAfterThisStatePlacedItIsNotCountedTwice) {
+  ClusterState state({node("a", "4", "8Gi", 2)}, {});
+  json p1 = pod("p1");
+  ASSERT_EQ(state.schedule(p1).node, "a");
+  state.addPod(p1, "a");  // the watch shows the binding
+  EXPECT_EQ(state.schedule(pod("p2")).node, "a");
+  EXPECT_EQ(state.schedule(pod("p3")).message, "0/1 nodes are available: 1 Too many pods.");
+}
+
+TEST(Scheduler, RemovingAPodFreesItsShare) {
+  json guard = antiAffinity(on(pod("guard", "1"), "a"), "kubernetes.io/hostname");
+  ClusterState state({node("a", "1")}, {guard});
+  EXPECT_EQ(state.schedule(pod("p", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
+  state.removePod(guard);
+  EXPECT_EQ(state.schedule(pod("p", "1")).node, "a");  // cpu and the anti-affinity released
+  EXPECT_EQ(state.schedule(pod("q", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
 }
 
 TEST(Scheduler, FinishedPodsFreeTheirRequestsAndTerminatingOnesDoNot) {
@@ -142,14 +159,13 @@ TEST(Scheduler, RequiredNodeAffinityOperators) {
   };
   EXPECT_EQ(decideSchedule(with({expr("zone", "In", {"z2"})}), nodes, {}).node, "b");
   EXPECT_EQ(decideSchedule(with({expr("zone", "DoesNotExist")}), nodes, {}).node, "c");
-  EXPECT_EQ(decideSchedule(with({expr("zone", "Exists"), expr("zone", "NotIn", {"z2"})}), nodes,
-                           {})
-                .node,
-            "a");
-  EXPECT_EQ(decideSchedule(with({expr("cores", "Gt", {"10"}), expr("cores", "Lt", {"20"})}),
-                           nodes, {})
-                .node,
-            "c");
+  EXPECT_EQ(
+      decideSchedule(with({expr("zone", "Exists"), expr("zone", "NotIn", {"z2"})}), nodes, {}).node,
+      "a");
+  EXPECT_EQ(
+      decideSchedule(with({expr("cores", "Gt", {"10"}), expr("cores", "Lt", {"20"})}), nodes, {})
+          .node,
+      "c");
   auto bad = decideSchedule(with({expr("cores", "Gt", {"ten"})}), nodes, {});
   EXPECT_EQ(bad.node, "");
   EXPECT_NE(bad.message.find("matchExpressions[0].values"), std::string::npos) << bad.message;
@@ -210,7 +226,11 @@ TEST(Scheduler, CordonedNodesTakeOnlyPodsToleratingUnschedulable) {
 TEST(Scheduler, ZoneAntiAffinityPlacesOnePerZone) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("a2", "a"), zoned("b1", "b")};
   json p = antiAffinity(pod("p"), "topology.kubernetes.io/zone");
-  auto batch = scheduleBatch({p, p, p}, nodes, {});
+  json p2 = p;
+  p2["metadata"]["name"] = "p2";
+  json p3 = p;
+  p3["metadata"]["name"] = "p3";
+  auto batch = scheduleBatch({p, p2, p3}, nodes, {});
   ASSERT_FALSE(batch[0].node.empty());
   ASSERT_FALSE(batch[1].node.empty());
   EXPECT_NE(batch[0].node.substr(0, 1), batch[1].node.substr(0, 1));
@@ -218,12 +238,12 @@ TEST(Scheduler, ZoneAntiAffinityPlacesOnePerZone) {
             "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
   // Pods without the label are not repelled.
   EXPECT_FALSE(
-      scheduleBatch({p, p, pod("other", "", "", {{"app", "db"}})}, nodes, {})[2].node.empty());
+      scheduleBatch({p, p2, pod("other", "", "", {{"app", "db"}})}, nodes, {})[2].node.empty());
 }
 
 TEST(Scheduler, PlacedPodsAntiAffinityRepelsPodsItSelects) {
-  json guard = antiAffinity(on(pod("guard", "", "", {{"role", "guard"}}), "a"),
-                            "kubernetes.io/hostname");
+  json guard =
+      antiAffinity(on(pod("guard", "", "", {{"role", "guard"}}), "a"), "kubernetes.io/hostname");
   auto d = decideSchedule(pod("p"), {node("a"), node("b", "1")}, {guard});
   EXPECT_EQ(d.node, "b");  // a is emptier, but the guard's rule forbids web pods there
   EXPECT_EQ(decideSchedule(pod("p"), {node("a")}, {guard}).message,
@@ -238,8 +258,7 @@ TEST(Scheduler, RequiredPodAffinityFollowsMatchingPodsButLetsTheFirstGoAnywhere)
        {"topologyKey", "topology.kubernetes.io/zone"}}};
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
   EXPECT_FALSE(decideSchedule(p, nodes, {}).node.empty());
-  EXPECT_EQ(decideSchedule(p, nodes, {on(pod("c", "", "", {{"app", "cache"}}), "b1")}).node,
-            "b1");
+  EXPECT_EQ(decideSchedule(p, nodes, {on(pod("c", "", "", {{"app", "cache"}}), "b1")}).node, "b1");
   json q = p;
   q["metadata"]["labels"] = {{"app", "client"}};  // does not match itself: no bootstrap
   EXPECT_EQ(decideSchedule(q, nodes, {}).message,
@@ -249,10 +268,11 @@ TEST(Scheduler, RequiredPodAffinityFollowsMatchingPodsButLetsTheFirstGoAnywhere)
 TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"), node("bare")};
   json p = pod("p");
-  p["spec"]["topologySpreadConstraints"] = {{{"maxSkew", 1},
-                                             {"topologyKey", "topology.kubernetes.io/zone"},
-                                             {"whenUnsatisfiable", "DoNotSchedule"},
-                                             {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
   std::vector<json> placed = {on(pod("w1"), "a1")};
   auto d = decideSchedule(p, nodes, placed);
   EXPECT_EQ(d.node, "b1");
@@ -267,11 +287,12 @@ TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
 TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
   json p = pod("p");
-  p["spec"]["topologySpreadConstraints"] = {{{"maxSkew", 1},
-                                             {"minDomains", 3},
-                                             {"topologyKey", "topology.kubernetes.io/zone"},
-                                             {"whenUnsatisfiable", "DoNotSchedule"},
-                                             {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"minDomains", 3},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
   std::vector<json> placed = {on(pod("w1"), "a1"), on(pod("w2"), "b1")};
   EXPECT_EQ(decideSchedule(p, nodes, placed).message,
             "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints.");
@@ -282,13 +303,14 @@ TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
 TEST(Scheduler, SoftTopologySpreadPrefersTheEmptierZone) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("a2", "a"), zoned("b1", "b")};
   json p = pod("p");
-  p["spec"]["topologySpreadConstraints"] = {{{"maxSkew", 1},
-                                             {"topologyKey", "topology.kubernetes.io/zone"},
-                                             {"whenUnsatisfiable", "ScheduleAnyway"},
-                                             {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "ScheduleAnyway"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
   // b1 carries more load, but zone b has no web pod.
-  auto d = decideSchedule(
-      p, nodes, {on(pod("w1"), "a1"), on(pod("db", "2", "4Gi", {{"app", "db"}}), "b1")});
+  auto d = decideSchedule(p, nodes,
+                          {on(pod("w1"), "a1"), on(pod("db", "2", "4Gi", {{"app", "db"}}), "b1")});
   EXPECT_EQ(d.node, "b1");
 }
 

@@ -57,8 +57,8 @@ TaintEvictionDecision decideTaintEvictions(const json& node, const std::vector<j
       api::WallTime at = from + std::chrono::seconds(std::max<int64_t>(0, *match->seconds));
       if (!due || at < *due) {
         due = at;
-        why = "toleration of " + taint.key + " for " + std::to_string(*match->seconds) +
-              " s ran out";
+        why =
+            "toleration of " + taint.key + " for " + std::to_string(*match->seconds) + " s ran out";
       }
     }
     if (!due) {
@@ -75,15 +75,14 @@ TaintEvictionDecision decideTaintEvictions(const json& node, const std::vector<j
       d.held_until_fenced.push_back(key);
       continue;
     }
-    d.evict.push_back(
-        {key,
-         {{"type", "DisruptionTarget"},
-          {"status", "True"},
-          {"reason", "DeletionByTaintManager"},
-          {"message", "Taint manager: deleting due to NoExecute taint"},
-          {"lastTransitionTime", api::formatRfc3339(now)}},
-         {"Normal", "TaintManagerEviction", "Marking for deletion Pod " + key, key},
-         why});
+    d.evict.push_back({key,
+                       {{"type", "DisruptionTarget"},
+                        {"status", "True"},
+                        {"reason", "DeletionByTaintManager"},
+                        {"message", "Taint manager: deleting due to NoExecute taint"},
+                        {"lastTransitionTime", api::formatRfc3339(now)}},
+                       {"Normal", "TaintManagerEviction", "Marking for deletion Pod " + key, key},
+                       why});
   }
   d.reason = std::to_string(d.evict.size()) + " to evict, " +
              std::to_string(d.held_until_fenced.size()) + " held until the node is fenced";

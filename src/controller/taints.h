@@ -36,16 +36,16 @@ struct TaintManagerConfig {
 };
 
 struct PodEviction {
-  std::string pod;            // namespace/name
-  nlohmann::json condition;   // the DisruptionTarget condition to write before deleting
-  ControllerEvent event;      // TaintManagerEviction
+  std::string pod;           // namespace/name
+  nlohmann::json condition;  // the DisruptionTarget condition to write before deleting
+  ControllerEvent event;     // TaintManagerEviction
   std::string reason;
 };
 
 struct TaintEvictionDecision {
   std::vector<PodEviction> evict;
   std::vector<std::string> held_until_fenced;  // due, but the node is not yet fenced
-  std::optional<api::WallTime> next_check;      // when the next pending eviction falls due
+  std::optional<api::WallTime> next_check;     // when the next pending eviction falls due
   std::string reason;
 };
 
