@@ -632,6 +632,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   if (!parsed) {
     d.message = "invalid pod: " + parsed.error().message;
     d.reason = d.message;
+    d.event = {"Warning", "FailedScheduling", d.message, d.pod};
     return d;
   }
   const PodInfo& p = *parsed;
@@ -876,6 +877,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
       d.message += ".";
     }
     d.reason = d.message;
+    d.event = {"Warning", "FailedScheduling", d.message, d.pod};
     return d;
   }
 
@@ -1000,6 +1002,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   }
   size_t chosen = feasible[best];
   d.node = nodes[chosen].name;
+  d.event = {"Normal", "Scheduled", "Successfully assigned " + d.pod + " to " + d.node, d.pod};
   d.reason = "score " + std::to_string(total[best]) + ", best of " + std::to_string(f) +
              " feasible of " + std::to_string(n) + " nodes";
   account(pod, static_cast<int>(chosen));

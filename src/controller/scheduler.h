@@ -40,13 +40,20 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "controller/pod_util.h"
+
 namespace rampart::controller {
 
+// On success the caller binds (pods/binding) and records `event` (Normal Scheduled,
+// "Successfully assigned default/web-1 to node-3"); on failure it sets the pod's condition
+// PodScheduled=False, reason Unschedulable, with `message`, and records `event` (Warning
+// FailedScheduling, the same message), as kube-scheduler does.
 struct ScheduleDecision {
-  std::string pod;      // namespace/name
-  std::string node;     // the chosen node; empty when the pod fits nowhere
-  std::string message;  // empty node: the FailedScheduling event message
-  std::string reason;   // for the log: the winner's score, or why the pod was not considered
+  std::string pod;        // namespace/name
+  std::string node;       // the chosen node; empty when the pod fits nowhere
+  std::string message;    // empty node: the FailedScheduling event message
+  std::string reason;     // for the log: the winner's score, or why the pod was not considered
+  ControllerEvent event;  // Scheduled or FailedScheduling, about the pod
 };
 
 class ClusterState {

@@ -52,6 +52,10 @@ TEST(Scheduler, PlacesThePodOnTheLeastAllocatedNode) {
   EXPECT_EQ(d.node, "b");
   EXPECT_EQ(d.pod, "default/p");
   EXPECT_TRUE(d.message.empty());
+  EXPECT_EQ(d.event.type, "Normal");
+  EXPECT_EQ(d.event.reason, "Scheduled");
+  EXPECT_EQ(d.event.message, "Successfully assigned default/p to b");
+  EXPECT_EQ(d.event.object, "default/p");
 }
 
 TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
@@ -67,6 +71,9 @@ TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
   EXPECT_EQ(d.message,
             "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
             "anti-affinity rules.");
+  EXPECT_EQ(d.event.type, "Warning");
+  EXPECT_EQ(d.event.reason, "FailedScheduling");
+  EXPECT_EQ(d.event.message, d.message);
 }
 
 TEST(Scheduler, ANodeShortOfCpuAndMemoryCountsUnderBoth) {
