@@ -313,5 +313,79 @@ TEST(Deployment, AvailabilityFollowsMaxUnavailable) {
   EXPECT_EQ((*conditionOf(d->status, "Available"))["reason"], "MinimumReplicasUnavailable");
 }
 
+// A whole rollout against a simulated ReplicaSet controller (pods appear at once, one per
+// ReplicaSet becomes available per step): it converges, and at every step the pods stay within
+// replicas + maxSurge and the available ones at or above replicas − maxUnavailable.
+TEST(Deployment, ARolloutConvergesWithinItsSurgeAndAvailabilityBounds) {
+  const int replicas = 10;  // 25%: maxSurge 3 (up), maxUnavailable 2 (down)
+  json d_obj = deploy(replicas, "v2");
+  std::vector<json> rss = {
+      rs("v1", 1, replicas, replicas, replicas, "2026-12-06T00:00:00Z", replicas)};
+  rss[0]["metadata"]["annotations"][kMaxReplicasAnnotation] = "13";
+  d_obj["status"] = {{"observedGeneration", 1}};
+  int step = 0;
+  bool done = false;
+  std::vector<std::string> messages;
+  for (; step < 100 && !done; ++step) {
+    auto now = kNow + std::chrono::seconds(step);
+    auto d = decideDeployment(d_obj, rss, now);
+    ASSERT_TRUE(d);
+    for (auto c : d->create) {
+      c["metadata"]["creationTimestamp"] = api::formatRfc3339(now);
+      c["metadata"]["uid"] = "uid-" + c["metadata"]["name"].get<std::string>();
+      rss.push_back(c);
+    }
+    for (const auto& u : d->update) {
+      for (auto& r : rss) {
+        if (r["metadata"]["name"] == u["metadata"]["name"]) {
+          r = u;
+        }
+      }
+    }
+    for (const auto& e : d->events) {
+      messages.push_back(e.message);
+    }
+    if (!d->annotations.is_null()) {
+      d_obj["metadata"]["annotations"] = d->annotations;
+    }
+    d_obj["status"] = d->status;
+    // The ReplicaSet controller and the pods.
+    int64_t pods = 0;
+    int64_t available = 0;
+    for (auto& r : rss) {
+      int64_t spec = r["spec"]["replicas"];
+      int64_t avail = std::min<int64_t>(
+          spec, r.value("/status/availableReplicas"_json_pointer, int64_t{0}) + 1);
+      r["status"] = {{"replicas", spec}, {"readyReplicas", avail}, {"availableReplicas", avail}};
+      pods += spec;
+      available += avail;
+    }
+    EXPECT_LE(pods, replicas + 3) << "step " << step;
+    EXPECT_GE(available, replicas - 2) << "step " << step;
+    const json* progressing = conditionOf(d->status, "Progressing");
+    done = progressing && (*progressing)["reason"] == "NewReplicaSetAvailable";
+  }
+  ASSERT_TRUE(done) << "no convergence in 100 steps";
+  EXPECT_LT(step, 30);
+  EXPECT_EQ(rss.size(), 2u);
+  EXPECT_EQ(rss[0]["spec"]["replicas"], 0);
+  EXPECT_EQ(rss[1]["spec"]["replicas"], replicas);
+  EXPECT_EQ(d_obj["metadata"]["annotations"][kRevisionAnnotation], "2");
+  // Kubernetes' pattern: surge 3, then old down to the availability floor, then alternate.
+  std::string fresh = rss[1]["metadata"]["name"];
+  std::string old = rss[0]["metadata"]["name"];
+  EXPECT_EQ(messages,
+            (std::vector<std::string>{"Scaled up replica set " + fresh + " from 0 to 3",
+                                      "Scaled down replica set " + old + " from 10 to 8",
+                                      "Scaled up replica set " + fresh + " from 3 to 5",
+                                      "Scaled down replica set " + old + " from 8 to 6",
+                                      "Scaled up replica set " + fresh + " from 5 to 7",
+                                      "Scaled down replica set " + old + " from 6 to 4",
+                                      "Scaled up replica set " + fresh + " from 7 to 9",
+                                      "Scaled down replica set " + old + " from 4 to 2",
+                                      "Scaled up replica set " + fresh + " from 9 to 10",
+                                      "Scaled down replica set " + old + " from 2 to 0"}));
+}
+
 }  // namespace
 }  // namespace rampart::controller
