@@ -1,0 +1,155 @@
+#include "controller/node_lifecycle.h"
+
+#include <algorithm>
+
+#include "controller/replicaset.h"
+
+namespace rampart::controller {
+using json = nlohmann::json;
+
+namespace {
+
+std::string readyHeartbeat(const json& node) {
+  json::json_pointer at("/status/conditions");
+  if (!node.contains(at) || !node[at].is_array()) {
+    return "";
+  }
+  for (const auto& c : node[at]) {
+    if (c.is_object() && c.value("type", "") == "Ready") {
+      return c.value("lastHeartbeatTime", "") + "/" + c.value("status", "");
+    }
+  }
+  return "";
+}
+
+bool managedTaint(const Taint& t) {
+  return (t.key == kTaintNotReady || t.key == kTaintUnreachable) &&
+         (t.effect == "NoSchedule" || t.effect == "NoExecute");
+}
+
+}  // namespace
+
+void observeNode(NodeProbe& probe, const json& node, const json& lease, TimePoint now) {
+  std::string marker = readyHeartbeat(node);
+  if (lease.is_object()) {
+    marker += "|" + lease.value("/spec/renewTime"_json_pointer, std::string());
+  }
+  // Only a change counts, and it counts at the moment *we* see it.
+  if (!probe.seen || marker != probe.marker) {
+    probe.seen = true;
+    probe.marker = std::move(marker);
+    probe.last_change = now;
+  }
+}
+
+NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& probe, TimePoint now,
+                                          api::WallTime wall_now, const NodeLifecycleConfig& config,
+                                          const std::vector<json>& pods_on_node) {
+  NodeLifecycleDecision d;
+  std::string name = node.value("/metadata/name"_json_pointer, std::string());
+  Duration silent = probe.seen ? now - probe.last_change : Duration::zero();
+  d.alive = silent <= config.grace;
+  d.fenced = probe.seen && silent >= config.fence_after;
+  std::string wall = api::formatRfc3339(wall_now);
+
+  json conditions = node.value("/status/conditions"_json_pointer, json::array());
+  if (!conditions.is_array()) {
+    conditions = json::array();
+  }
+  std::string ready = readyStatus(node);
+  if (!d.alive) {
+    bool changed = false;
+    bool has_ready = false;
+    for (auto& c : conditions) {
+      std::string type = c.value("type", "");
+      if (type != "Ready" && type != "MemoryPressure" && type != "DiskPressure" &&
+          type != "PIDPressure") {
+        continue;
+      }
+      has_ready |= type == "Ready";
+      if (c.value("status", "") != "Unknown") {
+        c["status"] = "Unknown";
+        c["reason"] = "NodeStatusUnknown";
+        c["message"] = "Kubelet stopped posting node status.";
+        c["lastTransitionTime"] = wall;
+        changed = true;
+      }
+    }
+    if (!has_ready) {
+      conditions.push_back({{"type", "Ready"},
+                            {"status", "Unknown"},
+                            {"reason", "NodeStatusNeverUpdated"},
+                            {"message", "Kubelet never posted node status."},
+                            {"lastHeartbeatTime", wall},
+                            {"lastTransitionTime", wall}});
+      changed = true;
+    }
+    if (changed) {
+      d.conditions = conditions;
+      if (ready == "True") {
+        d.events.push_back(
+            {"Normal", "NodeNotReady", "Node " + name + " status is now: NodeNotReady", name});
+      }
+    }
+    ready = "Unknown";
+    d.reason =
+        "no lease renewal or status seen for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(silent).count()) +
+        " ms (grace " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(config.grace).count()) +
+        " ms)";
+  } else {
+    d.reason = "alive, Ready " + (ready.empty() ? std::string("not posted") : ready);
+  }
+
+  if (ready != "True" && !ready.empty()) {
+    for (const auto& pod : pods_on_node) {
+      if (isActivePod(pod) && isPodReady(pod)) {
+        d.pods_not_ready.push_back(objectKey(pod));
+      }
+    }
+  }
+
+  // Taints follow the Ready condition. No Ready condition yet (a node registering): leave them.
+  if (ready.empty()) {
+    return d;
+  }
+  const char* want_key = ready == "False"     ? kTaintNotReady
+                         : ready == "Unknown" ? kTaintUnreachable
+                                              : nullptr;
+  std::vector<Taint> have = taintsOf(node);
+  std::vector<Taint> next;
+  bool changed = false;
+  for (const auto& t : have) {
+    if (managedTaint(t) && (!want_key || t.key != want_key)) {
+      changed = true;  // the other condition's taint, or a healthy node's
+      continue;
+    }
+    next.push_back(t);
+  }
+  if (want_key) {
+    for (const char* effect : {"NoSchedule", "NoExecute"}) {
+      bool present = std::any_of(next.begin(), next.end(), [&](const Taint& t) {
+        return t.key == want_key && t.effect == effect;
+      });
+      if (!present) {
+        Taint t{want_key, "", effect, std::nullopt};
+        if (std::string_view(effect) == "NoExecute") {
+          t.added = wall_now;  // the taint manager counts tolerationSeconds from here
+        }
+        next.push_back(std::move(t));
+        changed = true;
+      }
+    }
+  }
+  if (changed) {
+    d.taints = json::array();
+    for (const auto& t : next) {
+      d.taints.push_back(taintToJson(t));
+    }
+  }
+  return d;
+}
+
+}  // namespace rampart::controller

@@ -1,0 +1,375 @@
+#include "controller/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace rampart::controller {
+namespace {
+using json = nlohmann::json;
+
+json node(const std::string& name, const std::string& cpu = "4", const std::string& mem = "8Gi",
+          int pods = 110, json labels = json::object()) {
+  return {{"metadata", {{"name", name}, {"labels", labels}}},
+          {"spec", json::object()},
+          {"status",
+           {{"allocatable", {{"cpu", cpu}, {"memory", mem}, {"pods", std::to_string(pods)}}},
+            {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+json zoned(const std::string& name, const std::string& zone) {
+  return node(name, "4", "8Gi", 110, {{"topology.kubernetes.io/zone", zone}});
+}
+
+json pod(const std::string& name, const std::string& cpu = "", const std::string& mem = "",
+         json labels = {{"app", "web"}}) {
+  json requests = json::object();
+  if (!cpu.empty()) {
+    requests["cpu"] = cpu;
+  }
+  if (!mem.empty()) {
+    requests["memory"] = mem;
+  }
+  return {{"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
+          {"spec", {{"containers", {{{"name", "c"}, {"resources", {{"requests", requests}}}}}}}}};
+}
+
+json on(json p, const std::string& node_name) {
+  p["spec"]["nodeName"] = node_name;
+  p["status"]["phase"] = "Running";
+  return p;
+}
+
+json antiAffinity(json p, const std::string& topology_key) {
+  p["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+      {{"labelSelector", {{"matchLabels", {{"app", "web"}}}}}, {"topologyKey", topology_key}}};
+  return p;
+}
+
+TEST(Scheduler, PlacesThePodOnTheLeastAllocatedNode) {
+  std::vector<json> nodes = {node("a"), node("b")};
+  auto d = decideSchedule(pod("p", "1", "1Gi"), nodes, {on(pod("x", "2", "2Gi"), "a")});
+  EXPECT_EQ(d.node, "b");
+  EXPECT_EQ(d.pod, "default/p");
+  EXPECT_TRUE(d.message.empty());
+  EXPECT_EQ(d.event.type, "Normal");
+  EXPECT_EQ(d.event.reason, "Scheduled");
+  EXPECT_EQ(d.event.message, "Successfully assigned default/p to b");
+  EXPECT_EQ(d.event.object, "default/p");
+}
+
+TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
+  std::vector<json> nodes;
+  std::vector<json> pods;
+  for (int i = 0; i < 3; ++i) {
+    nodes.push_back(node("small-" + std::to_string(i), "4", "1Gi"));
+    nodes.push_back(node("busy-" + std::to_string(i)));
+    pods.push_back(on(pod("w" + std::to_string(i)), "busy-" + std::to_string(i)));
+  }
+  auto d = decideSchedule(antiAffinity(pod("p", "", "2Gi"), "kubernetes.io/hostname"), nodes, pods);
+  EXPECT_EQ(d.node, "");
+  EXPECT_EQ(d.message,
+            "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
+            "anti-affinity rules.");
+  EXPECT_EQ(d.event.type, "Warning");
+  EXPECT_EQ(d.event.reason, "FailedScheduling");
+  EXPECT_EQ(d.event.message, d.message);
+}
+
+TEST(Scheduler, ANodeShortOfCpuAndMemoryCountsUnderBoth) {
+  auto d = decideSchedule(pod("p", "8", "16Gi"), {node("a"), node("b", "16", "32Gi", 0)}, {});
+  EXPECT_EQ(d.message,
+            "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods.");
+}
+
+TEST(Scheduler, PodsCountAgainstAllocatablePods) {
+  std::vector<json> nodes = {node("a", "4", "8Gi", 2)};
+  auto batch = scheduleBatch({pod("p1"), pod("p2"), pod("p3")}, nodes, {});
+  EXPECT_EQ(batch[0].node, "a");
+  EXPECT_EQ(batch[1].node, "a");
+  EXPECT_EQ(batch[2].message, "0/1 nodes are available: 1 Too many pods.");
+}
+
+TEST(Scheduler, BatchAccountsEachPlacementBeforeTheNext) {
+  std::vector<json> nodes = {node("a", "1500m"), node("b", "1500m")};
+  auto batch = scheduleBatch({pod("p1", "1"), pod("p2", "1"), pod("p3", "1")}, nodes, {});
+  EXPECT_NE(batch[0].node, batch[1].node);
+  EXPECT_EQ(batch[2].message, "0/2 nodes are available: 2 Insufficient cpu.");
+}
+
+TEST(Scheduler, APodSeenBoundAfterThisStatePlacedItIsNotCountedTwice) {
+  ClusterState state({node("a", "4", "8Gi", 2)}, {});
+  json p1 = pod("p1");
+  ASSERT_EQ(state.schedule(p1).node, "a");
+  state.addPod(p1, "a");  // the watch shows the binding
+  EXPECT_EQ(state.schedule(pod("p2")).node, "a");
+  EXPECT_EQ(state.schedule(pod("p3")).message, "0/1 nodes are available: 1 Too many pods.");
+}
+
+TEST(Scheduler, RemovingAPodFreesItsShare) {
+  json guard = antiAffinity(on(pod("guard", "1"), "a"), "kubernetes.io/hostname");
+  ClusterState state({node("a", "1")}, {guard});
+  EXPECT_EQ(state.schedule(pod("p", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
+  state.removePod(guard);
+  EXPECT_EQ(state.schedule(pod("p", "1")).node, "a");  // cpu and the anti-affinity released
+  EXPECT_EQ(state.schedule(pod("q", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
+}
+
+TEST(Scheduler, FinishedPodsFreeTheirRequestsAndTerminatingOnesDoNot) {
+  json done = on(pod("done", "4"), "a");
+  done["status"]["phase"] = "Succeeded";
+  EXPECT_EQ(decideSchedule(pod("p", "1"), {node("a")}, {done}).node, "a");
+  json leaving = on(pod("leaving", "4"), "a");
+  leaving["metadata"]["deletionTimestamp"] = "2026-12-06T03:00:00Z";
+  EXPECT_EQ(decideSchedule(pod("p", "1"), {node("a")}, {leaving}).node, "");
+}
+
+TEST(Scheduler, InitContainersAndOverheadCountAsKubernetesDoes) {
+  json p = pod("p", "1");
+  p["spec"]["initContainers"] = {{{"name", "init"}, {"resources", {{"requests", {{"cpu", "3"}}}}}}};
+  EXPECT_EQ(decideSchedule(p, {node("a", "2")}, {}).message,
+            "0/1 nodes are available: 1 Insufficient cpu.");
+  json q = pod("q", "1");
+  q["spec"]["overhead"] = {{"cpu", "1500m"}};
+  EXPECT_EQ(decideSchedule(q, {node("a", "2")}, {}).message,
+            "0/1 nodes are available: 1 Insufficient cpu.");
+  EXPECT_EQ(decideSchedule(q, {node("a", "2500m")}, {}).node, "a");
+}
+
+TEST(Scheduler, NodeSelectorMustMatchEveryLabel) {
+  std::vector<json> nodes = {node("a", "4", "8Gi", 110, {{"disk", "ssd"}}),
+                             node("b", "4", "8Gi", 110, {{"disk", "hdd"}})};
+  json p = pod("p");
+  p["spec"]["nodeSelector"] = {{"disk", "ssd"}};
+  EXPECT_EQ(decideSchedule(p, nodes, {}).node, "a");
+  p["spec"]["nodeSelector"]["gpu"] = "yes";
+  EXPECT_EQ(decideSchedule(p, nodes, {}).message,
+            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.");
+}
+
+TEST(Scheduler, RequiredNodeAffinityOperators) {
+  std::vector<json> nodes = {node("a", "4", "8Gi", 110, {{"zone", "z1"}, {"cores", "8"}}),
+                             node("b", "4", "8Gi", 110, {{"zone", "z2"}, {"cores", "64"}}),
+                             node("c", "4", "8Gi", 110, {{"cores", "16"}})};
+  auto with = [](json exprs) {
+    json p = pod("p");
+    p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+        {"nodeSelectorTerms", {{{"matchExpressions", exprs}}}}};
+    return p;
+  };
+  auto expr = [](const std::string& key, const std::string& op, json values = json::array()) {
+    json e = {{"key", key}, {"operator", op}};
+    if (!values.empty()) {
+      e["values"] = values;
+    }
+    return e;
+  };
+  EXPECT_EQ(decideSchedule(with({expr("zone", "In", {"z2"})}), nodes, {}).node, "b");
+  EXPECT_EQ(decideSchedule(with({expr("zone", "DoesNotExist")}), nodes, {}).node, "c");
+  EXPECT_EQ(
+      decideSchedule(with({expr("zone", "Exists"), expr("zone", "NotIn", {"z2"})}), nodes, {}).node,
+      "a");
+  EXPECT_EQ(
+      decideSchedule(with({expr("cores", "Gt", {"10"}), expr("cores", "Lt", {"20"})}), nodes, {})
+          .node,
+      "c");
+  auto bad = decideSchedule(with({expr("cores", "Gt", {"ten"})}), nodes, {});
+  EXPECT_EQ(bad.node, "");
+  EXPECT_NE(bad.message.find("matchExpressions[0].values"), std::string::npos) << bad.message;
+  // Terms are ORed; matchFields selects by node name.
+  json p = pod("p");
+  p["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+      {"nodeSelectorTerms",
+       {{{"matchExpressions", {expr("zone", "In", {"nowhere"})}}},
+        {{"matchFields", {expr("metadata.name", "In", {"c"})}}}}}};
+  EXPECT_EQ(decideSchedule(p, nodes, {}).node, "c");
+}
+
+TEST(Scheduler, UntoleratedTaintsRepelAndTheMessageNamesThem) {
+  json tainted = node("a");
+  tainted["spec"]["taints"] = {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoSchedule"}}};
+  json master = node("b");
+  master["spec"]["taints"] = {
+      {{"key", "node-role.kubernetes.io/control-plane"}, {"effect", "NoSchedule"}}};
+  auto d = decideSchedule(pod("p"), {tainted, master}, {});
+  EXPECT_EQ(d.message,
+            "0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) "
+            "had untolerated taint {node-role.kubernetes.io/control-plane: }.");
+  json p = pod("p");
+  p["spec"]["tolerations"] = {
+      {{"key", "dedicated"}, {"operator", "Equal"}, {"value", "db"}, {"effect", "NoSchedule"}}};
+  EXPECT_EQ(decideSchedule(p, {tainted, master}, {}).node, "a");
+  p["spec"]["tolerations"] = {{{"operator", "Exists"}}};  // tolerates everything
+  EXPECT_EQ(decideSchedule(p, {master}, {}).node, "b");
+}
+
+TEST(Scheduler, NotReadyAndUnreachableNodesCountAsTainted) {
+  json down = node("a");
+  down["status"]["conditions"][0]["status"] = "False";
+  json lost = node("b");
+  lost["status"]["conditions"][0]["status"] = "Unknown";
+  json fresh = node("c");
+  fresh["status"].erase("conditions");
+  auto d = decideSchedule(pod("p"), {down, lost}, {});
+  EXPECT_EQ(d.message,
+            "0/2 nodes are available: 1 node(s) had untolerated taint "
+            "{node.kubernetes.io/not-ready: }, 1 node(s) had untolerated taint "
+            "{node.kubernetes.io/unreachable: }.");
+  EXPECT_EQ(decideSchedule(pod("p"), {down, lost, fresh}, {}).node, "c");
+}
+
+TEST(Scheduler, CordonedNodesTakeOnlyPodsToleratingUnschedulable) {
+  json cordoned = node("a");
+  cordoned["spec"]["unschedulable"] = true;
+  EXPECT_EQ(decideSchedule(pod("p"), {cordoned}, {}).message,
+            "0/1 nodes are available: 1 node(s) were unschedulable.");
+  json p = pod("p");
+  p["spec"]["tolerations"] = {{{"key", "node.kubernetes.io/unschedulable"},
+                               {"operator", "Exists"},
+                               {"effect", "NoSchedule"}}};
+  EXPECT_EQ(decideSchedule(p, {cordoned}, {}).node, "a");
+}
+
+TEST(Scheduler, ZoneAntiAffinityPlacesOnePerZone) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("a2", "a"), zoned("b1", "b")};
+  json p = antiAffinity(pod("p"), "topology.kubernetes.io/zone");
+  json p2 = p;
+  p2["metadata"]["name"] = "p2";
+  json p3 = p;
+  p3["metadata"]["name"] = "p3";
+  auto batch = scheduleBatch({p, p2, p3}, nodes, {});
+  ASSERT_FALSE(batch[0].node.empty());
+  ASSERT_FALSE(batch[1].node.empty());
+  EXPECT_NE(batch[0].node.substr(0, 1), batch[1].node.substr(0, 1));
+  EXPECT_EQ(batch[2].message,
+            "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+  // Pods without the label are not repelled.
+  EXPECT_FALSE(
+      scheduleBatch({p, p2, pod("other", "", "", {{"app", "db"}})}, nodes, {})[2].node.empty());
+}
+
+TEST(Scheduler, PlacedPodsAntiAffinityRepelsPodsItSelects) {
+  json guard =
+      antiAffinity(on(pod("guard", "", "", {{"role", "guard"}}), "a"), "kubernetes.io/hostname");
+  auto d = decideSchedule(pod("p"), {node("a"), node("b", "1")}, {guard});
+  EXPECT_EQ(d.node, "b");  // a is emptier, but the guard's rule forbids web pods there
+  EXPECT_EQ(decideSchedule(pod("p"), {node("a")}, {guard}).message,
+            "0/1 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity "
+            "rules.");
+}
+
+TEST(Scheduler, RequiredPodAffinityFollowsMatchingPodsButLetsTheFirstGoAnywhere) {
+  json p = pod("p", "", "", {{"app", "cache"}});
+  p["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+      {{"labelSelector", {{"matchLabels", {{"app", "cache"}}}}},
+       {"topologyKey", "topology.kubernetes.io/zone"}}};
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  EXPECT_FALSE(decideSchedule(p, nodes, {}).node.empty());
+  EXPECT_EQ(decideSchedule(p, nodes, {on(pod("c", "", "", {{"app", "cache"}}), "b1")}).node, "b1");
+  json q = p;
+  q["metadata"]["labels"] = {{"app", "client"}};  // does not match itself: no bootstrap
+  EXPECT_EQ(decideSchedule(q, nodes, {}).message,
+            "0/2 nodes are available: 2 node(s) didn't match pod affinity rules.");
+}
+
+TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"), node("bare")};
+  json p = pod("p");
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  std::vector<json> placed = {on(pod("w1"), "a1")};
+  auto d = decideSchedule(p, nodes, placed);
+  EXPECT_EQ(d.node, "b1");
+  // Only zone a has room: placing there would make the skew 2.
+  nodes[1]["spec"]["unschedulable"] = true;
+  EXPECT_EQ(decideSchedule(p, nodes, placed).message,
+            "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 "
+            "node(s) didn't match pod topology spread constraints (missing required label), 1 "
+            "node(s) were unschedulable.");
+}
+
+TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  json p = pod("p");
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"minDomains", 3},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  std::vector<json> placed = {on(pod("w1"), "a1"), on(pod("w2"), "b1")};
+  EXPECT_EQ(decideSchedule(p, nodes, placed).message,
+            "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints.");
+  p["spec"]["topologySpreadConstraints"][0].erase("minDomains");
+  EXPECT_FALSE(decideSchedule(p, nodes, placed).node.empty());
+}
+
+TEST(Scheduler, SoftTopologySpreadPrefersTheEmptierZone) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("a2", "a"), zoned("b1", "b")};
+  json p = pod("p");
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "ScheduleAnyway"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  // b1 carries more load, but zone b has no web pod.
+  auto d = decideSchedule(p, nodes,
+                          {on(pod("w1"), "a1"), on(pod("db", "2", "4Gi", {{"app", "db"}}), "b1")});
+  EXPECT_EQ(d.node, "b1");
+}
+
+TEST(Scheduler, SystemDefaultSpreadSeparatesSiblingsOfOneController) {
+  json p = pod("p");
+  p["metadata"]["ownerReferences"] = {
+      {{"kind", "ReplicaSet"}, {"name", "web-1"}, {"uid", "u1"}, {"controller", true}}};
+  // "big" stays the less allocated node, but it already runs a sibling.
+  std::vector<json> nodes = {node("big", "64", "256Gi"), node("small", "4", "8Gi")};
+  EXPECT_EQ(decideSchedule(p, nodes, {on(pod("w1"), "big")}).node, "small");
+  // Without an owner only the resources decide.
+  json orphan = pod("p");
+  EXPECT_EQ(decideSchedule(orphan, nodes, {on(pod("w1"), "big")}).node, "big");
+}
+
+TEST(Scheduler, PreferNoScheduleTaintsAreAvoidedWhenPossible) {
+  json soft = node("a", "64", "256Gi");
+  soft["spec"]["taints"] = {{{"key", "spot"}, {"effect", "PreferNoSchedule"}}};
+  EXPECT_EQ(decideSchedule(pod("p"), {soft, node("b")}, {}).node, "b");
+  EXPECT_EQ(decideSchedule(pod("p"), {soft}, {}).node, "a");
+}
+
+TEST(Scheduler, PreferredNodeAffinityWeighsIn) {
+  std::vector<json> nodes = {node("a", "64", "256Gi"),
+                             node("b", "4", "8Gi", 110, {{"disk", "ssd"}})};
+  json p = pod("p");
+  p["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] =
+      json::parse(R"([{"weight": 50, "preference": {"matchExpressions": [
+        {"key": "disk", "operator": "In", "values": ["ssd"]}]}}])");
+  EXPECT_EQ(decideSchedule(p, nodes, {}).node, "b");
+}
+
+TEST(Scheduler, PreferredAntiAffinityAvoidsNodesWithMatchingPods) {
+  std::vector<json> nodes = {node("a", "64", "256Gi"), node("b")};
+  json p = pod("p");
+  p["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] =
+      json::parse(R"([{"weight": 100, "podAffinityTerm": {
+        "labelSelector": {"matchLabels": {"app": "web"}},
+        "topologyKey": "kubernetes.io/hostname"}}])");
+  EXPECT_EQ(decideSchedule(p, nodes, {on(pod("w"), "a")}).node, "b");
+}
+
+TEST(Scheduler, InvalidRequestsAreReportedWithTheField) {
+  auto d = decideSchedule(pod("p", "lots"), {node("a")}, {});
+  EXPECT_EQ(d.node, "");
+  EXPECT_NE(d.message.find("spec.containers[0].resources.requests.cpu"), std::string::npos)
+      << d.message;
+}
+
+TEST(Scheduler, NoNodesAtAll) {
+  EXPECT_EQ(decideSchedule(pod("p"), {}, {}).message, "no nodes available to schedule pods");
+}
+
+}  // namespace
+}  // namespace rampart::controller
