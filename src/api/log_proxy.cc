@@ -86,32 +86,54 @@ asio::awaitable<http::Response> proxyPodLog(asio::any_io_executor executor, http
   request.method = "GET";
   request.target = target.path;
   TimePoint start = std::chrono::steady_clock::now();
-  auto opened = co_await client.stream(agent, request, start + options.connect_timeout);
-  if (!opened) {
-    co_return statusResponse(
-        opened.error().code == ErrorCode::DeadlineExceeded ? 504 : 503,
-        "Get \"" + agent.url() + target.path + "\": " + opened.error().message);
-  }
-  std::shared_ptr<http::BodyStream> body = std::move(*opened);
-  TimePoint deadline = start + (target.follow ? options.follow_limit : options.read_timeout);
-  if (body->status() != 200) {
-    std::string text;
-    while (text.size() < kMaxErrorBody) {
-      auto piece = co_await body->read(start + options.connect_timeout);
-      if (!piece || !*piece) {
-        break;
-      }
-      text += **piece;
-    }
-    body->close();
+  auto unreachable = [&](const Error& error) {
+    return statusResponse(error.code == ErrorCode::DeadlineExceeded ? 504 : 503,
+                          "Get \"" + agent.url() + target.path + "\": " + error.message);
+  };
+  // The agent's error, relayed: its code and its body as the message.
+  auto refused = [](const http::Response& answer) {
+    std::string text = answer.body.substr(0, kMaxErrorBody);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
       text.pop_back();
     }
-    int code = body->status();
     if (text.empty()) {
-      text = "the node agent answered " + std::to_string(code);
+      text = "the node agent answered " + std::to_string(answer.status);
     }
-    co_return statusResponse(code >= 400 ? code : 500, text);
+    return statusResponse(answer.status >= 400 ? answer.status : 500, text);
+  };
+  if (!target.follow) {
+    // A finished log: one buffered answer (the HTTP client takes at most 64 MiB; --limit-bytes
+    // or --follow for more), whatever framing the agent uses.
+    auto answer = co_await client.fetch(agent, request, start + options.read_timeout);
+    if (!answer) {
+      co_return unreachable(answer.error());
+    }
+    if (answer->status != 200) {
+      co_return refused(*answer);
+    }
+    bool begun = co_await out.begin(200, "text/plain", {});
+    if (begun && !answer->body.empty()) {
+      bool written = co_await out.write(std::move(answer->body));
+      (void)written;  // a client that left is nobody to tell
+    }
+    co_return http::Response{};
+  }
+  // Following: the agent streams (chunked) until the container ends or we close.
+  auto opened = co_await client.stream(agent, request, start + options.connect_timeout);
+  if (!opened) {
+    co_return unreachable(opened.error());
+  }
+  std::shared_ptr<http::BodyStream> body = std::move(*opened);
+  TimePoint deadline = start + options.follow_limit;
+  if (body->status() != 200) {
+    // The error's body is a plain (Content-Length) one, which the stream does not deliver:
+    // ask once more for the whole answer.
+    body->close();
+    auto answer = co_await client.fetch(agent, request, start + options.connect_timeout);
+    if (!answer) {
+      co_return unreachable(answer.error());
+    }
+    co_return refused(*answer);
   }
   if (!co_await out.begin(200, "text/plain", {})) {
     body->close();
@@ -119,9 +141,7 @@ asio::awaitable<http::Response> proxyPodLog(asio::any_io_executor executor, http
   }
   auto state = std::make_shared<FollowState>();
   state->body = body;
-  if (target.follow) {
-    asio::co_spawn(executor, watchdog(state, &out, stopping), asio::detached);
-  }
+  asio::co_spawn(executor, watchdog(state, &out, stopping), asio::detached);
   for (;;) {
     auto piece = co_await body->read(deadline);
     if (!piece || !*piece) {

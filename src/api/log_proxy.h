@@ -6,9 +6,10 @@
 // tests' fake agent listens there).
 //   - The agent must answer its headers within `connect_timeout`; a non-200 answer becomes a
 //     Status with the agent's code and its body as the message.
-//   - Without follow the whole log must arrive within `read_timeout`; with follow the stream
-//     lasts until the agent ends it, the client leaves, or `stopping()` — checked every second
-//     by a watchdog that closes the agent connection.
+//   - Without follow the whole log (at most 64 MiB, the HTTP client's limit) must arrive within
+//     `read_timeout` and is then written; with follow the agent's chunked stream is relayed as
+//     it comes, until the agent ends it, the client leaves, or `stopping()` — checked every
+//     second by a watchdog that closes the agent connection — or `follow_limit`.
 // Use from the server's event loop only.
 
 #include <functional>

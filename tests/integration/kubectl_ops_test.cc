@@ -278,13 +278,14 @@ class FakeAgent {
       return;
     }
     if (target.find("follow=true") != std::string::npos) {
-      send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
-      send("line 1\n");
+      // Chunked, as a Go server streams a flushed body of unknown length.
+      send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+      send("7\r\nline 1\n\r\n");
       auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
       while (!released_ && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      send("line 2\n");
+      send("7\r\nline 2\n\r\n0\r\n\r\n");
       return;
     }
     std::string body = "hello from app\nsecond line\n";
