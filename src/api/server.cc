@@ -365,6 +365,20 @@ ApiServer::ApiServer(asio::any_io_executor executor, store::Store& store, const 
   http_options.body_limit = impl_->options.body_limit;
   http_options.write_timeout = impl_->options.write_timeout;
   http_options.max_connections = 4096;
+  // kube-apiserver answers an unreadable request with a Status too (kubectl prints its message).
+  size_t limit = impl_->options.body_limit;
+  http_options.refusal = [limit](int status) {
+    if (status == 413) {
+      return jsonResponse(413, statusFailure(413, "RequestEntityTooLarge",
+                                             "Request entity too large: limit is " +
+                                                 std::to_string(limit)));
+    }
+    if (status == 431) {
+      return jsonResponse(431, statusFailure(431, "RequestHeaderFieldsTooLarge",
+                                             "request header fields too large"));
+    }
+    return jsonResponse(status, statusBadRequest("the request could not be read"));
+  };
   impl_->http.setOptions(http_options);
   Impl* impl = impl_.get();
   auto health = [impl](const http::Request&) {

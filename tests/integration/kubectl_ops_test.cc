@@ -381,6 +381,48 @@ spec:
   EXPECT_EQ(testing::readWholeFile(log), "line 1\nline 2\n");
 }
 
+TEST_F(KubectlOpsTest, WatchDeletedEventCarriesTheRevisionOfTheDelete) {
+  ASSERT_EQ(kubectl({"create", "configmap", "c", "--from-literal=a=b"}).exit_code, 0);
+  std::string before =
+      kubectl({"get", "configmap", "c", "-o", "jsonpath={.metadata.resourceVersion}"}).output;
+  std::string log = dir_.path() + "/watch.log";
+  auto watcher = runtime::spawn(runtime::SpawnOptions{
+      {"kubectl", "--kubeconfig", servers_[1].kubeconfig, "--cache-dir", dir_.path() + "/kc-w",
+       "get", "configmap", "c", "-w", "--output-watch-events", "-o", "json"},
+      log});
+  ASSERT_TRUE(watcher);
+  ASSERT_TRUE(testing::eventually([&] { return contains(testing::readWholeFile(log), "ADDED"); },
+                                  std::chrono::seconds(10)))
+      << testing::readWholeFile(log);
+  ASSERT_EQ(kubectl({"delete", "configmap", "c"}).exit_code, 0);
+  // Nothing else writes: the list's revision right after is the delete's.
+  std::string after =
+      kubectl({"get", "configmaps", "-o", "jsonpath={.metadata.resourceVersion}"}).output;
+  bool seen = testing::eventually(
+      [&] { return contains(testing::readWholeFile(log), "DELETED"); }, std::chrono::seconds(10));
+  runtime::terminate(*watcher, std::chrono::seconds(1));
+  ASSERT_TRUE(seen) << testing::readWholeFile(log);
+  std::string out = testing::readWholeFile(log);
+  // One JSON event per line: {"type":"DELETED","object":{...}}.
+  std::string line = out.substr(out.rfind('\n', out.find("\"DELETED\"")) + 1);
+  line = line.substr(0, line.find('\n'));
+  auto event = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_FALSE(event.is_discarded()) << out;
+  std::string rv = event.value("/object/metadata/resourceVersion"_json_pointer, std::string());
+  EXPECT_EQ(rv, after) << out;
+  EXPECT_NE(rv, before);
+}
+
+TEST_F(KubectlOpsTest, AnOversizedBodyIs413WithKubernetesMessage) {
+  std::string big(4 * 1024 * 1024, 'x');
+  std::string path = writeFile("big.txt", big);
+  auto refused = kubectl({"create", "configmap", "big", "--from-file=" + path});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.output, "Request entity too large: limit is 3145728"))
+      << refused.output.substr(0, 2000);
+  EXPECT_TRUE(contains(kubectl({"get", "configmap", "big"}).output, "not found"));
+}
+
 TEST_F(KubectlOpsTest, AuthWhoamiPrintsTheTokensUser) {
   auto whoami = kubectl({"auth", "whoami"});
   ASSERT_EQ(whoami.exit_code, 0) << whoami.output;
