@@ -257,6 +257,39 @@ bool hasFinalizers(const json& object) {
          !object["/metadata/finalizers"_json_pointer].empty();
 }
 
+// A Service's cluster IP is held by its claim for its whole life (the uniqueness invariant in
+// handler_service.cc needs it never to change): an update that leaves it out keeps it, as
+// kube-apiserver does, and one that changes it is refused.
+void keepClusterIp(json& next, const json& current, FieldErrors& errors) {
+  std::string held = current.value("/spec/clusterIP"_json_pointer, std::string());
+  if (held.empty()) {
+    return;
+  }
+  json& spec = next["spec"];
+  if (!spec.is_object()) {
+    return;
+  }
+  std::string wanted = spec.value("clusterIP", std::string());
+  if (wanted.empty()) {
+    spec["clusterIP"] = held;
+    wanted = held;
+  }
+  if (!spec.contains("clusterIPs") || !spec["clusterIPs"].is_array() ||
+      spec["clusterIPs"].empty()) {
+    spec["clusterIPs"] = current.value("/spec/clusterIPs"_json_pointer, json::array({held}));
+  }
+  for (const char* field : {"ipFamilies", "ipFamilyPolicy"}) {
+    if (!spec.contains(field) && current["spec"].contains(field)) {
+      spec[field] = current["spec"][field];
+    }
+  }
+  if (wanted != held) {
+    errors.push_back(invalidField("spec.clusterIPs[0]", wanted, "may not change once set"));
+  } else if (spec["clusterIPs"] != current.value("/spec/clusterIPs"_json_pointer, spec["clusterIPs"])) {
+    errors.push_back(invalidField("spec.clusterIPs", spec["clusterIPs"], "may not change once set"));
+  }
+}
+
 }  // namespace
 
 ApiResponse errorResponse(const Error& error, const StatusSubject& subject) {
@@ -289,8 +322,8 @@ bool wantsTable(const std::string& accept) {
          accept.find("g=meta.k8s.io") != std::string::npos;
 }
 
-ApiHandler::ApiHandler(ObjectStore& objects, WallClock wall_clock)
-    : objects_(objects), wall_clock_(std::move(wall_clock)) {}
+ApiHandler::ApiHandler(ObjectStore& objects, WallClock wall_clock, Ipv4Range service_ips)
+    : objects_(objects), wall_clock_(std::move(wall_clock)), service_ips_(service_ips) {}
 
 asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
   const RequestInfo& info = req.info;
@@ -323,6 +356,13 @@ asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
     }
     co_return respond(200, *doc);
   }
+  if (findReview(info.group, info.version, info.resource)) {
+    if (info.verb != "create" || !info.name.empty() || !info.ns.empty()) {
+      co_return respond(405, statusFailure(405, "MethodNotAllowed",
+                                           info.verb + " is not supported on " + info.resource));
+    }
+    co_return selfSubjectReview(req);
+  }
   const ResourceInfo* r = findResource(info.group, info.version, info.resource);
   bool misplaced = r && !r->namespaced && !info.ns.empty() && r->kind != "Namespace";
   if (!r || misplaced) {
@@ -352,6 +392,9 @@ asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
   if (verb == "create" && sub == "binding") {
     co_return co_await bind(*r, req);
   }
+  if (verb == "create" && sub == "eviction") {
+    co_return co_await evict(*r, req);
+  }
   if (verb == "update" && (sub.empty() || sub == "status" || sub == "scale")) {
     co_return co_await update(*r, req);
   }
@@ -365,6 +408,34 @@ asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
     co_return co_await removeCollection(*r, req);
   }
   co_return unsupported();
+}
+
+// authentication.k8s.io/v1 SelfSubjectReview: the caller's identity as authenticated, with the
+// group every authenticated user has (kube-apiserver adds system:authenticated).
+ApiResponse ApiHandler::selfSubjectReview(const ApiRequest& req) {
+  auto body = decodeBody(req.body);
+  if (!body || !body->is_object()) {
+    return badRequest("the body of the request must be a SelfSubjectReview");
+  }
+  if (body->contains("kind") && (*body)["kind"] != "SelfSubjectReview") {
+    return badRequest("the kind in the data (" + (*body)["kind"].dump() +
+                      ") does not match the expected kind (SelfSubjectReview)");
+  }
+  json groups = json::array();
+  for (const auto& g : req.user.groups) {
+    groups.push_back(g);
+  }
+  if (std::find(groups.begin(), groups.end(), "system:authenticated") == groups.end()) {
+    groups.push_back("system:authenticated");
+  }
+  json user = {{"username", req.user.name}, {"groups", std::move(groups)}};
+  if (!req.user.uid.empty()) {
+    user["uid"] = req.user.uid;
+  }
+  return respond(201, json{{"kind", "SelfSubjectReview"},
+                           {"apiVersion", "authentication.k8s.io/v1"},
+                           {"metadata", {{"creationTimestamp", formatRfc3339(wall_clock_())}}},
+                           {"status", {{"userInfo", std::move(user)}}}});
 }
 
 asio::awaitable<ApiResponse> ApiHandler::getOne(const ResourceInfo& r, const ApiRequest& req) {
@@ -482,6 +553,10 @@ asio::awaitable<ApiResponse> ApiHandler::create(const ResourceInfo& r, const Api
         respond(422, statusInvalid(subjectOf(r, object["metadata"].value("name", "")), errors)),
         warnings);
   }
+  if (r.kind == "Service") {
+    ApiResponse made = co_await createService(r, req, std::move(object));
+    co_return withWarnings(std::move(made), warnings);
+  }
   if (dryRun(req)) {
     co_return withWarnings(respond(201, std::move(object)), warnings);
   }
@@ -502,6 +577,9 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
     applyDefaults(r, next);
   }
   FieldErrors errors = validateObject(r, next, current);
+  if (r.kind == "Service" && sub.empty()) {
+    keepClusterIp(next, current, errors);
+  }
   if (!errors.empty()) {
     co_return respond(422, statusInvalid(subjectOf(r, req.info.name), errors));
   }
@@ -518,7 +596,8 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
   bool pod_pending =
       r.kind == "Pod" && next.value("/metadata/deletionGracePeriodSeconds"_json_pointer, 0) > 0;
   if (deleting && !hasFinalizers(next) && !pod_pending) {
-    auto removed = co_await objects_.remove(r, req.info.ns, req.info.name, *expected);
+    auto removed =
+        co_await objects_.remove(r, req.info.ns, req.info.name, *expected, claimsOf(r, next));
     if (!removed) {
       co_return errorResponse(removed.error(), subjectOf(r, req.info.name));
     }
@@ -737,7 +816,8 @@ asio::awaitable<ApiResponse> ApiHandler::remove(const ResourceInfo& r, const Api
   if (dryRun(req)) {
     co_return respond(200, next);
   }
-  auto removed = co_await objects_.remove(r, req.info.ns, req.info.name, *expected);
+  auto removed =
+      co_await objects_.remove(r, req.info.ns, req.info.name, *expected, claimsOf(r, next));
   if (!removed) {
     co_return errorResponse(removed.error(), subjectOf(r, req.info.name));
   }

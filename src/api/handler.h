@@ -2,7 +2,7 @@
 // ApiHandler: the Kubernetes API's request semantics, between the HTTP server and the
 // ObjectStore: discovery documents, get/list (JSON or Table), create, update, the three patch
 // types, delete (graceful for bound pods, finalizers, propagation policies) and
-// deletecollection, the status and scale subresources and pod binding, with defaults,
+// deletecollection, the status and scale subresources, pod binding and eviction, with defaults,
 // validation, optimistic concurrency and `Status` errors as kube-apiserver answers them.
 // Invalid input changes nothing; dryRun=All runs everything but the write. Watches are
 // streamed by the server from ObjectStore::watch events (toWatchEvent), not here.
@@ -15,8 +15,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/auth.h"
 #include "api/object_store.h"
 #include "api/request_info.h"
+#include "api/service_ip.h"
 #include "api/status.h"
 #include "api/table.h"
 
@@ -27,6 +29,7 @@ struct ApiRequest {
   std::string content_type;  // of the body
   std::string accept;        // e.g. "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
   std::string body;
+  UserInfo user;  // who is calling (SelfSubjectReview answers it)
 };
 
 struct ApiResponse {
@@ -39,7 +42,9 @@ struct ApiResponse {
 class ApiHandler {
  public:
   using WallClock = std::function<WallTime()>;
-  ApiHandler(ObjectStore& objects, WallClock wall_clock);
+  // `service_ips`: --service-cluster-ip-range (kube-apiserver's default 10.96.0.0/12).
+  ApiHandler(ObjectStore& objects, WallClock wall_clock,
+             Ipv4Range service_ips = defaultServiceIpRange());
 
   boost::asio::awaitable<ApiResponse> handle(ApiRequest request);
 
@@ -53,6 +58,14 @@ class ApiHandler {
   boost::asio::awaitable<ApiResponse> removeCollection(const ResourceInfo& r,
                                                        const ApiRequest& req);
   boost::asio::awaitable<ApiResponse> bind(const ResourceInfo& r, const ApiRequest& req);
+  ApiResponse selfSubjectReview(const ApiRequest& req);
+  // A Service with its cluster IP claimed in the same etcd transaction (handler_service.cc).
+  boost::asio::awaitable<ApiResponse> createService(const ResourceInfo& r, const ApiRequest& req,
+                                                    nlohmann::json service);
+  // The claims an object holds, released when it is deleted.
+  std::vector<std::string> claimsOf(const ResourceInfo& r, const nlohmann::json& object) const;
+  // pods/eviction (handler_eviction.cc).
+  boost::asio::awaitable<ApiResponse> evict(const ResourceInfo& r, const ApiRequest& req);
   // Writes `next` (already defaulted and validated) over `current` for the request's
   // subresource, with the optimistic-concurrency check of `expected`.
   boost::asio::awaitable<ApiResponse> store(const ResourceInfo& r, const ApiRequest& req,
@@ -61,6 +74,7 @@ class ApiHandler {
 
   ObjectStore& objects_;
   WallClock wall_clock_;
+  Ipv4Range service_ips_;
 };
 
 // The HTTP answer for an error of the lower layers (NotFound → 404 Status, ...).

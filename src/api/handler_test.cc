@@ -401,3 +401,30 @@ TEST_F(ApiHandlerTest, EveryPatchTypeIsValidatedOnThePatchedObject) {
 
 }  // namespace
 }  // namespace rampart::api
+
+namespace rampart::api {
+namespace {
+
+TEST_F(ApiHandlerTest, SelfSubjectReviewAnswersTheCallersIdentityAndIsDiscoverable) {
+  auto info = parseRequestInfo("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews");
+  ASSERT_TRUE(info);
+  ApiRequest req{*info, "application/json", "application/json",
+                 R"({"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"})",
+                 UserInfo{"alice", "alice-uid", {"devs"}}};
+  auto r = testing::runLoop(io_, handler_.handle(std::move(req)));
+  ASSERT_EQ(r.status, 201) << r.body.dump();
+  EXPECT_EQ(r.body["kind"], "SelfSubjectReview");
+  EXPECT_EQ(r.body["status"]["userInfo"]["username"], "alice");
+  EXPECT_EQ(r.body["status"]["userInfo"]["uid"], "alice-uid");
+  EXPECT_EQ(r.body["status"]["userInfo"]["groups"],
+            json::array({"devs", "system:authenticated"}));
+  EXPECT_EQ(call("GET", "/apis/authentication.k8s.io/v1/selfsubjectreviews").status, 405);
+  auto discovery = call("GET", "/apis/authentication.k8s.io/v1");
+  ASSERT_EQ(discovery.status, 200);
+  EXPECT_EQ(discovery.body["resources"][0]["name"], "selfsubjectreviews");
+  EXPECT_EQ(discovery.body["resources"][0]["verbs"], json::array({"create"}));
+  EXPECT_EQ(call("GET", "/apis/authentication.k8s.io").status, 200);
+}
+
+}  // namespace
+}  // namespace rampart::api

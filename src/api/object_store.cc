@@ -331,7 +331,8 @@ asio::awaitable<Result<ListResult>> ObjectStore::list(const ResourceInfo& resour
   co_return out;
 }
 
-asio::awaitable<Result<json>> ObjectStore::create(const ResourceInfo& resource, json object) {
+asio::awaitable<Result<json>> ObjectStore::create(const ResourceInfo& resource, json object,
+                                                  std::vector<std::string> claims) {
   std::string name = nameOf(object);
   std::string ns = namespaceOf(object);
   if (name.empty() || (resource.namespaced && ns.empty())) {
@@ -342,12 +343,25 @@ asio::awaitable<Result<json>> ObjectStore::create(const ResourceInfo& resource, 
   store::TxnRequest txn;
   txn.compare.push_back(Compare::createRevision(k, Compare::Op::Equal, 0));
   txn.success.push_back(store::PutRequest{.key = k, .value = encodeStored(object)});
+  txn.failure.push_back(store::RangeRequest{.key = k, .keys_only = true});
+  json owner = {{"resource", resource.plural}, {"namespace", ns}, {"name", name}};
+  for (const auto& claim : claims) {
+    txn.compare.push_back(Compare::createRevision(claim, Compare::Op::Equal, 0));
+    txn.success.push_back(store::PutRequest{.key = claim, .value = owner.dump()});
+  }
   auto r = co_await store_.txn(std::move(txn));
   if (!r) {
     co_return fail(r.error());
   }
   if (!r->succeeded) {
-    co_return fail(ErrorCode::AlreadyExists, resource.plural, " \"", name, "\" already exists");
+    const auto* existing = r->responses.empty()
+                               ? nullptr
+                               : std::get_if<store::RangeResponse>(&r->responses.front());
+    if (claims.empty() || (existing && !existing->kvs.empty())) {
+      co_return fail(ErrorCode::AlreadyExists, resource.plural, " \"", name, "\" already exists");
+    }
+    co_return fail(ErrorCode::FailedPrecondition, "a claim of ", resource.plural, " \"", name,
+                   "\" is held already");
   }
   object["metadata"]["resourceVersion"] = std::to_string(r->revision);
   co_return object;
@@ -378,12 +392,16 @@ asio::awaitable<Result<json>> ObjectStore::update(const ResourceInfo& resource, 
 }
 
 asio::awaitable<Result<json>> ObjectStore::remove(const ResourceInfo& resource, std::string ns,
-                                                  std::string name, Revision expected) {
+                                                  std::string name, Revision expected,
+                                                  std::vector<std::string> releases) {
   std::string k = key(resource, ns, name);
   store::TxnRequest txn;
   txn.compare.push_back(expected > 0 ? Compare::modRevision(k, Compare::Op::Equal, expected)
                                      : Compare::createRevision(k, Compare::Op::Greater, 0));
   txn.success.push_back(store::DeleteRequest{.key = k, .prev_kv = true});
+  for (const auto& release : releases) {
+    txn.success.push_back(store::DeleteRequest{.key = release});
+  }
   txn.failure.push_back(store::RangeRequest::single(k));
   auto r = co_await store_.txn(std::move(txn));
   if (!r) {
@@ -401,6 +419,25 @@ asio::awaitable<Result<json>> ObjectStore::remove(const ResourceInfo& resource, 
     (*object)["metadata"]["resourceVersion"] = std::to_string(r->revision);
   }
   co_return object;
+}
+
+std::string ObjectStore::claimKey(std::string_view kind, std::string_view id) const {
+  return prefix_ + "/" + std::string(kind) + "/" + std::string(id);
+}
+
+asio::awaitable<Result<std::vector<std::string>>> ObjectStore::claims(std::string kind) {
+  std::string p = claimKey(kind, "");
+  store::RangeRequest request = store::RangeRequest::prefix(p);
+  request.keys_only = true;
+  auto r = co_await store_.range(std::move(request));
+  if (!r) {
+    co_return fail(r.error());
+  }
+  std::vector<std::string> ids;
+  for (const auto& kv : r->kvs) {
+    ids.push_back(kv.key.substr(p.size()));
+  }
+  co_return ids;
 }
 
 asio::awaitable<Result<json>> ObjectStore::guaranteedUpdate(const ResourceInfo& resource,

@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -74,16 +75,27 @@ class ObjectStore {
   boost::asio::awaitable<Result<ListResult>> list(const ResourceInfo& resource, std::string ns,
                                                   ListOptions options);
   // The object must carry its name (and namespace when namespaced); returns it as stored.
+  // `claims` are keys (claimKey) created in the same transaction, only if none exists yet: a
+  // claim already held fails the create with FailedPrecondition (an existing object with
+  // AlreadyExists). A Service's cluster IP is such a claim.
   boost::asio::awaitable<Result<nlohmann::json>> create(const ResourceInfo& resource,
-                                                        nlohmann::json object);
+                                                        nlohmann::json object,
+                                                        std::vector<std::string> claims = {});
   // Replaces the object if its mod_revision is still `expected` (0: whatever it is now).
   boost::asio::awaitable<Result<nlohmann::json>> update(const ResourceInfo& resource,
                                                         nlohmann::json object,
                                                         store::Revision expected);
   // Deletes it if its mod_revision is still `expected` (0: any); returns the deleted object.
+  // `releases` (its claims) are deleted in the same transaction.
   boost::asio::awaitable<Result<nlohmann::json>> remove(const ResourceInfo& resource,
                                                         std::string ns, std::string name,
-                                                        store::Revision expected);
+                                                        store::Revision expected,
+                                                        std::vector<std::string> releases = {});
+
+  // <prefix>/<kind>/<id>, e.g. /registry/ipaddresses/10.96.0.10.
+  std::string claimKey(std::string_view kind, std::string_view id) const;
+  // The ids of every claim of `kind` held now.
+  boost::asio::awaitable<Result<std::vector<std::string>>> claims(std::string kind);
 
   // Read, mutate, write with compare-and-swap; on a lost race reads again and retries, at most
   // `attempts` times (then Aborted-like FailedPrecondition). `mutate` gets the current object

@@ -62,12 +62,32 @@ std::vector<ResourceInfo> makeCatalogue() {
   return all;
 }
 
+std::vector<ResourceInfo> makeReviews() {
+  std::vector<ResourceInfo> all;
+  all.push_back(resource("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews",
+                         false, {}));
+  all.back().verbs = {"create"};
+  return all;
+}
+
+// Stored resources, then reviews: what discovery lists.
+std::vector<const ResourceInfo*> discoverable() {
+  std::vector<const ResourceInfo*> all;
+  for (const auto& r : builtinResources()) {
+    all.push_back(&r);
+  }
+  for (const auto& r : reviewResources()) {
+    all.push_back(&r);
+  }
+  return all;
+}
+
 // Groups in the order discovery lists them (kubectl prefers earlier groups for a bare kind).
 std::vector<std::string> groupOrder() {
   std::vector<std::string> groups;
-  for (const auto& r : builtinResources()) {
-    if (!r.group.empty() && std::find(groups.begin(), groups.end(), r.group) == groups.end()) {
-      groups.push_back(r.group);
+  for (const ResourceInfo* r : discoverable()) {
+    if (!r->group.empty() && std::find(groups.begin(), groups.end(), r->group) == groups.end()) {
+      groups.push_back(r->group);
     }
   }
   return groups;
@@ -92,6 +112,21 @@ const Subresource* ResourceInfo::subresource(const std::string& name) const {
 const std::vector<ResourceInfo>& builtinResources() {
   static const std::vector<ResourceInfo> catalogue = makeCatalogue();
   return catalogue;
+}
+
+const std::vector<ResourceInfo>& reviewResources() {
+  static const std::vector<ResourceInfo> reviews = makeReviews();
+  return reviews;
+}
+
+const ResourceInfo* findReview(const std::string& group, const std::string& version,
+                               const std::string& plural) {
+  for (const auto& r : reviewResources()) {
+    if (r.group == group && r.version == version && r.plural == plural) {
+      return &r;
+    }
+  }
+  return nullptr;
 }
 
 const ResourceInfo* findResource(const std::string& group, const std::string& version,
@@ -140,7 +175,8 @@ std::optional<json> apiGroup(const std::string& group) {
 
 std::optional<json> apiResourceList(const std::string& group, const std::string& version) {
   json resources = json::array();
-  for (const auto& r : builtinResources()) {
+  for (const ResourceInfo* resource : discoverable()) {
+    const ResourceInfo& r = *resource;
     if (r.group != group || r.version != version) {
       continue;
     }

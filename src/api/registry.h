@@ -39,6 +39,12 @@ struct ResourceInfo {
 };
 
 const std::vector<ResourceInfo>& builtinResources();
+// Resources that are never stored, only created and answered at once (authentication.k8s.io/v1
+// SelfSubjectReview): discovery lists them, the handler serves them; they have no list, watch,
+// schema or OpenAPI document.
+const std::vector<ResourceInfo>& reviewResources();
+const ResourceInfo* findReview(const std::string& group, const std::string& version,
+                               const std::string& plural);
 
 // By URL parts: find("apps", "v1", "deployments").
 const ResourceInfo* findResource(const std::string& group, const std::string& version,

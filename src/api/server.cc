@@ -8,6 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 
 #include "api/handler.h"
+#include "api/log_proxy.h"
 #include "api/object_store.h"
 #include "api/protobuf.h"
 #include "api/registry.h"
@@ -17,6 +18,7 @@
 #include "api/watch.h"
 #include "api/yaml.h"
 #include "base/log.h"
+#include "net/http/client.h"
 #include "net/http/server.h"
 
 namespace rampart::api {
@@ -60,8 +62,9 @@ struct ApiServer::Impl {
         clock(c),
         options(std::move(o)),
         objects(s, options.prefix),
-        handler(objects, [] { return std::chrono::system_clock::now(); }),
+        handler(objects, [] { return std::chrono::system_clock::now(); }, options.service_ips),
         http(ex),
+        kubelet(ex, options.kubelet_tls),
         requests(prometheus::BuildCounter()
                      .Name("apiserver_request_total")
                      .Help("API requests by verb, resource and HTTP code")
@@ -96,6 +99,7 @@ struct ApiServer::Impl {
   ObjectStore objects;
   ApiHandler handler;
   http::Server http;
+  http::Client kubelet;  // to the node agents, for pods/log
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& durations;
   prometheus::Family<prometheus::Gauge>& watchers;
@@ -165,6 +169,12 @@ struct ApiServer::Impl {
       co_return http::Response{200, metrics::kContentType, metrics::render(registry), {}};
     }
     std::string accept = request.header("Accept");
+    if (info->verb == "get" && info->group.empty() && info->version == "v1" &&
+        info->resource == "pods" && info->subresource == "log" && !info->name.empty()) {
+      auto response = co_await podLog(*info, out);
+      record("get", "pods", response.status == 0 ? 200 : response.status, start);
+      co_return response;
+    }
     if (info->verb == "watch") {
       const ResourceInfo* resource = findResource(info->group, info->version, info->resource);
       if (resource) {
@@ -184,7 +194,8 @@ struct ApiServer::Impl {
       body = dumpJson(*converted);
       content_type = "application/json";
     } else if (content_type == kProtobufContentType &&
-               findResource(info->group, info->version, info->resource) != nullptr) {
+               (findResource(info->group, info->version, info->resource) != nullptr ||
+                findReview(info->group, info->version, info->resource) != nullptr)) {
       // kubectl's typed clients (create namespace|deployment|..., drain's pod deletions, auth
       // whoami) send protobuf and never retry as JSON. An unserved resource stays a 404 (`auth
       // whoami` then tries the next version), as the handler answers it.
@@ -204,7 +215,7 @@ struct ApiServer::Impl {
     }
     std::string verb = info->verb;
     std::string resource = info->resource;
-    ApiRequest api_request{std::move(*info), content_type, accept, std::move(body)};
+    ApiRequest api_request{std::move(*info), content_type, accept, std::move(body), *user};
     ApiResponse answer = co_await handler.handle(std::move(api_request));
     http::Response response = jsonResponse(answer.status, answer.body);
     for (const auto& warning : answer.warnings) {
@@ -221,6 +232,47 @@ struct ApiServer::Impl {
       response.headers.emplace_back("Retry-After", std::to_string(answer.retry_after_seconds));
     }
     record(verb, resource, answer.status, start);
+    co_return response;
+  }
+
+  // pods/log: the pod and its node from etcd, then the node agent's log streamed through.
+  asio::awaitable<http::Response> podLog(const RequestInfo& info, http::ResponseStream& out) {
+    const ResourceInfo* pods = findResource("", "v1", "pods");
+    const ResourceInfo* nodes = findResource("", "v1", "nodes");
+    auto answer = [](const ApiResponse& r) {
+      http::Response response = jsonResponse(r.status, r.body);
+      if (r.retry_after_seconds > 0) {
+        response.headers.emplace_back("Retry-After", std::to_string(r.retry_after_seconds));
+      }
+      return response;
+    };
+    auto parsed = parseLogRequest(info.query);
+    if (!parsed) {
+      co_return jsonResponse(400, statusBadRequest(parsed.error().message));
+    }
+    if (!parsed->invalid.empty()) {
+      co_return jsonResponse(
+          422, statusInvalid({"", "pods", "PodLogOptions", info.name}, parsed->invalid));
+    }
+    auto pod = co_await objects.get(*pods, info.ns, info.name);
+    if (!pod) {
+      co_return answer(errorResponse(pod.error(), {"", "pods", "Pod", info.name}));
+    }
+    if (auto container = logContainerOf(*pod, parsed->request); !container) {
+      co_return jsonResponse(400, statusBadRequest(container.error().message));
+    }
+    std::string node_name = pod->value("/spec/nodeName"_json_pointer, std::string());
+    auto node = co_await objects.get(*nodes, "", node_name);
+    if (!node) {
+      co_return answer(errorResponse(node.error(), {"", "nodes", "Node", node_name}));
+    }
+    auto target = logTargetOf(*pod, *node, parsed->request);
+    if (!target) {
+      co_return jsonResponse(500, statusFailure(500, "InternalError", target.error().message));
+    }
+    Impl* self = this;
+    std::function<bool()> stopping = [self] { return self->stopped; };
+    auto response = co_await proxyPodLog(executor, kubelet, std::move(*target), out, stopping);
     co_return response;
   }
 
@@ -313,6 +365,20 @@ ApiServer::ApiServer(asio::any_io_executor executor, store::Store& store, const 
   http_options.body_limit = impl_->options.body_limit;
   http_options.write_timeout = impl_->options.write_timeout;
   http_options.max_connections = 4096;
+  // kube-apiserver answers an unreadable request with a Status too (kubectl prints its message).
+  size_t limit = impl_->options.body_limit;
+  http_options.refusal = [limit](int status) {
+    if (status == 413) {
+      return jsonResponse(413, statusFailure(413, "RequestEntityTooLarge",
+                                             "Request entity too large: limit is " +
+                                                 std::to_string(limit)));
+    }
+    if (status == 431) {
+      return jsonResponse(431, statusFailure(431, "RequestHeaderFieldsTooLarge",
+                                             "request header fields too large"));
+    }
+    return jsonResponse(status, statusBadRequest("the request could not be read"));
+  };
   impl_->http.setOptions(http_options);
   Impl* impl = impl_.get();
   auto health = [impl](const http::Request&) {

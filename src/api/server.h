@@ -8,6 +8,7 @@
 //     and `Retry-After` headers where the handler gives them;
 //   - watches streamed as JSON lines (chunked), as Tables when kubectl asks for them; a watcher
 //     that stops reading is cut off after the write timeout; `timeoutSeconds` ends a watch;
+//   - pods/log proxied to the pod's node agent (api/log_proxy.h), streamed with follow;
 //   - /healthz, /livez, /readyz (etcd answered within the last 3 s) and /metrics
 //     (apiserver_request_total / _duration_seconds by verb and resource, watch counts, etcd
 //     probe latency).
@@ -20,6 +21,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/auth.h"
+#include "api/service_ip.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "metrics/metrics.h"
@@ -33,6 +35,8 @@ struct ApiServerOptions {
   std::string prefix = "/registry";          // the API's keys in etcd
   std::optional<TokenTable> tokens;          // --token-auth-file
   bool client_certificates = false;          // --client-ca-file given (TLS verifies the chain)
+  Ipv4Range service_ips = defaultServiceIpRange();  // --service-cluster-ip-range
+  net::TlsFiles kubelet_tls;  // --kubelet-certificate-authority, --kubelet-client-certificate/key
   size_t body_limit = 3 * 1024 * 1024;       // kube-apiserver's limit for one object
   Duration write_timeout = std::chrono::seconds(10);
   Duration ready_window = std::chrono::seconds(3);  // /readyz: etcd answered this recently

@@ -41,6 +41,10 @@ struct ServerFlags {
   std::vector<std::string> tls_sans;
   std::string write_kubeconfig;
   std::string kubeconfig_server;
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string kubelet_certificate_authority;
+  std::string kubelet_client_certificate;
+  std::string kubelet_client_key;
 };
 
 int usage(const std::string& message) {
@@ -146,6 +150,17 @@ int runServer(const ServerFlags& flags) {
   }
   api::ApiServerOptions options;
   options.prefix = flags.etcd_prefix;
+  auto service_ips = api::Ipv4Range::parse(flags.service_cluster_ip_range);
+  if (!service_ips) {
+    return usage("--service-cluster-ip-range: " + service_ips.error().message);
+  }
+  options.service_ips = *service_ips;
+  if (flags.kubelet_client_certificate.empty() != flags.kubelet_client_key.empty()) {
+    return usage("--kubelet-client-certificate and --kubelet-client-key must be given together");
+  }
+  options.kubelet_tls.ca = flags.kubelet_certificate_authority;
+  options.kubelet_tls.cert = flags.kubelet_client_certificate;
+  options.kubelet_tls.key = flags.kubelet_client_key;
   if (!flags.token_auth_file.empty()) {
     auto tokens = api::TokenTable::load(flags.token_auth_file);
     if (!tokens) {
@@ -241,6 +256,15 @@ void addServer(CLI::App& app, Action& action) {
                   "write an admin kubeconfig (first token of the token file) to this file");
   cmd->add_option("--kubeconfig-server", flags->kubeconfig_server,
                   "the server URL written into that kubeconfig (default: the bound address)");
+  cmd->add_option("--service-cluster-ip-range", flags->service_cluster_ip_range,
+                  "IPv4 CIDR from which Services get their cluster IP (unique across servers)")
+      ->capture_default_str();
+  cmd->add_option("--kubelet-certificate-authority", flags->kubelet_certificate_authority,
+                  "CA that node agents' serving certificates chain to (pods/log); default: the "
+                  "system's CAs");
+  cmd->add_option("--kubelet-client-certificate", flags->kubelet_client_certificate,
+                  "client certificate presented to node agents");
+  cmd->add_option("--kubelet-client-key", flags->kubelet_client_key, "its key");
   cmd->callback([&action, flags] { action = [flags] { return runServer(*flags); }; });
 }
 

@@ -261,6 +261,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           refused.set(bhttp::field::content_type, "text/plain; charset=utf-8");
           refused.keep_alive(false);
           refused.body() = reasonBody(status);
+          if (options.refusal) {
+            Response shaped = options.refusal(status);
+            refused.set(bhttp::field::content_type, shaped.content_type);
+            refused.body() = std::move(shaped.body);
+          }
           refused.prepare_payload();
           co_await bhttp::async_write(*stream, refused, kTuple);
           co_await linger(*stream);

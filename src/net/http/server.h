@@ -48,6 +48,9 @@ struct ServerOptions {
   size_t body_limit = 64 * 1024;
   Duration idle_timeout = std::chrono::seconds(60);  // a client that sends nothing is dropped
   Duration write_timeout = std::chrono::seconds(10);  // per answer, per streamed chunk
+  // Shapes the answer to a request that could not be read (400, 413 body over body_limit, 431);
+  // unset: a short text/plain reason. Its headers are ignored; the connection is closed after.
+  std::function<Response(int status)> refusal;
 };
 
 // The writer of a streamed answer, given to the fallback handler. begin() sends the status line

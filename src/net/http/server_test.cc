@@ -282,6 +282,21 @@ TEST_F(HttpServer, ABodyOverTheLimitGets413) {
   EXPECT_EQ(statusLine(fits), "HTTP/1.1 200 OK");
 }
 
+TEST_F(HttpServer, TheRefusalHookShapesTheAnswerToAnUnreadableRequest) {
+  ServerOptions options;
+  options.body_limit = 1024;
+  options.refusal = [](int status) {
+    return Response::json(status, "{\"code\":" + std::to_string(status) + "}");
+  };
+  start(options);
+  runLoop();
+  auto answer = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
+                         std::string(2048, 'b'));
+  EXPECT_EQ(statusLine(answer), "HTTP/1.1 413 Payload Too Large");
+  EXPECT_NE(answer.find("Content-Type: application/json"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("{\"code\":413}"), std::string::npos) << answer;
+}
+
 TEST_F(HttpServer, TheDefaultBodyLimitIs64KiB) {
   start();
   runLoop();
