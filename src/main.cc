@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::addPg(app, action);
   cli::addChaos(app, action);
   cli::addServer(app, action);
+  cli::addAgent(app, action);
   cli::addDemo(app, action);
 
   try {

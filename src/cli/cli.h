@@ -24,5 +24,6 @@ void addLb(CLI::App& app, Action& action);
 void addPg(CLI::App& app, Action& action);
 void addChaos(CLI::App& app, Action& action);
 void addServer(CLI::App& app, Action& action);
+void addAgent(CLI::App& app, Action& action);
 
 }  // namespace rampart::cli
