@@ -645,8 +645,8 @@ int Bench::run() {
                                    : ("Deployments of " + std::to_string(flags_.replicas) +
                                       " replicas, scheduled by `rampart controller`")
                                          .c_str());
-  std::printf("| API servers | %d (the agent on server-0, the bench and controller on server-%d) |\n",
-              flags_.servers, flags_.servers - 1);
+  std::printf("| API servers | %d (the agent on server-0; the bench%s on server-%d) |\n",
+              flags_.servers, controller_ ? " and the controller" : "", flags_.servers - 1);
   std::printf("| creation requests done in | %.1f s (%.0f objects/s) |\n", create_s,
               (flags_.no_controller ? flags_.pods : flags_.pods / flags_.replicas) / create_s);
   std::printf("| all pods Running and Ready after | %.1f s (%.0f pods/s end to end) |\n",

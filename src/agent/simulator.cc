@@ -64,6 +64,22 @@ void Simulator::stop() {
 
 void Simulator::wakeWorkers() { work_ready_.cancel(); }
 
+void Simulator::failed(FailureLog& entry, const std::string& message) {
+  ++entry.failures;
+  if (!entry.failing) {
+    entry.failing = true;
+    log::get("agent")->warn("{} failing: {}", entry.what, message);
+  }
+}
+
+void Simulator::succeeded(FailureLog& entry) {
+  if (entry.failing) {
+    entry.failing = false;
+    log::get("agent")->info("{} succeed again failures={}", entry.what, entry.failures);
+    entry.failures = 0;
+  }
+}
+
 asio::awaitable<void> Simulator::sleepFor(Duration d) {
   // In short steps, so stop() is seen within 50 ms.
   asio::steady_timer timer(executor_);
@@ -354,6 +370,7 @@ asio::awaitable<void> Simulator::writePod(std::string key, json pod) {
     co_return;
   }
   if (reply && (reply->ok() || reply->status == 404)) {
+    succeeded(pod_log_);
     co_return;
   }
   if (reply && reply->status == 409) {
@@ -361,7 +378,7 @@ asio::awaitable<void> Simulator::writePod(std::string key, json pod) {
     co_return;
   }
   ++stats_.pod_write_failures;
-  log::get("agent")->warn("pod {}: {}", key, reply ? describe(*reply) : reply.error().message);
+  failed(pod_log_, "pod " + key + ": " + (reply ? describe(*reply) : reply.error().message));
   co_await sleepFor(options_.retry_delay);
   if (!pod_pending_.count(key) && known_.count(key)) {
     pod_pending_[key] = std::move(pod);  // nothing newer came: try this one again
@@ -377,9 +394,10 @@ asio::awaitable<void> Simulator::worker() {
       lease_busy_[static_cast<size_t>(index)] = false;
       if (renewed) {
         ++stats_.leases_renewed;
+        succeeded(lease_log_);
       } else {
         ++stats_.lease_failures;
-        log::get("agent")->warn("{}", renewed.error().message);
+        failed(lease_log_, renewed.error().message);
       }
       continue;
     }

@@ -93,12 +93,24 @@ class Simulator {
   // Runs `body`, then counts it out of running_ (run() returns when none is left).
   boost::asio::awaitable<void> tracked(boost::asio::awaitable<void> body);
 
+  // Failures are logged on transitions only (the first one, and the recovery with a count), so
+  // an API server that is down for a while does not produce thousands of lines a second.
+  struct FailureLog {
+    const char* what;
+    bool failing = false;
+    int64_t failures = 0;
+  };
+  void failed(FailureLog& entry, const std::string& message);
+  void succeeded(FailureLog& entry);
+
   boost::asio::any_io_executor executor_;
   kube::Client& client_;
   const Clock& clock_;
   WallClock wall_clock_;
   SimulatorOptions options_;
   SimulatorStats stats_;
+  FailureLog lease_log_{"lease renewals"};
+  FailureLog pod_log_{"pod writes"};
   bool stopping_ = false;
   int running_ = 0;  // coroutines of run() still going
 
