@@ -385,38 +385,46 @@ asio::awaitable<void> Simulator::writePod(std::string key, json pod) {
   }
 }
 
-asio::awaitable<void> Simulator::worker() {
+asio::awaitable<Result<void>> Simulator::renewQueuedLease() {
+  int index = lease_queue_.front();
+  lease_queue_.pop_front();
+  auto renewed = co_await renewLease(index);
+  lease_busy_[static_cast<size_t>(index)] = false;
+  if (renewed) {
+    ++stats_.leases_renewed;
+    succeeded(lease_log_);
+  } else {
+    ++stats_.lease_failures;
+    failed(lease_log_, renewed.error().message);
+  }
+  co_return renewed;
+}
+
+asio::awaitable<void> Simulator::writeQueuedPod() {
+  std::string key = std::move(pod_queue_.front());
+  pod_queue_.pop_front();
+  auto pending = pod_pending_.find(key);
+  if (pending != pod_pending_.end()) {
+    json pod = std::move(pending->second);
+    pod_pending_.erase(pending);
+    co_await writePod(key, std::move(pod));
+  }
+  pod_busy_.erase(key);
+  if (pod_pending_.count(key)) {
+    enqueuePod(key);  // a newer object came while this one was written
+  }
+}
+
+asio::awaitable<void> Simulator::worker(bool leases_first) {
   while (!stopping_) {
-    if (!lease_queue_.empty()) {
-      int index = lease_queue_.front();
-      lease_queue_.pop_front();
-      auto renewed = co_await renewLease(index);
-      lease_busy_[static_cast<size_t>(index)] = false;
-      if (renewed) {
-        ++stats_.leases_renewed;
-        succeeded(lease_log_);
-      } else {
-        ++stats_.lease_failures;
-        failed(lease_log_, renewed.error().message);
-      }
-      continue;
+    bool lease = !lease_queue_.empty() && (leases_first || pod_queue_.empty());
+    if (lease) {
+      co_await renewQueuedLease();
+    } else if (!pod_queue_.empty()) {
+      co_await writeQueuedPod();
+    } else {
+      co_await work_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
-    if (!pod_queue_.empty()) {
-      std::string key = std::move(pod_queue_.front());
-      pod_queue_.pop_front();
-      auto pending = pod_pending_.find(key);
-      if (pending != pod_pending_.end()) {
-        json pod = std::move(pending->second);
-        pod_pending_.erase(pending);
-        co_await writePod(key, std::move(pod));
-      }
-      pod_busy_.erase(key);
-      if (pod_pending_.count(key)) {
-        enqueuePod(key);  // a newer object came while this one was written
-      }
-      continue;
-    }
-    co_await work_ready_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
@@ -431,8 +439,11 @@ asio::awaitable<void> Simulator::run() {
   running_ = 2 + options_.max_in_flight;
   asio::co_spawn(executor_, tracked(leaseLoop()), asio::detached);
   asio::co_spawn(executor_, tracked(podLoop()), asio::detached);
+  // Half the workers (rounded up) take lease renewals first, the others pod writes first: a
+  // lease load that fills every worker cannot starve pods, nor a burst of pods the leases.
   for (int w = 0; w < options_.max_in_flight; ++w) {
-    asio::co_spawn(executor_, tracked(worker()), asio::detached);
+    bool leases_first = w < (options_.max_in_flight + 1) / 2;
+    asio::co_spawn(executor_, tracked(worker(leases_first)), asio::detached);
   }
   while (running_ > 0) {
     co_await finished_.async_wait(asio::as_tuple(asio::use_awaitable));

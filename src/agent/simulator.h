@@ -11,8 +11,10 @@
 // spec.nodeName=X): 1,000 watches are 1,000 server-side streams each filtering every pod event,
 // while one stream carries each event once and the agent drops other nodes' pods by a hash
 // lookup.
-// Writes go through `max_in_flight` workers (lease renewals first, so a burst of pod starts never
-// lets a Lease lapse). A write that lost a race (409) is not retried: the watch brings the newer
+// Writes go through `max_in_flight` workers: half of them take lease renewals first, the other
+// half pod writes first, so neither kind starves the other when the API is saturated (an idle
+// worker takes either). Renewals beyond what the API absorbs are skipped (lease_slots_missed),
+// never queued up. A write that lost a race (409) is not retried: the watch brings the newer
 // pod, which is decided again. Other failures are retried after `retry_delay`.
 // Use from the client's event loop only; stop() ends run() within a request timeout.
 
@@ -81,7 +83,9 @@ class Simulator {
   boost::asio::awaitable<Result<void>> renewLease(int index);
   boost::asio::awaitable<void> leaseLoop();
   boost::asio::awaitable<void> podLoop();
-  boost::asio::awaitable<void> worker();
+  boost::asio::awaitable<void> worker(bool leases_first);
+  boost::asio::awaitable<Result<void>> renewQueuedLease();
+  boost::asio::awaitable<void> writeQueuedPod();
   boost::asio::awaitable<void> writePod(std::string key, nlohmann::json pod);
   boost::asio::awaitable<Result<std::string>> listPods();  // returns the list's resourceVersion
 

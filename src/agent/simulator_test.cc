@@ -18,6 +18,32 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 namespace asio = boost::asio;
 
+// Lease writes that take `delay` each (a slow API server), everything else passed through.
+class SlowLeases : public kube::Client {
+ public:
+  SlowLeases(asio::io_context& io, kube::Client& inner, Duration delay)
+      : io_(io), inner_(inner), delay_(delay) {}
+  kube::Async<kube::Reply> call(std::string method, std::string target, std::string body,
+                                std::string content_type) override {
+    if (target.find("/leases") != std::string::npos) {
+      asio::steady_timer timer(io_, delay_);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
+                                      std::move(content_type));
+    co_return reply;
+  }
+  kube::Async<std::unique_ptr<kube::EventStream>> watch(std::string target) override {
+    auto stream = co_await inner_.watch(std::move(target));
+    co_return stream;
+  }
+
+ private:
+  asio::io_context& io_;
+  kube::Client& inner_;
+  Duration delay_;
+};
+
 class SimulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,7 +91,7 @@ class SimulatorTest : public ::testing::Test {
   }
 
   Simulator& startSimulator() {
-    sim_ = std::make_unique<Simulator>(io_.get_executor(), client_, SteadyClock::instance(),
+    sim_ = std::make_unique<Simulator>(io_.get_executor(), *sim_client_, SteadyClock::instance(),
                                        [] { return std::chrono::system_clock::now(); }, options_);
     auto registered = testing::runLoop(io_, sim_->registerNodes());
     EXPECT_TRUE(registered) << (registered ? "" : registered.error().message);
@@ -95,6 +121,8 @@ class SimulatorTest : public ::testing::Test {
   store::MemoryStore store_{io_.get_executor(), SteadyClock::instance()};
   kube::LocalClient client_{store_, SteadyClock::instance(),
                             [] { return std::chrono::system_clock::now(); }};
+  std::unique_ptr<SlowLeases> slow_;     // outlives the simulator (stopped in TearDown)
+  kube::Client* sim_client_ = &client_;  // what the simulator talks to
   SimulatorOptions options_;
   std::unique_ptr<Simulator> sim_;
   bool run_done_ = false;
@@ -162,6 +190,24 @@ TEST_F(SimulatorTest, PodsBoundBeforeTheAgentStartedRunToo) {
   EXPECT_TRUE(waitFor(
       [&] {
         return get("/api/v1/namespaces/default/pods/early")["status"]["phase"] == "Running";
+      },
+      milliseconds(2000)));
+}
+
+TEST_F(SimulatorTest, PodsStillStartWhileLeaseRenewalsSaturateTheWriters) {
+  // 50 renewals every 20 ms, 20 ms each, on two writers: the lease queue never empties.
+  slow_ = std::make_unique<SlowLeases>(io_, client_, milliseconds(20));
+  sim_client_ = slow_.get();
+  options_.nodes = 50;
+  options_.renew_interval = milliseconds(20);
+  options_.max_in_flight = 2;
+  startSimulator();
+  ASSERT_TRUE(waitFor([&] { return sim_->stats().lease_slots_missed > 0; }, milliseconds(2000)))
+      << "the renewals saturate the writers";
+  createPod("web-1", "sim-7");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running";
       },
       milliseconds(2000)));
 }
