@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kLeases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 constexpr Duration kWatchWait = std::chrono::milliseconds(500);
+constexpr int kRegisterAttempts = 5;
 
 std::string podPath(const json& pod) {
   return "/api/v1/namespaces/" + pod.value("/metadata/namespace"_json_pointer, std::string()) +
@@ -117,7 +118,10 @@ asio::awaitable<Result<void>> Simulator::registerNode(int index) {
                      readied ? describe(*readied) : readied.error().message);
     }
   } else if (!created->ok()) {
-    co_return fail(ErrorCode::InvalidArgument, "node ", name, ": ", describe(*created));
+    // 429 and 5xx may pass; any other refusal (422 invalid, 403) will not.
+    bool transient = created->status == 429 || created->status >= 500;
+    co_return fail(transient ? ErrorCode::Unavailable : ErrorCode::InvalidArgument, "node ", name,
+                   ": ", describe(*created));
   }
   auto lease = co_await renewLease(index);
   if (!lease) {
@@ -144,6 +148,14 @@ asio::awaitable<Result<void>> Simulator::registerNodes() {
       while (!shared->error && !stopping_ && shared->next < options_.nodes) {
         int index = shared->next++;
         auto registered = co_await registerNode(index);
+        // A busy or restarting server: the node is tried again, up to kRegisterAttempts times
+        // with retry_delay between (a refusal such as 422 ends the registration at once).
+        for (int attempt = 1; !registered && attempt < kRegisterAttempts && !stopping_ &&
+                              registered.error().code != ErrorCode::InvalidArgument;
+             ++attempt) {
+          co_await sleepFor(options_.retry_delay * attempt);
+          registered = co_await registerNode(index);
+        }
         if (!registered && !shared->error) {
           shared->error = registered.error();
         }
@@ -176,6 +188,10 @@ asio::awaitable<Result<void>> Simulator::renewLease(int index) {
   auto put = co_await client_.call("PUT", std::string(kLeases) + "/" + name, lease.dump());
   if (put && put->status == 404) {
     put = co_await client_.call("POST", kLeases, lease.dump());
+    if (put && put->status == 409) {
+      // Created meanwhile (or our create went through and its answer was lost): renew it.
+      put = co_await client_.call("PUT", std::string(kLeases) + "/" + name, lease.dump());
+    }
   }
   if (!put) {
     co_return fail(put.error().code, "lease ", name, ": ", put.error().message);

@@ -44,6 +44,31 @@ class SlowLeases : public kube::Client {
   Duration delay_;
 };
 
+// Answers the first `failures` node creations with 503, as a server that lost etcd would.
+class BusyNodeCreates : public kube::Client {
+ public:
+  BusyNodeCreates(kube::Client& inner, int failures) : inner_(inner), failures_(failures) {}
+  kube::Async<kube::Reply> call(std::string method, std::string target, std::string body,
+                                std::string content_type) override {
+    if (method == "POST" && target == "/api/v1/nodes" && failures_ > 0) {
+      --failures_;
+      co_return kube::Reply{503, json{{"kind", "Status"}, {"code", 503},
+                                      {"reason", "ServiceUnavailable"}, {"message", "etcd down"}}};
+    }
+    auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
+                                      std::move(content_type));
+    co_return reply;
+  }
+  kube::Async<std::unique_ptr<kube::EventStream>> watch(std::string target) override {
+    auto stream = co_await inner_.watch(std::move(target));
+    co_return stream;
+  }
+
+ private:
+  kube::Client& inner_;
+  int failures_;
+};
+
 class SimulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -121,7 +146,7 @@ class SimulatorTest : public ::testing::Test {
   store::MemoryStore store_{io_.get_executor(), SteadyClock::instance()};
   kube::LocalClient client_{store_, SteadyClock::instance(),
                             [] { return std::chrono::system_clock::now(); }};
-  std::unique_ptr<SlowLeases> slow_;     // outlives the simulator (stopped in TearDown)
+  std::unique_ptr<kube::Client> interposed_;  // outlives the simulator (stopped in TearDown)
   kube::Client* sim_client_ = &client_;  // what the simulator talks to
   SimulatorOptions options_;
   std::unique_ptr<Simulator> sim_;
@@ -196,8 +221,8 @@ TEST_F(SimulatorTest, PodsBoundBeforeTheAgentStartedRunToo) {
 
 TEST_F(SimulatorTest, PodsStillStartWhileLeaseRenewalsSaturateTheWriters) {
   // 50 renewals every 20 ms, 20 ms each, on two writers: the lease queue never empties.
-  slow_ = std::make_unique<SlowLeases>(io_, client_, milliseconds(20));
-  sim_client_ = slow_.get();
+  interposed_ = std::make_unique<SlowLeases>(io_, client_, milliseconds(20));
+  sim_client_ = interposed_.get();
   options_.nodes = 50;
   options_.renew_interval = milliseconds(20);
   options_.max_in_flight = 2;
@@ -210,6 +235,13 @@ TEST_F(SimulatorTest, PodsStillStartWhileLeaseRenewalsSaturateTheWriters) {
         return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running";
       },
       milliseconds(2000)));
+}
+
+TEST_F(SimulatorTest, RegistrationRetriesABusyServer) {
+  interposed_ = std::make_unique<BusyNodeCreates>(client_, 4);
+  sim_client_ = interposed_.get();
+  startSimulator();  // expects registerNodes() to succeed
+  EXPECT_EQ(get("/api/v1/nodes")["items"].size(), 3u);
 }
 
 TEST_F(SimulatorTest, ANodeRegisteredBeforeIsMadeReadyAgain) {
