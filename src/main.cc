@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::addChaos(app, action);
   cli::addServer(app, action);
   cli::addController(app, action);
+  cli::addAgent(app, action);
   cli::addDemo(app, action);
 
   try {

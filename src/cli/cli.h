@@ -25,5 +25,6 @@ void addPg(CLI::App& app, Action& action);
 void addChaos(CLI::App& app, Action& action);
 void addServer(CLI::App& app, Action& action);
 void addController(CLI::App& app, Action& action);
+void addAgent(CLI::App& app, Action& action);
 
 }  // namespace rampart::cli

@@ -1,0 +1,217 @@
+// `rampart agent`: the node agent. Today only its simulated form, `--simulate N`: N hollow nodes
+// that register, renew their Leases and report their pods Running (agent/simulator.h), so the
+// control plane can be driven and measured without running anything.
+
+#include <cstdio>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/simulator.h"
+#include "base/duration.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "kube/http_client.h"
+#include "kube/kubeconfig.h"
+#include "runtime/daemon.h"
+
+namespace rampart::cli {
+namespace {
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+struct AgentFlags {
+  std::string kubeconfig;
+  int simulate = 0;
+  std::string name_prefix = "sim-";
+  std::string labels;
+  std::string zones;
+  std::string renew_interval = "200ms";
+  std::string lease_duration;  // default: 4 × the renew interval (the kubelet's ratio)
+  std::string cpu = "8";
+  std::string memory = "32Gi";
+  int max_pods = 110;
+  int max_in_flight = 32;
+  std::string request_timeout = "10s";
+};
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "rampart agent: %s\n", message.c_str());
+  return kUsageError;
+}
+
+Result<agent::SimulatorOptions> simulatorOptions(const AgentFlags& flags) {
+  agent::SimulatorOptions options;
+  if (flags.simulate < 1 || flags.simulate > agent::kMaxSimulatedNodes) {
+    return fail(ErrorCode::InvalidArgument, "--simulate: Invalid value: ", std::to_string(flags.simulate),
+                ": must be 1..", std::to_string(agent::kMaxSimulatedNodes));
+  }
+  options.nodes = flags.simulate;
+  auto interval = parseDuration(flags.renew_interval);
+  if (!interval || *interval < std::chrono::milliseconds(10)) {
+    return fail(ErrorCode::InvalidArgument, "--lease-renew-interval: Invalid value: \"",
+                flags.renew_interval, "\": must be a duration of at least 10ms");
+  }
+  options.renew_interval = *interval;
+  options.spec.lease_duration = *interval * 4;
+  if (!flags.lease_duration.empty()) {
+    auto duration = parseDuration(flags.lease_duration);
+    if (!duration || *duration <= *interval) {
+      return fail(ErrorCode::InvalidArgument, "--lease-duration: Invalid value: \"",
+                  flags.lease_duration, "\": must be a duration longer than --lease-renew-interval");
+    }
+    options.spec.lease_duration = *duration;
+  }
+  options.spec.name_prefix = flags.name_prefix;
+  auto labels = agent::parseLabels(flags.labels);
+  if (!labels) {
+    return fail(labels.error());
+  }
+  options.spec.labels = std::move(*labels);
+  auto zones = agent::parseZones(flags.zones);
+  if (!zones) {
+    return fail(zones.error());
+  }
+  options.spec.zones = std::move(*zones);
+  options.spec.cpu = flags.cpu;
+  options.spec.memory = flags.memory;
+  options.spec.max_pods = flags.max_pods;
+  if (auto valid = agent::validate(options.spec); !valid) {
+    return fail(valid.error());
+  }
+  if (flags.max_in_flight < 1 || flags.max_in_flight > 1024) {
+    return fail(ErrorCode::InvalidArgument, "--max-in-flight: Invalid value: ",
+                std::to_string(flags.max_in_flight), ": must be 1..1024");
+  }
+  options.max_in_flight = flags.max_in_flight;
+  return options;
+}
+
+void printEvent(const json& event) {
+  std::printf("%s\n", event.dump().c_str());
+  std::fflush(stdout);
+}
+
+json statsJson(const agent::SimulatorStats& s) {
+  return json{{"nodes_registered", s.nodes_registered},
+              {"leases_renewed", s.leases_renewed},
+              {"lease_failures", s.lease_failures},
+              {"lease_slots_missed", s.lease_slots_missed},
+              {"pods_started", s.pods_started},
+              {"pods_deleted", s.pods_deleted},
+              {"pod_write_conflicts", s.pod_write_conflicts},
+              {"pod_write_failures", s.pod_write_failures},
+              {"watch_restarts", s.watch_restarts},
+              {"relists", s.relists}};
+}
+
+int runSimulated(const AgentFlags& flags) {
+  if (flags.kubeconfig.empty()) {
+    return usage("--kubeconfig is required");
+  }
+  auto options = simulatorOptions(flags);
+  if (!options) {
+    return usage(options.error().message);
+  }
+  auto timeout = parseDuration(flags.request_timeout);
+  if (!timeout || *timeout <= Duration::zero()) {
+    return usage("--request-timeout: Invalid value: \"" + flags.request_timeout +
+                 "\": must be a positive duration");
+  }
+  auto config = kube::loadKubeConfig(flags.kubeconfig);
+  if (!config) {
+    return usage(config.error().message);
+  }
+  runtime::Daemon daemon("agent");
+  kube::HttpClientOptions client_options;
+  client_options.request_timeout = *timeout;
+  client_options.user_agent = "rampart-agent";
+  auto client = kube::HttpClient::make(daemon.io().get_executor(), *config, client_options);
+  if (!client) {
+    return usage(client.error().message);
+  }
+  agent::Simulator simulator(daemon.io().get_executor(), **client, SteadyClock::instance(),
+                             [] { return std::chrono::system_clock::now(); }, *options);
+  bool done = false;
+  daemon.onShutdown([&]() -> asio::awaitable<void> {
+    // Stop renewing first; then give in-flight calls up to a request timeout to finish.
+    simulator.stop();
+    asio::steady_timer wait(daemon.io());
+    auto until = std::chrono::steady_clock::now() + *timeout;
+    while (!done && std::chrono::steady_clock::now() < until) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  });
+  return daemon.run([&]() -> asio::awaitable<int> {
+    auto started = std::chrono::steady_clock::now();
+    auto registered = co_await simulator.registerNodes();
+    if (!registered) {
+      done = true;
+      if (registered.error().code == ErrorCode::Cancelled) {
+        co_return 0;
+      }
+      log::get("agent")->error("cannot register the simulated nodes: {}",
+                               registered.error().message);
+      co_return 1;
+    }
+    auto took = std::chrono::steady_clock::now() - started;
+    log::get("agent")->info("registered simulated nodes count={} prefix={} took={:.0f}ms",
+                            options->nodes, options->spec.name_prefix, toMillis(took));
+    printEvent({{"event", "registered"},
+                {"nodes", options->nodes},
+                {"prefix", options->spec.name_prefix},
+                {"ms", toMillis(took)}});
+    daemon.setReady(true);
+    co_await simulator.run();
+    printEvent({{"event", "stopped"}, {"stats", statsJson(simulator.stats())}});
+    done = true;
+    co_return 0;
+  });
+}
+
+}  // namespace
+
+void addAgent(CLI::App& app, Action& action) {
+  auto flags = std::make_shared<AgentFlags>();
+  auto* cmd = app.add_subcommand(
+      "agent", "Node agent; today the simulated form: --simulate N hollow nodes for the control plane");
+  cmd->add_option("--kubeconfig", flags->kubeconfig, "credentials and server of the API");
+  cmd->add_option("--simulate", flags->simulate,
+                  "register N simulated nodes that renew their Leases and report bound pods "
+                  "Running");
+  cmd->add_option("--node-name-prefix", flags->name_prefix, "simulated nodes are PREFIX0..N-1")
+      ->capture_default_str();
+  cmd->add_option("--labels", flags->labels, "extra node labels, k=v,k2=v2");
+  cmd->add_option("--zones", flags->zones,
+                  "topology.kubernetes.io/zone values, given round-robin (a,b,c)");
+  cmd->add_option("--lease-renew-interval", flags->renew_interval,
+                  "each node renews its Lease this often (spread over the interval)")
+      ->capture_default_str();
+  cmd->add_option("--lease-duration", flags->lease_duration,
+                  "the Leases' duration (default: 4 x the renew interval)");
+  cmd->add_option("--node-cpu", flags->cpu, "capacity and allocatable cpu")->capture_default_str();
+  cmd->add_option("--node-memory", flags->memory, "capacity and allocatable memory")
+      ->capture_default_str();
+  cmd->add_option("--node-max-pods", flags->max_pods, "capacity and allocatable pods")
+      ->capture_default_str();
+  cmd->add_option("--max-in-flight", flags->max_in_flight, "concurrent API writes")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", flags->request_timeout, "deadline of each API call")
+      ->capture_default_str();
+  cmd->callback([&action, flags] {
+    action = [flags] {
+      if (flags->simulate == 0) {
+        return usage(
+            "the node agent that runs pods is not built yet; use --simulate N for simulated "
+            "nodes");
+      }
+      return runSimulated(*flags);
+    };
+  });
+}
+
+}  // namespace rampart::cli
