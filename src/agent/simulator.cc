@@ -114,8 +114,8 @@ asio::awaitable<Result<void>> Simulator::registerNode(int index) {
     auto readied = co_await client_.call("PATCH", "/api/v1/nodes/" + name + "/status",
                                          status.dump(), "application/merge-patch+json");
     if (!readied || !readied->ok()) {
-      co_return fail(ErrorCode::Unavailable, "node ", name, ": status: ",
-                     readied ? describe(*readied) : readied.error().message);
+      co_return fail(ErrorCode::Unavailable, "node ", name,
+                     ": status: ", readied ? describe(*readied) : readied.error().message);
     }
   } else if (!created->ok()) {
     // 429 and 5xx may pass; any other refusal (422 invalid, 403) will not.
@@ -231,8 +231,7 @@ void Simulator::observe(const json& pod) {
   }
   std::string key = podKey(pod);
   known_[key] = at->second;
-  auto ip = ips_.assign(key, at->second,
-                        pod.value("/status/podIP"_json_pointer, std::string()));
+  auto ip = ips_.assign(key, at->second, pod.value("/status/podIP"_json_pointer, std::string()));
   PodPlacement placement{nodeInternalIp(at->second), ip.value_or("")};
   auto action = decidePod(pod, placement, wall_clock_());
   if (action.kind == PodAction::Kind::None) {
@@ -310,8 +309,8 @@ asio::awaitable<void> Simulator::podLoop() {
       }
       revision = *listed;
     }
-    auto stream = co_await client_.watch("/api/v1/pods?allowWatchBookmarks=true&resourceVersion=" +
-                                         revision);
+    auto stream =
+        co_await client_.watch("/api/v1/pods?allowWatchBookmarks=true&resourceVersion=" + revision);
     if (!stream) {
       log::get("agent")->warn("cannot watch pods: {}", stream.error().message);
       if (stream.error().code == ErrorCode::OutOfRange) {

@@ -2,11 +2,11 @@
 // request semantics, real timers, no sockets.
 #include "agent/simulator.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include "kube/local_client.h"
 #include "store/memory_store.h"
@@ -52,8 +52,10 @@ class BusyNodeCreates : public kube::Client {
                                 std::string content_type) override {
     if (method == "POST" && target == "/api/v1/nodes" && failures_ > 0) {
       --failures_;
-      co_return kube::Reply{503, json{{"kind", "Status"}, {"code", 503},
-                                      {"reason", "ServiceUnavailable"}, {"message", "etcd down"}}};
+      co_return kube::Reply{503, json{{"kind", "Status"},
+                                      {"code", 503},
+                                      {"reason", "ServiceUnavailable"},
+                                      {"message", "etcd down"}}};
     }
     auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
                                       std::move(content_type));
@@ -73,8 +75,9 @@ class SimulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* ns : {"default", "kube-node-lease"}) {
-      ASSERT_EQ(call("POST", "/api/v1/namespaces", json{{"metadata", {{"name", ns}}}}.dump()).status,
-                201);
+      ASSERT_EQ(
+          call("POST", "/api/v1/namespaces", json{{"metadata", {{"name", ns}}}}.dump()).status,
+          201);
     }
     options_.nodes = 3;
     options_.spec.zones = {"a", "b"};
@@ -116,8 +119,9 @@ class SimulatorTest : public ::testing::Test {
   }
 
   Simulator& startSimulator() {
-    sim_ = std::make_unique<Simulator>(io_.get_executor(), *sim_client_, SteadyClock::instance(),
-                                       [] { return std::chrono::system_clock::now(); }, options_);
+    sim_ = std::make_unique<Simulator>(
+        io_.get_executor(), *sim_client_, SteadyClock::instance(),
+        [] { return std::chrono::system_clock::now(); }, options_);
     auto registered = testing::runLoop(io_, sim_->registerNodes());
     EXPECT_TRUE(registered) << (registered ? "" : registered.error().message);
     asio::co_spawn(io_, runToEnd(), asio::detached);
@@ -130,11 +134,11 @@ class SimulatorTest : public ::testing::Test {
   }
 
   json createPod(const std::string& name, const std::string& node) {
-    json pod = {{"apiVersion", "v1"},
-                {"kind", "Pod"},
-                {"metadata", {{"name", name}}},
-                {"spec",
-                 {{"nodeName", node}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+    json pod = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata", {{"name", name}}},
+        {"spec", {{"nodeName", node}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
     auto reply = call("POST", "/api/v1/namespaces/default/pods", pod.dump());
     EXPECT_EQ(reply.status, 201) << reply.body.dump();
     return reply.body;
@@ -147,7 +151,7 @@ class SimulatorTest : public ::testing::Test {
   kube::LocalClient client_{store_, SteadyClock::instance(),
                             [] { return std::chrono::system_clock::now(); }};
   std::unique_ptr<kube::Client> interposed_;  // outlives the simulator (stopped in TearDown)
-  kube::Client* sim_client_ = &client_;  // what the simulator talks to
+  kube::Client* sim_client_ = &client_;       // what the simulator talks to
   SimulatorOptions options_;
   std::unique_ptr<Simulator> sim_;
   bool run_done_ = false;
@@ -200,8 +204,8 @@ TEST_F(SimulatorTest, AGracefullyDeletedPodIsRemovedByItsNode) {
   startSimulator();
   createPod("web-1", "sim-0");
   const std::string path = "/api/v1/namespaces/default/pods/web-1";
-  ASSERT_TRUE(waitFor([&] { return get(path)["status"]["phase"] == "Running"; },
-                      milliseconds(2000)));
+  ASSERT_TRUE(
+      waitFor([&] { return get(path)["status"]["phase"] == "Running"; }, milliseconds(2000)));
   auto deleting = call("DELETE", path);  // grace 30 s: only marks it
   ASSERT_EQ(deleting.status, 200);
   ASSERT_TRUE(deleting.body["metadata"].contains("deletionTimestamp"));
@@ -213,9 +217,7 @@ TEST_F(SimulatorTest, PodsBoundBeforeTheAgentStartedRunToo) {
   createPod("early", "sim-2");
   startSimulator();
   EXPECT_TRUE(waitFor(
-      [&] {
-        return get("/api/v1/namespaces/default/pods/early")["status"]["phase"] == "Running";
-      },
+      [&] { return get("/api/v1/namespaces/default/pods/early")["status"]["phase"] == "Running"; },
       milliseconds(2000)));
 }
 
@@ -231,9 +233,7 @@ TEST_F(SimulatorTest, PodsStillStartWhileLeaseRenewalsSaturateTheWriters) {
       << "the renewals saturate the writers";
   createPod("web-1", "sim-7");
   EXPECT_TRUE(waitFor(
-      [&] {
-        return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running";
-      },
+      [&] { return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running"; },
       milliseconds(2000)));
 }
 
