@@ -261,7 +261,7 @@ void Simulator::enqueuePod(const std::string& key) {
 
 asio::awaitable<Result<std::string>> Simulator::listPods() {
   ++stats_.relists;
-  std::set<std::string> seen;
+  std::vector<json> items;
   std::string token;
   std::string revision;
   do {
@@ -277,22 +277,29 @@ asio::awaitable<Result<std::string>> Simulator::listPods() {
       co_return fail(page->status == 410 ? ErrorCode::OutOfRange : ErrorCode::Unavailable,
                      "list pods: ", describe(*page));
     }
-    for (const auto& pod : page->body.value("items", json::array())) {
-      seen.insert(podKey(pod));
-      observe(pod);
+    for (auto& pod : page->body["items"]) {
+      items.push_back(std::move(pod));
     }
     token = page->body.value("/metadata/continue"_json_pointer, std::string());
     revision = page->body.value("/metadata/resourceVersion"_json_pointer, std::string());
   } while (!token.empty() && !stopping_);
-  // Pods of ours that went while no watch was open.
+  // Pods of ours that went while no watch was open are forgotten first, so that their
+  // addresses are free before the listed pods are placed.
+  std::set<std::string> listed;
+  for (const auto& pod : items) {
+    listed.insert(podKey(pod));
+  }
   std::vector<std::string> gone;
   for (const auto& [key, node] : known_) {
-    if (!seen.count(key)) {
+    if (!listed.count(key)) {
       gone.push_back(key);
     }
   }
   for (const auto& key : gone) {
     forget(key);
+  }
+  for (const auto& pod : items) {
+    observe(pod);
   }
   co_return revision;
 }

@@ -2,6 +2,8 @@
 // request semantics, real timers, no sockets.
 #include "agent/simulator.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -69,6 +71,59 @@ class BusyNodeCreates : public kube::Client {
  private:
   kube::Client& inner_;
   int failures_;
+};
+
+// Watches that the test can cut (every open stream ends, as when a server goes away) and keep
+// down until resume().
+class CuttableWatches : public kube::Client {
+ public:
+  CuttableWatches(asio::io_context& io, kube::Client& inner) : io_(io), inner_(inner) {}
+
+  kube::Async<kube::Reply> call(std::string method, std::string target, std::string body,
+                                std::string content_type) override {
+    auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
+                                      std::move(content_type));
+    co_return reply;
+  }
+  kube::Async<std::unique_ptr<kube::EventStream>> watch(std::string target) override {
+    while (down_) {
+      asio::steady_timer timer(io_, milliseconds(5));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    auto stream = co_await inner_.watch(std::move(target));
+    if (!stream) {
+      co_return stream;
+    }
+    co_return std::unique_ptr<kube::EventStream>(new Tracked(*this, std::move(*stream)));
+  }
+
+  void cut() {
+    down_ = true;
+    for (auto* s : open_) {
+      s->inner->cancel();
+    }
+  }
+  void resume() { down_ = false; }
+
+ private:
+  struct Tracked : kube::EventStream {
+    Tracked(CuttableWatches& owner, std::unique_ptr<kube::EventStream> s)
+        : owner(owner), inner(std::move(s)) {
+      owner.open_.insert(this);
+    }
+    ~Tracked() override { owner.open_.erase(this); }
+    kube::Async<std::optional<json>> next(Duration max_wait) override {
+      auto event = co_await inner->next(max_wait);
+      co_return event;
+    }
+    void cancel() override { inner->cancel(); }
+    CuttableWatches& owner;
+    std::unique_ptr<kube::EventStream> inner;
+  };
+  asio::io_context& io_;
+  kube::Client& inner_;
+  bool down_ = false;
+  std::set<Tracked*> open_;
 };
 
 class SimulatorTest : public ::testing::Test {
@@ -242,6 +297,35 @@ TEST_F(SimulatorTest, RegistrationRetriesABusyServer) {
   sim_client_ = interposed_.get();
   startSimulator();  // expects registerNodes() to succeed
   EXPECT_EQ(get("/api/v1/nodes")["items"].size(), 3u);
+}
+
+TEST_F(SimulatorTest, AfterALostWatchBelowTheCompactionItListsAgainAndForgetsDeletedPods) {
+  auto cuttable = std::make_unique<CuttableWatches>(io_, client_);
+  CuttableWatches& watches = *cuttable;
+  interposed_ = std::move(cuttable);
+  sim_client_ = interposed_.get();
+  startSimulator();
+  const std::string pods = "/api/v1/namespaces/default/pods/";
+  createPod("first", "sim-0");
+  ASSERT_TRUE(waitFor([&] { return get(pods + "first")["status"]["phase"] == "Running"; },
+                      milliseconds(2000)));
+  EXPECT_EQ(get(pods + "first")["status"]["podIP"], "10.64.0.2");
+
+  watches.cut();
+  ASSERT_EQ(call("DELETE", pods + "first?gracePeriodSeconds=0").status, 200);
+  createPod("filler", "real-node");
+  std::string rv = get("/api/v1/namespaces/default/pods")["metadata"]["resourceVersion"];
+  ASSERT_TRUE(testing::runLoop(io_, store_.compact(std::stoll(rv))));
+  watches.resume();
+
+  // The watch from the old revision ends with 410; the list that follows no longer has
+  // "first", so its address is free again for the next pod on that node.
+  createPod("second", "sim-0");
+  ASSERT_TRUE(waitFor([&] { return get(pods + "second")["status"]["phase"] == "Running"; },
+                      milliseconds(2000)));
+  EXPECT_EQ(get(pods + "second")["status"]["podIP"], "10.64.0.2");
+  EXPECT_GE(sim_->stats().relists, 2);
+  EXPECT_GE(sim_->stats().watch_restarts, 1);
 }
 
 TEST_F(SimulatorTest, ANodeRegisteredBeforeIsMadeReadyAgain) {
