@@ -4,7 +4,8 @@
 // with --no-controller, as pods the bench binds round-robin itself.
 //
 //   cluster_bench [--nodes 1000] [--pods 10000] [--replicas 100] [--servers 2]
-//                 [--no-controller] [--lease-renew-interval 10s] [--timeout 900] [--dir D]
+//                 [--no-controller] [--controller-flag F]... [--lease-renew-interval 10s]
+//                 [--timeout 900] [--dir D]
 //
 // Measured:
 //   pod startup     created → Running and Ready, both as seen by one watch of the pods
@@ -70,6 +71,7 @@ struct Flags {
   int servers = 2;
   bool no_controller = false;
   std::string renew_interval = "10s";
+  std::vector<std::string> controller_flags;  // extra flags for `rampart controller`
   int timeout_s = 900;
   std::string dir;
 };
@@ -99,11 +101,12 @@ struct Proc {
 };
 
 int usage(const char* why) {
-  std::fprintf(stderr,
-               "cluster_bench: %s\nusage: cluster_bench [--nodes N] [--pods N] [--replicas R] "
-               "[--servers 1|2] [--no-controller] [--lease-renew-interval D] [--timeout S] "
-               "[--dir D]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "cluster_bench: %s\nusage: cluster_bench [--nodes N] [--pods N] [--replicas R] "
+      "[--servers 1|2] [--no-controller] [--controller-flag F]... [--lease-renew-interval D] "
+      "[--timeout S] [--dir D]\n",
+      why);
   return 2;
 }
 
@@ -278,8 +281,9 @@ Result<std::optional<Proc>> Bench::startController(const std::string& kubeconfig
     return std::optional<Proc>{};
   }
   Proc proc{"controller", 0, flags_.dir + "/controller.log"};
-  auto pid = runtime::spawn(
-      runtime::SpawnOptions{{RAMPART_BINARY, "controller", "--kubeconfig", kubeconfig}, proc.log});
+  std::vector<std::string> argv = {RAMPART_BINARY, "controller", "--kubeconfig", kubeconfig};
+  argv.insert(argv.end(), flags_.controller_flags.begin(), flags_.controller_flags.end());
+  auto pid = runtime::spawn(runtime::SpawnOptions{argv, proc.log});
   if (!pid) {
     return fail(pid.error());
   }
@@ -697,6 +701,8 @@ int main(int argc, char** argv) {
       flags.servers = std::atoi(v.c_str());
     } else if (a == "--lease-renew-interval") {
       flags.renew_interval = v;
+    } else if (a == "--controller-flag") {
+      flags.controller_flags.push_back(v);
     } else if (a == "--timeout") {
       flags.timeout_s = std::atoi(v.c_str());
     } else if (a == "--dir") {
