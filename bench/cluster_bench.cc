@@ -4,7 +4,8 @@
 // with --no-controller, as pods the bench binds round-robin itself.
 //
 //   cluster_bench [--nodes 1000] [--pods 10000] [--replicas 100] [--servers 2]
-//                 [--no-controller] [--lease-renew-interval 10s] [--timeout 900] [--dir D]
+//                 [--no-controller] [--controller-flag F]... [--lease-renew-interval 10s]
+//                 [--timeout 900] [--dir D]
 //
 // Measured:
 //   pod startup     created → Running and Ready, both as seen by one watch of the pods
@@ -70,6 +71,7 @@ struct Flags {
   int servers = 2;
   bool no_controller = false;
   std::string renew_interval = "10s";
+  std::vector<std::string> controller_flags;  // extra flags for `rampart controller`
   int timeout_s = 900;
   std::string dir;
 };
@@ -99,11 +101,12 @@ struct Proc {
 };
 
 int usage(const char* why) {
-  std::fprintf(stderr,
-               "cluster_bench: %s\nusage: cluster_bench [--nodes N] [--pods N] [--replicas R] "
-               "[--servers 1|2] [--no-controller] [--lease-renew-interval D] [--timeout S] "
-               "[--dir D]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "cluster_bench: %s\nusage: cluster_bench [--nodes N] [--pods N] [--replicas R] "
+      "[--servers 1|2] [--no-controller] [--controller-flag F]... [--lease-renew-interval D] "
+      "[--timeout S] [--dir D]\n",
+      why);
   return 2;
 }
 
@@ -211,15 +214,15 @@ Result<void> Bench::startEtcd() {
 }
 
 Result<Proc> Bench::startServer(int index) {
-  Proc proc{"server-" + std::to_string(index), 0, flags_.dir + "/server-" + std::to_string(index) +
-                                                      ".log"};
+  Proc proc{"server-" + std::to_string(index), 0,
+            flags_.dir + "/server-" + std::to_string(index) + ".log"};
   std::string kubeconfig = flags_.dir + "/kubeconfig-" + std::to_string(index);
-  std::vector<std::string> argv = {RAMPART_BINARY,      "server",
-                                   "--etcd-servers",    etcd_->endpointList(),
-                                   "--bind-address",    "127.0.0.1",
-                                   "--secure-port",     "0",
-                                   "--token-auth-file", flags_.dir + "/tokens.csv",
-                                   "--cert-dir",        flags_.dir + "/pki",
+  std::vector<std::string> argv = {RAMPART_BINARY,       "server",
+                                   "--etcd-servers",     etcd_->endpointList(),
+                                   "--bind-address",     "127.0.0.1",
+                                   "--secure-port",      "0",
+                                   "--token-auth-file",  flags_.dir + "/tokens.csv",
+                                   "--cert-dir",         flags_.dir + "/pki",
                                    "--write-kubeconfig", kubeconfig};
   auto pid = runtime::spawn(runtime::SpawnOptions{argv, proc.log});
   if (!pid) {
@@ -278,8 +281,9 @@ Result<std::optional<Proc>> Bench::startController(const std::string& kubeconfig
     return std::optional<Proc>{};
   }
   Proc proc{"controller", 0, flags_.dir + "/controller.log"};
-  auto pid = runtime::spawn(
-      runtime::SpawnOptions{{RAMPART_BINARY, "controller", "--kubeconfig", kubeconfig}, proc.log});
+  std::vector<std::string> argv = {RAMPART_BINARY, "controller", "--kubeconfig", kubeconfig};
+  argv.insert(argv.end(), flags_.controller_flags.begin(), flags_.controller_flags.end());
+  auto pid = runtime::spawn(runtime::SpawnOptions{argv, proc.log});
   if (!pid) {
     return fail(pid.error());
   }
@@ -313,9 +317,9 @@ void Bench::stopAll() {
 
 asio::awaitable<void> Bench::watchPods(kube::Client& client, std::string revision) {
   while (!done_) {
-    auto stream = co_await client.watch(std::string("/api/v1/namespaces/") + kNamespace +
-                                        "/pods?allowWatchBookmarks=true&resourceVersion=" +
-                                        revision);
+    auto stream =
+        co_await client.watch(std::string("/api/v1/namespaces/") + kNamespace +
+                              "/pods?allowWatchBookmarks=true&resourceVersion=" + revision);
     if (!stream) {
       say("watch: " + stream.error().message);
       co_await sleep(200ms);
@@ -417,8 +421,8 @@ json podTemplate(const std::string& app) {
 // Creates the workload, 16 requests at a time: Deployments (the controller makes the pods) or,
 // without a controller, the pods themselves bound round-robin to the simulated nodes.
 asio::awaitable<Result<void>> Bench::createWorkload(kube::Client& client) {
-  int objects = flags_.no_controller ? flags_.pods : (flags_.pods + flags_.replicas - 1) /
-                                                         flags_.replicas;
+  int objects =
+      flags_.no_controller ? flags_.pods : (flags_.pods + flags_.replicas - 1) / flags_.replicas;
   int next = 0;
   int active = 0;
   std::optional<Error> error;
@@ -482,8 +486,8 @@ asio::awaitable<int> Bench::measure(kube::Client& client) {
     error_ = "cannot create the namespace";
     co_return 1;
   }
-  auto listed =
-      co_await client.call("GET", std::string("/api/v1/namespaces/") + kNamespace + "/pods?limit=1");
+  auto listed = co_await client.call(
+      "GET", std::string("/api/v1/namespaces/") + kNamespace + "/pods?limit=1");
   if (!listed || !listed->ok()) {
     error_ = "cannot list pods";
     co_return 1;
@@ -591,10 +595,10 @@ int Bench::run() {
   size_t lines = 0;
   for (int i = 0; i < 3; ++i) {
     auto start = Clock::now();
-    auto listed = runtime::runCommand({"kubectl", "--kubeconfig", kc_other, "--cache-dir",
-                                       flags_.dir + "/kube-cache", "get", "pods", "-A",
-                                       "--no-headers"},
-                                      300s);
+    auto listed =
+        runtime::runCommand({"kubectl", "--kubeconfig", kc_other, "--cache-dir",
+                             flags_.dir + "/kube-cache", "get", "pods", "-A", "--no-headers"},
+                            300s);
     kubectl_ms.add(Clock::now() - start);
     lines = static_cast<size_t>(std::count(listed.output.begin(), listed.output.end(), '\n')) + 1;
   }
@@ -612,11 +616,10 @@ int Bench::run() {
     }
   }
   std::sort(binds.begin(), binds.end());
-  double bind_rate =
-      binds.size() > 1
-          ? static_cast<double>(binds.size() - 1) /
-                std::chrono::duration<double>(binds.back() - binds.front()).count()
-          : 0;
+  double bind_rate = binds.size() > 1
+                         ? static_cast<double>(binds.size() - 1) /
+                               std::chrono::duration<double>(binds.back() - binds.front()).count()
+                         : 0;
   double create_s = std::chrono::duration<double>(created_all_ - *first_created_).count();
   double all_running_s = std::chrono::duration<double>(last_running - *first_created_).count();
 
@@ -636,7 +639,8 @@ int Bench::run() {
   // Stop the agent now to read its own counters.
   runtime::terminate(agent_->pid, 10s);
   agent_->pid = 0;
-  json agent_stats = waitForEvent(*agent_, "stopped", 1s).value_or(json{{"stats", nullptr}})["stats"];
+  json agent_stats =
+      waitForEvent(*agent_, "stopped", 1s).value_or(json{{"stats", nullptr}})["stats"];
 
   std::printf("\n| figure | value |\n| --- | --- |\n");
   std::printf("| simulated nodes / pods | %d / %d |\n", flags_.nodes, flags_.pods);
@@ -697,6 +701,8 @@ int main(int argc, char** argv) {
       flags.servers = std::atoi(v.c_str());
     } else if (a == "--lease-renew-interval") {
       flags.renew_interval = v;
+    } else if (a == "--controller-flag") {
+      flags.controller_flags.push_back(v);
     } else if (a == "--timeout") {
       flags.timeout_s = std::atoi(v.c_str());
     } else if (a == "--dir") {

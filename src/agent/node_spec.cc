@@ -134,8 +134,9 @@ Result<void> validate(const NodeSpec& spec) {
                 "\": must be a positive quantity (32Gi, 512Mi)");
   }
   if (spec.max_pods < 1 || spec.max_pods > kPodSlotsPerNode) {
-    return fail(ErrorCode::InvalidArgument, "--node-max-pods: Invalid value: ", std::to_string(spec.max_pods),
-                ": must be 1..", std::to_string(kPodSlotsPerNode), " (one /24 pod range per node)");
+    return fail(ErrorCode::InvalidArgument,
+                "--node-max-pods: Invalid value: ", std::to_string(spec.max_pods), ": must be 1..",
+                std::to_string(kPodSlotsPerNode), " (one /24 pod range per node)");
   }
   if (spec.lease_duration < std::chrono::milliseconds(1)) {
     return fail(ErrorCode::InvalidArgument, "--lease-duration: must be at least 1ms");
@@ -205,20 +206,17 @@ json makeNode(const NodeSpec& spec, int index, api::WallTime now) {
                     {"ephemeral-storage", "100Gi"}};
   auto condition = [&](const char* type, const char* status, const char* reason,
                        const char* message) {
-    return json{{"type", type},
-                {"status", status},
-                {"reason", reason},
-                {"message", message},
-                {"lastHeartbeatTime", at},
-                {"lastTransitionTime", at}};
+    return json{{"type", type},       {"status", status},        {"reason", reason},
+                {"message", message}, {"lastHeartbeatTime", at}, {"lastTransitionTime", at}};
   };
-  json conditions = json::array(
-      {condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                 "kubelet has sufficient memory available"),
-       condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-       condition("PIDPressure", "False", "KubeletHasSufficientPID",
-                 "kubelet has sufficient PID available"),
-       condition("Ready", "True", "KubeletReady", "rampart simulated node is posting ready status")});
+  json conditions = json::array({condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                                           "kubelet has sufficient memory available"),
+                                 condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                                           "kubelet has no disk pressure"),
+                                 condition("PIDPressure", "False", "KubeletHasSufficientPID",
+                                           "kubelet has sufficient PID available"),
+                                 condition("Ready", "True", "KubeletReady",
+                                           "rampart simulated node is posting ready status")});
   std::string id = std::to_string(index);
   return json{
       {"apiVersion", "v1"},

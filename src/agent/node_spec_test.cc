@@ -33,7 +33,8 @@ TEST(NodeSpec, NodesAreNamedByPrefixAndIndexWithZonesRoundRobin) {
   EXPECT_EQ(n4["metadata"]["labels"]["topology.kubernetes.io/zone"], "b");
   EXPECT_EQ(n4["metadata"]["labels"]["pool"], "sim");
   spec.zones.clear();
-  EXPECT_FALSE(makeNode(spec, 0, now)["metadata"]["labels"].contains("topology.kubernetes.io/zone"));
+  EXPECT_FALSE(
+      makeNode(spec, 0, now)["metadata"]["labels"].contains("topology.kubernetes.io/zone"));
 }
 
 TEST(NodeSpec, ANodeIsReadyWithoutPressureAndReportsItsCapacity) {

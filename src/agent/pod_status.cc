@@ -6,9 +6,8 @@ using json = nlohmann::json;
 namespace {
 
 std::string conditionStatus(const json& status, const std::string& type) {
-  const json* conditions = status.is_object() && status.contains("conditions")
-                               ? &status["conditions"]
-                               : nullptr;
+  const json* conditions =
+      status.is_object() && status.contains("conditions") ? &status["conditions"] : nullptr;
   if (conditions == nullptr || !conditions->is_array()) {
     return "";
   }

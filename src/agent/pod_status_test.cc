@@ -62,9 +62,9 @@ TEST(PodStatus, ARunningReadyPodNeedsNoWrite) {
   pod["status"] = first.status;
   EXPECT_EQ(decidePod(pod, kPlacement, at("2026-12-06T17:00:05Z")).kind, PodAction::Kind::None);
   // ... unless what it reports is not what this node gave it.
-  EXPECT_EQ(decidePod(pod, PodPlacement{"172.16.0.1", "10.64.0.3"}, at("2026-12-06T17:00:05Z"))
-                .kind,
-            PodAction::Kind::SetStatus);
+  EXPECT_EQ(
+      decidePod(pod, PodPlacement{"172.16.0.1", "10.64.0.3"}, at("2026-12-06T17:00:05Z")).kind,
+      PodAction::Kind::SetStatus);
 }
 
 TEST(PodStatus, TimesAlreadyReportedAreKept) {

@@ -114,8 +114,8 @@ asio::awaitable<Result<void>> Simulator::registerNode(int index) {
     auto readied = co_await client_.call("PATCH", "/api/v1/nodes/" + name + "/status",
                                          status.dump(), "application/merge-patch+json");
     if (!readied || !readied->ok()) {
-      co_return fail(ErrorCode::Unavailable, "node ", name, ": status: ",
-                     readied ? describe(*readied) : readied.error().message);
+      co_return fail(ErrorCode::Unavailable, "node ", name,
+                     ": status: ", readied ? describe(*readied) : readied.error().message);
     }
   } else if (!created->ok()) {
     // 429 and 5xx may pass; any other refusal (422 invalid, 403) will not.
@@ -231,8 +231,7 @@ void Simulator::observe(const json& pod) {
   }
   std::string key = podKey(pod);
   known_[key] = at->second;
-  auto ip = ips_.assign(key, at->second,
-                        pod.value("/status/podIP"_json_pointer, std::string()));
+  auto ip = ips_.assign(key, at->second, pod.value("/status/podIP"_json_pointer, std::string()));
   PodPlacement placement{nodeInternalIp(at->second), ip.value_or("")};
   auto action = decidePod(pod, placement, wall_clock_());
   if (action.kind == PodAction::Kind::None) {
@@ -262,7 +261,7 @@ void Simulator::enqueuePod(const std::string& key) {
 
 asio::awaitable<Result<std::string>> Simulator::listPods() {
   ++stats_.relists;
-  std::set<std::string> seen;
+  std::vector<json> items;
   std::string token;
   std::string revision;
   do {
@@ -278,22 +277,29 @@ asio::awaitable<Result<std::string>> Simulator::listPods() {
       co_return fail(page->status == 410 ? ErrorCode::OutOfRange : ErrorCode::Unavailable,
                      "list pods: ", describe(*page));
     }
-    for (const auto& pod : page->body.value("items", json::array())) {
-      seen.insert(podKey(pod));
-      observe(pod);
+    for (auto& pod : page->body["items"]) {
+      items.push_back(std::move(pod));
     }
     token = page->body.value("/metadata/continue"_json_pointer, std::string());
     revision = page->body.value("/metadata/resourceVersion"_json_pointer, std::string());
   } while (!token.empty() && !stopping_);
-  // Pods of ours that went while no watch was open.
+  // Pods of ours that went while no watch was open are forgotten first, so that their
+  // addresses are free before the listed pods are placed.
+  std::set<std::string> listed;
+  for (const auto& pod : items) {
+    listed.insert(podKey(pod));
+  }
   std::vector<std::string> gone;
   for (const auto& [key, node] : known_) {
-    if (!seen.count(key)) {
+    if (!listed.count(key)) {
       gone.push_back(key);
     }
   }
   for (const auto& key : gone) {
     forget(key);
+  }
+  for (const auto& pod : items) {
+    observe(pod);
   }
   co_return revision;
 }
@@ -310,8 +316,8 @@ asio::awaitable<void> Simulator::podLoop() {
       }
       revision = *listed;
     }
-    auto stream = co_await client_.watch("/api/v1/pods?allowWatchBookmarks=true&resourceVersion=" +
-                                         revision);
+    auto stream =
+        co_await client_.watch("/api/v1/pods?allowWatchBookmarks=true&resourceVersion=" + revision);
     if (!stream) {
       log::get("agent")->warn("cannot watch pods: {}", stream.error().message);
       if (stream.error().code == ErrorCode::OutOfRange) {

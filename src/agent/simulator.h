@@ -120,17 +120,17 @@ class Simulator {
 
   std::unordered_map<std::string, int> node_index_;  // node name → index
   PodIps ips_;
-  std::unordered_map<std::string, int> known_;       // pod key → node index, pods on our nodes
+  std::unordered_map<std::string, int> known_;  // pod key → node index, pods on our nodes
 
   std::deque<int> lease_queue_;
-  std::vector<bool> lease_busy_;                     // queued or in flight
+  std::vector<bool> lease_busy_;  // queued or in flight
   std::deque<std::string> pod_queue_;
   std::unordered_map<std::string, nlohmann::json> pod_pending_;  // latest object to act on
-  std::set<std::string> pod_busy_;                   // queued or in flight
+  std::set<std::string> pod_busy_;                               // queued or in flight
 
-  boost::asio::steady_timer work_ready_;   // cancelled when work is queued
+  boost::asio::steady_timer work_ready_;  // cancelled when work is queued
   boost::asio::steady_timer lease_timer_;
-  boost::asio::steady_timer finished_;     // cancelled when run()'s coroutines are done
+  boost::asio::steady_timer finished_;  // cancelled when run()'s coroutines are done
   std::unique_ptr<kube::EventStream> stream_;
 };
 

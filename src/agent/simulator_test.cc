@@ -2,11 +2,13 @@
 // request semantics, real timers, no sockets.
 #include "agent/simulator.h"
 
+#include <set>
+
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include "kube/local_client.h"
 #include "store/memory_store.h"
@@ -52,8 +54,10 @@ class BusyNodeCreates : public kube::Client {
                                 std::string content_type) override {
     if (method == "POST" && target == "/api/v1/nodes" && failures_ > 0) {
       --failures_;
-      co_return kube::Reply{503, json{{"kind", "Status"}, {"code", 503},
-                                      {"reason", "ServiceUnavailable"}, {"message", "etcd down"}}};
+      co_return kube::Reply{503, json{{"kind", "Status"},
+                                      {"code", 503},
+                                      {"reason", "ServiceUnavailable"},
+                                      {"message", "etcd down"}}};
     }
     auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
                                       std::move(content_type));
@@ -69,12 +73,66 @@ class BusyNodeCreates : public kube::Client {
   int failures_;
 };
 
+// Watches that the test can cut (every open stream ends, as when a server goes away) and keep
+// down until resume().
+class CuttableWatches : public kube::Client {
+ public:
+  CuttableWatches(asio::io_context& io, kube::Client& inner) : io_(io), inner_(inner) {}
+
+  kube::Async<kube::Reply> call(std::string method, std::string target, std::string body,
+                                std::string content_type) override {
+    auto reply = co_await inner_.call(std::move(method), std::move(target), std::move(body),
+                                      std::move(content_type));
+    co_return reply;
+  }
+  kube::Async<std::unique_ptr<kube::EventStream>> watch(std::string target) override {
+    while (down_) {
+      asio::steady_timer timer(io_, milliseconds(5));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    auto stream = co_await inner_.watch(std::move(target));
+    if (!stream) {
+      co_return stream;
+    }
+    co_return std::unique_ptr<kube::EventStream>(new Tracked(*this, std::move(*stream)));
+  }
+
+  void cut() {
+    down_ = true;
+    for (auto* s : open_) {
+      s->inner->cancel();
+    }
+  }
+  void resume() { down_ = false; }
+
+ private:
+  struct Tracked : kube::EventStream {
+    Tracked(CuttableWatches& owner, std::unique_ptr<kube::EventStream> s)
+        : owner(owner), inner(std::move(s)) {
+      owner.open_.insert(this);
+    }
+    ~Tracked() override { owner.open_.erase(this); }
+    kube::Async<std::optional<json>> next(Duration max_wait) override {
+      auto event = co_await inner->next(max_wait);
+      co_return event;
+    }
+    void cancel() override { inner->cancel(); }
+    CuttableWatches& owner;
+    std::unique_ptr<kube::EventStream> inner;
+  };
+  asio::io_context& io_;
+  kube::Client& inner_;
+  bool down_ = false;
+  std::set<Tracked*> open_;
+};
+
 class SimulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* ns : {"default", "kube-node-lease"}) {
-      ASSERT_EQ(call("POST", "/api/v1/namespaces", json{{"metadata", {{"name", ns}}}}.dump()).status,
-                201);
+      ASSERT_EQ(
+          call("POST", "/api/v1/namespaces", json{{"metadata", {{"name", ns}}}}.dump()).status,
+          201);
     }
     options_.nodes = 3;
     options_.spec.zones = {"a", "b"};
@@ -116,8 +174,9 @@ class SimulatorTest : public ::testing::Test {
   }
 
   Simulator& startSimulator() {
-    sim_ = std::make_unique<Simulator>(io_.get_executor(), *sim_client_, SteadyClock::instance(),
-                                       [] { return std::chrono::system_clock::now(); }, options_);
+    sim_ = std::make_unique<Simulator>(
+        io_.get_executor(), *sim_client_, SteadyClock::instance(),
+        [] { return std::chrono::system_clock::now(); }, options_);
     auto registered = testing::runLoop(io_, sim_->registerNodes());
     EXPECT_TRUE(registered) << (registered ? "" : registered.error().message);
     asio::co_spawn(io_, runToEnd(), asio::detached);
@@ -130,11 +189,11 @@ class SimulatorTest : public ::testing::Test {
   }
 
   json createPod(const std::string& name, const std::string& node) {
-    json pod = {{"apiVersion", "v1"},
-                {"kind", "Pod"},
-                {"metadata", {{"name", name}}},
-                {"spec",
-                 {{"nodeName", node}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+    json pod = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata", {{"name", name}}},
+        {"spec", {{"nodeName", node}, {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
     auto reply = call("POST", "/api/v1/namespaces/default/pods", pod.dump());
     EXPECT_EQ(reply.status, 201) << reply.body.dump();
     return reply.body;
@@ -147,7 +206,7 @@ class SimulatorTest : public ::testing::Test {
   kube::LocalClient client_{store_, SteadyClock::instance(),
                             [] { return std::chrono::system_clock::now(); }};
   std::unique_ptr<kube::Client> interposed_;  // outlives the simulator (stopped in TearDown)
-  kube::Client* sim_client_ = &client_;  // what the simulator talks to
+  kube::Client* sim_client_ = &client_;       // what the simulator talks to
   SimulatorOptions options_;
   std::unique_ptr<Simulator> sim_;
   bool run_done_ = false;
@@ -200,8 +259,8 @@ TEST_F(SimulatorTest, AGracefullyDeletedPodIsRemovedByItsNode) {
   startSimulator();
   createPod("web-1", "sim-0");
   const std::string path = "/api/v1/namespaces/default/pods/web-1";
-  ASSERT_TRUE(waitFor([&] { return get(path)["status"]["phase"] == "Running"; },
-                      milliseconds(2000)));
+  ASSERT_TRUE(
+      waitFor([&] { return get(path)["status"]["phase"] == "Running"; }, milliseconds(2000)));
   auto deleting = call("DELETE", path);  // grace 30 s: only marks it
   ASSERT_EQ(deleting.status, 200);
   ASSERT_TRUE(deleting.body["metadata"].contains("deletionTimestamp"));
@@ -213,9 +272,7 @@ TEST_F(SimulatorTest, PodsBoundBeforeTheAgentStartedRunToo) {
   createPod("early", "sim-2");
   startSimulator();
   EXPECT_TRUE(waitFor(
-      [&] {
-        return get("/api/v1/namespaces/default/pods/early")["status"]["phase"] == "Running";
-      },
+      [&] { return get("/api/v1/namespaces/default/pods/early")["status"]["phase"] == "Running"; },
       milliseconds(2000)));
 }
 
@@ -231,9 +288,7 @@ TEST_F(SimulatorTest, PodsStillStartWhileLeaseRenewalsSaturateTheWriters) {
       << "the renewals saturate the writers";
   createPod("web-1", "sim-7");
   EXPECT_TRUE(waitFor(
-      [&] {
-        return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running";
-      },
+      [&] { return get("/api/v1/namespaces/default/pods/web-1")["status"]["phase"] == "Running"; },
       milliseconds(2000)));
 }
 
@@ -242,6 +297,35 @@ TEST_F(SimulatorTest, RegistrationRetriesABusyServer) {
   sim_client_ = interposed_.get();
   startSimulator();  // expects registerNodes() to succeed
   EXPECT_EQ(get("/api/v1/nodes")["items"].size(), 3u);
+}
+
+TEST_F(SimulatorTest, AfterALostWatchBelowTheCompactionItListsAgainAndForgetsDeletedPods) {
+  auto cuttable = std::make_unique<CuttableWatches>(io_, client_);
+  CuttableWatches& watches = *cuttable;
+  interposed_ = std::move(cuttable);
+  sim_client_ = interposed_.get();
+  startSimulator();
+  const std::string pods = "/api/v1/namespaces/default/pods/";
+  createPod("first", "sim-0");
+  ASSERT_TRUE(waitFor([&] { return get(pods + "first")["status"]["phase"] == "Running"; },
+                      milliseconds(2000)));
+  EXPECT_EQ(get(pods + "first")["status"]["podIP"], "10.64.0.2");
+
+  watches.cut();
+  ASSERT_EQ(call("DELETE", pods + "first?gracePeriodSeconds=0").status, 200);
+  createPod("filler", "real-node");
+  std::string rv = get("/api/v1/namespaces/default/pods")["metadata"]["resourceVersion"];
+  ASSERT_TRUE(testing::runLoop(io_, store_.compact(std::stoll(rv))));
+  watches.resume();
+
+  // The watch from the old revision ends with 410; the list that follows no longer has
+  // "first", so its address is free again for the next pod on that node.
+  createPod("second", "sim-0");
+  ASSERT_TRUE(waitFor([&] { return get(pods + "second")["status"]["phase"] == "Running"; },
+                      milliseconds(2000)));
+  EXPECT_EQ(get(pods + "second")["status"]["podIP"], "10.64.0.2");
+  EXPECT_GE(sim_->stats().relists, 2);
+  EXPECT_GE(sim_->stats().watch_restarts, 1);
 }
 
 TEST_F(SimulatorTest, ANodeRegisteredBeforeIsMadeReadyAgain) {

@@ -4,10 +4,10 @@
 
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "agent/simulator.h"
@@ -46,8 +46,9 @@ int usage(const std::string& message) {
 Result<agent::SimulatorOptions> simulatorOptions(const AgentFlags& flags) {
   agent::SimulatorOptions options;
   if (flags.simulate < 1 || flags.simulate > agent::kMaxSimulatedNodes) {
-    return fail(ErrorCode::InvalidArgument, "--simulate: Invalid value: ", std::to_string(flags.simulate),
-                ": must be 1..", std::to_string(agent::kMaxSimulatedNodes));
+    return fail(ErrorCode::InvalidArgument,
+                "--simulate: Invalid value: ", std::to_string(flags.simulate), ": must be 1..",
+                std::to_string(agent::kMaxSimulatedNodes));
   }
   options.nodes = flags.simulate;
   auto interval = parseDuration(flags.renew_interval);
@@ -61,7 +62,8 @@ Result<agent::SimulatorOptions> simulatorOptions(const AgentFlags& flags) {
     auto duration = parseDuration(flags.lease_duration);
     if (!duration || *duration <= *interval) {
       return fail(ErrorCode::InvalidArgument, "--lease-duration: Invalid value: \"",
-                  flags.lease_duration, "\": must be a duration longer than --lease-renew-interval");
+                  flags.lease_duration,
+                  "\": must be a duration longer than --lease-renew-interval");
     }
     options.spec.lease_duration = *duration;
   }
@@ -83,8 +85,9 @@ Result<agent::SimulatorOptions> simulatorOptions(const AgentFlags& flags) {
     return fail(valid.error());
   }
   if (flags.max_in_flight < 1 || flags.max_in_flight > 1024) {
-    return fail(ErrorCode::InvalidArgument, "--max-in-flight: Invalid value: ",
-                std::to_string(flags.max_in_flight), ": must be 1..1024");
+    return fail(ErrorCode::InvalidArgument,
+                "--max-in-flight: Invalid value: ", std::to_string(flags.max_in_flight),
+                ": must be 1..1024");
   }
   options.max_in_flight = flags.max_in_flight;
   return options;
@@ -133,8 +136,9 @@ int runSimulated(const AgentFlags& flags) {
   if (!client) {
     return usage(client.error().message);
   }
-  agent::Simulator simulator(daemon.io().get_executor(), **client, SteadyClock::instance(),
-                             [] { return std::chrono::system_clock::now(); }, *options);
+  agent::Simulator simulator(
+      daemon.io().get_executor(), **client, SteadyClock::instance(),
+      [] { return std::chrono::system_clock::now(); }, *options);
   bool done = false;
   daemon.onShutdown([&]() -> asio::awaitable<void> {
     // Stop renewing first; then give in-flight calls up to a request timeout to finish.
@@ -178,7 +182,8 @@ int runSimulated(const AgentFlags& flags) {
 void addAgent(CLI::App& app, Action& action) {
   auto flags = std::make_shared<AgentFlags>();
   auto* cmd = app.add_subcommand(
-      "agent", "Node agent; today the simulated form: --simulate N hollow nodes for the control plane");
+      "agent",
+      "Node agent; today the simulated form: --simulate N hollow nodes for the control plane");
   cmd->add_option("--kubeconfig", flags->kubeconfig, "credentials and server of the API");
   cmd->add_option("--simulate", flags->simulate,
                   "register N simulated nodes that renew their Leases and report bound pods "

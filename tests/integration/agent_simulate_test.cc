@@ -30,11 +30,16 @@ class AgentSimulateTest : public KubectlTest {
   // event.
   void startAgent(int n) {
     agent_log_ = dir_.path() + "/agent.log";
-    std::vector<std::string> argv = {RAMPART_BINARY,           "agent",
-                                     "--kubeconfig",           servers_.front().kubeconfig,
-                                     "--simulate",             std::to_string(n),
-                                     "--zones",                "zone-a,zone-b,zone-c",
-                                     "--lease-renew-interval", "200ms"};
+    std::vector<std::string> argv = {RAMPART_BINARY,
+                                     "agent",
+                                     "--kubeconfig",
+                                     servers_.front().kubeconfig,
+                                     "--simulate",
+                                     std::to_string(n),
+                                     "--zones",
+                                     "zone-a,zone-b,zone-c",
+                                     "--lease-renew-interval",
+                                     "200ms"};
     auto pid = runtime::spawn(runtime::SpawnOptions{argv, agent_log_});
     ASSERT_TRUE(pid) << pid.error().message;
     agent_pid_ = *pid;
@@ -95,9 +100,9 @@ spec:
 )");
   auto created = kubectl({"apply", "-f", pod});
   ASSERT_EQ(created.exit_code, 0) << created.output;
-  auto ready = kubectl(servers_.front().kubeconfig,
-                       {"wait", "--for=condition=Ready", "pod/web", "--timeout=20s"}, "",
-                       seconds(30));
+  auto ready =
+      kubectl(servers_.front().kubeconfig,
+              {"wait", "--for=condition=Ready", "pod/web", "--timeout=20s"}, "", seconds(30));
   ASSERT_EQ(ready.exit_code, 0) << ready.output << testing::readWholeFile(agent_log_);
   json running = getJson({"get", "pod", "web"});
   EXPECT_EQ(running["status"]["phase"], "Running");
@@ -106,8 +111,8 @@ spec:
   EXPECT_EQ(running["status"]["containerStatuses"][0]["ready"], true);
 
   // kubectl delete waits for the pod to be gone: the simulated node's final delete.
-  auto deleted = kubectl(servers_.front().kubeconfig, {"delete", "pod", "web", "--timeout=20s"},
-                         "", seconds(30));
+  auto deleted = kubectl(servers_.front().kubeconfig, {"delete", "pod", "web", "--timeout=20s"}, "",
+                         seconds(30));
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
   auto gone = kubectl({"get", "pod", "web"});
   EXPECT_NE(gone.exit_code, 0);
@@ -142,10 +147,9 @@ TEST(AgentCommand, WithoutSimulateTheRealAgentIsNotBuiltYet) {
   auto result = runtime::runCommand({RAMPART_BINARY, "agent"}, seconds(10));
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.output.find("not built yet"), std::string::npos) << result.output;
-  auto bad = runtime::runCommand(
-      {RAMPART_BINARY, "agent", "--kubeconfig", "/nonexistent", "--simulate", "3", "--zones",
-       "a,,b"},
-      seconds(10));
+  auto bad = runtime::runCommand({RAMPART_BINARY, "agent", "--kubeconfig", "/nonexistent",
+                                  "--simulate", "3", "--zones", "a,,b"},
+                                 seconds(10));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("--zones"), std::string::npos) << bad.output;
 }
