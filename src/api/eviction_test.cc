@@ -1,11 +1,16 @@
 #include "api/eviction.h"
 
+#include <future>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
 #include "api/handler.h"
 #include "base/fake_clock.h"
 #include "store/memory_store.h"
 #include "testing/run_loop.h"
+#include "testing/yielding_store.h"
 
 namespace rampart::api {
 namespace {
@@ -233,6 +238,47 @@ TEST_F(EvictionRequestTest, BudgetAtZeroBlocksUntilItAllowsOneThenTakesIt) {
   // The budget is spent: the next healthy pod waits.
   EXPECT_EQ(evict("b", {{"gracePeriodSeconds", 0}}).status, 429);
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods/b").status, 200);
+}
+
+TEST_F(EvictionRequestTest, ConcurrentEvictionsNeverTakeMoreDisruptionsThanAllowed) {
+  for (const char* name : {"a", "b", "c", "d"}) {
+    makePod(name);
+  }
+  makeBudget(2);
+  // Four evictions interleaved on one loop (each yields at every store call): they read the
+  // same budget, but the CAS on its resourceVersion lets only two writes of allowed-1 through.
+  testing::YieldingStore yielding(store_);
+  ObjectStore racy_objects(yielding, "/registry");
+  ApiHandler racy(racy_objects, [] { return kNow; });
+  std::vector<std::future<ApiResponse>> answers;
+  for (const char* name : {"a", "b", "c", "d"}) {
+    json eviction = {{"apiVersion", "policy/v1"},
+                     {"kind", "Eviction"},
+                     {"metadata", {{"name", name}}},
+                     {"deleteOptions", {{"gracePeriodSeconds", 0}}}};
+    auto info = parseRequestInfo(
+        "POST", std::string("/api/v1/namespaces/default/pods/") + name + "/eviction");
+    ASSERT_TRUE(info);
+    ApiRequest req{*info, "application/json", "application/json", eviction.dump()};
+    answers.push_back(asio::co_spawn(io_, racy.handle(std::move(req)), asio::use_future));
+  }
+  io_.restart();
+  io_.run();
+  int evicted = 0;
+  int refused = 0;
+  for (auto& answer : answers) {
+    int status = answer.get().status;
+    evicted += status == 201;
+    refused += status == 429;
+  }
+  EXPECT_EQ(evicted, 2);
+  EXPECT_EQ(refused, 2);
+  EXPECT_GT(yielding.lost(), 0);  // the evictions did race for the budget
+  auto pdb = call("GET", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web").body;
+  EXPECT_EQ(pdb["status"]["disruptionsAllowed"], 0);
+  EXPECT_EQ(pdb["status"]["disruptedPods"].size(), 2u);
+  auto pods = call("GET", "/api/v1/namespaces/default/pods").body;
+  EXPECT_EQ(pods["items"].size(), 2u);
 }
 
 TEST_F(EvictionRequestTest, DryRunTakesNothingAndDeletesNothing) {

@@ -1,11 +1,16 @@
 #include "api/service_ip.h"
 
+#include <future>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
 #include "api/handler.h"
 #include "base/fake_clock.h"
 #include "store/memory_store.h"
 #include "testing/run_loop.h"
+#include "testing/yielding_store.h"
 
 namespace rampart::api {
 namespace {
@@ -163,6 +168,35 @@ TEST_F(ServiceIpTest, TwoServersSharingTheStoreNeverHandOutOneIpTwice) {
       EXPECT_TRUE(ips.insert(r.body["spec"]["clusterIP"].get<std::string>()).second);
     }
   }
+}
+
+TEST_F(ServiceIpTest, ConcurrentCreatesThroughTwoServersRaceButNeverShareAnIp) {
+  // Every create reads the held IPs, then claims one: interleaved, several pick the same IP
+  // and all but one lose the claim's compare and pick again.
+  testing::YieldingStore yielding(store_);
+  ObjectStore racy_objects(yielding, "/registry");
+  auto now = [] { return std::chrono::system_clock::now(); };
+  // A /27 (30 usable addresses) for 14 Services: crowded enough that picks collide, roomy
+  // enough that no create runs out of its bounded retries.
+  ApiHandler one(racy_objects, now, *Ipv4Range::parse("10.0.0.0/27"));
+  ApiHandler two(racy_objects, now, *Ipv4Range::parse("10.0.0.0/27"));
+  std::vector<std::future<ApiResponse>> answers;
+  for (int i = 0; i < 14; ++i) {
+    auto info = parseRequestInfo("POST", "/api/v1/namespaces/default/services");
+    ASSERT_TRUE(info);
+    ApiRequest req{*info, "application/json", "application/json", service("s" + std::to_string(i))};
+    ApiHandler& h = i % 2 ? one : two;
+    answers.push_back(asio::co_spawn(io_, h.handle(std::move(req)), asio::use_future));
+  }
+  io_.restart();
+  io_.run();
+  std::set<std::string> ips;
+  for (auto& answer : answers) {
+    ApiResponse r = answer.get();
+    ASSERT_EQ(r.status, 201) << r.body.dump();
+    EXPECT_TRUE(ips.insert(r.body["spec"]["clusterIP"].get<std::string>()).second);
+  }
+  EXPECT_EQ(ips.size(), 14u);
 }
 
 TEST_F(ServiceIpTest, RequestedIpIsHonouredOnceAndRefusedOutOfRangeOrTaken) {

@@ -181,9 +181,10 @@ void finish(Stream& stream) {
 
 // After a refusal the client may still be sending (the rest of a huge header or body). Closing
 // with unread bytes makes the kernel send a RST, which can destroy the answer before the client
-// reads it; so stop sending, then read and drop what comes for a moment (bounded: 256 KiB, 1 s).
+// reads it; so stop sending, then read and drop what comes for a moment (bounded: drain_limit
+// bytes, 1 s).
 template <class Stream>
-asio::awaitable<void> linger(Stream& stream) {
+asio::awaitable<void> linger(Stream& stream, size_t drain_limit) {
   if constexpr (requires { beast::get_lowest_layer(stream).socket(); }) {
     auto& lowest = beast::get_lowest_layer(stream);
     beast::error_code ignored;
@@ -191,7 +192,7 @@ asio::awaitable<void> linger(Stream& stream) {
     lowest.expires_after(std::chrono::seconds(1));
     std::array<char, 4096> sink;
     size_t total = 0;
-    while (total < 256 * 1024) {
+    while (total < drain_limit) {
       auto [ec, n] = co_await lowest.async_read_some(asio::buffer(sink), kTuple);
       if (ec) {
         break;
@@ -268,7 +269,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           }
           refused.prepare_payload();
           co_await bhttp::async_write(*stream, refused, kTuple);
-          co_await linger(*stream);
+          // Read (and drop) what the client is still sending, within the 1 s bound, so that it
+          // reads our answer instead of a reset: a body refused for its size may be a few times
+          // the limit (an API object of 4 MiB against 3 MiB), anything else is small.
+          co_await linger(*stream, std::max<size_t>(256 * 1024, 2 * options.body_limit));
         }
         break;
       }
