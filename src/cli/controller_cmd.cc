@@ -31,6 +31,9 @@ struct ControllerFlags {
   std::string lease_name = "rampart-controller";
   std::string identity;
   std::string node_monitor_grace_period = "5s";
+  std::string node_fence_after;  // "": the grace period
+  int64_t not_ready_toleration_seconds = 300;
+  int64_t unreachable_toleration_seconds = 300;
   std::vector<std::string> controllers = {"*"};
   std::string admin;
   int concurrent_syncs = 4;
@@ -77,7 +80,10 @@ int runController(const ControllerFlags& flags) {
   auto renew = durationFlag("--leader-elect-renew-deadline", flags.renew_deadline);
   auto retry = durationFlag("--leader-elect-retry-period", flags.retry_period);
   auto grace = durationFlag("--node-monitor-grace-period", flags.node_monitor_grace_period);
-  for (const auto* r : {&lease, &renew, &retry, &grace}) {
+  auto fence = durationFlag("--node-fence-after", flags.node_fence_after.empty()
+                                                      ? flags.node_monitor_grace_period
+                                                      : flags.node_fence_after);
+  for (const auto* r : {&lease, &renew, &retry, &grace, &fence}) {
     if (!*r) {
       return usage(r->error().message);
     }
@@ -97,6 +103,22 @@ int runController(const ControllerFlags& flags) {
   if (flags.lease_namespace.empty() || flags.lease_name.empty()) {
     return usage("--leader-elect-resource-namespace and --leader-elect-resource-name must not "
                  "be empty");
+  }
+  // Replacing the pods of an unreachable node is safe only once they have stopped there: the
+  // node's agent fences itself by its own deadline, so the controller must not count it fenced
+  // sooner than the grace after which it calls the node unreachable.
+  if (*fence < *grace) {
+    return usage("--node-fence-after (" + flags.node_fence_after +
+                 ") must not be shorter than --node-monitor-grace-period (" +
+                 flags.node_monitor_grace_period + ")");
+  }
+  for (auto [name, value] :
+       {std::pair{"--default-not-ready-toleration-seconds", flags.not_ready_toleration_seconds},
+        std::pair{"--default-unreachable-toleration-seconds",
+                  flags.unreachable_toleration_seconds}}) {
+    if (value < 0) {
+      return usage(std::string(name) + " must not be negative, got " + std::to_string(value));
+    }
   }
   if (flags.concurrent_syncs < 1 || flags.concurrent_syncs > 64) {
     return usage("--concurrent-syncs must be 1..64, got " +
@@ -144,7 +166,14 @@ int runController(const ControllerFlags& flags) {
   controller::Manager manager(**client, SteadyClock::instance(),
                               [] { return std::chrono::system_clock::now(); }, options,
                               &daemon.metrics());
-  if (auto added = controller::addControllers(manager, *names); !added) {
+  controller::ReconcilerOptions reconciler_options;
+  reconciler_options.node_lifecycle.grace = *grace;
+  reconciler_options.node_lifecycle.fence_after = *fence;
+  reconciler_options.taint_manager.not_ready_toleration_seconds =
+      flags.not_ready_toleration_seconds;
+  reconciler_options.taint_manager.unreachable_toleration_seconds =
+      flags.unreachable_toleration_seconds;
+  if (auto added = controller::addControllers(manager, *names, reconciler_options); !added) {
     return usage(added.error().message);
   }
   std::string identity = options.leader.identity;
@@ -200,6 +229,16 @@ void addController(CLI::App& app, Action& action) {
                   "this candidate's holderIdentity (default: hostname_random)");
   cmd->add_option("--node-monitor-grace-period", flags->node_monitor_grace_period,
                   "a node whose Lease is not renewed for this long becomes NotReady")
+      ->capture_default_str();
+  cmd->add_option("--node-fence-after", flags->node_fence_after,
+                  "an unreachable node's pods are replaced only after it has been silent this "
+                  "long (its agent has stopped them by then; default: the grace period)");
+  cmd->add_option("--default-not-ready-toleration-seconds", flags->not_ready_toleration_seconds,
+                  "how long pods without their own toleration stay on a not-ready node")
+      ->capture_default_str();
+  cmd->add_option("--default-unreachable-toleration-seconds",
+                  flags->unreachable_toleration_seconds,
+                  "how long pods without their own toleration stay on an unreachable node")
       ->capture_default_str();
   cmd->add_option("--controllers", flags->controllers,
                   "controllers to run: * (the defaults), name, -name; comma-separated")

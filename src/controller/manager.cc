@@ -180,6 +180,18 @@ asio::awaitable<void> Manager::supervise() {
       next_resync_ = now + options_.resync_period;
       enqueueAll();
     }
+    if (phase_ == Phase::Acting) {
+      for (auto& c : controllers_) {
+        auto period = c->reconciler->period();
+        if (period && now >= c->next_period) {
+          c->next_period = now + *period;
+          for (const auto& key : c->reconciler->keys()) {
+            c->queue.add(key);
+          }
+          wake(*c);
+        }
+      }
+    }
     if (metrics_) {
       metrics_->events_dropped.Set(static_cast<double>(recorder_->dropped()));
       for (auto& c : controllers_) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ class Reconciler {
   virtual boost::asio::awaitable<Result<void>> reconcile(std::string key) = 0;
   // Leadership was lost: forget bookkeeping about in-flight writes.
   virtual void reset() {}
+  // Time-driven controllers (node lifecycle: a dead node sends no event) have every key queued
+  // again at this period while acting; nullopt: only events and the resync queue keys.
+  virtual std::optional<Duration> period() const { return std::nullopt; }
 };
 using ReconcilerFactory =
     std::function<std::unique_ptr<Reconciler>(ControllerContext&, Enqueue enqueue)>;
@@ -118,6 +122,7 @@ class Manager {
     std::unique_ptr<Reconciler> reconciler;
     WorkQueue queue;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> wakes;
+    TimePoint next_period{};  // when period() queues every key again
   };
   boost::asio::awaitable<void> supervise();
   boost::asio::awaitable<void> work(Controller* controller, size_t index);

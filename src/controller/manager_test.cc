@@ -69,7 +69,8 @@ class ManagerTest : public ::testing::Test {
     return o;
   }
 
-  Manager& start(ManagerOptions o, kube::Client* client = nullptr) {
+  Manager& start(ManagerOptions o, kube::Client* client = nullptr,
+                 const ReconcilerOptions& reconciler_options = {}) {
     managers_.push_back(std::make_unique<Manager>(
         client ? *client : client_, clock_, [] { return std::chrono::system_clock::now(); },
         std::move(o)));
@@ -78,7 +79,7 @@ class ManagerTest : public ::testing::Test {
     for (const auto& known : knownControllers()) {
       names.push_back(known.name);
     }
-    auto added = addControllers(m, names);
+    auto added = addControllers(m, names, reconciler_options);
     EXPECT_TRUE(added);
     boost::asio::co_spawn(io_, m.run(), boost::asio::detached);
     return m;
@@ -359,6 +360,111 @@ TEST_F(ManagerTest, DeletingAReplicaSetCollectsItsPodsAndOrphanKeepsThem) {
     EXPECT_FALSE(pod["metadata"].contains("ownerReferences") &&
                  !pod["metadata"]["ownerReferences"].empty());
   }
+}
+
+}  // namespace
+}  // namespace rampart::controller
+
+namespace rampart::controller {
+namespace {
+
+// A MicroTime (microseconds, as the agent writes renewTime): every renewal differs.
+std::string microTime() {
+  auto now = std::chrono::system_clock::now();
+  std::string text = api::formatRfc3339(now);  // "...T19:15:07Z"
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch())
+                    .count() % 1000000;
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+  return text.substr(0, text.size() - 1) + frac + "Z";
+}
+
+bool hasTaint(const json& node, const std::string& key, const std::string& effect) {
+  for (const auto& t : node.value("/spec/taints"_json_pointer, json::array())) {
+    if (t.value("key", "") == key && t.value("effect", "") == effect) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string readyOf(const json& node) {
+  for (const auto& c : node.value("/status/conditions"_json_pointer, json::array())) {
+    if (c.value("type", "") == "Ready") {
+      return c.value("status", "");
+    }
+  }
+  return "";
+}
+
+// Two nodes; the test renews node-b's Lease and not node-a's. Past the grace node-a is Ready
+// Unknown with the unreachable taints, and (fenced, no toleration time) its pod is evicted;
+// node-b stays Ready and untainted throughout.
+TEST_F(ManagerTest, ANodeWhoseLeaseStopsIsMarkedUnreachableAndItsPodsEvictedOnceFenced) {
+  ASSERT_EQ(call("POST", "/api/v1/namespaces", json{{"metadata", {{"name", "kube-node-lease"}}}})
+                .status,
+            201);
+  for (const char* name : {"node-a", "node-b"}) {
+    ASSERT_EQ(call("POST", "/api/v1/nodes", node(name, "z1")).status, 201);
+    json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                  {"kind", "Lease"},
+                  {"metadata", {{"name", name}}},
+                  {"spec",
+                   {{"holderIdentity", name},
+                    {"leaseDurationSeconds", 1},
+                    {"renewTime", microTime()}}}};
+    ASSERT_EQ(
+        call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease).status,
+        201);
+  }
+  json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", "on-a"}}},
+              {"spec",
+               {{"nodeName", "node-a"}, {"containers", {{{"name", "c"}, {"image", "nginx"}}}}}}};
+  ASSERT_EQ(call("POST", "/api/v1/namespaces/default/pods", pod).status, 201);
+  ReconcilerOptions ro;
+  ro.node_lifecycle.grace = milliseconds(400);
+  ro.node_lifecycle.fence_after = milliseconds(600);
+  ro.taint_manager.unreachable_toleration_seconds = 0;
+  ro.taint_manager.not_ready_toleration_seconds = 0;
+  start(options(false), nullptr, ro);
+  const std::string lease_b = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-b";
+  auto renewB = [&] {
+    json patch = {{"spec", {{"renewTime", microTime()}}}};
+    call("PATCH", lease_b, patch, "application/merge-patch+json");
+  };
+  bool b_stayed_ready = true;
+  ASSERT_TRUE(testing::loopUntil(
+      io_,
+      [&] {
+        renewB();
+        json b = call("GET", "/api/v1/nodes/node-b").body;
+        b_stayed_ready = b_stayed_ready && readyOf(b) == "True" &&
+                         !hasTaint(b, "node.kubernetes.io/unreachable", "NoExecute");
+        json a = call("GET", "/api/v1/nodes/node-a").body;
+        return readyOf(a) == "Unknown" &&
+               hasTaint(a, "node.kubernetes.io/unreachable", "NoExecute") &&
+               hasTaint(a, "node.kubernetes.io/unreachable", "NoSchedule");
+      },
+      milliseconds(10000)));
+  ASSERT_TRUE(testing::loopUntil(
+      io_,
+      [&] {
+        renewB();
+        json b = call("GET", "/api/v1/nodes/node-b").body;
+        b_stayed_ready = b_stayed_ready && readyOf(b) == "True";
+        auto got = call("GET", "/api/v1/namespaces/default/pods/on-a");
+        return got.status == 404 || got.body.contains("/metadata/deletionTimestamp"_json_pointer);
+      },
+      milliseconds(10000)));
+  EXPECT_TRUE(b_stayed_ready);
+  json events = call("GET", "/api/v1/namespaces/default/events").body["items"];
+  bool eviction_event = false;
+  for (const auto& e : events) {
+    eviction_event = eviction_event || e.value("reason", "") == "TaintManagerEviction";
+  }
+  EXPECT_TRUE(eviction_event) << events.dump();
 }
 
 }  // namespace

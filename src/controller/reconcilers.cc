@@ -11,7 +11,8 @@ const std::vector<KnownController>& knownControllers() {
       {"disruption-controller", true},
       {"endpoints-controller", true},
       {"garbage-collector-controller", true},
-      {"scheduler", true},  // kube-scheduler's job, in the same leader-elected process
+      {"scheduler", true},
+      {"node-lifecycle-controller", true},  // kube-scheduler's job, in the same leader-elected process
   };
   return kAll;
 }
@@ -91,6 +92,10 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "garbage-collector-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeGarbageReconciler(c, std::move(e));
+      });
+    } else if (name == "node-lifecycle-controller") {
+      manager.add(name, [options](ControllerContext& c, Enqueue e) {
+        return makeNodeLifecycleReconciler(c, std::move(e), options);
       });
     } else if (name == "scheduler") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {

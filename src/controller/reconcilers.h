@@ -9,11 +9,15 @@
 #include <vector>
 
 #include "controller/manager.h"
+#include "controller/node_lifecycle.h"
+#include "controller/taints.h"
 
 namespace rampart::controller {
 
 struct ReconcilerOptions {
   int replicaset_burst = 500;  // pods created or deleted per ReplicaSet decision (Kubernetes')
+  NodeLifecycleConfig node_lifecycle;  // --node-monitor-grace-period, --node-fence-after
+  TaintManagerConfig taint_manager;    // --default-not-ready/unreachable-toleration-seconds
 };
 
 std::unique_ptr<Reconciler> makeReplicaSetReconciler(ControllerContext& context, Enqueue enqueue,
@@ -23,6 +27,9 @@ std::unique_ptr<Reconciler> makeSchedulerReconciler(ControllerContext& context, 
 std::unique_ptr<Reconciler> makeEndpointsReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeDeploymentReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeGarbageReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeNodeLifecycleReconciler(ControllerContext& context,
+                                                        Enqueue enqueue,
+                                                        const ReconcilerOptions& options);
 
 struct KnownController {
   std::string name;  // as --controllers names it (kube-controller-manager's names)

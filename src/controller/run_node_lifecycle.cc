@@ -1,0 +1,211 @@
+// The node lifecycle controller and the taint manager over node_lifecycle.h and taints.h.
+// A dead node sends no event, so every node is decided again each period() (a tenth of the
+// grace, 50 ms..1 s): a node silent for the grace is marked Ready Unknown and tainted at most
+// grace + period after its last sign of life. Each decision reads the node, its Lease
+// (kube-node-lease/<node>) and the pods bound to it from the informers; the node's own probe
+// (when this controller last saw its Lease or heartbeat change, on our monotonic clock) lives
+// here and is forgotten on reset(), so a new leader starts every node's grace afresh.
+// Writes carry the resourceVersion they were decided on (merge patch with
+// metadata.resourceVersion): a node or pod changed meanwhile loses with 409 and is decided again.
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "controller/node_lifecycle.h"
+#include "controller/reconcilers.h"
+#include "controller/taints.h"
+#include "kube/resources.h"
+
+namespace rampart::controller {
+namespace {
+using json = nlohmann::json;
+namespace asio = boost::asio;
+namespace res = kube::resources;
+
+constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
+constexpr const char* kMergePatch = "application/merge-patch+json";
+
+std::string nodeOf(const json& pod) {
+  return pod.value("/spec/nodeName"_json_pointer, std::string());
+}
+
+class NodeLifecycleReconciler : public Reconciler {
+ public:
+  NodeLifecycleReconciler(ControllerContext& context, Enqueue enqueue,
+                          const ReconcilerOptions& options)
+      : ctx_(context),
+        enqueue_(std::move(enqueue)),
+        options_(options),
+        nodes_(context.informer(res::kNodes)),
+        leases_(context.informer(res::kLeases)),
+        pods_(context.informer(res::kPods)) {
+    // pods by node, so a decision reads its node's pods, not every pod in the cluster
+    pods_.addHandler([this](kube::Informer::Change, const json* before, const json* after) {
+      if (before) {
+        if (auto it = by_node_.find(nodeOf(*before)); it != by_node_.end()) {
+          it->second.erase(kube::keyOf(*before));
+        }
+      }
+      if (after && !nodeOf(*after).empty()) {
+        by_node_[nodeOf(*after)].insert(kube::keyOf(*after));
+      }
+    });
+    nodes_.addHandler([this](kube::Informer::Change, const json* before, const json* after) {
+      if (!after) {
+        probes_.erase(before->value("/metadata/name"_json_pointer, std::string()));
+      }
+    });
+  }
+
+  std::vector<std::string> keys() const override {
+    std::vector<std::string> keys;
+    keys.reserve(nodes_.items().size());
+    for (const auto& [key, node] : nodes_.items()) {
+      keys.push_back(key);
+    }
+    return keys;
+  }
+
+  std::optional<Duration> period() const override {
+    return std::clamp<Duration>(options_.node_lifecycle.grace / 10, std::chrono::milliseconds(50),
+                                std::chrono::seconds(1));
+  }
+
+  void reset() override { probes_.clear(); }
+
+  asio::awaitable<Result<void>> reconcile(std::string key) override {
+    const json* found = nodes_.get(key);
+    if (!found) {
+      co_return ok();
+    }
+    json node = *found;
+    std::string name = node.value("/metadata/name"_json_pointer, std::string());
+    const json* lease = leases_.get(kube::makeKey(kNodeLeaseNamespace, name));
+    NodeProbe& probe = probes_[name];
+    TimePoint now = ctx_.clock.now();
+    observeNode(probe, node, lease ? *lease : json(nullptr), now);
+
+    std::vector<json> pods;
+    if (auto it = by_node_.find(name); it != by_node_.end()) {
+      for (const auto& pod_key : it->second) {
+        if (const json* pod = pods_.get(pod_key)) {
+          pods.push_back(*pod);
+        }
+      }
+    }
+    NodeLifecycleDecision d = decideNodeLifecycle(node, probe, now, ctx_.wall(),
+                                                  options_.node_lifecycle, pods);
+    for (const auto& e : d.events) {
+      ctx_.recorder.event(refOf(node, "Node", "v1"), e.type, e.reason, e.message);
+    }
+    std::string rv = node.value("/metadata/resourceVersion"_json_pointer, std::string());
+    if (!d.conditions.is_null()) {
+      json patch = {{"metadata", {{"resourceVersion", rv}}},
+                    {"status", {{"conditions", d.conditions}}}};
+      auto reply = co_await ctx_.client.call("PATCH", res::kNodes.object("", name, "status"),
+                                             patch.dump(), kMergePatch);
+      if (!reply || !reply->ok()) {
+        co_return fail(ErrorCode::FailedPrecondition, "node ", name, " status: ",
+                       reply ? reply->message() : reply.error().message);
+      }
+      log::get("node-lifecycle")->info("node={} {}", name, d.reason);
+      // The taints are written over what this write answered (its new resourceVersion).
+      rv = reply->body.value("/metadata/resourceVersion"_json_pointer, std::string());
+    }
+    if (!d.taints.is_null()) {
+      json patch = {{"metadata", {{"resourceVersion", rv}}}, {"spec", {{"taints", d.taints}}}};
+      auto reply = co_await ctx_.client.call("PATCH", res::kNodes.object("", name), patch.dump(),
+                                             kMergePatch);
+      if (!reply || !reply->ok()) {
+        co_return fail(ErrorCode::FailedPrecondition, "node ", name, " taints: ",
+                       reply ? reply->message() : reply.error().message);
+      }
+      node["spec"]["taints"] = d.taints;
+    }
+    for (const auto& pod_key : d.pods_not_ready) {
+      if (const json* pod = pods_.get(pod_key)) {
+        co_await markNotReady(*pod);
+      }
+    }
+    TaintEvictionDecision evictions =
+        decideTaintEvictions(node, pods, ctx_.wall(), d.fenced, options_.taint_manager);
+    for (const auto& eviction : evictions.evict) {
+      if (const json* pod = pods_.get(eviction.pod)) {
+        co_await evict(*pod, eviction);
+      }
+    }
+    co_return ok();
+  }
+
+ private:
+  // The pod's Ready condition False (endpoints drop it at once), with the CAS of what we read.
+  asio::awaitable<void> markNotReady(const json& pod) {
+    json conditions = pod.value("/status/conditions"_json_pointer, json::array());
+    bool changed = false;
+    for (auto& c : conditions) {
+      if (c.is_object() && c.value("type", "") == "Ready" && c.value("status", "") != "False") {
+        c["status"] = "False";
+        c["lastTransitionTime"] = api::formatRfc3339(ctx_.wall());
+        changed = true;
+      }
+    }
+    if (!changed) {
+      co_return;
+    }
+    auto [ns, name] = kube::splitKey(kube::keyOf(pod));
+    json patch = {
+        {"metadata",
+         {{"resourceVersion", pod.value("/metadata/resourceVersion"_json_pointer, "")}}},
+        {"status", {{"conditions", conditions}}}};
+    co_await ctx_.client.call("PATCH", res::kPods.object(ns, name, "status"), patch.dump(),
+                              kMergePatch);
+  }
+
+  // Kubernetes 1.32's order: the DisruptionTarget condition, then the delete, then the event.
+  asio::awaitable<void> evict(const json& pod, const PodEviction& eviction) {
+    auto [ns, name] = kube::splitKey(eviction.pod);
+    json conditions = pod.value("/status/conditions"_json_pointer, json::array());
+    json kept = json::array();
+    for (const auto& c : conditions) {
+      if (!(c.is_object() && c.value("type", "") == "DisruptionTarget")) {
+        kept.push_back(c);
+      }
+    }
+    kept.push_back(eviction.condition);
+    json patch = {{"status", {{"conditions", kept}}}};
+    co_await ctx_.client.call("PATCH", res::kPods.object(ns, name, "status"), patch.dump(),
+                              kMergePatch);
+    json options = {{"kind", "DeleteOptions"},
+                    {"apiVersion", "v1"},
+                    {"preconditions",
+                     {{"uid", pod.value("/metadata/uid"_json_pointer, std::string())}}}};
+    auto reply = co_await ctx_.client.call("DELETE", res::kPods.object(ns, name), options.dump());
+    if (reply && reply->ok()) {
+      ctx_.recorder.event(refOf(pod, "Pod", "v1"), eviction.event.type, eviction.event.reason,
+                          eviction.event.message);
+      log::get("node-lifecycle")->info("evicted pod={} {}", eviction.pod, eviction.reason);
+    }
+  }
+
+  ControllerContext& ctx_;
+  Enqueue enqueue_;
+  ReconcilerOptions options_;
+  kube::Informer& nodes_;
+  kube::Informer& leases_;
+  kube::Informer& pods_;
+  std::unordered_map<std::string, NodeProbe> probes_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> by_node_;
+};
+
+}  // namespace
+
+std::unique_ptr<Reconciler> makeNodeLifecycleReconciler(ControllerContext& context,
+                                                        Enqueue enqueue,
+                                                        const ReconcilerOptions& options) {
+  return std::make_unique<NodeLifecycleReconciler>(context, std::move(enqueue), options);
+}
+
+}  // namespace rampart::controller
