@@ -74,7 +74,11 @@ class ManagerTest : public ::testing::Test {
         client ? *client : client_, clock_, [] { return std::chrono::system_clock::now(); },
         std::move(o)));
     Manager& m = *managers_.back();
-    auto added = addControllers(m, {"replicaset-controller", "disruption-controller"});
+    std::vector<std::string> names;
+    for (const auto& known : knownControllers()) {
+      names.push_back(known.name);
+    }
+    auto added = addControllers(m, names);
     EXPECT_TRUE(added);
     boost::asio::co_spawn(io_, m.run(), boost::asio::detached);
     return m;
@@ -257,6 +261,82 @@ TEST_F(ManagerTest, AShutdownReleasesTheLeaseSoTheNextLeaderNeedNotWaitItOut) {
   ASSERT_TRUE(testing::loopUntil(io_, [&] { return b.acting(); }, milliseconds(3000)));
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(2))
       << "well under the 5 s lease duration";
+}
+
+json node(const std::string& name, const std::string& zone) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata",
+           {{"name", name},
+            {"labels",
+             {{"kubernetes.io/hostname", name}, {"topology.kubernetes.io/zone", zone}}}}},
+          {"status",
+           {{"allocatable", {{"cpu", "4"}, {"memory", "8Gi"}, {"pods", "110"}}},
+            {"capacity", {{"cpu", "4"}, {"memory", "8Gi"}, {"pods", "110"}}},
+            {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+TEST_F(ManagerTest, TheSchedulerBindsPendingPodsAndExplainsThoseThatFitNowhere) {
+  ASSERT_EQ(call("POST", "/api/v1/nodes", node("node-a", "z1")).status, 201);
+  start(options(false));
+  call("POST", "/apis/apps/v1/namespaces/default/replicasets", replicaSet("web", 3));
+  ASSERT_TRUE(testing::loopUntil(io_, [&] {
+    json items = pods("web");
+    if (items.size() != 3) {
+      return false;
+    }
+    for (const auto& pod : items) {
+      if (pod.value("/spec/nodeName"_json_pointer, std::string()) != "node-a") {
+        return false;
+      }
+    }
+    return true;
+  }));
+  json picky = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", "picky"}, {"labels", {{"app", "picky"}}}}},
+                {"spec",
+                 {{"nodeSelector", {{"disk", "ssd"}}},
+                  {"containers", {{{"name", "c"}, {"image", "nginx"}}}}}}};
+  ASSERT_EQ(call("POST", "/api/v1/namespaces/default/pods", picky).status, 201);
+  std::string message;
+  ASSERT_TRUE(testing::loopUntil(io_, [&] {
+    json pod = call("GET", "/api/v1/namespaces/default/pods/picky").body;
+    for (const auto& c : pod.value("/status/conditions"_json_pointer, json::array())) {
+      if (c["type"] == "PodScheduled" && c["status"] == "False") {
+        message = c.value("message", "");
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_NE(message.find("0/1 nodes are available"), std::string::npos) << message;
+  ASSERT_TRUE(testing::loopUntil(io_, [&] {
+    json events = call("GET", "/api/v1/namespaces/default/events").body["items"];
+    for (const auto& e : events) {
+      if (e["reason"] == "Scheduled" && e["involvedObject"]["kind"] == "Pod") {
+        return true;
+      }
+    }
+    return false;
+  }));
+}
+
+TEST_F(ManagerTest, ADeploymentGetsAReplicaSetNamedByItsTemplateHashAndItsPods) {
+  start(options(false));
+  json deployment = replicaSet("app", 2);
+  deployment["kind"] = "Deployment";
+  ASSERT_EQ(call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment).status, 201);
+  ASSERT_TRUE(testing::loopUntil(io_, [&] { return pods("app").size() == 2; }));
+  json sets = call("GET", "/apis/apps/v1/namespaces/default/replicasets").body["items"];
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0]["metadata"]["name"].get<std::string>().rfind("app-", 0), 0u);
+  EXPECT_EQ(sets[0]["metadata"]["ownerReferences"][0]["kind"], "Deployment");
+  EXPECT_EQ(sets[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+  ASSERT_TRUE(testing::loopUntil(io_, [&] {
+    json d = call("GET", "/apis/apps/v1/namespaces/default/deployments/app").body;
+    return d.value("/status/replicas"_json_pointer, 0) == 2;
+  }));
 }
 
 }  // namespace

@@ -7,7 +7,10 @@ namespace rampart::controller {
 const std::vector<KnownController>& knownControllers() {
   static const std::vector<KnownController> kAll = {
       {"replicaset-controller", true},
+      {"deployment-controller", true},
       {"disruption-controller", true},
+      {"endpoints-controller", true},
+      {"scheduler", true},  // kube-scheduler's job, in the same leader-elected process
   };
   return kAll;
 }
@@ -75,6 +78,18 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "disruption-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeDisruptionReconciler(c, std::move(e));
+      });
+    } else if (name == "deployment-controller") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeDeploymentReconciler(c, std::move(e));
+      });
+    } else if (name == "endpoints-controller") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeEndpointsReconciler(c, std::move(e));
+      });
+    } else if (name == "scheduler") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeSchedulerReconciler(c, std::move(e));
       });
     } else {
       return fail(ErrorCode::InvalidArgument, "--controllers: unknown controller \"", name, "\"");

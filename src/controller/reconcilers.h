@@ -19,6 +19,9 @@ struct ReconcilerOptions {
 std::unique_ptr<Reconciler> makeReplicaSetReconciler(ControllerContext& context, Enqueue enqueue,
                                                      const ReconcilerOptions& options = {});
 std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeSchedulerReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeEndpointsReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeDeploymentReconciler(ControllerContext& context, Enqueue enqueue);
 
 struct KnownController {
   std::string name;  // as --controllers names it (kube-controller-manager's names)
