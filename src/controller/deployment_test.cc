@@ -387,5 +387,50 @@ TEST(Deployment, ARolloutConvergesWithinItsSurgeAndAvailabilityBounds) {
                                       "Scaled down replica set " + old + " from 2 to 0"}));
 }
 
+// Recreate against a simulated ReplicaSet controller whose pods take a step to terminate: no
+// new pod exists while an old one still runs, and the rollout completes.
+TEST(Deployment, ARecreateRolloutNeverRunsOldAndNewPodsTogether) {
+  json d_obj = deploy(3, "v2", {{"type", "Recreate"}});
+  std::vector<json> rss = {rs("v1", 1, 3, 3, 3, "2026-12-06T00:00:00Z", 3)};
+  bool done = false;
+  int step = 0;
+  for (; step < 50 && !done; ++step) {
+    auto now = kNow + std::chrono::seconds(step);
+    auto d = decideDeployment(d_obj, rss, now);
+    ASSERT_TRUE(d);
+    for (auto c : d->create) {
+      c["metadata"]["creationTimestamp"] = api::formatRfc3339(now);
+      rss.push_back(c);
+    }
+    for (const auto& u : d->update) {
+      for (auto& r : rss) {
+        if (r["metadata"]["name"] == u["metadata"]["name"]) {
+          r = u;
+        }
+      }
+    }
+    d_obj["status"] = d->status;
+    int64_t old_pods = 0;
+    int64_t new_pods = 0;
+    for (size_t i = 0; i < rss.size(); ++i) {
+      json& r = rss[i];
+      int64_t spec = r["spec"]["replicas"];
+      int64_t have = r.value("/status/replicas"_json_pointer, int64_t{0});
+      // Pods appear at once but go one step late (graceful termination).
+      int64_t next = spec >= have ? spec : have - 1 < spec ? spec : have - 1;
+      int64_t avail = std::min<int64_t>(
+          next, r.value("/status/availableReplicas"_json_pointer, int64_t{0}) + 1);
+      r["status"] = {{"replicas", next}, {"readyReplicas", avail}, {"availableReplicas", avail}};
+      (i == 0 ? old_pods : new_pods) += next;
+    }
+    EXPECT_FALSE(old_pods > 0 && new_pods > 0) << "step " << step;
+    const json* progressing = conditionOf(d->status, "Progressing");
+    done = progressing && (*progressing)["reason"] == "NewReplicaSetAvailable";
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(rss.size(), 2u);
+  EXPECT_EQ(rss[1]["spec"]["replicas"], 3);
+}
+
 }  // namespace
 }  // namespace rampart::controller

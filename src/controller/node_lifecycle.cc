@@ -16,7 +16,8 @@ std::string readyHeartbeat(const json& node) {
   }
   for (const auto& c : node[at]) {
     if (c.is_object() && c.value("type", "") == "Ready") {
-      return c.value("lastHeartbeatTime", "") + "/" + c.value("status", "");
+      // The heartbeat only: the status may be our own write (Unknown), which is no sign of life.
+      return c.value("lastHeartbeatTime", "");
     }
   }
   return "";

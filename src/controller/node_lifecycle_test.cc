@@ -94,6 +94,24 @@ TEST(NodeLifecycle, ASilentNodeBecomesUnknownTaintedAndItsPodsNotReady) {
   EXPECT_EQ(d.events[0].message, "Node n1 status is now: NodeNotReady");
 }
 
+TEST(NodeLifecycle, OurOwnUnknownWriteIsNoSignOfLife) {
+  NodeProbe probe;
+  NodeLifecycleConfig config{seconds(10), seconds(15)};
+  observeNode(probe, node(), lease("t1"), kT0);
+  auto d = decideNodeLifecycle(node(), probe, kT0 + seconds(11), kWall, config, {});
+  json written = node();
+  written["status"]["conditions"] = d.conditions;
+  observeNode(probe, written, lease("t1"), kT0 + seconds(12));
+  d = decideNodeLifecycle(written, probe, kT0 + seconds(15), kWall, config, {});
+  EXPECT_FALSE(d.alive);
+  EXPECT_TRUE(d.fenced);
+  EXPECT_TRUE(d.conditions.is_null());  // already Unknown: nothing more to write
+  // A heartbeat from the agent is.
+  written["status"]["conditions"][0]["lastHeartbeatTime"] = "2026-12-06T03:00:05Z";
+  observeNode(probe, written, lease("t1"), kT0 + seconds(16));
+  EXPECT_TRUE(decideNodeLifecycle(written, probe, kT0 + seconds(17), kWall, config, {}).alive);
+}
+
 TEST(NodeLifecycle, ANodeThatNeverPostedReadyIsMarkedNeverUpdated) {
   NodeProbe probe;
   observeNode(probe, node(""), json(), kT0);

@@ -547,6 +547,13 @@ struct ClusterState::Impl {
   }
 
   ScheduleDecision schedule(const json& pod);
+
+  void addPodTo(const json& pod, const std::string& node) {
+    auto it = node_index.find(node);
+    if (it != node_index.end()) {
+      account(pod, it->second);
+    }
+  }
 };
 
 namespace {
@@ -614,12 +621,7 @@ ClusterState& ClusterState::operator=(ClusterState&&) noexcept = default;
 
 size_t ClusterState::nodeCount() const { return impl_->nodes.size(); }
 
-void ClusterState::addPod(const json& pod, const std::string& node) {
-  auto it = impl_->node_index.find(node);
-  if (it != impl_->node_index.end()) {
-    impl_->account(pod, it->second);
-  }
-}
+void ClusterState::addPod(const json& pod, const std::string& node) { impl_->addPodTo(pod, node); }
 
 void ClusterState::removePod(const json& pod) { impl_->unaccount(objectKey(pod)); }
 
@@ -628,6 +630,13 @@ ScheduleDecision ClusterState::schedule(const json& pod) { return impl_->schedul
 ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   ScheduleDecision d;
   d.pod = objectKey(pod);
+  if (std::string bound = pod.value("/spec/nodeName"_json_pointer, std::string()); !bound.empty()) {
+    // Not ours to move: a bound pod stays where it is (and is accounted there).
+    d.node = bound;
+    d.reason = "already bound";
+    addPodTo(pod, bound);
+    return d;
+  }
   auto parsed = parsePod(pod);
   if (!parsed) {
     d.message = "invalid pod: " + parsed.error().message;

@@ -65,7 +65,8 @@ class ClusterState {
   ClusterState(ClusterState&&) noexcept;
   ClusterState& operator=(ClusterState&&) noexcept;
 
-  // Decides for one pending pod. On success the pod is accounted on its node (as kube-scheduler
+  // Decides for one pending pod (a pod already bound keeps its node, reason "already bound",
+  // and no event). On success the pod is accounted on its node (as kube-scheduler
   // "assumes" it before the binding is written), so the next decision sees it; if the binding
   // then fails, the caller rebuilds the state from a fresh list.
   ScheduleDecision schedule(const nlohmann::json& pod);

@@ -106,6 +106,14 @@ TEST(Scheduler, APodSeenBoundAfterThisStatePlacedItIsNotCountedTwice) {
   EXPECT_EQ(state.schedule(pod("p3")).message, "0/1 nodes are available: 1 Too many pods.");
 }
 
+TEST(Scheduler, ABoundPodKeepsItsNode) {
+  ClusterState state({node("a"), node("b", "8")}, {});
+  auto d = state.schedule(on(pod("p", "1"), "a"));
+  EXPECT_EQ(d.node, "a");
+  EXPECT_EQ(d.reason, "already bound");
+  EXPECT_TRUE(d.event.reason.empty());
+}
+
 TEST(Scheduler, RemovingAPodFreesItsShare) {
   json guard = antiAffinity(on(pod("guard", "1"), "a"), "kubernetes.io/hostname");
   ClusterState state({node("a", "1")}, {guard});

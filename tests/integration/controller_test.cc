@@ -150,6 +150,54 @@ TEST_F(ControllerIntegrationTest, KillingTheLeaderMidScaleHandsOverWithinASecond
   EXPECT_EQ(leaseHolder(), "ctrl-b");
 }
 
+TEST_F(ControllerIntegrationTest, ADeploymentCreatedWithKubectlGetsPodsScheduledOntoANode) {
+  startController("ctrl-a", 0);
+  std::string node_yaml =
+      "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels:\n"
+      "    kubernetes.io/hostname: node-1\n    topology.kubernetes.io/zone: z1\n";
+  auto created = kubectl({"create", "-f", writeFile("node.yaml", node_yaml)});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto status = kubectl({"patch", "node", "node-1", "--subresource=status", "--type=merge", "-p",
+                         R"({"status":{"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},)"
+                         R"("capacity":{"cpu":"4","memory":"8Gi","pods":"110"},)"
+                         R"("conditions":[{"type":"Ready","status":"True"}]}})"});
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  auto made = kubectl({"create", "deployment", "shop", "--image=nginx", "--replicas=2"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        json pods = podsOf("shop");
+        if (!pods.contains("items") || pods["items"].size() != 2) {
+          return false;
+        }
+        for (const auto& pod : pods["items"]) {
+          if (pod.value("/spec/nodeName"_json_pointer, std::string()) != "node-1") {
+            return false;
+          }
+        }
+        return true;
+      },
+      seconds(15)))
+      << podsOf("shop").dump();
+  auto sets = json::parse(kubectl({"get", "rs", "-l", "app=shop", "-o", "json"}).output, nullptr,
+                          false);
+  ASSERT_FALSE(sets.is_discarded());
+  ASSERT_EQ(sets["items"].size(), 1u);
+  EXPECT_EQ(sets["items"][0]["metadata"]["name"].get<std::string>().rfind("shop-", 0), 0u);
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return kubectl({"get", "events", "--field-selector", "reason=Scheduled", "-o", "name"})
+                   .output.find("shop-") != std::string::npos;
+      },
+      seconds(10)));
+  ASSERT_TRUE(testing::eventually(
+      [&] {
+        return kubectl({"get", "deployment", "shop", "-o", "jsonpath={.status.replicas}"})
+                   .output == "2";
+      },
+      seconds(10)));
+}
+
 TEST_F(ControllerIntegrationTest, BadFlagsAreRefusedWithAClearError) {
   auto no_kubeconfig = runtime::runCommand({RAMPART_BINARY, "controller"}, seconds(10));
   EXPECT_EQ(no_kubeconfig.exit_code, 2);
