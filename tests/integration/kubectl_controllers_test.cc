@@ -70,7 +70,9 @@ class KubectlControllersTest : public testing::ControllerTest {
     ASSERT_TRUE(pid) << pid.error().message;
     agent_pid_ = *pid;
     ASSERT_TRUE(eventually(
-        [&] { return readWholeFile(agent_log_).find("{\"event\":\"registered\"") != std::string::npos; },
+        [&] {
+          return readWholeFile(agent_log_).find("{\"event\":\"registered\"") != std::string::npos;
+        },
         seconds(20)))
         << readWholeFile(agent_log_);
   }
@@ -120,8 +122,8 @@ class KubectlControllersTest : public testing::ControllerTest {
 
   // `kubectl create deployment NAME --image=nginx --replicas=N` and its rollout finished.
   void createDeployment(const std::string& name, int replicas) {
-    auto created = kubectl({"create", "deployment", name, "--image=nginx",
-                            "--replicas=" + std::to_string(replicas)});
+    auto created = kubectl(
+        {"create", "deployment", name, "--image=nginx", "--replicas=" + std::to_string(replicas)});
     ASSERT_EQ(created.exit_code, 0) << created.output;
     auto status = kubectlWait({"rollout", "status", "deployment/" + name, "--timeout=60s"});
     ASSERT_EQ(status.exit_code, 0) << status.output;
@@ -178,7 +180,8 @@ TEST_F(KubectlControllersTest, SetImageRollsOutANewReplicaSetAndUndoBringsTheOld
   };
   ASSERT_TRUE(eventually(
       [&] {
-        return replicaSetsByImage() == std::map<std::string, int64_t>{{"nginx", 0}, {"nginx:1.27", 3}};
+        return replicaSetsByImage() ==
+               std::map<std::string, int64_t>{{"nginx", 0}, {"nginx:1.27", 3}};
       },
       seconds(30)))
       << getJson({"get", "rs"}).dump();
@@ -200,7 +203,8 @@ TEST_F(KubectlControllersTest, SetImageRollsOutANewReplicaSetAndUndoBringsTheOld
   // The old ReplicaSet is scaled back up rather than a third one made.
   EXPECT_TRUE(eventually(
       [&] {
-        return replicaSetsByImage() == std::map<std::string, int64_t>{{"nginx", 3}, {"nginx:1.27", 0}};
+        return replicaSetsByImage() ==
+               std::map<std::string, int64_t>{{"nginx", 3}, {"nginx:1.27", 0}};
       },
       seconds(30)))
       << getJson({"get", "rs"}).dump();
@@ -247,9 +251,10 @@ TEST_F(KubectlControllersTest, ScaledDeploymentsPodCountFollows) {
 }
 
 TEST_F(KubectlControllersTest, DeletedDeploymentsReplicaSetsAndPodsAreCollected) {
-  GTEST_SKIP() << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-                  "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-                  "foregroundDeletion finalizers are never processed";
+  GTEST_SKIP()
+      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
+         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
+         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 3);
   auto deleted = kubectlWait({"delete", "deployment", "web", "--timeout=60s"});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
@@ -262,9 +267,10 @@ TEST_F(KubectlControllersTest, DeletedDeploymentsReplicaSetsAndPodsAreCollected)
 }
 
 TEST_F(KubectlControllersTest, OrphanDeleteLeavesTheReplicaSetWithoutOwner) {
-  GTEST_SKIP() << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-                  "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-                  "foregroundDeletion finalizers are never processed";
+  GTEST_SKIP()
+      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
+         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
+         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 2);
   auto deleted = kubectlWait({"delete", "deployment", "web", "--cascade=orphan", "--timeout=60s"});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
@@ -278,9 +284,10 @@ TEST_F(KubectlControllersTest, OrphanDeleteLeavesTheReplicaSetWithoutOwner) {
 }
 
 TEST_F(KubectlControllersTest, ForegroundDeleteRemovesDependentsBeforeTheDeployment) {
-  GTEST_SKIP() << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-                  "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-                  "foregroundDeletion finalizers are never processed";
+  GTEST_SKIP()
+      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
+         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
+         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 2);
   auto deleted =
       kubectlWait({"delete", "deployment", "web", "--cascade=foreground", "--timeout=60s"});
@@ -347,9 +354,9 @@ TEST_F(KubectlControllersTest, DrainWaitsForTheBudgetAndCompletesOnceItAllowsAnE
 
   // Blocked: every eviction would leave 2 < minAvailable 3; kubectl retries the 429s until its
   // timeout.
-  auto blocked = kubectlWait({"drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
-                              "--timeout=6s"},
-                             seconds(30));
+  auto blocked =
+      kubectlWait({"drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=6s"},
+                  seconds(30));
   EXPECT_NE(blocked.exit_code, 0) << blocked.output;
   EXPECT_NE(blocked.output.find("disruption budget"), std::string::npos) << blocked.output;
   EXPECT_EQ(runningPods("app=web"), 3u);
@@ -357,20 +364,21 @@ TEST_F(KubectlControllersTest, DrainWaitsForTheBudgetAndCompletesOnceItAllowsAnE
   // A fourth replica (not on the cordoned node) makes one disruption allowed.
   ASSERT_EQ(kubectl({"scale", "deployment", "web", "--replicas=4"}).exit_code, 0);
   ASSERT_TRUE(eventually(
-      [&] { return getJson({"get", "pdb", "web"})["status"].value("disruptionsAllowed", 0) >= 1; },
+      [&] {
+        return getJson({"get", "pdb", "web"})["status"].value("disruptionsAllowed", 0) >= 1;
+      },
       seconds(30)))
       << getJson({"get", "pdb", "web"}).dump();
-  auto drained = kubectlWait({"drain", node, "--ignore-daemonsets", "--delete-emptydir-data",
-                              "--timeout=60s"});
+  auto drained = kubectlWait(
+      {"drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"});
   ASSERT_EQ(drained.exit_code, 0) << drained.output << controllerLogs();
   EXPECT_NE(drained.output.find("drained"), std::string::npos) << drained.output;
   EXPECT_TRUE(eventually(
       [&] {
         auto live = livePods("app=web");
         return runningPods("app=web") == 4 &&
-               std::none_of(live.begin(), live.end(), [&](const json& p) {
-                 return p["spec"].value("nodeName", "") == node;
-               });
+               std::none_of(live.begin(), live.end(),
+                            [&](const json& p) { return p["spec"].value("nodeName", "") == node; });
       },
       seconds(40)))
       << getJson({"get", "pods"}).dump();
@@ -464,8 +472,8 @@ TEST_F(KubectlControllersTest, KilledAgentsNodesBecomeNotReadyAndUnreachableWith
       }
       bool tainted = false;
       for (const auto& t : node["spec"].value("taints", json::array())) {
-        tainted = tainted || (t["key"] == "node.kubernetes.io/unreachable" &&
-                              t["effect"] == "NoExecute");
+        tainted =
+            tainted || (t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == "NoExecute");
       }
       count += unknown && tainted ? 1 : 0;
     }
