@@ -339,5 +339,27 @@ TEST_F(ManagerTest, ADeploymentGetsAReplicaSetNamedByItsTemplateHashAndItsPods) 
   }));
 }
 
+TEST_F(ManagerTest, DeletingAReplicaSetCollectsItsPodsAndOrphanKeepsThem) {
+  start(options(false));
+  call("POST", "/apis/apps/v1/namespaces/default/replicasets", replicaSet("web", 2));
+  call("POST", "/apis/apps/v1/namespaces/default/replicasets", replicaSet("keep", 2));
+  ASSERT_TRUE(testing::loopUntil(
+      io_, [&] { return pods("web").size() == 2 && pods("keep").size() == 2; }));
+  ASSERT_TRUE(call("DELETE", "/apis/apps/v1/namespaces/default/replicasets/web").ok());
+  ASSERT_TRUE(testing::loopUntil(io_, [&] { return pods("web").empty(); }));
+  ASSERT_TRUE(
+      call("DELETE", "/apis/apps/v1/namespaces/default/replicasets/keep?propagationPolicy=Orphan")
+          .ok());
+  ASSERT_TRUE(testing::loopUntil(io_, [&] {
+    return call("GET", "/apis/apps/v1/namespaces/default/replicasets/keep").status == 404;
+  }));
+  json kept = pods("keep");
+  ASSERT_EQ(kept.size(), 2u);
+  for (const auto& pod : kept) {
+    EXPECT_FALSE(pod["metadata"].contains("ownerReferences") &&
+                 !pod["metadata"]["ownerReferences"].empty());
+  }
+}
+
 }  // namespace
 }  // namespace rampart::controller

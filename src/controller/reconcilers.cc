@@ -10,6 +10,7 @@ const std::vector<KnownController>& knownControllers() {
       {"deployment-controller", true},
       {"disruption-controller", true},
       {"endpoints-controller", true},
+      {"garbage-collector-controller", true},
       {"scheduler", true},  // kube-scheduler's job, in the same leader-elected process
   };
   return kAll;
@@ -86,6 +87,10 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "endpoints-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeEndpointsReconciler(c, std::move(e));
+      });
+    } else if (name == "garbage-collector-controller") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeGarbageReconciler(c, std::move(e));
       });
     } else if (name == "scheduler") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {

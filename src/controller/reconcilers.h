@@ -22,6 +22,7 @@ std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context,
 std::unique_ptr<Reconciler> makeSchedulerReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeEndpointsReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeDeploymentReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeGarbageReconciler(ControllerContext& context, Enqueue enqueue);
 
 struct KnownController {
   std::string name;  // as --controllers names it (kube-controller-manager's names)
