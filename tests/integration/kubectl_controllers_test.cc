@@ -251,10 +251,6 @@ TEST_F(KubectlControllersTest, ScaledDeploymentsPodCountFollows) {
 }
 
 TEST_F(KubectlControllersTest, DeletedDeploymentsReplicaSetsAndPodsAreCollected) {
-  GTEST_SKIP()
-      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 3);
   auto deleted = kubectlWait({"delete", "deployment", "web", "--timeout=60s"});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
@@ -267,10 +263,6 @@ TEST_F(KubectlControllersTest, DeletedDeploymentsReplicaSetsAndPodsAreCollected)
 }
 
 TEST_F(KubectlControllersTest, OrphanDeleteLeavesTheReplicaSetWithoutOwner) {
-  GTEST_SKIP()
-      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 2);
   auto deleted = kubectlWait({"delete", "deployment", "web", "--cascade=orphan", "--timeout=60s"});
   ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
@@ -284,10 +276,6 @@ TEST_F(KubectlControllersTest, OrphanDeleteLeavesTheReplicaSetWithoutOwner) {
 }
 
 TEST_F(KubectlControllersTest, ForegroundDeleteRemovesDependentsBeforeTheDeployment) {
-  GTEST_SKIP()
-      << "bug: no garbage collector in `rampart controller` (controller/garbage.cc decides, "
-         "but reconcilers.cc wires no reconciler), so dependents and the orphan/"
-         "foregroundDeletion finalizers are never processed";
   createDeployment("web", 2);
   auto deleted =
       kubectlWait({"delete", "deployment", "web", "--cascade=foreground", "--timeout=60s"});
