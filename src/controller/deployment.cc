@@ -58,7 +58,29 @@ std::string nameOf(const json& object) {
   return object.value("/metadata/name"_json_pointer, std::string());
 }
 
+// Drops nulls and empty objects, recursively: Kubernetes compares templates as typed structs,
+// where `creationTimestamp: null` and `resources: {}` (which kubectl's `rollout undo` sends back
+// from Go's zero values) equal an absent field. Without this, an undo would make a new
+// ReplicaSet instead of scaling the old one back up.
+void dropEmpty(json& value) {
+  if (value.is_object()) {
+    for (auto it = value.begin(); it != value.end();) {
+      dropEmpty(*it);
+      if (it->is_null() || (it->is_object() && it->empty())) {
+        it = value.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  } else if (value.is_array()) {
+    for (auto& item : value) {
+      dropEmpty(item);
+    }
+  }
+}
+
 json withoutHash(json tmpl) {
+  dropEmpty(tmpl);
   json::json_pointer labels("/metadata/labels");
   if (tmpl.contains(labels) && tmpl[labels].is_object()) {
     tmpl[labels].erase(kPodTemplateHashLabel);

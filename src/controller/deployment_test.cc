@@ -277,6 +277,20 @@ TEST(Deployment, UndoReusesTheOldReplicaSetUnderTheNextRevision) {
   EXPECT_EQ(d->annotations[kRevisionAnnotation], "3");
 }
 
+TEST(Deployment, UndoWithKubectlsZeroValuesStillReusesTheOldReplicaSet) {
+  // kubectl rollout undo sends the old template back with Go's zero values in it.
+  json d_obj = deploy(3, "v1");
+  d_obj["spec"]["template"]["metadata"]["creationTimestamp"] = nullptr;
+  d_obj["spec"]["template"]["spec"]["containers"][0]["resources"] = json::object();
+  json v1 = rs("v1", 1, 0, 0, 0, "2026-12-06T01:00:00Z", 3);
+  json v2 = rs("v2", 2, 3, 3, 3, "2026-12-06T02:00:00Z", 3);
+  auto d = decideDeployment(d_obj, {v1, v2}, kNow);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->create.empty());
+  ASSERT_FALSE(d->update.empty());
+  EXPECT_EQ(d->update[0]["metadata"]["name"], v1["metadata"]["name"]);
+}
+
 TEST(Deployment, CompleteDeploymentsDeleteEmptyReplicaSetsBeyondTheHistoryLimit) {
   json d_obj = deploy(2);
   d_obj["spec"]["revisionHistoryLimit"] = 1;
