@@ -11,6 +11,7 @@
 #include "controller/deployment.h"
 #include "controller/ownership.h"
 #include "controller/reconcilers.h"
+#include "controller/writes.h"
 #include "kube/resources.h"
 
 namespace rampart::controller {
@@ -63,35 +64,6 @@ class DeploymentReconciler : public Reconciler {
     }
   }
 
-  asio::awaitable<Result<json>> setOwners(const json& rs, json owner_refs) {
-    json patch = {{"metadata",
-                   {{"ownerReferences", std::move(owner_refs)},
-                    {"resourceVersion",
-                     rs.value("/metadata/resourceVersion"_json_pointer, std::string())}}}};
-    auto reply = co_await ctx_.client.call(
-        "PATCH",
-        res::kReplicaSets.object(rs.value("/metadata/namespace"_json_pointer, std::string()),
-                                 rs.value("/metadata/name"_json_pointer, std::string())),
-        patch.dump(), "application/merge-patch+json");
-    if (!reply) {
-      co_return fail(reply.error());
-    }
-    if (!reply->ok()) {
-      co_return fail(ErrorCode::FailedPrecondition, reply->message());
-    }
-    co_return std::move(reply->body);
-  }
-
-  static Result<void> answered(const Result<kube::Reply>& reply, const std::string& what) {
-    if (!reply) {
-      return fail(reply.error());
-    }
-    if (!reply->ok()) {
-      return fail(ErrorCode::FailedPrecondition, what, ": ", reply->message());
-    }
-    return ok();
-  }
-
   ControllerContext& ctx_;
   Enqueue enqueue_;
   kube::Informer& deployments_;
@@ -130,14 +102,14 @@ asio::awaitable<Result<void>> DeploymentReconciler::reconcile(std::string key) {
         refs.push_back(r);
       }
     }
-    if (auto released = co_await setOwners(by_name[rs_name], refs); !released) {
+    if (auto released = co_await patchOwnerReferences(ctx_.client, res::kReplicaSets, by_name[rs_name], refs); !released) {
       co_return fail(released.error());
     }
   }
   for (const auto& rs_name : claim->adopt) {
     json refs = by_name[rs_name].value("/metadata/ownerReferences"_json_pointer, json::array());
     refs.push_back(our_ref);
-    auto adopted = co_await setOwners(by_name[rs_name], refs);
+    auto adopted = co_await patchOwnerReferences(ctx_.client, res::kReplicaSets, by_name[rs_name], refs);
     if (!adopted) {
       co_return fail(adopted.error());
     }
@@ -198,7 +170,7 @@ asio::awaitable<Result<void>> DeploymentReconciler::reconcile(std::string key) {
       deployment.value("/metadata/annotations"_json_pointer, json::object()) != d.annotations) {
     json patch = {{"metadata", {{"annotations", d.annotations}}}};
     auto reply = co_await ctx_.client.call("PATCH", res::kDeployments.object(ns, name),
-                                           patch.dump(), "application/merge-patch+json");
+                                           patch.dump(), kMergePatch);
     if (auto r = answered(reply, "annotating the deployment"); !r) {
       co_return r;
     }
@@ -206,7 +178,7 @@ asio::awaitable<Result<void>> DeploymentReconciler::reconcile(std::string key) {
   if (!d.status.is_null() && deployment.value("status", json::object()) != d.status) {
     json patch = {{"status", d.status}};
     auto reply = co_await ctx_.client.call("PATCH", res::kDeployments.object(ns, name, "status"),
-                                           patch.dump(), "application/merge-patch+json");
+                                           patch.dump(), kMergePatch);
     if (reply && reply->status == 404) {
       co_return ok();
     }

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "controller/garbage.h"
 #include "controller/reconcilers.h"
+#include "controller/writes.h"
 #include "kube/resources.h"
 
 namespace rampart::controller {
@@ -78,7 +79,7 @@ class GarbageReconciler : public Reconciler {
       co_return fail(ErrorCode::InvalidArgument, "no resource for kind ", id.kind);
     }
     co_return co_await ctx_.client.call("PATCH", r->object(id.namespace_, id.name),
-                                        patch_body.dump(), "application/merge-patch+json");
+                                        patch_body.dump(), kMergePatch);
   }
 
   const json* cached(const ObjectId& id) const {

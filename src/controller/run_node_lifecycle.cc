@@ -17,6 +17,7 @@
 #include "controller/node_lifecycle.h"
 #include "controller/reconcilers.h"
 #include "controller/taints.h"
+#include "controller/writes.h"
 #include "kube/resources.h"
 
 namespace rampart::controller {
@@ -26,7 +27,6 @@ namespace asio = boost::asio;
 namespace res = kube::resources;
 
 constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
-constexpr const char* kMergePatch = "application/merge-patch+json";
 
 std::string nodeOf(const json& pod) {
   return pod.value("/spec/nodeName"_json_pointer, std::string());

@@ -7,6 +7,7 @@
 #include "controller/expectations.h"
 #include "controller/parallel.h"
 #include "controller/reconcilers.h"
+#include "controller/writes.h"
 #include "controller/replicaset.h"
 #include "kube/resources.h"
 
@@ -194,22 +195,8 @@ class ReplicaSetReconciler : public Reconciler {
     if (owner_ref) {
       refs.push_back(*owner_ref);
     }
-    json patch = {{"metadata",
-                   {{"ownerReferences", refs},
-                    {"resourceVersion",
-                     pod.value("/metadata/resourceVersion"_json_pointer, std::string())}}}};
-    auto reply = co_await ctx_.client.call(
-        "PATCH",
-        res::kPods.object(pod.value("/metadata/namespace"_json_pointer, std::string()),
-                          pod.value("/metadata/name"_json_pointer, std::string())),
-        patch.dump(), "application/merge-patch+json");
-    if (!reply) {
-      co_return fail(reply.error());
-    }
-    if (!reply->ok()) {
-      co_return fail(ErrorCode::FailedPrecondition, reply->message());
-    }
-    co_return std::move(reply->body);
+    auto written = co_await patchOwnerReferences(ctx_.client, res::kPods, pod, std::move(refs));
+    co_return written;
   }
 
   ControllerContext& ctx_;
@@ -327,7 +314,7 @@ asio::awaitable<Result<void>> ReplicaSetReconciler::reconcile(std::string key) {
   if (differs) {
     json patch = {{"status", d.status}};
     auto reply = co_await ctx_.client.call("PATCH", res::kReplicaSets.object(ns, name, "status"),
-                                           patch.dump(), "application/merge-patch+json");
+                                           patch.dump(), kMergePatch);
     if (!reply) {
       co_return fail(reply.error());
     }

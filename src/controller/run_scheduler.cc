@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "controller/parallel.h"
 #include "controller/reconcilers.h"
+#include "controller/writes.h"
 #include "controller/replicaset.h"
 #include "controller/scheduler.h"
 #include "kube/resources.h"
@@ -118,7 +119,7 @@ class SchedulerReconciler : public Reconciler {
                           {"lastTransitionTime", api::formatRfc3339(ctx_.wall())}});
     json patch = {{"status", {{"phase", "Pending"}, {"conditions", conditions}}}};
     co_await ctx_.client.call("PATCH", res::kPods.object(ns, name, "status"), patch.dump(),
-                              "application/merge-patch+json");
+                              kMergePatch);
   }
 
   ControllerContext& ctx_;

@@ -443,9 +443,6 @@ TEST_F(KubectlControllersTest, AuthWhoamiPrintsTheAdminUser) {
 }
 
 TEST_F(KubectlControllersTest, KilledAgentsNodesBecomeNotReadyAndUnreachableWithinTheGrace) {
-  GTEST_SKIP() << "bug: no node lifecycle controller in `rampart controller` (controller/"
-                  "node_lifecycle.cc decides, but reconcilers.cc wires no reconciler), so a lost "
-                  "node never turns NotReady nor gets the unreachable taint";
   ASSERT_EQ(::kill(agent_pid_, SIGKILL), 0);
   runtime::waitExit(agent_pid_, seconds(5));
   agent_pid_ = 0;
