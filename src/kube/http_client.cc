@@ -145,8 +145,14 @@ Async<Reply> HttpClient::call(std::string method, std::string target, std::strin
     request.headers.emplace_back("Content-Type", content_type);
   }
   request.body = std::move(body);
+  // A write written on a pooled connection that closed without an answer may have been applied:
+  // only reads are sent again (a POST replayed could create a second pod).
+  auto replay = request.method == "GET" || request.method == "HEAD"
+                    ? net::http::Client::Replay::Allowed
+                    : net::http::Client::Replay::Never;
   auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  auto response = co_await impl_->client.fetch(config_.endpoint, std::move(request), deadline);
+  auto response =
+      co_await impl_->client.fetch(config_.endpoint, std::move(request), deadline, replay);
   if (!response) {
     impl_->client.forget(config_.endpoint);
     co_return fail(response.error());

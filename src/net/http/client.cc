@@ -1,5 +1,8 @@
 #include "net/http/client.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <map>
 #include <vector>
 
@@ -291,8 +294,22 @@ Client::~Client() = default;
 
 void Client::forget(const Endpoint& endpoint) { impl_->idle.erase(endpoint.toString()); }
 
+namespace {
+
+// Whether a pooled connection still looks open: nothing to read on an idle connection
+// (no EOF, no TLS close_notify, no stray bytes). A peer that closed it while it sat idle is
+// found here, before a request that may not be replayed is written to it.
+bool stillOpen(Connection& conn) {
+  char byte;
+  ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
 asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request request,
-                                                TimePoint deadline) {
+                                                TimePoint deadline, Replay replay) {
+  bool replayable = replay == Replay::Allowed;
   auto req = toBeast(endpoint, std::move(request));
   // A pooled connection may have been closed by the server while idle. Such a failure happens
   // before any response byte arrives; only then is the request tried once more on a fresh
@@ -301,6 +318,9 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
     ConnectionPtr conn;
     bool reused = false;
     auto& idle = impl_->idle[endpoint.toString()];
+    while (!idle.empty() && !stillOpen(*idle.back())) {
+      idle.pop_back();
+    }
     if (!idle.empty()) {
       conn = std::move(idle.back());
       idle.pop_back();
@@ -327,7 +347,7 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
       bool stale = reused && read == 0 &&
                    (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
                     rec == asio::error::eof || rec == asio::ssl::error::stream_truncated);
-      if (stale) {
+      if (stale && replayable) {
         continue;
       }
       auto error = ioError(endpoint, "read from", rec);

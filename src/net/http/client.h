@@ -51,8 +51,14 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Whether a request may be sent again after it was written on a pooled connection that then
+  // closed without an answer. The server may have applied it, so only a request whose
+  // repetition changes nothing may be replayed (Go's net/http replays GET and HEAD only); a
+  // create replayed could be applied twice.
+  enum class Replay { Allowed, Never };
   boost::asio::awaitable<Result<Response>> fetch(Endpoint endpoint, Request request,
-                                                 TimePoint deadline);
+                                                 TimePoint deadline,
+                                                 Replay replay = Replay::Allowed);
   boost::asio::awaitable<Result<std::unique_ptr<BodyStream>>> stream(Endpoint endpoint,
                                                                      Request request,
                                                                      TimePoint deadline);
