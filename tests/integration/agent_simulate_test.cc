@@ -19,39 +19,6 @@ using testing::KubectlTest;
 
 class AgentSimulateTest : public KubectlTest {
  protected:
-  void TearDown() override {
-    if (agent_pid_ > 0) {
-      runtime::terminate(agent_pid_, seconds(2));
-    }
-    KubectlTest::TearDown();
-  }
-
-  // Starts `rampart agent --simulate n` against the first server; waits for its "registered"
-  // event.
-  void startAgent(int n) {
-    agent_log_ = dir_.path() + "/agent.log";
-    std::vector<std::string> argv = {RAMPART_BINARY,
-                                     "agent",
-                                     "--kubeconfig",
-                                     servers_.front().kubeconfig,
-                                     "--simulate",
-                                     std::to_string(n),
-                                     "--zones",
-                                     "zone-a,zone-b,zone-c",
-                                     "--lease-renew-interval",
-                                     "200ms"};
-    auto pid = runtime::spawn(runtime::SpawnOptions{argv, agent_log_});
-    ASSERT_TRUE(pid) << pid.error().message;
-    agent_pid_ = *pid;
-    ASSERT_TRUE(eventually(
-        [&] {
-          return testing::readWholeFile(agent_log_).find("{\"event\":\"registered\"") !=
-                 std::string::npos;
-        },
-        seconds(20)))
-        << testing::readWholeFile(agent_log_);
-  }
-
   json getJson(std::vector<std::string> args) {
     args.push_back("-o");
     args.push_back("json");
@@ -66,8 +33,7 @@ class AgentSimulateTest : public KubectlTest {
     return lease.value("/spec/renewTime"_json_pointer, std::string());
   }
 
-  pid_t agent_pid_ = 0;
-  std::string agent_log_;
+  void startAgent(int n) { startSimulatedAgent(n, "zone-a,zone-b,zone-c"); }
 };
 
 TEST_F(AgentSimulateTest, SimulatedNodesAreReadyInTheirZonesAndRunABoundPod) {

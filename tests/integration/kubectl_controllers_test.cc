@@ -46,36 +46,12 @@ class KubectlControllersTest : public testing::ControllerTest {
     if (HasFailure() && !agent_log_.empty()) {
       std::ofstream("/tmp/rampart-kubectl-controllers-agent.log") << readWholeFile(agent_log_);
     }
-    if (agent_pid_ > 0) {
-      runtime::terminate(agent_pid_, seconds(2));
-    }
     ControllerTest::TearDown();
   }
 
   static std::string readWholeFile(const std::string& path) { return testing::readWholeFile(path); }
 
-  void startAgent() {
-    agent_log_ = dir_.path() + "/agent.log";
-    std::vector<std::string> argv = {RAMPART_BINARY,
-                                     "agent",
-                                     "--kubeconfig",
-                                     servers_.front().kubeconfig,
-                                     "--simulate",
-                                     "3",
-                                     "--zones",
-                                     "a,b,c",
-                                     "--lease-renew-interval",
-                                     "200ms"};
-    auto pid = runtime::spawn(runtime::SpawnOptions{argv, agent_log_});
-    ASSERT_TRUE(pid) << pid.error().message;
-    agent_pid_ = *pid;
-    ASSERT_TRUE(eventually(
-        [&] {
-          return readWholeFile(agent_log_).find("{\"event\":\"registered\"") != std::string::npos;
-        },
-        seconds(20)))
-        << readWholeFile(agent_log_);
-  }
+  void startAgent() { startSimulatedAgent(3, "a,b,c"); }
 
   // kubectl with a longer deadline for commands that wait (rollout status, drain, delete).
   testing::Kubectl kubectlWait(std::vector<std::string> args, Duration timeout = seconds(90)) {
@@ -134,8 +110,6 @@ class KubectlControllersTest : public testing::ControllerTest {
            readWholeFile(controllers_["ctrl-b"].log);
   }
 
-  pid_t agent_pid_ = 0;
-  std::string agent_log_;
 };
 
 TEST_F(KubectlControllersTest, CreatedDeploymentRollsOutToRunningPodsSpreadOverZones) {

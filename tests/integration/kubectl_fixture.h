@@ -57,6 +57,9 @@ class KubectlTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (agent_pid_ > 0) {
+      runtime::terminate(agent_pid_, std::chrono::seconds(2));
+    }
     for (auto& server : servers_) {
       if (server.pid > 0) {
         runtime::terminate(server.pid, std::chrono::seconds(2));
@@ -139,9 +142,29 @@ class KubectlTest : public ::testing::Test {
     return path;
   }
 
+  // Starts `rampart agent --simulate n` (renewing every 200 ms) against the first server; waits
+  // for its "registered" event. TearDown stops it.
+  void startSimulatedAgent(int n, const std::string& zones) {
+    agent_log_ = dir_.path() + "/agent.log";
+    std::vector<std::string> argv = {RAMPART_BINARY, "agent", "--kubeconfig",
+                                     servers_.front().kubeconfig, "--simulate", std::to_string(n),
+                                     "--zones", zones, "--lease-renew-interval", "200ms"};
+    auto pid = runtime::spawn(runtime::SpawnOptions{argv, agent_log_});
+    ASSERT_TRUE(pid) << pid.error().message;
+    agent_pid_ = *pid;
+    ASSERT_TRUE(eventually(
+        [&] {
+          return readWholeFile(agent_log_).find("{\"event\":\"registered\"") != std::string::npos;
+        },
+        std::chrono::seconds(20)))
+        << readWholeFile(agent_log_);
+  }
+
   TempDir dir_;
   std::unique_ptr<lab::EtcdCluster> etcd_;
   std::vector<ApiServerProcess> servers_;
+  pid_t agent_pid_ = 0;  // startSimulatedAgent's
+  std::string agent_log_;
 };
 
 }  // namespace rampart::testing
