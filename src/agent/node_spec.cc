@@ -246,9 +246,8 @@ json makeNode(const NodeSpec& spec, int index, api::WallTime now) {
           {"architecture", "amd64"}}}}}};
 }
 
-json makeLease(const NodeSpec& spec, int index, api::WallTime now) {
-  std::string name = nodeName(spec, index);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(spec.lease_duration).count();
+json makeNodeLease(const std::string& name, Duration lease_duration, api::WallTime now) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lease_duration).count();
   // leaseDurationSeconds is whole seconds: rounded up, so a reader of that field alone never
   // believes the node lost sooner than it does.
   int64_t seconds = std::max<int64_t>(1, (ms + 999) / 1000);
@@ -262,6 +261,10 @@ json makeLease(const NodeSpec& spec, int index, api::WallTime now) {
                {{"holderIdentity", name},
                 {"leaseDurationSeconds", seconds},
                 {"renewTime", formatMicroTime(now)}}}};
+}
+
+json makeLease(const NodeSpec& spec, int index, api::WallTime now) {
+  return makeNodeLease(nodeName(spec, index), spec.lease_duration, now);
 }
 
 }  // namespace rampart::agent

@@ -61,5 +61,8 @@ std::string formatMicroTime(api::WallTime t);
 nlohmann::json makeNode(const NodeSpec& spec, int index, api::WallTime now);
 // The node's Lease in kube-node-lease (holder: the node, as the kubelet's), renewed at `now`.
 nlohmann::json makeLease(const NodeSpec& spec, int index, api::WallTime now);
+// The same for any node (real agents too): the duration in whole seconds, rounded up, and in
+// milliseconds in the kLeaseDurationAnnotation.
+nlohmann::json makeNodeLease(const std::string& name, Duration lease_duration, api::WallTime now);
 
 }  // namespace rampart::agent

@@ -86,6 +86,9 @@ std::string Informer::query(bool first) const {
   if (!options_.label_selector.empty()) {
     q += "&labelSelector=" + queryEscape(options_.label_selector);
   }
+  if (!options_.field_selector.empty()) {
+    q += "&fieldSelector=" + queryEscape(options_.field_selector);
+  }
   (void)first;
   return q;
 }

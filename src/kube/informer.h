@@ -33,6 +33,7 @@ namespace rampart::kube {
 struct InformerOptions {
   std::string ns;              // "" = every namespace
   std::string label_selector;  // query syntax, "" = everything
+  std::string field_selector;  // e.g. "spec.nodeName=w1" (the kubelet's pod watch)
   int page_size = 500;
   Duration poll = std::chrono::milliseconds(200);  // longest single wait on the stream
   Duration retry_initial = std::chrono::milliseconds(100);

@@ -30,6 +30,8 @@ namespace resources {
 const Resource kPods{"", "v1", "pods", true};
 const Resource kNodes{"", "v1", "nodes", false};
 const Resource kServices{"", "v1", "services", true};
+const Resource kConfigMaps{"", "v1", "configmaps", true};
+const Resource kSecrets{"", "v1", "secrets", true};
 const Resource kEndpoints{"", "v1", "endpoints", true};
 const Resource kEvents{"", "v1", "events", true};
 const Resource kReplicaSets{"apps", "v1", "replicasets", true};

@@ -32,6 +32,8 @@ namespace resources {
 extern const Resource kPods;
 extern const Resource kNodes;
 extern const Resource kServices;
+extern const Resource kConfigMaps;
+extern const Resource kSecrets;
 extern const Resource kEndpoints;
 extern const Resource kEvents;
 extern const Resource kReplicaSets;

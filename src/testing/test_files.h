@@ -3,6 +3,7 @@
 // reading a whole (log) file for failure messages.
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,12 +12,17 @@
 
 namespace rampart::testing {
 
-// A temporary directory removed with everything in it when the object goes.
+// A temporary directory removed with everything in it when the object goes. It is 0755, not
+// mkdtemp's 0700: processes the tests start as other users (postgres, a pod's runAsUser) must
+// reach the files under it.
 class TempDir {
  public:
   TempDir() {
     char tmpl[] = "/tmp/rampart-test-XXXXXX";
     path_ = ::mkdtemp(tmpl) ? tmpl : "";
+    if (!path_.empty()) {
+      ::chmod(path_.c_str(), 0755);
+    }
   }
   ~TempDir() {
     std::error_code ec;
