@@ -220,6 +220,27 @@ TEST(TaintManager, EvictionsFromAnUnreachableNodeWaitForItsFencing) {
   EXPECT_EQ(d.evict.size(), 1u);
 }
 
+TEST(TaintManager, AReplicaSetsPodLeavesAnUnreachableNodeAtOnceOthersWaitForTheFence) {
+  json n = taintedNode(kTaintUnreachable, "2026-12-06T02:50:00Z");
+  TaintManagerConfig config{0, 0};
+  auto ownedBy = [](const std::string& name, const std::string& kind, const std::string& api) {
+    json p = readyPod(name);
+    p["metadata"]["ownerReferences"] = {
+        {{"apiVersion", api}, {"kind", kind}, {"name", "owner"}, {"uid", "u"}, {"controller", true}}};
+    return p;
+  };
+  json replica = ownedBy("replica", "ReplicaSet", "apps/v1");
+  json unique = ownedBy("unique", "ReplicaSet", "apps/v1");
+  unique["metadata"]["annotations"] = {{kUniqueAnnotation, "true"}};
+  json member = ownedBy("member", "StatefulSet", "apps/v1");
+  auto d = decideTaintEvictions(n, {replica, unique, member, readyPod("bare")}, kWall, false,
+                                config);
+  ASSERT_EQ(d.evict.size(), 1u);
+  EXPECT_EQ(d.evict[0].pod, "default/replica");
+  EXPECT_EQ(d.held_until_fenced,
+            (std::vector<std::string>{"default/unique", "default/member", "default/bare"}));
+}
+
 TEST(TaintManager, PodsAlreadyLeavingOrFinishedAreLeftAlone) {
   json n = taintedNode("dedicated", "2026-12-06T02:59:59Z");
   json going = readyPod("a");

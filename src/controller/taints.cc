@@ -7,6 +7,31 @@
 namespace rampart::controller {
 using json = nlohmann::json;
 
+// Whether a second copy of `pod` running for a while is harmless, so its replacement need not
+// wait for the lost node's fencing: a pod of a ReplicaSet (a Deployment's), whose controller
+// makes the replacement and removes extra copies once the node returns — unless it is annotated
+// rampart.io/unique=true. Every other pod (a StatefulSet's, a bare pod, any other owner) waits,
+// because two copies of it may do harm: when unsure, fence.
+bool replaceableBeforeFencing(const json& pod) {
+  const json* annotations = pod.contains("metadata") && pod["metadata"].contains("annotations")
+                                ? &pod["metadata"]["annotations"]
+                                : nullptr;
+  if (annotations != nullptr && annotations->is_object() &&
+      annotations->value(kUniqueAnnotation, "") == "true") {
+    return false;
+  }
+  if (!pod.contains("metadata") || !pod["metadata"].contains("ownerReferences") ||
+      !pod["metadata"]["ownerReferences"].is_array()) {
+    return false;
+  }
+  for (const auto& ref : pod["metadata"]["ownerReferences"]) {
+    if (ref.is_object() && ref.value("controller", false)) {
+      return ref.value("kind", "") == "ReplicaSet" && ref.value("apiVersion", "") == "apps/v1";
+    }
+  }
+  return false;
+}
+
 TaintEvictionDecision decideTaintEvictions(const json& node, const std::vector<json>& pods_on_node,
                                            api::WallTime now, bool node_fenced,
                                            const TaintManagerConfig& config) {
@@ -71,7 +96,7 @@ TaintEvictionDecision decideTaintEvictions(const json& node, const std::vector<j
       }
       continue;
     }
-    if (unreachable && !node_fenced) {
+    if (unreachable && !node_fenced && !replaceableBeforeFencing(pod)) {
       d.held_until_fenced.push_back(key);
       continue;
     }

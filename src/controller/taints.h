@@ -9,9 +9,11 @@
 //   - a pod with no toleration of its own for node.kubernetes.io/not-ready or unreachable
 //     (NoExecute) gets Rampart's default (`TaintManagerConfig`, Kubernetes' admission default is
 //     300 s), as the DefaultTolerationSeconds admission plugin would have given it;
-//   - fencing: while the node carries the unreachable taint, evictions wait until the caller
-//     says the node is fenced (node_lifecycle.h), since the pods may still be running there and
-//     their replacements would run twice;
+//   - fencing: while the node carries the unreachable taint, a pod that must not run twice
+//     waits until the caller says the node is fenced (node_lifecycle.h), since it may still be
+//     running there. A ReplicaSet's pod goes at once (a second copy for the length of a
+//     partition is harmless, and its controller deletes the extra one when the node returns)
+//     unless annotated rampart.io/unique=true; every other pod waits;
 //   - before deleting, the caller writes the pod condition DisruptionTarget=True, reason
 //     DeletionByTaintManager, "Taint manager: deleting due to NoExecute taint" (as Kubernetes
 //     1.32 does), then deletes the pod and records the TaintManagerEviction event.
@@ -27,6 +29,11 @@
 #include "controller/pod_util.h"
 
 namespace rampart::controller {
+
+// A ReplicaSet's pod annotated with it waits for the node's fencing like a StatefulSet's.
+inline constexpr const char* kUniqueAnnotation = "rampart.io/unique";
+
+bool replaceableBeforeFencing(const nlohmann::json& pod);
 
 struct TaintManagerConfig {
   // tolerationSeconds given to pods that do not tolerate the condition taints themselves;
