@@ -60,8 +60,7 @@ bool inNetns(const std::string& netns, const std::function<void()>& fn) {
 
 std::string readFile(const std::string& path) { return testing::readWholeFile(path); }
 
-nlohmann::json nodeObject(const std::string& name, const std::string& cidr,
-                          const std::string& ip) {
+nlohmann::json nodeObject(const std::string& name, const std::string& cidr, const std::string& ip) {
   return {{"metadata", {{"name", name}}},
           {"spec", {{"podCIDR", cidr}}},
           {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", ip}}}}}}};
@@ -181,10 +180,10 @@ class PodNetworkTest : public ::testing::Test {
 
   // A listener answering its name over HTTP at ip:port inside the namespace.
   void serve(const std::string& ns, const std::string& ip, int port, const std::string& name) {
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {"ip", "netns", "exec", ns, TEST_BACKEND, "--listen", ip + ":" + std::to_string(port),
-         "--name", name, "--mode", "http"},
-        dir_.path() + "/" + name + ".log"});
+    auto pid = runtime::spawn(
+        runtime::SpawnOptions{{"ip", "netns", "exec", ns, TEST_BACKEND, "--listen",
+                               ip + ":" + std::to_string(port), "--name", name, "--mode", "http"},
+                              dir_.path() + "/" + name + ".log"});
     ASSERT_TRUE(pid) << pid.error().toString();
     reaper_.pids.push_back(*pid);
   }
@@ -252,16 +251,14 @@ TEST_F(PodNetworkTest, APodReachesPodsOnItsNodeAndTheOtherNodeAndTheOtherNodesAd
   auto addr = run({"ip", "-n", a1->netns_name, "-4", "-o", "addr", "show", "dev", "eth0"});
   EXPECT_NE(addr.output.find("10.64.1.2/24"), std::string::npos) << addr.output;
   EXPECT_NE(routesOf(a1->netns_name).find("default via 10.64.1.1 dev eth0"), std::string::npos);
-  for (const auto& [ns, net] :
-       {std::pair{ns_a_, net_a_.get()}, std::pair{ns_b_, net_b_.get()}}) {
+  for (const auto& [ns, net] : {std::pair{ns_a_, net_a_.get()}, std::pair{ns_b_, net_b_.get()}}) {
     auto name = net->config().node_name;
     ASSERT_TRUE(inNetns(ns, [&] {
       auto synced = net->syncRoutes(desiredRoutes(name, nodes_));
       ASSERT_TRUE(synced) << synced.error().toString();
       EXPECT_EQ(synced->plan.add.size(), 1u);
     }));
-    EXPECT_EQ(run({"ip", "netns", "exec", ns, "cat", "/proc/sys/net/ipv4/ip_forward"}).output,
-              "1");
+    EXPECT_EQ(run({"ip", "netns", "exec", ns, "cat", "/proc/sys/net/ipv4/ip_forward"}).output, "1");
   }
 
   serve(a2->netns_name, a2->ip, 8080, "pod-a2");
@@ -334,16 +331,64 @@ TEST_F(PodNetworkTest, ARestartedAgentRecoversEveryPodsAddressAndRemovesHalfBuil
   EXPECT_EQ(same->ip, a1->ip) << "a recovered pod is attached already";
 }
 
+TEST_F(PodNetworkTest, AFailedAttachLeavesNothingBehindAndHoldsNoAddress) {
+  net_a_ = createIn(ns_a_, configOf(node_a_, "10.64.1.0/30"));  // one pod address: .2
+  ASSERT_TRUE(net_a_);
+  // The bridge goes away under the agent: the veth cannot join it, half way through attach.
+  ASSERT_EQ(run({"ip", "-n", ns_a_, "link", "del", "rampart0"}).exit_code, 0);
+  ASSERT_TRUE(inNetns(ns_a_, [&] {
+    auto attached = net_a_->attach(kPodA1);
+    ASSERT_FALSE(attached);
+    EXPECT_NE(attached.error().message.find("rampart0"), std::string::npos)
+        << attached.error().toString();
+  }));
+  EXPECT_FALSE(std::filesystem::exists(std::string(kNetnsDir) + "/" +
+                                       podNetnsName(defaultNetnsPrefix(node_a_), kPodA1)));
+  EXPECT_NE(run({"ip", "-n", ns_a_, "link", "show", "dev", hostVethName(kPodA1)}).exit_code, 0);
+  EXPECT_FALSE(net_a_->find(kPodA1));
+
+  ASSERT_EQ(run({"ip", "-n", ns_a_, "link", "add", "rampart0", "type", "bridge"}).exit_code, 0);
+  ASSERT_EQ(run({"ip", "-n", ns_a_, "link", "set", "rampart0", "up"}).exit_code, 0);
+  auto a2 = attachIn(ns_a_, *net_a_, kPodA2);
+  ASSERT_TRUE(a2);
+  EXPECT_EQ(a2->ip, "10.64.1.2") << "the failed attach gave its address back";
+  ASSERT_TRUE(inNetns(ns_a_, [&] {
+    auto full = net_a_->attach(kPodA3);
+    ASSERT_FALSE(full);
+    EXPECT_EQ(full.error().code, ErrorCode::FailedPrecondition) << full.error().toString();
+  }));
+  EXPECT_FALSE(std::filesystem::exists(std::string(kNetnsDir) + "/" +
+                                       podNetnsName(defaultNetnsPrefix(node_a_), kPodA3)))
+      << "a refused pod gets no namespace";
+}
+
+TEST_F(PodNetworkTest, RecoverForgetsAPodWhoseNamespaceWasRemovedAndFreesItsAddress) {
+  net_a_ = createIn(ns_a_, configOf(node_a_, "10.64.1.0/30"));  // one pod address
+  ASSERT_TRUE(net_a_);
+  auto a1 = attachIn(ns_a_, *net_a_, kPodA1);
+  ASSERT_TRUE(a1);
+  ASSERT_EQ(run({"ip", "netns", "del", a1->netns_name}).exit_code, 0);
+  ASSERT_TRUE(inNetns(ns_a_, [&] {
+    auto pods = net_a_->recover();
+    ASSERT_TRUE(pods) << pods.error().toString();
+    EXPECT_TRUE(pods->empty());
+  }));
+  EXPECT_FALSE(net_a_->find(kPodA1));
+  auto a2 = attachIn(ns_a_, *net_a_, kPodA2);
+  ASSERT_TRUE(a2);
+  EXPECT_EQ(a2->ip, a1->ip) << "the only address is free again";
+}
+
 TEST_F(PodNetworkTest, SyncRoutesFollowsTheNodesAndLeavesRoutesItDidNotInstallAlone) {
   net_a_ = createIn(ns_a_, configOf(node_a_, "10.64.1.0/24"));
   ASSERT_TRUE(net_a_);
   // Someone else's routes: an unrelated one, and one on a range a node will claim.
-  ASSERT_EQ(run({"ip", "-n", ns_a_, "route", "add", "10.99.0.0/24", "via", "192.168.250.2"})
-                .exit_code,
-            0);
-  ASSERT_EQ(run({"ip", "-n", ns_a_, "route", "add", "10.64.7.0/24", "via", "192.168.250.2"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run({"ip", "-n", ns_a_, "route", "add", "10.99.0.0/24", "via", "192.168.250.2"}).exit_code,
+      0);
+  ASSERT_EQ(
+      run({"ip", "-n", ns_a_, "route", "add", "10.64.7.0/24", "via", "192.168.250.2"}).exit_code,
+      0);
   auto nodes = nodes_;
   nodes.push_back(nodeObject("c", "10.64.3.0/24", "192.168.250.3"));
   nodes.push_back(nodeObject("d", "10.64.7.0/24", "192.168.250.4"));
@@ -385,8 +430,7 @@ TEST_F(PodNetworkTest, SyncRoutesFollowsTheNodesAndLeavesRoutesItDidNotInstallAl
   EXPECT_TRUE(routes.count("10.99.0.0/24 via 192.168.250.2 dev node0"))
       << "an unrelated route stays: " << routesOf(ns_a_);
   EXPECT_TRUE(routes.count("10.64.7.0/24 via 192.168.250.2 dev node0"))
-      << "a route someone else installed on a node's range is not overwritten: "
-      << routesOf(ns_a_);
+      << "a route someone else installed on a node's range is not overwritten: " << routesOf(ns_a_);
 }
 
 TEST_F(PodNetworkTest, WithoutNetAdminCreateRefusesWithAClearMessage) {

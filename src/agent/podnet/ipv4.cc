@@ -36,8 +36,8 @@ Result<Ipv4Cidr> parseCidr(std::string_view text) {
   auto digits = text.substr(slash + 1);
   int prefix = -1;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
-      prefix < 0 || prefix > 32) {
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || prefix < 0 ||
+      prefix > 32) {
     return fail(ErrorCode::InvalidArgument, "bad prefix length in '", text, "'");
   }
   if (prefix > 30) {
@@ -47,8 +47,8 @@ Result<Ipv4Cidr> parseCidr(std::string_view text) {
   // prefix ≤ 30 here, so the shift is at most 32 - 0 = 32 on a 64-bit value: defined.
   Ipv4 mask = static_cast<Ipv4>(~((uint64_t{1} << (32 - prefix)) - 1));
   if ((*ip & ~mask) != 0) {
-    return fail(ErrorCode::InvalidArgument, "'", text,
-                "' has host bits set (the range starts at ", formatIpv4(*ip & mask), ")");
+    return fail(ErrorCode::InvalidArgument, "'", text, "' has host bits set (the range starts at ",
+                formatIpv4(*ip & mask), ")");
   }
   return Ipv4Cidr{*ip, prefix};
 }

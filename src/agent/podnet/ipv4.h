@@ -27,7 +27,7 @@ struct Ipv4Cidr {
   Ipv4 firstPod() const { return network + 2; }
   Ipv4 lastPod() const { return static_cast<Ipv4>(network + size() - 2); }  // broadcast - 1
   bool contains(Ipv4 ip) const { return ip - network < size(); }  // unsigned wrap: below → huge
-  std::string toString() const;  // "10.64.3.0/24"
+  std::string toString() const;                                   // "10.64.3.0/24"
 };
 
 // "10.64.3.0/24". InvalidArgument for garbage, IPv6, host bits set, or a prefix longer than 30

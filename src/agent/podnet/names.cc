@@ -76,10 +76,10 @@ Result<bool> hasEffectiveCapability(std::string_view proc_status, int cap) {
         if (!std::isxdigit(static_cast<unsigned char>(c))) {
           return fail(ErrorCode::InvalidArgument, "CapEff is not hex: '", value, "'");
         }
-        mask = mask * 16 + static_cast<uint64_t>(
-                               std::isdigit(static_cast<unsigned char>(c))
-                                   ? c - '0'
-                                   : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
+        mask = mask * 16 +
+               static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(c))
+                                         ? c - '0'
+                                         : std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
       }
       return ((mask >> cap) & 1) != 0;
     }

@@ -35,8 +35,9 @@ TEST(Names, PodUidsThatCannotBeFileAndCommandArgumentsAreRefused) {
 
 TEST(Names, CapabilitiesAreReadFromTheEffectiveSet) {
   // Root: every capability (CAP_NET_ADMIN is bit 12, CAP_SYS_ADMIN bit 21).
-  std::string root = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
-                     "CapEff:\t000001ffffffffff\n";
+  std::string root =
+      "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
+      "CapEff:\t000001ffffffffff\n";
   EXPECT_EQ(hasEffectiveCapability(root, kCapNetAdmin), true);
   // Permitted but not effective (e.g. after a capset that lowered the effective set).
   std::string lowered = "CapPrm:\t000001ffffffffff\nCapEff:\t0000000000000000\n";

@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -40,8 +41,8 @@ Result<std::string> runIp(std::vector<std::string> args, Duration timeout,
     if (!batch.empty()) {
       what += " <<< '" + batch + "'";
     }
-    return fail(result.exit_code == -1 ? ErrorCode::DeadlineExceeded : ErrorCode::Internal,
-                what, " failed (exit ", std::to_string(result.exit_code), "): ", result.output);
+    return fail(result.exit_code == -1 ? ErrorCode::DeadlineExceeded : ErrorCode::Internal, what,
+                " failed (exit ", std::to_string(result.exit_code), "): ", result.output);
   }
   return result.output;
 }
@@ -95,6 +96,11 @@ Result<std::unique_ptr<PodNetwork>> PodNetwork::create(Config config) {
   }
   if (config.netns_prefix.empty()) {
     config.netns_prefix = defaultNetnsPrefix(config.node_name);
+  }
+  if (config.netns_prefix.find('/') != std::string::npos ||
+      config.node_name.find('/') != std::string::npos) {
+    return fail(ErrorCode::InvalidArgument, "namespace prefix '", config.netns_prefix,
+                "' must be a file name (no '/')");
   }
   std::unique_ptr<PodNetwork> network(new PodNetwork(std::move(config), *range));
   if (auto setup = network->setUpNode(); !setup) {
@@ -222,8 +228,7 @@ Result<void> PodNetwork::detach(const std::string& pod_uid) {
   if (auto valid = validatePodUid(pod_uid); !valid) {
     return fail(valid.error());
   }
-  auto clean =
-      removeLeftovers(podNetnsName(config_.netns_prefix, pod_uid), hostVethName(pod_uid));
+  auto clean = removeLeftovers(podNetnsName(config_.netns_prefix, pod_uid), hostVethName(pod_uid));
   if (!clean) {
     return fail(clean.error());  // the address stays held: the pod may still be reachable
   }
@@ -246,6 +251,17 @@ Result<std::vector<PodNet>> PodNetwork::recover() {
     return fail(ErrorCode::Internal, "cannot list ", kNetnsDir, ": ", ec.message());
   }
   std::sort(names.begin(), names.end());
+  // Pods this object knew whose namespace someone removed meanwhile: their address is free.
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (!std::binary_search(names.begin(), names.end(), it->second.netns_name)) {
+      logger()->warn("pod namespace {} is gone; releasing {}", it->second.netns_name,
+                     it->second.ip);
+      allocator_.release(it->first);
+      it = pods_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::vector<PodNet> found;
   for (const auto& name : names) {
     auto uid = podUidFromNetnsName(config_.netns_prefix, name);
@@ -256,8 +272,8 @@ Result<std::vector<PodNet>> PodNetwork::recover() {
       found.push_back(known->second);
       continue;
     }
-    auto out = runIp({"-j", "-n", name, "-4", "addr", "show", "dev", "eth0"},
-                     config_.command_timeout);
+    auto out =
+        runIp({"-j", "-n", name, "-4", "addr", "show", "dev", "eth0"}, config_.command_timeout);
     if (!out && out.error().message.find("does not exist") == std::string::npos) {
       // Not knowing is not "half-built": a live pod's namespace must never be removed on a
       // guess, so recovery stops and the agent retries.
@@ -313,9 +329,9 @@ Result<RouteSyncReport> PodNetwork::syncRoutes(const std::vector<NodeRoute>& des
     }
     return json;
   };
-  auto ours = parse(runIp({"-j", "-4", "route", "show", "table", "main", "proto",
-                           std::to_string(kRouteProtocol)},
-                          config_.command_timeout));
+  auto ours = parse(
+      runIp({"-j", "-4", "route", "show", "table", "main", "proto", std::to_string(kRouteProtocol)},
+            config_.command_timeout));
   if (!ours) {
     return fail(ours.error());
   }

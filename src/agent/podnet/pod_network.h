@@ -41,10 +41,10 @@
 namespace rampart::agent::podnet {
 
 struct Config {
-  std::string node_name;                // required
-  std::string pod_cidr;                 // the Node's spec.podCIDR, "10.64.3.0/24"; IPv4, ≤ /30
+  std::string node_name;  // required
+  std::string pod_cidr;   // the Node's spec.podCIDR, "10.64.3.0/24"; IPv4, ≤ /30
   std::string bridge = "rampart0";
-  std::string netns_prefix;             // empty: defaultNetnsPrefix(node_name)
+  std::string netns_prefix;                            // empty: defaultNetnsPrefix(node_name)
   Duration command_timeout = std::chrono::seconds(5);  // per `ip` command
 };
 
@@ -54,8 +54,8 @@ struct PodNet {
   std::string netns_path;  // "/run/netns/rampart-n1_0b6c…": what the runtime setns()es into
   std::string ip;          // "10.64.3.2"
   int prefix = 24;
-  std::string gateway;     // "10.64.3.1"
-  std::string host_veth;   // "rv0b6c…" on the bridge
+  std::string gateway;    // "10.64.3.1"
+  std::string host_veth;  // "rv0b6c…" on the bridge
 };
 
 struct RouteSyncReport {
@@ -78,7 +78,8 @@ class PodNetwork {
   Result<void> detach(const std::string& pod_uid);
 
   // Rebuilds the pods and the allocator from the namespaces under /run/netns with this node's
-  // prefix, reading each one's eth0 address back. A namespace without an address (an attach
+  // prefix, reading each one's eth0 address back; a known pod whose namespace is gone is
+  // forgotten and its address released. A namespace without an address (an attach
   // that died half way) is removed; one whose address is outside the range or held twice is
   // kept but not adopted (a warning is logged). Returns the pods found.
   Result<std::vector<PodNet>> recover();

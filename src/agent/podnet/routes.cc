@@ -54,9 +54,8 @@ std::vector<NodeRoute> desiredRoutes(std::string_view self,
     // The canonical spelling, so "10.64.02.0/24" cannot look like a different route.
     candidates.push_back(NodeRoute{range->toString(), via, name});
   }
-  std::sort(candidates.begin(), candidates.end(), [](const NodeRoute& a, const NodeRoute& b) {
-    return a.node < b.node;
-  });
+  std::sort(candidates.begin(), candidates.end(),
+            [](const NodeRoute& a, const NodeRoute& b) { return a.node < b.node; });
   std::vector<NodeRoute> routes;
   std::set<std::string> taken;
   for (auto& route : candidates) {
@@ -64,9 +63,8 @@ std::vector<NodeRoute> desiredRoutes(std::string_view self,
       routes.push_back(std::move(route));
     }
   }
-  std::sort(routes.begin(), routes.end(), [](const NodeRoute& a, const NodeRoute& b) {
-    return a.pod_cidr < b.pod_cidr;
-  });
+  std::sort(routes.begin(), routes.end(),
+            [](const NodeRoute& a, const NodeRoute& b) { return a.pod_cidr < b.pod_cidr; });
   return routes;
 }
 

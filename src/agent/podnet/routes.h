@@ -37,13 +37,14 @@ struct NodeRoute {
 // InternalIP, ordered by pod CIDR. Nodes without either, with an IPv6 range, or named `self` are
 // skipped; when two nodes claim one range, the first by name wins (a misconfiguration that the
 // report shows as a missing route rather than a flapping one).
-std::vector<NodeRoute> desiredRoutes(std::string_view self, const std::vector<nlohmann::json>& nodes);
+std::vector<NodeRoute> desiredRoutes(std::string_view self,
+                                     const std::vector<nlohmann::json>& nodes);
 
 struct RoutePlan {
-  std::vector<NodeRoute> add;          // destination not routed yet
-  std::vector<NodeRoute> replace;      // ours, but via another gateway
-  std::vector<std::string> remove;     // ours, no longer wanted (pod CIDRs)
-  std::vector<NodeRoute> conflicts;    // wanted, but a route we did not install holds it
+  std::vector<NodeRoute> add;        // destination not routed yet
+  std::vector<NodeRoute> replace;    // ours, but via another gateway
+  std::vector<std::string> remove;   // ours, no longer wanted (pod CIDRs)
+  std::vector<NodeRoute> conflicts;  // wanted, but a route we did not install holds it
   bool empty() const { return add.empty() && replace.empty() && remove.empty(); }
 };
 

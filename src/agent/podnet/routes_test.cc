@@ -32,9 +32,12 @@ TEST(DesiredRoutes, EveryOtherNodesPodRangeGoesViaItsInternalIp) {
 
 TEST(DesiredRoutes, NodesWithoutARangeOrAnInternalIpAreSkipped) {
   std::vector<nlohmann::json> nodes = {
-      node("no-cidr", "", "192.168.250.2"), node("no-ip", "10.64.2.0/24", ""),
-      node("v6", "fd00:10:64::/64", "192.168.250.4"), node("bad", "10.64.5.7/24", "192.168.250.5"),
-      node("bad-ip", "10.64.6.0/24", "not-an-ip"), nlohmann::json("garbage"),
+      node("no-cidr", "", "192.168.250.2"),
+      node("no-ip", "10.64.2.0/24", ""),
+      node("v6", "fd00:10:64::/64", "192.168.250.4"),
+      node("bad", "10.64.5.7/24", "192.168.250.5"),
+      node("bad-ip", "10.64.6.0/24", "not-an-ip"),
+      nlohmann::json("garbage"),
       nlohmann::json{{"metadata", 3}, {"spec", "x"}, {"status", {{"addresses", 1}}}}};
   EXPECT_TRUE(desiredRoutes("a", nodes).empty());
 }
