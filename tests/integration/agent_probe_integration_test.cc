@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,8 +21,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/probe/local_exec.h"
@@ -28,6 +28,8 @@
 #include "agent/probe/runner.h"
 #include "agent/probe/spec.h"
 #include "net/http/server.h"
+#include "net/pki.h"
+#include "net/tls.h"
 #include "testing/eventually.h"
 #include "testing/loop_until.h"
 #include "testing/run_loop.h"
@@ -53,7 +55,8 @@ class HealthServer {
       ++answered_[status_];
       // 204 and 304 carry no body.
       bool bodiless = status_ == 204 || status_ == 304;
-      return net::http::Response::text(status_, bodiless ? "" : "status " + std::to_string(status_));
+      return net::http::Response::text(status_,
+                                       bodiless ? "" : "status " + std::to_string(status_));
     });
     auto bound = server_.listen({"127.0.0.1", 0});
     EXPECT_TRUE(bound) << bound.error().toString();
@@ -136,8 +139,8 @@ std::vector<pid_t> livingInGroup(pid_t group) {
   return found;
 }
 
-ProbeSpec httpSpec(ProbeKind kind, uint16_t port, Duration period, Duration timeout,
-                   int successes, int failures) {
+ProbeSpec httpSpec(ProbeKind kind, uint16_t port, Duration period, Duration timeout, int successes,
+                   int failures) {
   ProbeSpec spec;
   spec.kind = kind;
   spec.handler = HttpGetAction{"", port, "/healthz", false, {}};
@@ -179,6 +182,62 @@ TEST(HttpGetProbe, PassesBelow400AndFailsWithTheStatusCodeFrom400) {
   }
 }
 
+TEST(HttpGetProbe, SendsTheProbesHeadersWithAHostOverrideAndTheKubeletsUserAgent) {
+  asio::io_context io;
+  net::http::Server server(io.get_executor());
+  std::string host;
+  std::string agent;
+  std::string custom;
+  server.route("/ready", [&](const net::http::Request& request) {
+    host = request.header("Host");
+    agent = request.header("User-Agent");
+    custom = request.header("X-Probe");
+    return net::http::Response::text(200, "ok");
+  });
+  auto bound = server.listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound) << bound.error().toString();
+  HttpGetAction action{
+      "", bound->port, "/ready", false, {{"Host", "web.example"}, {"X-Probe", "1"}}};
+  auto outcome =
+      testing::runLoop(io, runHttpGet(io.get_executor(), action, "127.0.0.1", milliseconds(500)));
+  server.stop();
+  EXPECT_TRUE(outcome.success) << outcome.output;
+  EXPECT_EQ(host, "web.example");
+  EXPECT_EQ(agent, "kube-probe/1.32");
+  EXPECT_EQ(custom, "1");
+}
+
+TEST(HttpGetProbe, HttpsIsSpokenWithoutVerifyingTheCertificate) {
+  asio::io_context io;
+  testing::TempDir dir;
+  // A certificate from a CA nobody trusts, naming another host: the kubelet probes it anyway.
+  ASSERT_TRUE(net::makeCa(dir.path(), "probe-test-ca"));
+  net::CertificateSpec cert;
+  cert.common_name = "elsewhere.invalid";
+  cert.dns_names = {"elsewhere.invalid"};
+  ASSERT_TRUE(net::issueCertificate(dir.path(), cert, dir.path() + "/server.pem",
+                                    dir.path() + "/server-key.pem"));
+  net::http::Server server(io.get_executor());
+  server.route("/healthz",
+               [](const net::http::Request&) { return net::http::Response::text(200, "ok"); });
+  net::TlsFiles files;
+  files.cert = dir.path() + "/server.pem";
+  files.key = dir.path() + "/server-key.pem";
+  ASSERT_TRUE(server.useTls(files));
+  auto bound = server.listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound) << bound.error().toString();
+  auto https = testing::runLoop(
+      io, runHttpGet(io.get_executor(), HttpGetAction{"", bound->port, "/healthz", true, {}},
+                     "127.0.0.1", milliseconds(2000)));
+  EXPECT_TRUE(https.success) << https.output;
+  // Plain HTTP to a TLS port fails (the scheme is honoured, not guessed).
+  auto plain = testing::runLoop(
+      io, runHttpGet(io.get_executor(), HttpGetAction{"", bound->port, "/healthz", false, {}},
+                     "127.0.0.1", milliseconds(2000)));
+  EXPECT_FALSE(plain.success);
+  server.stop();
+}
+
 TEST(HttpGetProbe, AServerThatNeverAnswersIsFailedByTheTimeout) {
   asio::io_context io;
   HangingServer server(io);
@@ -196,8 +255,8 @@ TEST(HttpGetProbe, AServerThatNeverAnswersIsFailedByTheTimeout) {
 
 TEST(TcpSocketProbe, PassesAgainstAListeningPortAndFailsOnceItIsClosed) {
   asio::io_context io;
-  auto acceptor = std::make_unique<tcp::acceptor>(
-      io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
+  auto acceptor =
+      std::make_unique<tcp::acceptor>(io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0});
   uint16_t port = acceptor->local_endpoint().port();
   auto open = testing::runLoop(io, runTcpSocket(io.get_executor(), TcpSocketAction{"", port},
                                                 "127.0.0.1", milliseconds(500)));
@@ -213,15 +272,15 @@ TEST(TcpSocketProbe, PassesAgainstAListeningPortAndFailsOnceItIsClosed) {
 TEST(ExecProbe, ExitZeroPassesAndANonZeroExitFails) {
   asio::io_context io;
   auto exec = localExec(io.get_executor());
-  auto pass = testing::runLoop(io, runExec(ExecAction{{"sh", "-c", "exit 0"}}, exec,
-                                           milliseconds(2000)));
+  auto pass =
+      testing::runLoop(io, runExec(ExecAction{{"sh", "-c", "exit 0"}}, exec, milliseconds(2000)));
   EXPECT_TRUE(pass.success) << pass.output;
-  auto failed = testing::runLoop(io, runExec(ExecAction{{"sh", "-c", "exit 1"}}, exec,
-                                             milliseconds(2000)));
+  auto failed =
+      testing::runLoop(io, runExec(ExecAction{{"sh", "-c", "exit 1"}}, exec, milliseconds(2000)));
   EXPECT_FALSE(failed.success);
   EXPECT_EQ(failed.output, "command \"sh -c exit 1\" exited with code 1");
-  auto missing = testing::runLoop(io, runExec(ExecAction{{"/nonexistent/rampart-probe"}}, exec,
-                                              milliseconds(2000)));
+  auto missing = testing::runLoop(
+      io, runExec(ExecAction{{"/nonexistent/rampart-probe"}}, exec, milliseconds(2000)));
   EXPECT_FALSE(missing.success);
 }
 
@@ -279,8 +338,8 @@ TEST(ProbeManagerTest, ReadinessFollowsAServerFrom200To500AndBackByTheThresholds
   ContainerProbeSpecs specs;
   specs.readiness =
       httpSpec(ProbeKind::Readiness, server.port(), milliseconds(50), milliseconds(500), 2, 3);
-  auto initial = manager.add("uid-1", "web", specs, std::chrono::steady_clock::now(), "127.0.0.1",
-                             nullptr);
+  auto initial =
+      manager.add("uid-1", "web", specs, std::chrono::steady_clock::now(), "127.0.0.1", nullptr);
   EXPECT_TRUE(initial.started);
   EXPECT_FALSE(initial.ready);
 
@@ -353,11 +412,52 @@ TEST(ProbeManagerTest, ALivenessFailureIsReportedAtThePeriodOfTheAnnotations) {
 
   // add() again (the agent restarted it) starts probing over.
   server.answer(200);
-  auto restarted = manager.add("uid-2", "web", *specs, std::chrono::steady_clock::now(),
-                               "127.0.0.1", nullptr);
+  auto restarted =
+      manager.add("uid-2", "web", *specs, std::chrono::steady_clock::now(), "127.0.0.1", nullptr);
   EXPECT_FALSE(restarted.restart_needed);
   ASSERT_TRUE(testing::loopUntil(io, [&] { return server.total() >= probes + 2; }));
   EXPECT_EQ(changes.size(), 1u);
+}
+
+TEST(ProbeManagerTest, ReadinessIsNotProbedUntilTheStartupProbePasses) {
+  asio::io_context io;
+  HealthServer server(io);
+  testing::TempDir dir;
+  std::string marker = dir.path() + "/started";
+  std::vector<Change> changes;
+  ProbeManager manager(
+      io.get_executor(),
+      [&](const std::string&, const std::string&, const ProbeStatus& status) {
+        changes.push_back({std::chrono::steady_clock::now(), status});
+      },
+      noJitter());
+  ContainerProbeSpecs specs;
+  ProbeSpec startup;
+  startup.kind = ProbeKind::Startup;
+  startup.handler = ExecAction{{"test", "-f", marker}};
+  startup.period = milliseconds(50);
+  startup.timeout = milliseconds(1000);
+  startup.failure_threshold = 1000;
+  specs.startup = startup;
+  specs.readiness =
+      httpSpec(ProbeKind::Readiness, server.port(), milliseconds(200), milliseconds(500), 1, 3);
+  auto initial = manager.add("uid-6", "db", specs, std::chrono::steady_clock::now(), "127.0.0.1",
+                             localExec(io.get_executor()));
+  EXPECT_FALSE(initial.started);
+  EXPECT_FALSE(initial.ready);
+
+  asio::steady_timer wait(io, milliseconds(300));
+  testing::runLoop(io, [&]() -> asio::awaitable<void> { co_await wait.async_wait(kTuple); }());
+  EXPECT_TRUE(changes.empty());
+  EXPECT_EQ(server.total(), 0) << "readiness ran before the startup probe passed";
+
+  std::ofstream(marker) << "ok";
+  ASSERT_TRUE(testing::loopUntil(io, [&] { return changes.size() == 2; }));
+  EXPECT_TRUE(changes[0].status.started);
+  EXPECT_FALSE(changes[0].status.ready);
+  EXPECT_TRUE(changes[1].status.ready);
+  // Readiness ran at once after startup passed, not a period later.
+  EXPECT_LT(changes[1].at - changes[0].at, milliseconds(150));
 }
 
 TEST(ProbeManagerTest, AnExecLivenessProbeThatTimesOutAsksForARestart) {
@@ -391,8 +491,7 @@ TEST(ProbeManagerTest, NoCallbackAndNoProbeAfterStop) {
   int callbacks = 0;
   ProbeManager manager(
       io.get_executor(),
-      [&](const std::string&, const std::string&, const ProbeStatus&) { ++callbacks; },
-      noJitter());
+      [&](const std::string&, const std::string&, const ProbeStatus&) { ++callbacks; }, noJitter());
   ContainerProbeSpecs specs;
   specs.readiness =
       httpSpec(ProbeKind::Readiness, server.port(), milliseconds(30), milliseconds(500), 1, 1);
@@ -414,8 +513,7 @@ TEST(ProbeManagerTest, RemovedContainersAreNoLongerProbed) {
   int callbacks = 0;
   ProbeManager manager(
       io.get_executor(),
-      [&](const std::string&, const std::string&, const ProbeStatus&) { ++callbacks; },
-      noJitter());
+      [&](const std::string&, const std::string&, const ProbeStatus&) { ++callbacks; }, noJitter());
   ContainerProbeSpecs specs;
   specs.readiness =
       httpSpec(ProbeKind::Readiness, server.port(), milliseconds(30), milliseconds(500), 1, 1);

@@ -63,8 +63,8 @@ class ChildGuard {
   pid_t pid_;
 };
 
-asio::awaitable<Result<int>> runLocal(asio::any_io_executor executor,
-                                      std::vector<std::string> argv, Duration timeout) {
+asio::awaitable<Result<int>> runLocal(asio::any_io_executor executor, std::vector<std::string> argv,
+                                      Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   runtime::SpawnOptions options;
   options.argv = std::move(argv);

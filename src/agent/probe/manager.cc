@@ -29,8 +29,7 @@ struct ProbeManager::Shared {
 };
 
 struct ProbeManager::Entry {
-  Entry(asio::any_io_executor executor, ContainerProbeSpecs specs, TimePoint start,
-        Duration jitter)
+  Entry(asio::any_io_executor executor, ContainerProbeSpecs specs, TimePoint start, Duration jitter)
       : state(std::move(specs), start, jitter),
         timers{asio::steady_timer(executor), asio::steady_timer(executor),
                asio::steady_timer(executor)} {}
@@ -130,7 +129,8 @@ void ProbeManager::stop() {
 // when it is due; a timer cancelled by another probe's transition (the startup probe passed)
 // only makes it look again.
 asio::awaitable<void> ProbeManager::probeLoop(std::shared_ptr<ProbeManager::Shared> shared,
-                                std::shared_ptr<ProbeManager::Entry> entry, ProbeKind kind) {
+                                              std::shared_ptr<ProbeManager::Entry> entry,
+                                              ProbeKind kind) {
   auto& timer = entry->timers[static_cast<size_t>(kind)];
   auto gone = [&] { return shared->stopped || entry->removed; };
   while (!gone()) {

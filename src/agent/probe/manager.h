@@ -54,13 +54,11 @@ class ProbeManager {
   // entry of the same container. Returns the initial status (also when it has no probes: then
   // started and ready at once); on_change is not called for it.
   ProbeStatus add(const std::string& pod_uid, const std::string& container,
-                  ContainerProbeSpecs specs, TimePoint start_time, std::string pod_ip,
-                  ExecFn exec);
+                  ContainerProbeSpecs specs, TimePoint start_time, std::string pod_ip, ExecFn exec);
   // Stops probing it (no callback for it afterwards). Unknown: nothing happens.
   void remove(const std::string& pod_uid, const std::string& container);
   // The current status, if the container is known.
-  std::optional<ProbeStatus> status(const std::string& pod_uid,
-                                    const std::string& container) const;
+  std::optional<ProbeStatus> status(const std::string& pod_uid, const std::string& container) const;
   // Cancels every timer; no callback after it returns. add() after stop() does nothing.
   void stop();
 

@@ -59,8 +59,8 @@ asio::awaitable<ProbeOutcome> runHttpGet(asio::any_io_executor executor, HttpGet
   }
   // steady_clock: the HTTP client's deadlines are steady_timer expiries.
   auto deadline = SteadyClock::instance().now() + timeout;
-  auto response = co_await net::http::fetchOnce(executor, endpoint, std::move(request), deadline,
-                                                action.https);
+  auto response =
+      co_await net::http::fetchOnce(executor, endpoint, std::move(request), deadline, action.https);
   if (!response) {
     co_return ProbeOutcome{false, "Get \"" + url + "\": " + response.error().toString()};
   }
@@ -84,14 +84,13 @@ asio::awaitable<ProbeOutcome> runTcpSocket(asio::any_io_executor executor, TcpSo
   } else {
     tcp::resolver resolver(executor);
     runtime::DeadlineGuard guard(executor, deadline, [&resolver] { resolver.cancel(); });
-    auto [ec, results] =
-        co_await resolver.async_resolve(host, std::to_string(action.port), kTuple);
+    auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(action.port), kTuple);
     if (guard.expired()) {
       co_return ProbeOutcome{false, "dial tcp " + target + ": i/o timeout"};
     }
     if (ec) {
-      co_return ProbeOutcome{false, "dial tcp " + target + ": lookup " + host + ": " +
-                                        ec.message()};
+      co_return ProbeOutcome{false,
+                             "dial tcp " + target + ": lookup " + host + ": " + ec.message()};
     }
     for (const auto& entry : results) {
       addresses.push_back(entry.endpoint());
@@ -131,8 +130,8 @@ asio::awaitable<ProbeOutcome> runExec(ExecAction action, ExecFn exec, Duration t
   }
   if (!code) {
     if (code.error().code == ErrorCode::DeadlineExceeded) {
-      co_return ProbeOutcome{false, "command " + command + " timed out after " +
-                                        formatDuration(timeout)};
+      co_return ProbeOutcome{false,
+                             "command " + command + " timed out after " + formatDuration(timeout)};
     }
     co_return ProbeOutcome{false, "command " + command + ": " + code.error().toString()};
   }

@@ -30,7 +30,7 @@ namespace rampart::agent::probe {
 // Runs argv (bounded by timeout: killed after it, then DeadlineExceeded); the exit code, or an
 // error when it could not be run. Must not block the event loop.
 using ExecFn = std::function<boost::asio::awaitable<Result<int>>(std::vector<std::string> argv,
-                                                                   Duration timeout)>;
+                                                                 Duration timeout)>;
 
 boost::asio::awaitable<ProbeOutcome> runHttpGet(boost::asio::any_io_executor executor,
                                                 HttpGetAction action, std::string pod_ip,
@@ -42,7 +42,7 @@ boost::asio::awaitable<ProbeOutcome> runTcpSocket(boost::asio::any_io_executor e
 boost::asio::awaitable<ProbeOutcome> runExec(ExecAction action, ExecFn exec, Duration timeout);
 
 // Dispatches on spec.handler with spec.timeout.
-boost::asio::awaitable<ProbeOutcome> runProbe(boost::asio::any_io_executor executor,
-                                              ProbeSpec spec, std::string pod_ip, ExecFn exec);
+boost::asio::awaitable<ProbeOutcome> runProbe(boost::asio::any_io_executor executor, ProbeSpec spec,
+                                              std::string pod_ip, ExecFn exec);
 
 }  // namespace rampart::agent::probe

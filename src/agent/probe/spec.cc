@@ -69,8 +69,8 @@ Result<std::optional<Duration>> annotationMillis(const json& annotations, std::s
 }
 
 // A non-negative integer field; absent or 0 gives `fallback` (the API server's defaulting).
-Result<int> intField(const json& probe, std::string_view name, int fallback,
-                     std::string_view path, int minimum) {
+Result<int> intField(const json& probe, std::string_view name, int fallback, std::string_view path,
+                     int minimum) {
   auto it = probe.find(std::string(name));
   if (it == probe.end() || it->is_null()) {
     return fallback;
@@ -87,8 +87,7 @@ Result<int> intField(const json& probe, std::string_view name, int fallback,
 }
 
 // A port: a number 1-65535 or the name of one of the container's ports.
-Result<uint16_t> portField(const json& action, std::string_view path,
-                           const json& container_ports) {
+Result<uint16_t> portField(const json& action, std::string_view path, const json& container_ports) {
   auto field = join(path, "port");
   auto it = action.find("port");
   if (it == action.end() || it->is_null()) {

@@ -57,8 +57,8 @@ struct ExecAction {
 };
 
 struct HttpGetAction {
-  std::string host;    // empty: the pod's IP, given when the probe runs
-  uint16_t port = 0;   // a named port is resolved against the container's ports when parsed
+  std::string host;   // empty: the pod's IP, given when the probe runs
+  uint16_t port = 0;  // a named port is resolved against the container's ports when parsed
   std::string path = "/";
   bool https = false;  // scheme HTTPS: TLS without certificate verification, as the kubelet
   std::vector<std::pair<std::string, std::string>> headers;  // httpHeaders, in order

@@ -80,8 +80,7 @@ TEST(ProbeSpec, AnUnknownPortNameIsAnErrorNamingTheField) {
   auto spec = parse(json::parse(R"({"tcpSocket": {"port": "grpc"}})"));
   ASSERT_FALSE(spec);
   EXPECT_EQ(spec.error().code, ErrorCode::InvalidArgument);
-  EXPECT_THAT(spec.error().message,
-              HasSubstr("spec.containers[0].readinessProbe.tcpSocket.port"));
+  EXPECT_THAT(spec.error().message, HasSubstr("spec.containers[0].readinessProbe.tcpSocket.port"));
   EXPECT_THAT(spec.error().message, HasSubstr("\"grpc\""));
 }
 

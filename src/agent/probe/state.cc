@@ -74,8 +74,8 @@ std::optional<ProbeStatus> ContainerProbes::record(ProbeKind kind, const ProbeOu
   }
 
   ProbeStatus before = status_;
-  bool crossed = outcome.success ? w.run >= spec->success_threshold
-                                 : w.run >= spec->failure_threshold;
+  bool crossed =
+      outcome.success ? w.run >= spec->success_threshold : w.run >= spec->failure_threshold;
   if (crossed) {
     std::string failed = std::string(kindTitle(kind)) + " probe failed: " + outcome.output;
     switch (kind) {

@@ -163,7 +163,7 @@ TEST(ContainerProbes, LivenessAndReadinessWaitForTheStartupProbe) {
   auto started = runDue(probes, clock, ProbeKind::Startup, kPass);  // at start + 3 s
   ASSERT_TRUE(started);
   EXPECT_TRUE(started->started);
-  EXPECT_FALSE(started->ready);  // the readiness probe has not passed yet
+  EXPECT_FALSE(started->ready);                      // the readiness probe has not passed yet
   EXPECT_FALSE(probes.nextDue(ProbeKind::Startup));  // done for this container's life
   // Their initial delays have passed: due at once, not at their next tick.
   EXPECT_EQ(probes.nextDue(ProbeKind::Readiness), clock.now());
