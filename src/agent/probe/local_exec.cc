@@ -63,15 +63,11 @@ class ChildGuard {
   pid_t pid_;
 };
 
-asio::awaitable<Result<int>> runLocal(asio::any_io_executor executor, std::vector<std::string> argv,
-                                      Duration timeout) {
+asio::awaitable<Result<int>> runSpawned(asio::any_io_executor executor, SpawnFn spawn,
+                                        std::vector<std::string> argv, Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  runtime::SpawnOptions options;
-  options.argv = std::move(argv);
-  options.log_file = "/dev/null";
-  options.new_session = true;
-  options.die_with_parent = true;
-  auto pid = runtime::spawn(options);
+  std::string command = argv.empty() ? std::string() : argv[0];
+  auto pid = spawn(std::move(argv));
   if (!pid) {
     co_return fail(pid.error());
   }
@@ -84,7 +80,7 @@ asio::awaitable<Result<int>> runLocal(asio::any_io_executor executor, std::vecto
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       child.killAndReap();
-      co_return fail(ErrorCode::DeadlineExceeded, "command ", options.argv[0], " timed out");
+      co_return fail(ErrorCode::DeadlineExceeded, "command ", command, " timed out");
     }
     timer.expires_at(std::min(now + kPoll, deadline));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -93,10 +89,21 @@ asio::awaitable<Result<int>> runLocal(asio::any_io_executor executor, std::vecto
 
 }  // namespace
 
-ExecFn localExec(asio::any_io_executor executor) {
-  return [executor](std::vector<std::string> argv, Duration timeout) {
-    return runLocal(executor, std::move(argv), timeout);
+ExecFn execWith(asio::any_io_executor executor, SpawnFn spawn) {
+  return [executor, spawn](std::vector<std::string> argv, Duration timeout) {
+    return runSpawned(executor, spawn, std::move(argv), timeout);
   };
+}
+
+ExecFn localExec(asio::any_io_executor executor) {
+  return execWith(executor, [](std::vector<std::string> argv) {
+    runtime::SpawnOptions options;
+    options.argv = std::move(argv);
+    options.log_file = "/dev/null";
+    options.new_session = true;
+    options.die_with_parent = true;
+    return runtime::spawn(options);
+  });
 }
 
 }  // namespace rampart::agent::probe

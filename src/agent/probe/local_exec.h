@@ -7,6 +7,10 @@
 // the process group gets SIGKILL, the child is reaped, and the result is DeadlineExceeded.
 // Stateless; the returned function may be used from any one event loop at a time.
 
+#include <sys/types.h>
+
+#include <functional>
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include "agent/probe/runner.h"
@@ -14,5 +18,10 @@
 namespace rampart::agent::probe {
 
 ExecFn localExec(boost::asio::any_io_executor executor);
+
+// The same waiting and killing around any way of starting the command as a child of this
+// process (the agent's: inside a container, runtime/enter.h).
+using SpawnFn = std::function<Result<pid_t>(std::vector<std::string> argv)>;
+ExecFn execWith(boost::asio::any_io_executor executor, SpawnFn spawn);
 
 }  // namespace rampart::agent::probe
