@@ -257,6 +257,20 @@ SyncAction syncPod(const PodFacts& facts) {
                        [](const auto& c) { return c.second.running; });
   };
 
+  // An exited container that is to run again: now, or once its back-off has passed (waiting
+  // with the kubelet's CrashLoopBackOff message meanwhile).
+  auto restartOrWait = [&](const std::string& name, const ObservedContainer& obs, bool init) {
+    auto backoff = facts.backoff.find(name);
+    if (backoff != facts.backoff.end() && facts.now < backoff->second.until) {
+      waiting[name] = {"CrashLoopBackOff", "back-off " + formatSeconds(backoff->second.delay) +
+                                               " restarting failed container=" + name +
+                                               " pod=" + b.pod_name + "_" + b.ns + "(" + b.uid +
+                                               ")"};
+    } else {
+      action.start.push_back({name, obs.attempt + 1, init});
+    }
+  };
+
   std::string phase = "Pending";
   bool initialized = init_containers.empty();
   bool init_failed = false;
@@ -324,15 +338,7 @@ SyncAction syncPod(const PodFacts& facts) {
         init_failed = true;
         break;
       }
-      auto backoff = facts.backoff.find(name);
-      if (backoff != facts.backoff.end() && facts.now < backoff->second.until) {
-        waiting[name] = {"CrashLoopBackOff",
-                         "back-off " + formatSeconds(backoff->second.delay) +
-                             " restarting failed container=" + name + " pod=" + b.pod_name +
-                             "_" + b.ns + "(" + b.uid + ")"};
-      } else {
-        action.start.push_back({name, obs.attempt + 1, true});
-      }
+      restartOrWait(name, obs, true);
       break;
     }
 
@@ -360,15 +366,7 @@ SyncAction syncPod(const PodFacts& facts) {
         if (!shouldRestart(b.policy, obs)) {
           continue;
         }
-        auto backoff = facts.backoff.find(name);
-        if (backoff != facts.backoff.end() && facts.now < backoff->second.until) {
-          waiting[name] = {"CrashLoopBackOff",
-                           "back-off " + formatSeconds(backoff->second.delay) +
-                               " restarting failed container=" + name + " pod=" + b.pod_name +
-                               "_" + b.ns + "(" + b.uid + ")"};
-        } else {
-          action.start.push_back({name, obs.attempt + 1, false});
-        }
+        restartOrWait(name, obs, false);
       }
     }
 
