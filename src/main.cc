@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   cli::addServer(app, action);
   cli::addController(app, action);
   cli::addAgent(app, action);
+  cli::addAgentShim(app, action);
   cli::addDemo(app, action);
 
   try {

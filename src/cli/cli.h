@@ -26,5 +26,6 @@ void addChaos(CLI::App& app, Action& action);
 void addServer(CLI::App& app, Action& action);
 void addController(CLI::App& app, Action& action);
 void addAgent(CLI::App& app, Action& action);
+void addAgentShim(CLI::App& app, Action& action);  // hidden: the container runtime's shim
 
 }  // namespace rampart::cli
