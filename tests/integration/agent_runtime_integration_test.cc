@@ -22,7 +22,9 @@
 #include "agent/runtime/cri_log.h"
 #include "agent/runtime/enter.h"
 #include "agent/runtime/runtime.h"
+#include "agent/runtime/state_file.h"
 #include "runtime/process.h"
+#include "testing/eventually.h"
 #include "testing/run_loop.h"
 #include "testing/test_files.h"
 
@@ -404,6 +406,119 @@ TEST_F(AgentRuntimeTest, SpawnInContainerSeesItsMountsNetworkEnvAndCgroup) {
   auto failed = spawnInContainer(bad);
   ASSERT_FALSE(failed);
   EXPECT_NE(failed.error().message.find("no-such-command-rt"), std::string::npos);
+}
+
+TEST_F(AgentRuntimeTest, LimitsAreWrittenToTheContainersCgroups) {
+  auto c = config("limited", {"sleep", "1000"});
+  c.resources = {64 << 20, 250, 500, 30};
+  auto state = start(c);
+  ASSERT_TRUE(state.running);
+  std::string tail = "/" + options_.cgroup_name + "/pod" + c.pod_uid + "/" + c.name + "/";
+  auto read = [&](const std::string& controller, const std::string& file) {
+    std::string text = testing::readWholeFile("/sys/fs/cgroup/" + controller + tail + file);
+    while (!text.empty() && text.back() == '\n') {
+      text.pop_back();
+    }
+    return text;
+  };
+  EXPECT_EQ(read("memory", "memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(read("cpu", "cpu.shares"), "256");
+  EXPECT_EQ(read("cpu", "cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(read("cpu", "cpu.cfs_period_us"), "100000");
+  EXPECT_EQ(read("pids", "pids.max"), "30");
+  EXPECT_EQ(read("pids", "cgroup.procs"), std::to_string(state.pid));
+}
+
+TEST_F(AgentRuntimeTest, LineLongerThan16KiBIsLoggedAsPartialRecords) {
+  auto c = config("long", {"python3", "-c", "print('x' * 40000); print('end')"});
+  start(c);
+  auto s = waitExited(c);
+  EXPECT_EQ(s.reason, "Completed") << s.message;
+  auto lines = logLines(c);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].text.size(), 16384u);
+  EXPECT_EQ(lines[1].text.size(), 16384u);
+  EXPECT_EQ(lines[2].text, std::string(40000 - 2 * 16384, 'x'));
+  EXPECT_EQ(lines[3].text, "end");
+  std::ifstream in(runtime_->logPath(c.pod_uid, c.name, 0));
+  std::vector<bool> partial;
+  for (std::string line; std::getline(in, line);) {
+    partial.push_back(parseCriLine(line)->partial);
+  }
+  EXPECT_EQ(partial, (std::vector<bool>{true, true, false, false}));
+}
+
+TEST_F(AgentRuntimeTest, EachAttemptHasItsOwnLogFile) {
+  auto c = config("again", {"/bin/sh", "-c", "echo first"});
+  start(c);
+  waitExited(c);
+  c.attempt = 1;
+  c.argv = {"/bin/sh", "-c", "echo second"};
+  auto second = start(c);
+  EXPECT_EQ(second.attempt, 1);
+  waitExited(c);
+  EXPECT_EQ(stdoutLines(c), (std::vector<std::string>{"second"}));
+  c.attempt = 0;
+  EXPECT_EQ(stdoutLines(c), (std::vector<std::string>{"first"})) << "the previous log stays";
+  EXPECT_EQ(runtime_->containers().size(), 1u) << "one entry per container: the latest attempt";
+}
+
+TEST_F(AgentRuntimeTest, KilledShimTakesItsContainerAlongAndIsReportedStatusUnknown) {
+  auto c = config("orphan", {"sleep", "1000"});
+  auto state = start(c);
+  ASSERT_TRUE(state.running);
+  auto started = testing::readWholeFile(options_.state_dir + "/" + c.pod_uid + "/" + c.name +
+                                        "/started.json");
+  auto record = decodeStarted(started);
+  ASSERT_TRUE(record) << started;
+  ASSERT_EQ(::kill(record->shim_pid, SIGKILL), 0);  // the test's own child
+  auto s = waitExited(c);
+  EXPECT_EQ(s.reason, "ContainerStatusUnknown");
+  EXPECT_EQ(s.exit_code, 137);
+  EXPECT_TRUE(testing::eventually([&] { return !rampart::runtime::isAlive(state.pid); }, 5s))
+      << "the container outlived its shim";
+}
+
+TEST_F(AgentRuntimeTest, RecoverNeverSignalsAProcessThatMerelyHasARecordedPid) {
+  // A record naming a live process that is not the shim it recorded (its PID was reused): the
+  // start times differ, so the runtime must neither adopt nor signal it.
+  auto bystander = rampart::runtime::spawn({.argv = {"sleep", "1000"}});
+  ASSERT_TRUE(bystander);
+  auto c = config("stale", {"sleep", "1000"});
+  std::string dir = options_.state_dir + "/" + c.pod_uid + "/" + c.name;
+  fs::create_directories(dir);
+  ShimSpec spec;
+  spec.config = c;
+  spec.log_path = runtime_->logPath(c.pod_uid, c.name, 0);
+  spec.cgroup_name = options_.cgroup_name;
+  ASSERT_TRUE(writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec)));
+  StartedRecord started{*bystander, 1, *bystander, 1, std::chrono::system_clock::now()};
+  ASSERT_TRUE(writeFileAtomically(dir + "/started.json", encodeStarted(started)));
+
+  auto recovered = runtime_->recover();
+  ASSERT_TRUE(recovered) << recovered.error().toString();
+  ASSERT_EQ(recovered->size(), 1u);
+  EXPECT_FALSE(recovered->front().running);
+  EXPECT_EQ(recovered->front().reason, "ContainerStatusUnknown");
+  auto stopped = testing::runLoop(io_, runtime_->stop(c.pod_uid, c.name, 0s));
+  EXPECT_TRUE(stopped) << stopped.error().toString();
+  EXPECT_TRUE(rampart::runtime::isAlive(*bystander));
+  rampart::runtime::terminate(*bystander, 1s);
+}
+
+TEST_F(AgentRuntimeTest, RemovePodTakesItsCgroupsStateAndLogs) {
+  auto c = config("doomed", {"sleep", "1000"});
+  auto state = start(c);
+  ASSERT_TRUE(state.running);
+  std::string memory = "/sys/fs/cgroup/memory/" + options_.cgroup_name + "/pod" + c.pod_uid;
+  ASSERT_TRUE(fs::exists(memory + "/" + c.name));
+  auto removed = testing::runLoop(io_, runtime_->removePod(c.pod_uid));
+  ASSERT_TRUE(removed) << removed.error().toString();
+  EXPECT_FALSE(rampart::runtime::isAlive(state.pid));
+  EXPECT_FALSE(fs::exists(memory));
+  EXPECT_FALSE(fs::exists(options_.state_dir + "/" + c.pod_uid));
+  EXPECT_FALSE(fs::exists(runtime_->podLogDir(c.pod_uid)));
+  EXPECT_FALSE(runtime_->container(c.pod_uid, c.name).has_value());
 }
 
 }  // namespace
