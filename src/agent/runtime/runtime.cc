@@ -309,7 +309,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   spec.log_max_files = impl->options.log_max_files;
   spec.cgroup_root = impl->options.cgroup_root;
   spec.cgroup_name = impl->options.cgroup_name;
-  if (auto w = writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec)); !w) {
+  // 0600: the environment may hold Secret values.
+  if (auto w = writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec), 0600); !w) {
     co_return fail(w.error());
   }
 

@@ -1,6 +1,7 @@
 #include "agent/runtime/state_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,9 +231,11 @@ Result<std::string> readWholeFile(const std::string& path) {
   return ss.str();
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view content) {
+Result<void> writeFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(tmp.c_str());  // a leftover of a crash could carry a wider mode
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     return fail(ErrorCode::Unavailable, "open ", tmp, ": ", std::strerror(errno));
   }

@@ -64,7 +64,9 @@ Result<uint64_t> startTicksFromStat(std::string_view stat_line);
 Result<uint64_t> processStartTicks(pid_t pid);
 
 Result<std::string> readWholeFile(const std::string& path);  // NotFound when absent
-// Writes `<path>.tmp`, fsyncs it, renames it over `path`: readers see all or nothing.
-Result<void> writeFileAtomically(const std::string& path, std::string_view content);
+// Writes `<path>.tmp`, fsyncs it, renames it over `path`: readers see all or nothing. `mode`
+// 0600 for records holding a container's environment (it may carry Secret values).
+Result<void> writeFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode = 0644);
 
 }  // namespace rampart::agent::runtime
