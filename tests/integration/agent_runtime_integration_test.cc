@@ -521,5 +521,34 @@ TEST_F(AgentRuntimeTest, RemovePodTakesItsCgroupsStateAndLogs) {
   EXPECT_FALSE(runtime_->container(c.pod_uid, c.name).has_value());
 }
 
+TEST_F(AgentRuntimeTest, RecoverEndsAShimThatNeverReportedItsStart) {
+  // The agent died right after spawning a shim that then hung: after the start timeout the
+  // recovered runtime kills it (identified by PID and start time) and reports the container lost.
+  auto hung = rampart::runtime::spawn({.argv = {"sleep", "1000"}});
+  ASSERT_TRUE(hung);
+  auto c = config("hung", {"sleep", "1000"});
+  std::string dir = options_.state_dir + "/" + c.pod_uid + "/" + c.name;
+  fs::create_directories(dir);
+  ShimSpec spec;
+  spec.config = c;
+  spec.cgroup_name = options_.cgroup_name;
+  ASSERT_TRUE(writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec)));
+  StartedRecord shim;
+  shim.shim_pid = *hung;
+  shim.shim_start_ticks = processStartTicks(*hung).value_or(0);
+  ASSERT_TRUE(writeFileAtomically(dir + "/shim.json", encodeShimRecord(shim)));
+
+  options_.start_timeout = 200ms;
+  runtime_ = std::make_unique<Runtime>(io_.get_executor(), options_);
+  auto recovered = runtime_->recover();
+  ASSERT_TRUE(recovered) << recovered.error().toString();
+  ASSERT_EQ(recovered->size(), 1u);
+  EXPECT_FALSE(recovered->front().running);
+  EXPECT_EQ(recovered->front().reason, "ContainerStatusUnknown");
+  auto status = rampart::runtime::waitExit(*hung, 5s);
+  ASSERT_TRUE(status.has_value()) << "the hung shim was not killed";
+  EXPECT_TRUE(WIFSIGNALED(*status));
+}
+
 }  // namespace
 }  // namespace rampart::agent::runtime

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -226,9 +227,33 @@ Result<std::vector<ContainerState>> Runtime::recover() {
       entry->state.pod_uid = spec->config.pod_uid;
       entry->state.name = spec->config.name;
       entry->state.attempt = spec->config.attempt;
-      auto started_text = readWholeFile(dir + "/started.json");
-      auto started = started_text ? decodeStarted(*started_text)
-                                  : Result<StartedRecord>(fail(started_text.error()));
+      auto read_started = [&dir] {
+        auto text = readWholeFile(dir + "/started.json");
+        return text ? decodeStarted(*text) : Result<StartedRecord>(fail(text.error()));
+      };
+      auto started = read_started();
+      if (!started && !fs::exists(dir + "/status.json", ec)) {
+        // The agent went away while this container was starting: a live shim reports within the
+        // start timeout; one that does not is ended, with whatever it started.
+        auto text = readWholeFile(dir + "/shim.json");
+        auto shim = text ? decodeShimRecord(*text) : Result<StartedRecord>(fail(text.error()));
+        int shim_fd = shim ? pidfdOpen(shim->shim_pid) : -1;
+        auto ticks = shim ? processStartTicks(shim->shim_pid) : Result<uint64_t>(0);
+        if (shim_fd >= 0 && ticks && *ticks == shim->shim_start_ticks) {
+          auto deadline = std::chrono::steady_clock::now() + impl_->options.start_timeout;
+          while (!(started = read_started()) && !fs::exists(dir + "/status.json", ec) &&
+                 std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(kPoll);
+          }
+          if (!started && !fs::exists(dir + "/status.json", ec)) {
+            ::syscall(SYS_pidfd_send_signal, shim_fd, SIGKILL, nullptr, 0);
+            impl_->cgroups(spec->config.pod_uid, spec->config.name).signalAll(SIGKILL);
+          }
+        }
+        if (shim_fd >= 0) {
+          ::close(shim_fd);
+        }
+      }
       int pidfd = -1;
       if (started) {
         entry->shim_pid = started->shim_pid;
@@ -358,6 +383,11 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   }
   // Our child: its PID cannot be reused before we reap it, so this pidfd is the shim's.
   int pidfd = pidfdOpen(shim);
+  // Recorded at once, so that an agent that dies before the shim reports can still find it.
+  StartedRecord shim_record;
+  shim_record.shim_pid = shim;
+  shim_record.shim_start_ticks = processStartTicks(shim).value_or(0);
+  (void)writeFileAtomically(dir + "/shim.json", encodeShimRecord(shim_record));
 
   std::string report;
   {

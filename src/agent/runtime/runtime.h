@@ -7,11 +7,13 @@
 // it exits, its exit status to the state directory; then the shim exits too.
 //
 // Files (a record per container, so that recover() can re-adopt after an agent restart):
-//   <state_dir>/<pod_uid>/<name>/spec.json     written by the agent before the shim starts
+//   <state_dir>/<pod_uid>/<name>/spec.json     written by the agent before the shim starts (0600)
+//   <state_dir>/<pod_uid>/<name>/shim.json     the shim's PID and start time, right after spawn
 //   <state_dir>/<pod_uid>/<name>/started.json  the shim's and container's PIDs and start times
 //   <state_dir>/<pod_uid>/<name>/status.json   the exit status (written once, atomically)
 //   <log_dir>/<pod_uid>/<name>/<attempt>.log  (a function of its arguments alone, so the logs
-//     API finds it without the runtime); rotated at log_max_bytes to <…>.log.1 (newest) … <…>.log.<log_max_files-1>
+//     API finds it without the runtime); rotated at log_max_bytes to <…>.log.1 (newest) …
+//     <…>.log.<log_max_files-1>
 //   cgroups: /sys/fs/cgroup/<controller>/<cgroup_name>/pod<uid>/<name> per controller.
 // A PID read back from a file is only signalled through a pidfd after checking the process's
 // start time (or its cgroup), so a recycled PID is never signalled.
@@ -57,8 +59,9 @@ class Runtime {
   // After an agent restart: adopts the containers recorded in state_dir. A live shim (verified by
   // its start time) is watched again; one that ended while no agent watched is reported with the
   // exit status it wrote; one that vanished without a status is reported exited with
-  // "ContainerStatusUnknown"/137 and whatever is left in its cgroup is killed. Call once, before
-  // start(). Returns every recovered container.
+  // "ContainerStatusUnknown"/137 and whatever is left in its cgroup is killed. A shim that was
+  // still starting its container is given start_timeout to report (blocking), else killed.
+  // Call once, before start(). Returns every recovered container.
   Result<std::vector<ContainerState>> recover();
 
   // Starts a container; completes once it has been exec'd (running) or has failed to start (a

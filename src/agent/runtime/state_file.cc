@@ -148,6 +148,23 @@ Result<StartedRecord> decodeStarted(std::string_view text) {
   });
 }
 
+std::string encodeShimRecord(const StartedRecord& r) {
+  json j = {{"shim_pid", r.shim_pid}, {"shim_start_ticks", r.shim_start_ticks}};
+  return j.dump();
+}
+
+Result<StartedRecord> decodeShimRecord(std::string_view text) {
+  return decodeJson<StartedRecord>(text, "shim record", [](const json& j) {
+    StartedRecord r;
+    r.shim_pid = j.at("shim_pid").get<pid_t>();
+    r.shim_start_ticks = j.at("shim_start_ticks").get<uint64_t>();
+    if (r.shim_pid <= 0) {
+      return Result<StartedRecord>(fail(ErrorCode::InvalidArgument, "bad shim record: PID"));
+    }
+    return Result<StartedRecord>(r);
+  });
+}
+
 std::string encodeExitStatus(const ExitStatus& s) {
   json j = {{"exit_code", s.exit_code},        {"signal", s.signal},
             {"oom_killed", s.oom_killed},      {"finished_at_ns", toNanos(s.finished_at)},

@@ -49,6 +49,10 @@ std::string encodeShimSpec(const ShimSpec& spec);
 Result<ShimSpec> decodeShimSpec(std::string_view text);
 std::string encodeStarted(const StartedRecord& record);
 Result<StartedRecord> decodeStarted(std::string_view text);
+// shim.json, written by the agent right after spawning the shim: only shim_pid and
+// shim_start_ticks are meaningful.
+std::string encodeShimRecord(const StartedRecord& record);
+Result<StartedRecord> decodeShimRecord(std::string_view text);
 std::string encodeExitStatus(const ExitStatus& status);
 Result<ExitStatus> decodeExitStatus(std::string_view text);
 
