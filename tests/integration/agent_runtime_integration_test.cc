@@ -16,8 +16,8 @@
 #include <functional>
 #include <set>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "agent/runtime/cri_log.h"
 #include "agent/runtime/enter.h"
@@ -177,7 +177,8 @@ TEST_F(AgentRuntimeTest, ContainerGetsExactlyItsEnvironment) {
   auto done = waitExited(c);
   EXPECT_EQ(done.exit_code, 0);
   EXPECT_EQ(done.reason, "Completed");
-  EXPECT_EQ(stdoutLines(c), (std::vector<std::string>{"PATH=/usr/bin:/bin", "GREETING=hello world"}));
+  EXPECT_EQ(stdoutLines(c),
+            (std::vector<std::string>{"PATH=/usr/bin:/bin", "GREETING=hello world"}));
 }
 
 TEST_F(AgentRuntimeTest, ContainerRunsInItsWorkingDirAsItsUserAndLogsBothStreams) {
@@ -294,8 +295,8 @@ TEST_F(AgentRuntimeTest, PidsLimitCapsTheProcessesOfTheContainer) {
 
 TEST_F(AgentRuntimeTest, NewRuntimeRecoversARunningContainerAndLaterSeesItsExit) {
   std::string go = dir_.path() + "/go";
-  auto c = config("survivor", {"/bin/sh", "-c",
-                               "while [ ! -e " + go + " ]; do sleep 0.02; done; exit 7"});
+  auto c = config("survivor",
+                  {"/bin/sh", "-c", "while [ ! -e " + go + " ]; do sleep 0.02; done; exit 7"});
   auto state = start(c);
   ASSERT_TRUE(state.running);
   runtime_.reset();  // the agent goes away; its containers stay
@@ -318,8 +319,8 @@ TEST_F(AgentRuntimeTest, NewRuntimeRecoversARunningContainerAndLaterSeesItsExit)
 
 TEST_F(AgentRuntimeTest, ContainerThatExitedWhileNoRuntimeWatchedIsReportedAfterRecover) {
   std::string go = dir_.path() + "/go";
-  auto c = config("lonely", {"/bin/sh", "-c",
-                             "while [ ! -e " + go + " ]; do sleep 0.02; done; exit 5"});
+  auto c =
+      config("lonely", {"/bin/sh", "-c", "while [ ! -e " + go + " ]; do sleep 0.02; done; exit 5"});
   start(c);
   runtime_.reset();
   std::ofstream(go) << "go";
@@ -378,8 +379,9 @@ TEST_F(AgentRuntimeTest, SpawnInContainerSeesItsMountsNetworkEnvAndCgroup) {
   EnterOptions enter;
   enter.target = state.pid;
   enter.argv = {"/bin/sh", "-c",
-                "cat " + target + "/hello.txt; echo $FOO; stat -L -c %i /proc/self/ns/net; "
-                "grep memory /proc/self/cgroup"};
+                "cat " + target +
+                    "/hello.txt; echo $FOO; stat -L -c %i /proc/self/ns/net; "
+                    "grep memory /proc/self/cgroup"};
   enter.stdout_fd = out[1];
   auto pid = spawnInContainer(enter);
   ::close(out[1]);
@@ -467,8 +469,8 @@ TEST_F(AgentRuntimeTest, KilledShimTakesItsContainerAlongAndIsReportedStatusUnkn
   auto c = config("orphan", {"sleep", "1000"});
   auto state = start(c);
   ASSERT_TRUE(state.running);
-  auto started = testing::readWholeFile(options_.state_dir + "/" + c.pod_uid + "/" + c.name +
-                                        "/started.json");
+  auto started =
+      testing::readWholeFile(options_.state_dir + "/" + c.pod_uid + "/" + c.name + "/started.json");
   auto record = decodeStarted(started);
   ASSERT_TRUE(record) << started;
   ASSERT_EQ(::kill(record->shim_pid, SIGKILL), 0);  // the test's own child
@@ -548,6 +550,20 @@ TEST_F(AgentRuntimeTest, RecoverEndsAShimThatNeverReportedItsStart) {
   auto status = rampart::runtime::waitExit(*hung, 5s);
   ASSERT_TRUE(status.has_value()) << "the hung shim was not killed";
   EXPECT_TRUE(WIFSIGNALED(*status));
+}
+
+TEST_F(AgentRuntimeTest, RemoveContainerKillsItAndTakesItsCgroupButKeepsItsLog) {
+  auto c = config("gone", {"/bin/sh", "-c", "echo hello; exec sleep 1000"});
+  auto state = start(c);
+  ASSERT_TRUE(state.running);
+  ASSERT_TRUE(pumpUntil([&] { return !stdoutLines(c).empty(); }));
+  auto removed = testing::runLoop(io_, runtime_->removeContainer(c.pod_uid, c.name));
+  ASSERT_TRUE(removed) << removed.error().toString();
+  EXPECT_FALSE(rampart::runtime::isAlive(state.pid));
+  EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/" + options_.cgroup_name + "/pod" + c.pod_uid +
+                          "/" + c.name));
+  EXPECT_FALSE(runtime_->container(c.pod_uid, c.name).has_value());
+  EXPECT_EQ(stdoutLines(c), (std::vector<std::string>{"hello"}));
 }
 
 }  // namespace

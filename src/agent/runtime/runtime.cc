@@ -35,8 +35,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr Duration kPoll = 10ms;            // how often stop() looks whether the shim is done
-constexpr Duration kKillTimeout = 10s;      // SIGKILL sent → every process gone, at most
+constexpr Duration kPoll = 10ms;               // how often stop() looks whether the shim is done
+constexpr Duration kKillTimeout = 10s;         // SIGKILL sent → every process gone, at most
 constexpr Duration kCgroupRemoveTimeout = 5s;  // killed processes leave their cgroup, at most
 
 WallTime wallNow() { return std::chrono::system_clock::now(); }
@@ -141,8 +141,8 @@ struct Runtime::Impl {
     }
     // Reaps the shim when it is our child (started by this process); ECHILD otherwise.
     siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(3 /* P_PIDFD */), static_cast<id_t>(fd->native_handle()),
-             &info, WEXITED | WNOHANG);
+    ::waitid(static_cast<idtype_t>(3 /* P_PIDFD */), static_cast<id_t>(fd->native_handle()), &info,
+             WEXITED | WNOHANG);
     entry->shim_fd.reset();
     bool was_running = entry->state.running;
     impl->finish(*entry);
@@ -272,8 +272,8 @@ Result<std::vector<ContainerState>> Runtime::recover() {
       if (pidfd >= 0) {
         entry->state.running = !fs::exists(dir + "/status.json", ec);
         if (entry->state.running) {
-          impl_->log->info("re-adopted container pod={} container={} pid={}",
-                           entry->config.pod_uid, entry->config.name, entry->state.pid);
+          impl_->log->info("re-adopted container pod={} container={} pid={}", entry->config.pod_uid,
+                           entry->config.name, entry->state.pid);
         } else {
           impl_->finish(*entry);
         }
@@ -294,13 +294,13 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
     co_return fail(ErrorCode::InvalidArgument, "container ", config.name, ": empty command");
   }
   if (!safeComponent(config.pod_uid) || !safeComponent(config.name)) {
-    co_return fail(ErrorCode::InvalidArgument, "bad pod uid or container name '",
-                   config.pod_uid, "/", config.name, "'");
+    co_return fail(ErrorCode::InvalidArgument, "bad pod uid or container name '", config.pod_uid,
+                   "/", config.name, "'");
   }
   auto key = std::make_pair(config.pod_uid, config.name);
   if (auto it = impl->entries.find(key); it != impl->entries.end() && it->second->state.running) {
-    co_return fail(ErrorCode::FailedPrecondition, "container ", config.pod_uid, "/",
-                   config.name, " is running");
+    co_return fail(ErrorCode::FailedPrecondition, "container ", config.pod_uid, "/", config.name,
+                   " is running");
   }
   std::string dir = impl->containerDir(config.pod_uid, config.name);
   std::string log_path = logPath(config.pod_uid, config.name, config.attempt);
@@ -311,8 +311,7 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
     fs::create_directories(fs::path(log_path).parent_path(), ec);
   }
   if (ec) {
-    co_return fail(ErrorCode::Unavailable, "create ", dir, " or the log directory: ",
-                   ec.message());
+    co_return fail(ErrorCode::Unavailable, "create ", dir, " or the log directory: ", ec.message());
   }
   auto cgroups = impl->cgroups(config.pod_uid, config.name);
   auto missing = cgroups.create(config.resources);
@@ -358,8 +357,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_addopen(&actions, 1, shim_log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ::posix_spawn_file_actions_addopen(&actions, 1, shim_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
   ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
   ::posix_spawn_file_actions_adddup2(&actions, sync_write, 3);
   ::posix_spawnattr_init(&attr);
@@ -370,8 +369,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   ::posix_spawnattr_setsigdefault(&attr, &all);
   // Its own session: the agent's process group and terminal signals do not reach it, and no
   // PDEATHSIG: the shim outlives the agent (the point of it).
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+  ::posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t shim = 0;
   int spawned = ::posix_spawn(&shim, argv[0], &actions, &attr, argv.data(), environ);
   ::posix_spawn_file_actions_destroy(&actions);
@@ -469,8 +468,7 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   co_return entry->state;
 }
 
-asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string name,
-                                            Duration grace) {
+asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string name, Duration grace) {
   auto impl = impl_;
   auto it = impl->entries.find({pod_uid, name});
   if (it == impl->entries.end()) {
@@ -505,8 +503,37 @@ asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string nam
   co_return ok();
 }
 
+asio::awaitable<Result<void>> Runtime::removeContainer(std::string pod_uid, std::string name) {
+  auto impl = impl_;
+  if (auto r = co_await stop(pod_uid, name, Duration::zero()); !r) {
+    co_return r;
+  }
+  impl->entries.erase({pod_uid, name});
+  // Killed processes leave their cgroup when they are reaped: rmdir may need a few tries.
+  auto cg = impl->cgroups(pod_uid, name);
+  asio::steady_timer timer(impl->executor);
+  auto deadline = std::chrono::steady_clock::now() + kCgroupRemoveTimeout;
+  for (auto removed = cg.remove(); !removed; removed = cg.remove()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      co_return removed;
+    }
+    timer.expires_after(kPoll);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  std::error_code ec;
+  fs::remove_all(impl->containerDir(pod_uid, name), ec);
+  if (ec) {
+    co_return fail(ErrorCode::Unavailable, "remove the state of ", pod_uid, "/", name, ": ",
+                   ec.message());
+  }
+  co_return ok();
+}
+
 asio::awaitable<Result<void>> Runtime::removePod(std::string pod_uid) {
   auto impl = impl_;
+  if (!safeComponent(pod_uid)) {
+    co_return fail(ErrorCode::InvalidArgument, "bad pod uid '", pod_uid, "'");
+  }
   std::vector<std::string> names;
   for (const auto& [key, entry] : impl->entries) {
     if (key.first == pod_uid) {
@@ -540,8 +567,7 @@ asio::awaitable<Result<void>> Runtime::removePod(std::string pod_uid) {
     fs::remove_all(podLogDir(pod_uid), ec);
   }
   if (ec) {
-    co_return fail(ErrorCode::Unavailable, "remove the files of pod ", pod_uid, ": ",
-                   ec.message());
+    co_return fail(ErrorCode::Unavailable, "remove the files of pod ", pod_uid, ": ", ec.message());
   }
   co_return ok();
 }

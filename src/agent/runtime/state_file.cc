@@ -1,8 +1,8 @@
 #include "agent/runtime/state_file.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,12 +101,9 @@ ContainerConfig decodeConfig(const json& j) {
 }  // namespace
 
 std::string encodeShimSpec(const ShimSpec& spec) {
-  json j = {{"config", encodeConfig(spec.config)},
-            {"log_path", spec.log_path},
-            {"log_max_bytes", spec.log_max_bytes},
-            {"log_max_files", spec.log_max_files},
-            {"cgroup_root", spec.cgroup_root},
-            {"cgroup_name", spec.cgroup_name}};
+  json j = {{"config", encodeConfig(spec.config)}, {"log_path", spec.log_path},
+            {"log_max_bytes", spec.log_max_bytes}, {"log_max_files", spec.log_max_files},
+            {"cgroup_root", spec.cgroup_root},     {"cgroup_name", spec.cgroup_name}};
   return j.dump();
 }
 
@@ -166,9 +163,9 @@ Result<StartedRecord> decodeShimRecord(std::string_view text) {
 }
 
 std::string encodeExitStatus(const ExitStatus& s) {
-  json j = {{"exit_code", s.exit_code},        {"signal", s.signal},
-            {"oom_killed", s.oom_killed},      {"finished_at_ns", toNanos(s.finished_at)},
-            {"reason", s.reason},              {"message", s.message}};
+  json j = {{"exit_code", s.exit_code},   {"signal", s.signal},
+            {"oom_killed", s.oom_killed}, {"finished_at_ns", toNanos(s.finished_at)},
+            {"reason", s.reason},         {"message", s.message}};
   return j.dump();
 }
 
@@ -240,16 +237,15 @@ Result<uint64_t> processStartTicks(pid_t pid) {
 Result<std::string> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::Unavailable, "read ", path,
-                ": ", std::strerror(errno));
+    return fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::Unavailable, "read ", path, ": ",
+                std::strerror(errno));
   }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view content,
-                                 mode_t mode) {
+Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode) {
   std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());  // a leftover of a crash could carry a wider mode
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

@@ -29,7 +29,7 @@ struct ShimSpec {
 // Written by the shim once the container has been exec'd (started.json).
 struct StartedRecord {
   pid_t shim_pid = 0;
-  uint64_t shim_start_ticks = 0;       // /proc/<pid>/stat field 22: proves the PID's identity
+  uint64_t shim_start_ticks = 0;  // /proc/<pid>/stat field 22: proves the PID's identity
   pid_t container_pid = 0;
   uint64_t container_start_ticks = 0;
   WallTime started_at{};
@@ -41,7 +41,7 @@ struct ExitStatus {
   int signal = 0;     // 0 unless killed by a signal
   bool oom_killed = false;
   WallTime finished_at{};
-  std::string reason;   // kReasonCompleted, kReasonError, kReasonOomKilled, kReasonStartError
+  std::string reason;  // kReasonCompleted, kReasonError, kReasonOomKilled, kReasonStartError
   std::string message;
 };
 
