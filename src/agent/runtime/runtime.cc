@@ -165,13 +165,11 @@ Runtime::Runtime(asio::any_io_executor executor, RuntimeOptions options)
 }
 
 Runtime::~Runtime() {
-  // The containers keep running; only the watching stops.
+  // The containers keep running; only the watching stops. The pidfds go now, while their
+  // io_context surely exists (a watcher still pending wakes with operation_aborted and returns).
   impl_->closed = true;
   for (auto& [key, entry] : impl_->entries) {
-    if (entry->shim_fd) {
-      boost::system::error_code ignored;
-      entry->shim_fd->cancel(ignored);
-    }
+    entry->shim_fd.reset();
   }
 }
 
