@@ -566,5 +566,20 @@ TEST_F(AgentRuntimeTest, RemoveContainerKillsItAndTakesItsCgroupButKeepsItsLog) 
   EXPECT_EQ(stdoutLines(c), (std::vector<std::string>{"hello"}));
 }
 
+TEST_F(AgentRuntimeTest, WithoutCgroupControllersContainersStillRunAndStop) {
+  options_.cgroup_root = makeDir("no-cgroups");  // nothing mounted there
+  runtime_ = std::make_unique<Runtime>(io_.get_executor(), options_);
+  auto c =
+      config("bare", {"/bin/sh", "-c", "trap '' TERM; echo up; while true; do sleep 0.05; done"});
+  c.resources.memory_limit_bytes = 50 << 20;
+  auto state = start(c);
+  ASSERT_TRUE(state.running) << state.message;
+  ASSERT_TRUE(pumpUntil([&] { return !stdoutLines(c).empty(); }));
+  auto stopped = testing::runLoop(io_, runtime_->stop(c.pod_uid, c.name, 200ms));
+  ASSERT_TRUE(stopped) << stopped.error().toString();
+  EXPECT_EQ(runtime_->container(c.pod_uid, c.name)->exit_code, 137);
+  EXPECT_FALSE(rampart::runtime::isAlive(state.pid));
+}
+
 }  // namespace
 }  // namespace rampart::agent::runtime
