@@ -37,9 +37,9 @@ class CrashLoopBackOff {
 
  private:
   BackOffPolicy policy_;
-  int consecutive_exits_ = 0;   // exits since the last reset
+  int consecutive_exits_ = 0;  // exits since the last reset
   Duration last_delay_{0};
-  TimePoint next_start_{};      // meaningful when consecutive_exits_ > 0
+  TimePoint next_start_{};  // meaningful when consecutive_exits_ > 0
 };
 
 }  // namespace rampart::agent::runtime

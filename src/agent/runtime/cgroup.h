@@ -16,8 +16,8 @@
 namespace rampart::agent::runtime {
 
 // The controllers a container gets, in the order they are created.
-inline const std::vector<std::string> kContainerControllers = {"cpu", "cpuacct", "memory",
-                                                               "pids", "freezer"};
+inline const std::vector<std::string> kContainerControllers = {"cpu", "cpuacct", "memory", "pids",
+                                                               "freezer"};
 
 inline constexpr int64_t kCpuPeriodUs = 100000;  // the kubelet's CFS period: 100 ms
 inline constexpr int64_t kMinCpuShares = 2;      // the kernel's minimum, also "no request"

@@ -25,7 +25,8 @@ struct Mount {
   bool read_only = false;
 };
 
-struct Resources {  // 0 = not set
+// 0 = not set.
+struct Resources {
   int64_t memory_limit_bytes = 0;  // memory.limit_in_bytes (and memsw, so swap cannot hide it)
   int64_t cpu_request_milli = 0;   // cpu.shares = max(2, milli * 1024 / 1000), as the kubelet
   int64_t cpu_limit_milli = 0;     // cpu.cfs_quota_us = milli * 100000 / 1000 per 100 ms period
@@ -34,14 +35,14 @@ struct Resources {  // 0 = not set
 
 struct ContainerConfig {
   std::string pod_uid, pod_namespace, pod_name;
-  std::string name;                  // container name
-  int attempt = 0;                   // restart count when started (one log file per attempt)
-  std::vector<std::string> argv;     // command + args, already expanded ($(VAR)) by the caller
+  std::string name;               // container name
+  int attempt = 0;                // restart count when started (one log file per attempt)
+  std::vector<std::string> argv;  // command + args, already expanded ($(VAR)) by the caller
   std::vector<std::pair<std::string, std::string>> env;  // exactly the container's environment
-  std::string working_dir;           // "" → "/"
+  std::string working_dir;                               // "" → "/"
   std::optional<uint32_t> run_as_user, run_as_group;
-  std::string netns_path;            // "" → the agent's own network namespace; else setns()
-  std::vector<Mount> mounts;         // bind mounts in a private mount namespace of the container
+  std::string netns_path;     // "" → the agent's own network namespace; else setns()
+  std::vector<Mount> mounts;  // bind mounts in a private mount namespace of the container
   Resources resources;
 };
 
@@ -63,7 +64,7 @@ struct ContainerState {
   std::optional<WallTime> finished_at;
   int exit_code = 0;   // 128+signal when killed by a signal (as Kubernetes reports)
   std::string reason;  // exited: "Completed" (0), "Error", "OOMKilled"; "StartError" if exec failed
-  std::string message; // e.g. exec error text
+  std::string message;  // e.g. exec error text
 };
 
 }  // namespace rampart::agent::runtime

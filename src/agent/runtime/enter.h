@@ -21,11 +21,11 @@
 namespace rampart::agent::runtime {
 
 struct EnterOptions {
-  pid_t target = 0;                // a process of the container (ContainerState::pid)
-  std::vector<std::string> argv;   // argv[0] without '/' is looked up in the PATH of `env`
+  pid_t target = 0;               // a process of the container (ContainerState::pid)
+  std::vector<std::string> argv;  // argv[0] without '/' is looked up in the PATH of `env`
   std::vector<std::pair<std::string, std::string>> env;  // empty: the target's environment
-  std::string working_dir;         // "": the target's working directory
-  std::optional<uint32_t> uid, gid;  // unset: the target's
+  std::string working_dir;                               // "": the target's working directory
+  std::optional<uint32_t> uid, gid;                      // unset: the target's
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
 };
 

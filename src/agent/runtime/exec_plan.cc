@@ -78,7 +78,6 @@ void execPlanned(const ExecPlan& plan, int error_fd) {
   const char* name = plan.argv_storage.empty() ? "" : plan.argv_storage[0].c_str();
   writeAll(error_fd, "exec ");
   childFail(error_fd, name, err);  // "exec <name>: <error>"
-
 }
 
 }  // namespace rampart::agent::runtime

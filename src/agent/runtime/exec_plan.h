@@ -14,7 +14,7 @@ struct ExecPlan {
   ExecPlan& operator=(const ExecPlan&) = delete;
   std::vector<std::string> candidates;  // full paths to try, in PATH order
   std::vector<std::string> argv_storage, env_storage;
-  std::vector<char*> argv, envp;        // null-terminated views of the storage
+  std::vector<char*> argv, envp;  // null-terminated views of the storage
 };
 
 // argv[0] containing '/' is taken as is; otherwise every directory of the PATH in `env` (or the

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -34,8 +35,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr Duration kPoll = 10ms;            // how often stop() looks whether the shim is done
-constexpr Duration kKillTimeout = 10s;      // SIGKILL sent → every process gone, at most
+constexpr Duration kPoll = 10ms;               // how often stop() looks whether the shim is done
+constexpr Duration kKillTimeout = 10s;         // SIGKILL sent → every process gone, at most
 constexpr Duration kCgroupRemoveTimeout = 5s;  // killed processes leave their cgroup, at most
 
 WallTime wallNow() { return std::chrono::system_clock::now(); }
@@ -140,8 +141,8 @@ struct Runtime::Impl {
     }
     // Reaps the shim when it is our child (started by this process); ECHILD otherwise.
     siginfo_t info{};
-    ::waitid(static_cast<idtype_t>(3 /* P_PIDFD */), static_cast<id_t>(fd->native_handle()),
-             &info, WEXITED | WNOHANG);
+    ::waitid(static_cast<idtype_t>(3 /* P_PIDFD */), static_cast<id_t>(fd->native_handle()), &info,
+             WEXITED | WNOHANG);
     entry->shim_fd.reset();
     bool was_running = entry->state.running;
     impl->finish(*entry);
@@ -164,13 +165,11 @@ Runtime::Runtime(asio::any_io_executor executor, RuntimeOptions options)
 }
 
 Runtime::~Runtime() {
-  // The containers keep running; only the watching stops.
+  // The containers keep running; only the watching stops. The pidfds go now, while their
+  // io_context surely exists (a watcher still pending wakes with operation_aborted and returns).
   impl_->closed = true;
   for (auto& [key, entry] : impl_->entries) {
-    if (entry->shim_fd) {
-      boost::system::error_code ignored;
-      entry->shim_fd->cancel(ignored);
-    }
+    entry->shim_fd.reset();
   }
 }
 
@@ -226,9 +225,33 @@ Result<std::vector<ContainerState>> Runtime::recover() {
       entry->state.pod_uid = spec->config.pod_uid;
       entry->state.name = spec->config.name;
       entry->state.attempt = spec->config.attempt;
-      auto started_text = readWholeFile(dir + "/started.json");
-      auto started = started_text ? decodeStarted(*started_text)
-                                  : Result<StartedRecord>(fail(started_text.error()));
+      auto read_started = [&dir] {
+        auto text = readWholeFile(dir + "/started.json");
+        return text ? decodeStarted(*text) : Result<StartedRecord>(fail(text.error()));
+      };
+      auto started = read_started();
+      if (!started && !fs::exists(dir + "/status.json", ec)) {
+        // The agent went away while this container was starting: a live shim reports within the
+        // start timeout; one that does not is ended, with whatever it started.
+        auto text = readWholeFile(dir + "/shim.json");
+        auto shim = text ? decodeShimRecord(*text) : Result<StartedRecord>(fail(text.error()));
+        int shim_fd = shim ? pidfdOpen(shim->shim_pid) : -1;
+        auto ticks = shim ? processStartTicks(shim->shim_pid) : Result<uint64_t>(0);
+        if (shim_fd >= 0 && ticks && *ticks == shim->shim_start_ticks) {
+          auto deadline = std::chrono::steady_clock::now() + impl_->options.start_timeout;
+          while (!(started = read_started()) && !fs::exists(dir + "/status.json", ec) &&
+                 std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(kPoll);
+          }
+          if (!started && !fs::exists(dir + "/status.json", ec)) {
+            ::syscall(SYS_pidfd_send_signal, shim_fd, SIGKILL, nullptr, 0);
+            impl_->cgroups(spec->config.pod_uid, spec->config.name).signalAll(SIGKILL);
+          }
+        }
+        if (shim_fd >= 0) {
+          ::close(shim_fd);
+        }
+      }
       int pidfd = -1;
       if (started) {
         entry->shim_pid = started->shim_pid;
@@ -247,8 +270,8 @@ Result<std::vector<ContainerState>> Runtime::recover() {
       if (pidfd >= 0) {
         entry->state.running = !fs::exists(dir + "/status.json", ec);
         if (entry->state.running) {
-          impl_->log->info("re-adopted container pod={} container={} pid={}",
-                           entry->config.pod_uid, entry->config.name, entry->state.pid);
+          impl_->log->info("re-adopted container pod={} container={} pid={}", entry->config.pod_uid,
+                           entry->config.name, entry->state.pid);
         } else {
           impl_->finish(*entry);
         }
@@ -269,13 +292,13 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
     co_return fail(ErrorCode::InvalidArgument, "container ", config.name, ": empty command");
   }
   if (!safeComponent(config.pod_uid) || !safeComponent(config.name)) {
-    co_return fail(ErrorCode::InvalidArgument, "bad pod uid or container name '",
-                   config.pod_uid, "/", config.name, "'");
+    co_return fail(ErrorCode::InvalidArgument, "bad pod uid or container name '", config.pod_uid,
+                   "/", config.name, "'");
   }
   auto key = std::make_pair(config.pod_uid, config.name);
   if (auto it = impl->entries.find(key); it != impl->entries.end() && it->second->state.running) {
-    co_return fail(ErrorCode::FailedPrecondition, "container ", config.pod_uid, "/",
-                   config.name, " is running");
+    co_return fail(ErrorCode::FailedPrecondition, "container ", config.pod_uid, "/", config.name,
+                   " is running");
   }
   std::string dir = impl->containerDir(config.pod_uid, config.name);
   std::string log_path = logPath(config.pod_uid, config.name, config.attempt);
@@ -286,8 +309,7 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
     fs::create_directories(fs::path(log_path).parent_path(), ec);
   }
   if (ec) {
-    co_return fail(ErrorCode::Unavailable, "create ", dir, " or the log directory: ",
-                   ec.message());
+    co_return fail(ErrorCode::Unavailable, "create ", dir, " or the log directory: ", ec.message());
   }
   auto cgroups = impl->cgroups(config.pod_uid, config.name);
   auto missing = cgroups.create(config.resources);
@@ -309,7 +331,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   spec.log_max_files = impl->options.log_max_files;
   spec.cgroup_root = impl->options.cgroup_root;
   spec.cgroup_name = impl->options.cgroup_name;
-  if (auto w = writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec)); !w) {
+  // 0600: the environment may hold Secret values.
+  if (auto w = writeFileAtomically(dir + "/spec.json", encodeShimSpec(spec), 0600); !w) {
     co_return fail(w.error());
   }
 
@@ -332,8 +355,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_addopen(&actions, 1, shim_log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ::posix_spawn_file_actions_addopen(&actions, 1, shim_log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
   ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
   ::posix_spawn_file_actions_adddup2(&actions, sync_write, 3);
   ::posix_spawnattr_init(&attr);
@@ -344,8 +367,8 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   ::posix_spawnattr_setsigdefault(&attr, &all);
   // Its own session: the agent's process group and terminal signals do not reach it, and no
   // PDEATHSIG: the shim outlives the agent (the point of it).
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+  ::posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t shim = 0;
   int spawned = ::posix_spawn(&shim, argv[0], &actions, &attr, argv.data(), environ);
   ::posix_spawn_file_actions_destroy(&actions);
@@ -357,6 +380,11 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   }
   // Our child: its PID cannot be reused before we reap it, so this pidfd is the shim's.
   int pidfd = pidfdOpen(shim);
+  // Recorded at once, so that an agent that dies before the shim reports can still find it.
+  StartedRecord shim_record;
+  shim_record.shim_pid = shim;
+  shim_record.shim_start_ticks = processStartTicks(shim).value_or(0);
+  (void)writeFileAtomically(dir + "/shim.json", encodeShimRecord(shim_record));
 
   std::string report;
   {
@@ -438,8 +466,7 @@ asio::awaitable<Result<ContainerState>> Runtime::start(ContainerConfig config) {
   co_return entry->state;
 }
 
-asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string name,
-                                            Duration grace) {
+asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string name, Duration grace) {
   auto impl = impl_;
   auto it = impl->entries.find({pod_uid, name});
   if (it == impl->entries.end()) {
@@ -474,8 +501,37 @@ asio::awaitable<Result<void>> Runtime::stop(std::string pod_uid, std::string nam
   co_return ok();
 }
 
+asio::awaitable<Result<void>> Runtime::removeContainer(std::string pod_uid, std::string name) {
+  auto impl = impl_;
+  if (auto r = co_await stop(pod_uid, name, Duration::zero()); !r) {
+    co_return r;
+  }
+  impl->entries.erase({pod_uid, name});
+  // Killed processes leave their cgroup when they are reaped: rmdir may need a few tries.
+  auto cg = impl->cgroups(pod_uid, name);
+  asio::steady_timer timer(impl->executor);
+  auto deadline = std::chrono::steady_clock::now() + kCgroupRemoveTimeout;
+  for (auto removed = cg.remove(); !removed; removed = cg.remove()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      co_return removed;
+    }
+    timer.expires_after(kPoll);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  std::error_code ec;
+  fs::remove_all(impl->containerDir(pod_uid, name), ec);
+  if (ec) {
+    co_return fail(ErrorCode::Unavailable, "remove the state of ", pod_uid, "/", name, ": ",
+                   ec.message());
+  }
+  co_return ok();
+}
+
 asio::awaitable<Result<void>> Runtime::removePod(std::string pod_uid) {
   auto impl = impl_;
+  if (!safeComponent(pod_uid)) {
+    co_return fail(ErrorCode::InvalidArgument, "bad pod uid '", pod_uid, "'");
+  }
   std::vector<std::string> names;
   for (const auto& [key, entry] : impl->entries) {
     if (key.first == pod_uid) {
@@ -509,8 +565,7 @@ asio::awaitable<Result<void>> Runtime::removePod(std::string pod_uid) {
     fs::remove_all(podLogDir(pod_uid), ec);
   }
   if (ec) {
-    co_return fail(ErrorCode::Unavailable, "remove the files of pod ", pod_uid, ": ",
-                   ec.message());
+    co_return fail(ErrorCode::Unavailable, "remove the files of pod ", pod_uid, ": ", ec.message());
   }
   co_return ok();
 }

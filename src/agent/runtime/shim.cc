@@ -108,8 +108,8 @@ struct ChildPlan {
     if (::mount(m.source.c_str(), m.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
       childFail(e, m.target.c_str(), errno);
     }
-    if (m.read_only && ::mount(nullptr, m.target.c_str(), nullptr,
-                               MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+    if (m.read_only && ::mount(nullptr, m.target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY,
+                               nullptr) != 0) {
       childFail(e, m.target.c_str(), errno);
     }
   }
@@ -140,8 +140,8 @@ struct ChildPlan {
     childFail(e, "shim gone before start", ESRCH);
   }
   int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 ||
-      ::dup2(p.stdout_fd, STDOUT_FILENO) < 0 || ::dup2(p.stderr_fd, STDERR_FILENO) < 0) {
+  if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(p.stdout_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(p.stderr_fd, STDERR_FILENO) < 0) {
     childFail(e, "stdio", errno);
   }
   // Ignored signals stay ignored across exec: give the container the defaults.

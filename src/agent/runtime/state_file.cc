@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,12 +101,9 @@ ContainerConfig decodeConfig(const json& j) {
 }  // namespace
 
 std::string encodeShimSpec(const ShimSpec& spec) {
-  json j = {{"config", encodeConfig(spec.config)},
-            {"log_path", spec.log_path},
-            {"log_max_bytes", spec.log_max_bytes},
-            {"log_max_files", spec.log_max_files},
-            {"cgroup_root", spec.cgroup_root},
-            {"cgroup_name", spec.cgroup_name}};
+  json j = {{"config", encodeConfig(spec.config)}, {"log_path", spec.log_path},
+            {"log_max_bytes", spec.log_max_bytes}, {"log_max_files", spec.log_max_files},
+            {"cgroup_root", spec.cgroup_root},     {"cgroup_name", spec.cgroup_name}};
   return j.dump();
 }
 
@@ -147,10 +145,27 @@ Result<StartedRecord> decodeStarted(std::string_view text) {
   });
 }
 
+std::string encodeShimRecord(const StartedRecord& r) {
+  json j = {{"shim_pid", r.shim_pid}, {"shim_start_ticks", r.shim_start_ticks}};
+  return j.dump();
+}
+
+Result<StartedRecord> decodeShimRecord(std::string_view text) {
+  return decodeJson<StartedRecord>(text, "shim record", [](const json& j) {
+    StartedRecord r;
+    r.shim_pid = j.at("shim_pid").get<pid_t>();
+    r.shim_start_ticks = j.at("shim_start_ticks").get<uint64_t>();
+    if (r.shim_pid <= 0) {
+      return Result<StartedRecord>(fail(ErrorCode::InvalidArgument, "bad shim record: PID"));
+    }
+    return Result<StartedRecord>(r);
+  });
+}
+
 std::string encodeExitStatus(const ExitStatus& s) {
-  json j = {{"exit_code", s.exit_code},        {"signal", s.signal},
-            {"oom_killed", s.oom_killed},      {"finished_at_ns", toNanos(s.finished_at)},
-            {"reason", s.reason},              {"message", s.message}};
+  json j = {{"exit_code", s.exit_code},   {"signal", s.signal},
+            {"oom_killed", s.oom_killed}, {"finished_at_ns", toNanos(s.finished_at)},
+            {"reason", s.reason},         {"message", s.message}};
   return j.dump();
 }
 
@@ -222,17 +237,18 @@ Result<uint64_t> processStartTicks(pid_t pid) {
 Result<std::string> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::Unavailable, "read ", path,
-                ": ", std::strerror(errno));
+    return fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::Unavailable, "read ", path, ": ",
+                std::strerror(errno));
   }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view content) {
+Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(tmp.c_str());  // a leftover of a crash could carry a wider mode
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     return fail(ErrorCode::Unavailable, "open ", tmp, ": ", std::strerror(errno));
   }

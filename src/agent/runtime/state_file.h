@@ -29,7 +29,7 @@ struct ShimSpec {
 // Written by the shim once the container has been exec'd (started.json).
 struct StartedRecord {
   pid_t shim_pid = 0;
-  uint64_t shim_start_ticks = 0;       // /proc/<pid>/stat field 22: proves the PID's identity
+  uint64_t shim_start_ticks = 0;  // /proc/<pid>/stat field 22: proves the PID's identity
   pid_t container_pid = 0;
   uint64_t container_start_ticks = 0;
   WallTime started_at{};
@@ -41,7 +41,7 @@ struct ExitStatus {
   int signal = 0;     // 0 unless killed by a signal
   bool oom_killed = false;
   WallTime finished_at{};
-  std::string reason;   // kReasonCompleted, kReasonError, kReasonOomKilled, kReasonStartError
+  std::string reason;  // kReasonCompleted, kReasonError, kReasonOomKilled, kReasonStartError
   std::string message;
 };
 
@@ -49,6 +49,10 @@ std::string encodeShimSpec(const ShimSpec& spec);
 Result<ShimSpec> decodeShimSpec(std::string_view text);
 std::string encodeStarted(const StartedRecord& record);
 Result<StartedRecord> decodeStarted(std::string_view text);
+// shim.json, written by the agent right after spawning the shim: only shim_pid and
+// shim_start_ticks are meaningful.
+std::string encodeShimRecord(const StartedRecord& record);
+Result<StartedRecord> decodeShimRecord(std::string_view text);
 std::string encodeExitStatus(const ExitStatus& status);
 Result<ExitStatus> decodeExitStatus(std::string_view text);
 
@@ -64,7 +68,9 @@ Result<uint64_t> startTicksFromStat(std::string_view stat_line);
 Result<uint64_t> processStartTicks(pid_t pid);
 
 Result<std::string> readWholeFile(const std::string& path);  // NotFound when absent
-// Writes `<path>.tmp`, fsyncs it, renames it over `path`: readers see all or nothing.
-Result<void> writeFileAtomically(const std::string& path, std::string_view content);
+// Writes `<path>.tmp`, fsyncs it, renames it over `path`: readers see all or nothing. `mode`
+// 0600 for records holding a container's environment (it may carry Secret values).
+Result<void> writeFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode = 0644);
 
 }  // namespace rampart::agent::runtime

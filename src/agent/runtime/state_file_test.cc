@@ -1,6 +1,7 @@
 #include "agent/runtime/state_file.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -152,6 +153,15 @@ TEST(StateFile, AtomicWriteReplacesTheFileWhole) {
   EXPECT_EQ(testing::readWholeFile(path), "second");
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   EXPECT_EQ(readWholeFile(dir.path() + "/absent").error().code, ErrorCode::NotFound);
+}
+
+TEST(StateFile, RecordWithSecretsIsReadableByItsOwnerOnly) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/spec.json";
+  ASSERT_TRUE(writeFileAtomically(path, "{}", 0600));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 }  // namespace
