@@ -15,12 +15,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/nodeapi/exec_protocol.h"
 #include "agent/nodeapi/local_spawn.h"
+#include "net/pki.h"
 #include "testing/eventually.h"
 #include "testing/test_files.h"
 
@@ -73,6 +77,24 @@ class NodeApiServerTest : public ::testing::Test {
     NodeApiOptions options;
     options.listen = {"127.0.0.1", 0};
     options.follow_poll = std::chrono::milliseconds(20);
+    if (useTls()) {
+      // The kubelet's setup: its serving certificate, and the API server's client certificates
+      // verified against a CA.
+      pki_ = dir_.path() + "/pki";
+      std::filesystem::create_directories(pki_ + "/ca");
+      ASSERT_TRUE(net::makeCa(pki_ + "/ca", "agent test CA"));
+      net::CertificateSpec server;
+      server.common_name = "n1";
+      server.ip_addresses = {"127.0.0.1"};
+      ASSERT_TRUE(net::issueCertificate(pki_ + "/ca", server, pki_ + "/agent.pem",
+                                        pki_ + "/agent-key.pem"));
+      net::CertificateSpec client;
+      client.common_name = "kube-apiserver-kubelet-client";
+      ASSERT_TRUE(net::issueCertificate(pki_ + "/ca", client, pki_ + "/client.pem",
+                                        pki_ + "/client-key.pem"));
+      options.tls = net::TlsFiles{pki_ + "/ca/ca.pem", pki_ + "/agent.pem",
+                                  pki_ + "/agent-key.pem", ""};
+    }
     server_ = std::make_unique<NodeApiServer>(io_.get_executor(), lookup, spawn, options);
     auto bound = server_->start();
     ASSERT_TRUE(bound) << bound.error().message;
@@ -162,7 +184,10 @@ class NodeApiServerTest : public ::testing::Test {
     return got;
   }
 
+  virtual bool useTls() const { return false; }
+
   testing::TempDir dir_;
+  std::string pki_;
   std::mutex mutex_;
   ContainerRef ref_;
   std::atomic<pid_t> last_pid_{0};
@@ -305,6 +330,63 @@ TEST_F(NodeApiServerTest, ExecRefusesPlainRequestsAndUnknownSubprotocols) {
   auto stopped = get("/exec/default/web/app?command=ls&stdout=true");
   EXPECT_EQ(stopped.status, 500);
   EXPECT_EQ(stopped.body, "container not found (\"app\")\n");
+}
+
+class NodeApiServerTlsTest : public NodeApiServerTest {
+ protected:
+  bool useTls() const override { return true; }
+
+  // An exec over wss: the server verified against the CA, `client_certificate` presented.
+  Result<Exec> execOverTls(bool client_certificate) {
+    asio::io_context io;
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.load_verify_file(pki_ + "/ca/ca.pem");
+    context.set_verify_mode(asio::ssl::verify_peer);
+    if (client_certificate) {
+      context.use_certificate_chain_file(pki_ + "/client.pem");
+      context.use_private_key_file(pki_ + "/client-key.pem", asio::ssl::context::pem);
+    }
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(io, context);
+    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(20));
+    beast::error_code ec;
+    beast::get_lowest_layer(ws).connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_),
+                                        ec);
+    if (!ec) {
+      ws.next_layer().handshake(asio::ssl::stream_base::client, ec);
+    }
+    if (!ec) {
+      ws.set_option(websocket::stream_base::decorator([](websocket::request_type& r) {
+        r.set(bhttp::field::sec_websocket_protocol, "v5.channel.k8s.io");
+      }));
+      ws.handshake("127.0.0.1", "/exec/default/web/app?command=echo&command=secure&stdout=true",
+                   ec);
+    }
+    if (ec) {
+      return fail(ErrorCode::Unavailable, ec.message());
+    }
+    Exec got;
+    for (;;) {
+      beast::flat_buffer buffer;
+      ws.read(buffer, ec);
+      if (ec) {
+        break;
+      }
+      std::string message = beast::buffers_to_string(buffer.data());
+      auto frame = decodeFrame(message);
+      if (frame) {
+        (frame->channel == kStdout ? got.out : got.status) += std::string(frame->data);
+      }
+    }
+    return got;
+  }
+};
+
+TEST_F(NodeApiServerTlsTest, ExecOverTlsNeedsTheApiServersClientCertificate) {
+  auto secure = execOverTls(true);
+  ASSERT_TRUE(secure) << secure.error().message;
+  EXPECT_EQ(secure->out, "secure\n");
+  EXPECT_EQ(nlohmann::json::parse(secure->status)["status"], "Success");
+  EXPECT_FALSE(execOverTls(false)) << "a client without a certificate must be refused";
 }
 
 }  // namespace
