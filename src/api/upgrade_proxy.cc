@@ -58,6 +58,7 @@ http::Response statusResponse(int code, const std::string& message) {
 // Both directions of one spliced session; `done` once either ended (then both sockets close).
 struct Splice {
   bool done = false;
+  asio::steady_timer* watchdog = nullptr;  // spliceSession's, while it waits: woken at the end
 };
 
 template <class Stream>
@@ -83,6 +84,9 @@ asio::awaitable<void> pump(std::shared_ptr<From> from, std::shared_ptr<To> to,
   splice->done = true;
   closeStream(*from);
   closeStream(*to);
+  if (splice->watchdog) {
+    splice->watchdog->cancel();
+  }
 }
 
 template <class Client, class Agent>
@@ -114,6 +118,7 @@ asio::awaitable<void> spliceSession(std::shared_ptr<Client> client, std::shared_
   // A session may idle (exec -it); the server's stop and the session limit still end it.
   TimePoint end = std::chrono::steady_clock::now() + session_limit;
   asio::steady_timer timer(executor);
+  splice->watchdog = &timer;
   while (!splice->done) {
     timer.expires_after(std::chrono::seconds(1));
     co_await timer.async_wait(kTuple);
@@ -123,6 +128,7 @@ asio::awaitable<void> spliceSession(std::shared_ptr<Client> client, std::shared_
       closeStream(*agent);
     }
   }
+  splice->watchdog = nullptr;
 }
 
 // The 101 for the client: the agent's head as it is (Upgrade, Connection, Sec-WebSocket-*).
@@ -212,7 +218,7 @@ asio::awaitable<http::Response> proxyUpgrade(asio::any_io_executor executor,
                                              http::ResponseStream& out,
                                              std::function<bool()> stopping,
                                              UpgradeProxyOptions options) {
-  bool tls = !isLoopbackHost(target.host);
+  bool tls = !(options.plain_on_loopback && isLoopbackHost(target.host));
   std::string where = std::string(tls ? "https://" : "http://") +
                       (target.host.find(':') != std::string::npos ? "[" + target.host + "]"
                                                                    : target.host) +

@@ -30,6 +30,9 @@ namespace rampart::api {
 struct UpgradeProxyOptions {
   Duration handshake_timeout = std::chrono::seconds(10);
   Duration session_limit = std::chrono::hours(24);
+  // Loopback agents are spoken to in plain HTTP (as pods/log does); false: TLS everywhere (tests
+  // of the TLS path, which has no other address to use).
+  bool plain_on_loopback = true;
 };
 
 // Answers `request` (the client's, with its Upgrade headers): an error Response (nothing sent
