@@ -20,8 +20,8 @@ Result<ExecTarget> execTargetOf(const json& pod, const json& node, std::string_v
     auto key = urlDecode(pair.substr(0, eq));
     auto value = urlDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!key || !value) {
-      return fail(ErrorCode::InvalidArgument, "invalid query: ",
-                  (!key ? key.error() : value.error()).message);
+      return fail(ErrorCode::InvalidArgument,
+                  "invalid query: ", (!key ? key.error() : value.error()).message);
     }
     if (*key == "command") {
       ++commands;

@@ -157,9 +157,9 @@ asio::awaitable<Result<AgentAnswer>> askAgent(Stream& stream, const std::string&
   parser.body_limit(kMaxErrorBody);
   auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
   if (rec && !(parser.is_header_done() && parser.get().result_int() != 101)) {
-    co_return fail(rec == beast::error::timeout ? ErrorCode::DeadlineExceeded
-                                                : ErrorCode::Unavailable,
-                   rec.message());
+    co_return fail(
+        rec == beast::error::timeout ? ErrorCode::DeadlineExceeded : ErrorCode::Unavailable,
+        rec.message());
   }
   AgentAnswer answer{parser.release(), beast::buffers_to_string(buffer.data())};
   co_return answer;
@@ -192,8 +192,7 @@ asio::awaitable<http::Response> relayAnswer(
     if (text.empty()) {
       text = "the node agent answered " + std::to_string(status);
     }
-    co_return statusResponse(status >= 400 ? status : 500,
-                             "unable to upgrade connection: " + text);
+    co_return statusResponse(status >= 400 ? status : 500, "unable to upgrade connection: " + text);
   }
   auto taken = out->takeConnection();
   if (!taken) {
@@ -219,18 +218,18 @@ asio::awaitable<http::Response> proxyUpgrade(asio::any_io_executor executor,
                                              std::function<bool()> stopping,
                                              UpgradeProxyOptions options) {
   bool tls = !(options.plain_on_loopback && isLoopbackHost(target.host));
-  std::string where = std::string(tls ? "https://" : "http://") +
-                      (target.host.find(':') != std::string::npos ? "[" + target.host + "]"
-                                                                   : target.host) +
-                      ":" + std::to_string(target.port);
+  std::string where =
+      std::string(tls ? "https://" : "http://") +
+      (target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host) + ":" +
+      std::to_string(target.port);
   std::function<http::Response(ErrorCode, const std::string&)> unreachable =
       [where, path = target.path](ErrorCode code, const std::string& message) {
-    return statusResponse(code == ErrorCode::DeadlineExceeded ? 504 : 503,
-                          "error dialing backend: " + where + path + ": " + message);
-  };
+        return statusResponse(code == ErrorCode::DeadlineExceeded ? 504 : 503,
+                              "error dialing backend: " + where + path + ": " + message);
+      };
   // The forwarded request: the client's method and upgrade headers, to the agent's path.
-  std::string head = request.method + " " + target.path + " HTTP/1.1\r\nHost: " +
-                     where.substr(where.find("//") + 2) + "\r\n";
+  std::string head = request.method + " " + target.path +
+                     " HTTP/1.1\r\nHost: " + where.substr(where.find("//") + 2) + "\r\n";
   for (const auto& [name, value] : request.headers) {
     std::string lower = name;
     for (auto& c : lower) {
@@ -253,15 +252,15 @@ asio::awaitable<http::Response> proxyUpgrade(asio::any_io_executor executor,
   socket->expires_after(options.handshake_timeout);
   auto [cec] = co_await socket->async_connect(tcp::endpoint(address, target.port), kTuple);
   if (cec) {
-    co_return unreachable(cec == beast::error::timeout ? ErrorCode::DeadlineExceeded
-                                                       : ErrorCode::Unavailable,
-                          cec.message());
+    co_return unreachable(
+        cec == beast::error::timeout ? ErrorCode::DeadlineExceeded : ErrorCode::Unavailable,
+        cec.message());
   }
 
   if (!tls) {
     auto answer = co_await askAgent(*socket, head);
-    auto relayed = relayAnswer(socket, std::move(answer), stopping, &out, unreachable,
-                               options.session_limit);
+    auto relayed =
+        relayAnswer(socket, std::move(answer), stopping, &out, unreachable, options.session_limit);
     co_return co_await std::move(relayed);
   }
   auto context = net::makeClientContext(kubelet_tls);
@@ -269,20 +268,20 @@ asio::awaitable<http::Response> proxyUpgrade(asio::any_io_executor executor,
     co_return unreachable(ErrorCode::Unavailable, context.error().message);
   }
   auto secure = std::make_shared<http::TlsStream>(std::move(*socket), **context);
-  if (auto prepared = net::prepareClientConnection(secure->native_handle(), kubelet_tls,
-                                                   target.host);
+  if (auto prepared =
+          net::prepareClientConnection(secure->native_handle(), kubelet_tls, target.host);
       !prepared) {
     co_return unreachable(ErrorCode::Unavailable, prepared.error().message);
   }
   auto [hec] = co_await secure->async_handshake(asio::ssl::stream_base::client, kTuple);
   if (hec) {
-    co_return unreachable(hec == beast::error::timeout ? ErrorCode::DeadlineExceeded
-                                                       : ErrorCode::Unavailable,
-                          "TLS handshake: " + hec.message());
+    co_return unreachable(
+        hec == beast::error::timeout ? ErrorCode::DeadlineExceeded : ErrorCode::Unavailable,
+        "TLS handshake: " + hec.message());
   }
   auto answer = co_await askAgent(*secure, head);
-  auto relayed = relayAnswer(secure, std::move(answer), stopping, &out, unreachable,
-                             options.session_limit);
+  auto relayed =
+      relayAnswer(secure, std::move(answer), stopping, &out, unreachable, options.session_limit);
   co_return co_await std::move(relayed);
 }
 

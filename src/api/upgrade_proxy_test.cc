@@ -6,13 +6,13 @@
 #include <filesystem>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/nodeapi/exec_protocol.h"
@@ -41,12 +41,12 @@ class UpgradeProxyTest : public ::testing::Test {
     net::CertificateSpec server;
     server.common_name = "n1";
     server.ip_addresses = {"127.0.0.1"};
-    ASSERT_TRUE(net::issueCertificate(pki + "/ca", server, pki + "/agent.pem",
-                                      pki + "/agent-key.pem"));
+    ASSERT_TRUE(
+        net::issueCertificate(pki + "/ca", server, pki + "/agent.pem", pki + "/agent-key.pem"));
     net::CertificateSpec client;
     client.common_name = "kube-apiserver-kubelet-client";
-    ASSERT_TRUE(net::issueCertificate(pki + "/ca", client, pki + "/client.pem",
-                                      pki + "/client-key.pem"));
+    ASSERT_TRUE(
+        net::issueCertificate(pki + "/ca", client, pki + "/client.pem", pki + "/client-key.pem"));
     kubelet_tls_ = {pki + "/ca/ca.pem", pki + "/client.pem", pki + "/client-key.pem", ""};
 
     Lookup lookup = [](const std::string&, const std::string& pod,
@@ -58,10 +58,9 @@ class UpgradeProxyTest : public ::testing::Test {
     };
     NodeApiOptions agent_options;
     agent_options.listen = {"127.0.0.1", 0};
-    agent_options.tls = net::TlsFiles{pki + "/ca/ca.pem", pki + "/agent.pem",
-                                      pki + "/agent-key.pem", ""};
-    agent_ = std::make_unique<NodeApiServer>(io_.get_executor(), lookup, spawnLocal,
-                                             agent_options);
+    agent_options.tls =
+        net::TlsFiles{pki + "/ca/ca.pem", pki + "/agent.pem", pki + "/agent-key.pem", ""};
+    agent_ = std::make_unique<NodeApiServer>(io_.get_executor(), lookup, spawnLocal, agent_options);
     auto agent_bound = agent_->start();
     ASSERT_TRUE(agent_bound) << agent_bound.error().message;
     agent_port_ = agent_bound->port;
@@ -101,8 +100,8 @@ class UpgradeProxyTest : public ::testing::Test {
   }
 
   std::unique_ptr<websocket::stream<beast::tcp_stream>> open(asio::io_context& io,
-                                                              const std::string& target,
-                                                              std::string* protocol) {
+                                                             const std::string& target,
+                                                             std::string* protocol) {
     auto ws = std::make_unique<websocket::stream<beast::tcp_stream>>(io);
     beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(20));
     beast::get_lowest_layer(*ws).connect(

@@ -52,9 +52,9 @@ class KubectlExecTest : public testing::KubectlTest {
     append(ref_.log_files[0], criLine("01", "one") + criLine("02", "two"));
     append(ref_.log_files[1], criLine("03", "three") + criLine("04", "four"));
     append(ref_.previous_log_files[0], criLine("00", "before the restart"));
-    agent::nodeapi::Lookup lookup = [this](const std::string& ns, const std::string& pod,
-                                           const std::string& container)
-        -> std::optional<ContainerRef> {
+    agent::nodeapi::Lookup lookup =
+        [this](const std::string& ns, const std::string& pod,
+               const std::string& container) -> std::optional<ContainerRef> {
       std::lock_guard lock(mutex_);
       if (ns != "default" || pod != "web" || container != "app") {
         return std::nullopt;
@@ -63,8 +63,8 @@ class KubectlExecTest : public testing::KubectlTest {
     };
     agent::nodeapi::NodeApiOptions options;
     options.listen = {"127.0.0.1", 0};
-    agent_ = std::make_unique<agent::nodeapi::NodeApiServer>(
-        io_.get_executor(), lookup, agent::nodeapi::spawnLocal, options);
+    agent_ = std::make_unique<agent::nodeapi::NodeApiServer>(io_.get_executor(), lookup,
+                                                             agent::nodeapi::spawnLocal, options);
     auto bound = agent_->start();
     ASSERT_TRUE(bound) << bound.error().message;
     thread_ = std::thread([this] { io_.run(); });
@@ -109,8 +109,8 @@ spec:
 
   // kubectl with a terminal: under script(1), which gives it a pty as stdin and stdout.
   testing::Kubectl kubectlOnTerminal(const std::vector<std::string>& args) {
-    std::string command = "kubectl --kubeconfig " + servers_.front().kubeconfig +
-                          " --cache-dir " + dir_.path() + "/kube-cache";
+    std::string command = "kubectl --kubeconfig " + servers_.front().kubeconfig + " --cache-dir " +
+                          dir_.path() + "/kube-cache";
     for (const auto& a : args) {
       command += " '" + a + "'";
     }
@@ -149,18 +149,18 @@ TEST_F(KubectlExecTest, LogsComeFromTheAgentsCriFilesWithTailTimestampsAndPrevio
 
 TEST_F(KubectlExecTest, LogsFollowSeesALineAppendedAfterItStarted) {
   std::string out = dir_.path() + "/follow.log";
-  auto follow = runtime::spawn(runtime::SpawnOptions{
-      {"kubectl", "--kubeconfig", servers_[0].kubeconfig, "--cache-dir", dir_.path() + "/kc-f",
-       "logs", "-f", "web"},
-      out});
+  auto follow = runtime::spawn(
+      runtime::SpawnOptions{{"kubectl", "--kubeconfig", servers_[0].kubeconfig, "--cache-dir",
+                             dir_.path() + "/kc-f", "logs", "-f", "web"},
+                            out});
   ASSERT_TRUE(follow);
   bool first = testing::eventually([&] { return contains(testing::readWholeFile(out), "four"); },
                                    std::chrono::seconds(15), std::chrono::milliseconds(50));
   EXPECT_TRUE(first) << testing::readWholeFile(out);
   append(ref_.log_files[1], criLine("05", "five, appended"));
-  bool appended = testing::eventually(
-      [&] { return contains(testing::readWholeFile(out), "five, appended"); },
-      std::chrono::seconds(15), std::chrono::milliseconds(50));
+  bool appended =
+      testing::eventually([&] { return contains(testing::readWholeFile(out), "five, appended"); },
+                          std::chrono::seconds(15), std::chrono::milliseconds(50));
   // Still following: it ends only when the test stops it.
   EXPECT_TRUE(runtime::isAlive(*follow));
   runtime::terminate(*follow, std::chrono::seconds(2));

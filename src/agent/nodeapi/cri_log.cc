@@ -81,8 +81,7 @@ Result<WallTime> parseRfc3339(std::string_view text) {
   int offset_minutes = 0;
   if (at < text.size() && (text[at] == 'Z' || text[at] == 'z') && at + 1 == text.size()) {
     offset_minutes = 0;
-  } else if (at + 6 == text.size() && (text[at] == '+' || text[at] == '-') &&
-             text[at + 3] == ':') {
+  } else if (at + 6 == text.size() && (text[at] == '+' || text[at] == '-') && text[at + 3] == ':') {
     int oh = 0, om = 0;
     if (!digits(text, at + 1, 2, oh) || !digits(text, at + 4, 2, om)) {
       return fail(ErrorCode::InvalidArgument, "not an RFC 3339 time: \"", text, "\"");
@@ -97,8 +96,8 @@ Result<WallTime> parseRfc3339(std::string_view text) {
     return fail(ErrorCode::InvalidArgument, "not an RFC 3339 time: \"", text, "\"");
   }
   auto since_epoch = std::chrono::sys_days(date).time_since_epoch() + std::chrono::hours(hour) +
-                     std::chrono::minutes(minute - offset_minutes) +
-                     std::chrono::seconds(second) + std::chrono::nanoseconds(nanos);
+                     std::chrono::minutes(minute - offset_minutes) + std::chrono::seconds(second) +
+                     std::chrono::nanoseconds(nanos);
   return WallTime(std::chrono::duration_cast<WallTime::duration>(since_epoch));
 }
 
@@ -113,9 +112,8 @@ Result<CriLine> parseCriLine(std::string_view line) {
     return fail(ErrorCode::InvalidArgument, "CRI log line without a tag");
   }
   size_t third = line.find(' ', second + 1);
-  std::string_view tag = line.substr(second + 1, third == std::string_view::npos
-                                                     ? std::string_view::npos
-                                                     : third - second - 1);
+  std::string_view tag = line.substr(
+      second + 1, third == std::string_view::npos ? std::string_view::npos : third - second - 1);
   CriLine parsed;
   parsed.timestamp = std::string(line.substr(0, first));
   auto time = parseRfc3339(parsed.timestamp);
@@ -195,8 +193,9 @@ Result<LogOptions> parseLogOptions(const std::map<std::string, std::string>& que
       if (!b) {
         return fail(b.error());
       }
-      (key == "follow" ? options.follow : key == "previous" ? options.previous
-                                                            : options.timestamps) = *b;
+      (key == "follow"     ? options.follow
+       : key == "previous" ? options.previous
+                           : options.timestamps) = *b;
     } else if (key == "tailLines" || key == "limitBytes" || key == "sinceSeconds") {
       auto n = parseInt(key, value);
       if (!n) {

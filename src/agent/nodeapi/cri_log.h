@@ -61,8 +61,8 @@ class LogAssembler {
   uint64_t malformed() const { return malformed_; }
 
  private:
-  std::string unterminated_;           // bytes after the last newline
-  std::optional<LogEntry> joining_;    // P pieces so far
+  std::string unterminated_;         // bytes after the last newline
+  std::optional<LogEntry> joining_;  // P pieces so far
   uint64_t malformed_ = 0;
 };
 

@@ -12,13 +12,12 @@ using std::chrono::seconds;
 std::vector<LogEntry> sample() {
   LogAssembler assembler;
   std::vector<LogEntry> all;
-  for (std::string_view file :
-       {"2026-12-06T21:00:01.000000001Z stdout F one\n"
-        "2026-12-06T21:00:02.000000000Z stderr F two (err)\n",
-        "2026-12-06T21:00:03.000000000Z stdout P thr\n"
-        "2026-12-06T21:00:03.500000000Z stdout P e\n"
-        "2026-12-06T21:00:03.600000000Z stdout F e joined\n"
-        "2026-12-06T21:00:04.000000000Z stdout F four\n"}) {
+  for (std::string_view file : {"2026-12-06T21:00:01.000000001Z stdout F one\n"
+                                "2026-12-06T21:00:02.000000000Z stderr F two (err)\n",
+                                "2026-12-06T21:00:03.000000000Z stdout P thr\n"
+                                "2026-12-06T21:00:03.500000000Z stdout P e\n"
+                                "2026-12-06T21:00:03.600000000Z stdout F e joined\n"
+                                "2026-12-06T21:00:04.000000000Z stdout F four\n"}) {
     auto done = assembler.feed(file);
     all.insert(all.end(), done.begin(), done.end());
   }
@@ -34,8 +33,7 @@ TEST(CriLine, ParsesStreamTagTimeAndText) {
   EXPECT_TRUE(line->partial);
   EXPECT_EQ(line->text, "hello world");
   EXPECT_EQ(line->timestamp, "2026-12-06T21:00:01.123456789Z");
-  EXPECT_EQ(line->time.time_since_epoch() % seconds(1),
-            std::chrono::nanoseconds(123456789));
+  EXPECT_EQ(line->time.time_since_epoch() % seconds(1), std::chrono::nanoseconds(123456789));
 }
 
 TEST(CriLine, EmptyTextIsAnEmptyLine) {
@@ -125,8 +123,11 @@ TEST(RenderLog, LimitBytesCutsMidLine) {
 
 TEST(LogOptions, FromTheQuery) {
   WallTime now = at("2026-12-06T21:00:10Z");
-  auto options = parseLogOptions({{"tailLines", "3"}, {"timestamps", "true"},
-                                  {"sinceSeconds", "5"}, {"limitBytes", "10"}, {"follow", "1"}},
+  auto options = parseLogOptions({{"tailLines", "3"},
+                                  {"timestamps", "true"},
+                                  {"sinceSeconds", "5"},
+                                  {"limitBytes", "10"},
+                                  {"follow", "1"}},
                                  now);
   ASSERT_TRUE(options) << options.error().message;
   EXPECT_EQ(options->tail_lines, 3);

@@ -144,8 +144,8 @@ Result<ExecRequest> parseExecQuery(std::string_view raw_query) {
     }
     size_t eq = pair.find('=');
     auto key = percentDecode(pair.substr(0, eq));
-    auto value = percentDecode(eq == std::string_view::npos ? std::string_view()
-                                                            : pair.substr(eq + 1));
+    auto value =
+        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     if (!key) {
       return fail(key.error());
     }
@@ -172,8 +172,7 @@ Result<ExecRequest> parseExecQuery(std::string_view raw_query) {
                 "you must specify at least one command for the container");
   }
   if (!request.stdin_stream && !request.stdout_stream && !request.stderr_stream) {
-    return fail(ErrorCode::InvalidArgument,
-                "you must specify at least 1 of stdin, stdout, stderr");
+    return fail(ErrorCode::InvalidArgument, "you must specify at least 1 of stdin, stdout, stderr");
   }
   return request;
 }
@@ -189,8 +188,8 @@ std::string exitStatusJson(int exit_code, const std::vector<std::string>& comman
                       goList(command) + ", exit code " + std::to_string(exit_code)},
       {"reason", "NonZeroExitCode"},
       {"details",
-       {{"causes", json::array({{{"reason", "ExitCode"},
-                                 {"message", std::to_string(exit_code)}}})}}}};
+       {{"causes",
+         json::array({{{"reason", "ExitCode"}, {"message", std::to_string(exit_code)}}})}}}};
   return status.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

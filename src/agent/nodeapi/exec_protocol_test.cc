@@ -44,9 +44,9 @@ TEST(ExecResize, WidthAndHeight) {
 }
 
 TEST(ExecQuery, RepeatedCommandsInOrderAndStreams) {
-  auto request =
-      parseExecQuery("command=sh&command=-c&command=exit%203&container=app&stdin=true&"
-                     "stdout=true&stderr=false&tty=true");
+  auto request = parseExecQuery(
+      "command=sh&command=-c&command=exit%203&container=app&stdin=true&"
+      "stdout=true&stderr=false&tty=true");
   ASSERT_TRUE(request) << request.error().message;
   EXPECT_EQ(request->command, (std::vector<std::string>{"sh", "-c", "exit 3"}));
   EXPECT_EQ(request->container, "app");

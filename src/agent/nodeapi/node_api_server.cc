@@ -130,7 +130,7 @@ Result<FollowedFile> openLog(const std::string& path) {
   FollowedFile file;
   file.path = path;
   file.fd = Fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st{};
+  struct stat st {};
   if (file.fd.fd < 0 || ::fstat(file.fd.fd, &st) != 0) {
     return fail(ErrorCode::NotFound, "open ", path, ": ", std::strerror(errno));
   }
@@ -318,8 +318,8 @@ asio::awaitable<Result<int>> waitExit(pid_t pid) {
   // P_PIDFD (3): glibc's idtype_t may not name it.
   int rc = ::waitid(static_cast<idtype_t>(3), static_cast<id_t>(pidfd), &info, WEXITED);
   if (ec || rc != 0) {
-    co_return fail(ErrorCode::Internal, "waitid: ",
-                   ec ? ec.message() : std::string(std::strerror(errno)));
+    co_return fail(ErrorCode::Internal,
+                   "waitid: ", ec ? ec.message() : std::string(std::strerror(errno)));
   }
   if (info.si_code == CLD_EXITED) {
     co_return info.si_status;
@@ -424,7 +424,8 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
         }
       }
       if (log_options->limit_bytes) {
-        size_t room = static_cast<size_t>(*log_options->limit_bytes) - std::min(sent, static_cast<size_t>(*log_options->limit_bytes));
+        size_t room = static_cast<size_t>(*log_options->limit_bytes) -
+                      std::min(sent, static_cast<size_t>(*log_options->limit_bytes));
         if (chunk.size() > room) {
           chunk.resize(room);
         }
@@ -437,7 +438,7 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
       co_await timer.async_wait(kTuple);
       std::string chunk = emit(assembler.feed(readAvailable(file.fd.fd)));
       // Rotation: a new file at the newest path. The old one (renamed) is read to its end first.
-      struct stat st{};
+      struct stat st {};
       if (::stat(file.path.c_str(), &st) == 0 && st.st_ino != file.inode) {
         if (auto next = openLog(file.path)) {
           file = std::move(*next);
@@ -445,8 +446,8 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
         }
       }
       auto now = lookup(ns, pod, container);
-      bool ended = !now || !now->running || now->log_files.empty() ||
-                   now->log_files.back() != file.path;
+      bool ended =
+          !now || !now->running || now->log_files.empty() || now->log_files.back() != file.path;
       if (ended) {
         chunk += emit(assembler.feed(readAvailable(file.fd.fd)));
         chunk += emit(assembler.finish());
@@ -503,9 +504,7 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
       size_t& n;
       ~Uncount() { --n; }
     } uncount{sessions};
-    auto make = [&](auto& stream) {
-      return session(stream, request, *parsed, *ref, protocol);
-    };
+    auto make = [&](auto& stream) { return session(stream, request, *parsed, *ref, protocol); };
     asio::awaitable<void> run = std::visit(make, taken->stream);
     co_await std::move(run);
     co_return http::Response{};
@@ -550,8 +549,7 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
       } else {
         s->pty_master = pty->first.fd;
         int master_for_stdin = ::fcntl(pty->first.fd, F_DUPFD_CLOEXEC, 3);
-        out_pipe = std::make_shared<asio::posix::stream_descriptor>(executor,
-                                                                    pty->first.release());
+        out_pipe = std::make_shared<asio::posix::stream_descriptor>(executor, pty->first.release());
         if (exec.stdin_stream && master_for_stdin >= 0) {
           s->stdin_pipe.emplace(executor, master_for_stdin);
         } else if (master_for_stdin >= 0) {
@@ -676,7 +674,8 @@ Result<net::Endpoint> NodeApiServer::start() {
       return fail(tls.error());
     }
   }
-  impl_->http.route("/healthz", [](const http::Request&) { return http::Response::text(200, "ok"); });
+  impl_->http.route("/healthz",
+                    [](const http::Request&) { return http::Response::text(200, "ok"); });
   Impl* impl = impl_.get();
   impl_->http.fallback([impl](const http::Request& request, http::ResponseStream& out) {
     return impl->serve(request, out);

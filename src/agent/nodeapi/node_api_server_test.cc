@@ -10,16 +10,16 @@
 #include <mutex>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/nodeapi/exec_protocol.h"
@@ -36,8 +36,8 @@ namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
-std::string criLine(const std::string& time, const std::string& text,
-                    const char* stream = "stdout", const char* tag = "F") {
+std::string criLine(const std::string& time, const std::string& text, const char* stream = "stdout",
+                    const char* tag = "F") {
   return "2026-12-06T21:00:" + time + "Z " + stream + " " + tag + " " + text + "\n";
 }
 
@@ -55,8 +55,8 @@ class NodeApiServerTest : public ::testing::Test {
     ref_.log_files = {dir_.path() + "/0.log.1", dir_.path() + "/0.log"};
     ref_.previous_log_files = {dir_.path() + "/prev.log"};
     append(ref_.log_files[0], criLine("01", "one") + criLine("02", "two", "stderr"));
-    append(ref_.log_files[1], criLine("03", "thr", "stdout", "P") + criLine("04", "ee") +
-                                  criLine("05", "four"));
+    append(ref_.log_files[1],
+           criLine("03", "thr", "stdout", "P") + criLine("04", "ee") + criLine("05", "four"));
     append(ref_.previous_log_files[0], criLine("00", "before the restart"));
     Lookup lookup = [this](const std::string& ns, const std::string& pod,
                            const std::string& container) -> std::optional<ContainerRef> {
@@ -92,8 +92,8 @@ class NodeApiServerTest : public ::testing::Test {
       client.common_name = "kube-apiserver-kubelet-client";
       ASSERT_TRUE(net::issueCertificate(pki_ + "/ca", client, pki_ + "/client.pem",
                                         pki_ + "/client-key.pem"));
-      options.tls = net::TlsFiles{pki_ + "/ca/ca.pem", pki_ + "/agent.pem",
-                                  pki_ + "/agent-key.pem", ""};
+      options.tls =
+          net::TlsFiles{pki_ + "/ca/ca.pem", pki_ + "/agent.pem", pki_ + "/agent-key.pem", ""};
     }
     server_ = std::make_unique<NodeApiServer>(io_.get_executor(), lookup, spawn, options);
     auto bound = server_->start();
@@ -178,8 +178,9 @@ class NodeApiServerTest : public ::testing::Test {
         continue;
       }
       std::string data(frame->data);
-      (frame->channel == kStdout ? got.out : frame->channel == kStderr ? got.err : got.status) +=
-          data;
+      (frame->channel == kStdout   ? got.out
+       : frame->channel == kStderr ? got.err
+                                   : got.status) += data;
     }
     return got;
   }
@@ -224,9 +225,8 @@ TEST_F(NodeApiServerTest, FollowStreamsAppendedLinesAndEndsWhenTheContainerStops
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::seconds(20));
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get,
-                                            "/containerLogs/default/web/app?follow=true&tailLines=1",
-                                            11};
+  bhttp::request<bhttp::empty_body> request{
+      bhttp::verb::get, "/containerLogs/default/web/app?follow=true&tailLines=1", 11};
   bhttp::write(stream, request);
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
