@@ -396,7 +396,7 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
       auto done = assembler.feed(readAvailable(newest->fd.fd));
       entries.insert(entries.end(), done.begin(), done.end());
     }
-    bool follow = log_options->follow && !log_options->previous && ref->running && newest;
+    bool follow = log_options->follow && !log_options->previous && ref->running;
     if (!follow) {
       auto rest = assembler.finish();
       entries.insert(entries.end(), rest.begin(), rest.end());
@@ -410,7 +410,15 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
     if (!first.empty() && !co_await out.write(std::move(first))) {
       co_return http::Response{};
     }
-    FollowedFile file = std::move(*newest);
+    // Unset until the newest file exists (a container that has written nothing yet).
+    std::optional<FollowedFile> file;
+    if (newest) {
+      file = std::move(*newest);
+    }
+    const std::string path = files.back();
+    auto drain = [&] {
+      return file ? assembler.feed(readAvailable(file->fd.fd)) : std::vector<LogEntry>{};
+    };
     asio::steady_timer timer(executor);
     auto limit_reached = [&] {
       return log_options->limit_bytes && sent >= static_cast<size_t>(*log_options->limit_bytes);
@@ -436,20 +444,20 @@ struct NodeApiServer::Impl : std::enable_shared_from_this<NodeApiServer::Impl> {
     while (!stopped && out.open() && !limit_reached()) {
       timer.expires_after(options.follow_poll);
       co_await timer.async_wait(kTuple);
-      std::string chunk = emit(assembler.feed(readAvailable(file.fd.fd)));
+      std::string chunk = emit(drain());
       // Rotation: a new file at the newest path. The old one (renamed) is read to its end first.
+      // Also the first file appearing.
       struct stat st {};
-      if (::stat(file.path.c_str(), &st) == 0 && st.st_ino != file.inode) {
-        if (auto next = openLog(file.path)) {
+      if (::stat(path.c_str(), &st) == 0 && (!file || st.st_ino != file->inode)) {
+        if (auto next = openLog(path)) {
           file = std::move(*next);
-          chunk += emit(assembler.feed(readAvailable(file.fd.fd)));
+          chunk += emit(drain());
         }
       }
       auto now = lookup(ns, pod, container);
-      bool ended =
-          !now || !now->running || now->log_files.empty() || now->log_files.back() != file.path;
+      bool ended = !now || !now->running || now->log_files.empty() || now->log_files.back() != path;
       if (ended) {
-        chunk += emit(assembler.feed(readAvailable(file.fd.fd)));
+        chunk += emit(drain());
         chunk += emit(assembler.finish());
       }
       if (!chunk.empty() && !co_await out.write(std::move(chunk))) {

@@ -18,8 +18,8 @@
 // leaves, the server stops, or the attempt has ended (Lookup says not running, or names other
 // files) and its file is read to the end. The files are read with plain blocking reads on the
 // loop (local files; a whole answer is built in memory, so a request without tailLines or
-// limitBytes costs the size of the attempt's files). A followed attempt whose newest file does
-// not exist yet answers what there is and ends (the kubelet would wait for it).
+// limitBytes costs the size of the attempt's files). A follow waits for a newest file that does
+// not exist yet (a container that has written nothing).
 //
 // Exec: the process gets pipes (or, with tty, a pty's slave on all three; resize messages set
 // the window size with TIOCSWINSZ); its output is sent on channels 1/2 as it comes; stdin from

@@ -258,6 +258,33 @@ TEST_F(NodeApiServerTest, FollowStreamsAppendedLinesAndEndsWhenTheContainerStops
   EXPECT_TRUE(parser.is_done());
 }
 
+TEST_F(NodeApiServerTest, FollowWaitsForAFileTheContainerHasNotWrittenYet) {
+  {
+    std::lock_guard lock(mutex_);
+    ref_.log_files = {dir_.path() + "/1.log"};
+  }
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(20));
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  bhttp::request<bhttp::empty_body> request{bhttp::verb::get,
+                                            "/containerLogs/default/web/app?follow=true", 11};
+  bhttp::write(stream, request);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  bhttp::read_header(stream, buffer, parser);
+  ASSERT_EQ(parser.get().result_int(), 200);
+  append(dir_.path() + "/1.log", criLine("09", "first words"));
+  while (parser.get().body().find('\n') == std::string::npos) {
+    beast::error_code ec;
+    bhttp::read_some(stream, buffer, parser, ec);
+    if (ec && ec != bhttp::error::need_buffer) {
+      break;
+    }
+  }
+  EXPECT_EQ(parser.get().body(), "first words\n");
+}
+
 TEST_F(NodeApiServerTest, ExecSendsStdoutAndStderrThenTheExitCode) {
   asio::io_context io;
   std::string protocol;
