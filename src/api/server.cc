@@ -10,11 +10,13 @@
 #include "api/handler.h"
 #include "api/log_proxy.h"
 #include "api/object_store.h"
+#include "api/pod_exec.h"
 #include "api/protobuf.h"
 #include "api/registry.h"
 #include "api/request_info.h"
 #include "api/status.h"
 #include "api/table.h"
+#include "api/upgrade_proxy.h"
 #include "api/watch.h"
 #include "api/yaml.h"
 #include "base/log.h"
@@ -169,6 +171,13 @@ struct ApiServer::Impl {
       co_return http::Response{200, metrics::kContentType, metrics::render(registry), {}};
     }
     std::string accept = request.header("Accept");
+    if (info->group.empty() && info->version == "v1" && info->resource == "pods" &&
+        (info->subresource == "exec" || info->subresource == "attach") && !info->name.empty()) {
+      // Any authenticated user, as every other verb here (no authorizer yet).
+      auto response = co_await podExec(*info, request, out);
+      record(info->verb, "pods", response.status == 0 ? 101 : response.status, start);
+      co_return response;
+    }
     if (info->verb == "get" && info->group.empty() && info->version == "v1" &&
         info->resource == "pods" && info->subresource == "log" && !info->name.empty()) {
       auto response = co_await podLog(*info, out);
@@ -273,6 +282,48 @@ struct ApiServer::Impl {
     Impl* self = this;
     std::function<bool()> stopping = [self] { return self->stopped; };
     auto response = co_await proxyPodLog(executor, kubelet, std::move(*target), out, stopping);
+    co_return response;
+  }
+
+  // pods/exec: the pod and its node from etcd, checked as kube-apiserver does, then the
+  // client's WebSocket upgrade forwarded to the node agent and spliced (api/upgrade_proxy.h).
+  asio::awaitable<http::Response> podExec(const RequestInfo& info, const http::Request& request,
+                                          http::ResponseStream& out) {
+    if (info.subresource == "attach") {
+      co_return jsonResponse(400, statusBadRequest("attach is not supported by this server"));
+    }
+    const ResourceInfo* pods = findResource("", "v1", "pods");
+    const ResourceInfo* nodes = findResource("", "v1", "nodes");
+    auto pod = co_await objects.get(*pods, info.ns, info.name);
+    if (!pod) {
+      auto r = errorResponse(pod.error(), {"", "pods", "Pod", info.name});
+      co_return jsonResponse(r.status, r.body);
+    }
+    size_t question = request.target.find('?');
+    std::string raw_query =
+        question == std::string::npos ? std::string() : request.target.substr(question + 1);
+    std::string node_name = pod->value("/spec/nodeName"_json_pointer, std::string());
+    json node = json::object();
+    if (!node_name.empty()) {
+      auto found = co_await objects.get(*nodes, "", node_name);
+      if (!found) {
+        auto r = errorResponse(found.error(), {"", "nodes", "Node", node_name});
+        co_return jsonResponse(r.status, r.body);
+      }
+      node = std::move(*found);
+    }
+    auto target = execTargetOf(*pod, node, raw_query);
+    if (!target) {
+      if (target.error().code == ErrorCode::InvalidArgument) {
+        co_return jsonResponse(400, statusBadRequest(target.error().message));
+      }
+      co_return jsonResponse(
+          503, statusFailure(503, "ServiceUnavailable", target.error().message));
+    }
+    Impl* self = this;
+    std::function<bool()> stopping = [self] { return self->stopped; };
+    auto response = co_await proxyUpgrade(executor, options.kubelet_tls, std::move(*target),
+                                          request, out, stopping);
     co_return response;
   }
 

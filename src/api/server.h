@@ -9,6 +9,8 @@
 //   - watches streamed as JSON lines (chunked), as Tables when kubectl asks for them; a watcher
 //     that stops reading is cut off after the write timeout; `timeoutSeconds` ends a watch;
 //   - pods/log proxied to the pod's node agent (api/log_proxy.h), streamed with follow;
+//   - pods/exec: the client's WebSocket upgrade forwarded to the node agent and spliced
+//     (api/pod_exec.h, api/upgrade_proxy.h); pods/attach answers 400;
 //   - /healthz, /livez, /readyz (etcd answered within the last 3 s) and /metrics
 //     (apiserver_request_total / _duration_seconds by verb and resource, watch counts, etcd
 //     probe latency).

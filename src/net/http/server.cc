@@ -19,6 +19,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "base/log.h"
+#include "net/http/upgrade.h"
 #include "net/resource_errors.h"
 
 namespace rampart::net::http {
@@ -27,7 +28,6 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -85,8 +85,9 @@ void disarmTimeout(Stream& stream) {
 template <class Stream>
 class StreamWriter final : public ResponseStream {
  public:
-  StreamWriter(std::shared_ptr<Stream> stream, Duration write_timeout)
-      : stream_(std::move(stream)), write_timeout_(write_timeout) {}
+  StreamWriter(std::shared_ptr<Stream> stream, Duration write_timeout,
+               beast::flat_buffer* read_buffer)
+      : stream_(std::move(stream)), write_timeout_(write_timeout), read_buffer_(read_buffer) {}
 
   asio::awaitable<bool> begin(int status, std::string content_type,
                               std::vector<std::pair<std::string, std::string>> headers) override {
@@ -135,6 +136,23 @@ class StreamWriter final : public ResponseStream {
 
   bool open() const override { return *open_; }
   bool begun() const { return begun_; }
+  bool upgraded() const { return upgraded_; }
+
+  std::shared_ptr<UpgradedConnection> takeConnection() override {
+    if (begun_ || upgraded_) {
+      return nullptr;
+    }
+    auto taken = std::make_shared<UpgradedConnection>();
+    if constexpr (std::is_same_v<Stream, PlainStream> || std::is_same_v<Stream, TlsStream>) {
+      taken->stream = stream_;
+    } else {
+      return nullptr;  // the in-memory test stream
+    }
+    taken->leftover = beast::buffers_to_string(read_buffer_->data());
+    read_buffer_->consume(read_buffer_->size());
+    upgraded_ = true;
+    return taken;
+  }
 
   asio::awaitable<void> end() {
     if (*open_) {
@@ -165,7 +183,9 @@ class StreamWriter final : public ResponseStream {
 
   std::shared_ptr<Stream> stream_;
   Duration write_timeout_;
+  beast::flat_buffer* read_buffer_;  // serve()'s, which outlives the writer
   bool begun_ = false;
+  bool upgraded_ = false;  // the handler took the connection: hands off
   std::shared_ptr<bool> open_ = std::make_shared<bool>(true);
 };
 
@@ -287,8 +307,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       request.client_identity = client_identity;
       // The handler may take its time (etcd); the idle timeout is for reading requests only.
       disarmTimeout(*stream);
-      StreamWriter<Stream> writer(stream, options.write_timeout);
+      StreamWriter<Stream> writer(stream, options.write_timeout, &buffer);
       Response response = co_await dispatch(request, writer);
+      if (writer.upgraded()) {
+        co_return;  // the handler owns the connection now (stop() still closes it)
+      }
       if (writer.begun()) {
         co_await writer.end();
         break;

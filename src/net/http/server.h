@@ -19,6 +19,10 @@
 // `write_timeout`, else the connection is cut (a watcher that stops reading costs one chunk of
 // memory, not a growing queue).
 //
+// Upgrade (WebSocket, kubectl exec): the fallback may take the connection over with
+// ResponseStream::takeConnection() (net/http/upgrade.h defines what it gets); the server then
+// writes nothing more on it and forgets it, except that stop() still closes it.
+//
 // TLS (useTls): every connection is HTTPS; with a CA, clients must present a certificate that CA
 // signed (else the handshake fails), and the certificate's common name reaches handlers as
 // Request::client_identity, for authorisation by identity. A handshake must finish within 10 s.
@@ -41,6 +45,8 @@
 #include "net/tls.h"
 
 namespace rampart::net::http {
+
+struct UpgradedConnection;  // net/http/upgrade.h (Beast types: only for the code that speaks it)
 
 struct ServerOptions {
   size_t max_connections = 1024;
@@ -66,6 +72,11 @@ class ResponseStream {
   virtual boost::asio::awaitable<bool> write(std::string data) = 0;
   // False once the client has closed its side (noticed even while nothing is written).
   virtual bool open() const = 0;
+  // Hands the connection over to the handler, for a request that asks to Upgrade: the handler
+  // writes the 101 (or an error) itself and owns the connection from then on; the handler's
+  // returned Response is ignored. nullptr once an answer has begun, or where the connection
+  // cannot be handed over (processForTesting).
+  virtual std::shared_ptr<UpgradedConnection> takeConnection() { return nullptr; }
 };
 
 // Counters since the server was made (for the owner's metrics).
