@@ -1,6 +1,7 @@
-// `rampart agent`: the node agent. Today only its simulated form, `--simulate N`: N hollow nodes
-// that register, renew their Leases and report their pods Running (agent/simulator.h), so the
-// control plane can be driven and measured without running anything.
+// `rampart agent`: the node agent. On a real node it runs the pods bound to it (cli/agent_node.h,
+// agent/node/agent.h); with `--simulate N` it registers N hollow nodes that renew their Leases and
+// report their pods Running (agent/simulator.h), so the control plane can be driven and measured
+// without running anything.
 
 #include <cstdio>
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/simulator.h"
+#include "cli/agent_node.h"
 #include "base/duration.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -181,9 +183,10 @@ int runSimulated(const AgentFlags& flags) {
 
 void addAgent(CLI::App& app, Action& action) {
   auto flags = std::make_shared<AgentFlags>();
+  auto node = std::make_shared<NodeAgentFlags>();
   auto* cmd = app.add_subcommand(
       "agent",
-      "Node agent; today the simulated form: --simulate N hollow nodes for the control plane");
+      "Node agent: runs the pods bound to this node (root), or --simulate N hollow nodes");
   cmd->add_option("--kubeconfig", flags->kubeconfig, "credentials and server of the API");
   cmd->add_option("--simulate", flags->simulate,
                   "register N simulated nodes that renew their Leases and report bound pods "
@@ -207,12 +210,44 @@ void addAgent(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--request-timeout", flags->request_timeout, "deadline of each API call")
       ->capture_default_str();
-  cmd->callback([&action, flags] {
-    action = [flags] {
+  cmd->add_option("--node-name", node->node_name, "this node's name (default: the host name)");
+  cmd->add_option("--node-ip", node->node_ip, "this node's InternalIP (default 127.0.0.1)");
+  cmd->add_option("--pod-cidr", node->pod_cidr,
+                  "this node's pod range (e.g. 10.64.3.0/24): each pod gets a network namespace "
+                  "and an address from it; without it only hostNetwork pods run");
+  cmd->add_option("--root-dir", node->root_dir, "pods' volumes, state and logs")
+      ->capture_default_str();
+  cmd->add_option("--system-reserved", node->system_reserved,
+                  "cpu and memory kept from pods: cpu=500m,memory=1Gi");
+  cmd->add_option("--register-with-taints", node->taints,
+                  "taints the node registers with: key=value:Effect,...");
+  cmd->add_option("--port", node->port, "node API port (logs, exec); 0 picks a free one")
+      ->capture_default_str();
+  cmd->add_option("--address", node->address, "node API address (default: --node-ip)");
+  cmd->add_option("--tls-cert-file", node->tls_cert_file,
+                  "node API certificate (default: one made under --root-dir/pki)");
+  cmd->add_option("--tls-private-key-file", node->tls_private_key_file,
+                  "its private key");
+  cmd->add_option("--client-ca-file", node->client_ca_file,
+                  "require node API clients (the API servers) to present a certificate this CA "
+                  "signed");
+  cmd->add_option("--node-status-update-frequency", node->status_interval,
+                  "how often the node's conditions are refreshed")
+      ->capture_default_str();
+  cmd->add_option("--crash-loop-initial-delay", node->crash_loop_initial_delay,
+                  "the first back-off delay of a crashing container (doubling, up to 300s)")
+      ->capture_default_str();
+  cmd->callback([&action, flags, node] {
+    action = [flags, node] {
       if (flags->simulate == 0) {
-        return usage(
-            "the node agent that runs pods is not built yet; use --simulate N for simulated "
-            "nodes");
+        NodeAgentFlags real = *node;
+        real.kubeconfig = flags->kubeconfig;
+        real.labels = flags->labels;
+        real.max_pods = flags->max_pods;
+        real.renew_interval = flags->renew_interval;
+        real.lease_duration = flags->lease_duration;
+        real.request_timeout = flags->request_timeout;
+        return runNodeAgent(real);
       }
       return runSimulated(*flags);
     };

@@ -1,0 +1,389 @@
+// `rampart agent` on a real node (issue 14), driven by the real kubectl: etcd x3, two
+// `rampart server`s, one `rampart controller`, and one real agent (root) whose pods are real
+// processes. The agent runs without --pod-cidr here, so its pods share the test's network
+// namespace and listen on loopback ports the test picks (pod networks have their own tests,
+// which build namespaces). Each test checks what kubectl shows and what the processes did.
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "controller_fixture.h"
+#include "testing/agent_cgroups.h"
+
+namespace rampart {
+namespace {
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::eventually;
+using testing::readWholeFile;
+
+uint16_t freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class AgentNodeTest : public testing::ControllerTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "rampart agent runs pods as root";
+    }
+    ControllerTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
+    node_ = "node-" + std::to_string(::getpid());
+    startController("ctrl", 0, {"--node-monitor-grace-period", "4s"});
+    startNodeAgent();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::printf("agent log:\n%s\n", readWholeFile(node_log_).c_str());
+    }
+    stopNodeAgent(SIGTERM);
+    // The agent leaves its pods running by design (a restart re-adopts them).
+    testing::killNodePods(node_);
+    ControllerTest::TearDown();
+  }
+
+  void startNodeAgent() {
+    node_log_ = dir_.path() + "/node-agent.log";
+    std::vector<std::string> argv = {RAMPART_BINARY,
+                                     "agent",
+                                     "--kubeconfig",
+                                     servers_.front().kubeconfig,
+                                     "--node-name",
+                                     node_,
+                                     "--node-ip",
+                                     "127.0.0.1",
+                                     "--root-dir",
+                                     dir_.path() + "/agent",
+                                     "--port",
+                                     "0",
+                                     "--labels",
+                                     "topology.kubernetes.io/zone=a",
+                                     "--crash-loop-initial-delay",
+                                     "1s"};
+    auto pid = runtime::spawn(runtime::SpawnOptions{argv, node_log_, "", true, true});
+    ASSERT_TRUE(pid) << pid.error().message;
+    node_pid_ = *pid;
+    ASSERT_TRUE(eventually(
+        [&] { return readWholeFile(node_log_).find("{\"event\":\"ready\"") != std::string::npos; },
+        seconds(20)))
+        << readWholeFile(node_log_);
+  }
+
+  void stopNodeAgent(int signal) {
+    if (node_pid_ > 0) {
+      if (signal == SIGKILL) {
+        ::kill(node_pid_, SIGKILL);
+        runtime::waitExit(node_pid_, seconds(5));
+      } else {
+        runtime::terminate(node_pid_, seconds(5));
+      }
+      node_pid_ = 0;
+    }
+  }
+
+  json getJson(std::vector<std::string> args) {
+    args.push_back("-o");
+    args.push_back("json");
+    auto out = kubectl(args);
+    json parsed = json::parse(out.output, nullptr, false);
+    return parsed.is_discarded() ? json() : parsed;
+  }
+
+  testing::Kubectl apply(const std::string& name, const std::string& yaml) {
+    return kubectl({"apply", "-f", writeFile(name, yaml)});
+  }
+
+  bool podReady(const std::string& pod) {
+    json p = getJson({"get", "pod", pod});
+    if (p.is_null()) {
+      return false;
+    }
+    for (const auto& c : p["status"].value("conditions", json::array())) {
+      if (c.value("type", "") == "Ready") {
+        return c.value("status", "") == "True";
+      }
+    }
+    return false;
+  }
+
+  std::string node_;
+  std::string node_log_;
+  pid_t node_pid_ = 0;
+};
+
+TEST_F(AgentNodeTest, APodRunsItsCommandWithItsEnvironmentUserAndVolumes) {
+  ASSERT_EQ(kubectl({"create", "configmap", "settings", "--from-literal=greeting=hello"}).exit_code, 0);
+  ASSERT_EQ(kubectl({"create", "secret", "generic", "creds", "--from-literal=password=s3cr3t"})
+                .exit_code,
+            0);
+  auto applied = apply("pod.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: env-check
+spec:
+  nodeName: )" + node_ + R"(
+  restartPolicy: Never
+  securityContext:
+    runAsUser: 65534
+    runAsGroup: 65534
+  containers:
+  - name: main
+    image: debian:12
+    command: ["/bin/sh", "-c"]
+    args: ["echo greeting=$GREETING; echo pod=$POD_NAME; echo password=$(cat /etc/creds/password); echo uid=$(id -u); echo cwd=$(pwd); echo scratch > /scratch/x && echo wrote"]
+    workingDir: /tmp
+    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef: {name: settings, key: greeting}
+    - name: POD_NAME
+      valueFrom:
+        fieldRef: {fieldPath: metadata.name}
+    volumeMounts:
+    - {name: creds, mountPath: /etc/creds}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - name: creds
+    secret: {secretName: creds}
+  - name: scratch
+    emptyDir: {}
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually(
+      [&] { return getJson({"get", "pod", "env-check"})["status"].value("phase", "") == "Succeeded"; },
+      seconds(30)))
+      << getJson({"get", "pod", "env-check"}).dump(2);
+  json pod = getJson({"get", "pod", "env-check"});
+  EXPECT_EQ(pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0);
+  EXPECT_EQ(pod["status"]["containerStatuses"][0]["state"]["terminated"]["reason"], "Completed");
+  auto logs = kubectl({"logs", "env-check"});
+  ASSERT_EQ(logs.exit_code, 0) << logs.output;
+  EXPECT_NE(logs.output.find("greeting=hello"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("pod=env-check"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("password=s3cr3t"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("uid=65534"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("cwd=/tmp"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("wrote"), std::string::npos) << logs.output;
+}
+
+TEST_F(AgentNodeTest, ACrashingContainerIsRestartedWithBackOffAndShownAsCrashLoopBackOff) {
+  auto applied = apply("crash.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: crasher
+spec:
+  nodeName: )" + node_ + R"(
+  containers:
+  - name: main
+    image: busybox
+    command: ["/bin/sh", "-c", "echo attempt; exit 3"]
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  // Initial delay 1s: restarts at about 0 s, 1 s, 2 s, 4 s …
+  ASSERT_TRUE(eventually(
+      [&] {
+        json pod = getJson({"get", "pod", "crasher"});
+        auto statuses = pod["status"].value("containerStatuses", json::array());
+        return !statuses.empty() && statuses[0].value("restartCount", 0) >= 3;
+      },
+      seconds(40)))
+      << getJson({"get", "pod", "crasher"}).dump(2);
+  json status = getJson({"get", "pod", "crasher"})["status"]["containerStatuses"][0];
+  EXPECT_EQ(status["lastState"]["terminated"]["exitCode"], 3) << status.dump(2);
+  EXPECT_TRUE(eventually(
+      [&] { return kubectl({"get", "pod", "crasher"}).output.find("CrashLoopBackOff") != std::string::npos; },
+      seconds(20)));
+  auto previous = kubectl({"logs", "crasher", "--previous"});
+  EXPECT_EQ(previous.exit_code, 0) << previous.output;
+  EXPECT_NE(previous.output.find("attempt"), std::string::npos) << previous.output;
+}
+
+TEST_F(AgentNodeTest, AReadinessProbeGatesReadyAndTheServicesEndpoints) {
+  uint16_t port = freePort();
+  std::string flag = dir_.path() + "/ready-flag";
+  auto applied = apply("web.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        rampart.io/probe-period-ms: "200"
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: http
+        image: python:3
+        command: ["python3", "-m", "http.server", ")" + std::to_string(port) + R"(", "--bind", "127.0.0.1"]
+        workingDir: /tmp
+        readinessProbe:
+          exec:
+            command: ["test", "-e", ")" + flag + R"("]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: )" + std::to_string(port) + R"(
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  std::string pod;
+  ASSERT_TRUE(eventually(
+      [&] {
+        json pods = getJson({"get", "pods", "-l", "app=web"});
+        auto items = pods.value("items", json::array());
+        if (items.empty() || items[0]["status"].value("phase", "") != "Running") {
+          return false;
+        }
+        pod = items[0]["metadata"]["name"];
+        return true;
+      },
+      seconds(30)));
+  // Running but not ready while the probe fails; the endpoints list it as not ready.
+  std::this_thread::sleep_for(milliseconds(800));
+  EXPECT_FALSE(podReady(pod));
+  json endpoints = getJson({"get", "endpoints", "web"});
+  EXPECT_FALSE(endpoints["subsets"].is_array() && !endpoints["subsets"].empty() &&
+               endpoints["subsets"][0].contains("addresses"))
+      << endpoints.dump(2);
+
+  std::ofstream(flag) << "ok";
+  ASSERT_TRUE(eventually([&] { return podReady(pod); }, seconds(10)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        json e = getJson({"get", "endpoints", "web"});
+        return e["subsets"].is_array() && !e["subsets"].empty() &&
+               e["subsets"][0].contains("addresses");
+      },
+      seconds(10)));
+
+  std::filesystem::remove(flag);
+  EXPECT_TRUE(eventually([&] { return !podReady(pod); }, seconds(10)));
+}
+
+TEST_F(AgentNodeTest, ADeletedPodsProcessesAreStoppedBeforeTheObjectGoes) {
+  auto applied = apply("sleeper.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: sleeper
+spec:
+  nodeName: )" + node_ + R"(
+  terminationGracePeriodSeconds: 3
+  containers:
+  - name: main
+    image: busybox
+    command: ["/bin/sh", "-c", "trap 'echo term; exit 0' TERM; while true; do sleep 0.1; done"]
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually([&] { return podReady("sleeper"); }, seconds(30)));
+  std::string marker = "while true; do sleep 0.1";
+  auto deleted = kubectl(servers_.front().kubeconfig, {"delete", "pod", "sleeper", "--timeout=30s"},
+                         "", seconds(40));
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  // kubectl delete returns once the object is gone; the agent deletes it only after its
+  // processes exited.
+  auto pids = runtime::runCommand({"pgrep", "-f", marker}, seconds(5));
+  EXPECT_NE(pids.exit_code, 0) << "still running: " << pids.output;
+}
+
+TEST_F(AgentNodeTest, AnAgentRestartKeepsItsPodsRunning) {
+  auto applied = apply("keeper.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: keeper
+spec:
+  nodeName: )" + node_ + R"(
+  containers:
+  - name: main
+    image: busybox
+    command: ["/bin/sh", "-c", "echo started; exec sleep 3600"]
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually([&] { return podReady("keeper"); }, seconds(30)));
+  json before = getJson({"get", "pod", "keeper"});
+  std::string started = before["status"]["containerStatuses"][0]["state"]["running"]["startedAt"];
+
+  stopNodeAgent(SIGKILL);
+  startNodeAgent();
+
+  // Synced again by the new agent: same container, no restart.
+  std::this_thread::sleep_for(seconds(2));
+  json after = getJson({"get", "pod", "keeper"});
+  EXPECT_EQ(after["status"]["containerStatuses"][0]["restartCount"], 0) << after.dump(2);
+  EXPECT_EQ(after["status"]["containerStatuses"][0]["state"]["running"]["startedAt"], started);
+  EXPECT_TRUE(podReady("keeper"));
+  auto logs = kubectl({"logs", "keeper"});
+  EXPECT_NE(logs.output.find("started"), std::string::npos) << logs.output;
+}
+
+TEST_F(AgentNodeTest, KubectlExecRunsACommandInsideTheContainer) {
+  auto applied = apply("exec.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: shell
+spec:
+  nodeName: )" + node_ + R"(
+  containers:
+  - name: main
+    image: busybox
+    command: ["/bin/sh", "-c", "exec sleep 3600"]
+    env:
+    - {name: WHO, value: container}
+    volumeMounts:
+    - {name: data, mountPath: /data}
+  volumes:
+  - name: data
+    emptyDir: {}
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually([&] { return podReady("shell"); }, seconds(30)));
+  auto exec = kubectl({"exec", "shell", "--", "sh", "-c", "echo hi-$WHO; touch /data/x; ls /data"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.output;
+  EXPECT_NE(exec.output.find("hi-container"), std::string::npos) << exec.output;
+  auto code = kubectl({"exec", "shell", "--", "sh", "-c", "exit 3"});
+  EXPECT_EQ(code.exit_code, 3) << code.output;
+}
+
+TEST_F(AgentNodeTest, TheNodeRegistersWithTheMachinesCapacityAndRenewsItsLease) {
+  json node = getJson({"get", "node", node_});
+  ASSERT_FALSE(node.is_null());
+  EXPECT_EQ(node["metadata"]["labels"]["topology.kubernetes.io/zone"], "a");
+  EXPECT_EQ(node["status"]["capacity"]["cpu"], std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)));
+  EXPECT_NE(node["status"]["nodeInfo"].value("kernelVersion", ""), "");
+  std::string first = getJson({"get", "lease", "-n", "kube-node-lease", node_})["spec"]["renewTime"];
+  std::this_thread::sleep_for(milliseconds(600));
+  std::string second = getJson({"get", "lease", "-n", "kube-node-lease", node_})["spec"]["renewTime"];
+  EXPECT_NE(first, second);
+  auto ready = kubectl({"get", "node", node_});
+  EXPECT_NE(ready.output.find(" Ready"), std::string::npos) << ready.output;
+}
+
+}  // namespace
+}  // namespace rampart
