@@ -11,7 +11,8 @@
 //     Status); a non-101 answer (at most 16 KiB) becomes a Status with the agent's code and
 //     "unable to upgrade connection: <its body>". A session may idle (exec -it) but ends when
 //     either side closes, when `stopping()` (checked every second), or after `session_limit`.
-// Use from the server's event loop only.
+// The TLS client context is built per session from the files (three small reads on the loop; an
+// exec is rare next to its own cost). Use from the server's event loop only.
 
 #include <functional>
 #include <memory>
@@ -37,7 +38,7 @@ struct UpgradeProxyOptions {
 
 // Answers `request` (the client's, with its Upgrade headers): an error Response (nothing sent
 // yet: the server writes it), or an empty Response once the connection was taken over from `out`
-// and spliced to its end.
+// and spliced to its end. `request` and `out` must outlive the call (the HTTP server awaits it).
 boost::asio::awaitable<net::http::Response> proxyUpgrade(
     boost::asio::any_io_executor executor, net::TlsFiles kubelet_tls, ExecTarget target,
     const net::http::Request& request, net::http::ResponseStream& out,
