@@ -5,15 +5,18 @@
 // (kube-node-lease/<node>) and the pods bound to it from the informers; the node's own probe
 // (when this controller last saw its Lease or heartbeat change, on our monotonic clock) lives
 // here and is forgotten on reset(), so a new leader starts every node's grace afresh.
+// Evictions wait while many nodes are down at once (mass_disruption.h).
 // Writes carry the resourceVersion they were decided on (merge patch with
 // metadata.resourceVersion): a node or pod changed meanwhile loses with 409 and is decided again.
 
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "controller/mass_disruption.h"
 #include "controller/node_lifecycle.h"
 #include "controller/reconcilers.h"
 #include "controller/taints.h"
@@ -76,6 +79,24 @@ class NodeLifecycleReconciler : public Reconciler {
 
   void reset() override { probes_.clear(); }
 
+  // Nodes by zone, and how many of them showed no sign of life within the grace (a node not
+  // yet observed counts as alive: its grace has not started).
+  std::map<std::string, ZoneHealth> zoneHealth(TimePoint now) const {
+    std::map<std::string, ZoneHealth> zones;
+    for (const auto& [key, node] : nodes_.items()) {
+      std::string zone =
+          node.value("/metadata/labels/topology.kubernetes.io~1zone"_json_pointer, std::string());
+      ZoneHealth& health = zones[zone];
+      ++health.nodes;
+      auto probe = probes_.find(node.value("/metadata/name"_json_pointer, std::string()));
+      if (probe != probes_.end() && probe->second.seen &&
+          now - probe->second.last_change > options_.node_lifecycle.grace) {
+        ++health.down;
+      }
+    }
+    return zones;
+  }
+
   asio::awaitable<Result<void>> reconcile(std::string key) override {
     const json* found = nodes_.get(key);
     if (!found) {
@@ -132,6 +153,21 @@ class NodeLifecycleReconciler : public Reconciler {
     }
     TaintEvictionDecision evictions =
         decideTaintEvictions(node, pods, ctx_.wall(), d.fenced, options_.taint_manager);
+    if (!evictions.evict.empty()) {
+      DisruptionVerdict verdict = decideMassDisruption(zoneHealth(now));
+      if (verdict.evictions_allowed != evictions_allowed_) {
+        evictions_allowed_ = verdict.evictions_allowed;
+        auto logger = log::get("node-lifecycle");
+        if (verdict.evictions_allowed) {
+          logger->info("evictions resume: {}", verdict.reason);
+        } else {
+          logger->warn("mass disruption: {}", verdict.reason);
+        }
+      }
+      if (!verdict.evictions_allowed) {
+        co_return ok();
+      }
+    }
     for (const auto& eviction : evictions.evict) {
       if (const json* pod = pods_.get(eviction.pod)) {
         co_await evict(*pod, eviction);
@@ -197,6 +233,7 @@ class NodeLifecycleReconciler : public Reconciler {
   kube::Informer& leases_;
   kube::Informer& pods_;
   std::unordered_map<std::string, NodeProbe> probes_;
+  bool evictions_allowed_ = true;  // the last mass-disruption verdict, logged on change
   std::unordered_map<std::string, std::unordered_set<std::string>> by_node_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -444,6 +445,44 @@ TEST_F(KubectlControllersTest, KilledAgentsNodesBecomeNotReadyAndUnreachableWith
   EXPECT_LT(std::chrono::steady_clock::now() - killed, seconds(15));
   auto table = kubectl({"get", "nodes"});
   EXPECT_NE(table.output.find("NotReady"), std::string::npos) << table.output;
+}
+
+// Mass failure is not a node failure: when every node goes quiet at once (here the one agent
+// process behind all three simulated nodes dies), the nodes are marked NotReady but their pods
+// are not evicted, even with tolerations of 0 s that would evict them at once after a single
+// node's loss.
+TEST_F(KubectlControllersTest, AllNodesGoingQuietAtOnceEvictNothing) {
+  for (auto& [identity, c] : controllers_) {
+    runtime::terminate(c.pid, seconds(5));
+    c.pid = 0;
+  }
+  startController("ctrl-c", 0,
+                  {"--node-monitor-grace-period", kGrace, "--default-unreachable-toleration-seconds",
+                   "0", "--default-not-ready-toleration-seconds", "0"});
+  ASSERT_TRUE(eventually([&] { return leaseHolder() == "ctrl-c"; }, seconds(20)))
+      << readWholeFile(controllers_["ctrl-c"].log);
+  createDeployment("steady", 3);
+  ASSERT_EQ(::kill(agent_pid_, SIGKILL), 0);
+  runtime::waitExit(agent_pid_, seconds(5));
+  agent_pid_ = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto table = kubectl({"get", "nodes", "--no-headers"});
+        size_t not_ready = 0;
+        for (size_t at = table.output.find("NotReady"); at != std::string::npos;
+             at = table.output.find("NotReady", at + 1)) {
+          ++not_ready;
+        }
+        return not_ready == 3;
+      },
+      seconds(15), milliseconds(250)))
+      << kubectl({"get", "nodes"}).output;
+  std::this_thread::sleep_for(seconds(3));  // many monitor periods (grace / 10) later
+  auto pods = livePods("app=steady");
+  EXPECT_EQ(pods.size(), 3u);
+  EXPECT_EQ(allPods("app=steady"), 3u);  // none deleted, none replaced
+  EXPECT_NE(readWholeFile(controllers_["ctrl-c"].log).find("mass disruption"), std::string::npos)
+      << readWholeFile(controllers_["ctrl-c"].log);
 }
 
 }  // namespace
