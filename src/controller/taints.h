@@ -7,8 +7,8 @@
 //     without seconds tolerate for ever. Counting from the taint's timeAdded (which node
 //     lifecycle and kubectl write) makes the decision stateless and the same on a new leader;
 //   - a pod with no toleration of its own for node.kubernetes.io/not-ready or unreachable
-//     (NoExecute) gets Rampart's default (`TaintManagerConfig`, Kubernetes' admission default is
-//     300 s), as the DefaultTolerationSeconds admission plugin would have given it;
+//     (NoExecute) gets Rampart's default (`TaintManagerConfig`: 0 s, at once; Kubernetes' admission
+//     default is 300 s), as the DefaultTolerationSeconds admission plugin would have given it;
 //   - fencing: while the node carries the unreachable taint, a pod that must not run twice
 //     waits until the caller says the node is fenced (node_lifecycle.h), since it may still be
 //     running there. A ReplicaSet's pod goes at once (a second copy for the length of a
@@ -38,8 +38,9 @@ bool replaceableBeforeFencing(const nlohmann::json& pod);
 struct TaintManagerConfig {
   // tolerationSeconds given to pods that do not tolerate the condition taints themselves;
   // nullopt: none (such pods go as soon as the taint appears).
-  std::optional<int64_t> not_ready_toleration_seconds = 300;
-  std::optional<int64_t> unreachable_toleration_seconds = 300;
+  // Rampart's defaults: at once (Kubernetes' admission plugin gives 300 s).
+  std::optional<int64_t> not_ready_toleration_seconds = 0;
+  std::optional<int64_t> unreachable_toleration_seconds = 0;
 };
 
 struct PodEviction {

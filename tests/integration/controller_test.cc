@@ -153,7 +153,8 @@ TEST_F(ControllerIntegrationTest, KillingTheLeaderMidScaleHandsOverWithinASecond
 }
 
 TEST_F(ControllerIntegrationTest, ADeploymentCreatedWithKubectlGetsPodsScheduledOntoANode) {
-  startController("ctrl-a", 0);
+  // The node is written by the test, which renews no Lease: a long grace keeps it Ready.
+  startController("ctrl-a", 0, {"--node-monitor-grace-period", "60s"});
   std::string node_yaml =
       "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels:\n"
       "    kubernetes.io/hostname: node-1\n    topology.kubernetes.io/zone: z1\n";
