@@ -7,36 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/query_values.h"
+
 namespace rampart::api {
 using json = nlohmann::json;
 
 namespace {
-
-Result<bool> parseBool(const std::string& key, const std::string& text) {
-  // Go's strconv.ParseBool, which kube-apiserver's query conversion uses.
-  for (const char* yes : {"1", "t", "T", "true", "TRUE", "True"}) {
-    if (text == yes) {
-      return true;
-    }
-  }
-  for (const char* no : {"0", "f", "F", "false", "FALSE", "False"}) {
-    if (text == no) {
-      return false;
-    }
-  }
-  return fail(ErrorCode::InvalidArgument, key, ": invalid value \"", text,
-              "\": must be true or false");
-}
-
-Result<int64_t> parseInt(const std::string& key, const std::string& text) {
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return fail(ErrorCode::InvalidArgument, key, ": invalid value \"", text,
-                "\": must be an integer");
-  }
-  return n;
-}
 
 std::vector<std::string> namesOf(const json& pod, const char* field) {
   std::vector<std::string> names;
@@ -69,13 +45,13 @@ Result<ParsedLogRequest> parseLogRequest(const std::map<std::string, std::string
     if (key == "container") {
       r.container = value;
     } else if (key == "follow" || key == "previous" || key == "timestamps") {
-      auto b = parseBool(key, value);
+      auto b = parseQueryBool(key, value);
       if (!b) {
         return fail(b.error());
       }
       (key == "follow" ? r.follow : key == "previous" ? r.previous : r.timestamps) = *b;
     } else if (key == "tailLines" || key == "sinceSeconds" || key == "limitBytes") {
-      auto n = parseInt(key, value);
+      auto n = parseQueryInt(key, value);
       if (!n) {
         return fail(n.error());
       }

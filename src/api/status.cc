@@ -158,4 +158,33 @@ json statusSuccess(const StatusSubject& subject) {
           {"details", details(subject)}};
 }
 
+std::string reasonForCode(int code) {
+  switch (code) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 429:
+      return "TooManyRequests";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "InternalError";
+  }
+}
+
+nlohmann::json statusForCode(int code, const std::string& message) {
+  return statusFailure(code, reasonForCode(code), message);
+}
+
 }  // namespace rampart::api

@@ -40,6 +40,10 @@ struct StatusSubject {
 
 // A Status with an explicit reason and code.
 nlohmann::json statusFailure(int code, const std::string& reason, const std::string& message);
+// Kubernetes' StatusReason for an HTTP code ("NotFound" for 404 …; "InternalError" otherwise),
+// and a Status with it: what proxied requests answer when the node agent's answer is an error.
+std::string reasonForCode(int code);
+nlohmann::json statusForCode(int code, const std::string& message);
 
 nlohmann::json statusNotFound(const StatusSubject& subject);
 nlohmann::json statusAlreadyExists(const StatusSubject& subject);

@@ -33,25 +33,8 @@ namespace {
 
 constexpr size_t kMaxErrorBody = 16 * 1024;
 
-const char* reasonFor(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 503:
-      return "ServiceUnavailable";
-    case 504:
-      return "Timeout";
-    default:
-      return "InternalError";
-  }
-}
-
 http::Response statusResponse(int code, const std::string& message) {
-  json status = statusFailure(code, reasonFor(code), message);
+  json status = statusForCode(code, message);
   return http::Response::json(code, status.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "api/query_values.h"
+
 namespace rampart::agent::nodeapi {
 
 namespace {
@@ -19,32 +21,6 @@ bool digits(std::string_view text, size_t at, size_t n, int& out) {
   }
   out = value;
   return true;
-}
-
-Result<bool> parseBool(const std::string& key, const std::string& text) {
-  // Go's strconv.ParseBool, as the kubelet's query decoding.
-  for (const char* yes : {"1", "t", "T", "true", "TRUE", "True"}) {
-    if (text == yes) {
-      return true;
-    }
-  }
-  for (const char* no : {"0", "f", "F", "false", "FALSE", "False"}) {
-    if (text == no) {
-      return false;
-    }
-  }
-  return fail(ErrorCode::InvalidArgument, key, ": invalid value \"", text,
-              "\": must be true or false");
-}
-
-Result<int64_t> parseInt(const std::string& key, const std::string& text) {
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return fail(ErrorCode::InvalidArgument, key, ": invalid value \"", text,
-                "\": must be an integer");
-  }
-  return n;
 }
 
 }  // namespace
@@ -189,7 +165,7 @@ Result<LogOptions> parseLogOptions(const std::map<std::string, std::string>& que
   LogOptions options;
   for (const auto& [key, value] : query) {
     if (key == "follow" || key == "previous" || key == "timestamps") {
-      auto b = parseBool(key, value);
+      auto b = api::parseQueryBool(key, value);
       if (!b) {
         return fail(b.error());
       }
@@ -197,7 +173,7 @@ Result<LogOptions> parseLogOptions(const std::map<std::string, std::string>& que
        : key == "previous" ? options.previous
                            : options.timestamps) = *b;
     } else if (key == "tailLines" || key == "limitBytes" || key == "sinceSeconds") {
-      auto n = parseInt(key, value);
+      auto n = api::parseQueryInt(key, value);
       if (!n) {
         return fail(n.error());
       }

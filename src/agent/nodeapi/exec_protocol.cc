@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/query_values.h"
+
 namespace rampart::agent::nodeapi {
 using json = nlohmann::json;
 
@@ -50,21 +52,6 @@ Result<std::string> percentDecode(std::string_view text) {
     }
   }
   return out;
-}
-
-Result<bool> parseBool(const std::string& key, const std::string& text) {
-  for (const char* yes : {"1", "t", "T", "true", "TRUE", "True"}) {
-    if (text == yes) {
-      return true;
-    }
-  }
-  for (const char* no : {"0", "f", "F", "false", "FALSE", "False"}) {
-    if (text == no) {
-      return false;
-    }
-  }
-  return fail(ErrorCode::InvalidArgument, key, ": invalid value \"", text,
-              "\": must be true or false");
 }
 
 // Go's fmt of a []string: "[a b]".
@@ -157,7 +144,7 @@ Result<ExecRequest> parseExecQuery(std::string_view raw_query) {
     } else if (*key == "container") {
       request.container = *value;
     } else if (*key == "stdin" || *key == "stdout" || *key == "stderr" || *key == "tty") {
-      auto b = parseBool(*key, *value);
+      auto b = api::parseQueryBool(*key, *value);
       if (!b) {
         return fail(b.error());
       }
