@@ -4,6 +4,9 @@
 
 #include <signal.h>
 
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -109,10 +112,21 @@ TEST_F(AgentSimulateTest, SigtermStopsTheAgentCleanly) {
   EXPECT_NE(testing::readWholeFile(agent_log_).find("{\"event\":\"stopped\""), std::string::npos);
 }
 
-TEST(AgentCommand, WithoutSimulateTheRealAgentIsNotBuiltYet) {
+TEST(AgentCommand, BadFlagsAreRefusedNamingTheFlagBeforeAnythingStarts) {
   auto result = runtime::runCommand({RAMPART_BINARY, "agent"}, seconds(10));
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.output.find("not built yet"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("--kubeconfig is required"), std::string::npos) << result.output;
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--node-ip", "not-an-ip"},
+           {"--system-reserved", "disk=1Gi"},
+           {"--register-with-taints", "a=b:Sometimes"},
+           {"--crash-loop-initial-delay", "soon"},
+           {"--labels", "no-equals"}}) {
+    auto refused = runtime::runCommand(
+        {RAMPART_BINARY, "agent", "--kubeconfig", "/nonexistent", flag, value}, seconds(10));
+    EXPECT_EQ(refused.exit_code, 2) << flag << ": " << refused.output;
+    EXPECT_NE(refused.output.find(flag), std::string::npos) << refused.output;
+  }
   auto bad = runtime::runCommand({RAMPART_BINARY, "agent", "--kubeconfig", "/nonexistent",
                                   "--simulate", "3", "--zones", "a,,b"},
                                  seconds(10));
