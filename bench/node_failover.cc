@@ -6,7 +6,7 @@
 // heals the node and waits until the Deployment is settled before the next round.
 //
 //   node_failover [--rounds N] [--nodes 6] [--replicas 30] [--faults agent-kill,node-kill,node-freeze]
-//                 [--grace 1s] [--dir D]
+//                 [--grace 1s]
 //
 // Faults: agent-kill  SIGKILL the node's agent (its pods keep running: the harmless extra copies
 //                     are removed when it returns);
@@ -19,51 +19,18 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-#include <nlohmann/json.hpp>
-
-#include "base/clock.h"
-#include "base/duration.h"
-#include "kube/http_client.h"
-#include "kube/kubeconfig.h"
-#include "lab/etcd_cluster.h"
-#include "runtime/process.h"
-#include "testing/agent_cgroups.h"
+#include "agent_lab.h"
 
 namespace {
 using namespace rampart;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-namespace asio = boost::asio;
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-template <typename Pred>
-bool waitFor(Pred pred, Duration limit, Duration step = 10ms) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(step);
-  }
-  return pred();
-}
+using bench::waitFor;
 
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
@@ -75,64 +42,6 @@ std::vector<std::string> split(const std::string& text) {
   return out;
 }
 
-struct Agent {
-  std::string name;
-  std::string zone;
-  std::string root;
-  std::string log;
-  pid_t pid = 0;
-};
-
-// One synchronous API call on a private loop (the bench polls; it does not need a watch).
-class Api {
- public:
-  explicit Api(const std::string& kubeconfig) {
-    auto config = kube::loadKubeConfig(kubeconfig);
-    kube::HttpClientOptions options;
-    options.request_timeout = 5s;
-    auto client = kube::HttpClient::make(io_.get_executor(), *config, options);
-    client_ = std::move(*client);
-  }
-  json get(const std::string& target) {
-    io_.restart();
-    auto call = [this, target]() -> asio::awaitable<json> {
-      kube::Client& client = *client_;
-      auto reply = co_await client.call("GET", target);
-      co_return reply && reply->ok() ? reply->body : json();
-    };
-    auto f = asio::co_spawn(io_, call(), asio::use_future);
-    io_.run();
-    return f.get();
-  }
-  bool post(const std::string& target, const json& body) {
-    io_.restart();
-    auto call = [this, target, text = body.dump()]() -> asio::awaitable<bool> {
-      kube::Client& client = *client_;
-      auto reply = co_await client.call("POST", target, text);
-      co_return reply && reply->ok();
-    };
-    auto f = asio::co_spawn(io_, call(), asio::use_future);
-    io_.run();
-    return f.get();
-  }
-
- private:
-  asio::io_context io_;
-  std::unique_ptr<kube::HttpClient> client_;
-};
-
-bool ready(const json& pod) {
-  if (pod["metadata"].contains("deletionTimestamp")) {
-    return false;
-  }
-  for (const auto& c : pod["status"].value("conditions", json::array())) {
-    if (c.value("type", "") == "Ready") {
-      return c.value("status", "") == "True";
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,7 +50,6 @@ int main(int argc, char** argv) {
   int replicas = 30;
   std::string grace = "1s";
   std::string faults_flag = "agent-kill,node-kill,node-freeze";
-  std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -155,12 +63,10 @@ int main(int argc, char** argv) {
       grace = value();
     } else if (arg == "--faults") {
       faults_flag = value();
-    } else if (arg == "--dir") {
-      dir = value();
     } else {
       std::fprintf(stderr,
                    "usage: node_failover [--rounds N] [--nodes N] [--replicas N] [--grace D] "
-                   "[--faults agent-kill,node-kill,node-freeze] [--dir D]\n");
+                   "[--faults agent-kill,node-kill,node-freeze]\n");
       return 2;
     }
   }
@@ -168,62 +74,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "node_failover runs real agents: run it as root\n");
     return 2;
   }
-  bool own_dir = dir.empty();
-  if (own_dir) {
-    char tmpl[] = "/tmp/rampart-node-failover-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    ::chmod(dir.c_str(), 0755);
-  }
-  lab::EtcdClusterOptions options;
-  options.members = 3;
-  options.dir = dir + "/etcd";
-  auto etcd = lab::EtcdCluster::start(options);
-  if (!etcd) {
-    std::fprintf(stderr, "etcd: %s\n", etcd.error().message.c_str());
+  bench::AgentLab lab("node-failover", nodes,
+                      {"--node-monitor-grace-period", grace,
+                       "--default-unreachable-toleration-seconds", "0",
+                       "--default-not-ready-toleration-seconds", "0"});
+  if (!lab.error().empty()) {
+    std::fprintf(stderr, "%s\n", lab.error().c_str());
     return 1;
   }
-  std::ofstream(dir + "/tokens.csv") << "bench-token,admin,admin-uid,\"system:masters\"\n";
-  std::string kubeconfig = dir + "/kubeconfig";
-  std::string server_log = dir + "/server.log";
-  auto server = runtime::spawn(runtime::SpawnOptions{
-      {RAMPART_BINARY, "server", "--etcd-servers", (*etcd)->endpointList(), "--bind-address",
-       "127.0.0.1", "--secure-port", "0", "--token-auth-file", dir + "/tokens.csv", "--cert-dir",
-       dir + "/pki", "--write-kubeconfig", kubeconfig},
-      server_log});
-  if (!server || !waitFor([&] { return readFile(server_log).find("\"serving\"") != std::string::npos; }, 15s)) {
-    std::fprintf(stderr, "rampart server did not start: %s\n", readFile(server_log).c_str());
-    return 1;
-  }
-  std::string controller_log = dir + "/controller.log";
-  auto controller = runtime::spawn(runtime::SpawnOptions{
-      {RAMPART_BINARY, "controller", "--kubeconfig", kubeconfig, "--node-monitor-grace-period",
-       grace, "--default-unreachable-toleration-seconds", "0",
-       "--default-not-ready-toleration-seconds", "0"},
-      controller_log});
-  const std::vector<std::string> zones = {"a", "b", "c"};
-  std::vector<Agent> agents;
-  auto startAgent = [&](Agent& a) {
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {RAMPART_BINARY, "agent", "--kubeconfig", kubeconfig, "--node-name", a.name, "--node-ip",
-         "127.0.0.1", "--root-dir", a.root, "--port", "0", "--labels",
-         "topology.kubernetes.io/zone=" + a.zone},
-        a.log, "", true, true});
-    a.pid = pid ? *pid : 0;
-    return pid && waitFor([&] { return readFile(a.log).find("{\"event\":\"ready\"") != std::string::npos; }, 20s);
-  };
-  for (int i = 0; i < nodes; ++i) {
-    Agent a;
-    a.name = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(i);
-    a.zone = zones[static_cast<size_t>(i) % zones.size()];
-    a.root = dir + "/agent-" + std::to_string(i);
-    a.log = dir + "/agent-" + std::to_string(i) + ".log";
-    agents.push_back(a);
-    if (!startAgent(agents.back())) {
-      std::fprintf(stderr, "agent %s did not start: %s\n", a.name.c_str(), readFile(a.log).c_str());
-      return 1;
-    }
-  }
-  Api api(kubeconfig);
+  auto& agents = lab.agents();
+  auto& api = lab.api();
   json deployment = {
       {"apiVersion", "apps/v1"},
       {"kind", "Deployment"},
@@ -239,7 +99,7 @@ int main(int argc, char** argv) {
              json::array({{{"name", "main"},
                            {"image", "busybox"},
                            {"command", json::array({"/bin/sh", "-c", "exec sleep 86400"})}}})}}}}}}}};
-  if (!api.post("/apis/apps/v1/namespaces/default/deployments", deployment)) {
+  if (api.call("POST", "/apis/apps/v1/namespaces/default/deployments", deployment.dump()).is_null()) {
     std::fprintf(stderr, "cannot create the Deployment\n");
     return 1;
   }
@@ -251,7 +111,7 @@ int main(int argc, char** argv) {
     for (const auto& pod : pods.value("items", json::array())) {
       if (pod["metadata"].contains("deletionTimestamp")) {
         ++terminating;
-      } else if (ready(pod)) {
+      } else if (bench::podReady(pod)) {
         by_node[pod["spec"].value("nodeName", "")]++;
       }
     }
@@ -276,9 +136,10 @@ int main(int argc, char** argv) {
       std::map<std::string, int> by_node;
       int terminating = 0;
       census(by_node, terminating);
-      auto victim = std::max_element(agents.begin(), agents.end(), [&](const Agent& x, const Agent& y) {
-        return by_node[x.name] < by_node[y.name];
-      });
+      auto victim = std::max_element(agents.begin(), agents.end(),
+                                     [&](const bench::LabAgent& x, const bench::LabAgent& y) {
+                                       return by_node[x.name] < by_node[y.name];
+                                     });
       int lost = by_node[victim->name];
       std::vector<pid_t> pods = testing::nodePodProcesses(victim->name);
       int64_t fault_at = monotonicNanos();
@@ -318,15 +179,15 @@ int main(int argc, char** argv) {
         break;
       }
       results[fault].push_back(ms);
-      std::fprintf(stderr, "%s round %d: %d pods of %s replaced in %.0f ms\n", fault.c_str(), round,
-                   lost, victim->name.c_str(), ms);
+      std::fprintf(stderr, "%s round %d: %d pods of %s replaced in %.0f ms\n", fault.c_str(),
+                   round, lost, victim->name.c_str(), ms);
       // Heal: the node comes back; its evicted pods are stopped and deleted by its agent.
       if (fault == "node-freeze") {
         for (pid_t p : pods) {
           ::kill(p, SIGCONT);
         }
         ::kill(victim->pid, SIGCONT);
-      } else if (!startAgent(*victim)) {
+      } else if (!lab.startAgent(*victim)) {
         std::fprintf(stderr, "agent %s did not restart\n", victim->name.c_str());
         break;
       }
@@ -334,23 +195,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "not settled after round %d\n", round);
         break;
       }
-      // Spread the replicas back: a rollout restart puts pods on the returned node again.
-      std::this_thread::sleep_for(1s);
     }
-  }
-  for (auto& a : agents) {
-    ::kill(a.pid, SIGCONT);
-    runtime::terminate(a.pid, 2s);
-    testing::killNodePods(a.name);
-  }
-  if (controller) {
-    runtime::terminate(*controller, 2s);
-  }
-  runtime::terminate(*server, 2s);
-  etcd->reset();
-  if (own_dir) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
   std::printf("| fault (grace %s, %d nodes, %d replicas) | rounds | median | p99 | max |\n",
               grace.c_str(), nodes, replicas);
@@ -360,8 +205,8 @@ int main(int argc, char** argv) {
     auto pct = [&](double p) {
       return ms[std::min(ms.size() - 1, static_cast<size_t>(p / 100.0 * ms.size()))];
     };
-    std::printf("| %s | %zu | %.0f ms | %.0f ms | %.0f ms |\n", fault.c_str(), ms.size(), pct(50),
-                pct(99), ms.back());
+    std::printf("| %s | %zu | %.0f ms | %.0f ms | %.0f ms |\n", fault.c_str(), ms.size(),
+                pct(50), pct(99), ms.back());
   }
   return results.empty() ? 1 : 0;
 }
