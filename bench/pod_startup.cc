@@ -54,6 +54,14 @@ int64_t rssKiB(pid_t pid) {
   return at == std::string::npos ? 0 : std::atoll(status.c_str() + at + 6);
 }
 
+// Proportional set size: shared pages (the rampart binary's and libraries' code, which every
+// shim maps) divided among the processes sharing them — what a process really costs.
+int64_t pssKiB(pid_t pid) {
+  std::string rollup = readFile("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  auto at = rollup.find("\nPss:");
+  return at == std::string::npos ? 0 : std::atoll(rollup.c_str() + at + 5);
+}
+
 // The agent's shims: processes whose command line is "<rampart> agent-shim ...".
 std::vector<pid_t> shims() {
   std::vector<pid_t> out;
@@ -164,16 +172,20 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
   double cpu_percent = 100.0 * static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK)) / seconds;
   int64_t shim_rss = 0;
+  int64_t shim_pss = 0;
   auto shim_pids = shims();
   for (pid_t pid : shim_pids) {
     shim_rss += rssKiB(pid);
+    shim_pss += pssKiB(pid);
   }
   std::printf("| pods created at once | created → Ready p50 | p99 | max |\n| --- | --- | --- | --- |\n");
   std::printf("| %d | %.0f ms | %.0f ms | %.0f ms |\n\n", pods, pct(50), pct(99), ms.back());
   std::printf("| with %d pods running (readiness every 100 ms) | value |\n| --- | --- |\n", pods);
   std::printf("| agent CPU (10 s average) | %.1f %% of one core |\n", cpu_percent);
-  std::printf("| agent RSS | %.1f MiB |\n", static_cast<double>(rssKiB(agent)) / 1024.0);
-  std::printf("| shims: count, total RSS | %zu, %.1f MiB |\n", shim_pids.size(),
-              static_cast<double>(shim_rss) / 1024.0);
+  std::printf("| agent RSS (PSS) | %.1f MiB (%.1f MiB) |\n", static_cast<double>(rssKiB(agent)) / 1024.0,
+              static_cast<double>(pssKiB(agent)) / 1024.0);
+  std::printf("| shims: count, total RSS (total PSS) | %zu, %.1f MiB (%.1f MiB) |\n",
+              shim_pids.size(), static_cast<double>(shim_rss) / 1024.0,
+              static_cast<double>(shim_pss) / 1024.0);
   return 0;
 }
