@@ -237,6 +237,11 @@ void addAgent(CLI::App& app, Action& action) {
   cmd->add_option("--crash-loop-initial-delay", node->crash_loop_initial_delay,
                   "the first back-off delay of a crashing container (doubling, up to 300s)")
       ->capture_default_str();
+  cmd->add_option("--node-fence-after", node->fence_after,
+                  "the controller's --node-fence-after: a pod that must not run twice is killed "
+                  "on this node this long after the last Lease renewal that reached the API, "
+                  "less a margin")
+      ->capture_default_str();
   cmd->callback([&action, flags, node] {
     action = [flags, node] {
       if (flags->simulate == 0) {

@@ -122,6 +122,12 @@ Result<agent::node::AgentOptions> agentOptions(const NodeAgentFlags& flags) {
     return fail(initial.error());
   }
   options.backoff.initial = *initial;
+  // The fence must outlast a poll and the margin, or no unique pod could ever run.
+  auto fence = durationFlag("--node-fence-after", flags.fence_after, std::chrono::milliseconds(300));
+  if (!fence) {
+    return fail(fence.error());
+  }
+  options.fence_after = *fence;
   return options;
 }
 

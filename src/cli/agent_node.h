@@ -27,6 +27,7 @@ struct NodeAgentFlags {
   std::string lease_duration;  // default: 4 × the renew interval
   std::string status_interval = "10s";
   std::string crash_loop_initial_delay = "10s";
+  std::string fence_after = "1s";  // the controller's --node-fence-after
   std::string request_timeout = "10s";
 };
 

@@ -37,6 +37,8 @@ uint16_t freePort() {
 
 class AgentNodeTest : public testing::ControllerTest {
  protected:
+  static constexpr const char* kFence = "5s";
+
   void SetUp() override {
     if (::geteuid() != 0) {
       GTEST_SKIP() << "rampart agent runs pods as root";
@@ -46,7 +48,8 @@ class AgentNodeTest : public testing::ControllerTest {
       return;
     }
     node_ = "node-" + std::to_string(::getpid());
-    startController("ctrl", 0, {"--node-monitor-grace-period", "4s"});
+    // Timing with slack for a loaded 2-core machine; the agent's fence equals the controller's.
+    startController("ctrl", 0, {"--node-monitor-grace-period", "4s", "--node-fence-after", kFence});
     startNodeAgent();
   }
 
@@ -77,7 +80,9 @@ class AgentNodeTest : public testing::ControllerTest {
                                      "--labels",
                                      "topology.kubernetes.io/zone=a",
                                      "--crash-loop-initial-delay",
-                                     "1s"};
+                                     "1s",
+                                     "--node-fence-after",
+                                     kFence};
     auto pid = runtime::spawn(runtime::SpawnOptions{argv, node_log_, "", true, true});
     ASSERT_TRUE(pid) << pid.error().message;
     node_pid_ = *pid;
@@ -314,20 +319,36 @@ spec:
 }
 
 TEST_F(AgentNodeTest, AnAgentRestartKeepsItsPodsRunning) {
-  auto applied = apply("keeper.yaml", R"(apiVersion: v1
-kind: Pod
+  auto applied = apply("keeper.yaml", R"(apiVersion: apps/v1
+kind: Deployment
 metadata:
   name: keeper
 spec:
-  nodeName: )" + node_ + R"(
-  containers:
-  - name: main
-    image: busybox
-    command: ["/bin/sh", "-c", "echo started; exec sleep 3600"]
+  replicas: 1
+  selector:
+    matchLabels: {app: keeper}
+  template:
+    metadata:
+      labels: {app: keeper}
+    spec:
+      containers:
+      - name: main
+        image: busybox
+        command: ["/bin/sh", "-c", "echo started; exec sleep 3600"]
 )");
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
-  ASSERT_TRUE(eventually([&] { return podReady("keeper"); }, seconds(30)));
-  json before = getJson({"get", "pod", "keeper"});
+  std::string pod;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto items = getJson({"get", "pods", "-l", "app=keeper"}).value("items", json::array());
+        if (items.size() != 1) {
+          return false;
+        }
+        pod = items[0]["metadata"]["name"];
+        return podReady(pod);
+      },
+      seconds(30)));
+  json before = getJson({"get", "pod", pod});
   std::string started = before["status"]["containerStatuses"][0]["state"]["running"]["startedAt"];
 
   stopNodeAgent(SIGKILL);
@@ -335,12 +356,56 @@ spec:
 
   // Synced again by the new agent: same container, no restart.
   std::this_thread::sleep_for(seconds(2));
-  json after = getJson({"get", "pod", "keeper"});
+  json after = getJson({"get", "pod", pod});
   EXPECT_EQ(after["status"]["containerStatuses"][0]["restartCount"], 0) << after.dump(2);
   EXPECT_EQ(after["status"]["containerStatuses"][0]["state"]["running"]["startedAt"], started);
-  EXPECT_TRUE(podReady("keeper"));
-  auto logs = kubectl({"logs", "keeper"});
+  EXPECT_TRUE(podReady(pod));
+  auto logs = kubectl({"logs", pod});
   EXPECT_NE(logs.output.find("started"), std::string::npos) << logs.output;
+}
+
+// A pod that must not run twice (here a bare pod) runs under the node's fence: when the agent
+// dies, the pod's own shim kills it once the last renewal's deadline has passed (--node-fence-
+// after 5s less the margin), before the controller could start it elsewhere; a new agent then
+// reports how it ended and runs it again.
+TEST_F(AgentNodeTest, AUniquePodIsKilledOnItsNodeWhenTheFenceLapsesAfterTheAgentDies) {
+  auto applied = apply("unique.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: unique
+spec:
+  nodeName: )" + node_ + R"(
+  containers:
+  - name: main
+    image: busybox
+    command: ["/bin/sh", "-c", "exec sleep 3600"]
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually([&] { return podReady("unique"); }, seconds(30)));
+  std::vector<pid_t> pids = testing::nodePodProcesses(node_);
+  ASSERT_FALSE(pids.empty());
+  stopNodeAgent(SIGKILL);
+  auto killed = std::chrono::steady_clock::now();
+  auto alive = [&] {
+    return std::any_of(pids.begin(), pids.end(), [](pid_t p) { return runtime::isAlive(p); });
+  };
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_TRUE(alive()) << "killed before its fence lapsed";
+  ASSERT_TRUE(eventually([&] { return !alive(); }, seconds(8), milliseconds(50)))
+      << "the pod outlived its node's fence";
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, seconds(6));
+
+  startNodeAgent();
+  ASSERT_TRUE(eventually(
+      [&] {
+        json pod = getJson({"get", "pod", "unique"});
+        auto statuses = pod["status"].value("containerStatuses", json::array());
+        return !statuses.empty() && statuses[0]["lastState"].contains("terminated") &&
+               statuses[0]["lastState"]["terminated"].value("reason", "") == "Fenced";
+      },
+      seconds(20)))
+      << getJson({"get", "pod", "unique"}).dump(2);
+  EXPECT_TRUE(eventually([&] { return podReady("unique"); }, seconds(20)));
 }
 
 TEST_F(AgentNodeTest, KubectlExecRunsACommandInsideTheContainer) {

@@ -21,6 +21,7 @@
 
 #include "agent/runtime/cri_log.h"
 #include "agent/runtime/enter.h"
+#include "agent/runtime/fence.h"
 #include "agent/runtime/runtime.h"
 #include "agent/runtime/state_file.h"
 #include "runtime/process.h"
@@ -579,6 +580,65 @@ TEST_F(AgentRuntimeTest, WithoutCgroupControllersContainersStillRunAndStop) {
   ASSERT_TRUE(stopped) << stopped.error().toString();
   EXPECT_EQ(runtime_->container(c.pod_uid, c.name)->exit_code, 137);
   EXPECT_FALSE(rampart::runtime::isAlive(state.pid));
+}
+
+// The node-side fence (fence.h): a container that must not run twice is killed by its own shim
+// once the deadline the agent stopped extending has passed, with no runtime or agent involved.
+TEST_F(AgentRuntimeTest, AFencedContainerIsKilledByItsShimWhenTheDeadlineLapses) {
+  std::string fence = dir_.path() + "/fence";
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  ASSERT_TRUE(writeFenceDeadline(fence, now_ns() + 1'000'000'000));  // holds for 1 s
+  auto c = config("unique", {"sleep", "1000"});
+  c.fence_file = fence;
+  auto started = start(c);
+  ASSERT_TRUE(started.running) << started.message;
+  // The runtime object goes away (an agent killed): the shim alone enforces the deadline.
+  runtime_.reset();
+  auto t0 = std::chrono::steady_clock::now();
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !rampart::runtime::isAlive(started.pid);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone) << "the fenced container outlived its deadline";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  runtime_ = std::make_unique<Runtime>(io_.get_executor(), options_);
+  auto recovered = runtime_->recover();
+  ASSERT_TRUE(recovered) << recovered.error().toString();
+  auto s = runtime_->container(c.pod_uid, c.name);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->running);
+  EXPECT_EQ(s->reason, kReasonFenced);
+  EXPECT_EQ(s->exit_code, 137);
+}
+
+TEST_F(AgentRuntimeTest, AFencedContainerDoesNotStartOnceTheDeadlinePassedOrWithoutOne) {
+  std::string fence = dir_.path() + "/fence";
+  auto c = config("unique", {"sleep", "1000"});
+  c.fence_file = fence;  // no file yet: never renewed
+  auto refused = start(c);
+  EXPECT_FALSE(refused.running);
+  EXPECT_EQ(refused.reason, "StartError");
+  EXPECT_NE(refused.message.find("fencing deadline"), std::string::npos) << refused.message;
+
+  auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  ASSERT_TRUE(writeFenceDeadline(fence, now_ns - 1));  // passed
+  c.attempt = 1;
+  refused = start(c);
+  EXPECT_FALSE(refused.running);
+
+  ASSERT_TRUE(writeFenceDeadline(fence, now_ns + 60'000'000'000LL));
+  c.attempt = 2;
+  auto running = start(c);
+  EXPECT_TRUE(running.running) << running.message;
+  auto stopped = testing::runLoop(io_, runtime_->stop(c.pod_uid, c.name, 1s));
+  EXPECT_TRUE(stopped);
 }
 
 }  // namespace

@@ -18,7 +18,9 @@
 #include "agent/pod_status.h"
 #include "agent/probe/local_exec.h"
 #include "agent/runtime/enter.h"
+#include "agent/runtime/fence.h"
 #include "base/log.h"
+#include "controller/taints.h"
 #include "kube/resources.h"
 
 namespace rampart::agent::node {
@@ -206,6 +208,7 @@ asio::awaitable<Result<void>> Agent::registerNode() {
   }
   json lease = makeNodeLease(options_.node.name, options_.lease_duration, wall_clock_());
   const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+  TimePoint lease_sent = clock_.now();
   auto put = co_await client_.call("PUT", leases + "/" + options_.node.name, lease.dump());
   if (put && put->status == 404) {
     put = co_await client_.call("POST", leases, lease.dump());
@@ -214,6 +217,7 @@ asio::awaitable<Result<void>> Agent::registerNode() {
     co_return fail(ErrorCode::Unavailable, "cannot write the Lease of node ", options_.node.name,
                    ": ", put ? put->message() : put.error().message);
   }
+  extendFence(lease_sent);
   logInfo("agent: node " + options_.node.name + " registered");
   co_return Result<void>{};
 }
@@ -284,6 +288,7 @@ asio::awaitable<void> Agent::leaseLoop() {
     }
     if (reply && reply->ok()) {
       ++stats_.leases_renewed;
+      extendFence(sent);
       if (failing) {
         logInfo("agent: lease renewals succeed again");
         failing = false;
@@ -299,6 +304,14 @@ asio::awaitable<void> Agent::leaseLoop() {
     Duration spent = clock_.now() - sent;
     co_await sleepFor(spent < options_.renew_interval ? options_.renew_interval - spent
                                                       : Duration::zero());
+  }
+}
+
+void Agent::extendFence(TimePoint sent) {
+  auto deadline = sent + options_.fence_after - runtime::kFenceMargin;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  if (auto written = runtime::writeFenceDeadline(fenceFile(), ns.count()); !written) {
+    logWarn("agent: " + written.error().message);
   }
 }
 
@@ -764,6 +777,9 @@ asio::awaitable<void> Agent::startContainer(json pod, StartContainer start,
   }
   for (const auto& m : resolved.mounts) {
     config.mounts.push_back({m.source, m.target, m.read_only});
+  }
+  if (!controller::replaceableBeforeFencing(pod)) {
+    config.fence_file = fenceFile();
   }
   config.resources.memory_limit_bytes = resolved.resources.memory_limit_bytes;
   config.resources.cpu_request_milli = resolved.resources.cpu_request_milli;

@@ -15,6 +15,11 @@
 //             configurable), reset after 10 minutes of clean running.
 //   routes    with a pod network, a route to every other node's pod range via its InternalIP,
 //             kept in step with the Nodes (podnet/routes.h), checked every second;
+//   fencing   a pod that must not run twice (not a ReplicaSet's, or annotated
+//             rampart.io/unique=true) runs under the node's fence: each renewal that reached the
+//             API extends a deadline its shim enforces by itself (runtime/fence.h), so it is
+//             dead on this node before the controller may start it elsewhere, even when this
+//             agent was killed or cut off;
 //   recovery  an agent that restarts finds its containers again (runtime recover(), pod
 //             networks by their namespaces) and does not restart them; a pod it finds whose
 //             object is gone is stopped and removed.
@@ -51,6 +56,10 @@ struct AgentOptions {
   std::string root_dir = "/var/lib/rampart/agent";  // pods/<uid>/volumes/...
   Duration renew_interval = std::chrono::milliseconds(200);
   Duration lease_duration = std::chrono::milliseconds(800);
+  // The controller's --node-fence-after: after a renewal sent at t, the containers of pods that
+  // must not run twice are killed on this node at t + fence_after − kFenceMargin unless another
+  // renewal got through (runtime/fence.h).
+  Duration fence_after = std::chrono::seconds(1);
   Duration status_interval = std::chrono::seconds(10);
   Duration resync_interval = std::chrono::seconds(1);  // every pod is synced at least this often
   runtime::BackOffPolicy backoff;
@@ -135,6 +144,9 @@ class Agent {
   std::string podDir(const std::string& uid) const;
   std::string hostIp() const { return options_.node.internal_ip; }
   probe::ExecFn execIn(pid_t target);
+  // After a renewal sent at `sent` reached the API: the fence moves to sent + fence_after − margin.
+  void extendFence(TimePoint sent);
+  std::string fenceFile() const { return options_.root_dir + "/fence-deadline"; }
 
   boost::asio::any_io_executor executor_;
   kube::Client& client_;

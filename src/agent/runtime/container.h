@@ -43,6 +43,9 @@ struct ContainerConfig {
   std::optional<uint32_t> run_as_user, run_as_group;
   std::string netns_path;     // "" → the agent's own network namespace; else setns()
   std::vector<Mount> mounts;  // bind mounts in a private mount namespace of the container
+  // Non-empty for a container that must never run twice: its shim refuses to start it, and
+  // kills it, once the deadline in this file has passed (fence.h).
+  std::string fence_file;
   Resources resources;
 };
 
@@ -54,6 +57,7 @@ inline constexpr const char* kReasonStartError = "StartError";  // exec (or set-
 // The supervising shim vanished without writing the exit status (e.g. SIGKILLed, node reboot);
 // the kubelet reports the same reason with exit code 137.
 inline constexpr const char* kReasonStatusUnknown = "ContainerStatusUnknown";
+inline constexpr const char* kReasonFenced = "Fenced";  // killed when the node's fence lapsed
 
 struct ContainerState {
   std::string pod_uid, name;

@@ -20,6 +20,7 @@
 #include "agent/runtime/cgroup.h"
 #include "agent/runtime/cri_log.h"
 #include "agent/runtime/exec_plan.h"
+#include "agent/runtime/fence.h"
 #include "agent/runtime/state_file.h"
 #include "base/log.h"
 
@@ -212,6 +213,18 @@ int runShim(const std::string& dir, int sync_fd) {
   }
   ContainerCgroups cgroups(spec->cgroup_root, spec->cgroup_name, config.pod_uid, config.name);
   int64_t oom_before = cgroups.oomKills();
+  // A container that must never run twice starts only while the node's fence holds (fence.h).
+  const bool fenced_container = !config.fence_file.empty();
+  auto fence_holds = [&] {
+    return fenceHolds(config.fence_file, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count());
+  };
+  if (fenced_container && !fence_holds()) {
+    return startFailed(dir, sync_fd,
+                       "the node's fencing deadline has passed (its Lease is not being renewed): "
+                       "a container that must not run twice does not start");
+  }
 
   int out[2], err[2], errors[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
@@ -282,6 +295,7 @@ int runShim(const std::string& dir, int sync_fd) {
   auto emit_out = writer(LogStream::Stdout);
   auto emit_err = writer(LogStream::Stderr);
   bool out_open = true, err_open = true;
+  bool fenced = false;  // killed because the node's fence lapsed
   std::optional<int> wait_status;
   // After the main process has exited, whatever still holds the pipes is killed (below); the
   // pipes are then drained for at most this long.
@@ -303,9 +317,21 @@ int runShim(const std::string& dir, int sync_fd) {
       pid_i = static_cast<int>(n);
       fds[n++] = {pidfd, POLLIN, 0};
     }
-    int ready = ::poll(fds, n, wait_status ? 100 : (pidfd >= 0 ? -1 : 100));
+    int idle_ms = pidfd >= 0 ? -1 : 100;
+    if (fenced_container && !fenced) {
+      idle_ms = static_cast<int>(kFencePoll.count());
+    }
+    int ready = ::poll(fds, n, wait_status ? 100 : idle_ms);
     if (ready < 0 && errno != EINTR) {
       break;
+    }
+    if (fenced_container && !fenced && !wait_status && !fence_holds()) {
+      // The agent stopped extending the deadline: it is dead, hung or cut off from the API, and
+      // the controller may start this pod elsewhere once the fence has passed. Kill it now.
+      logger->warn("fence lapsed: killing container {} of pod {}", config.name, config.pod_uid);
+      fenced = true;
+      cgroups.signalAll(SIGKILL);
+      ::kill(child, SIGKILL);
     }
     if (out_i >= 0 && fds[out_i].revents) {
       bool eof = false;
@@ -339,6 +365,10 @@ int runShim(const std::string& dir, int sync_fd) {
   split_err.finish(emit_err);
   bool oom = cgroups.oomKills() > oom_before;
   auto status = exitStatusFromWait(*wait_status, oom, wallNow());
+  if (fenced) {
+    status.reason = kReasonFenced;
+    status.message = "killed on this node: its fencing deadline passed without a Lease renewal";
+  }
   if (auto w = writeFileAtomically(dir + "/status.json", encodeExitStatus(status)); !w) {
     logger->error("cannot write status: {}", w.error().message);
     return 1;

@@ -59,6 +59,9 @@ json encodeConfig(const ContainerConfig& c) {
               {"cpu_request_milli", c.resources.cpu_request_milli},
               {"cpu_limit_milli", c.resources.cpu_limit_milli},
               {"pids_limit", c.resources.pids_limit}}}};
+  if (!c.fence_file.empty()) {
+    j["fence_file"] = c.fence_file;
+  }
   if (c.run_as_user) {
     j["run_as_user"] = *c.run_as_user;
   }
@@ -90,6 +93,9 @@ ContainerConfig decodeConfig(const json& j) {
   c.resources.cpu_request_milli = r.at("cpu_request_milli").get<int64_t>();
   c.resources.cpu_limit_milli = r.at("cpu_limit_milli").get<int64_t>();
   c.resources.pids_limit = r.at("pids_limit").get<int64_t>();
+  if (j.contains("fence_file")) {
+    c.fence_file = j.at("fence_file").get<std::string>();
+  }
   if (j.contains("run_as_user")) {
     c.run_as_user = j.at("run_as_user").get<uint32_t>();
   }
