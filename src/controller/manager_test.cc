@@ -77,7 +77,9 @@ class ManagerTest : public ::testing::Test {
     Manager& m = *managers_.back();
     std::vector<std::string> names;
     for (const auto& known : knownControllers()) {
-      names.push_back(known.name);
+      if (known.enabled_by_default) {
+        names.push_back(known.name);
+      }
     }
     auto added = addControllers(m, names, reconciler_options);
     EXPECT_TRUE(added);

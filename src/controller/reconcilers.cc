@@ -8,6 +8,7 @@ const std::vector<KnownController>& knownControllers() {
   static const std::vector<KnownController> kAll = {
       {"replicaset-controller", true},
       {"deployment-controller", true},
+      {"statefulset-controller", false},
       {"disruption-controller", true},
       {"endpoints-controller", true},
       {"garbage-collector-controller", true},
@@ -88,6 +89,10 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "endpoints-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeEndpointsReconciler(c, std::move(e));
+      });
+    } else if (name == "statefulset-controller") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeStatefulSetReconciler(c, std::move(e));
       });
     } else if (name == "garbage-collector-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {

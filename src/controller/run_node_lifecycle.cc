@@ -173,6 +173,23 @@ class NodeLifecycleReconciler : public Reconciler {
         co_await evict(*pod, eviction);
       }
     }
+    // A fenced node's pods are dead (its agent, or the pods' own shims, stopped them by the
+    // fence: runtime/fence.h), but no agent is there to finish their deletion: their objects
+    // are removed here, so that a pod with a stable name (a StatefulSet's) can be made again
+    // elsewhere — the name is its lock, and only now may it be released.
+    if (d.fenced) {
+      std::vector<json> leftovers;
+      for (const auto& pod : pods) {
+        if (pod.contains("/metadata/deletionTimestamp"_json_pointer)) {
+          leftovers.push_back(pod);
+        }
+      }
+      if (!leftovers.empty() && decideMassDisruption(zoneHealth(now)).evictions_allowed) {
+        for (const auto& pod : leftovers) {
+          co_await forceDelete(pod, name);
+        }
+      }
+    }
     co_return ok();
   }
 
@@ -223,6 +240,20 @@ class NodeLifecycleReconciler : public Reconciler {
       ctx_.recorder.event(refOf(pod, "Pod", "v1"), eviction.event.type, eviction.event.reason,
                           eviction.event.message);
       log::get("node-lifecycle")->info("evicted pod={} {}", eviction.pod, eviction.reason);
+    }
+  }
+
+  asio::awaitable<void> forceDelete(const json& pod, const std::string& node) {
+    std::string ns = pod.value("/metadata/namespace"_json_pointer, std::string());
+    std::string name = pod.value("/metadata/name"_json_pointer, std::string());
+    json options = {{"kind", "DeleteOptions"},
+                    {"apiVersion", "v1"},
+                    {"gracePeriodSeconds", 0},
+                    {"preconditions",
+                     {{"uid", pod.value("/metadata/uid"_json_pointer, std::string())}}}};
+    auto reply = co_await ctx_.client.call("DELETE", res::kPods.object(ns, name), options.dump());
+    if (reply && reply->ok()) {
+      log::get("node-lifecycle")->info("deleted pod={}/{} of fenced node={}", ns, name, node);
     }
   }
 

@@ -36,6 +36,7 @@ const Resource kEndpoints{"", "v1", "endpoints", true};
 const Resource kEvents{"", "v1", "events", true};
 const Resource kReplicaSets{"apps", "v1", "replicasets", true};
 const Resource kDeployments{"apps", "v1", "deployments", true};
+const Resource kStatefulSets{"apps", "v1", "statefulsets", true};
 const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", true};
 const Resource kLeases{"coordination.k8s.io", "v1", "leases", true};
 }  // namespace resources

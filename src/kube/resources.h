@@ -38,6 +38,7 @@ extern const Resource kEndpoints;
 extern const Resource kEvents;
 extern const Resource kReplicaSets;
 extern const Resource kDeployments;
+extern const Resource kStatefulSets;
 extern const Resource kPodDisruptionBudgets;
 extern const Resource kLeases;
 }  // namespace resources
