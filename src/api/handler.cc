@@ -28,7 +28,8 @@ ApiResponse badRequest(const std::string& message) {
 
 // Kinds whose metadata.generation counts spec changes (those with an observedGeneration).
 bool hasGeneration(const ResourceInfo& r) {
-  return r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "PodDisruptionBudget";
+  return r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "StatefulSet" ||
+         r.kind == "PodDisruptionBudget";
 }
 
 bool hasStatus(const ResourceInfo& r) { return r.subresource("status") != nullptr; }
@@ -543,7 +544,7 @@ asio::awaitable<ApiResponse> ApiHandler::create(const ResourceInfo& r, const Api
   prepareForCreate(object, hasGeneration(r), facts);
   if (r.kind == "Pod") {
     object["status"] = json{{"phase", "Pending"}};
-  } else if (r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "PodDisruptionBudget") {
+  } else if (hasGeneration(r)) {
     object.erase("status");
   }
   applyDefaults(r, object);

@@ -56,6 +56,8 @@ std::vector<ResourceInfo> makeCatalogue() {
                          {status("Deployment"), scale()}));
   all.push_back(resource("apps", "ReplicaSet", "replicasets", true, {"rs"}, {"all"},
                          {status("ReplicaSet"), scale()}));
+  all.push_back(resource("apps", "StatefulSet", "statefulsets", true, {"sts"}, {"all"},
+                         {status("StatefulSet"), scale()}));
   all.push_back(resource("policy", "PodDisruptionBudget", "poddisruptionbudgets", true, {"pdb"}, {},
                          {status("PodDisruptionBudget")}));
   all.push_back(resource("coordination.k8s.io", "Lease", "leases", true, {}));

@@ -416,6 +416,20 @@ Printer printerFor(const ResourceInfo& resource) {
                           selectorText(rs)};
             }};
   }
+  if (kind == "StatefulSet") {
+    return {{{"Name", "string", 0, kName},
+             {"Ready", "string", 0, "Number of the pod with ready state"},
+             {"Age", "string", 0, kAge},
+             {"Containers", "string", 1, "Names of each container in the template."},
+             {"Images", "string", 1, "Images referenced by each container in the template."}},
+            [](const json& s, WallTime now) {
+              auto [containers, images] = containersAndImages(s);
+              return json{str(s, "/metadata/name"_json_pointer),
+                          std::to_string(num(s, "/status/readyReplicas"_json_pointer)) + "/" +
+                              std::to_string(num(s, "/spec/replicas"_json_pointer, 1)),
+                          age(s, now), containers, images};
+            }};
+  }
   if (kind == "Node") {
     return {{{"Name", "string", 0, kName},
              {"Status", "string", 0, "The status of the node"},

@@ -135,8 +135,9 @@ void validatePodSpec(const json& spec, const std::string& at, FieldErrors& error
               at + ".terminationGracePeriodSeconds", errors);
 }
 
-// A workload's selector must be non-empty and select its own template's labels.
-void validateSelectorAndTemplate(const json& object, FieldErrors& errors) {
+// A workload's selector must be non-empty and select its own template's labels. `noun` names the
+// kind in the empty-selector message as Kubernetes does (its ReplicaSet says "deployment" too).
+void validateSelectorAndTemplate(const json& object, const std::string& noun, FieldErrors& errors) {
   if (!object.contains("/spec/selector"_json_pointer)) {
     errors.push_back(requiredField("spec.selector"));
     return;
@@ -149,7 +150,7 @@ void validateSelectorAndTemplate(const json& object, FieldErrors& errors) {
   }
   if (selector->empty()) {
     errors.push_back(invalidField("spec.selector", object["/spec/selector"_json_pointer],
-                                  "empty selector is invalid for deployment"));
+                                  "empty selector is invalid for " + noun));
     return;
   }
   Labels labels;
@@ -168,6 +169,127 @@ void validateSelectorAndTemplate(const json& object, FieldErrors& errors) {
     errors.push_back(requiredField("spec.template.spec"));
   } else {
     validatePodSpec(object["/spec/template/spec"_json_pointer], "spec.template.spec", errors);
+  }
+}
+
+// A string field Go defaults when it is empty (its zero value), not only when it is absent.
+void setDefaultString(json& object, const char* key, const char* value) {
+  if (!object.contains(key) || object[key].is_null() ||
+      (object[key].is_string() && object[key].get<std::string>().empty())) {
+    object[key] = value;
+  }
+}
+
+// apps/v1 SetDefaults_StatefulSet, plus the claim defaults Kubernetes applies to the nested
+// volumeClaimTemplates (SetDefaults_PersistentVolumeClaim{,Spec}).
+void defaultStatefulSet(json& spec) {
+  setDefault(spec, "replicas", 1);
+  setDefault(spec, "revisionHistoryLimit", 10);
+  setDefaultString(spec, "podManagementPolicy", "OrderedReady");
+  if (!spec.contains("updateStrategy") || !spec["updateStrategy"].is_object()) {
+    spec["updateStrategy"] = json::object();
+  }
+  json& strategy = spec["updateStrategy"];
+  setDefaultString(strategy, "type", "RollingUpdate");
+  if (strategy["type"] == "RollingUpdate") {
+    if (!strategy.contains("rollingUpdate") || !strategy["rollingUpdate"].is_object()) {
+      strategy["rollingUpdate"] = json::object();
+    }
+    setDefault(strategy["rollingUpdate"], "partition", 0);
+  }
+  // StatefulSetAutoDeletePVC is GA in 1.32: the policy is always stored.
+  if (!spec.contains("persistentVolumeClaimRetentionPolicy") ||
+      !spec["persistentVolumeClaimRetentionPolicy"].is_object()) {
+    spec["persistentVolumeClaimRetentionPolicy"] = json::object();
+  }
+  json& retention = spec["persistentVolumeClaimRetentionPolicy"];
+  setDefaultString(retention, "whenDeleted", "Retain");
+  setDefaultString(retention, "whenScaled", "Retain");
+  if (spec.contains("volumeClaimTemplates") && spec["volumeClaimTemplates"].is_array()) {
+    for (json& claim : spec["volumeClaimTemplates"]) {
+      if (!claim.is_object()) {
+        continue;
+      }
+      if (claim.contains("spec") && claim["spec"].is_object()) {
+        setDefaultString(claim["spec"], "volumeMode", "Filesystem");
+      }
+      setDefault(claim, "status", json{{"phase", "Pending"}});
+    }
+  }
+  if (spec.contains("/template/spec"_json_pointer)) {
+    defaultPodSpec(spec["template"]["spec"]);
+  }
+}
+
+// A string field that must be one of two values: Kubernetes words these as "must be 'A' or
+// 'B'" (Invalid), and an empty value as Required.
+void eitherOf(const json& spec, const json::json_pointer& at, const std::string& field,
+              const char* a, const char* b, FieldErrors& errors) {
+  if (!spec.contains(at)) {
+    return;
+  }
+  const json& v = spec[at];
+  if (v.is_string() && v.get<std::string>().empty()) {
+    errors.push_back(requiredField(field));
+  } else if (v != a && v != b) {
+    errors.push_back(invalidField(field, v, std::string("must be '") + a + "' or '" + b + "'"));
+  }
+}
+
+// apps ValidateStatefulSet{Spec,Update}: `old` is null on create.
+void validateStatefulSet(const json& object, const json& old, FieldErrors& errors) {
+  const json spec = object.value("spec", json::object());
+  eitherOf(spec, "/podManagementPolicy"_json_pointer, "spec.podManagementPolicy", "OrderedReady",
+           "Parallel", errors);
+  eitherOf(spec, "/updateStrategy/type"_json_pointer, "spec.updateStrategy", "RollingUpdate",
+           "OnDelete", errors);
+  if (spec.value("/updateStrategy/type"_json_pointer, json()) == "OnDelete" &&
+      spec.contains("/updateStrategy/rollingUpdate"_json_pointer) &&
+      !spec["/updateStrategy/rollingUpdate"_json_pointer].is_null()) {
+    errors.push_back(invalidField("spec.updateStrategy.rollingUpdate",
+                                  spec["/updateStrategy/rollingUpdate"_json_pointer],
+                                  "only allowed for updateStrategy 'RollingUpdate'"));
+  }
+  nonNegative(spec, "/updateStrategy/rollingUpdate/partition"_json_pointer,
+              "spec.updateStrategy.rollingUpdate.partition", errors);
+  for (const char* policy : {"whenDeleted", "whenScaled"}) {
+    json::json_pointer at("/persistentVolumeClaimRetentionPolicy/" + std::string(policy));
+    if (spec.contains(at) && spec[at] != "Retain" && spec[at] != "Delete") {
+      errors.push_back(
+          unsupportedField("spec.persistentVolumeClaimRetentionPolicy." + std::string(policy),
+                           spec[at], {"Delete", "Retain"}));
+    }
+  }
+  nonNegative(spec, "/replicas"_json_pointer, "spec.replicas", errors);
+  nonNegative(spec, "/minReadySeconds"_json_pointer, "spec.minReadySeconds", errors);
+  nonNegative(spec, "/revisionHistoryLimit"_json_pointer, "spec.revisionHistoryLimit", errors);
+  nonNegative(spec, "/ordinals/start"_json_pointer, "spec.ordinals.start", errors);
+  validateSelectorAndTemplate(object, "statefulset", errors);
+  if (spec.contains("/template/spec"_json_pointer)) {
+    json policy = spec.value("/template/spec/restartPolicy"_json_pointer, json("Always"));
+    if (policy != "Always") {
+      errors.push_back(unsupportedField("spec.template.spec.restartPolicy", policy, {"Always"}));
+    }
+  }
+  if (!old.is_object()) {
+    return;
+  }
+  // Only these may change after creation; the rest (selector, serviceName,
+  // volumeClaimTemplates, podManagementPolicy) is fixed, compared as one.
+  json fixed_now = spec;
+  json fixed_before = old.value("spec", json::object());
+  for (const char* mutable_field :
+       {"replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",
+        "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}) {
+    fixed_now.erase(mutable_field);
+    fixed_before.erase(mutable_field);
+  }
+  if (fixed_now != fixed_before) {
+    errors.push_back(forbiddenField(
+        "spec",
+        "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+        "'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+        "'minReadySeconds' are forbidden"));
   }
 }
 
@@ -198,6 +320,11 @@ void applyDefaults(const ResourceInfo& resource, json& object) {
     }
     if (spec.contains("/template/spec"_json_pointer)) {
       defaultPodSpec(spec["template"]["spec"]);
+    }
+  } else if (kind == "StatefulSet") {
+    json& spec = object["spec"];
+    if (spec.is_object()) {
+      defaultStatefulSet(spec);
     }
   } else if (kind == "Service") {
     json& spec = object["spec"];
@@ -240,7 +367,7 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
   } else if (kind == "Deployment" || kind == "ReplicaSet") {
     nonNegative(object, "/spec/replicas"_json_pointer, "spec.replicas", errors);
     nonNegative(object, "/spec/minReadySeconds"_json_pointer, "spec.minReadySeconds", errors);
-    validateSelectorAndTemplate(object, errors);
+    validateSelectorAndTemplate(object, "deployment", errors);
     if (old.is_object() && old.contains("/spec/selector"_json_pointer) &&
         object.value("/spec/selector"_json_pointer, json()) != old["/spec/selector"_json_pointer]) {
       errors.push_back(invalidField("spec.selector",
@@ -255,6 +382,8 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
             unsupportedField("spec.strategy.type", type, {"Recreate", "RollingUpdate"}));
       }
     }
+  } else if (kind == "StatefulSet") {
+    validateStatefulSet(object, old, errors);
   } else if (kind == "Service") {
     const json ports = object.value("/spec/ports"_json_pointer, json::array());
     for (size_t i = 0; i < ports.size(); ++i) {
