@@ -8,7 +8,7 @@ const std::vector<KnownController>& knownControllers() {
   static const std::vector<KnownController> kAll = {
       {"replicaset-controller", true},
       {"deployment-controller", true},
-      {"statefulset-controller", false},
+      {"statefulset-controller", true},
       {"disruption-controller", true},
       {"endpoints-controller", true},
       {"garbage-collector-controller", true},

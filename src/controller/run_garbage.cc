@@ -1,5 +1,5 @@
 // The garbage collector: decideGarbage() over every object of the kinds that own or are owned
-// (Deployments, ReplicaSets, Pods), matched by uid. Before deleting a dependent whose owners
+// (Deployments, ReplicaSets, StatefulSets, Pods), matched by uid. Before deleting a dependent whose owners
 // look absent it GETs each owner and deletes only if the owner is gone (404) or has another uid,
 // as Kubernetes does: a cache that lags cannot cause a deletion. Strips and finalizer removals
 // carry the resourceVersion read (a merge patch with it is a CAS).
@@ -31,6 +31,7 @@ struct Kind {
 const std::vector<Kind>& kinds() {
   static const std::vector<Kind> kAll = {{"Deployment", &res::kDeployments},
                                          {"ReplicaSet", &res::kReplicaSets},
+                                         {"StatefulSet", &res::kStatefulSets},
                                          {"Pod", &res::kPods}};
   return kAll;
 }

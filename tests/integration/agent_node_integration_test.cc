@@ -9,6 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -47,62 +52,91 @@ class AgentNodeTest : public testing::ControllerTest {
     if (HasFatalFailure()) {
       return;
     }
-    node_ = "node-" + std::to_string(::getpid());
+    agents_.reserve(4);  // references stay valid
+    node_ = addAgent("a", "a").name;
     // Timing with slack for a loaded 2-core machine; the agent's fence equals the controller's.
     startController("ctrl", 0, {"--node-monitor-grace-period", "4s", "--node-fence-after", kFence});
     startNodeAgent();
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      std::printf("agent log:\n%s\n", readWholeFile(node_log_).c_str());
+    for (auto& a : agents_) {
+      if (HasFailure()) {
+        std::printf("agent %s log:\n%s\n", a.name.c_str(), readWholeFile(a.log).c_str());
+      }
+      stopAgent(a, SIGTERM);
+      // The agent leaves its pods running by design (a restart re-adopts them).
+      testing::killNodePods(a.name);
     }
-    stopNodeAgent(SIGTERM);
-    // The agent leaves its pods running by design (a restart re-adopts them).
-    testing::killNodePods(node_);
     ControllerTest::TearDown();
   }
 
-  void startNodeAgent() {
-    node_log_ = dir_.path() + "/node-agent.log";
+  struct NodeAgent {
+    std::string name;
+    std::string zone;
+    std::string log;
+    std::string root;
+    pid_t pid = 0;
+  };
+
+  // Starts (or restarts) a node's agent and waits for a new "ready" line in its log.
+  void startAgent(NodeAgent& a) {
+    auto readyLines = [&] {
+      std::string log = readWholeFile(a.log);
+      size_t n = 0;
+      for (size_t at = log.find("{\"event\":\"ready\""); at != std::string::npos;
+           at = log.find("{\"event\":\"ready\"", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    size_t before = readyLines();
     std::vector<std::string> argv = {RAMPART_BINARY,
                                      "agent",
                                      "--kubeconfig",
                                      servers_.front().kubeconfig,
                                      "--node-name",
-                                     node_,
+                                     a.name,
                                      "--node-ip",
                                      "127.0.0.1",
                                      "--root-dir",
-                                     dir_.path() + "/agent",
+                                     a.root,
                                      "--port",
                                      "0",
                                      "--labels",
-                                     "topology.kubernetes.io/zone=a",
+                                     "topology.kubernetes.io/zone=" + a.zone,
                                      "--crash-loop-initial-delay",
                                      "1s",
                                      "--node-fence-after",
                                      kFence};
-    auto pid = runtime::spawn(runtime::SpawnOptions{argv, node_log_, "", true, true});
+    auto pid = runtime::spawn(runtime::SpawnOptions{argv, a.log, "", true, true});
     ASSERT_TRUE(pid) << pid.error().message;
-    node_pid_ = *pid;
-    ASSERT_TRUE(eventually(
-        [&] { return readWholeFile(node_log_).find("{\"event\":\"ready\"") != std::string::npos; },
-        seconds(20)))
-        << readWholeFile(node_log_);
+    a.pid = *pid;
+    ASSERT_TRUE(eventually([&] { return readyLines() > before; }, seconds(20)))
+        << readWholeFile(a.log);
   }
 
-  void stopNodeAgent(int signal) {
-    if (node_pid_ > 0) {
+  void stopAgent(NodeAgent& a, int signal) {
+    if (a.pid > 0) {
       if (signal == SIGKILL) {
-        ::kill(node_pid_, SIGKILL);
-        runtime::waitExit(node_pid_, seconds(5));
+        ::kill(a.pid, SIGKILL);
+        runtime::waitExit(a.pid, seconds(5));
       } else {
-        runtime::terminate(node_pid_, seconds(5));
+        runtime::terminate(a.pid, seconds(5));
       }
-      node_pid_ = 0;
+      a.pid = 0;
     }
   }
+
+  NodeAgent& addAgent(const std::string& suffix, const std::string& zone) {
+    agents_.push_back({"node-" + std::to_string(::getpid()) + "-" + suffix, zone,
+                       dir_.path() + "/agent-" + suffix + ".log", dir_.path() + "/agent-" + suffix,
+                       0});
+    return agents_.back();
+  }
+
+  void startNodeAgent() { startAgent(agents_.front()); }
+  void stopNodeAgent(int signal) { stopAgent(agents_.front(), signal); }
 
   json getJson(std::vector<std::string> args) {
     args.push_back("-o");
@@ -129,9 +163,8 @@ class AgentNodeTest : public testing::ControllerTest {
     return false;
   }
 
-  std::string node_;
-  std::string node_log_;
-  pid_t node_pid_ = 0;
+  std::vector<NodeAgent> agents_;
+  std::string node_;  // the first agent's node
 };
 
 TEST_F(AgentNodeTest, APodRunsItsCommandWithItsEnvironmentUserAndVolumes) {
@@ -406,6 +439,92 @@ spec:
       seconds(20)))
       << getJson({"get", "pod", "unique"}).dump(2);
   EXPECT_TRUE(eventually([&] { return podReady("unique"); }, seconds(20)));
+}
+
+// A StatefulSet's pod on a node whose agent dies is made again on another node — but never while
+// the old copy runs. Each copy appends "<uid> <wall ns>" every 50 ms to a history the test owns
+// (a hostPath file); afterwards no two copies' intervals may overlap.
+TEST_F(AgentNodeTest, AStatefulSetPodOfALostNodeRunsElsewhereButNeverTwice) {
+  NodeAgent& other = addAgent("b", "b");
+  startAgent(other);
+  ASSERT_FALSE(HasFatalFailure());
+  std::string history = dir_.path() + "/history";
+  std::filesystem::create_directories(history);
+  ::chmod(history.c_str(), 0777);
+  auto applied = apply("db.yaml", R"(apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: 1
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox
+        command: ["/bin/sh", "-c", "while true; do echo \"$UID_ $(date +%s%N)\" >> /history/log; sleep 0.05; done"]
+        env:
+        - name: UID_
+          valueFrom:
+            fieldRef: {fieldPath: metadata.uid}
+        volumeMounts:
+        - {name: history, mountPath: /history}
+      volumes:
+      - name: history
+        hostPath: {path: )" + history + R"(}
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  std::string first_node;
+  std::string first_uid;
+  ASSERT_TRUE(eventually(
+      [&] {
+        json pod = getJson({"get", "pod", "db-0"});
+        if (pod.is_null() || !podReady("db-0")) {
+          return false;
+        }
+        first_node = pod["spec"].value("nodeName", "");
+        first_uid = pod["metadata"].value("uid", "");
+        return true;
+      },
+      seconds(30)));
+  NodeAgent& lost = first_node == agents_[0].name ? agents_[0] : agents_[1];
+  stopAgent(lost, SIGKILL);
+  // Replaced: db-0 Ready again, a new object on the other node (grace 4 s, fence 5 s).
+  ASSERT_TRUE(eventually(
+      [&] {
+        json pod = getJson({"get", "pod", "db-0"});
+        return !pod.is_null() && pod["metadata"].value("uid", "") != first_uid &&
+               pod["spec"].value("nodeName", "") != first_node && podReady("db-0");
+      },
+      seconds(40), milliseconds(250)))
+      << getJson({"get", "pods"}).dump(2);
+  std::this_thread::sleep_for(seconds(1));  // the new copy writes a while
+
+  // The checker: per copy (uid), the first and last time it wrote; no two intervals overlap.
+  std::map<std::string, std::pair<int64_t, int64_t>> spans;
+  std::ifstream in(history + "/log");
+  std::string uid;
+  int64_t at = 0;
+  while (in >> uid >> at) {
+    auto [it, inserted] = spans.try_emplace(uid, at, at);
+    it->second.first = std::min(it->second.first, at);
+    it->second.second = std::max(it->second.second, at);
+  }
+  ASSERT_EQ(spans.size(), 2u) << "expected the first copy and its replacement";
+  auto a = spans.begin()->second;
+  auto b = std::next(spans.begin())->second;
+  bool overlap = a.first <= b.second && b.first <= a.second;
+  EXPECT_FALSE(overlap) << "two copies of db-0 ran at once: [" << a.first << ", " << a.second
+                        << "] and [" << b.first << ", " << b.second << "]";
+  int64_t gap_ms = (std::max(a.first, b.first) - std::min(a.second, b.second)) / 1'000'000;
+  std::printf("db-0: the old copy stopped %lld ms before the new one started\n",
+              static_cast<long long>(gap_ms));
 }
 
 TEST_F(AgentNodeTest, KubectlExecRunsACommandInsideTheContainer) {
