@@ -11,7 +11,10 @@
 // Faults: agent-kill  SIGKILL the node's agent (its pods keep running: the harmless extra copies
 //                     are removed when it returns);
 //         node-kill   SIGKILL the agent and every process of the node's pods;
-//         node-freeze SIGSTOP the agent and every process of the node's pods (SIGCONT to heal).
+//         node-freeze SIGSTOP the agent and every process of the node's pods (SIGCONT to heal);
+//         sts-agent-kill SIGKILL the agent of the node running a one-replica StatefulSet's pod
+//                     (`solo-0`, which must never run twice): measured until solo-0 is Ready
+//                     on another node, after the node's fence.
 // Prints, per fault, the median, p99 and max as Markdown for docs/BENCHMARKS.md.
 
 #include <signal.h>
@@ -49,7 +52,7 @@ int main(int argc, char** argv) {
   int nodes = 6;
   int replicas = 30;
   std::string grace = "1s";
-  std::string faults_flag = "agent-kill,node-kill,node-freeze";
+  std::string faults_flag = "agent-kill,node-kill,node-freeze,sts-agent-kill";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -103,6 +106,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create the Deployment\n");
     return 1;
   }
+  json solo = deployment;
+  solo["kind"] = "StatefulSet";
+  solo["metadata"]["name"] = "solo";
+  solo["spec"]["replicas"] = 1;
+  solo["spec"]["serviceName"] = "solo";
+  solo["spec"]["selector"]["matchLabels"]["app"] = "solo";
+  solo["spec"]["template"]["metadata"]["labels"]["app"] = "solo";
+  if (api.call("POST", "/apis/apps/v1/namespaces/default/statefulsets", solo.dump()).is_null()) {
+    std::fprintf(stderr, "cannot create the StatefulSet\n");
+    return 1;
+  }
+  // solo-0's node and uid when it is Ready, else empty.
+  auto soloReady = [&]() -> std::pair<std::string, std::string> {
+    json pod = api.get("/api/v1/namespaces/default/pods/solo-0");
+    if (pod.is_null() || !bench::podReady(pod)) {
+      return {};
+    }
+    return {pod["spec"].value("nodeName", ""), pod["metadata"].value("uid", "")};
+  };
   // Ready pods by node, and whether anything is still terminating.
   auto census = [&](std::map<std::string, int>& by_node, int& terminating) {
     by_node.clear();
@@ -124,7 +146,7 @@ int main(int argc, char** argv) {
     for (auto& [node, n] : by_node) {
       total += n;
     }
-    return total == replicas && terminating == 0;
+    return total == replicas && terminating == 0 && !soloReady().first.empty();
   };
   if (!waitFor(settled, 120s, 50ms)) {
     std::fprintf(stderr, "the Deployment did not become Ready\n");
@@ -140,10 +162,19 @@ int main(int argc, char** argv) {
                                      [&](const bench::LabAgent& x, const bench::LabAgent& y) {
                                        return by_node[x.name] < by_node[y.name];
                                      });
+      auto [solo_node, solo_uid] = soloReady();
+      if (fault == "sts-agent-kill") {
+        victim = std::find_if(agents.begin(), agents.end(),
+                              [&](const bench::LabAgent& a) { return a.name == solo_node; });
+        if (victim == agents.end()) {
+          std::fprintf(stderr, "solo-0 is not Ready\n");
+          break;
+        }
+      }
       int lost = by_node[victim->name];
       std::vector<pid_t> pods = testing::nodePodProcesses(victim->name);
       int64_t fault_at = monotonicNanos();
-      if (fault == "agent-kill" || fault == "node-kill") {
+      if (fault == "agent-kill" || fault == "node-kill" || fault == "sts-agent-kill") {
         ::kill(victim->pid, SIGKILL);
         if (fault == "node-kill") {
           for (pid_t p : pods) {
@@ -160,9 +191,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "unknown fault %s\n", fault.c_str());
         return 2;
       }
-      // Replaced: all replicas Ready on the other nodes.
+      // Replaced: all replicas Ready on the other nodes (for the StatefulSet: solo-0, a new
+      // object, Ready on another node).
       bool replaced = waitFor(
           [&] {
+            if (fault == "sts-agent-kill") {
+              auto [node, uid] = soloReady();
+              return !node.empty() && node != victim->name && uid != solo_uid;
+            }
             std::map<std::string, int> now;
             int t = 0;
             census(now, t);
@@ -176,6 +212,23 @@ int main(int argc, char** argv) {
       double ms = static_cast<double>(monotonicNanos() - fault_at) / 1e6;
       if (!replaced) {
         std::fprintf(stderr, "%s round %d: not replaced within 60 s\n", fault.c_str(), round);
+        json pods = api.get("/api/v1/namespaces/default/pods");
+        for (const auto& pod : pods.value("items", json::array())) {
+          std::fprintf(stderr, "  %s node=%s phase=%s ready=%d deleting=%d\n",
+                       pod["metadata"].value("name", "").c_str(),
+                       pod["spec"].value("nodeName", "").c_str(),
+                       pod["status"].value("phase", "").c_str(), bench::podReady(pod) ? 1 : 0,
+                       pod["metadata"].contains("deletionTimestamp") ? 1 : 0);
+        }
+        if (std::getenv("NODE_FAILOVER_HOLD")) {
+          std::fprintf(stderr, "holding the lab in %s for 300 s\n", lab.dir().c_str());
+          std::this_thread::sleep_for(300s);
+        }
+        for (const auto& a : agents) {
+          std::string log = bench::readFile(a.log);
+          std::fprintf(stderr, "agent %s log (end):\n%s\n", a.name.c_str(),
+                       log.substr(log.size() > 3000 ? log.size() - 3000 : 0).c_str());
+        }
         break;
       }
       results[fault].push_back(ms);

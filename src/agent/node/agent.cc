@@ -11,6 +11,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "agent/node/pod_config.h"
@@ -147,7 +148,7 @@ Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& 
             ContainerHealth{status.started, status.ready, status.restart_needed, status.message};
         markDirty(it->second.key);
       });
-  runtime_.setOnChange([this] { markAllDirty(); });
+  runtime_.setOnChange([this] { asio::post(executor_, [this] { markAllDirty(); }); });
 }
 
 Agent::~Agent() {
@@ -383,14 +384,22 @@ void Agent::markDirty(const std::string& key) {
     return;
   }
   worker.busy = true;
-  asio::co_spawn(executor_, podWorker(key), asio::detached);
+  // Started from the loop, never inline: markDirty is called from the runtime's, the probes'
+  // and the informers' callbacks, which must not be re-entered by a sync.
+  asio::post(executor_, [this, key] { asio::co_spawn(executor_, podWorker(key), asio::detached); });
 }
 
+// Keys are collected before any worker starts: a worker may run at once, up to its first wait,
+// and what it does (a pod cleaned up) changes the maps iterated here.
 void Agent::markNamespaceDirty(const std::string& ns) {
+  std::vector<std::string> keys;
   for (const auto& [key, uid] : uid_of_) {
     if (key.rfind(ns + "/", 0) == 0) {
-      markDirty(key);
+      keys.push_back(key);
     }
+  }
+  for (const auto& key : keys) {
+    markDirty(key);
   }
 }
 
@@ -398,22 +407,22 @@ void Agent::markAllDirty() {
   if (!pods_->synced()) {
     return;
   }
-  for (const auto& [key, pod] : pods_->items()) {
-    markDirty(key);
-  }
-  // Pods the agent still runs whose object is gone.
   std::vector<std::string> keys;
-  for (const auto& [key, uid] : uid_of_) {
+  for (const auto& [key, pod] : pods_->items()) {
     keys.push_back(key);
   }
-  for (const auto& key : keys) {
-    markDirty(key);
+  // Pods the agent still runs whose object is gone.
+  for (const auto& [key, uid] : uid_of_) {
+    keys.push_back(key);
   }
   // Containers recovered from an earlier run whose pod this agent has not seen.
   for (const auto& [uid, state] : pods_by_uid_) {
     if (state.key.empty()) {
-      markDirty("uid:" + uid);
+      keys.push_back("uid:" + uid);
     }
+  }
+  for (const auto& key : keys) {
+    markDirty(key);
   }
 }
 
@@ -450,11 +459,15 @@ PodObjects Agent::objectsFor(const std::string& ns) const {
 // Stops every container of pod `uid`, then frees what it held: probes, network, cgroups, state
 // and logs. For a pod whose object is gone (deleted by force, or a leftover of an earlier run).
 asio::awaitable<void> Agent::cleanUp(std::string uid, Duration grace) {
-  for (const auto& c : runtime_.containers()) {
+  // A named copy, not a range over a temporary: g++ 12 may destroy such a temporary twice
+  // when the loop's body suspends.
+  std::vector<runtime::ContainerState> containers = runtime_.containers();
+  for (const auto& c : containers) {
     if (c.pod_uid == uid) {
       probes_->remove(uid, c.name);
       if (c.running) {
-        co_await killContainer(uid, KillContainer{c.name, grace, "Killing"});
+        KillContainer kill{c.name, grace, "Killing"};
+        co_await killContainer(uid, kill);
       }
     }
   }
