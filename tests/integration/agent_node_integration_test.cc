@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -525,6 +526,59 @@ spec:
   int64_t gap_ms = (std::max(a.first, b.first) - std::min(a.second, b.second)) / 1'000'000;
   std::printf("db-0: the old copy stopped %lld ms before the new one started\n",
               static_cast<long long>(gap_ms));
+}
+
+// Pods deleted (by force) while their node's agent was down are stopped by the agent when it
+// comes back, and the agent goes on running new pods.
+TEST_F(AgentNodeTest, ARestartedAgentStopsThePodsDeletedWhileItWasAway) {
+  auto applied = apply("gone.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gone
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: gone}
+  template:
+    metadata:
+      labels: {app: gone}
+    spec:
+      containers:
+      - name: main
+        image: busybox
+        command: ["/bin/sh", "-c", "exec sleep 3600"]
+)");
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto items = getJson({"get", "pods", "-l", "app=gone"}).value("items", json::array());
+        return items.size() == 3 && std::all_of(items.begin(), items.end(), [&](const json& p) {
+                 return podReady(p["metadata"]["name"]);
+               });
+      },
+      seconds(30)));
+  std::vector<pid_t> old_pids = testing::nodePodProcesses(node_);
+  ASSERT_EQ(old_pids.size(), 3u);
+  stopNodeAgent(SIGKILL);
+  ASSERT_EQ(kubectl({"scale", "deployment", "gone", "--replicas=0"}).exit_code, 0);
+  auto removed = kubectl({"delete", "pods", "-l", "app=gone", "--force", "--grace-period=0"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  startNodeAgent();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return std::none_of(old_pids.begin(), old_pids.end(),
+                            [](pid_t p) { return runtime::isAlive(p); });
+      },
+      seconds(15)))
+      << "the containers of deleted pods still run";
+  ASSERT_EQ(kubectl({"scale", "deployment", "gone", "--replicas=1"}).exit_code, 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto items = getJson({"get", "pods", "-l", "app=gone"}).value("items", json::array());
+        return items.size() == 1 && podReady(items[0]["metadata"]["name"]);
+      },
+      seconds(30)))
+      << "the agent no longer runs pods";
 }
 
 TEST_F(AgentNodeTest, KubectlExecRunsACommandInsideTheContainer) {
