@@ -277,6 +277,19 @@ TEST_F(StatefulSetHandlerTest, CreateDropsStatusCountsGenerationsAndScalesThroug
   EXPECT_EQ(call("GET", path_).body["metadata"]["generation"], 2);
 }
 
+TEST_F(StatefulSetHandlerTest, ReplacingWithTheOriginalManifestIsNoSpecChange) {
+  ASSERT_EQ(
+      call("POST", "/apis/apps/v1/namespaces/default/statefulsets", statefulSet().dump()).status,
+      201);
+  // The manifest lacks every default the server filled in (strategy, claim status, ...).
+  json same = statefulSet();
+  same["metadata"]["resourceVersion"] = call("GET", path_).body["metadata"]["resourceVersion"];
+  auto replaced = call("PUT", path_, same.dump());
+  ASSERT_EQ(replaced.status, 200) << replaced.body.dump();
+  EXPECT_EQ(replaced.body["metadata"]["generation"], 1);
+  EXPECT_EQ(replaced.body["spec"]["volumeClaimTemplates"][0]["status"]["phase"], "Pending");
+}
+
 TEST_F(StatefulSetHandlerTest, PatchingAFixedFieldIs422AndChangesNothing) {
   ASSERT_EQ(
       call("POST", "/apis/apps/v1/namespaces/default/statefulsets", statefulSet().dump()).status,

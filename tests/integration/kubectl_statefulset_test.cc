@@ -59,6 +59,19 @@ TEST_F(KubectlStatefulSetTest, AppliedStatefulSetIsPrintedDescribedScaledPatched
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   EXPECT_TRUE(contains(applied.output, "statefulset.apps/db created")) << applied.output;
 
+  // Applying again is no spec change although kubectl sends the atomic volumeClaimTemplates list
+  // without the defaults the server added to it (so kubectl reports "configured");
+  // a changed template is an allowed update.
+  auto again = kubectl({"apply", "-f", writeFile("db.yaml", kStatefulSet)});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(stored()["metadata"]["generation"], 1);
+  std::string changed = kStatefulSet;
+  changed.replace(changed.find("postgres:16"), 11, "postgres:15");
+  auto reapplied = kubectl({"apply", "-f", writeFile("db-15.yaml", changed)});
+  EXPECT_EQ(reapplied.exit_code, 0) << reapplied.output;
+  EXPECT_TRUE(contains(reapplied.output, "statefulset.apps/db configured")) << reapplied.output;
+  ASSERT_EQ(kubectl({"apply", "-f", writeFile("db.yaml", kStatefulSet)}).exit_code, 0);
+
   auto table = kubectl({"get", "sts"});
   EXPECT_TRUE(contains(table.output, "NAME   READY   AGE")) << table.output;
   EXPECT_TRUE(contains(table.output, "db     0/2")) << table.output;
@@ -69,7 +82,7 @@ TEST_F(KubectlStatefulSetTest, AppliedStatefulSetIsPrintedDescribedScaledPatched
   EXPECT_TRUE(contains(all.output, "statefulset.apps/db")) << all.output;
 
   nlohmann::json object = stored();
-  EXPECT_EQ(object["metadata"]["generation"], 1);
+  EXPECT_EQ(object["metadata"]["generation"], 3);  // created, then two template changes
   EXPECT_EQ(object["spec"]["podManagementPolicy"], "OrderedReady");
   EXPECT_EQ(object["spec"]["updateStrategy"]["rollingUpdate"]["partition"], 0);
   EXPECT_EQ(object["spec"]["revisionHistoryLimit"], 10);
@@ -106,7 +119,7 @@ TEST_F(KubectlStatefulSetTest, AppliedStatefulSetIsPrintedDescribedScaledPatched
   EXPECT_EQ(object["spec"]["template"]["spec"]["containers"][0]["image"], "postgres:17");
   // Strategic merge kept the container's port while changing its image.
   EXPECT_EQ(object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 5432);
-  EXPECT_EQ(object["metadata"]["generation"], 3);
+  EXPECT_EQ(object["metadata"]["generation"], 5);  // + scale, + this patch
 
   auto fixed =
       kubectl({"patch", "sts", "db", "--type=merge", "-p", R"({"spec":{"serviceName":"other"}})"});
