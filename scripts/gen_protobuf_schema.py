@@ -33,6 +33,7 @@ ROOTS = [
     ("v1", "Binding", "k8s.io.api.core.v1.Binding"),
     ("apps/v1", "Deployment", "k8s.io.api.apps.v1.Deployment"),
     ("apps/v1", "ReplicaSet", "k8s.io.api.apps.v1.ReplicaSet"),
+    ("apps/v1", "StatefulSet", "k8s.io.api.apps.v1.StatefulSet"),
     ("autoscaling/v1", "Scale", "k8s.io.api.autoscaling.v1.Scale"),
     ("policy/v1", "PodDisruptionBudget", "k8s.io.api.policy.v1.PodDisruptionBudget"),
     ("policy/v1", "Eviction", "k8s.io.api.policy.v1.Eviction"),

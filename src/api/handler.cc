@@ -574,8 +574,11 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
   if (sub == "status") {
     prepareForStatusUpdate(next, current);
   } else {
-    prepareForUpdate(next, current, hasGeneration(r), hasStatus(r));
+    // Defaults first, as kube-apiserver defaults while decoding: a body that leaves out what the
+    // server defaulted (a replaced list, a PUT of the original manifest) is not a spec change
+    // and must not bump metadata.generation.
     applyDefaults(r, next);
+    prepareForUpdate(next, current, hasGeneration(r), hasStatus(r));
   }
   FieldErrors errors = validateObject(r, next, current);
   if (r.kind == "Service" && sub.empty()) {

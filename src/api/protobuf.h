@@ -9,9 +9,9 @@
 // kind}, raw, contentEncoding, contentType); `raw` is the object of that kind. Decoding is
 // driven by a table generated from k8s.io/api and k8s.io/apimachinery (v0.32) by
 // scripts/gen_protobuf_schema.py (src/api/protobuf_schema.inc) and covers Namespace, Pod,
-// Service, Endpoints, ConfigMap, Secret, Node, Event, Binding, Deployment, ReplicaSet, Scale
-// (autoscaling/v1), PodDisruptionBudget, Eviction, Lease, SelfSubjectReview and DeleteOptions
-// (under any group version) with every message they reach.
+// Service, Endpoints, ConfigMap, Secret, Node, Event, Binding, Deployment, ReplicaSet,
+// StatefulSet, Scale (autoscaling/v1), PodDisruptionBudget, Eviction, Lease, SelfSubjectReview
+// and DeleteOptions (under any group version) with every message they reach.
 //
 // The result is the object kube-apiserver would have received as JSON: apiVersion and kind
 // set; Time/MicroTime as RFC 3339 strings; Quantity as its string; IntOrString as a number or a

@@ -112,6 +112,33 @@ TEST(ProtobufToJson, PointerZerosAreKeptAndOtherZerosDropped) {
                           "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}}})"));
 }
 
+TEST(ProtobufToJson, StatefulSetWithAClaimTemplateAndAZeroPartition) {
+  Pb claim;
+  claim.msg(1, meta("data"))
+      .msg(2, Pb().bytes(1, "ReadWriteOnce")
+                  .msg(2, Pb().msg(2, Pb().bytes(1, "storage").msg(2, Pb().bytes(1, "1Gi")))))
+      .msg(3, Pb());
+  Pb spec;
+  spec.varint(1, 3)
+      .msg(2, Pb().entry(1, "app", "db"))
+      .msg(4, claim)
+      .bytes(5, "db")
+      .bytes(6, "Parallel")
+      .msg(7, Pb().bytes(1, "RollingUpdate").msg(2, Pb().varint(1, 0)))  // partition: *int32
+      .varint(9, 0);  // minReadySeconds: int32, dropped
+  auto body = envelope("apps/v1", "StatefulSet",
+                       Pb().msg(1, meta("db", "default")).msg(2, spec).msg(3, Pb()));
+  EXPECT_EQ(decode(body), json::parse(R"({
+    "apiVersion": "apps/v1", "kind": "StatefulSet",
+    "metadata": {"name": "db", "namespace": "default"},
+    "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "db"}},
+             "serviceName": "db", "podManagementPolicy": "Parallel",
+             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+             "volumeClaimTemplates": [{"metadata": {"name": "data"},
+               "spec": {"accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}}}}]}})"));
+}
+
 TEST(ProtobufToJson, DeleteOptionsDecodeUnderAnyGroupVersionWithGracePeriodZero) {
   auto body = envelope("apps/v1", "DeleteOptions",
                        Pb().varint(1, 0).bytes(4, "Background").bytes(5, "All"));

@@ -200,6 +200,28 @@ TEST(StatefulSetValidation, UpdatesMayChangeOnlyTheMutableSpecFields) {
   EXPECT_EQ(problemsOf(policy, old), std::vector<std::string>{forbidden});
 }
 
+TEST(StatefulSetValidation, StatusCountsMustAddUp) {
+  json s = statefulSet();
+  s["status"] = {{"replicas", 2},
+                 {"readyReplicas", 2},
+                 {"currentReplicas", 2},
+                 {"updatedReplicas", 2},
+                 {"availableReplicas", 1}};
+  EXPECT_EQ(problemsOf(s), std::vector<std::string>{});
+  s["status"] = {
+      {"replicas", 2}, {"readyReplicas", 3}, {"availableReplicas", 3}, {"collisionCount", -1}};
+  EXPECT_EQ(problemsOf(s),
+            (std::vector<std::string>{
+                "status.collisionCount: Invalid value: -1: must be greater than or equal to 0",
+                "status.readyReplicas: Invalid value: 3: cannot be greater than status.replicas",
+                "status.availableReplicas: Invalid value: 3: cannot be greater than "
+                "status.replicas"}));
+  s["status"] = {{"replicas", 3}, {"readyReplicas", 1}, {"availableReplicas", 2}};
+  EXPECT_EQ(problemsOf(s),
+            std::vector<std::string>{"status.availableReplicas: Invalid value: 2: cannot be "
+                                     "greater than status.readyReplicas"});
+}
+
 TEST(StatefulSetTable, ReadyOfDesiredAndAgeWithContainersAndImagesWhenWide) {
   json s = json::parse(R"({"metadata":{"name":"db","creationTimestamp":"2026-12-06T02:59:00Z"},
     "spec":{"replicas":3,"selector":{"matchLabels":{"app":"db"}},
@@ -269,12 +291,28 @@ TEST_F(StatefulSetHandlerTest, CreateDropsStatusCountsGenerationsAndScalesThroug
   EXPECT_EQ(stored["spec"]["replicas"], 3);
   EXPECT_EQ(stored["metadata"]["generation"], 2);
 
+  auto inconsistent = call("PATCH", path_ + "/status", R"({"status":{"readyReplicas":4}})",
+                           "application/merge-patch+json");
+  EXPECT_EQ(inconsistent.status, 422) << inconsistent.body.dump();
   auto status = call("PATCH", path_ + "/status",
                      R"({"status":{"replicas":3,"readyReplicas":3,"observedGeneration":2}})",
                      "application/merge-patch+json");
   ASSERT_EQ(status.status, 200) << status.body.dump();
   EXPECT_EQ(call("GET", path_).body["status"]["readyReplicas"], 3);
   EXPECT_EQ(call("GET", path_).body["metadata"]["generation"], 2);
+}
+
+TEST_F(StatefulSetHandlerTest, ReplacingWithTheOriginalManifestIsNoSpecChange) {
+  ASSERT_EQ(
+      call("POST", "/apis/apps/v1/namespaces/default/statefulsets", statefulSet().dump()).status,
+      201);
+  // The manifest lacks every default the server filled in (strategy, claim status, ...).
+  json same = statefulSet();
+  same["metadata"]["resourceVersion"] = call("GET", path_).body["metadata"]["resourceVersion"];
+  auto replaced = call("PUT", path_, same.dump());
+  ASSERT_EQ(replaced.status, 200) << replaced.body.dump();
+  EXPECT_EQ(replaced.body["metadata"]["generation"], 1);
+  EXPECT_EQ(replaced.body["spec"]["volumeClaimTemplates"][0]["status"]["phase"], "Pending");
 }
 
 TEST_F(StatefulSetHandlerTest, PatchingAFixedFieldIs422AndChangesNothing) {

@@ -236,6 +236,31 @@ void eitherOf(const json& spec, const json::json_pointer& at, const std::string&
   }
 }
 
+// apps ValidateStatefulSetStatus: what a controller writes must add up
+// (available <= ready <= replicas, current and updated <= replicas).
+void validateStatefulSetStatus(const json& status, FieldErrors& errors) {
+  for (const char* field : {"replicas", "readyReplicas", "currentReplicas", "updatedReplicas",
+                            "availableReplicas", "observedGeneration", "collisionCount"}) {
+    nonNegative(status, json::json_pointer("/" + std::string(field)),
+                "status." + std::string(field), errors);
+  }
+  auto count = [&](const char* field) -> int64_t {
+    const json& v = status.value(field, json(0));
+    return v.is_number_integer() ? v.get<int64_t>() : 0;
+  };
+  for (const char* field :
+       {"readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas"}) {
+    if (count(field) > count("replicas")) {
+      errors.push_back(invalidField("status." + std::string(field), count(field),
+                                    "cannot be greater than status.replicas"));
+    }
+  }
+  if (count("availableReplicas") > count("readyReplicas")) {
+    errors.push_back(invalidField("status.availableReplicas", count("availableReplicas"),
+                                  "cannot be greater than status.readyReplicas"));
+  }
+}
+
 // apps ValidateStatefulSet{Spec,Update}: `old` is null on create.
 void validateStatefulSet(const json& object, const json& old, FieldErrors& errors) {
   const json spec = object.value("spec", json::object());
@@ -271,6 +296,7 @@ void validateStatefulSet(const json& object, const json& old, FieldErrors& error
       errors.push_back(unsupportedField("spec.template.spec.restartPolicy", policy, {"Always"}));
     }
   }
+  validateStatefulSetStatus(object.value("status", json::object()), errors);
   if (!old.is_object()) {
     return;
   }
