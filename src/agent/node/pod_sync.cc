@@ -271,6 +271,17 @@ SyncAction syncPod(const PodFacts& facts) {
     }
   };
 
+  // A container that never ran: started, unless its configuration cannot be made (waiting with
+  // the kubelet's CreateContainerConfigError and the reason).
+  auto firstStart = [&](const std::string& name, bool init) {
+    auto error = facts.config_errors.find(name);
+    if (error != facts.config_errors.end()) {
+      waiting[name] = {"CreateContainerConfigError", error->second};
+    } else {
+      action.start.push_back({name, 0, init});
+    }
+  };
+
   std::string phase = "Pending";
   bool initialized = init_containers.empty();
   bool init_failed = false;
@@ -312,12 +323,7 @@ SyncAction syncPod(const PodFacts& facts) {
       std::string name = str(*c, "name");
       auto current = facts.current.find(name);
       if (current == facts.current.end()) {
-        auto error = facts.config_errors.find(name);
-        if (error != facts.config_errors.end()) {
-          waiting[name] = {"CreateContainerConfigError", error->second};
-        } else {
-          action.start.push_back({name, 0, true});
-        }
+        firstStart(name, true);
         initialized = false;
         break;
       }
@@ -347,12 +353,7 @@ SyncAction syncPod(const PodFacts& facts) {
         std::string name = str(*c, "name");
         auto current = facts.current.find(name);
         if (current == facts.current.end()) {
-          auto error = facts.config_errors.find(name);
-          if (error != facts.config_errors.end()) {
-            waiting[name] = {"CreateContainerConfigError", error->second};
-          } else {
-            action.start.push_back({name, 0, false});
-          }
+          firstStart(name, false);
           continue;
         }
         const ObservedContainer& obs = current->second;
