@@ -16,7 +16,8 @@ TEST(ExecFrames, ChannelByteThenData) {
 }
 
 TEST(ExecFrames, V5CloseNamesTheChannel) {
-  auto decoded = decodeFrame(std::string("\xff\x00", 2));
+  const std::string message("\xff\x00", 2);  // the frame's data is a view into it
+  auto decoded = decodeFrame(message);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->channel, kCloseChannel);
   ASSERT_EQ(decoded->data.size(), 1u);
