@@ -50,20 +50,6 @@ bool isLabelKey(std::string_view key) {
   return isLabelToken(key.substr(slash + 1), false);
 }
 
-std::vector<std::string_view> splitCommas(std::string_view text) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) {
-      comma = text.size();
-    }
-    parts.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 Result<std::map<std::string, std::string>> parseLabels(std::string_view text) {
@@ -143,6 +129,21 @@ Result<void> validate(const NodeSpec& spec) {
   }
   return {};
 }
+
+std::vector<std::string_view> splitCommas(std::string_view text) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) {
+      comma = text.size();
+    }
+    parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
 
 std::string nodeName(const NodeSpec& spec, int index) {
   return spec.name_prefix + std::to_string(index);

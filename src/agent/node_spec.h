@@ -40,6 +40,8 @@ struct NodeSpec {
 
 // InvalidArgument naming the flag (--node-cpu, --node-memory, --node-max-pods, --zones, ...).
 Result<void> validate(const NodeSpec& spec);
+// "a,,b" → {"a", "", "b"}: every part, empty ones too, so flag parsers can refuse them.
+std::vector<std::string_view> splitCommas(std::string_view text);
 // "k=v,k2=v2" → labels; errors name --labels and the bad entry.
 Result<std::map<std::string, std::string>> parseLabels(std::string_view text);
 // "a,b,c" → zones; errors name --zones.

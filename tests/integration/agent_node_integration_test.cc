@@ -4,9 +4,7 @@
 // namespace and listen on loopback ports the test picks (pod networks have their own tests,
 // which build namespaces). Each test checks what kubectl shows and what the processes did.
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller_fixture.h"
+#include "net/endpoint.h"
 #include "testing/agent_cgroups.h"
 
 namespace rampart {
@@ -28,18 +27,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::eventually;
 using testing::readWholeFile;
-
-uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class AgentNodeTest : public testing::ControllerTest {
  protected:
@@ -256,7 +243,9 @@ spec:
 }
 
 TEST_F(AgentNodeTest, AReadinessProbeGatesReadyAndTheServicesEndpoints) {
-  uint16_t port = freePort();
+  auto picked = net::pickFreePort("127.0.0.1");
+  ASSERT_TRUE(picked);
+  uint16_t port = *picked;
   std::string flag = dir_.path() + "/ready-flag";
   auto applied = apply("web.yaml", R"(apiVersion: apps/v1
 kind: Deployment

@@ -652,7 +652,6 @@ asio::awaitable<void> Agent::syncOne(const std::string& key) {
                                  : Duration::zero();
     entry->second.recordExit(facts.now - ran, facts.now);
     probes_->remove(uid, name);
-    st.probed.erase(name);
     st.health.erase(name);
   }
   for (auto& [name, backoff] : st.backoff) {
@@ -830,7 +829,6 @@ asio::awaitable<void> Agent::startContainer(json pod, StartContainer start,
       probes_->add(uid, start.name, *specs, clock_.now(), pod_ip, execIn(started->pid));
   state->second.health[start.name] =
       ContainerHealth{initial.started, initial.ready, initial.restart_needed, initial.message};
-  state->second.probed.insert(start.name);
 }
 
 asio::awaitable<void> Agent::killContainer(std::string uid, KillContainer kill) {

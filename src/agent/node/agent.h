@@ -110,8 +110,6 @@ class Agent {
     std::map<std::string, runtime::CrashLoopBackOff> backoff;
     std::map<std::string, int> exit_seen;  // the attempt whose exit the back-off has counted
     std::map<std::string, ContainerHealth> health;
-    std::set<std::string> probed;  // containers whose probes run (for the current attempt)
-    std::map<std::string, int> probed_attempt;
   };
   struct Worker {
     bool busy = false;

@@ -50,18 +50,6 @@ std::string osImage() {
   return "Linux";
 }
 
-std::vector<std::string> splitCommas(const std::string& text) {
-  std::vector<std::string> out;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, ',')) {
-    if (!part.empty()) {
-      out.push_back(part);
-    }
-  }
-  return out;
-}
-
 json condition(const json& old_conditions, const char* type, bool value, const char* reason,
                const char* message, const std::string& at) {
   std::string status = value ? "True" : "False";
@@ -123,7 +111,11 @@ Result<MachineFacts> readMachine() {
 Result<std::pair<int64_t, int64_t>> parseReserved(const std::string& text) {
   int64_t cpu = 0;
   int64_t memory = 0;
-  for (const auto& entry : splitCommas(text)) {
+  if (text.empty()) {
+    return std::make_pair(cpu, memory);
+  }
+  for (auto part : splitCommas(text)) {
+    std::string entry(part);
     auto eq = entry.find('=');
     std::string key = eq == std::string::npos ? entry : entry.substr(0, eq);
     if (eq == std::string::npos || (key != "cpu" && key != "memory")) {
@@ -142,7 +134,11 @@ Result<std::pair<int64_t, int64_t>> parseReserved(const std::string& text) {
 
 Result<json> parseTaints(const std::string& text) {
   json taints = json::array();
-  for (const auto& entry : splitCommas(text)) {
+  if (text.empty()) {
+    return taints;
+  }
+  for (auto part : splitCommas(text)) {
+    std::string entry(part);
     auto colon = entry.rfind(':');
     if (colon == std::string::npos) {
       return fail(ErrorCode::InvalidArgument, "--register-with-taints: \"", entry,
