@@ -24,6 +24,7 @@
 #include "lb/etcd_source.h"
 #include "lb/listen_check.h"
 #include "lb/nft.h"
+#include "runtime/socket_activation.h"
 
 namespace rampart::lb {
 namespace asio = boost::asio;
@@ -161,8 +162,13 @@ Result<tcp::endpoint> resolve(const net::Endpoint& e) {
   return results.begin()->endpoint();
 }
 
-// A listening socket with SO_REUSEPORT, so every worker can own one on the same address.
+// A listening socket with SO_REUSEPORT, so every worker can own one on the same address; or a
+// descriptor of the socket inherited for that address (socket activation), which the workers
+// then share.
 Result<int> openListener(const tcp::endpoint& at) {
+  if (auto inherited = runtime::inheritedListener(at.data(), static_cast<socklen_t>(at.size()))) {
+    return *inherited;
+  }
   int family = at.address().is_v6() ? AF_INET6 : AF_INET;
   int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -353,7 +359,14 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
       bool ours = std::any_of(servers_.begin(), servers_.end(), [&](const auto& named) {
         return named.second->config.listen == vs.listen;
       });
-      if (auto free = ours ? ok() : checkNobodyListens(*listen); !free) {
+      // An inherited socket for this address is the one listening there: it is ours.
+      bool inherited = false;
+      if (auto probe = runtime::inheritedListener(listen->data(),
+                                                  static_cast<socklen_t>(listen->size()))) {
+        ::close(*probe);
+        inherited = true;
+      }
+      if (auto free = ours || inherited ? ok() : checkNobodyListens(*listen); !free) {
         undo();
         return fail(ErrorCode::Unavailable, "virtual server '", vs.name,
                     "': ", free.error().message);

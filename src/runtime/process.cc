@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace rampart::runtime {
@@ -52,16 +54,57 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  int netns_fd = -1;
+  if (!options.netns.empty()) {
+    netns_fd = ::open(options.netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) {
+      if (log_fd >= 0) {
+        ::close(log_fd);
+      }
+      return fail(ErrorCode::Unavailable, "spawn: network namespace ", options.netns, ": ",
+                  std::strerror(errno));
+    }
+  }
+  // The environment is built here (setenv is not async-signal-safe); the child writes its own
+  // PID into the LISTEN_PID slot with plain stores.
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  char* listen_pid_slot = nullptr;
+  if (!options.listen_fds.empty()) {
+    for (char** e = environ; *e; ++e) {
+      std::string_view entry(*e);
+      if (!entry.starts_with("LISTEN_FDS=") && !entry.starts_with("LISTEN_PID=") &&
+          !entry.starts_with("LISTEN_FDNAMES=")) {
+        env_storage.emplace_back(entry);
+      }
+    }
+    env_storage.push_back("LISTEN_FDS=" + std::to_string(options.listen_fds.size()));
+    env_storage.push_back("LISTEN_PID=" + std::string(20, '\0'));
+    for (auto& e : env_storage) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    listen_pid_slot = env_storage.back().data() + std::strlen("LISTEN_PID=");
+  }
+  auto close_parent_fds = [&] {
     if (log_fd >= 0) {
       ::close(log_fd);
     }
+    if (netns_fd >= 0) {
+      ::close(netns_fd);
+    }
+  };
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    close_parent_fds();
     return fail(ErrorCode::Internal, "fork: ", std::strerror(errno));
   }
   if (pid == 0) {
     // Child: only async-signal-safe calls until exec.
+    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
+      ::_exit(126);
+    }
     if (!options.user.empty()) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
         ::_exit(126);
@@ -88,12 +131,36 @@ Result<pid_t> spawn(const SpawnOptions& options) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execvp(argv[0], argv.data());
+    if (listen_pid_slot) {
+      // Move the sockets above every target slot first, so that dup2 onto 3, 4, ... never
+      // overwrites a socket not yet moved.
+      constexpr int kHigh = 1000;
+      int n = static_cast<int>(options.listen_fds.size());
+      for (int i = 0; i < n; ++i) {
+        if (::dup2(options.listen_fds[i], kHigh + i) < 0) {
+          ::_exit(126);
+        }
+      }
+      for (int i = 0; i < n; ++i) {
+        ::dup2(kHigh + i, 3 + i);  // dup2 clears FD_CLOEXEC on the new descriptor
+        ::close(kHigh + i);
+      }
+      char digits[20];
+      int len = 0;
+      for (pid_t self = ::getpid(); self > 0 && len < 20; self /= 10) {
+        digits[len++] = static_cast<char>('0' + self % 10);
+      }
+      for (int i = 0; i < len; ++i) {
+        listen_pid_slot[i] = digits[len - 1 - i];
+      }
+      listen_pid_slot[len] = '\0';
+      ::execvpe(argv[0], argv.data(), envp.data());
+    } else {
+      ::execvp(argv[0], argv.data());
+    }
     ::_exit(127);
   }
-  if (log_fd >= 0) {
-    ::close(log_fd);
-  }
+  close_parent_fds();
   return pid;
 }
 

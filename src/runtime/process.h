@@ -24,6 +24,16 @@ struct SpawnOptions {
   bool die_with_parent = true;
   bool new_session = false;       // setsid(): survives the caller's terminal and process group
   std::string user;               // run as this user (e.g. postgres); needs root
+  // A network namespace to run in (e.g. "/run/netns/lab-m1"); needs root. Only the network
+  // namespace changes (setns), unlike `ip netns exec`, which also gives the process a mount
+  // namespace of its own, so mounts it makes (a pod's namespace under /run/netns) would be
+  // invisible to everyone else.
+  std::string netns;
+  // Listening sockets handed over in systemd's socket-activation protocol: they become fds 3,
+  // 4, ... of the child, with LISTEN_FDS=<count> and LISTEN_PID=<child pid> in its environment
+  // (see socket_activation.h). A socket keeps the network namespace it was made in, so a child
+  // in a lab namespace can serve on the caller's loopback.
+  std::vector<int> listen_fds;
 };
 
 Result<pid_t> spawn(const SpawnOptions& options);

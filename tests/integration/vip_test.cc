@@ -220,5 +220,61 @@ TEST_F(KernelMode, FlowsPinnedToARemovedBackendAreFlushedFromConntrack) {
   EXPECT_GT(trackedFlowsTo(18081), 0) << "flows to the healthy backend are left alone";
 }
 
+// A listening socket on the caller's loopback, made before the spawn, served by an lb that
+// runs inside a namespace of its own (systemd's socket activation): the way `rampart up` gives
+// kubectl on the host a door into the lab network without touching the host's namespace.
+TEST(Vip, AnLbInAnotherNamespaceServesTheCallersLoopbackThroughAnInheritedSocket) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to create a network namespace";
+  }
+  testing::TempDir dir;
+  NetNs ns("rampart-act-" + std::to_string(::getpid()));
+  ASSERT_TRUE(ns.ok());
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 64), 0);
+  socklen_t length = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+
+  // The backend listens on the namespace's loopback only: the host cannot reach it directly.
+  runtime::SpawnOptions backend_options{{TEST_BACKEND, "--listen", "127.0.0.1:18090", "--name",
+                                         "inside", "--mode", "http"},
+                                        dir.path() + "/backend.log"};
+  backend_options.netns = "/run/netns/" + ns.name();
+  auto backend = runtime::spawn(backend_options);
+  ASSERT_TRUE(backend);
+  runtime::SpawnOptions lb_options{{RAMPART_BINARY, "lb", "--vs", "127.0.0.1:" + port, "--rs",
+                                    "127.0.0.1:18090", "--health-schem", "tcp", "--admin",
+                                    "127.0.0.1:19091"},
+                                   dir.path() + "/lb.log"};
+  lb_options.netns = "/run/netns/" + ns.name();
+  lb_options.listen_fds = {listener};
+  auto lb = runtime::spawn(lb_options);
+  ::close(listener);  // the lb holds it now: the port stays open only through the lb
+  ASSERT_TRUE(lb);
+  Reaper reaper{{*lb, *backend}};
+
+  std::string body;
+  for (int i = 0; i < 100 && body != "inside"; ++i) {
+    std::this_thread::sleep_for(50ms);
+    body = runtime::runCommand({"curl", "-s", "--max-time", "1", "http://127.0.0.1:" + port + "/"},
+                               5s)
+               .output;
+  }
+  EXPECT_EQ(body, "inside") << testing::readWholeFile(dir.path() + "/lb.log");
+  // The lb itself runs in the lab namespace: its admin address is not on the host.
+  auto host_admin = runtime::runCommand(
+      {"curl", "-s", "--max-time", "1", "-o", "/dev/null", "http://127.0.0.1:19091/healthz"}, 5s);
+  EXPECT_NE(host_admin.exit_code, 0) << "the admin server should be inside the namespace";
+  auto inside_admin =
+      runIn(ns.name(), {"curl", "-s", "--max-time", "1", "http://127.0.0.1:19091/healthz"});
+  EXPECT_EQ(inside_admin.exit_code, 0) << inside_admin.output;
+}
+
 }  // namespace
 }  // namespace rampart
