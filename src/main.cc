@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::addController(app, action);
   cli::addAgent(app, action);
   cli::addAgentShim(app, action);
+  cli::addCluster(app, action);
   cli::addDemo(app, action);
 
   try {

@@ -26,6 +26,7 @@ void addChaos(CLI::App& app, Action& action);
 void addServer(CLI::App& app, Action& action);
 void addController(CLI::App& app, Action& action);
 void addAgent(CLI::App& app, Action& action);
+void addCluster(CLI::App& app, Action& action);  // up, down, status
 void addAgentShim(CLI::App& app, Action& action);  // hidden: the container runtime's shim
 
 }  // namespace rampart::cli

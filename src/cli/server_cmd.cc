@@ -15,6 +15,7 @@
 #include "api/server.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "kube/kubeconfig.h"
 #include "net/pki.h"
 #include "runtime/daemon.h"
 #include "runtime/secret_file.h"
@@ -117,23 +118,6 @@ Result<std::string> servingCertificate(const ServerFlags& flags, net::TlsFiles& 
   return ca;
 }
 
-Result<void> writeKubeconfig(const std::string& path, const std::string& server,
-                             const std::string& ca_file, const std::string& token) {
-  auto ca = readFile(ca_file);
-  if (!ca) {
-    return fail(ca.error());
-  }
-  std::string text = "apiVersion: v1\nkind: Config\nclusters:\n- name: rampart\n  cluster:\n"
-                     "    server: " + server + "\n    certificate-authority-data: " +
-                     store::etcd::base64Encode(*ca) +
-                     "\nusers:\n- name: admin\n  user:\n    token: " + token +
-                     "\ncontexts:\n- name: rampart\n  context:\n    cluster: rampart\n"
-                     "    user: admin\ncurrent-context: rampart\n";
-  std::error_code ec;
-  fs::remove(path, ec);
-  return runtime::writeSecretFile(path, text);
-}
-
 int runServer(const ServerFlags& flags) {
   if (flags.etcd_servers.empty()) {
     return usage("--etcd-servers is required");
@@ -204,7 +188,12 @@ int runServer(const ServerFlags& flags) {
                         ? "https://" + host + ":" + std::to_string(bound->port)
                         : flags.kubeconfig_server;
   if (!flags.write_kubeconfig.empty()) {
-    if (auto r = writeKubeconfig(flags.write_kubeconfig, url, *trust, options.tokens->firstToken());
+    auto ca = readFile(*trust);
+    if (!ca) {
+      return usage("--write-kubeconfig: " + ca.error().message);
+    }
+    if (auto r = kube::writeKubeConfig(flags.write_kubeconfig, url, *ca,
+                                       options.tokens->firstToken());
         !r) {
       return usage("--write-kubeconfig: " + r.error().message);
     }

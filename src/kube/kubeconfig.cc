@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "runtime/secret_file.h"
 #include "store/etcd_codec.h"
 
 namespace rampart::kube {
@@ -159,6 +160,20 @@ Result<KubeConfig> loadKubeConfig(const std::string& path, const std::string& co
   }
   std::string base = std::filesystem::path(path).parent_path().string();
   return parseKubeConfig(*text, path, base.empty() ? "." : base, context);
+}
+
+Result<void> writeKubeConfig(const std::string& path, const std::string& server,
+                             const std::string& ca_pem, const std::string& token,
+                             const std::string& name) {
+  std::string text = "apiVersion: v1\nkind: Config\nclusters:\n- name: " + name +
+                     "\n  cluster:\n    server: " + server +
+                     "\n    certificate-authority-data: " + store::etcd::base64Encode(ca_pem) +
+                     "\nusers:\n- name: " + name + "-admin\n  user:\n    token: " + token +
+                     "\ncontexts:\n- name: " + name + "\n  context:\n    cluster: " + name +
+                     "\n    user: " + name + "-admin\ncurrent-context: " + name + "\n";
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return runtime::writeSecretFile(path, text);
 }
 
 }  // namespace rampart::kube

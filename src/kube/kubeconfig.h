@@ -28,4 +28,10 @@ Result<KubeConfig> loadKubeConfig(const std::string& path, const std::string& co
 Result<KubeConfig> parseKubeConfig(const std::string& text, const std::string& origin,
                                    const std::string& base_dir, const std::string& context = "");
 
+// Writes a kubeconfig with one cluster (`server`, the CA's PEM inline), one user (a bearer
+// token) and one context, current, named `name`; 0600, created afresh (the token is a secret).
+Result<void> writeKubeConfig(const std::string& path, const std::string& server,
+                             const std::string& ca_pem, const std::string& token,
+                             const std::string& name = "rampart");
+
 }  // namespace rampart::kube

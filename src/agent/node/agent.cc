@@ -361,10 +361,12 @@ asio::awaitable<void> Agent::routeLoop() {
     }
     auto* network = network_;
     auto sync = [network, desired] { return network->syncRoutes(desired); };
-    auto done = co_await asio::co_spawn(
-        blocking_.get_executor(),
-        [sync]() -> asio::awaitable<Result<podnet::RouteSyncReport>> { co_return sync(); },
-        asio::use_awaitable);
+    // The coroutine lambda is bound to a local first: a capturing lambda written inside a
+    // co_await expression is destroyed twice by g++ 12 (a double free that crashed the agent).
+    auto task = [sync]() -> asio::awaitable<Result<podnet::RouteSyncReport>> {
+      co_return sync();
+    };
+    auto done = co_await asio::co_spawn(blocking_.get_executor(), task(), asio::use_awaitable);
     if (done) {
       routes_ = std::move(desired);
       logInfo("agent: routes to " + std::to_string(routes_.size()) + " other nodes' pods");
@@ -478,9 +480,8 @@ asio::awaitable<void> Agent::cleanUp(std::string uid, Duration grace) {
   if (network_ != nullptr) {
     auto* network = network_;
     auto detach = [network, uid] { return network->detach(uid); };
-    auto done = co_await asio::co_spawn(
-        blocking_.get_executor(),
-        [detach]() -> asio::awaitable<Result<void>> { co_return detach(); }, asio::use_awaitable);
+    auto task = [detach]() -> asio::awaitable<Result<void>> { co_return detach(); };
+    auto done = co_await asio::co_spawn(blocking_.get_executor(), task(), asio::use_awaitable);
     if (!done) {
       logWarn("agent: removing the network of pod " + uid + ": " + done.error().message);
     }
@@ -506,10 +507,8 @@ asio::awaitable<Result<void>> Agent::ensureNetwork(const json& pod, PodState& st
   std::string uid = str(pod, "/metadata/uid");
   auto* network = network_;
   auto attach = [network, uid] { return network->attach(uid); };
-  auto net = co_await asio::co_spawn(
-      blocking_.get_executor(),
-      [attach]() -> asio::awaitable<Result<podnet::PodNet>> { co_return attach(); },
-      asio::use_awaitable);
+  auto task = [attach]() -> asio::awaitable<Result<podnet::PodNet>> { co_return attach(); };
+  auto net = co_await asio::co_spawn(blocking_.get_executor(), task(), asio::use_awaitable);
   if (!net) {
     co_return tl::unexpected(net.error());
   }

@@ -1,0 +1,625 @@
+#include "cluster/up.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/runtime/node_cleanup.h"
+#include "cluster/credentials.h"
+#include "cluster/http_call.h"
+#include "cluster/lab_network.h"
+#include "cluster/processes.h"
+#include "lab/etcd_cluster.h"
+#include "runtime/process.h"
+#include "runtime/secret_file.h"
+
+namespace rampart::cluster {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+void say(const Progress& progress, const std::string& line) {
+  if (progress) {
+    progress(line);
+  }
+}
+
+std::string nowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s",
+                std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0);
+  return buf;
+}
+
+// Keeps two cluster commands off one directory: flock on <dir>/.lock, released with the process.
+class DirLock {
+ public:
+  static Result<DirLock> take(const std::string& dir) {
+    std::string path = dir + "/.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return fail(ErrorCode::Unavailable, "open ", path, ": ", std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return fail(ErrorCode::FailedPrecondition, "another rampart command is working on ", dir,
+                  " (", path, " is locked)");
+    }
+    DirLock lock;
+    lock.fd_ = fd;
+    return lock;
+  }
+  DirLock(DirLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  DirLock& operator=(DirLock&&) = delete;
+  ~DirLock() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+
+ private:
+  DirLock() = default;
+  int fd_ = -1;
+};
+
+// A recorded PID still names a process of this cluster: alive, and its command line names the
+// cluster's directory (every process's config, data or log path is under it), so a recycled PID
+// is never taken for ours.
+bool ours(pid_t pid, const std::string& dir) {
+  return pid > 0 && runtime::isAlive(pid) &&
+         runtime::commandLine(pid).find(dir) != std::string::npos;
+}
+
+// From here on this process speaks from inside the hub (the lab network's side of the bridge).
+// The calling thread only: call before any other thread exists.
+Result<void> enterNetns(const std::string& name) {
+  int fd = ::open(netnsPath(name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fail(ErrorCode::Unavailable, "open ", netnsPath(name), ": ", std::strerror(errno));
+  }
+  int r = ::setns(fd, CLONE_NEWNET);
+  int err = errno;
+  ::close(fd);
+  if (r != 0) {
+    return fail(ErrorCode::PermissionDenied, "enter network namespace ", name, ": ",
+                std::strerror(err));
+  }
+  return ok();
+}
+
+Result<int> loopbackListener(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return fail(ErrorCode::Internal, "socket: ", std::strerror(errno));
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1024) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail(ErrorCode::Unavailable, "the kubectl gateway cannot listen on 127.0.0.1:", std::to_string(port),
+                ": ", std::strerror(err));
+  }
+  return fd;
+}
+
+Result<uint16_t> freeLoopbackPort() {
+  auto fd = loopbackListener(0);
+  if (!fd) {
+    return fail(fd.error());
+  }
+  sockaddr_in addr{};
+  socklen_t length = sizeof addr;
+  ::getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  ::close(*fd);
+  return ntohs(addr.sin_port);
+}
+
+Result<void> writeFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out) {
+      return fail(ErrorCode::Unavailable, "write ", tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return fail(ErrorCode::Unavailable, "write ", path, ": ", std::strerror(errno));
+  }
+  return ok();
+}
+
+Result<void> writeBalancerConfigs(const std::string& dir, const ClusterState& state) {
+  for (const auto& n : state.nodes) {
+    if (auto r = writeFile(vipConfigFile(dir, n.spec.name), vipConfig(state, n.spec)); !r) {
+      return r;
+    }
+  }
+  return writeFile(gatewayConfigFile(dir), gatewayConfig(state));
+}
+
+std::string tail(const std::string& path, size_t bytes) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  return text.size() > bytes ? "..." + text.substr(text.size() - bytes) : text;
+}
+
+Result<pid_t> startProcess(const ProcessPlan& plan, const std::vector<int>& listen_fds = {}) {
+  runtime::SpawnOptions spawn;
+  spawn.argv = plan.argv;
+  spawn.log_file = plan.log_file;
+  spawn.netns = netnsPath(plan.netns);
+  spawn.die_with_parent = false;  // the cluster outlives the command
+  spawn.new_session = true;
+  spawn.listen_fds = listen_fds;
+  return runtime::spawn(spawn);
+}
+
+net::Endpoint apiEndpoint(const NodeSpec& node) {
+  return net::Endpoint{nodeAddress(node.ordinal), kApiPort, true};
+}
+
+Result<void> waitApiReady(const std::string& dir, const NodeSpec& node, Duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no answer";
+  HttpCall call;
+  call.path = "/readyz";
+  call.tls.ca = caFile(dir);
+  call.timeout = 1s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = httpCall(apiEndpoint(node), call);
+    if (r && r->status == 200) {
+      return ok();
+    }
+    last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+    std::this_thread::sleep_for(50ms);
+  }
+  return fail(ErrorCode::DeadlineExceeded, "the API server of ", node.name, " is not ready after ",
+              seconds(timeout), ": ", last);
+}
+
+// Nodes (by name) whose Ready condition is True, as the API says; an error when no master
+// answers.
+Result<std::set<std::string>> readyNodes(const std::string& dir, const ClusterState& state,
+                                         const std::string& token) {
+  HttpCall call;
+  call.path = "/api/v1/nodes";
+  call.tls.ca = caFile(dir);
+  call.bearer = token;
+  call.timeout = 2s;
+  std::string last = "no master";
+  for (const auto* m : state.masters()) {
+    auto r = httpCall(apiEndpoint(m->spec), call);
+    if (!r || r->status != 200) {
+      last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+      continue;
+    }
+    json list = json::parse(r->body, nullptr, false);
+    if (!list.is_object() || !list["items"].is_array()) {
+      last = "not a NodeList";
+      continue;
+    }
+    std::set<std::string> ready;
+    for (const auto& item : list["items"]) {
+      const auto* conditions = item.contains("status") && item["status"].is_object() &&
+                                       item["status"].contains("conditions")
+                                   ? &item["status"]["conditions"]
+                                   : nullptr;
+      if (!conditions || !conditions->is_array()) {
+        continue;
+      }
+      for (const auto& c : *conditions) {
+        if (c.is_object() && c.value("type", "") == "Ready" && c.value("status", "") == "True" &&
+            item["metadata"].is_object() && item["metadata"]["name"].is_string()) {
+          ready.insert(item["metadata"]["name"].get<std::string>());
+        }
+      }
+    }
+    return ready;
+  }
+  return fail(ErrorCode::Unavailable, "no API server answered: ", last);
+}
+
+Result<void> waitNodesReady(const std::string& dir, const ClusterState& state,
+                            const std::string& token, Duration timeout,
+                            const Progress& progress) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t reported = 0;
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto ready = readyNodes(dir, state, token);
+    if (ready) {
+      size_t count = 0;
+      std::vector<std::string> missing;
+      for (const auto& n : state.nodes) {
+        if (ready->count(n.spec.name)) {
+          ++count;
+        } else {
+          missing.push_back(n.spec.name);
+        }
+      }
+      if (count == state.nodes.size()) {
+        return ok();
+      }
+      if (count != reported) {
+        say(progress, "  " + std::to_string(count) + "/" + std::to_string(state.nodes.size()) +
+                          " nodes Ready");
+        reported = count;
+      }
+      last = "not Ready: ";
+      for (const auto& m : missing) {
+        last += m + " ";
+      }
+    } else {
+      last = ready.error().message;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return fail(ErrorCode::DeadlineExceeded, "not every node is Ready after ", seconds(timeout),
+              " (", last, "); see the agents' logs under ", dir, "/nodes/<node>/agent.log");
+}
+
+// Ends the processes of one namespace: SIGTERM, then SIGKILL after `grace`. Every process in a
+// namespace the cluster made is the cluster's (its components and what they started).
+void endNamespaceProcesses(const std::string& netns, const std::vector<pid_t>& recorded,
+                           const std::string& dir, Duration grace) {
+  std::set<pid_t> pids;
+  for (pid_t p : netnsPids(netns)) {
+    pids.insert(p);
+  }
+  for (pid_t p : recorded) {
+    if (ours(p, dir)) {
+      pids.insert(p);
+    }
+  }
+  for (pid_t p : pids) {
+    ::kill(p, SIGCONT);  // a frozen process (chaos) cannot handle SIGTERM
+    ::kill(p, SIGTERM);
+  }
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool any = false;
+    for (pid_t p : pids) {
+      any = any || runtime::isAlive(p);
+    }
+    if (!any) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  for (pid_t p : netnsPids(netns)) {
+    pids.insert(p);
+  }
+  for (pid_t p : pids) {
+    if (runtime::isAlive(p)) {
+      ::kill(p, SIGKILL);
+    }
+  }
+  for (pid_t p : pids) {
+    runtime::waitExit(p, 2s);
+  }
+}
+
+// Every process, pod and namespace of one node.
+Result<void> tearDownNode(const std::string& dir, const std::string& cluster,
+                          const NodeState& node, const Progress& progress) {
+  std::vector<pid_t> recorded;
+  for (const auto& [kind, pid] : node.pids) {
+    recorded.push_back(pid);
+  }
+  endNamespaceProcesses(node.spec.name, recorded, dir, 3s);
+  agent::runtime::killNodePods(node.spec.name);
+  int pods = agent::runtime::removeNodePodNetworks(node.spec.name);
+  if (auto r = removeNodeNetwork(cluster, node.spec); !r) {
+    return r;
+  }
+  say(progress, "  " + node.spec.name + ": stopped" +
+                    (pods ? ", " + std::to_string(pods) + " pod networks removed" : ""));
+  return ok();
+}
+
+}  // namespace
+
+std::string absoluteDir(const std::string& dir) {
+  std::error_code ec;
+  auto p = fs::absolute(dir, ec).lexically_normal().string();
+  while (p.size() > 1 && p.back() == '/') {
+    p.pop_back();
+  }
+  return p;
+}
+
+Result<UpReport> up(const UpOptions& options) {
+  auto started_at = std::chrono::steady_clock::now();
+  if (::geteuid() != 0) {
+    return fail(ErrorCode::PermissionDenied,
+                "rampart up needs root: every node is a network namespace, and agents make "
+                "cgroups and pod networks");
+  }
+  std::string dir = absoluteDir(options.dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return fail(ErrorCode::InvalidArgument, "--dir ", dir, ": ", ec.message());
+  }
+  ::chmod(dir.c_str(), 0755);  // pods running as other users read their volumes below it
+  auto lock = DirLock::take(dir);
+  if (!lock) {
+    return fail(lock.error());
+  }
+  UpReport report;
+  auto loaded = loadState(dir);
+  if (loaded) {
+    report.restarted = true;
+    say(options.progress, "bringing back cluster " + loaded->name + " from " + dir + " (" +
+                              std::to_string(loaded->nodes.size()) + " nodes)");
+  } else if (loaded.error().code != ErrorCode::NotFound) {
+    return fail(loaded.error());
+  } else {
+    if (auto r = validateSpec(options.spec); !r) {
+      return fail(r.error());
+    }
+    ClusterState fresh;
+    fresh.name = options.spec.name;
+    fresh.zones = options.spec.zones;
+    fresh.created = nowRfc3339();
+    for (const auto& spec : planNodes(options.spec)) {
+      fresh.nodes.push_back(NodeState{spec, {}});
+      fresh.max_ordinal = std::max(fresh.max_ordinal, spec.ordinal);
+    }
+    // A namespace of that name belongs to another cluster of the same name: refuse rather than
+    // share (or later delete) it.
+    for (const auto& n : listNetns()) {
+      if (n == hubNamespace(fresh.name) || fresh.find(n)) {
+        return fail(ErrorCode::AlreadyExists, "network namespace ", n,
+                    " exists: another cluster named '", fresh.name,
+                    "' runs on this machine (give --name, or `rampart down` it)");
+      }
+    }
+    auto port = freeLoopbackPort();
+    if (!port) {
+      return fail(port.error());
+    }
+    fresh.gateway_port = *port;
+    say(options.progress, "creating cluster " + fresh.name + " in " + dir + ": " +
+                              std::to_string(options.spec.masters) + " masters, " +
+                              std::to_string(options.spec.workers) + " workers, zones " +
+                              [&] {
+                                std::string z;
+                                for (const auto& s : fresh.zones) {
+                                  z += (z.empty() ? "" : ",") + s;
+                                }
+                                return z;
+                              }());
+    loaded = std::move(fresh);
+  }
+  ClusterState& state = *loaded;
+  // The journal first: from here on `rampart down` finds whatever gets made.
+  if (auto r = saveState(dir, state); !r) {
+    return fail(r.error());
+  }
+
+  auto tokens = ensureClusterCredentials(dir);
+  if (!tokens) {
+    return fail(tokens.error());
+  }
+  for (const auto& n : state.nodes) {
+    if (n.spec.role == Role::Master) {
+      if (auto r = ensureServerCertificate(dir, n.spec); !r) {
+        return fail(r.error());
+      }
+    }
+    if (auto r = ensureNodeCertificate(dir, n.spec); !r) {
+      return fail(r.error());
+    }
+  }
+  if (auto r = writeKubeconfigs(dir, state, *tokens); !r) {
+    return fail(r.error());
+  }
+  if (auto r = writeBalancerConfigs(dir, state); !r) {
+    return fail(r.error());
+  }
+  say(options.progress, "  credentials: CA, API server certificates, tokens, kubeconfigs");
+
+  if (auto r = createHub(state.name); !r) {
+    return fail(r.error());
+  }
+  for (const auto& n : state.nodes) {
+    if (auto r = createNodeNetwork(state.name, n.spec); !r) {
+      return fail(r.error());
+    }
+  }
+  say(options.progress, "  network: hub " + hubNamespace(state.name) + " (" + kLabSubnet + "), " +
+                            std::to_string(state.nodes.size()) + " node namespaces");
+
+  // The gateway's socket is made here, on the host's loopback, before this process moves into
+  // the hub: a socket keeps the namespace it was made in.
+  int gateway_fd = -1;
+  if (!ours(state.gateway_pid, dir)) {
+    auto fd = loopbackListener(state.gateway_port);
+    if (!fd) {
+      return fail(fd.error());
+    }
+    gateway_fd = *fd;
+  }
+  if (auto r = enterNetns(hubNamespace(state.name)); !r) {
+    if (gateway_fd >= 0) {
+      ::close(gateway_fd);
+    }
+    return fail(r.error());
+  }
+
+  auto record = [&](NodeState& node, const ProcessPlan& plan) -> Result<bool> {
+    auto known = node.pids.find(plan.kind);
+    if (known != node.pids.end() && ours(known->second, dir)) {
+      return false;
+    }
+    auto pid = startProcess(plan);
+    if (!pid) {
+      return fail(ErrorCode::Unavailable, node.spec.name, ": ", plan.kind, ": ",
+                  pid.error().message);
+    }
+    node.pids[plan.kind] = *pid;
+    ++report.started;
+    if (auto r = saveState(dir, state); !r) {
+      return fail(r.error());
+    }
+    return true;
+  };
+  std::string binary = options.binary;
+  EtcdBootstrap etcd{etcdInitialCluster(state.masters()), false};
+  auto plansOf = [&](const NodeState& n) { return nodeProcesses(dir, binary, state, n, etcd); };
+  // Phase by phase, so each waits only for what it needs: every etcd member before any API
+  // server, the API servers before the components that use them.
+  for (const char* kind : {kEtcd, kServer}) {
+    std::vector<const NodeState*> started;
+    for (auto& n : state.nodes) {
+      for (const auto& plan : plansOf(n)) {
+        if (plan.kind == kind) {
+          auto fresh = record(n, plan);
+          if (!fresh) {
+            return fail(fresh.error());
+          }
+          started.push_back(&n);
+        }
+      }
+    }
+    for (const auto* n : started) {
+      const std::string log = nodeDir(dir, n->spec.name) + "/" + kind + ".log";
+      Result<void> r = ok();
+      if (std::string(kind) == kEtcd) {
+        r = lab::EtcdCluster::waitHealthy({nodeAddress(n->spec.ordinal), kEtcdClientPort}, 30s);
+      } else {
+        r = waitApiReady(dir, n->spec, 30s);
+      }
+      if (!r) {
+        return fail(r.error().code, r.error().message, "\n--- ", log, " (tail) ---\n",
+                    tail(log, 1500));
+      }
+    }
+    say(options.progress, std::string("  ") +
+                              (std::string(kind) == kEtcd ? "etcd: " : "API servers: ") +
+                              std::to_string(started.size()) + " ready");
+  }
+  for (auto& n : state.nodes) {
+    for (const auto& plan : plansOf(n)) {
+      if (plan.kind != kEtcd && plan.kind != kServer) {
+        if (auto r = record(n, plan); !r) {
+          return fail(r.error());
+        }
+      }
+    }
+  }
+  if (gateway_fd >= 0) {
+    auto pid = startProcess(gatewayProcess(dir, binary, state), {gateway_fd});
+    ::close(gateway_fd);
+    if (!pid) {
+      return fail(ErrorCode::Unavailable, "kubectl gateway: ", pid.error().message);
+    }
+    state.gateway_pid = *pid;
+    ++report.started;
+    if (auto r = saveState(dir, state); !r) {
+      return fail(r.error());
+    }
+  }
+  say(options.progress, "  started " + std::to_string(report.started) +
+                            " processes; waiting for the nodes");
+  auto last_start = std::chrono::steady_clock::now();
+  if (auto r = waitNodesReady(dir, state, tokens->admin, options.ready_timeout, options.progress);
+      !r) {
+    return fail(r.error());
+  }
+  auto now = std::chrono::steady_clock::now();
+  report.ready_after_start = now - last_start;
+  report.took = now - started_at;
+  say(options.progress, "  all " + std::to_string(state.nodes.size()) + " nodes Ready (" +
+                            seconds(report.ready_after_start) + " after the last start, " +
+                            seconds(report.took) + " in all)");
+  report.state = state;
+  return report;
+}
+
+Result<void> down(const DownOptions& options) {
+  if (::geteuid() != 0) {
+    return fail(ErrorCode::PermissionDenied, "rampart down needs root");
+  }
+  std::string dir = absoluteDir(options.dir);
+  auto state = loadState(dir);
+  if (!state) {
+    return fail(state.error());
+  }
+  auto lock = DirLock::take(dir);
+  if (!lock) {
+    return fail(lock.error());
+  }
+  say(options.progress, "stopping cluster " + state->name + " (" + dir + ")");
+  // The gateway first, so kubectl sees the cluster go at once rather than half of it.
+  endNamespaceProcesses(hubNamespace(state->name), {state->gateway_pid}, dir, 2s);
+  for (const auto& n : state->nodes) {
+    if (auto r = tearDownNode(dir, state->name, n, options.progress); !r) {
+      return r;
+    }
+  }
+  if (auto r = removeHub(state->name); !r) {
+    return r;
+  }
+  for (auto& n : state->nodes) {
+    n.pids.clear();
+  }
+  state->gateway_pid = 0;
+  if (options.purge) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) {
+      return fail(ErrorCode::Unavailable, "remove ", dir, ": ", ec.message());
+    }
+    say(options.progress, "  removed " + dir);
+  } else if (auto r = saveState(dir, *state); !r) {
+    return r;
+  }
+  say(options.progress, "  network namespaces, links, pods and cgroups removed");
+  return ok();
+}
+
+Result<NodeSpec> addNode(const NodeAddOptions&) {
+  return fail(ErrorCode::Internal, "rampart node add: not built yet");
+}
+
+Result<void> removeNode(const NodeRemoveOptions&) {
+  return fail(ErrorCode::Internal, "rampart node remove: not built yet");
+}
+
+}  // namespace rampart::cluster
