@@ -211,6 +211,26 @@ Result<void> waitApiReady(const std::string& dir, const NodeSpec& node, Duration
               seconds(timeout), ": ", last);
 }
 
+// The node's VIP balancer has applied its config (the VIP is on the node's loopback and
+// listened on) once its admin server answers /status.
+Result<void> waitVipServing(const NodeSpec& node, Duration timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last = "no answer";
+  HttpCall call;
+  call.path = "/status";
+  call.timeout = 500ms;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = httpCall({nodeAddress(node.ordinal), kVipAdminPort}, call);
+    if (r && r->status == 200) {
+      return ok();
+    }
+    last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+    std::this_thread::sleep_for(20ms);
+  }
+  return fail(ErrorCode::DeadlineExceeded, "the API VIP balancer of ", node.name,
+              " is not serving after ", seconds(timeout), ": ", last);
+}
+
 // Nodes (by name) whose Ready condition is True, as the API says; an error when no master
 // answers.
 Result<std::set<std::string>> readyNodes(const std::string& dir, const ClusterState& state,
@@ -504,7 +524,7 @@ Result<UpReport> up(const UpOptions& options) {
   auto plansOf = [&](const NodeState& n) { return nodeProcesses(dir, binary, state, n, etcd); };
   // Phase by phase, so each waits only for what it needs: every etcd member before any API
   // server, the API servers before the components that use them.
-  for (const char* kind : {kEtcd, kServer}) {
+  for (const char* kind : {kEtcd, kServer, kVip}) {
     std::vector<const NodeState*> started;
     for (auto& n : state.nodes) {
       for (const auto& plan : plansOf(n)) {
@@ -522,21 +542,22 @@ Result<UpReport> up(const UpOptions& options) {
       Result<void> r = ok();
       if (std::string(kind) == kEtcd) {
         r = lab::EtcdCluster::waitHealthy({nodeAddress(n->spec.ordinal), kEtcdClientPort}, 30s);
-      } else {
+      } else if (std::string(kind) == kServer) {
         r = waitApiReady(dir, n->spec, 30s);
+      } else {
+        r = waitVipServing(n->spec, 10s);
       }
       if (!r) {
         return fail(r.error().code, r.error().message, "\n--- ", log, " (tail) ---\n",
                     tail(log, 1500));
       }
     }
-    say(options.progress, std::string("  ") +
-                              (std::string(kind) == kEtcd ? "etcd: " : "API servers: ") +
-                              std::to_string(started.size()) + " ready");
+    say(options.progress, std::string("  ") + kind + ": " + std::to_string(started.size()) +
+                              " ready");
   }
   for (auto& n : state.nodes) {
     for (const auto& plan : plansOf(n)) {
-      if (plan.kind != kEtcd && plan.kind != kServer) {
+      if (plan.kind == kController || plan.kind == kAgent) {
         if (auto r = record(n, plan); !r) {
           return fail(r.error());
         }

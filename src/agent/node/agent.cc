@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/backoff.h"
 #include "agent/node/pod_config.h"
 #include "agent/node_spec.h"
 #include "agent/pod_status.h"
@@ -169,7 +170,22 @@ asio::awaitable<Result<void>> Agent::start() {
     logInfo("agent: found " + std::to_string(recovered->size()) +
             " containers of an earlier run; they keep running");
   }
-  co_return co_await registerNode();
+  // The API may not answer yet (the node's VIP, or every master, still starting; a cluster
+  // coming back after an outage): like the kubelet, keep trying, backing off to 5 s, and tell
+  // the operator what fails. Pods recovered above keep running meanwhile.
+  Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
+  std::string last;
+  while (true) {
+    auto registered = co_await registerNode();
+    if (registered || stopping_) {
+      co_return registered;
+    }
+    if (registered.error().message != last) {
+      last = registered.error().message;
+      logWarn("agent: cannot register yet (retrying): " + last);
+    }
+    co_await sleepFor(backoff.next());
+  }
 }
 
 asio::awaitable<Result<void>> Agent::registerNode() {
