@@ -74,7 +74,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
         background_(1),
         store_(daemon.io().get_executor(), config_.etcdOptions()),
         keeper_(store_, daemon.io().get_executor()),
-        http_(daemon.io().get_executor()),
+        // Calls to the other members' REST APIs (failsafe): over rest.tls, each verified
+        // against rest.tls.ca and presenting this member's certificate.
+        http_(daemon.io().get_executor(), config_.restClientTls()),
         wake_(daemon.io()) {
     auto& registry = daemon_.metrics();
     auto labels = prometheus::Labels{{"cluster", config_.cluster}, {"member", config_.name}};
@@ -670,6 +672,9 @@ VouchDecision Manager::vouch(const std::string& leader, const std::string& proof
   facts.claimed_leader = leader;
   facts.proof_valid = vouchProofValid(config_.member_token, leader, config_.name, proof);
   facts.peer_name = peer_name;
+  // With client certificates required, a vouch must come from the leader's own certificate:
+  // the member credential alone (held by every member) does not say who sends it.
+  facts.identity_required = config_.rest_client_auth;
   facts.leading = leading_;
   facts.leader_present = leader_present_;
   facts.leader_name = leader_name_;
@@ -797,7 +802,7 @@ asio::awaitable<void> Manager::publishStatus(bool force) {
   s.name = config_.name;
   s.host = config_.listen.host;
   s.port = config_.listen.port;
-  s.rest = config_.rest.host + ":" + std::to_string(config_.rest.port);
+  s.rest = config_.restAddress();
   s.nofailover = config_.nofailover;
   s.priority = config_.priority;
   s.timeline = local_.timeline;
@@ -1913,7 +1918,7 @@ asio::awaitable<int> Manager::run() {
     co_return 1;
   }
   log_->info("member {} of cluster {}: postgres {}, REST {}, etcd {}", config_.name,
-             config_.cluster, config_.listen.toString(), config_.rest.toString(), keys_.prefix);
+             config_.cluster, config_.listen.toString(), config_.restAddress(), keys_.prefix);
   if (config_.token.empty()) {
     log_->warn(
         "no rest.token: the REST API refuses every mutation (switchover, restart, the "
@@ -1959,7 +1964,7 @@ asio::awaitable<void> Manager::shutdown() {
 
 int runMember(runtime::Daemon& daemon, MemberConfig config) {
   auto manager = std::make_shared<Manager>(daemon, config);
-  auto rest = daemon.startAdmin(config.rest);
+  auto rest = daemon.startAdmin(config.rest, config.restServerTls());
   if (!rest) {
     log::get("pg")->error("REST API on {}: {}", config.rest.toString(), rest.error().message);
     return 1;
