@@ -166,8 +166,9 @@ void readRestTls(Reader& r, const config::Section& rest, MemberConfig& out) {
   }
   if (out.rest_tls.cert.empty() || out.rest_tls.key.empty()) {
     r.error = Error{ErrorCode::InvalidArgument,
-                    tls->where() + ": rest.tls: cert and key are required (the REST API's "
-                                   "server certificate)"};
+                    tls->where() +
+                        ": rest.tls: cert and key are required (the REST API's "
+                        "server certificate)"};
     return;
   }
   if (out.rest_client_auth && out.rest_tls.ca.empty()) {
@@ -177,8 +178,9 @@ void readRestTls(Reader& r, const config::Section& rest, MemberConfig& out) {
                         "are verified against)"};
     return;
   }
-  for (auto [key, file] : {std::pair{"cert", &out.rest_tls.cert},
-                           std::pair{"key", &out.rest_tls.key}, std::pair{"ca", &out.rest_tls.ca}}) {
+  for (auto [key, file] :
+       {std::pair{"cert", &out.rest_tls.cert}, std::pair{"key", &out.rest_tls.key},
+        std::pair{"ca", &out.rest_tls.ca}}) {
     if (!r.error && !file->empty() && ::access(file->c_str(), R_OK) != 0) {
       r.error = Error{ErrorCode::InvalidArgument,
                       tls->whereIs(key) + ": rest.tls." + key + ": cannot read " + *file};
@@ -270,9 +272,9 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     }
     readPostgresSecurity(r, *pg, out);
   }
-  if (auto rest = r.section(root, "rest",
-                            {"listen", "token", "token_file", "member_token", "member_token_file",
-                             "tls"})) {
+  if (auto rest = r.section(
+          root, "rest",
+          {"listen", "token", "token_file", "member_token", "member_token_file", "tls"})) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
     readRestTls(r, *rest, out);
     // Operator and member credentials, each given inline or in a file (its first line).

@@ -1846,8 +1846,8 @@ RestActions Manager::restActions() {
 }
 
 asio::awaitable<Result<Written>> Manager::writeSwitchoverRequest(std::weak_ptr<Manager> weak,
-                                                                  std::string to, bool force,
-                                                                  TimePoint deadline) {
+                                                                 std::string to, bool force,
+                                                                 TimePoint deadline) {
   auto self = weak.lock();
   if (!self) {
     co_return fail(ErrorCode::Unavailable, "shutting down");

@@ -150,8 +150,7 @@ asio::awaitable<http::Response> switchoverCall(RestActions actions, std::string 
 
 // POST /pause and /resume. By value: a coroutine.
 asio::awaitable<http::Response> pauseCall(RestActions actions, std::string operator_token,
-                                          bool paused, http::Request request,
-                                          TimePoint deadline) {
+                                          bool paused, http::Request request, TimePoint deadline) {
   if (auto refused = refuseOperatorCall(request, operator_token)) {
     co_return *refused;
   }

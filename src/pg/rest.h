@@ -46,7 +46,7 @@ namespace rampart::pg {
 // What a mutation wrote, once etcd acknowledged it.
 struct Written {
   std::string key;
-  std::string value;  // JSON (state.h's encodings)
+  std::string value;     // JSON (state.h's encodings)
   int64_t revision = 0;  // etcd's revision of the write
 };
 

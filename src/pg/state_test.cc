@@ -146,7 +146,8 @@ TEST(MemberConfig, RestTlsServesHttpsAndVerifiesClientsOnlyWithClientAuth) {
   }
   std::string tls = "{ cert: " + dir.path() + "/rest.pem, key: " + dir.path() +
                     "/rest-key.pem, ca: " + dir.path() + "/ca.pem";
-  std::string text = std::string(kMember) + "rest: { listen: 127.0.0.1:8443, tls: " + tls + " } }\n";
+  std::string text =
+      std::string(kMember) + "rest: { listen: 127.0.0.1:8443, tls: " + tls + " } }\n";
   auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_TRUE(c->restTls());

@@ -101,13 +101,20 @@ class PgRest : public ::testing::Test {
     std::string yaml =
         "cluster: resttest\n"
         "name: m1\n"
-        "etcd: { endpoints: [" + etcd_->endpointList() + "] }\n"
+        "etcd: { endpoints: [" +
+        etcd_->endpointList() +
+        "] }\n"
         "postgres:\n"
-        "  listen: 127.0.0.1:" + std::to_string(*pg_port) + "\n"
-        "  data_dir: " + mdir + "/data\n"
+        "  listen: 127.0.0.1:" +
+        std::to_string(*pg_port) +
+        "\n"
+        "  data_dir: " +
+        mdir +
+        "/data\n"
         "  parameters: { shared_buffers: 16MB, max_connections: '20' }\n"
-        "rest: { listen: 127.0.0.1:" + std::to_string(*rest_port) + ", token: " + kToken +
-        rest_tls + " }\n"
+        "rest: { listen: 127.0.0.1:" +
+        std::to_string(*rest_port) + ", token: " + kToken + rest_tls +
+        " }\n"
         "credentials:\n"
         "  superuser: { user: postgres, password: 'pw-test' }\n"
         "  replication: { user: replicator, password: 'pw-test' }\n";
@@ -159,8 +166,8 @@ class PgRest : public ::testing::Test {
     if (pki_.empty()) {
       return {};
     }
-    return net::TlsFiles{.ca = pki_ + "/ca.pem", .cert = pki_ + "/client.pem",
-                         .key = pki_ + "/client-key.pem"};
+    return net::TlsFiles{
+        .ca = pki_ + "/ca.pem", .cert = pki_ + "/client.pem", .key = pki_ + "/client-key.pem"};
   }
 
   // The key as etcd has it (at `revision`, 0: now); nullopt when absent.
@@ -289,8 +296,7 @@ TEST_F(PgRest, RestTlsAnswersHttpsWithTheLabCaAndRefusesPlainHttp) {
   auto over_http = call("GET", "/primary", "", false, net::TlsFiles{}, plain);
   EXPECT_EQ(over_http.first, 0) << "plain HTTP got an answer: " << over_http.second;
   // The client verifies the member against the CA it was given.
-  auto unverified = call("GET", "/primary", "", false,
-                         net::TlsFiles{.ca = pki_ + "/other/ca.pem"});
+  auto unverified = call("GET", "/primary", "", false, net::TlsFiles{.ca = pki_ + "/other/ca.pem"});
   EXPECT_EQ(unverified.first, 0) << "a member certificate from an untrusted CA was accepted";
   // The member publishes its https:// address for the other members.
   pg::Keys keys{config_.keyPrefix()};
@@ -308,7 +314,8 @@ TEST_F(PgRest, RestTlsWithClientAuthRefusesAClientWithoutACertificate) {
   auto anonymous = call("GET", "/primary", "", false, net::TlsFiles{.ca = pki_ + "/ca.pem"});
   EXPECT_EQ(anonymous.first, 0) << "served a client without a certificate";
   auto stranger = call("GET", "/primary", "", false,
-                       net::TlsFiles{.ca = pki_ + "/ca.pem", .cert = pki_ + "/stranger.pem",
+                       net::TlsFiles{.ca = pki_ + "/ca.pem",
+                                     .cert = pki_ + "/stranger.pem",
                                      .key = pki_ + "/stranger-key.pem"});
   EXPECT_EQ(stranger.first, 0) << "served a certificate another CA signed";
   // Mutations over HTTPS too, answered after their write.
@@ -316,8 +323,8 @@ TEST_F(PgRest, RestTlsWithClientAuthRefusesAClientWithoutACertificate) {
   EXPECT_EQ(paused.first, 200) << paused.second;
   // The CLI reaches the member over verified HTTPS with the member's certificate (reinit of the
   // leader is refused by the member: an answer, and no side effect).
-  auto cli = runtime::runCommand({RAMPART_BINARY, "pg", "reinit", "m1", "--config", config_file_},
-                                 30s);
+  auto cli =
+      runtime::runCommand({RAMPART_BINARY, "pg", "reinit", "m1", "--config", config_file_}, 30s);
   EXPECT_NE(cli.output.find("m1: 409"), std::string::npos) << cli.output;
 }
 

@@ -30,8 +30,8 @@ namespace rampart::net::http {
 class AsyncRoutes {
  public:
   // A coroutine: both parameters by value (it outlives the call that started it).
-  using Handler = std::function<boost::asio::awaitable<Response>(Request request,
-                                                                 TimePoint deadline)>;
+  using Handler =
+      std::function<boost::asio::awaitable<Response>(Request request, TimePoint deadline)>;
 
   // Routes `path` (exact; the query string is ignored for matching) to `handler`, which gets
   // `timeout` from the moment the request was read.

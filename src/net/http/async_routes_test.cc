@@ -116,13 +116,12 @@ TEST_F(AsyncRoutesTest, AnswersOnlyWhenTheHandlerHasFinishedItsWork) {
 }
 
 TEST_F(AsyncRoutesTest, AHandlerPastItsDeadlineGets504WithinTheBoundAndNever200) {
-  routes_.route("/stuck", 300ms,
-                [this](Request, TimePoint) -> asio::awaitable<Response> {
-                  // Ignores its deadline (like an etcd request that does not heed cancellation).
-                  co_await sleepFor(1500ms);
-                  late_answer_given_ = true;
-                  co_return Response::json(200, R"({"written":true})");
-                });
+  routes_.route("/stuck", 300ms, [this](Request, TimePoint) -> asio::awaitable<Response> {
+    // Ignores its deadline (like an etcd request that does not heed cancellation).
+    co_await sleepFor(1500ms);
+    late_answer_given_ = true;
+    co_return Response::json(200, R"({"written":true})");
+  });
   start();
   auto sent = std::chrono::steady_clock::now();
   auto answer = roundTrip(port_, get("/stuck"));
