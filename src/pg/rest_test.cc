@@ -12,6 +12,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "net/http/client.h"
+#include "net/pki.h"
+#include "testing/run_loop.h"
+#include "testing/test_files.h"
+
 namespace rampart::pg {
 namespace {
 namespace asio = boost::asio;
@@ -267,6 +272,51 @@ TEST_F(RestRoutes, OperatorWritesRefuseGet) {
   EXPECT_EQ(statusOf("/pause"), 405);
   EXPECT_EQ(statusOf("/switchover"), 405);
   EXPECT_TRUE(pauses_.empty());
+}
+
+// Over rest.tls with client_auth, the failsafe vouch is judged with the name in the caller's
+// verified certificate (decideVouch requires it to be the leader's).
+TEST(RestRoutesOverTls, TheFailsafeVouchSeesTheVerifiedClientCertificatesName) {
+  testing::TempDir dir;
+  std::string pki = dir.path();
+  ASSERT_TRUE(net::makeCa(pki, "rest test CA"));
+  net::CertificateSpec server_cert;
+  server_cert.common_name = "m2";
+  server_cert.ip_addresses = {"127.0.0.1"};
+  ASSERT_TRUE(net::issueCertificate(pki, server_cert, pki + "/m2.pem", pki + "/m2-key.pem"));
+  net::CertificateSpec client_cert;
+  client_cert.common_name = "m1";
+  ASSERT_TRUE(net::issueCertificate(pki, client_cert, pki + "/m1.pem", pki + "/m1-key.pem"));
+
+  asio::io_context io;
+  net::http::Server server(io.get_executor());
+  std::vector<std::string> peers;
+  RestActions actions;
+  actions.view = [] { return MemberView{}; };
+  actions.failsafe = [&peers](const std::string&, const std::string&, const std::string& peer) {
+    peers.push_back(peer);
+    return VouchDecision{VouchVerdict::Accept, ""};
+  };
+  addRestRoutes(server, "operator-secret", 1 << 20, std::chrono::seconds(2), actions);
+  auto tls = server.useTls({.ca = pki + "/ca.pem", .cert = pki + "/m2.pem", .key = pki + "/m2-key.pem"});
+  ASSERT_TRUE(tls) << tls.error().message;
+  auto bound = server.listen({"127.0.0.1", 0});
+  ASSERT_TRUE(bound) << bound.error().message;
+  net::Endpoint endpoint{"127.0.0.1", bound->port, true};
+
+  net::http::Client client(io.get_executor(), {.ca = pki + "/ca.pem", .cert = pki + "/m1.pem",
+                                               .key = pki + "/m1-key.pem"});
+  auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
+    net::http::Request request{"POST", "/failsafe", {}, R"({"leader":"m1"})"};
+    co_return co_await client.fetch(endpoint, std::move(request),
+                                    std::chrono::steady_clock::now() + 5s,
+                                    net::http::Client::Replay::Never);
+  };
+  auto response = testing::runLoop(io, work());
+  server.stop();
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(peers, std::vector<std::string>{"m1"});
 }
 
 }  // namespace
