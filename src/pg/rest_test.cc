@@ -298,14 +298,16 @@ TEST(RestRoutesOverTls, TheFailsafeVouchSeesTheVerifiedClientCertificatesName) {
     return VouchDecision{VouchVerdict::Accept, ""};
   };
   addRestRoutes(server, "operator-secret", 1 << 20, std::chrono::seconds(2), actions);
-  auto tls = server.useTls({.ca = pki + "/ca.pem", .cert = pki + "/m2.pem", .key = pki + "/m2-key.pem"});
+  auto tls =
+      server.useTls({.ca = pki + "/ca.pem", .cert = pki + "/m2.pem", .key = pki + "/m2-key.pem"});
   ASSERT_TRUE(tls) << tls.error().message;
   auto bound = server.listen({"127.0.0.1", 0});
   ASSERT_TRUE(bound) << bound.error().message;
   net::Endpoint endpoint{"127.0.0.1", bound->port, true};
 
-  net::http::Client client(io.get_executor(), {.ca = pki + "/ca.pem", .cert = pki + "/m1.pem",
-                                               .key = pki + "/m1-key.pem"});
+  net::http::Client client(
+      io.get_executor(),
+      {.ca = pki + "/ca.pem", .cert = pki + "/m1.pem", .key = pki + "/m1-key.pem"});
   auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
     net::http::Request request{"POST", "/failsafe", {}, R"({"leader":"m1"})"};
     co_return co_await client.fetch(endpoint, std::move(request),
