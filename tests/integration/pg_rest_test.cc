@@ -39,6 +39,7 @@ using nlohmann::json;
 using rampart::testing::eventually;
 
 constexpr const char* kToken = "operator-token-for-the-test";
+constexpr const char* kMemberToken = "member-token-for-the-test";
 
 struct RestTlsSetup {
   bool enabled = false;
@@ -59,80 +60,103 @@ class PgRest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (manager_pid_ > 0) {
-      runtime::terminate(manager_pid_, 30s);  // stops its postgres, which dies with it anyway
+    if (etcd_) {
+      (void)etcd_->signalMember(0, SIGCONT);  // a test may leave it frozen; the managers' shutdown
+                                              // deletes their keys
+    }
+    for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
+      runtime::terminate(it->pid, 30s);  // stops its postgres, which dies with it anyway
     }
     if (etcd_) {
       etcd_->stop();
     }
   }
 
-  // Writes the member's config and starts `rampart pg`; waits until it leads (/primary 200).
-  void startMember(RestTlsSetup tls = {}) {
-    std::string mdir = dir_.path() + "/m1";
+  // The lab CA and certificates for rest.tls: a member certificate per name (CN = the name, SAN
+  // 127.0.0.1), an operator client certificate, and a stranger's from another CA.
+  void makePki(const std::vector<std::string>& members) {
+    pki_ = dir_.path() + "/pki";
+    std::filesystem::create_directories(pki_);
+    ASSERT_TRUE(net::makeCa(pki_, "rampart test REST CA"));
+    for (const auto& name : members) {
+      net::CertificateSpec spec;
+      spec.common_name = name;
+      spec.ip_addresses = {"127.0.0.1"};
+      ASSERT_TRUE(net::issueCertificate(pki_, spec, pki_ + "/" + name + ".pem",
+                                        pki_ + "/" + name + "-key.pem"));
+    }
+    net::CertificateSpec client;
+    client.common_name = "operator";
+    ASSERT_TRUE(
+        net::issueCertificate(pki_, client, pki_ + "/client.pem", pki_ + "/client-key.pem"));
+    std::filesystem::create_directories(pki_ + "/other");
+    ASSERT_TRUE(net::makeCa(pki_ + "/other", "another CA"));
+    ASSERT_TRUE(net::issueCertificate(pki_ + "/other", client, pki_ + "/stranger.pem",
+                                      pki_ + "/stranger-key.pem"));
+  }
+
+  // Writes member `name`'s config and starts `rampart pg`; waits until `ready_path` answers 200
+  // (the first member leads: /primary; a later one streams: /replica).
+  void startMember(const std::string& name = "m1", RestTlsSetup tls = {},
+                   const std::string& ready_path = "/primary") {
+    if (tls.enabled && pki_.empty()) {
+      makePki({name});
+    }
+    std::string mdir = dir_.path() + "/" + name;
     std::filesystem::create_directories(mdir);
     ::chmod(mdir.c_str(), 0755);
     auto pg_port = net::pickFreePort("127.0.0.1");
     auto rest_port = net::pickFreePort("127.0.0.1");
     ASSERT_TRUE(pg_port && rest_port);
-    rest_ = net::Endpoint{"127.0.0.1", *rest_port, tls.enabled};
+    Member m;
+    m.name = name;
+    m.rest = net::Endpoint{"127.0.0.1", *rest_port, tls.enabled};
     std::string rest_tls;
     if (tls.enabled) {
-      pki_ = dir_.path() + "/pki";
-      std::filesystem::create_directories(pki_);
-      ASSERT_TRUE(net::makeCa(pki_, "rampart test REST CA"));
-      net::CertificateSpec server;
-      server.common_name = "m1";
-      server.ip_addresses = {"127.0.0.1"};
-      ASSERT_TRUE(net::issueCertificate(pki_, server, pki_ + "/m1.pem", pki_ + "/m1-key.pem"));
-      net::CertificateSpec client;
-      client.common_name = "operator";
-      ASSERT_TRUE(
-          net::issueCertificate(pki_, client, pki_ + "/client.pem", pki_ + "/client-key.pem"));
-      // A CA nobody trusts, for a certificate the member must refuse.
-      std::filesystem::create_directories(pki_ + "/other");
-      ASSERT_TRUE(net::makeCa(pki_ + "/other", "another CA"));
-      ASSERT_TRUE(net::issueCertificate(pki_ + "/other", client, pki_ + "/stranger.pem",
-                                        pki_ + "/stranger-key.pem"));
-      rest_tls = ", tls: { cert: " + pki_ + "/m1.pem, key: " + pki_ + "/m1-key.pem, ca: " + pki_ +
+      rest_tls = ", tls: { cert: " + pki_ + "/" + name + ".pem, key: " + pki_ + "/" + name +
+                 "-key.pem, ca: " + pki_ +
                  "/ca.pem, client_auth: " + (tls.client_auth ? "true" : "false") + " }";
     }
-    config_file_ = mdir + "/member.yaml";
-    std::string yaml =
-        "cluster: resttest\n"
-        "name: m1\n"
-        "etcd: { endpoints: [" +
-        etcd_->endpointList() +
-        "] }\n"
-        "postgres:\n"
-        "  listen: 127.0.0.1:" +
-        std::to_string(*pg_port) +
-        "\n"
-        "  data_dir: " +
-        mdir +
-        "/data\n"
-        "  parameters: { shared_buffers: 16MB, max_connections: '20' }\n"
-        "rest: { listen: 127.0.0.1:" +
-        std::to_string(*rest_port) + ", token: " + kToken + rest_tls +
-        " }\n"
-        "credentials:\n"
-        "  superuser: { user: postgres, password: 'pw-test' }\n"
-        "  replication: { user: replicator, password: 'pw-test' }\n";
-    ASSERT_TRUE(runtime::writeSecretFile(config_file_, yaml));
-    auto config = pg::loadMemberConfig(config_file_);
+    m.config_file = mdir + "/member.yaml";
+    std::string yaml = "cluster: resttest\nname: " + name + "\netcd: { endpoints: [" +
+                       etcd_->endpointList() +
+                       "] }\npostgres:\n  listen: 127.0.0.1:" + std::to_string(*pg_port) +
+                       "\n  data_dir: " + mdir +
+                       "/data\n  parameters: { shared_buffers: 16MB, max_connections: '20' }\n" +
+                       "rest: { listen: 127.0.0.1:" + std::to_string(*rest_port) +
+                       ", token: " + kToken + ", member_token: " + kMemberToken + rest_tls +
+                       " }\ncredentials:\n  superuser: { user: postgres, password: 'pw-test' }\n" +
+                       "  replication: { user: replicator, password: 'pw-test' }\n";
+    ASSERT_TRUE(runtime::writeSecretFile(m.config_file, yaml));
+    auto config = pg::loadMemberConfig(m.config_file);
     ASSERT_TRUE(config) << config.error().message;
-    config_ = *config;
-    log_file_ = mdir + "/manager.log";
+    if (members_.empty()) {
+      config_ = *config;
+      config_file_ = m.config_file;
+      rest_ = m.rest;
+    }
+    m.log_file = mdir + "/manager.log";
     auto pid = runtime::spawn(
-        runtime::SpawnOptions{{RAMPART_BINARY, "pg", "--config", config_file_}, log_file_});
+        runtime::SpawnOptions{{RAMPART_BINARY, "pg", "--config", m.config_file}, m.log_file});
     ASSERT_TRUE(pid) << pid.error().message;
-    manager_pid_ = *pid;
-    ASSERT_TRUE(eventually([&] { return call("GET", "/primary").first == 200; }, 120s))
-        << "the member did not lead\n"
-        << log();
+    m.pid = *pid;
+    members_.push_back(m);
+    ASSERT_TRUE(eventually(
+        [&] { return call("GET", ready_path, "", false, std::nullopt, m.rest).first == 200; },
+        120s))
+        << name << " is not ready (" << ready_path << ")\n"
+        << logs();
   }
 
-  std::string log() const { return testing::readWholeFile(log_file_); }
+  // Every member's log.
+  std::string logs() const {
+    std::string out;
+    for (const auto& m : members_) {
+      out += "---- " + m.name + "\n" + testing::readWholeFile(m.log_file);
+    }
+    return out;
+  }
+  std::string log() const { return logs(); }
 
   // One request to the member's REST API on a fresh connection: {status, body}, or {0, error}.
   std::pair<int, std::string> call(const std::string& method, const std::string& path,
@@ -198,14 +222,22 @@ class PgRest : public ::testing::Test {
     ASSERT_TRUE(r) << r.error().message;
   }
 
+  struct Member {
+    std::string name;
+    std::string config_file;
+    std::string log_file;
+    net::Endpoint rest;
+    pid_t pid = 0;
+  };
+
   testing::TempDir dir_;
   std::unique_ptr<lab::EtcdCluster> etcd_;
   std::string pki_;
+  std::vector<Member> members_;
+  // The first member's.
   std::string config_file_;
-  std::string log_file_;
   pg::MemberConfig config_;
   net::Endpoint rest_;
-  pid_t manager_pid_ = 0;
 };
 
 TEST_F(PgRest, PauseAndSwitchoverAnswer200OnlyOnceTheirKeyIsInEtcd) {
@@ -288,7 +320,7 @@ TEST_F(PgRest, WithEtcdDownAPauseFailsWithinItsDeadlineAndNothingIsWritten) {
 }
 
 TEST_F(PgRest, RestTlsAnswersHttpsWithTheLabCaAndRefusesPlainHttp) {
-  startMember({.enabled = true, .client_auth = false});
+  startMember("m1", {.enabled = true, .client_auth = false});
   auto [status, body] = call("GET", "/primary", "", false, net::TlsFiles{.ca = pki_ + "/ca.pem"});
   EXPECT_EQ(status, 200) << body;
   net::Endpoint plain = rest_;
@@ -308,7 +340,7 @@ TEST_F(PgRest, RestTlsAnswersHttpsWithTheLabCaAndRefusesPlainHttp) {
 }
 
 TEST_F(PgRest, RestTlsWithClientAuthRefusesAClientWithoutACertificate) {
-  startMember({.enabled = true, .client_auth = true});
+  startMember("m1", {.enabled = true, .client_auth = true});
   auto verified = call("GET", "/primary");  // the lab CA's client certificate
   EXPECT_EQ(verified.first, 200) << verified.second;
   auto anonymous = call("GET", "/primary", "", false, net::TlsFiles{.ca = pki_ + "/ca.pem"});
@@ -326,6 +358,31 @@ TEST_F(PgRest, RestTlsWithClientAuthRefusesAClientWithoutACertificate) {
   auto cli =
       runtime::runCommand({RAMPART_BINARY, "pg", "reinit", "m1", "--config", config_file_}, 30s);
   EXPECT_NE(cli.output.find("m1: 409"), std::string::npos) << cli.output;
+}
+
+// The members' own calls to each other go over verified HTTPS too: with etcd frozen, the leader
+// keeps serving only because the other member vouched (failsafe), which it does only for a
+// caller whose certificate the CA signed and names the leader.
+TEST_F(PgRest, OverRestTlsWithClientAuthTheFailsafeVouchKeepsTheLeaderThroughAnEtcdOutage) {
+  makePki({"m1", "m2"});
+  startMember("m1", {.enabled = true, .client_auth = true});
+  startMember("m2", {.enabled = true, .client_auth = true}, "/replica");
+  pg::Keys keys{config_.keyPrefix()};
+  auto m2 = readKey(keys.member("m2"));
+  ASSERT_TRUE(m2);
+  EXPECT_EQ(pg::decodeMemberStatus(m2->value)->rest,
+            "https://127.0.0.1:" + std::to_string(members_[1].rest.port));
+  ASSERT_TRUE(etcd_->signalMember(0, SIGSTOP));
+  // Without a vouch the leader fences leader_timeout - fence_margin (0.7 s) after its last
+  // acknowledged heartbeat; it is still the writable leader well after that.
+  auto frozen_at = std::chrono::steady_clock::now();
+  bool fenced = eventually([&] { return call("GET", "/primary").first != 200; }, 4s);
+  EXPECT_FALSE(fenced) << "the leader stopped being primary "
+                       << toMillis(std::chrono::steady_clock::now() - frozen_at)
+                       << " ms into the etcd outage: the vouch over TLS failed\n"
+                       << logs();
+  EXPECT_NE(logs().find("every member vouched"), std::string::npos) << logs();
+  ASSERT_TRUE(etcd_->signalMember(0, SIGCONT));
 }
 
 }  // namespace
