@@ -1,11 +1,12 @@
-// A member's REST API against real etcd and a real `rampart pg` member (one etcd, one member that
-// bootstraps its own PostgreSQL 15 on loopback):
+// A member's REST API against real etcd and real `rampart pg` members (one etcd; the first member
+// bootstraps its own PostgreSQL 15 on loopback, a second one clones from it):
 //  - the etcd-writing operator calls answer only after their write: right after the 200 the
 //    written key is in etcd, at the revision the answer names;
 //  - with etcd frozen, such a call answers an error within its deadline, and once etcd is back
 //    nothing was written;
 //  - rest.tls: the member answers HTTPS only, verified against a lab CA; with client_auth a
-//    client without a certificate is refused; `rampart pg reinit` speaks HTTPS to it.
+//    client without a certificate is refused; `rampart pg reinit` speaks HTTPS to it; two
+//    members vouch for each other (failsafe) over verified HTTPS with their certificates' names.
 
 #include <signal.h>
 #include <sys/stat.h>
