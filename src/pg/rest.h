@@ -21,9 +21,9 @@
 //     /switchover, /failover, /pause and /resume are etcd writes and answer only once etcd has
 //     acknowledged theirs (committed by its quorum: durable): 200 {"key", "value", "revision"}
 //     with what was written; else 400 (bad request), 409 (a precondition failed, e.g. the leader
-//     changed), 503 (etcd unreachable or refused it: nothing was written) or 504 (no answer
-//     within `mutation_timeout`: the outcome is unknown). Never 200 for a write that did not
-//     happen. /restart and /reinitialize are requests to this member alone (no etcd write):
+//     changed; nothing written), 503 (etcd did not acknowledge it: unreachable, or refused it)
+//     or 504 (no answer within `mutation_timeout`: the outcome is unknown). Never 200 for a
+//     write that did not happen. /restart and /reinitialize are requests to this member alone (no etcd write):
 //     200 once noted, and the member acts on its next loop.
 //   POST /failsafe {"leader": "m1"}             from the leader while it cannot reach etcd:
 //                                               `Authorization: Vouch <proof>` made with the
@@ -60,8 +60,8 @@ struct RestActions {
                               const std::string& peer_name)>
       failsafe;
   // The etcd writes: each completes once etcd acknowledged the write, or with why not
-  // (InvalidArgument, FailedPrecondition: nothing written; Unavailable: etcd unreachable, nothing
-  // written; DeadlineExceeded: the outcome is unknown). Each bounds its wait by `deadline`.
+  // (InvalidArgument, FailedPrecondition: nothing written; Unavailable: etcd did not acknowledge
+  // it; DeadlineExceeded: the outcome is unknown). Each bounds its wait by `deadline`.
   // Coroutines: parameters by value.
   std::function<boost::asio::awaitable<Result<Written>>(std::string to, bool force,
                                                         TimePoint deadline)>
