@@ -18,6 +18,17 @@ using namespace rampart;
 
 namespace {
 
+// The etcd writes behind /switchover and /pause, answered at once.
+boost::asio::awaitable<Result<pg::Written>> fuzzSwitchover(std::string to) {
+  if (to == "m2") {
+    co_return pg::Written{"/switchover", R"({"to":"m2"})", 1};
+  }
+  co_return fail(ErrorCode::InvalidArgument, "no member ", to);
+}
+boost::asio::awaitable<Result<pg::Written>> fuzzPause(bool paused) {
+  co_return pg::Written{"/config", paused ? R"({"paused":true})" : "{}", 2};
+}
+
 net::http::Server& server() {
   static boost::asio::io_context io;
   static std::unique_ptr<net::http::Server> s = [] {
@@ -42,13 +53,8 @@ net::http::Server& server() {
                                                               : pg::VouchVerdict::Unauthenticated,
                                "fuzz"};
     };
-    actions.switchover = [](const std::string& to, bool) -> Result<void> {
-      if (to == "m2") {
-        return ok();
-      }
-      return fail(ErrorCode::InvalidArgument, "no member ", to);
-    };
-    actions.pause = [](bool) -> Result<void> { return ok(); };
+    actions.switchover = [](std::string to, bool, TimePoint) { return fuzzSwitchover(to); };
+    actions.pause = [](bool paused, TimePoint) { return fuzzPause(paused); };
     actions.restart = []() -> Result<void> { return ok(); };
     actions.reinitialize = []() -> Result<void> {
       return fail(ErrorCode::FailedPrecondition, "leader");

@@ -280,8 +280,11 @@ int runMemberAction(const PgFlags& flags, const std::string& path) {
                  "is sent only to the REST address in that file, never to one read from etcd");
   }
   net::Endpoint rest = config->rest;
+  // With rest.tls the member answers HTTPS only: its certificate is verified against
+  // rest.tls.ca, and the member's certificate is presented (rest.tls.client_auth wants one).
+  rest.tls = config->restTls();
   asio::io_context io;
-  net::http::Client client(io.get_executor());
+  net::http::Client client(io.get_executor(), config->restClientTls());
   auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
     net::http::Request request{"POST", path, {{"Authorization", "Bearer " + config->token}}, ""};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

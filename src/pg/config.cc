@@ -146,6 +146,72 @@ store::EtcdOptions MemberConfig::etcdOptions() const {
   return options;
 }
 
+namespace {
+
+// rest.tls: {cert, key, ca, client_auth}.
+void readRestTls(Reader& r, const config::Section& rest, MemberConfig& out) {
+  if (!rest.has("tls")) {
+    return;  // plain HTTP
+  }
+  auto tls = r.section(rest, "tls", {"cert", "key", "ca", "client_auth"});
+  if (!tls) {
+    return;
+  }
+  r.get(tls->string("cert", ""), out.rest_tls.cert);
+  r.get(tls->string("key", ""), out.rest_tls.key);
+  r.get(tls->string("ca", ""), out.rest_tls.ca);
+  r.get(tls->boolean("client_auth", false), out.rest_client_auth);
+  if (r.error) {
+    return;
+  }
+  if (out.rest_tls.cert.empty() || out.rest_tls.key.empty()) {
+    r.error = Error{ErrorCode::InvalidArgument,
+                    tls->where() +
+                        ": rest.tls: cert and key are required (the REST API's "
+                        "server certificate)"};
+    return;
+  }
+  if (out.rest_client_auth && out.rest_tls.ca.empty()) {
+    r.error = Error{ErrorCode::InvalidArgument,
+                    tls->whereIs("client_auth") +
+                        ": rest.tls.client_auth needs rest.tls.ca (the CA client certificates "
+                        "are verified against)"};
+    return;
+  }
+  for (auto [key, file] :
+       {std::pair{"cert", &out.rest_tls.cert}, std::pair{"key", &out.rest_tls.key},
+        std::pair{"ca", &out.rest_tls.ca}}) {
+    if (!r.error && !file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      r.error = Error{ErrorCode::InvalidArgument,
+                      tls->whereIs(key) + ": rest.tls." + key + ": cannot read " + *file};
+    }
+  }
+}
+
+}  // namespace
+
+net::TlsFiles MemberConfig::restServerTls() const {
+  if (!restTls()) {
+    return {};
+  }
+  net::TlsFiles files{.cert = rest_tls.cert, .key = rest_tls.key};
+  if (rest_client_auth) {
+    files.ca = rest_tls.ca;  // a server context with a CA requires client certificates
+  }
+  return files;
+}
+
+net::TlsFiles MemberConfig::restClientTls() const {
+  if (!restTls()) {
+    return {};
+  }
+  return net::TlsFiles{.ca = rest_tls.ca, .cert = rest_tls.cert, .key = rest_tls.key};
+}
+
+std::string MemberConfig::restAddress() const {
+  return std::string(restTls() ? "https://" : "") + rest.host + ":" + std::to_string(rest.port);
+}
+
 Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   MemberConfig out;
   Reader r;
@@ -207,8 +273,10 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     readPostgresSecurity(r, *pg, out);
   }
   if (auto rest = r.section(
-          root, "rest", {"listen", "token", "token_file", "member_token", "member_token_file"})) {
+          root, "rest",
+          {"listen", "token", "token_file", "member_token", "member_token_file", "tls"})) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
+    readRestTls(r, *rest, out);
     // Operator and member credentials, each given inline or in a file (its first line).
     for (auto [key, token] : {std::pair{std::string("token"), &out.token},
                               std::pair{std::string("member_token"), &out.member_token}}) {

@@ -22,6 +22,16 @@
 //     token_file: /etc/rampart/operator.token  # or token: the operator credential (operator calls)
 //     member_token_file: /etc/rampart/member.token  # or member_token: shared by the members, only
 //                                          # for failsafe (ha.failsafe is off without it)
+//     tls: { cert: rest.pem, key: rest-key.pem, ca: ca.pem, client_auth: true }
+//                                          # HTTPS only (plain HTTP gets no answer); the members'
+//                                          # calls to each other (failsafe) and `rampart pg
+//                                          # restart|reinit` verify the server's certificate
+//                                          # against ca and present cert as their client
+//                                          # certificate; client_auth (needs ca): every client
+//                                          # must present a certificate ca signed, and a vouch is
+//                                          # accepted only from a certificate whose common name is
+//                                          # the leader's (so give each member's certificate its
+//                                          # name as CN, and its REST address as a SAN)
 //   credentials:                           # or `credentials_file: secrets.yaml` (same keys)
 //     superuser:   { user: postgres,   password: ... }
 //     replication: { user: replicator, password: ... }
@@ -98,6 +108,10 @@ struct MemberConfig {
   net::Endpoint rest{"127.0.0.1", 8008};
   std::string token;         // operator credential; empty: operator REST calls are refused
   std::string member_token;  // member credential (failsafe only); empty: failsafe is off
+  // rest.tls: cert/key (set: the REST API is HTTPS only), ca (what the other members' REST
+  // certificates are verified against). server_name is unused.
+  net::TlsFiles rest_tls;
+  bool rest_client_auth = false;  // rest.tls.client_auth: clients need a certificate ca signed
   Credential superuser{"postgres", ""};
   Credential replication{"replicator", ""};
   HaSettings ha;
@@ -109,6 +123,14 @@ struct MemberConfig {
   std::string keyPrefix() const { return etcd_prefix + "/" + cluster + "/"; }
   // Everything the store needs to reach etcd as this member.
   store::EtcdOptions etcdOptions() const;
+  // The REST API's TLS (rest.tls): whether it serves HTTPS, what its server presents and
+  // requires, and what a caller of a member's REST API (a member, the CLI) uses.
+  bool restTls() const { return !rest_tls.cert.empty(); }
+  net::TlsFiles restServerTls() const;  // {cert, key, ca only with client_auth}; {} without TLS
+  net::TlsFiles restClientTls() const;  // {ca, cert, key}; {} without TLS
+  // This member's REST address as published in etcd and called by others: "host:port", or
+  // "https://host:port" with rest.tls.
+  std::string restAddress() const;
 };
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root);

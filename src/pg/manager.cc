@@ -74,7 +74,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
         background_(1),
         store_(daemon.io().get_executor(), config_.etcdOptions()),
         keeper_(store_, daemon.io().get_executor()),
-        http_(daemon.io().get_executor()),
+        // Calls to the other members' REST APIs (failsafe): over rest.tls, each verified
+        // against rest.tls.ca and presenting this member's certificate.
+        http_(daemon.io().get_executor(), config_.restClientTls()),
         wake_(daemon.io()) {
     auto& registry = daemon_.metrics();
     auto labels = prometheus::Labels{{"cluster", config_.cluster}, {"member", config_.name}};
@@ -119,6 +121,14 @@ class Manager : public std::enable_shared_from_this<Manager> {
   RestActions restActions();
 
  private:
+  // The REST API's etcd writes (restActions): each completes once etcd has acknowledged it.
+  // Static, with the manager by weak pointer and every parameter by value: coroutines.
+  static asio::awaitable<Result<Written>> writeSwitchoverRequest(std::weak_ptr<Manager> weak,
+                                                                 std::string to, bool force,
+                                                                 TimePoint deadline);
+  static asio::awaitable<Result<Written>> writeSettings(std::weak_ptr<Manager> weak, bool paused,
+                                                        TimePoint deadline);
+
   // ---- plumbing ----
   template <typename F>
   asio::awaitable<std::invoke_result_t<F>> offload(F f, asio::thread_pool* pool = nullptr) {
@@ -662,6 +672,9 @@ VouchDecision Manager::vouch(const std::string& leader, const std::string& proof
   facts.claimed_leader = leader;
   facts.proof_valid = vouchProofValid(config_.member_token, leader, config_.name, proof);
   facts.peer_name = peer_name;
+  // With client certificates required, a vouch must come from the leader's own certificate:
+  // the member credential alone (held by every member) does not say who sends it.
+  facts.identity_required = config_.rest_client_auth;
   facts.leading = leading_;
   facts.leader_present = leader_present_;
   facts.leader_name = leader_name_;
@@ -789,7 +802,7 @@ asio::awaitable<void> Manager::publishStatus(bool force) {
   s.name = config_.name;
   s.host = config_.listen.host;
   s.port = config_.listen.port;
-  s.rest = config_.rest.host + ":" + std::to_string(config_.rest.port);
+  s.rest = config_.restAddress();
   s.nofailover = config_.nofailover;
   s.priority = config_.priority;
   s.timeline = local_.timeline;
@@ -1802,44 +1815,11 @@ RestActions Manager::restActions() {
     }
     return self->vouch(leader, proof, peer_name);
   };
-  auto write = [weak](std::string key, std::string value) {
-    auto self = weak.lock();
-    if (!self) {
-      return;
-    }
-    asio::co_spawn(
-        self->daemon_.io(),
-        [self, key, value]() -> asio::awaitable<void> {
-          store::PutRequest put{key, value};
-          co_await self->store_.put(std::move(put));
-        },
-        asio::detached);
+  a.switchover = [weak](std::string to, bool force, TimePoint deadline) {
+    return writeSwitchoverRequest(weak, std::move(to), force, deadline);
   };
-  a.switchover = [weak, write](const std::string& to, bool force) -> Result<void> {
-    auto self = weak.lock();
-    if (!self) {
-      return fail(ErrorCode::Unavailable, "shutting down");
-    }
-    if (!to.empty() && !self->members_.count(to)) {
-      return fail(ErrorCode::InvalidArgument, "no member named '", to, "'");
-    }
-    if (!force && !self->leader_present_) {
-      return fail(ErrorCode::FailedPrecondition, "no leader: use failover --to");
-    }
-    if (!force && to == self->leader_name_) {
-      return fail(ErrorCode::InvalidArgument, "'", to, "' is already the leader");
-    }
-    write(self->keys_.switchover(),
-          encode(SwitchoverRequest{force ? "" : self->leader_name_, to, force, 0}));
-    return ok();
-  };
-  a.pause = [weak, write](bool paused) -> Result<void> {
-    auto self = weak.lock();
-    if (!self) {
-      return fail(ErrorCode::Unavailable, "shutting down");
-    }
-    write(self->keys_.config(), encode(ClusterSettings{paused}));
-    return ok();
+  a.pause = [weak](bool paused, TimePoint deadline) {
+    return writeSettings(weak, paused, deadline);
   };
   a.restart = [weak]() -> Result<void> {
     auto self = weak.lock();
@@ -1865,6 +1845,68 @@ RestActions Manager::restActions() {
   return a;
 }
 
+asio::awaitable<Result<Written>> Manager::writeSwitchoverRequest(std::weak_ptr<Manager> weak,
+                                                                 std::string to, bool force,
+                                                                 TimePoint deadline) {
+  auto self = weak.lock();
+  if (!self) {
+    co_return fail(ErrorCode::Unavailable, "shutting down");
+  }
+  if (!to.empty() && !self->members_.count(to)) {
+    co_return fail(ErrorCode::InvalidArgument, "no member named '", to, "'");
+  }
+  if (!force && !self->leader_present_) {
+    co_return fail(ErrorCode::FailedPrecondition, "no leader: use failover --to");
+  }
+  if (!force && to == self->leader_name_) {
+    co_return fail(ErrorCode::InvalidArgument, "'", to, "' is already the leader");
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    co_return fail(ErrorCode::DeadlineExceeded, "no time left to write the request");
+  }
+  std::string leader = force ? "" : self->leader_name_;
+  Written written{self->keys_.switchover(), encode(SwitchoverRequest{leader, to, force, 0}), 0};
+  store::TxnRequest txn;
+  if (!force) {
+    // A planned switchover names the leader it hands over from: if another member took the key
+    // since this member saw it, the request would name the wrong one (and be ignored), so it is
+    // refused (409) instead of written.
+    txn.compare.push_back(
+        store::Compare::valueIs(self->keys_.leader(), store::Compare::Op::Equal, leader));
+  }
+  txn.success.push_back(store::PutRequest{written.key, written.value});
+  auto r = co_await self->store_.txn(std::move(txn));
+  if (!r) {
+    co_return fail(r.error().code, "switchover request not written: ", r.error().message);
+  }
+  if (!r->succeeded) {
+    co_return fail(ErrorCode::FailedPrecondition, "the leader changed: '", leader,
+                   "' no longer holds the leader key; nothing written");
+  }
+  written.revision = r->revision;
+  co_return written;
+}
+
+asio::awaitable<Result<Written>> Manager::writeSettings(std::weak_ptr<Manager> weak, bool paused,
+                                                        TimePoint deadline) {
+  auto self = weak.lock();
+  if (!self) {
+    co_return fail(ErrorCode::Unavailable, "shutting down");
+  }
+  if (std::chrono::steady_clock::now() >= deadline) {
+    co_return fail(ErrorCode::DeadlineExceeded, "no time left to write the setting");
+  }
+  Written written{self->keys_.config(), encode(ClusterSettings{paused}), 0};
+  store::PutRequest put{written.key, written.value};
+  auto r = co_await self->store_.put(std::move(put));
+  if (!r) {
+    co_return fail(r.error().code, paused ? "pause" : "resume",
+                   " not written: ", r.error().message);
+  }
+  written.revision = r->revision;
+  co_return written;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lifecycle
 
@@ -1876,7 +1918,7 @@ asio::awaitable<int> Manager::run() {
     co_return 1;
   }
   log_->info("member {} of cluster {}: postgres {}, REST {}, etcd {}", config_.name,
-             config_.cluster, config_.listen.toString(), config_.rest.toString(), keys_.prefix);
+             config_.cluster, config_.listen.toString(), config_.restAddress(), keys_.prefix);
   if (config_.token.empty()) {
     log_->warn(
         "no rest.token: the REST API refuses every mutation (switchover, restart, the "
@@ -1922,13 +1964,16 @@ asio::awaitable<void> Manager::shutdown() {
 
 int runMember(runtime::Daemon& daemon, MemberConfig config) {
   auto manager = std::make_shared<Manager>(daemon, config);
-  auto rest = daemon.startAdmin(config.rest);
+  auto rest = daemon.startAdmin(config.rest, config.restServerTls());
   if (!rest) {
     log::get("pg")->error("REST API on {}: {}", config.rest.toString(), rest.error().message);
     return 1;
   }
+  // An etcd write gets the store's whole budget (request_timeout, and as much again should it
+  // have to authenticate first) before the REST call gives up with 504.
+  Duration mutation_timeout = config.etcd_request_timeout * 2 + std::chrono::seconds(1);
   addRestRoutes(daemon.admin(), config.token, config.ha.maximum_lag_on_failover,
-                config.ha.leader_timeout * 2, manager->restActions());
+                config.ha.leader_timeout * 2, manager->restActions(), mutation_timeout);
   daemon.onShutdown([manager] { return manager->shutdown(); });
   return daemon.run([manager] { return manager->run(); });
 }

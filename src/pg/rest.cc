@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <optional>
 
+#include "net/http/async_routes.h"
 #include "pg/rest_auth.h"
 
 namespace rampart::pg {
+namespace asio = boost::asio;
 namespace http = net::http;
 
 namespace {
@@ -61,20 +63,118 @@ std::string vouchProofOf(const http::Request& request) {
   return std::string(value.substr(kScheme.size()));
 }
 
-// The verified client certificate's common name, when the server verifies client certificates.
-std::string peerName(const http::Request&) { return {}; }
+// The verified client certificate's common name, when the server verifies client certificates
+// (rest.tls.client_auth); "" otherwise.
+std::string peerName(const http::Request& request) { return request.client_identity; }
+
+http::Response errorResponse(const Error& error) {
+  return http::Response::json(restStatusOf(error.code),
+                              nlohmann::json{{"error", error.message}}.dump());
+}
 
 http::Response fromResult(const Result<void>& r) {
   if (r) {
     return http::Response::json(200, R"({"ok":true})");
   }
-  int status = r.error().code == ErrorCode::InvalidArgument      ? 400
-               : r.error().code == ErrorCode::FailedPrecondition ? 412
-                                                                 : 503;
-  return http::Response::json(status, nlohmann::json{{"error", r.error().message}}.dump());
+  return errorResponse(r.error());
+}
+
+// 200 with what etcd now holds: the key, its value (JSON, embedded as such) and the revision.
+http::Response fromWritten(const Result<Written>& r) {
+  if (!r) {
+    return errorResponse(r.error());
+  }
+  auto value = nlohmann::json::parse(r->value, nullptr, false);
+  nlohmann::json body = {{"ok", true},
+                         {"key", r->key},
+                         {"value", value.is_discarded() ? nlohmann::json(r->value) : value},
+                         {"revision", r->revision}};
+  return http::Response::json(200, body.dump());
+}
+
+// The checks every operator call makes before it acts: POST, and the operator credential.
+// nullopt when the call may go on.
+std::optional<http::Response> refuseOperatorCall(const http::Request& request,
+                                                 const std::string& operator_token) {
+  if (request.method != "POST") {
+    return http::Response::json(405, R"({"error":"use POST"})");
+  }
+  if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
+    return http::Response::json(
+        401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
+  }
+  return std::nullopt;
+}
+
+// The string field `key` of a JSON object body ("" when the body is empty or lacks it).
+Result<std::string> bodyField(const http::Request& request, const char* key) {
+  if (request.body.empty()) {
+    return std::string();
+  }
+  auto j = nlohmann::json::parse(request.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
+  }
+  auto it = j.find(key);
+  if (it == j.end()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
+  }
+  return it->get<std::string>();
+}
+
+// POST /switchover and /failover: checked here, then the write; answers after it. By value: a
+// coroutine.
+asio::awaitable<http::Response> switchoverCall(RestActions actions, std::string operator_token,
+                                               bool force, http::Request request,
+                                               TimePoint deadline) {
+  if (auto refused = refuseOperatorCall(request, operator_token)) {
+    co_return *refused;
+  }
+  auto to = bodyField(request, "to");
+  if (!to) {
+    co_return errorResponse(to.error());
+  }
+  if (force && to->empty()) {
+    co_return errorResponse(
+        Error{ErrorCode::InvalidArgument, "failover needs a candidate: {\"to\": \"name\"}"});
+  }
+  if (!actions.switchover) {
+    co_return errorResponse(Error{ErrorCode::Unavailable, "not supported here"});
+  }
+  auto written = co_await actions.switchover(*to, force, deadline);
+  co_return fromWritten(written);
+}
+
+// POST /pause and /resume. By value: a coroutine.
+asio::awaitable<http::Response> pauseCall(RestActions actions, std::string operator_token,
+                                          bool paused, http::Request request, TimePoint deadline) {
+  if (auto refused = refuseOperatorCall(request, operator_token)) {
+    co_return *refused;
+  }
+  if (!actions.pause) {
+    co_return errorResponse(Error{ErrorCode::Unavailable, "not supported here"});
+  }
+  auto written = co_await actions.pause(paused, deadline);
+  co_return fromWritten(written);
 }
 
 }  // namespace
+
+int restStatusOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::InvalidArgument:
+      return 400;
+    case ErrorCode::FailedPrecondition:
+      return 409;
+    case ErrorCode::DeadlineExceeded:
+      return 504;
+    default:
+      return 503;
+  }
+}
 
 Result<int64_t> parseLag(const std::string& text) {
   size_t i = 0;
@@ -103,7 +203,7 @@ Result<int64_t> parseLag(const std::string& text) {
 }
 
 void addRestRoutes(http::Server& server, std::string operator_token, int64_t maximum_lag,
-                   Duration liveness_limit, RestActions actions) {
+                   Duration liveness_limit, RestActions actions, Duration mutation_timeout) {
   auto primary = [actions](const http::Request& request) {
     auto v = actions.view();
     if (queryParam(request.target, "promoting")) {
@@ -165,62 +265,33 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
     return http::Response::json(200, actions.history_json());
   });
 
-  // Mutating calls.
-  auto post_only = [](auto handler) {
-    return [handler](const http::Request& request) {
-      if (request.method != "POST") {
-        return http::Response::json(405, R"({"error":"use POST"})");
+  // Operator calls. The etcd writes answer after their write (async routes, bounded by
+  // mutation_timeout); restart and reinitialize only note a request for this member's loop.
+  net::http::AsyncRoutes writes;
+  for (auto route : {std::pair{"/switchover", false}, std::pair{"/failover", true}}) {
+    bool force = route.second;
+    writes.route(route.first, mutation_timeout,
+                 [actions, operator_token, force](http::Request request, TimePoint deadline) {
+                   return switchoverCall(actions, operator_token, force, std::move(request),
+                                         deadline);
+                 });
+  }
+  for (auto route : {std::pair{"/pause", true}, std::pair{"/resume", false}}) {
+    bool paused = route.second;
+    writes.route(route.first, mutation_timeout,
+                 [actions, operator_token, paused](http::Request request, TimePoint deadline) {
+                   return pauseCall(actions, operator_token, paused, std::move(request), deadline);
+                 });
+  }
+  writes.mount(server);
+  auto guarded = [operator_token](auto handler) {
+    return [operator_token, handler](const http::Request& request) {
+      if (auto refused = refuseOperatorCall(request, operator_token)) {
+        return *refused;
       }
       return handler(request);
     };
   };
-  auto guarded = [operator_token, post_only](auto handler) {
-    return post_only([operator_token, handler](const http::Request& request) {
-      if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
-        return http::Response::json(
-            401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
-      }
-      return handler(request);
-    });
-  };
-  auto body_field = [](const http::Request& request, const char* key) -> Result<std::string> {
-    if (request.body.empty()) {
-      return std::string();
-    }
-    auto j = nlohmann::json::parse(request.body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
-    }
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return std::string();
-    }
-    if (!it->is_string()) {
-      return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
-    }
-    return it->get<std::string>();
-  };
-  // Not a structured binding: clang 14 cannot capture those in a lambda.
-  for (auto route : {std::pair{"/switchover", false}, std::pair{"/failover", true}}) {
-    bool force = route.second;
-    server.route(route.first, guarded([actions, body_field, force](const http::Request& request) {
-                   auto to = body_field(request, "to");
-                   if (!to) {
-                     return fromResult(fail(to.error()));
-                   }
-                   if (force && to->empty()) {
-                     return fromResult(fail(ErrorCode::InvalidArgument,
-                                            "failover needs a candidate: {\"to\": \"name\"}"));
-                   }
-                   return fromResult(actions.switchover(*to, force));
-                 }));
-  }
-  server.route("/pause", guarded([actions](const http::Request&) {
-                 return fromResult(actions.pause(true));
-               }));
-  server.route("/resume", guarded([actions](const http::Request&) {
-                 return fromResult(actions.pause(false));
-               }));
   server.route("/restart",
                guarded([actions](const http::Request&) { return fromResult(actions.restart()); }));
   server.route("/reinitialize", guarded([actions](const http::Request&) {
@@ -228,8 +299,11 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
                }));
   // Not an operator call: the member credential's proof, judged by decideVouch.
   server.route(
-      "/failsafe", post_only([actions, body_field](const http::Request& request) {
-        auto leader = body_field(request, "leader");
+      "/failsafe", [actions](const http::Request& request) {
+        if (request.method != "POST") {
+          return http::Response::json(405, R"({"error":"use POST"})");
+        }
+        auto leader = bodyField(request, "leader");
         if (!leader || leader->empty()) {
           return http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
         }
@@ -240,7 +314,7 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
         return http::Response::json(
             status,
             nlohmann::json{{"accepted", status == 200}, {"reason", decision.reason}}.dump());
-      }));
+      });
 }
 
 }  // namespace rampart::pg

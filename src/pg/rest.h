@@ -18,6 +18,13 @@
 //        /reinitialize                          operator calls: `Authorization: Bearer <token>`
 //                                               with the operator credential (rest.token; refused
 //                                               when none is configured)
+//     /switchover, /failover, /pause and /resume are etcd writes and answer only once etcd has
+//     acknowledged theirs (committed by its quorum: durable): 200 {"key", "value", "revision"}
+//     with what was written; else 400 (bad request), 409 (a precondition failed, e.g. the leader
+//     changed; nothing written), 503 (etcd did not acknowledge it: unreachable, or refused it)
+//     or 504 (no answer within `mutation_timeout`: the outcome is unknown). Never 200 for a
+//     write that did not happen. /restart and /reinitialize are requests to this member alone (no etcd write):
+//     200 once noted, and the member acts on its next loop.
 //   POST /failsafe {"leader": "m1"}             from the leader while it cannot reach etcd:
 //                                               `Authorization: Vouch <proof>` made with the
 //                                               member credential (rest_auth.h); accepted only
@@ -27,12 +34,21 @@
 #include <functional>
 #include <string>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "base/result.h"
 #include "net/http/server.h"
 #include "pg/decide.h"
 #include "pg/manager.h"
 
 namespace rampart::pg {
+
+// What a mutation wrote, once etcd acknowledged it.
+struct Written {
+  std::string key;
+  std::string value;     // JSON (state.h's encodings)
+  int64_t revision = 0;  // etcd's revision of the write
+};
 
 struct RestActions {
   std::function<MemberView()> view;
@@ -43,15 +59,28 @@ struct RestActions {
   std::function<VouchDecision(const std::string& leader, const std::string& proof,
                               const std::string& peer_name)>
       failsafe;
-  std::function<Result<void>(const std::string& to, bool force)> switchover;
-  std::function<Result<void>(bool paused)> pause;
+  // The etcd writes: each completes once etcd acknowledged the write, or with why not
+  // (InvalidArgument, FailedPrecondition: nothing written; Unavailable: etcd did not acknowledge
+  // it; DeadlineExceeded: the outcome is unknown). Each bounds its wait by `deadline`.
+  // Coroutines: parameters by value.
+  std::function<boost::asio::awaitable<Result<Written>>(std::string to, bool force,
+                                                        TimePoint deadline)>
+      switchover;
+  std::function<boost::asio::awaitable<Result<Written>>(bool paused, TimePoint deadline)> pause;
   std::function<Result<void>()> restart;
   std::function<Result<void>()> reinitialize;
 };
 
 // `operator_token`: the operator credential (empty: operator calls are refused).
+// `mutation_timeout`: the longest an etcd-writing call waits for its write (then 504).
+// Takes the server's fallback (net/http/async_routes.h) for the etcd-writing calls.
 void addRestRoutes(net::http::Server& server, std::string operator_token, int64_t maximum_lag,
-                   Duration liveness_limit, RestActions actions);
+                   Duration liveness_limit, RestActions actions,
+                   Duration mutation_timeout = std::chrono::seconds(5));
+
+// The HTTP status for a failed REST action: 400 InvalidArgument, 409 FailedPrecondition,
+// 504 DeadlineExceeded (outcome unknown), 503 for the rest (etcd unreachable or refusing).
+int restStatusOf(ErrorCode code);
 
 // Parses Patroni's lag syntax: bytes, or with a unit (16kB, 10MB, 1GB).
 Result<int64_t> parseLag(const std::string& text);

@@ -1,12 +1,17 @@
 #include "pg/state.h"
 
+#include <fstream>
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "config/config.h"
 #include "pg/config.h"
+#include "testing/test_files.h"
 
 namespace rampart::pg {
 namespace {
+using ::testing::HasSubstr;
 
 TEST(Lsn, ParsesAndFormatsPostgresNotation) {
   auto lsn = parseLsn("16/B374D848");
@@ -132,6 +137,53 @@ TEST(MemberConfig, KeepsTheOperatorAndTheMemberCredentialApart) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("member.yaml:8"), std::string::npos) << c.error().message;
   EXPECT_NE(c.error().message.find("rest.member_token"), std::string::npos) << c.error().message;
+}
+
+TEST(MemberConfig, RestTlsServesHttpsAndVerifiesClientsOnlyWithClientAuth) {
+  testing::TempDir dir;
+  for (const char* f : {"/rest.pem", "/rest-key.pem", "/ca.pem"}) {
+    std::ofstream(dir.path() + f) << "x";
+  }
+  std::string tls = "{ cert: " + dir.path() + "/rest.pem, key: " + dir.path() +
+                    "/rest-key.pem, ca: " + dir.path() + "/ca.pem";
+  std::string text =
+      std::string(kMember) + "rest: { listen: 127.0.0.1:8443, tls: " + tls + " } }\n";
+  auto c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->restTls());
+  EXPECT_EQ(c->restAddress(), "https://127.0.0.1:8443");
+  EXPECT_EQ(c->restServerTls().ca, "") << "no client_auth: clients are not asked for certificates";
+  EXPECT_EQ(c->restClientTls().ca, dir.path() + "/ca.pem") << "peers are verified against ca";
+  EXPECT_EQ(c->restClientTls().cert, dir.path() + "/rest.pem");
+
+  text = std::string(kMember) + "rest: { tls: " + tls + ", client_auth: true } }\n";
+  c = parseMemberConfig(*config::loadString(text, "member.yaml"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->restServerTls().ca, dir.path() + "/ca.pem");
+
+  auto plain = parseMemberConfig(*config::loadString(kMember, "member.yaml"));
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->restTls());
+  EXPECT_EQ(plain->restAddress(), "127.0.0.1:8008");
+  EXPECT_TRUE(plain->restServerTls().empty());
+}
+
+TEST(MemberConfig, RestTlsErrorsNameTheField) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() + "/rest.pem") << "x";
+  std::string cert = dir.path() + "/rest.pem";
+  auto error = [](const std::string& rest) {
+    auto c = parseMemberConfig(
+        *config::loadString(std::string(kMember) + "rest: " + rest + "\n", "member.yaml"));
+    return c ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_THAT(error("{ tls: { cert: " + cert + " } }"), HasSubstr("cert and key are required"));
+  EXPECT_THAT(error("{ tls: { cert: " + cert + ", key: " + cert + ", client_auth: true } }"),
+              HasSubstr("client_auth needs rest.tls.ca"));
+  EXPECT_THAT(error("{ tls: { cert: " + cert + ", key: /nonexistent/k.pem } }"),
+              HasSubstr("rest.tls.key: cannot read /nonexistent/k.pem"));
+  EXPECT_THAT(error("{ tls: { cert: " + cert + ", key: " + cert + ", verify: true } }"),
+              HasSubstr("verify"));
 }
 
 }  // namespace

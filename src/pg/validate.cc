@@ -193,7 +193,12 @@ Result<void> checkMemberStatus(std::string_view key_name, const MemberStatus& s)
     return fail(ErrorCode::InvalidArgument, "member ", key_name, ": no port");
   }
   if (!s.rest.empty()) {
-    if (auto r = checkHostPort(s.rest); !r) {
+    // A member whose REST API is HTTPS (rest.tls) publishes "https://host:port".
+    std::string_view address = s.rest;
+    if (address.starts_with("https://")) {
+      address.remove_prefix(8);
+    }
+    if (auto r = checkHostPort(address); !r) {
       return fail(ErrorCode::InvalidArgument, "member ", key_name, ": rest: ", r.error().message);
     }
   }

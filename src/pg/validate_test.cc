@@ -84,6 +84,18 @@ TEST(Validate, MemberEntryIsTrustedByItsKeyNotTheNameInside) {
   EXPECT_FALSE(decodeMemberEntry("M3", encode(member("M3", "10.0.0.66"))));
 }
 
+TEST(Validate, AnHttpsRestAddressIsAcceptedButNoOtherScheme) {
+  auto https = member("m2", "10.0.0.12");
+  https.rest = "https://10.0.0.12:8008";
+  EXPECT_TRUE(decodeMemberEntry("m2", encode(https)));
+  auto other = member("m2", "10.0.0.12");
+  other.rest = "ftp://10.0.0.12:8008";
+  EXPECT_FALSE(decodeMemberEntry("m2", encode(other)));
+  auto injected = member("m2", "10.0.0.12");
+  injected.rest = "https://10.0.0.12:80\nx";
+  EXPECT_FALSE(decodeMemberEntry("m2", encode(injected)));
+}
+
 TEST(Validate, MemberEntryWithInjectedHostIsRefused) {
   auto injected = decodeMemberEntry("m2", encode(member("m2", kInjectedHost)));
   ASSERT_FALSE(injected);
