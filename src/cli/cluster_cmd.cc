@@ -135,6 +135,53 @@ void addCluster(CLI::App& app, Action& action) {
     };
   });
 
+  auto* node = app.add_subcommand("node", "Add a node to, or remove one from, a cluster made by "
+                                          "`rampart up`");
+  node->require_subcommand(1);
+  auto add = std::make_shared<cluster::NodeAddOptions>();
+  auto add_role = std::make_shared<std::string>("worker");
+  auto* add_cmd = node->add_subcommand(
+      "add", "Add a node: a master joins etcd as a member first, then starts its API server and "
+             "controller; every VIP learns of it");
+  add_cmd->add_option("--dir", add->dir, "the cluster's directory")->required();
+  add_cmd->add_option("--role", *add_role, "master or worker")->capture_default_str();
+  add_cmd->add_option("--zone", add->zone, "its zone (default: the one with the fewest nodes)");
+  add_cmd->callback([&action, add, add_role] {
+    action = [add, add_role] {
+      auto role = cluster::parseRole(*add_role);
+      if (!role) {
+        return usage("node add", "--role: " + role.error().message);
+      }
+      add->role = *role;
+      add->binary = selfBinary();
+      add->progress = progress;
+      auto r = cluster::addNode(*add);
+      return r ? 0 : failed("node add", r.error());
+    };
+  });
+  auto remove = std::make_shared<cluster::NodeRemoveOptions>();
+  auto drain_timeout = std::make_shared<std::string>("60s");
+  auto* remove_cmd = node->add_subcommand(
+      "remove", "Remove a node: cordon, drain (disruption budgets honoured), stop, remove its "
+                "etcd member (a master), delete the Node");
+  remove_cmd->add_option("--dir", remove->dir, "the cluster's directory")->required();
+  remove_cmd->add_option("name", remove->node, "the node")->required();
+  remove_cmd->add_option("--drain-timeout", *drain_timeout,
+                         "give up when the node's pods cannot all be evicted in this time")
+      ->capture_default_str();
+  remove_cmd->callback([&action, remove, drain_timeout] {
+    action = [remove, drain_timeout] {
+      auto timeout = parseDuration(*drain_timeout);
+      if (!timeout) {
+        return usage("node remove", "--drain-timeout: " + timeout.error().message);
+      }
+      remove->drain_timeout = *timeout;
+      remove->progress = progress;
+      auto r = cluster::removeNode(*remove);
+      return r ? 0 : failed("node remove", r.error());
+    };
+  });
+
   auto status_dir = std::make_shared<std::string>();
   auto status_json = std::make_shared<bool>(false);
   auto* status = app.add_subcommand(

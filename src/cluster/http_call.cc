@@ -19,7 +19,7 @@ Result<net::http::Response> httpCall(const net::Endpoint& endpoint, const HttpCa
     request.headers.emplace_back("Authorization", "Bearer " + call.bearer);
   }
   if (!call.body.empty()) {
-    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("Content-Type", call.content_type);
   }
   auto deadline = std::chrono::steady_clock::now() + call.timeout;
   auto run = [&]() -> boost::asio::awaitable<Result<net::http::Response>> {

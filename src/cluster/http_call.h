@@ -17,6 +17,7 @@ struct HttpCall {
   std::string method = "GET";
   std::string path = "/";
   std::string body;
+  std::string content_type = "application/json";  // of `body`
   std::string bearer;  // Authorization: Bearer <token>, when set
   net::TlsFiles tls;   // for https:// endpoints: the CA the server is verified against
   Duration timeout = std::chrono::seconds(2);

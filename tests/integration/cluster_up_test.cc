@@ -393,5 +393,63 @@ TEST_F(ClusterUpTest, LosingTwoOfThreeMastersKeepsPodsRunningAndEverythingRecove
       << "before:\n" << names_before << "after:\n" << last;
 }
 
+TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionBudgets) {
+  up(1, 1);
+  for (const char* zone : {"b", "c"}) {
+    auto added = rampart({"node", "add", "--dir", dir_, "--role", "master", "--zone", zone});
+    ASSERT_EQ(added.exit_code, 0) << added.output;
+  }
+  auto worker = rampart({"node", "add", "--dir", dir_, "--zone", "b"});
+  ASSERT_EQ(worker.exit_code, 0) << worker.output;
+  auto status = statusJson();
+  ASSERT_TRUE(status.is_object());
+  EXPECT_TRUE(status["healthy"].get<bool>()) << status.dump(2);
+  EXPECT_EQ(status["etcd"].size(), 3u) << "two members joined etcd";
+  for (const auto& v : status["vip"]) {
+    EXPECT_EQ(v["backends"].size(), 3u) << "every VIP knows every API server: " << v.dump();
+  }
+
+  // Two pods, one per worker, and a budget that allows no disruption.
+  auto deploy = runtime::runCommand(
+      {"sh", "-c",
+       "kubectl --kubeconfig " + dir_ +
+           "/kubeconfig create deployment app --image=x --replicas=2 -- sleep 3600 && "
+           "kubectl --kubeconfig " + dir_ +
+           "/kubeconfig create poddisruptionbudget app --selector=app=app --min-available=2"},
+      30s);
+  ASSERT_EQ(deploy.exit_code, 0) << deploy.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto pods = kubectl({"get", "pods", "-l", "app=app", "-o",
+                             "jsonpath={.items[*].status.phase}"});
+        return pods.output == "Running Running";
+      },
+      30s, 200ms));
+  std::string worker_name = name_ + "-w1";
+  auto blocked = rampart({"node", "remove", "--dir", dir_, worker_name, "--drain-timeout", "3s"});
+  EXPECT_NE(blocked.exit_code, 0) << blocked.output;
+  EXPECT_NE(blocked.output.find("disruption budget"), std::string::npos) << blocked.output;
+  EXPECT_EQ(kubectl({"get", "node", worker_name}).exit_code, 0) << "the node stays";
+
+  ASSERT_EQ(kubectl({"delete", "poddisruptionbudget", "app"}).exit_code, 0);
+  auto removed = rampart({"node", "remove", "--dir", dir_, worker_name});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  EXPECT_NE(kubectl({"get", "node", worker_name}).exit_code, 0);
+  EXPECT_FALSE(cluster::netnsExists(worker_name));
+  auto master = rampart({"node", "remove", "--dir", dir_, name_ + "-m1"});
+  ASSERT_EQ(master.exit_code, 0) << master.output;
+  EXPECT_TRUE(eventually([&] { return statusJson().value("healthy", false); }, 30s));
+  status = statusJson();
+  EXPECT_EQ(status["etcd"].size(), 2u);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto pods = kubectl({"get", "pods", "-l", "app=app", "-o",
+                             "jsonpath={.items[*].status.phase}"});
+        return pods.output == "Running Running";
+      },
+      30s, 200ms))
+      << "the drained pod runs again on the remaining worker";
+}
+
 }  // namespace
 }  // namespace rampart

@@ -1,0 +1,351 @@
+// `rampart node add` and `rampart node remove` (up.h): a node joins or leaves a running cluster.
+//
+// Adding a master: the new etcd member is announced to the cluster first (member add, through
+// a running master's member), then started with the existing members as its initial cluster;
+// only once it is healthy do its API server, VIP balancer, controller and agent start, and then
+// every balancer (each node's VIP, the gateway) is told of the new API server (SIGHUP reload).
+// Removing a node: cordon, drain through the Eviction API (disruption budgets honoured: a 429
+// is retried until the drain timeout), then for a master: the balancers stop sending to it, its
+// etcd member is removed while a majority still runs; then its processes, pods and namespace go
+// and its Node object is deleted.
+
+#include <signal.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/credentials.h"
+#include "cluster/http_call.h"
+#include "cluster/lab_network.h"
+#include "cluster/node_ops.h"
+#include "cluster/processes.h"
+#include "cluster/up.h"
+#include "lab/etcd_cluster.h"
+
+namespace rampart::cluster {
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A call to the API through the first master that answers (from inside the hub).
+Result<net::http::Response> api(const std::string& dir, const ClusterState& state,
+                                const std::string& token, HttpCall call,
+                                const std::string& skip = "") {
+  call.tls.ca = caFile(dir);
+  call.bearer = token;
+  std::string last = "no master";
+  for (const auto* m : state.masters()) {
+    if (m->spec.name == skip) {
+      continue;
+    }
+    auto r = httpCall(apiEndpoint(m->spec), call);
+    if (r && r->status < 500) {
+      return r;
+    }
+    last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+  }
+  return fail(ErrorCode::Unavailable, "no API server answered: ", last);
+}
+
+// A call to etcd's JSON gateway at the first member (other than `skip`) that answers.
+Result<json> etcdCall(const ClusterState& state, const std::string& path, const json& body,
+                      const std::string& skip = "") {
+  HttpCall call;
+  call.method = "POST";
+  call.path = path;
+  call.body = body.dump();
+  call.timeout = 3s;
+  std::string last = "no member";
+  for (const auto* m : state.masters()) {
+    if (m->spec.name == skip) {
+      continue;
+    }
+    auto r = httpCall({nodeAddress(m->spec.ordinal), kEtcdClientPort}, call);
+    if (r && r->status == 200) {
+      json answer = json::parse(r->body, nullptr, false);
+      if (answer.is_object()) {
+        return answer;
+      }
+      last = "not JSON";
+    } else {
+      last = r ? "HTTP " + std::to_string(r->status) + " " + r->body : r.error().message;
+    }
+  }
+  return fail(ErrorCode::Unavailable, "etcd ", path, ": ", last);
+}
+
+// Tells every running balancer (each node's VIP, the gateway) to read its config again.
+void reloadBalancers(const std::string& dir, const ClusterState& state) {
+  for (const auto& n : state.nodes) {
+    auto it = n.pids.find(kVip);
+    if (it != n.pids.end() && ours(it->second, dir)) {
+      ::kill(it->second, SIGHUP);
+    }
+  }
+  if (ours(state.gateway_pid, dir)) {
+    ::kill(state.gateway_pid, SIGHUP);
+  }
+}
+
+Result<void> drain(const std::string& dir, const ClusterState& state, const std::string& token,
+                   const std::string& node, Duration timeout, const Progress& progress) {
+  HttpCall cordon;
+  cordon.method = "PATCH";
+  cordon.path = "/api/v1/nodes/" + node;
+  cordon.body = R"({"spec":{"unschedulable":true}})";
+  cordon.content_type = "application/merge-patch+json";
+  auto cordoned = api(dir, state, token, cordon);
+  if (!cordoned || cordoned->status != 200) {
+    return fail(ErrorCode::Unavailable, "cordon ", node, ": ",
+                cordoned ? "HTTP " + std::to_string(cordoned->status) + " " + cordoned->body
+                         : cordoned.error().message);
+  }
+  say(progress, "  " + node + ": cordoned");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string waiting;
+  while (true) {
+    HttpCall list;
+    list.path = "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node;
+    auto pods = api(dir, state, token, list);
+    json items = pods && pods->status == 200 ? json::parse(pods->body, nullptr, false)["items"]
+                                             : json();
+    if (!items.is_array()) {
+      return fail(ErrorCode::Unavailable, "list the pods of ", node);
+    }
+    size_t left = 0;
+    for (const auto& pod : items) {
+      std::string phase = pod["status"].value("phase", "");
+      if (phase == "Succeeded" || phase == "Failed") {
+        continue;
+      }
+      ++left;
+      if (pod["metadata"].contains("deletionTimestamp")) {
+        continue;  // already going
+      }
+      std::string ns = pod["metadata"].value("namespace", "default");
+      std::string name = pod["metadata"].value("name", "");
+      HttpCall evict;
+      evict.method = "POST";
+      evict.path = "/api/v1/namespaces/" + ns + "/pods/" + name + "/eviction";
+      evict.body = json{{"apiVersion", "policy/v1"},
+                        {"kind", "Eviction"},
+                        {"metadata", {{"name", name}, {"namespace", ns}}}}
+                       .dump();
+      auto evicted = api(dir, state, token, evict);
+      if (evicted && evicted->status == 429) {
+        waiting = ns + "/" + name + " (its disruption budget allows no eviction now)";
+      } else if (evicted && evicted->status < 300) {
+        say(progress, "  " + node + ": evicted " + ns + "/" + name);
+      }
+    }
+    if (left == 0) {
+      return ok();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(ErrorCode::DeadlineExceeded, "drain ", node, ": ", std::to_string(left),
+                  " pods left after ", seconds(timeout),
+                  waiting.empty() ? "" : "; waiting for " + waiting);
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+}  // namespace
+
+Result<NodeSpec> addNode(const NodeAddOptions& options) {
+  std::string dir = absoluteDir(options.dir);
+  auto loaded = loadState(dir);
+  if (!loaded) {
+    return fail(loaded.error());
+  }
+  auto lock = DirLock::take(dir);
+  if (!lock) {
+    return fail(lock.error());
+  }
+  ClusterState& state = *loaded;
+  auto tokens = readTokens(dir);
+  if (!tokens) {
+    return fail(tokens.error());
+  }
+  auto spec = nextNode(state.name, state.specs(), state.max_ordinal, options.role, options.zone,
+                       state.zones);
+  if (!spec) {
+    return fail(spec.error());
+  }
+  if (std::find(state.zones.begin(), state.zones.end(), spec->zone) == state.zones.end()) {
+    state.zones.push_back(spec->zone);
+  }
+  state.nodes.push_back(NodeState{*spec, {}});
+  state.max_ordinal = spec->ordinal;
+  if (auto r = saveState(dir, state); !r) {  // the journal first, as for up
+    return fail(r.error());
+  }
+  say(options.progress, "adding " + std::string(roleName(spec->role)) + " " + spec->name +
+                            " in zone " + spec->zone + " (" + nodeAddress(spec->ordinal) + ")");
+  if (spec->role == Role::Master) {
+    if (auto r = ensureServerCertificate(dir, *spec); !r) {
+      return fail(r.error());
+    }
+  }
+  if (auto r = ensureNodeCertificate(dir, *spec); !r) {
+    return fail(r.error());
+  }
+  if (auto r = writeKubeconfigs(dir, state, *tokens); !r) {
+    return fail(r.error());
+  }
+  if (auto r = createNodeNetwork(state.name, *spec); !r) {
+    return fail(r.error());
+  }
+  if (auto r = enterNetns(hubNamespace(state.name)); !r) {
+    return fail(r.error());
+  }
+  NodeState& node = state.nodes.back();
+  EtcdBootstrap etcd;
+  if (spec->role == Role::Master) {
+    std::string peer = "http://" + nodeAddress(spec->ordinal) + ":" + std::to_string(kEtcdPeerPort);
+    ClusterState old = state;
+    old.nodes.pop_back();
+    // etcd refuses a member while the last one to join is not yet fully connected (its
+    // strict reconfiguration check: "unhealthy cluster"): retry for a while.
+    auto until = std::chrono::steady_clock::now() + 30s;
+    auto added = etcdCall(old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
+    while (!added && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(500ms);
+      added = etcdCall(old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
+    }
+    if (!added) {
+      // Nothing was announced: the node is taken back out, so the cluster is as it was.
+      state.nodes.pop_back();
+      (void)saveState(dir, state);
+      (void)removeNodeNetwork(state.name, *spec);
+      return fail(ErrorCode::Unavailable, "announce the new etcd member (nothing changed): ",
+                  added.error().message);
+    }
+    // Every master's member, the new one included (pointers taken after the push_back above).
+    etcd = {etcdInitialCluster(state.masters()), true};
+    say(options.progress, "  etcd: member " + spec->name + " announced");
+  }
+  // The balancers' configs: a new master is a new API server behind every VIP.
+  if (auto r = writeBalancerConfigs(dir, state); !r) {
+    return fail(r.error());
+  }
+  for (const auto& plan : nodeProcesses(dir, options.binary, state, node, etcd)) {
+    auto pid = startProcess(plan);
+    if (!pid) {
+      return fail(ErrorCode::Unavailable, spec->name, ": ", plan.kind, ": ", pid.error().message);
+    }
+    node.pids[plan.kind] = *pid;
+    if (auto r = saveState(dir, state); !r) {
+      return fail(r.error());
+    }
+    Result<void> ready = ok();
+    if (plan.kind == kEtcd) {
+      ready = lab::EtcdCluster::waitHealthy({nodeAddress(spec->ordinal), kEtcdClientPort}, 30s);
+    } else if (plan.kind == kServer) {
+      ready = waitApiReady(dir, *spec, 30s);
+    } else if (plan.kind == kVip) {
+      ready = waitVipServing(*spec, 10s);
+    }
+    if (!ready) {
+      return fail(ready.error().code, ready.error().message, "\n--- ", plan.log_file,
+                  " (tail) ---\n", tail(plan.log_file, 1500));
+    }
+  }
+  if (spec->role == Role::Master) {
+    reloadBalancers(dir, state);
+  }
+  if (auto r = waitNodesReady(dir, state, tokens->admin, options.ready_timeout, nullptr,
+                              {spec->name});
+      !r) {
+    return fail(r.error());
+  }
+  say(options.progress, "  " + spec->name + " is Ready");
+  return *spec;
+}
+
+Result<void> removeNode(const NodeRemoveOptions& options) {
+  std::string dir = absoluteDir(options.dir);
+  auto loaded = loadState(dir);
+  if (!loaded) {
+    return fail(loaded.error());
+  }
+  auto lock = DirLock::take(dir);
+  if (!lock) {
+    return fail(lock.error());
+  }
+  ClusterState& state = *loaded;
+  const NodeState* found = state.find(options.node);
+  if (!found) {
+    return fail(ErrorCode::NotFound, "no node ", options.node, " in cluster ", state.name);
+  }
+  NodeState node = *found;
+  bool master = node.spec.role == Role::Master;
+  if (master && state.masters().size() <= 1) {
+    return fail(ErrorCode::FailedPrecondition, options.node,
+                " is the last master: the cluster would have no API and no etcd");
+  }
+  auto tokens = readTokens(dir);
+  if (!tokens) {
+    return fail(tokens.error());
+  }
+  if (auto r = enterNetns(hubNamespace(state.name)); !r) {
+    return fail(r.error());
+  }
+  say(options.progress, "removing " + std::string(roleName(node.spec.role)) + " " +
+                            node.spec.name);
+  if (auto r = drain(dir, state, tokens->admin, node.spec.name, options.drain_timeout,
+                     options.progress);
+      !r) {
+    return r;
+  }
+  ClusterState after = state;
+  after.nodes.erase(std::remove_if(after.nodes.begin(), after.nodes.end(),
+                                   [&](const NodeState& n) { return n.spec.name == node.spec.name; }),
+                    after.nodes.end());
+  if (master) {
+    // No new connection goes to its API server from here on.
+    if (auto r = writeBalancerConfigs(dir, after); !r) {
+      return r;
+    }
+    reloadBalancers(dir, after);
+    auto members = etcdCall(state, "/v3/cluster/member/list", json::object(), node.spec.name);
+    if (!members) {
+      return fail(members.error());
+    }
+    std::string id;
+    for (const auto& m : (*members)["members"]) {
+      if (m.value("name", "") == node.spec.name) {
+        id = m["ID"].is_string() ? m["ID"].get<std::string>() : m["ID"].dump();
+      }
+    }
+    if (!id.empty()) {
+      auto removed = etcdCall(state, "/v3/cluster/member/remove", json{{"ID", id}},
+                              node.spec.name);
+      if (!removed) {
+        return fail(ErrorCode::Unavailable, "remove etcd member ", node.spec.name, ": ",
+                    removed.error().message);
+      }
+      say(options.progress, "  etcd: member " + node.spec.name + " removed");
+    }
+  }
+  if (auto r = tearDownNode(dir, state.name, node, options.progress); !r) {
+    return r;
+  }
+  HttpCall del;
+  del.method = "DELETE";
+  del.path = "/api/v1/nodes/" + node.spec.name;
+  auto deleted = api(dir, after, tokens->admin, del);
+  if (!deleted || (deleted->status != 200 && deleted->status != 404)) {
+    return fail(ErrorCode::Unavailable, "delete Node ", node.spec.name, ": ",
+                deleted ? "HTTP " + std::to_string(deleted->status) : deleted.error().message);
+  }
+  if (auto r = saveState(dir, after); !r) {
+    return r;
+  }
+  say(options.progress, "  " + node.spec.name + " removed");
+  return ok();
+}
+
+}  // namespace rampart::cluster
