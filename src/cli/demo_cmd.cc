@@ -1,7 +1,11 @@
-// `rampart demo`: the most complete live drill Rampart has: a PostgreSQL lab (etcd x3, three
-// `rampart pg` members, the write VIP), a steady writer through the VIP, SIGKILL of the primary's
-// postmaster, and a printed timeline (detected, promoted, first write accepted, old primary
-// streaming again) with the history checker's verdict.
+// `rampart demo`: the whole seed in one drill (drill/cluster_drill.h): a `rampart up` cluster,
+// a web app under a steady client, the PostgreSQL drill, a master's death, a worker's death and
+// a drain, each with a live timeline and a verdict.
+// `rampart demo pg`: the PostgreSQL drill alone: a lab (etcd x3, three `rampart pg` members,
+// the write VIP), a steady writer through the VIP, SIGKILL of the primary's postmaster, and a
+// printed timeline (detected, promoted, first write accepted, old primary streaming again) with
+// the history checker's verdict.
+// `rampart demo web`: the demo's web server (what the web pods run).
 // `rampart demo election`: the earlier drill of leader election alone (crash, resignation, loss of
 // an etcd member).
 
@@ -16,6 +20,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/duration.h"
@@ -23,7 +29,9 @@
 #include "chaos/report.h"
 #include "chaos/scenario.h"
 #include "cli/cli.h"
+#include "drill/cluster_drill.h"
 #include "drill/election_drill.h"
+#include "net/http/server.h"
 #include "pg/lab.h"
 
 namespace rampart::cli {
@@ -282,20 +290,122 @@ int runPgDemo(const DemoFlags& flags) {
   return r.passed() ? 0 : 1;
 }
 
+// The web pods' server: every GET answers 200 with the pod's name.
+int runWeb(int port) {
+  boost::asio::io_context io;
+  net::http::Server server(io.get_executor());
+  const char* pod = std::getenv("POD_NAME");
+  std::string name = pod ? pod : "web";
+  server.fallback([name](const net::http::Request&, net::http::ResponseStream&)
+                      -> boost::asio::awaitable<net::http::Response> {
+    co_return net::http::Response::text(200, "hello from " + name + "\n");
+  });
+  auto bound = server.listen({"0.0.0.0", static_cast<uint16_t>(port)});
+  if (!bound) {
+    std::fprintf(stderr, "rampart demo web: %s\n", bound.error().message.c_str());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    server.stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+std::string selfExe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "rampart";
+}
+
+int runSeedDemo(const DemoFlags& flags) {
+  if (::geteuid() != 0) {
+    std::fprintf(stderr,
+                 "rampart demo: the cluster drill needs root (every node is a network "
+                 "namespace); `rampart demo pg` runs the PostgreSQL drill alone\n");
+    return kUsageError;
+  }
+  auto dir_made = demoDir(flags);
+  if (!dir_made) {
+    return 1;
+  }
+  std::string dir = *dir_made;
+  std::printf("Rampart: the whole drill in %s\n\n== 1. A highly available cluster ==\n",
+              dir.c_str());
+  std::fflush(stdout);
+  drill::ClusterDrillOptions options;
+  options.dir = dir + "/cluster";
+  options.binary = selfExe();
+  drill::ClusterDrill cluster(options);
+  if (flags.keep) {
+    cluster.keep();
+  }
+  auto step = [](const char* title, Result<void> r) {
+    if (!r) {
+      std::fprintf(stderr, "rampart demo: %s: %s\n", title, r.error().message.c_str());
+    }
+    return r.has_value();
+  };
+  if (!step("up", cluster.up())) {
+    return 1;
+  }
+  std::printf("\n== 2. A web app: 3 replicas over 3 zones, a disruption budget, a Service ==\n");
+  if (!step("web app", cluster.deployWeb())) {
+    return 1;
+  }
+  std::printf("\n== 3. HA PostgreSQL: the primary's postmaster killed under writes ==\n");
+  std::fflush(stdout);
+  DemoFlags pg_flags = flags;
+  pg_flags.dir = dir + "/pg-drill";
+  std::filesystem::create_directories(pg_flags.dir);
+  ::chmod(pg_flags.dir.c_str(), 0755);
+  bool pg_passed = runPgDemo(pg_flags) == 0;
+  std::printf("\n== 4. A master dies: the one whose controller leads ==\n");
+  bool ok = step("master", cluster.killMaster());
+  std::printf("\n== 5. A worker dies ==\n");
+  ok = step("worker", cluster.killWorker()) && ok;
+  std::printf("\n== 6. Maintenance: a worker drained ==\n");
+  ok = step("drain", cluster.drainWorker()) && ok;
+
+  std::printf("\n== Verdict ==\n");
+  std::printf("  %-55s %-14s %-26s %s\n", "check", "measured", "target", "");
+  for (const auto& v : cluster.verdicts()) {
+    std::printf("  %-55s %-14s %-26s %s\n", v.check.c_str(), v.figure.c_str(), v.target.c_str(),
+                v.met ? "met" : "MISSED");
+    ok = ok && v.met;
+  }
+  std::printf("  %-55s %-14s %-26s %s\n", "PostgreSQL: acknowledged writes lost, split brain",
+              pg_passed ? "0, 0" : "see above", "0, 0", pg_passed ? "met" : "MISSED");
+  if (flags.keep) {
+    std::printf("\nkept: %s (rampart status --dir %s/cluster; rampart down --dir %s/cluster)\n",
+                dir.c_str(), dir.c_str(), dir.c_str());
+  }
+  return ok && pg_passed ? 0 : 1;
+}
+
 }  // namespace
 
 void addDemo(CLI::App& app, Action& action) {
   auto flags = std::make_shared<DemoFlags>();
   auto* cmd =
-      app.add_subcommand("demo", "Run the live PostgreSQL failover drill and print its timeline");
+      app.add_subcommand("demo", "Run the live drill: an HA cluster, a web app, PostgreSQL, "
+                                 "and faults, each with a timeline and a verdict");
   cmd->add_option("--dir", flags->dir, "lab directory (default: a new temporary directory)");
-  cmd->add_flag("--keep", flags->keep, "keep the temporary lab directory (logs) afterwards");
+  cmd->add_flag("--keep", flags->keep, "keep the lab (cluster, logs) afterwards");
   cmd->require_subcommand(0, 1);
   cmd->callback([cmd, &action, flags] {
     if (cmd->get_subcommands().empty()) {
-      action = [flags] { return runPgDemo(*flags); };
+      action = [flags] { return runSeedDemo(*flags); };
     }
   });
+  auto* pg = cmd->add_subcommand("pg", "the PostgreSQL failover drill alone (no root needed)");
+  pg->callback([&action, flags] { action = [flags] { return runPgDemo(*flags); }; });
+  auto port = std::make_shared<int>(8080);
+  auto* web = cmd->add_subcommand("web", "the demo's web server (what its web pods run)");
+  web->add_option("--port", *port, "port to serve on (all addresses)")->capture_default_str();
+  web->callback([&action, port] { action = [port] { return runWeb(*port); }; });
   auto* election = cmd->add_subcommand("election", "the leader-election drill over etcd alone");
   election->add_option("--ttl", flags->ttl, "leader lease TTL in seconds")
       ->capture_default_str()

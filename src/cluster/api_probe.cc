@@ -91,7 +91,7 @@ void ApiProbe::run() {
   call.tls.ca = options_.ca_file;
   call.bearer = options_.token;
   call.timeout = options_.timeout;
-  net::Endpoint endpoint{options_.host, options_.port, true};
+  net::Endpoint endpoint{options_.host, options_.port, !options_.ca_file.empty()};
   auto next = std::chrono::steady_clock::now();
   while (!stopping_) {
     ProbeSample sample;

@@ -1,5 +1,6 @@
 #pragma once
-// ApiProbe: a client that asks the API a question every `period` from inside one node (its own
+// ApiProbe: a client that asks the API (or any HTTP server, e.g. a Service) a question every
+// `period` from inside one node (its own
 // thread, moved into the node's network namespace), each time on a new connection, through the
 // node's API VIP — what an agent, a controller or a pod sees while masters die. It records every
 // request (start, latency, answer), so the judges below can say how many failed and the longest
@@ -40,8 +41,8 @@ struct ApiProbeOptions {
   std::string host;        // e.g. the API VIP
   uint16_t port = 6443;
   std::string path = "/api/v1/namespaces/default";
-  std::string ca_file;
-  std::string token;
+  std::string ca_file;  // set: https, the server verified against it; empty: plain http
+  std::string token;    // set: Authorization: Bearer
   Duration period = std::chrono::milliseconds(10);
   Duration timeout = std::chrono::seconds(2);  // per request
 };

@@ -29,26 +29,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A call to the API through the first master that answers (from inside the hub).
-Result<net::http::Response> api(const std::string& dir, const ClusterState& state,
-                                const std::string& token, HttpCall call,
-                                const std::string& skip = "") {
-  call.tls.ca = caFile(dir);
-  call.bearer = token;
-  std::string last = "no master";
-  for (const auto* m : state.masters()) {
-    if (m->spec.name == skip) {
-      continue;
-    }
-    auto r = httpCall(apiEndpoint(m->spec), call);
-    if (r && r->status < 500) {
-      return r;
-    }
-    last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
-  }
-  return fail(ErrorCode::Unavailable, "no API server answered: ", last);
-}
-
 // A call to etcd's JSON gateway at the first member (other than `skip`) that answers.
 Result<json> etcdCall(const ClusterState& state, const std::string& path, const json& body,
                       const std::string& skip = "") {
@@ -86,69 +66,6 @@ void reloadBalancers(const std::string& dir, const ClusterState& state) {
   }
   if (ours(state.gateway_pid, dir)) {
     ::kill(state.gateway_pid, SIGHUP);
-  }
-}
-
-Result<void> drain(const std::string& dir, const ClusterState& state, const std::string& token,
-                   const std::string& node, Duration timeout, const Progress& progress) {
-  HttpCall cordon;
-  cordon.method = "PATCH";
-  cordon.path = "/api/v1/nodes/" + node;
-  cordon.body = R"({"spec":{"unschedulable":true}})";
-  cordon.content_type = "application/merge-patch+json";
-  auto cordoned = api(dir, state, token, cordon);
-  if (!cordoned || cordoned->status != 200) {
-    return fail(ErrorCode::Unavailable, "cordon ", node, ": ",
-                cordoned ? "HTTP " + std::to_string(cordoned->status) + " " + cordoned->body
-                         : cordoned.error().message);
-  }
-  say(progress, "  " + node + ": cordoned");
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string waiting;
-  while (true) {
-    HttpCall list;
-    list.path = "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node;
-    auto pods = api(dir, state, token, list);
-    json items = pods && pods->status == 200 ? json::parse(pods->body, nullptr, false)["items"]
-                                             : json();
-    if (!items.is_array()) {
-      return fail(ErrorCode::Unavailable, "list the pods of ", node);
-    }
-    size_t left = 0;
-    for (const auto& pod : items) {
-      std::string phase = pod["status"].value("phase", "");
-      if (phase == "Succeeded" || phase == "Failed") {
-        continue;
-      }
-      ++left;
-      if (pod["metadata"].contains("deletionTimestamp")) {
-        continue;  // already going
-      }
-      std::string ns = pod["metadata"].value("namespace", "default");
-      std::string name = pod["metadata"].value("name", "");
-      HttpCall evict;
-      evict.method = "POST";
-      evict.path = "/api/v1/namespaces/" + ns + "/pods/" + name + "/eviction";
-      evict.body = json{{"apiVersion", "policy/v1"},
-                        {"kind", "Eviction"},
-                        {"metadata", {{"name", name}, {"namespace", ns}}}}
-                       .dump();
-      auto evicted = api(dir, state, token, evict);
-      if (evicted && evicted->status == 429) {
-        waiting = ns + "/" + name + " (its disruption budget allows no eviction now)";
-      } else if (evicted && evicted->status < 300) {
-        say(progress, "  " + node + ": evicted " + ns + "/" + name);
-      }
-    }
-    if (left == 0) {
-      return ok();
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return fail(ErrorCode::DeadlineExceeded, "drain ", node, ": ", std::to_string(left),
-                  " pods left after ", seconds(timeout),
-                  waiting.empty() ? "" : "; waiting for " + waiting);
-    }
-    std::this_thread::sleep_for(200ms);
   }
 }
 
@@ -295,7 +212,7 @@ Result<void> removeNode(const NodeRemoveOptions& options) {
   }
   say(options.progress, "removing " + std::string(roleName(node.spec.role)) + " " +
                             node.spec.name);
-  if (auto r = drain(dir, state, tokens->admin, node.spec.name, options.drain_timeout,
+  if (auto r = drainNode(dir, state, tokens->admin, node.spec.name, options.drain_timeout,
                      options.progress);
       !r) {
     return r;
@@ -336,7 +253,7 @@ Result<void> removeNode(const NodeRemoveOptions& options) {
   HttpCall del;
   del.method = "DELETE";
   del.path = "/api/v1/nodes/" + node.spec.name;
-  auto deleted = api(dir, after, tokens->admin, del);
+  auto deleted = apiCall(dir, after, tokens->admin, del);
   if (!deleted || (deleted->status != 200 && deleted->status != 404)) {
     return fail(ErrorCode::Unavailable, "delete Node ", node.spec.name, ": ",
                 deleted ? "HTTP " + std::to_string(deleted->status) : deleted.error().message);

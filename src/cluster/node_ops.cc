@@ -367,4 +367,101 @@ Result<void> tearDownNode(const std::string& dir, const std::string& cluster,
 }
 
 
+Result<net::http::Response> apiCall(const std::string& dir, const ClusterState& state,
+                                const std::string& token, HttpCall call,
+                                const std::string& skip) {
+  call.tls.ca = caFile(dir);
+  call.bearer = token;
+  std::string last = "no master";
+  for (const auto* m : state.masters()) {
+    if (m->spec.name == skip) {
+      continue;
+    }
+    auto r = httpCall(apiEndpoint(m->spec), call);
+    if (r && r->status < 500) {
+      return r;
+    }
+    last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
+  }
+  return fail(ErrorCode::Unavailable, "no API server answered: ", last);
+}
+
+Result<void> drainNode(const std::string& dir, const ClusterState& state, const std::string& token,
+                   const std::string& node, Duration timeout, const Progress& progress) {
+  HttpCall cordon;
+  cordon.method = "PATCH";
+  cordon.path = "/api/v1/nodes/" + node;
+  cordon.body = R"({"spec":{"unschedulable":true}})";
+  cordon.content_type = "application/merge-patch+json";
+  auto cordoned = apiCall(dir, state, token, cordon);
+  if (!cordoned || cordoned->status != 200) {
+    return fail(ErrorCode::Unavailable, "cordon ", node, ": ",
+                cordoned ? "HTTP " + std::to_string(cordoned->status) + " " + cordoned->body
+                         : cordoned.error().message);
+  }
+  say(progress, "  " + node + ": cordoned");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string waiting;
+  while (true) {
+    HttpCall list;
+    list.path = "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node;
+    auto pods = apiCall(dir, state, token, list);
+    json items = pods && pods->status == 200 ? json::parse(pods->body, nullptr, false)["items"]
+                                             : json();
+    if (!items.is_array()) {
+      return fail(ErrorCode::Unavailable, "list the pods of ", node);
+    }
+    size_t left = 0;
+    for (const auto& pod : items) {
+      std::string phase = pod["status"].value("phase", "");
+      if (phase == "Succeeded" || phase == "Failed") {
+        continue;
+      }
+      ++left;
+      if (pod["metadata"].contains("deletionTimestamp")) {
+        continue;  // already going
+      }
+      std::string ns = pod["metadata"].value("namespace", "default");
+      std::string name = pod["metadata"].value("name", "");
+      HttpCall evict;
+      evict.method = "POST";
+      evict.path = "/api/v1/namespaces/" + ns + "/pods/" + name + "/eviction";
+      evict.body = json{{"apiVersion", "policy/v1"},
+                        {"kind", "Eviction"},
+                        {"metadata", {{"name", name}, {"namespace", ns}}}}
+                       .dump();
+      auto evicted = apiCall(dir, state, token, evict);
+      if (evicted && evicted->status == 429) {
+        waiting = ns + "/" + name + " (its disruption budget allows no eviction now)";
+      } else if (evicted && evicted->status < 300) {
+        say(progress, "  " + node + ": evicted " + ns + "/" + name);
+      }
+    }
+    if (left == 0) {
+      return ok();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(ErrorCode::DeadlineExceeded, "drain ", node, ": ", std::to_string(left),
+                  " pods left after ", seconds(timeout),
+                  waiting.empty() ? "" : "; waiting for " + waiting);
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+Result<void> uncordonNode(const std::string& dir, const ClusterState& state,
+                          const std::string& token, const std::string& node) {
+  HttpCall call;
+  call.method = "PATCH";
+  call.path = "/api/v1/nodes/" + node;
+  call.body = R"({"spec":{"unschedulable":null}})";
+  call.content_type = "application/merge-patch+json";
+  auto r = apiCall(dir, state, token, call);
+  if (!r || r->status != 200) {
+    return fail(ErrorCode::Unavailable, "uncordon ", node, ": ",
+                r ? "HTTP " + std::to_string(r->status) : r.error().message);
+  }
+  return ok();
+}
+
 }  // namespace rampart::cluster

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "cluster/http_call.h"
 #include "cluster/processes.h"
 #include "cluster/state.h"
 #include "cluster/up.h"
@@ -67,6 +68,17 @@ Result<std::set<std::string>> readyNodes(const std::string& dir, const ClusterSt
 Result<void> waitNodesReady(const std::string& dir, const ClusterState& state,
                             const std::string& token, Duration timeout, const Progress& progress,
                             const std::vector<std::string>& only = {});
+// A call to the API through the first master that answers (a status < 500), from a namespace
+// that reaches the masters (the hub). `call.tls.ca` and `call.bearer` are set here.
+Result<net::http::Response> apiCall(const std::string& dir, const ClusterState& state,
+                                    const std::string& token, HttpCall call,
+                                    const std::string& skip = "");
+// kubectl drain: cordon, then evict every pod of the node through the Eviction API (a 429 from
+// a disruption budget is retried every 200 ms) until none is left or `timeout` passes.
+Result<void> drainNode(const std::string& dir, const ClusterState& state, const std::string& token,
+                       const std::string& node, Duration timeout, const Progress& progress);
+Result<void> uncordonNode(const std::string& dir, const ClusterState& state,
+                          const std::string& token, const std::string& node);
 // SIGTERM, then SIGKILL after `grace`, to every process in the namespace and every recorded
 // PID that is still ours.
 void endNamespaceProcesses(const std::string& netns, const std::vector<pid_t>& recorded,
