@@ -49,8 +49,9 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZERS)
 
+# The cluster drill makes network namespaces and cgroups: root (sudo when not root).
 demo: build
-	$(BUILD)/src/rampart demo
+	@if [ "$$(id -u)" -eq 0 ]; then $(BUILD)/src/rampart demo; else sudo $(BUILD)/src/rampart demo; fi
 
 bench: build
 	@scripts/setup-bench.sh

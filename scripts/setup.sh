@@ -12,6 +12,12 @@ packages=(
   clang-14 libclang-rt-14-dev
 )
 
+# kubectl drives the API in the tests and the demo: Debian's own where none is installed (an
+# operator's newer kubectl is kept).
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
