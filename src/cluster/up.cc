@@ -217,11 +217,16 @@ Result<UpReport> up(const UpOptions& options) {
     say(options.progress, std::string("  ") + kind + ": " + std::to_string(started.size()) +
                               " ready");
   }
-  for (auto& n : state.nodes) {
-    for (const auto& plan : plansOf(n)) {
-      if (plan.kind == kController || plan.kind == kAgent) {
-        if (auto r = record(n, plan); !r) {
-          return fail(r.error());
+  // Agents before controllers: on a restart every node's Lease is old, and a controller that
+  // takes the lead starts each node's grace period (1 s) when it first sees it; agents already
+  // renewing by then keep their pods where they are instead of racing that grace.
+  for (const char* kind : {kAgent, kController}) {
+    for (auto& n : state.nodes) {
+      for (const auto& plan : plansOf(n)) {
+        if (plan.kind == kind) {
+          if (auto r = record(n, plan); !r) {
+            return fail(r.error());
+          }
         }
       }
     }
