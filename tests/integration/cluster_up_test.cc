@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 #include <set>
 
@@ -18,6 +21,7 @@
 #include "cluster/api_probe.h"
 #include "cluster/credentials.h"
 #include "cluster/http_call.h"
+#include "cluster/layout.h"
 #include "cluster/lab_network.h"
 #include "cluster/state.h"
 #include "runtime/process.h"
@@ -449,6 +453,60 @@ TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionB
       },
       30s, 200ms))
       << "the drained pod runs again on the remaining worker";
+}
+
+// The pod network (issue 14) in a real cluster: every pod has an address from its node's range
+// and reaches pods on other nodes and other nodes' addresses.
+TEST_F(ClusterUpTest, PodsOnDifferentNodesReachEachOtherAndEveryNode) {
+  up(1, 2);
+  std::string manifest = tmp_.path() + "/web.yaml";
+  std::ofstream(manifest) << "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+                             "spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n"
+                             "  template:\n    metadata: {labels: {app: web}}\n    spec:\n"
+                             "      topologySpreadConstraints:\n"
+                             "      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, "
+                             "whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: "
+                             "{app: web}}}\n"
+                             "      containers:\n      - name: web\n        image: web\n"
+                             "        command: [\"" RAMPART_BINARY "\", demo, web, --port, \"8080\"]\n"
+                             "        env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: "
+                             "metadata.name}}}]\n"
+                             "        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n";
+  ASSERT_EQ(kubectl({"apply", "-f", manifest}).exit_code, 0);
+  std::vector<std::array<std::string, 3>> pods;  // name, ip, node
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto out = kubectl({"get", "pods", "-l", "app=web", "-o",
+                            "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} "
+                            "{.spec.nodeName} {.status.containerStatuses[0].ready}{\"\\n\"}{end}"});
+        std::istringstream in(out.output);
+        std::string name, ip, node, ready;
+        pods.clear();
+        int ready_count = 0;
+        while (in >> name >> ip >> node >> ready) {
+          pods.push_back({name, ip, node});
+          ready_count += ready == "true";
+        }
+        return ready_count == 2;
+      },
+      40s, 200ms));
+  ASSERT_NE(pods[0][2], pods[1][2]) << "spread over the two workers";
+  for (int i = 0; i < 2; ++i) {
+    auto node = state_.find(pods[i][2]);
+    ASSERT_NE(node, nullptr);
+    // The pod's address is in its node's range.
+    EXPECT_EQ(pods[i][1].rfind("10.64." + std::to_string(node->spec.ordinal) + ".", 0), 0u)
+        << pods[i][1] << " on " << pods[i][2];
+  }
+  // Pod to pod across nodes, through both nodes' routes.
+  auto across = kubectl({"exec", pods[0][0], "--", "curl", "-s", "--max-time", "3",
+                         "http://" + pods[1][1] + ":8080/"});
+  EXPECT_EQ(across.output, "hello from " + pods[1][0]) << across.output;
+  // Pod to another node's address (the master's API server port answers).
+  auto to_node = kubectl({"exec", pods[1][0], "--", "curl", "-sk", "--max-time", "3", "-o",
+                          "/dev/null", "-w", "%{http_code}",
+                          "https://" + cluster::nodeAddress(1) + ":6443/readyz"});
+  EXPECT_EQ(to_node.output, "200") << to_node.output;
 }
 
 }  // namespace
