@@ -160,6 +160,42 @@ Result<void> ensureNodeCertificate(const std::string& dir, const NodeSpec& node)
                                nodeKeyFile(dir, node.name));
 }
 
+std::string etcdCertFile(const std::string& dir, const std::string& node) {
+  return pkiDir(dir) + "/etcd-" + node + ".pem";
+}
+std::string etcdKeyFile(const std::string& dir, const std::string& node) {
+  return pkiDir(dir) + "/etcd-" + node + "-key.pem";
+}
+
+net::TlsFiles etcdClientTls(const std::string& dir) {
+  net::TlsFiles tls;
+  tls.ca = caFile(dir);
+  tls.cert = pkiDir(dir) + "/etcd-client.pem";
+  tls.key = pkiDir(dir) + "/etcd-client-key.pem";
+  return tls;
+}
+
+Result<void> ensureEtcdCertificates(const std::string& dir, const NodeSpec& node) {
+  if (!exists(etcdCertFile(dir, node.name)) || !exists(etcdKeyFile(dir, node.name))) {
+    net::CertificateSpec spec;
+    spec.common_name = node.name;
+    spec.dns_names = {node.name, "localhost"};
+    spec.ip_addresses = {nodeAddress(node.ordinal), "127.0.0.1"};
+    if (auto r = net::issueCertificate(pkiDir(dir), spec, etcdCertFile(dir, node.name),
+                                       etcdKeyFile(dir, node.name));
+        !r) {
+      return r;
+    }
+  }
+  auto client = etcdClientTls(dir);
+  if (!exists(client.cert) || !exists(client.key)) {
+    net::CertificateSpec spec;  // no common name, no SANs: a client only
+    spec.server_auth = false;
+    return net::issueCertificate(pkiDir(dir), spec, client.cert, client.key);
+  }
+  return ok();
+}
+
 Result<void> writeKubeconfigs(const std::string& dir, const ClusterState& state,
                               const Tokens& tokens) {
   auto ca = readText(caFile(dir));

@@ -7,6 +7,12 @@
 //   pki/node-<node>.pem (+ -key)        each agent's node API certificate (SANs: its address
 //                                         and name); the API servers verify it and present
 //                                         their own as client certificates to it
+//   pki/etcd-<node>.pem (+ -key)        each master's etcd member: server and peer certificate
+//                                         (SANs: its address); members require client
+//                                         certificates from clients and peers alike
+//   pki/etcd-client.pem (+ -key)        what the API servers and the cluster commands present
+//                                         to etcd (no common name: etcd's JSON gateway refuses
+//                                         a named one once auth is on)
 //   tokens.csv                          kube-apiserver's token file: the admin (system:masters),
 //                                         the controllers and the node agents
 //   kubeconfig                          the admin's, through the gateway on the host's loopback
@@ -18,6 +24,7 @@
 
 #include "base/result.h"
 #include "cluster/state.h"
+#include "net/tls.h"
 
 namespace rampart::cluster {
 
@@ -47,6 +54,13 @@ Result<void> ensureServerCertificate(const std::string& dir, const NodeSpec& nod
 Result<void> ensureNodeCertificate(const std::string& dir, const NodeSpec& node);
 std::string nodeCertFile(const std::string& dir, const std::string& node);
 std::string nodeKeyFile(const std::string& dir, const std::string& node);
+// The etcd member's certificate of a master, and the shared etcd client certificate, made if
+// missing.
+Result<void> ensureEtcdCertificates(const std::string& dir, const NodeSpec& node);
+std::string etcdCertFile(const std::string& dir, const std::string& node);
+std::string etcdKeyFile(const std::string& dir, const std::string& node);
+// What a client presents to the cluster's etcd (CA, client certificate and key).
+net::TlsFiles etcdClientTls(const std::string& dir);
 // The admin kubeconfig (for the gateway port) and every node's component kubeconfigs.
 Result<void> writeKubeconfigs(const std::string& dir, const ClusterState& state,
                               const Tokens& tokens);

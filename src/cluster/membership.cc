@@ -30,9 +30,10 @@ using namespace std::chrono_literals;
 namespace {
 
 // A call to etcd's JSON gateway at the first member (other than `skip`) that answers.
-Result<json> etcdCall(const ClusterState& state, const std::string& path, const json& body,
-                      const std::string& skip = "") {
+Result<json> etcdCall(const std::string& dir, const ClusterState& state, const std::string& path,
+                      const json& body, const std::string& skip = "") {
   HttpCall call;
+  call.tls = etcdClientTls(dir);
   call.method = "POST";
   call.path = path;
   call.body = body.dump();
@@ -42,7 +43,7 @@ Result<json> etcdCall(const ClusterState& state, const std::string& path, const 
     if (m->spec.name == skip) {
       continue;
     }
-    auto r = httpCall({nodeAddress(m->spec.ordinal), kEtcdClientPort}, call);
+    auto r = httpCall({nodeAddress(m->spec.ordinal), kEtcdClientPort, true}, call);
     if (r && r->status == 200) {
       json answer = json::parse(r->body, nullptr, false);
       if (answer.is_object()) {
@@ -105,6 +106,9 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
     if (auto r = ensureServerCertificate(dir, *spec); !r) {
       return fail(r.error());
     }
+    if (auto r = ensureEtcdCertificates(dir, *spec); !r) {
+      return fail(r.error());
+    }
   }
   if (auto r = ensureNodeCertificate(dir, *spec); !r) {
     return fail(r.error());
@@ -121,16 +125,17 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
   NodeState& node = state.nodes.back();
   EtcdBootstrap etcd;
   if (spec->role == Role::Master) {
-    std::string peer = "http://" + nodeAddress(spec->ordinal) + ":" + std::to_string(kEtcdPeerPort);
+    std::string peer =
+        "https://" + nodeAddress(spec->ordinal) + ":" + std::to_string(kEtcdPeerPort);
     ClusterState old = state;
     old.nodes.pop_back();
     // etcd refuses a member while the last one to join is not yet fully connected (its
     // strict reconfiguration check: "unhealthy cluster"): retry for a while.
     auto until = std::chrono::steady_clock::now() + 30s;
-    auto added = etcdCall(old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
+    auto added = etcdCall(dir, old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
     while (!added && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(500ms);
-      added = etcdCall(old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
+      added = etcdCall(dir, old, "/v3/cluster/member/add", json{{"peerURLs", {peer}}});
     }
     if (!added) {
       // Nothing was announced: the node is taken back out, so the cluster is as it was.
@@ -159,7 +164,8 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
     }
     Result<void> ready = ok();
     if (plan.kind == kEtcd) {
-      ready = lab::EtcdCluster::waitHealthy({nodeAddress(spec->ordinal), kEtcdClientPort}, 30s);
+      ready = lab::EtcdCluster::waitHealthy({nodeAddress(spec->ordinal), kEtcdClientPort, true},
+                                            30s, etcdClientTls(dir));
     } else if (plan.kind == kServer) {
       ready = waitApiReady(dir, *spec, 30s);
     } else if (plan.kind == kVip) {
@@ -227,7 +233,7 @@ Result<void> removeNode(const NodeRemoveOptions& options) {
       return r;
     }
     reloadBalancers(dir, after);
-    auto members = etcdCall(state, "/v3/cluster/member/list", json::object(), node.spec.name);
+    auto members = etcdCall(dir, state, "/v3/cluster/member/list", json::object(), node.spec.name);
     if (!members) {
       return fail(members.error());
     }
@@ -238,7 +244,7 @@ Result<void> removeNode(const NodeRemoveOptions& options) {
       }
     }
     if (!id.empty()) {
-      auto removed = etcdCall(state, "/v3/cluster/member/remove", json{{"ID", id}},
+      auto removed = etcdCall(dir, state, "/v3/cluster/member/remove", json{{"ID", id}},
                               node.spec.name);
       if (!removed) {
         return fail(ErrorCode::Unavailable, "remove etcd member ", node.spec.name, ": ",

@@ -36,7 +36,7 @@ std::string apiBackends(const ClusterState& state) {
 std::string etcdEndpoints(const ClusterState& state, const std::string& first) {
   std::string list;
   auto add = [&](const NodeState* m) {
-    list += (list.empty() ? "" : ",") + std::string("http://") +
+    list += (list.empty() ? "" : ",") + std::string("https://") +
             hostPort(nodeAddress(m->spec.ordinal), kEtcdClientPort);
   };
   for (const auto* m : state.masters()) {
@@ -55,7 +55,7 @@ std::string etcdEndpoints(const ClusterState& state, const std::string& first) {
 std::string etcdInitialCluster(const std::vector<const NodeState*>& masters) {
   std::string list;
   for (const auto* m : masters) {
-    list += (list.empty() ? "" : ",") + m->spec.name + "=http://" +
+    list += (list.empty() ? "" : ",") + m->spec.name + "=https://" +
             hostPort(nodeAddress(m->spec.ordinal), kEtcdPeerPort);
   }
   return list;
@@ -98,19 +98,28 @@ std::vector<ProcessPlan> nodeProcesses(const std::string& dir, const std::string
     plans.push_back({kind, std::move(argv), nd + "/" + kind + ".log", n.name});
   };
   if (n.role == Role::Master) {
-    std::string client = "http://" + hostPort(address, kEtcdClientPort);
-    std::string peer = "http://" + hostPort(address, kEtcdPeerPort);
+    std::string client = "https://" + hostPort(address, kEtcdClientPort);
+    std::string peer = "https://" + hostPort(address, kEtcdPeerPort);
     // Lab timing as in lab/etcd_cluster.h: the members share one machine, so a 10 ms heartbeat
     // and 100 ms election timeout are safe and make a lost leader cost ~0.1-0.2 s of writes.
+    // TLS both ways with client certificates, for clients and peers (issue 17: every cluster
+    // command uses TLS by default).
     plan(kEtcd, {"etcd", "--name", n.name, "--data-dir", nd + "/etcd", "--listen-client-urls",
-                 client + ",http://127.0.0.1:2379", "--advertise-client-urls", client,
+                 client, "--advertise-client-urls", client,
                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                  "--initial-cluster", etcd.initial_cluster, "--initial-cluster-state",
                  etcd.existing ? "existing" : "new", "--initial-cluster-token",
                  "rampart-" + state.name + "-" + state.created, "--heartbeat-interval", "10",
                  "--election-timeout", "100", "--snapshot-count", "10000", "--log-level",
-                 "warn"});
+                 "warn", "--client-cert-auth", "--trusted-ca-file", caFile(dir), "--cert-file",
+                 etcdCertFile(dir, n.name), "--key-file", etcdKeyFile(dir, n.name),
+                 "--peer-client-cert-auth", "--peer-trusted-ca-file", caFile(dir),
+                 "--peer-cert-file", etcdCertFile(dir, n.name), "--peer-key-file",
+                 etcdKeyFile(dir, n.name)});
+    auto etcd_tls = etcdClientTls(dir);
     plan(kServer, {binary, "server", "--etcd-servers", etcdEndpoints(state, n.name),
+                   "--etcd-cafile", etcd_tls.ca, "--etcd-certfile", etcd_tls.cert,
+                   "--etcd-keyfile", etcd_tls.key,
                    "--bind-address", address, "--secure-port", std::to_string(kApiPort),
                    "--token-auth-file", tokenFile(dir), "--tls-cert-file",
                    serverCertFile(dir, n.name), "--tls-private-key-file",

@@ -40,15 +40,19 @@ TEST(Processes, AMasterRunsEtcdServerVipControllerAndAgentInItsNamespace) {
   EXPECT_EQ(kinds, (std::vector<std::string>{"etcd", "server", "vip", "controller", "agent"}));
   const auto& etcd = plans[0].argv;
   EXPECT_TRUE(has(etcd, "--initial-cluster",
-                  "lab-m1=http://10.240.0.11:2380,lab-m2=http://10.240.0.12:2380,"
-                  "lab-m3=http://10.240.0.13:2380"));
+                  "lab-m1=https://10.240.0.11:2380,lab-m2=https://10.240.0.12:2380,"
+                  "lab-m3=https://10.240.0.13:2380"));
   EXPECT_TRUE(has(etcd, "--initial-cluster-state", "new"));
-  EXPECT_TRUE(has(etcd, "--advertise-client-urls", "http://10.240.0.12:2379"));
+  EXPECT_TRUE(has(etcd, "--advertise-client-urls", "https://10.240.0.12:2379"));
+  EXPECT_TRUE(has(etcd, "--trusted-ca-file", "/d/pki/ca.pem")) << "client certificates required";
+  EXPECT_NE(std::find(etcd.begin(), etcd.end(), "--client-cert-auth"), etcd.end());
+  EXPECT_NE(std::find(etcd.begin(), etcd.end(), "--peer-client-cert-auth"), etcd.end());
   const auto& server = plans[1].argv;
   // Each API server prefers its own etcd member.
   EXPECT_TRUE(has(server, "--etcd-servers",
-                  "http://10.240.0.12:2379,http://10.240.0.11:2379,http://10.240.0.13:2379"));
+                  "https://10.240.0.12:2379,https://10.240.0.11:2379,https://10.240.0.13:2379"));
   EXPECT_TRUE(has(server, "--bind-address", "10.240.0.12"));
+  EXPECT_TRUE(has(server, "--etcd-certfile", "/d/pki/etcd-client.pem"));
   EXPECT_TRUE(has(plans[3].argv, "--leader-elect-identity", "lab-m2"));
   const auto& agent = plans[4].argv;
   EXPECT_TRUE(has(agent, "--node-ip", "10.240.0.12"));

@@ -141,7 +141,8 @@ Result<StatusReport> collectStatus(const std::string& dir_arg) {
         call.path = "/v3/maintenance/status";
         call.body = "{}";
         call.timeout = 1s;
-        auto r = httpCall({nodeAddress(n.spec.ordinal), kEtcdClientPort}, call);
+        call.tls = etcdClientTls(dir);
+        auto r = httpCall({nodeAddress(n.spec.ordinal), kEtcdClientPort, true}, call);
         json body = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
         if (body.is_object() && body["header"].is_object()) {
           e.healthy = true;

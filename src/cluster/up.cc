@@ -123,6 +123,9 @@ Result<UpReport> up(const UpOptions& options) {
       if (auto r = ensureServerCertificate(dir, n.spec); !r) {
         return fail(r.error());
       }
+      if (auto r = ensureEtcdCertificates(dir, n.spec); !r) {
+        return fail(r.error());
+      }
     }
     if (auto r = ensureNodeCertificate(dir, n.spec); !r) {
       return fail(r.error());
@@ -203,7 +206,8 @@ Result<UpReport> up(const UpOptions& options) {
       const std::string log = nodeDir(dir, n->spec.name) + "/" + kind + ".log";
       Result<void> r = ok();
       if (std::string(kind) == kEtcd) {
-        r = lab::EtcdCluster::waitHealthy({nodeAddress(n->spec.ordinal), kEtcdClientPort}, 30s);
+        r = lab::EtcdCluster::waitHealthy({nodeAddress(n->spec.ordinal), kEtcdClientPort, true},
+                                          30s, etcdClientTls(dir));
       } else if (std::string(kind) == kServer) {
         r = waitApiReady(dir, n->spec, 30s);
       } else {
