@@ -70,23 +70,39 @@ void reloadBalancers(const std::string& dir, const ClusterState& state) {
   }
 }
 
-}  // namespace
+// A running cluster to change: its journal, held against other commands, and its tokens.
+struct OpenCluster {
+  ClusterState state;
+  DirLock lock;
+  Tokens tokens;
+};
 
-Result<NodeSpec> addNode(const NodeAddOptions& options) {
-  std::string dir = absoluteDir(options.dir);
-  auto loaded = loadState(dir);
-  if (!loaded) {
-    return fail(loaded.error());
+Result<OpenCluster> openCluster(const std::string& dir) {
+  auto state = loadState(dir);
+  if (!state) {
+    return fail(state.error());
   }
   auto lock = DirLock::take(dir);
   if (!lock) {
     return fail(lock.error());
   }
-  ClusterState& state = *loaded;
   auto tokens = readTokens(dir);
   if (!tokens) {
     return fail(tokens.error());
   }
+  return OpenCluster{std::move(*state), std::move(*lock), std::move(*tokens)};
+}
+
+}  // namespace
+
+Result<NodeSpec> addNode(const NodeAddOptions& options) {
+  std::string dir = absoluteDir(options.dir);
+  auto open = openCluster(dir);
+  if (!open) {
+    return fail(open.error());
+  }
+  ClusterState& state = open->state;
+  const Tokens* tokens = &open->tokens;
   auto spec = nextNode(state.name, state.specs(), state.max_ordinal, options.role, options.zone,
                        state.zones);
   if (!spec) {
@@ -190,15 +206,12 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
 
 Result<void> removeNode(const NodeRemoveOptions& options) {
   std::string dir = absoluteDir(options.dir);
-  auto loaded = loadState(dir);
-  if (!loaded) {
-    return fail(loaded.error());
+  auto open = openCluster(dir);
+  if (!open) {
+    return fail(open.error());
   }
-  auto lock = DirLock::take(dir);
-  if (!lock) {
-    return fail(lock.error());
-  }
-  ClusterState& state = *loaded;
+  ClusterState& state = open->state;
+  const Tokens* tokens = &open->tokens;
   const NodeState* found = state.find(options.node);
   if (!found) {
     return fail(ErrorCode::NotFound, "no node ", options.node, " in cluster ", state.name);
@@ -208,10 +221,6 @@ Result<void> removeNode(const NodeRemoveOptions& options) {
   if (master && state.masters().size() <= 1) {
     return fail(ErrorCode::FailedPrecondition, options.node,
                 " is the last master: the cluster would have no API and no etcd");
-  }
-  auto tokens = readTokens(dir);
-  if (!tokens) {
-    return fail(tokens.error());
   }
   if (auto r = enterNetns(hubNamespace(state.name)); !r) {
     return fail(r.error());

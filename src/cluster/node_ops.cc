@@ -386,18 +386,30 @@ Result<net::http::Response> apiCall(const std::string& dir, const ClusterState& 
   return fail(ErrorCode::Unavailable, "no API server answered: ", last);
 }
 
+namespace {
+
+// kubectl cordon / uncordon: spec.unschedulable true, or removed.
+Result<void> setUnschedulable(const std::string& dir, const ClusterState& state,
+                              const std::string& token, const std::string& node, bool cordon) {
+  HttpCall call;
+  call.method = "PATCH";
+  call.path = "/api/v1/nodes/" + node;
+  call.body = cordon ? R"({"spec":{"unschedulable":true}})" : R"({"spec":{"unschedulable":null}})";
+  call.content_type = "application/merge-patch+json";
+  auto r = apiCall(dir, state, token, call);
+  if (!r || r->status != 200) {
+    return fail(ErrorCode::Unavailable, cordon ? "cordon " : "uncordon ", node, ": ",
+                r ? "HTTP " + std::to_string(r->status) + " " + r->body : r.error().message);
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<void> drainNode(const std::string& dir, const ClusterState& state, const std::string& token,
-                   const std::string& node, Duration timeout, const Progress& progress) {
-  HttpCall cordon;
-  cordon.method = "PATCH";
-  cordon.path = "/api/v1/nodes/" + node;
-  cordon.body = R"({"spec":{"unschedulable":true}})";
-  cordon.content_type = "application/merge-patch+json";
-  auto cordoned = apiCall(dir, state, token, cordon);
-  if (!cordoned || cordoned->status != 200) {
-    return fail(ErrorCode::Unavailable, "cordon ", node, ": ",
-                cordoned ? "HTTP " + std::to_string(cordoned->status) + " " + cordoned->body
-                         : cordoned.error().message);
+                       const std::string& node, Duration timeout, const Progress& progress) {
+  if (auto r = setUnschedulable(dir, state, token, node, true); !r) {
+    return r;
   }
   say(progress, "  " + node + ": cordoned");
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -451,17 +463,7 @@ Result<void> drainNode(const std::string& dir, const ClusterState& state, const 
 
 Result<void> uncordonNode(const std::string& dir, const ClusterState& state,
                           const std::string& token, const std::string& node) {
-  HttpCall call;
-  call.method = "PATCH";
-  call.path = "/api/v1/nodes/" + node;
-  call.body = R"({"spec":{"unschedulable":null}})";
-  call.content_type = "application/merge-patch+json";
-  auto r = apiCall(dir, state, token, call);
-  if (!r || r->status != 200) {
-    return fail(ErrorCode::Unavailable, "uncordon ", node, ": ",
-                r ? "HTTP " + std::to_string(r->status) : r.error().message);
-  }
-  return ok();
+  return setUnschedulable(dir, state, token, node, false);
 }
 
 }  // namespace rampart::cluster

@@ -12,6 +12,7 @@
 #include "cluster/credentials.h"
 #include "cluster/http_call.h"
 #include "cluster/lab_network.h"
+#include "cluster/node_ops.h"
 #include "cluster/up.h"
 #include "runtime/process.h"
 
@@ -40,28 +41,21 @@ uint64_t number(const json& j) {
   return 0;
 }
 
-// GET an API path from the first master that answers.
+// GET an API path from the first master that answers; its JSON object.
 Result<json> apiGet(const std::string& dir, const ClusterState& state, const std::string& token,
                     const std::string& path) {
   HttpCall call;
   call.path = path;
-  call.tls.ca = caFile(dir);
-  call.bearer = token;
   call.timeout = 1s;
-  std::string last = "no master";
-  for (const auto* m : state.masters()) {
-    auto r = httpCall({nodeAddress(m->spec.ordinal), kApiPort, true}, call);
-    if (r && r->status == 200) {
-      json body = json::parse(r->body, nullptr, false);
-      if (body.is_object()) {
-        return body;
-      }
-      last = "not JSON";
-    } else {
-      last = r ? "HTTP " + std::to_string(r->status) : r.error().message;
-    }
+  auto r = apiCall(dir, state, token, call);
+  if (!r) {
+    return fail(r.error());
   }
-  return fail(ErrorCode::Unavailable, last);
+  json body = r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+  if (!body.is_object()) {
+    return fail(ErrorCode::Unavailable, path, ": HTTP ", std::to_string(r->status));
+  }
+  return body;
 }
 
 }  // namespace
