@@ -407,9 +407,15 @@ TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionB
   }
   auto worker = rampart({"node", "add", "--dir", dir_, "--zone", "b"});
   ASSERT_EQ(worker.exit_code, 0) << worker.output;
-  auto status = statusJson();
-  ASSERT_TRUE(status.is_object());
-  EXPECT_TRUE(status["healthy"].get<bool>()) << status.dump(2);
+  // The balancers check a new API server before they call it UP (within a check interval).
+  json status;
+  EXPECT_TRUE(eventually(
+      [&] {
+        status = statusJson();
+        return status.is_object() && status.value("healthy", false);
+      },
+      30s, 200ms))
+      << status.dump(2);
   EXPECT_EQ(status["etcd"].size(), 3u) << "two members joined etcd";
   for (const auto& v : status["vip"]) {
     EXPECT_EQ(v["backends"].size(), 3u) << "every VIP knows every API server: " << v.dump();
