@@ -220,10 +220,6 @@ int main(int argc, char** argv) {
                        pod["status"].value("phase", "").c_str(), bench::podReady(pod) ? 1 : 0,
                        pod["metadata"].contains("deletionTimestamp") ? 1 : 0);
         }
-        if (std::getenv("NODE_FAILOVER_HOLD")) {
-          std::fprintf(stderr, "holding the lab in %s for 300 s\n", lab.dir().c_str());
-          std::this_thread::sleep_for(300s);
-        }
         for (const auto& a : agents) {
           std::string log = bench::readFile(a.log);
           std::fprintf(stderr, "agent %s log (end):\n%s\n", a.name.c_str(),
