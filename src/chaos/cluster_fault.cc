@@ -248,10 +248,10 @@ Result<FaultPlan> planFault(const cluster::ClusterState& state, FaultKind kind,
   }
   switch (kind.action) {
     case FaultAction::Kill:
-      plan.summary = "SIGKILL every process of " + join(plan.nodes) + " and its pods";
+      plan.summary = "SIGKILL every process and pod of " + join(plan.nodes);
       break;
     case FaultAction::Freeze:
-      plan.summary = "SIGSTOP every process of " + join(plan.nodes) + " and its pods";
+      plan.summary = "SIGSTOP every process and pod of " + join(plan.nodes);
       break;
     case FaultAction::Partition:
       plan.summary = "link down in " + plan.hub_netns + ": " + join(plan.hub_links) + " (" +
