@@ -305,6 +305,28 @@ bool replaced(const std::vector<PodView>& before, const std::vector<PodView>& no
   return std::all_of(needed.begin(), needed.end(), [](const auto& n) { return n.second <= 0; });
 }
 
+std::vector<std::string> disturbedSurvivors(const ClusterObservations& obs) {
+  std::set<std::string> disturbed;
+  for (const auto& p : obs.pods_before) {
+    if (!p.ready || !p.owner.starts_with("ReplicaSet/") || contains(obs.plan.nodes, p.node)) {
+      continue;
+    }
+    for (const auto& s : obs.pod_samples) {
+      if (s.at < obs.fault_at) {
+        continue;
+      }
+      auto it = std::find_if(s.pods.begin(), s.pods.end(), [&](const PodView& q) {
+        return q.ns == p.ns && q.name == p.name;
+      });
+      if (it == s.pods.end() || !it->ready) {
+        disturbed.insert(p.ns + "/" + p.name);
+        break;
+      }
+    }
+  }
+  return {disturbed.begin(), disturbed.end()};
+}
+
 std::optional<Duration> replacementTime(const ClusterObservations& obs) {
   if (lostPods(obs.pods_before, obs.plan.nodes).empty()) {
     return std::nullopt;
@@ -476,6 +498,25 @@ ClusterVerdict judge(const ClusterObservations& obs, const ClusterLimits& limits
     v.checks.push_back(c);
   }
   {
+    Check c{"survivor-pods"};
+    for (const auto& p : obs.pods_before) {
+      f.survivor_pods += p.ready && p.owner.starts_with("ReplicaSet/") &&
+                         !contains(plan.nodes, p.node);
+    }
+    f.survivor_pods_disturbed = disturbedSurvivors(obs);
+    c.applicable = plan.api_stays_available && f.survivor_pods > 0;
+    c.passed = f.survivor_pods_disturbed.empty();
+    c.measured = !plan.api_stays_available ? "the API is down: not observed"
+                 : f.survivor_pods == 0        ? "no ReplicaSet pod on the survivors"
+                 : f.survivor_pods_disturbed.empty()
+                     ? std::to_string(f.survivor_pods) + " pods on the survivors stayed Ready"
+                     : std::to_string(f.survivor_pods_disturbed.size()) + " of " +
+                           std::to_string(f.survivor_pods) + " went away or not Ready: " +
+                           join(f.survivor_pods_disturbed);
+    c.limit = "all stay Ready";
+    v.checks.push_back(c);
+  }
+  {
     Check c{"static-stability"};
     c.applicable = !plan.api_stays_available && !obs.pod_pids_before.empty();
     for (pid_t p : obs.pod_pids_before) {
@@ -560,6 +601,8 @@ std::string verdictJson(const ClusterObservations& obs, const ClusterVerdict& ve
                   {"handover_ms", optMs(f.handover)},
                   {"pods_lost", f.pods_lost},
                   {"replacement_ms", optMs(f.replacement)},
+                  {"survivor_pods", f.survivor_pods},
+                  {"survivor_pods_disturbed", f.survivor_pods_disturbed},
                   {"pod_processes_before", obs.pod_pids_before.size()},
                   {"pod_processes_lost", f.pod_processes_lost},
                   {"healthy_after_ms", optMs(f.healthy_after)},

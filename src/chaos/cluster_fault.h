@@ -28,6 +28,9 @@
 //   controller-handover  the controllers' Lease moved to another node within `handover`.
 //   pod-replacement  every Ready ReplicaSet pod on the faulted nodes has a new Ready copy on a
 //                    node not faulted within `replacement`.
+//   survivor-pods    every Ready ReplicaSet pod on the nodes not faulted stays listed and Ready in
+//                    every sample during the run: the fault costs the rest of the cluster nothing
+//                    (a pod marked not Ready leaves its Services' endpoints).
 //   static-stability quorum lost: every pod process on the nodes not faulted still runs.
 //   healthy-after    `rampart status --json` says healthy within the heal timeout.
 //   never-twice      (with a StatefulSet history) no two copies of a pod ran at once.
@@ -158,6 +161,8 @@ struct ClusterFigures {
   std::string new_holder;
   size_t pods_lost = 0;                 // Ready ReplicaSet pods on the faulted nodes
   std::optional<Duration> replacement;  // fault -> all of them Ready elsewhere
+  size_t survivor_pods = 0;             // Ready ReplicaSet pods on the survivors, before
+  std::vector<std::string> survivor_pods_disturbed;
   size_t pod_processes_lost = 0;        // static stability: survivors' pod PIDs gone
   std::optional<Duration> healthy_after;  // heal -> status healthy
   std::optional<Duration> statefulset_gap;  // never-twice: old copy's last -> new copy's first
@@ -178,6 +183,9 @@ std::vector<PodView> lostPods(const std::vector<PodView>& before,
 // faulted as the owner lost.
 bool replaced(const std::vector<PodView>& before, const std::vector<PodView>& now,
               const std::vector<std::string>& faulted);
+// The Ready ReplicaSet pods of `before` on nodes not faulted that some sample after the fault
+// shows gone or not Ready ("namespace/name", sorted).
+std::vector<std::string> disturbedSurvivors(const ClusterObservations& obs);
 std::optional<Duration> replacementTime(const ClusterObservations& obs);
 
 // The never-twice checker over a StatefulSet pod's history: each copy appends "<uid> <wall ns>"

@@ -287,6 +287,25 @@ TEST(ClusterFaultJudge, ReplacementTimeIsFromTheFaultToTheFirstSampleWithEveryCo
   EXPECT_FALSE(check(r.judge(), "pod-replacement").passed);
 }
 
+TEST(ClusterFaultJudge, ASurvivorsPodGoingNotReadyEvenOnceIsCollateralDamage) {
+  FaultRun r("freeze-master", "t-m2");
+  r.probe(-1000, 8000).holder(900, "t-m1");
+  r.obs.pods_before = {pod("web-a", "t-w1"), pod("web-b", "t-w2"), pod("web-c", "t-w2", false)};
+  r.obs.pod_samples = {{at(-500), {pod("web-b", "t-w2", false)}},  // before the fault: ignored
+                       {at(1000), r.obs.pods_before},
+                       {at(2000), {pod("web-a", "t-w1"), pod("web-b", "t-w2")}}};
+  auto v = r.judge();
+  EXPECT_EQ(v.figures.survivor_pods, 2u) << "web-c was not Ready before";
+  EXPECT_TRUE(check(v, "survivor-pods").passed) << check(v, "survivor-pods").measured;
+
+  r.obs.pod_samples.push_back({at(3000), {pod("web-a", "t-w1", false), pod("web-b", "t-w2")}});
+  r.obs.pod_samples.push_back({at(4000), {pod("web-a", "t-w1")}});
+  v = r.judge();
+  EXPECT_THAT(v.figures.survivor_pods_disturbed, ElementsAre("default/web-a", "default/web-b"));
+  EXPECT_FALSE(check(v, "survivor-pods").passed);
+  EXPECT_FALSE(v.passed());
+}
+
 TEST(ClusterFaultJudge, AClusterNeverHealthyAgainFails) {
   FaultRun r("freeze-master");
   r.probe(-1000, 8000).holder(1000, "t-m1");

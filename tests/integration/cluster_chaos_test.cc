@@ -178,6 +178,8 @@ spec:
 
 TEST_F(ClusterChaosTest, AKilledMasterCostsNoApiRequestAndTheControllersMoveWithinSeconds) {
   up(3, 1);
+  deployment("web", 2);  // on the worker: what the master fault must not touch
+  readyPods("web", 2);
   auto v = chaos("kill-master");
   const auto& f = v["figures"];
   EXPECT_TRUE(v.value("passed", false)) << v.dump(2);
@@ -188,11 +190,14 @@ TEST_F(ClusterChaosTest, AKilledMasterCostsNoApiRequestAndTheControllersMoveWith
   EXPECT_LT(f.value("handover_ms", 99999), 3000);
   EXPECT_NE(f.value("controller_after", ""), f.value("controller_before", ""));
   EXPECT_EQ(f.value("failed_after_heal", -1), 0);
+  EXPECT_TRUE(applicablePassed(v, "survivor-pods")) << "the worker's pods stayed Ready";
   expectHealthy();
 }
 
 TEST_F(ClusterChaosTest, AFrozenMasterStallsTheApiUnderThreeSecondsAndEveryRequestAfterTheHealSucceeds) {
   up(3, 1);
+  deployment("web", 2);  // on the worker: what the master fault must not touch
+  readyPods("web", 2);
   auto v = chaos("freeze-master");
   const auto& f = v["figures"];
   EXPECT_TRUE(v.value("passed", false)) << v.dump(2);
@@ -207,11 +212,14 @@ TEST_F(ClusterChaosTest, AFrozenMasterStallsTheApiUnderThreeSecondsAndEveryReque
   for (const auto& [kind, pid] : node->pids) {
     EXPECT_TRUE(runtime::isAlive(pid)) << kind << " of the frozen node died";
   }
+  EXPECT_TRUE(applicablePassed(v, "survivor-pods")) << "the worker's pods stayed Ready";
   expectHealthy();
 }
 
 TEST_F(ClusterChaosTest, APartitionedMasterStallsTheApiUnderThreeSecondsAndRejoins) {
   up(3, 1);
+  deployment("web", 2);  // on the worker: what the master fault must not touch
+  readyPods("web", 2);
   auto v = chaos("partition-master");
   const auto& f = v["figures"];
   EXPECT_TRUE(v.value("passed", false)) << v.dump(2);
@@ -221,6 +229,7 @@ TEST_F(ClusterChaosTest, APartitionedMasterStallsTheApiUnderThreeSecondsAndRejoi
   // The cable is back: the hub's end of the node's veth is up.
   auto link = runtime::runCommand({"ip", "-n", name_ + "-lab", "-o", "link", "show"}, 5s);
   EXPECT_EQ(link.output.find("state DOWN"), std::string::npos) << link.output;
+  EXPECT_TRUE(applicablePassed(v, "survivor-pods")) << "the worker's pods stayed Ready";
   expectHealthy();
 }
 
