@@ -303,6 +303,41 @@ spec:
   expectHealthy();
 }
 
+// A stalled worker (frozen, or its cable pulled) is a lost node to the controllers: its pods are
+// Ready on the other worker within 10 s, the API never notices, and once healed the worker's
+// agent stops the copies that were replaced (the node is healthy again, the Deployment whole).
+TEST_F(ClusterChaosTest, AFrozenWorkersPodsAreReadyElsewhereAndItRejoinsWhenResumed) {
+  up(3, 2);
+  deployment("web", 4);
+  auto web = readyPods("web", 4);
+  ASSERT_EQ(web.size(), 4u);
+  auto v = chaos("freeze-worker");  // the worker with the most pods
+  const auto& f = v["figures"];
+  EXPECT_TRUE(v.value("passed", false)) << v.dump(2);
+  EXPECT_EQ(f.value("failed", -1), 0) << f.value("first_error", "");
+  EXPECT_GT(f.value("pods_lost", 0), 0);
+  EXPECT_LT(f.value("replacement_ms", 99999), 10000);
+  EXPECT_TRUE(applicablePassed(v, "survivor-pods"));
+  expectHealthy();
+  readyPods("web", 4);
+}
+
+TEST_F(ClusterChaosTest, APartitionedWorkersPodsAreReadyElsewhereAndItRejoinsWhenTheLinkIsBack) {
+  up(3, 2);
+  deployment("web", 4);
+  auto web = readyPods("web", 4);
+  ASSERT_EQ(web.size(), 4u);
+  auto v = chaos("partition-worker");
+  const auto& f = v["figures"];
+  EXPECT_TRUE(v.value("passed", false)) << v.dump(2);
+  EXPECT_EQ(f.value("failed", -1), 0) << f.value("first_error", "");
+  EXPECT_GT(f.value("pods_lost", 0), 0);
+  EXPECT_LT(f.value("replacement_ms", 99999), 10000);
+  EXPECT_TRUE(applicablePassed(v, "survivor-pods"));
+  expectHealthy();
+  readyPods("web", 4);
+}
+
 TEST_F(ClusterChaosTest, AKilledZoneCostsNoApiRequestAndItsPodsAreReadyInTheOtherZones) {
   up(3, 2);  // zone a: m1, w1; zone b: m2, w2; zone c: m3
   deployment("web", 4);
