@@ -401,5 +401,19 @@ TEST_F(ClusterChaosTest, LosingTwoMastersStopsTheApiButNoPodAndEverythingRecover
   }
 }
 
+// Usage errors exit 2 before anything is touched: an unknown fault, a directory without a
+// cluster, a duration without bound.
+TEST_F(ClusterChaosTest, UsageErrorsExitWithTwoAndTouchNothing) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--dir", dir_, "--fault", "kill-everything"},
+           {"--dir", dir_, "--fault", "kill-master"},
+           {"--dir", dir_, "--fault", "kill-master", "--duration", "1h"}}) {
+    args.insert(args.begin(), {"chaos", "cluster"});
+    auto r = rampart(args, 30s);
+    EXPECT_EQ(r.exit_code, 2) << args[4] << ": " << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_)) << "nothing was made";
+}
+
 }  // namespace
 }  // namespace rampart
