@@ -61,8 +61,8 @@ Result<FaultKind> parseFault(std::string_view name) {
       return f.kind;
     }
   }
-  return fail(ErrorCode::InvalidArgument, "unknown fault \"", std::string(name),
-              "\" (expected ", join(faultNames()), ")");
+  return fail(ErrorCode::InvalidArgument, "unknown fault \"", std::string(name), "\" (expected ",
+              join(faultNames()), ")");
 }
 
 std::string faultName(FaultKind kind) {
@@ -237,8 +237,8 @@ Result<FaultPlan> planFault(const cluster::ClusterState& state, FaultKind kind,
     masters_lost += contains(plan.nodes, m->spec.name);
   }
   plan.api_stays_available = masters_lost * 2 < masters.size();
-  plan.hits_controller = kind.action != FaultAction::KillEtcd &&
-                         contains(plan.nodes, facts.controller_holder);
+  plan.hits_controller =
+      kind.action != FaultAction::KillEtcd && contains(plan.nodes, facts.controller_holder);
   plan.heal_by_up = kind.action == FaultAction::Kill || kind.action == FaultAction::KillEtcd;
   plan.hub_netns = cluster::hubNamespace(state.name);
   if (kind.action == FaultAction::Partition) {
@@ -315,9 +315,8 @@ std::vector<std::string> disturbedSurvivors(const ClusterObservations& obs) {
       if (s.at < obs.fault_at) {
         continue;
       }
-      auto it = std::find_if(s.pods.begin(), s.pods.end(), [&](const PodView& q) {
-        return q.ns == p.ns && q.name == p.name;
-      });
+      auto it = std::find_if(s.pods.begin(), s.pods.end(),
+                             [&](const PodView& q) { return q.ns == p.ns && q.name == p.name; });
       if (it == s.pods.end() || !it->ready) {
         disturbed.insert(p.ns + "/" + p.name);
         break;
@@ -482,13 +481,13 @@ ClusterVerdict judge(const ClusterObservations& obs, const ClusterLimits& limits
     Check c{"pod-replacement"};
     auto lost = lostPods(obs.pods_before, plan.nodes);
     f.pods_lost = lost.size();
-    c.applicable = !lost.empty() && plan.api_stays_available &&
-                   plan.kind.action != FaultAction::KillEtcd;
+    c.applicable =
+        !lost.empty() && plan.api_stays_available && plan.kind.action != FaultAction::KillEtcd;
     c.limit = "<= " + msText(limits.replacement);
     f.replacement = replacementTime(obs);
     if (f.replacement) {
-      c.measured = std::to_string(lost.size()) + " pods Ready elsewhere after " +
-                   msText(*f.replacement);
+      c.measured =
+          std::to_string(lost.size()) + " pods Ready elsewhere after " + msText(*f.replacement);
       c.passed = *f.replacement <= limits.replacement;
     } else {
       c.measured = lost.empty() ? "no ReplicaSet pod on the faulted nodes"
@@ -500,19 +499,19 @@ ClusterVerdict judge(const ClusterObservations& obs, const ClusterLimits& limits
   {
     Check c{"survivor-pods"};
     for (const auto& p : obs.pods_before) {
-      f.survivor_pods += p.ready && p.owner.starts_with("ReplicaSet/") &&
-                         !contains(plan.nodes, p.node);
+      f.survivor_pods +=
+          p.ready && p.owner.starts_with("ReplicaSet/") && !contains(plan.nodes, p.node);
     }
     f.survivor_pods_disturbed = disturbedSurvivors(obs);
     c.applicable = plan.api_stays_available && f.survivor_pods > 0;
     c.passed = f.survivor_pods_disturbed.empty();
     c.measured = !plan.api_stays_available ? "the API is down: not observed"
-                 : f.survivor_pods == 0        ? "no ReplicaSet pod on the survivors"
+                 : f.survivor_pods == 0    ? "no ReplicaSet pod on the survivors"
                  : f.survivor_pods_disturbed.empty()
                      ? std::to_string(f.survivor_pods) + " pods on the survivors stayed Ready"
                      : std::to_string(f.survivor_pods_disturbed.size()) + " of " +
-                           std::to_string(f.survivor_pods) + " went away or not Ready: " +
-                           join(f.survivor_pods_disturbed);
+                           std::to_string(f.survivor_pods) +
+                           " went away or not Ready: " + join(f.survivor_pods_disturbed);
     c.limit = "all stay Ready";
     v.checks.push_back(c);
   }
@@ -565,15 +564,17 @@ ClusterVerdict judge(const ClusterObservations& obs, const ClusterLimits& limits
 }
 
 std::string verdictTable(const ClusterObservations& obs, const ClusterVerdict& verdict) {
-  std::string out = "fault " + faultName(obs.plan.kind) + ": " + obs.plan.summary +
-                    "\nclient in " + obs.plan.probe_node + "\n";
+  std::string out = "fault " + faultName(obs.plan.kind) + ": " + obs.plan.summary + "\nclient in " +
+                    obs.plan.probe_node + "\n";
   char line[512];
   std::snprintf(line, sizeof line, "%-20s %-5s %-60s %s\n", "CHECK", "", "MEASURED", "LIMIT");
   out += line;
   for (const auto& c : verdict.checks) {
     std::snprintf(line, sizeof line, "%-20s %-5s %-60s %s\n", c.name.c_str(),
-                  !c.applicable ? "n/a" : c.passed ? "PASS" : "FAIL", c.measured.c_str(),
-                  c.applicable ? c.limit.c_str() : "");
+                  !c.applicable ? "n/a"
+                  : c.passed    ? "PASS"
+                                : "FAIL",
+                  c.measured.c_str(), c.applicable ? c.limit.c_str() : "");
     out += line;
   }
   out += verdict.passed() ? "PASS\n" : "FAIL\n";

@@ -67,32 +67,32 @@ std::vector<std::string> faultNames();
 
 // What the planner may consult besides the cluster's state.
 struct PlanFacts {
-  std::string controller_holder;               // the Lease's holder ("" unknown)
-  std::map<std::string, int> pods_by_node;     // Ready ReplicaSet pods per node
+  std::string controller_holder;            // the Lease's holder ("" unknown)
+  std::map<std::string, int> pods_by_node;  // Ready ReplicaSet pods per node
 };
 
 struct FaultPlan {
   FaultKind kind;
-  std::string target;                   // the node or zone named (or chosen by default)
-  std::vector<std::string> nodes;       // the nodes whose processes/links the fault touches
-  std::string hub_netns;                // partition: the hub namespace ("<cluster>-lab")
-  std::vector<std::string> hub_links;   // partition: each node's veth end in the hub ("v3")
-  pid_t etcd_pid = 0;                   // etcd-member: the member's recorded PID
-  std::string probe_node;               // where the API client runs: never faulted
-  std::vector<std::string> survivors;   // nodes not faulted
-  bool hits_controller = false;         // the controllers' holder is among `nodes`
-  bool api_stays_available = true;      // a majority of etcd members and API servers remain
-  bool heal_by_up = false;              // healed by `rampart up --dir D` (processes died)
-  std::string summary;                  // one line saying what is done
+  std::string target;                  // the node or zone named (or chosen by default)
+  std::vector<std::string> nodes;      // the nodes whose processes/links the fault touches
+  std::string hub_netns;               // partition: the hub namespace ("<cluster>-lab")
+  std::vector<std::string> hub_links;  // partition: each node's veth end in the hub ("v3")
+  pid_t etcd_pid = 0;                  // etcd-member: the member's recorded PID
+  std::string probe_node;              // where the API client runs: never faulted
+  std::vector<std::string> survivors;  // nodes not faulted
+  bool hits_controller = false;        // the controllers' holder is among `nodes`
+  bool api_stays_available = true;     // a majority of etcd members and API servers remain
+  bool heal_by_up = false;             // healed by `rampart up --dir D` (processes died)
+  std::string summary;                 // one line saying what is done
 };
 
 // `target`: a node (master/worker faults, etcd-member), a zone (zone faults), or for
 // two-masters the master that stays; "" picks: the controllers' holder for a master fault, the
 // worker with the most pods for a worker fault, that worker's zone for a zone fault, the first
 // master for etcd-member; two-masters kills the first two masters other than the one that
-// stays (default: the last). InvalidArgument for a target of the wrong kind; FailedPrecondition when the
-// cluster cannot take the fault (no worker, fewer than 3 masters for two-masters, nowhere left
-// to run the client).
+// stays (default: the last). InvalidArgument for a target of the wrong kind; FailedPrecondition
+// when the cluster cannot take the fault (no worker, fewer than 3 masters for two-masters, nowhere
+// left to run the client).
 Result<FaultPlan> planFault(const cluster::ClusterState& state, FaultKind kind,
                             const std::string& target, const PlanFacts& facts);
 
@@ -135,11 +135,11 @@ struct ClusterObservations {
   std::optional<TimePoint> healthy_at;      // status healthy after the heal (nullopt: never)
   TimePoint end{};
   std::string holder_before;
-  std::vector<HolderSample> holders;        // after fault_at
+  std::vector<HolderSample> holders;  // after fault_at
   std::vector<PodView> pods_before;
-  std::vector<PodSample> pod_samples;       // after fault_at
-  std::vector<pid_t> pod_pids_before;       // pod processes on the survivors, before
-  std::vector<pid_t> pod_pids_during;       // the same, at the end of the fault
+  std::vector<PodSample> pod_samples;              // after fault_at
+  std::vector<pid_t> pod_pids_before;              // pod processes on the survivors, before
+  std::vector<pid_t> pod_pids_during;              // the same, at the end of the fault
   std::optional<std::string> statefulset_history;  // "<uid> <ns>" lines, when checked
 };
 
@@ -157,14 +157,14 @@ struct ClusterFigures {
   Duration longest_gap{};
   size_t failed_after_heal = 0;
   std::string first_error;
-  std::optional<Duration> handover;     // fault -> another holder
+  std::optional<Duration> handover;  // fault -> another holder
   std::string new_holder;
   size_t pods_lost = 0;                 // Ready ReplicaSet pods on the faulted nodes
   std::optional<Duration> replacement;  // fault -> all of them Ready elsewhere
   size_t survivor_pods = 0;             // Ready ReplicaSet pods on the survivors, before
   std::vector<std::string> survivor_pods_disturbed;
-  size_t pod_processes_lost = 0;        // static stability: survivors' pod PIDs gone
-  std::optional<Duration> healthy_after;  // heal -> status healthy
+  size_t pod_processes_lost = 0;            // static stability: survivors' pod PIDs gone
+  std::optional<Duration> healthy_after;    // heal -> status healthy
   std::optional<Duration> statefulset_gap;  // never-twice: old copy's last -> new copy's first
 };
 

@@ -32,8 +32,8 @@ Result<void> setLinks(const FaultPlan& plan, const char* state) {
   for (const auto& link : plan.hub_links) {
     auto r = runtime::runCommand({"ip", "-n", plan.hub_netns, "link", "set", link, state}, 5s);
     if (r.exit_code != 0) {
-      return fail(ErrorCode::Unavailable, "ip -n ", plan.hub_netns, " link set ", link, " ",
-                  state, ": ", r.output);
+      return fail(ErrorCode::Unavailable, "ip -n ", plan.hub_netns, " link set ", link, " ", state,
+                  ": ", r.output);
     }
   }
   return ok();

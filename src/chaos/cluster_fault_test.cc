@@ -94,8 +94,7 @@ TEST(ClusterFaultPlan, TargetsOfTheWrongKindAreRefused) {
             ErrorCode::InvalidArgument);
   EXPECT_EQ(planFault(lab(), kind("kill-master"), "t-m9", {}).error().code,
             ErrorCode::InvalidArgument);
-  EXPECT_EQ(planFault(lab(), kind("kill-zone"), "z", {}).error().code,
-            ErrorCode::InvalidArgument);
+  EXPECT_EQ(planFault(lab(), kind("kill-zone"), "z", {}).error().code, ErrorCode::InvalidArgument);
   EXPECT_EQ(planFault(lab(3, 0), kind("kill-worker"), "", {}).error().code,
             ErrorCode::FailedPrecondition);
 }
@@ -256,15 +255,12 @@ TEST(ClusterFaultJudge, PodsAreReplacedWhenNewCopiesAreReadyOnNodesNotFaulted) {
   // The old pods still listed (Ready: the controller has not noticed yet): not replaced.
   EXPECT_FALSE(replaced(before, before, faulted));
   // One new copy Ready, one not yet.
-  EXPECT_FALSE(replaced(before,
-                        {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w1", false)},
-                        faulted));
+  EXPECT_FALSE(replaced(
+      before, {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w1", false)}, faulted));
   // A new copy placed on the faulted node does not count.
-  EXPECT_FALSE(replaced(before,
-                        {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w2")},
+  EXPECT_FALSE(replaced(before, {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w2")},
                         faulted));
-  EXPECT_TRUE(replaced(before,
-                       {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w1")},
+  EXPECT_TRUE(replaced(before, {pod("web-a", "t-w1"), pod("web-d", "t-w1"), pod("web-e", "t-w1")},
                        faulted));
 }
 

@@ -220,8 +220,8 @@ Result<ClusterRunReport> runClusterFault(const ClusterRunOptions& o) {
     return fail(plan.error());
   }
   obs.plan = *plan;
-  say(o, "fault " + faultName(o.kind) + ": " + plan->summary + "; client in " +
-             plan->probe_node + "; controller " + obs.holder_before);
+  say(o, "fault " + faultName(o.kind) + ": " + plan->summary + "; client in " + plan->probe_node +
+             "; controller " + obs.holder_before);
 
   cluster::ApiProbeOptions probe_options;
   probe_options.netns = plan->probe_node;

@@ -103,14 +103,18 @@ class ClusterChaosTest : public ::testing::Test {
     apply(R"(apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: )" + name + R"(
+  name: )" +
+          name + R"(
 spec:
-  replicas: )" + std::to_string(replicas) + R"(
+  replicas: )" +
+          std::to_string(replicas) + R"(
   selector:
-    matchLabels: {app: )" + name + R"(}
+    matchLabels: {app: )" +
+          name + R"(}
   template:
     metadata:
-      labels: {app: )" + name + R"(}
+      labels: {app: )" +
+          name + R"(}
     spec:
       terminationGracePeriodSeconds: 1
       containers:
@@ -122,20 +126,21 @@ spec:
 
   // Runs the fault through the CLI; its JSON verdict.
   json chaos(const std::string& fault, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"chaos", "cluster", "--dir", dir_, "--fault", fault,
-                                      "--json"};
+    std::vector<std::string> args = {"chaos", "cluster", "--dir", dir_, "--fault", fault, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = rampart(args, 240s);
     auto brace = r.output.find("\n{");
-    auto verdict = json::parse(
-        brace == std::string::npos ? r.output : r.output.substr(brace + 1), nullptr, false);
+    auto verdict = json::parse(brace == std::string::npos ? r.output : r.output.substr(brace + 1),
+                               nullptr, false);
     EXPECT_TRUE(verdict.is_object()) << r.output;
     EXPECT_EQ(r.exit_code, verdict.value("passed", false) ? 0 : 1) << r.output;
-    std::printf("%s: %s\n", fault.c_str(), verdict.is_object() ? verdict["figures"].dump().c_str()
-                                                                 : r.output.c_str());
+    std::printf("%s: %s\n", fault.c_str(),
+                verdict.is_object() ? verdict["figures"].dump().c_str() : r.output.c_str());
     for (const auto& c : verdict.value("checks", json::array())) {
       std::printf("  %-20s %-4s %s\n", c.value("name", "").c_str(),
-                  !c.value("applicable", false) ? "n/a" : c.value("passed", false) ? "PASS" : "FAIL",
+                  !c.value("applicable", false) ? "n/a"
+                  : c.value("passed", false)    ? "PASS"
+                                                : "FAIL",
                   c.value("measured", "").c_str());
     }
     return verdict.is_object() ? verdict : json::object();
@@ -194,7 +199,8 @@ TEST_F(ClusterChaosTest, AKilledMasterCostsNoApiRequestAndTheControllersMoveWith
   expectHealthy();
 }
 
-TEST_F(ClusterChaosTest, AFrozenMasterStallsTheApiUnderThreeSecondsAndEveryRequestAfterTheHealSucceeds) {
+TEST_F(ClusterChaosTest,
+       AFrozenMasterStallsTheApiUnderThreeSecondsAndEveryRequestAfterTheHealSucceeds) {
   up(3, 1);
   deployment("web", 2);  // on the worker: what the master fault must not touch
   readyPods("web", 2);
@@ -268,14 +274,15 @@ spec:
         - {name: history, mountPath: /history}
       volumes:
       - name: history
-        hostPath: {path: )" + history + R"(}
+        hostPath: {path: )" +
+        history + R"(}
 )");
   auto web = readyPods("web", 4);
   auto db = readyPods("db", 1);
   ASSERT_EQ(db.size(), 1u);
   std::string victim = db.begin()->second;
-  size_t web_on_victim = std::count_if(web.begin(), web.end(),
-                                       [&](const auto& p) { return p.second == victim; });
+  size_t web_on_victim =
+      std::count_if(web.begin(), web.end(), [&](const auto& p) { return p.second == victim; });
   ASSERT_GT(web_on_victim, 0u) << "the scheduler spreads web over both workers";
 
   auto v = chaos("kill-worker", {"--target", victim, "--statefulset-history", history + "/log"});
