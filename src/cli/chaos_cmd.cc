@@ -1,3 +1,9 @@
+// `rampart chaos cluster`: one fault against a `rampart up` cluster (kill, freeze or partition a
+// master, a worker or a zone; an etcd member; two masters), with an API client, the controllers'
+// Lease and the pods watched meanwhile, healed afterwards, and the checkers' verdicts
+// (chaos/cluster_run.h). Exit 0 when every applicable verdict passes, 1 otherwise, 2 on usage
+// errors (flags, no cluster in --dir, a target of the wrong kind).
+//
 // `rampart chaos run`: writes through the cluster's VIP and straight to every member while one
 // fault (or a random series) hits the primary or etcd, then checks the history: no acknowledged
 // write lost, no two primaries committing at once, how long writes were unavailable
@@ -15,9 +21,12 @@
 
 #include "base/duration.h"
 #include "chaos/cluster.h"
+#include "chaos/cluster_fault.h"
+#include "chaos/cluster_run.h"
 #include "chaos/report.h"
 #include "chaos/scenario.h"
 #include "cli/cli.h"
+#include "runtime/process.h"
 
 namespace rampart::cli {
 namespace {
@@ -134,6 +143,84 @@ int runChaos(const ChaosFlags& flags) {
   return report->passed() ? 0 : 1;
 }
 
+struct ClusterChaosFlags {
+  std::string dir;
+  std::string fault;
+  std::string target;
+  std::string before = "1s";
+  std::string duration = "5s";
+  std::string after = "2s";
+  std::string heal_timeout = "60s";
+  std::string statefulset_history;
+  bool json = false;
+};
+
+int runClusterChaos(const ClusterChaosFlags& flags) {
+  chaos::ClusterRunOptions o;
+  o.dir = flags.dir;
+  auto kind = chaos::parseFault(flags.fault);
+  if (!kind) {
+    std::fprintf(stderr, "rampart chaos cluster: --fault: %s\n", kind.error().message.c_str());
+    return kUsageError;
+  }
+  o.kind = *kind;
+  o.target = flags.target;
+  const std::pair<const char*, std::pair<const std::string*, Duration*>> durations[] = {
+      {"before", {&flags.before, &o.before}},
+      {"duration", {&flags.duration, &o.duration}},
+      {"after", {&flags.after, &o.after}},
+      {"heal-timeout", {&flags.heal_timeout, &o.heal_timeout}},
+  };
+  for (const auto& [name, slot] : durations) {
+    auto d = durationFlag(name, *slot.first);
+    if (!d) {
+      std::fprintf(stderr, "rampart chaos cluster: %s\n", d.error().message.c_str());
+      return kUsageError;
+    }
+    // Every wait of the run is bounded by these: keep them finite.
+    if (*d > std::chrono::minutes(10)) {
+      std::fprintf(stderr, "rampart chaos cluster: --%s: at most 10m\n", name);
+      return kUsageError;
+    }
+    *slot.second = *d;
+  }
+  o.binary = runtime::selfExecutable();
+  o.statefulset_history = flags.statefulset_history;
+  o.cancel = &g_interrupted;
+  bool json = flags.json;
+  o.progress = [json](const std::string& line) {
+    // Progress goes to stderr with --json, so stdout holds only the verdict.
+    std::fprintf(json ? stderr : stdout, "%s\n", line.c_str());
+    std::fflush(json ? stderr : stdout);
+  };
+  struct sigaction sa {};
+  sa.sa_handler = onInterrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto report = chaos::runClusterFault(o);
+  if (!report) {
+    std::fprintf(stderr, "rampart chaos cluster: %s\n", report.error().message.c_str());
+    auto code = report.error().code;
+    return code == ErrorCode::InvalidArgument || code == ErrorCode::NotFound ||
+                   code == ErrorCode::FailedPrecondition
+               ? kUsageError
+               : 1;
+  }
+  if (!report->heal_error.empty()) {
+    std::fprintf(stderr, "rampart chaos cluster: heal: %s\n", report->heal_error.c_str());
+  }
+  if (flags.json) {
+    std::printf("%s\n", chaos::verdictJson(report->observations, report->verdict).c_str());
+  } else {
+    std::printf("%s", chaos::verdictTable(report->observations, report->verdict).c_str());
+  }
+  std::fflush(stdout);
+  return report->verdict.passed() && report->heal_error.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 void addChaos(CLI::App& app, Action& action) {
@@ -177,6 +264,37 @@ void addChaos(CLI::App& app, Action& action) {
     flags->seed_given = seed->count() > 0;
     action = [flags] { return runChaos(*flags); };
   });
+
+  auto cflags = std::make_shared<ClusterChaosFlags>();
+  auto* cl = chaos->add_subcommand(
+      "cluster",
+      "One fault against a `rampart up` cluster: API client, controller handover, pod "
+      "replacement, static stability; healed afterwards");
+  cl->add_option("--dir", cflags->dir, "the cluster's directory (rampart up --dir)")->required();
+  std::string names;
+  for (const auto& n : chaos::faultNames()) {
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  cl->add_option("--fault", cflags->fault, names)->required();
+  cl->add_option("--target", cflags->target,
+                 "the node (master/worker/etcd-member), the zone (zone faults) or the master "
+                 "that stays (two-masters); default: the acting controller's master, the worker "
+                 "with the most pods, its zone, the first master, the last master");
+  cl->add_option("--before", cflags->before, "client running before the fault")
+      ->capture_default_str();
+  cl->add_option("--duration", cflags->duration,
+                 "how long the fault lasts (longer while an expected handover or pod "
+                 "replacement is awaited, up to its limit)")
+      ->capture_default_str();
+  cl->add_option("--after", cflags->after, "client running after the cluster is healthy again")
+      ->capture_default_str();
+  cl->add_option("--heal-timeout", cflags->heal_timeout,
+                 "bound on `rampart up` after a kill and on the wait for healthy")
+      ->capture_default_str();
+  cl->add_option("--statefulset-history", cflags->statefulset_history,
+                 "a StatefulSet pod's \"<uid> <ns>\" history file: check no two copies ran at once");
+  cl->add_flag("--json", cflags->json, "print one JSON object instead of the table");
+  cl->callback([&action, cflags] { action = [cflags] { return runClusterChaos(*cflags); }; });
 }
 
 }  // namespace rampart::cli

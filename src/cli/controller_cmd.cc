@@ -154,8 +154,15 @@ int runController(const ControllerFlags& flags) {
   if (!client) {
     return usage(client.error().message);
   }
-  // The Lease gets a client (a connection) of its own: renewals never wait behind writes.
-  auto lease_client = kube::connect(daemon.io().get_executor(), flags.kubeconfig, http);
+  // The Lease gets a client (a connection) of its own: renewals never wait behind writes. Its
+  // requests end at the renew deadline: a renewal answered later is useless (the leader has
+  // fenced itself by then), and a standby whose connection is held by a stalled API server
+  // (frozen or cut off: the kernel accepted, nobody answers) must drop it and reconnect through
+  // the VIP, which has ejected that server, instead of waiting 5 s while the Lease expires
+  // unclaimed (seen with `rampart chaos cluster --fault freeze-master`: no handover in 5 s).
+  kube::HttpClientOptions lease_http = http;
+  lease_http.request_timeout = *renew;
+  auto lease_client = kube::connect(daemon.io().get_executor(), flags.kubeconfig, lease_http);
   if (!lease_client) {
     return usage(lease_client.error().message);
   }
