@@ -247,7 +247,8 @@ int runNodeAgent(const NodeAgentFlags& flags) {
   // Declared before the agent, which uses it until it is destroyed.
   std::unique_ptr<agent::services::ServiceProxy> proxy;
   if (flags.services.value_or(!options->node.pod_cidr.empty())) {
-    proxy = std::make_unique<agent::services::ServiceProxy>(daemon.metrics());
+    proxy = std::make_unique<agent::services::ServiceProxy>(
+        daemon.metrics(), options->root_dir + "/services-vips");
   }
   std::unique_ptr<agent::node::Agent> agent;
   agent::nodeapi::NodeApiOptions api_options;

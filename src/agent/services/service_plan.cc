@@ -153,8 +153,10 @@ lb::VirtualServerConfig virtualServer(std::string name, net::Endpoint listen, lb
   // would only add load and a second, disagreeing opinion.
   vs.health.enabled = false;
   // A backend that refuses (its pod just died, the Endpoints not yet updated) is skipped by
-  // the next connection at once, and this one is retried on another backend.
+  // the next connections for health.interval (1 s; then it is tried again: no check would
+  // bring it back), and this connection is retried on another backend.
   vs.passive_ejection = true;
+  vs.health.interval = std::chrono::seconds(1);
   vs.backends = std::move(backends);
   return vs;
 }

@@ -10,6 +10,10 @@
 //             distinct error) and the running config stays; the next update tries again. A
 //             config without virtual servers stops the balancer (which releases every VIP it
 //             put up); a later non-empty one starts it again.
+//   leftovers the ClusterIPs it holds are listed in `state_file` (written before an apply adds
+//             one, and after every apply and stop): a proxy that starts takes every address
+//             listed there off its interface first, so an address whose Service was deleted while
+//             the agent was down (killed: nothing released it) does not stay on the loopback.
 //   stop()    stops the balancer (its listeners close, its VIPs are released) and joins the
 //             thread; later updates are ignored. Called by the destructor too.
 // Thread-safe: update() and stop() may be called from any thread. Blocking: stop() waits for
@@ -20,6 +24,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -38,8 +43,9 @@ namespace rampart::agent::services {
 
 class ServiceProxy {
  public:
-  // `registry` (the agent's metrics) must outlive the proxy.
-  explicit ServiceProxy(metrics::Registry& registry);
+  // `registry` (the agent's metrics) must outlive the proxy. `state_file` "": no leftovers
+  // are tracked.
+  explicit ServiceProxy(metrics::Registry& registry, std::string state_file = "");
   ~ServiceProxy();
   ServiceProxy(const ServiceProxy&) = delete;
   ServiceProxy& operator=(const ServiceProxy&) = delete;
@@ -56,6 +62,8 @@ class ServiceProxy {
 
  private:
   Result<void> applyOnThread(const lb::LbConfig& config, const std::string& fingerprint);
+  void releaseLeftovers();
+  void recordVips(const std::set<std::string>& vips);
 
   metrics::Registry& registry_;
   boost::asio::io_context io_;
@@ -67,6 +75,8 @@ class ServiceProxy {
   std::string last_error_;  // the thread only: logged once per distinct error
   bool stopped_ = false;    // guarded by mutex_
   std::atomic<uint64_t> applied_{0};
+  std::string state_file_;
+  std::set<std::string> held_;  // the thread only: "address@interface" of the running config
 };
 
 }  // namespace rampart::agent::services

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -202,6 +204,21 @@ TEST_F(ServiceProxyTest, AServiceWithoutBackendsClosesItsClientsAtOnce) {
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(fetch(listen_), "");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+}
+
+TEST_F(ServiceProxyTest, ALeftoverFileIsReadAtStartAndThenListsWhatTheProxyHolds) {
+  // Lines that are not "IPv4@interface" are never handed to `ip`; the file is rewritten.
+  std::string file = "/tmp/rampart-proxy-test-" + std::to_string(::getpid()) + ".vips";
+  std::ofstream(file) << "garbage\n10.0.0.1@bad iface;rm\nfd00::1@lo\n";
+  {
+    ServiceProxy proxy(*registry_, file);
+    ASSERT_TRUE(apply(proxy, oneServer(listen_, {a_.port()})));
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "") << "no virtual server of this config has a vip_interface";
+  }
+  EXPECT_TRUE(std::filesystem::exists(file));
+  std::filesystem::remove(file);
 }
 
 }  // namespace
