@@ -242,7 +242,18 @@ void addAgent(CLI::App& app, Action& action) {
                   "on this node this long after the last Lease renewal that reached the API, "
                   "less a margin")
       ->capture_default_str();
-  cmd->callback([&action, flags, node] {
+  auto services = std::make_shared<bool>(false);
+  auto* services_option = cmd->add_flag(
+      "--services", *services,
+      "serve every Service's ClusterIP (and NodePort) on this node, kube-proxy's job "
+      "(--services=false to turn off; default: on with --pod-cidr)");
+  cmd->add_option("--service-proxy-workers", node->service_proxy_workers,
+                  "data-path threads of the Services' balancer")
+      ->capture_default_str();
+  cmd->callback([&action, flags, node, services, services_option] {
+    if (services_option->count() > 0) {
+      node->services = *services;
+    }
     action = [flags, node] {
       if (flags->simulate == 0) {
         NodeAgentFlags real = *node;

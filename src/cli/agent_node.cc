@@ -16,6 +16,7 @@
 #include "agent/podnet/pod_network.h"
 #include "agent/runtime/enter.h"
 #include "agent/runtime/runtime.h"
+#include "agent/services/service_proxy.h"
 #include "base/duration.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -128,6 +129,12 @@ Result<agent::node::AgentOptions> agentOptions(const NodeAgentFlags& flags) {
     return fail(fence.error());
   }
   options.fence_after = *fence;
+  if (flags.service_proxy_workers < 1 || flags.service_proxy_workers > 64) {
+    return fail(ErrorCode::InvalidArgument, "--service-proxy-workers: Invalid value: ",
+                std::to_string(flags.service_proxy_workers), ": must be 1..64");
+  }
+  options.services.workers = flags.service_proxy_workers;
+  options.services.node_ip = node.internal_ip;
   return options;
 }
 
@@ -237,6 +244,12 @@ int runNodeAgent(const NodeAgentFlags& flags) {
   if (!tls) {
     return usage(tls.error().message);
   }
+  // Declared before the agent, which uses it until it is destroyed.
+  std::unique_ptr<agent::services::ServiceProxy> proxy;
+  if (flags.services.value_or(!options->node.pod_cidr.empty())) {
+    proxy = std::make_unique<agent::services::ServiceProxy>(
+        daemon.metrics(), options->root_dir + "/services-vips");
+  }
   std::unique_ptr<agent::node::Agent> agent;
   agent::nodeapi::NodeApiOptions api_options;
   api_options.listen = net::Endpoint{address, static_cast<uint16_t>(options->node.port)};
@@ -267,7 +280,7 @@ int runNodeAgent(const NodeAgentFlags& flags) {
   options->node.port = bound->port;
   agent = std::make_unique<agent::node::Agent>(
       daemon.io().get_executor(), **client, SteadyClock::instance(),
-      [] { return std::chrono::system_clock::now(); }, *options, runtime, network.get());
+      [] { return std::chrono::system_clock::now(); }, *options, runtime, network.get(), proxy.get());
 
   bool done = false;
   daemon.onShutdown([&]() -> asio::awaitable<void> {
@@ -288,10 +301,10 @@ int runNodeAgent(const NodeAgentFlags& flags) {
       log::get("agent")->error("cannot start: {}", started.error().message);
       co_return 1;
     }
-    log::get("agent")->info("node {} ready ip={} pod-cidr={} api={}:{}", options->node.name,
-                            options->node.internal_ip,
+    log::get("agent")->info("node {} ready ip={} pod-cidr={} api={}:{} services={}",
+                            options->node.name, options->node.internal_ip,
                             options->node.pod_cidr.empty() ? "none" : options->node.pod_cidr,
-                            address, options->node.port);
+                            address, options->node.port, proxy ? "on" : "off");
     std::printf("{\"event\":\"ready\",\"node\":\"%s\",\"port\":%d}\n", options->node.name.c_str(),
                 options->node.port);
     std::fflush(stdout);

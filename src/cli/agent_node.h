@@ -4,6 +4,7 @@
 // --register-with-taints, --node-labels as --labels, --max-pods as --node-max-pods, --port,
 // --address, --tls-cert-file, --tls-private-key-file, --client-ca-file).
 
+#include <optional>
 #include <string>
 
 namespace rampart::cli {
@@ -29,6 +30,11 @@ struct NodeAgentFlags {
   std::string crash_loop_initial_delay = "10s";
   std::string fence_after = "1s";  // the controller's --node-fence-after
   std::string request_timeout = "10s";
+  // Serve every Service's ClusterIP on this node (agent/services/). Unset: on with --pod-cidr
+  // (pods have their own namespaces), off without (agents of a test share the host's namespace
+  // and must not all claim the same ClusterIPs).
+  std::optional<bool> services;
+  int service_proxy_workers = 1;
 };
 
 int runNodeAgent(const NodeAgentFlags& flags);

@@ -16,6 +16,7 @@
 //       idle_timeout: 1h
 //       on_down: keep                # | close: cut established connections of a Down backend
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
+//                                    # (with health type none: for health.interval)
 //       protocol: tcp                # | postgres: may connect clients early to a promoting member
 //       promotion_wait: 3s           # postgres: longest a client's statements wait for it
 //       health:

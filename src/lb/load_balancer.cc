@@ -631,7 +631,29 @@ void LoadBalancer::reportConnectFailure(const std::string& vs, const std::string
       b->up->Set(0);
       b->ejections->Increment();
       publish();
-      if (it->second->noneUp()) {
+      if (!it->second->config.health.enabled) {
+        // No check will ever bring it back: the ejection lasts `health.interval` (Envoy's base
+        // ejection time), then the backend takes connections again. One still refusing is
+        // ejected again by the next failed connect, which is retried on another backend.
+        auto timer = std::make_shared<asio::steady_timer>(control_,
+                                                          it->second->config.health.interval);
+        std::weak_ptr<Server> weak_server = it->second;
+        std::weak_ptr<Backend> weak_backend = b;
+        auto generation = generation_;
+        timer->async_wait([this, timer, weak_server, weak_backend, generation](
+                              const boost::system::error_code&) {
+          auto server = weak_server.lock();
+          auto backend = weak_backend.lock();
+          if (!server || !backend || generation_ != generation || backend->health.usable()) {
+            return;  // a reload or stop since (which reset it), or back already
+          }
+          backend->health = health::HealthState(1, 1);
+          backend->up->Set(1);
+          log::get("lb")->info("backend {} UP: ejection over (no health checks) vs={}",
+                               backend->id, server->config.name);
+          publish();
+        });
+      } else if (it->second->noneUp()) {
         it->second->checkAllNow();
       }
     }

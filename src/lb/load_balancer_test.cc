@@ -119,6 +119,24 @@ TEST(LoadBalancerMetrics, TwoBalancersWithTheirOwnRegistriesBothExport) {
   EXPECT_EQ(first_text.find("vs=\"second\""), std::string::npos) << "each in its own registry";
 }
 
+TEST(LoadBalancerPassiveEjection, WithoutHealthChecksAnEjectedBackendReturnsAfterTheInterval) {
+  // Nothing else would ever bring it back (the agent's Services run without checks: readiness
+  // comes from the Endpoints).
+  RawBackend backend;
+  auto registry = metrics::makeRegistry();
+  Balancer balancer(*registry);
+  auto config = oneServer("svc", backend.port);
+  config.virtual_servers[0].health.enabled = false;
+  config.virtual_servers[0].health.interval = 300ms;
+  ASSERT_TRUE(balancer.start(config));
+  auto id = "127.0.0.1:" + std::to_string(backend.port);
+  balancer.onLoop([&] { balancer.lb().reportConnectFailure("svc", id, "connection refused"); });
+  EXPECT_NE(balancer.status().find("\"DOWN\""), std::string::npos) << balancer.status();
+  EXPECT_TRUE(eventually([&] { return balancer.status().find("\"DOWN\"") == std::string::npos; },
+                         3s))
+      << balancer.status();
+}
+
 int connectTo(int fd, uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

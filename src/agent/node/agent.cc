@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +22,7 @@
 #include "agent/probe/local_exec.h"
 #include "agent/runtime/enter.h"
 #include "agent/runtime/fence.h"
+#include "agent/services/service_proxy.h"
 #include "base/log.h"
 #include "controller/taints.h"
 #include "kube/resources.h"
@@ -107,7 +109,7 @@ std::vector<std::string> attemptLogs(const std::string& path, int max_files) {
 
 Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& clock,
              WallClock wall_clock, AgentOptions options, runtime::Runtime& runtime,
-             podnet::PodNetwork* network)
+             podnet::PodNetwork* network, services::ServiceProxy* proxy)
     : executor_(executor),
       client_(client),
       clock_(clock),
@@ -115,7 +117,12 @@ Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& 
       options_(std::move(options)),
       runtime_(runtime),
       network_(network),
+      proxy_(proxy),
+      services_wake_(std::make_unique<asio::steady_timer>(executor)),
       wake_(std::make_unique<asio::steady_timer>(executor)) {
+  if (options_.services.node_ip.empty()) {
+    options_.services.node_ip = options_.node.internal_ip;
+  }
   kube::InformerOptions pod_options;
   pod_options.field_selector = "spec.nodeName=" + options_.node.name;
   pods_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, pod_options);
@@ -138,6 +145,14 @@ Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& 
   config_maps_->addHandler(by_namespace);
   secrets_->addHandler(by_namespace);
   services_->addHandler(by_namespace);
+  if (proxy_ != nullptr) {
+    endpoints_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpoints);
+    auto services_changed = [this](kube::Informer::Change, const json*, const json*) {
+      markServicesDirty();
+    };
+    services_->addHandler(services_changed);
+    endpoints_->addHandler(services_changed);
+  }
   probes_ = std::make_unique<probe::ProbeManager>(
       executor_, [this](const std::string& uid, const std::string& container,
                         const probe::ProbeStatus& status) {
@@ -262,6 +277,10 @@ asio::awaitable<void> Agent::run() {
     spawn(runInformer(*nodes_));
     spawn(routeLoop());
   }
+  if (proxy_ != nullptr) {
+    spawn(runInformer(*endpoints_));
+    spawn(serviceLoop());
+  }
   while (running_ > 0 || std::any_of(workers_.begin(), workers_.end(),
                                      [](const auto& w) { return w.second.busy; })) {
     wake_->expires_after(std::chrono::milliseconds(200));
@@ -277,6 +296,11 @@ void Agent::stop() {
   services_->stop();
   nodes_->stop();
   probes_->stop();
+  if (proxy_ != nullptr) {
+    endpoints_->stop();
+    services_wake_->cancel();
+    proxy_->stop();  // blocks for the `ip` runs that take the ClusterIPs off the loopback
+  }
   wake_->cancel();
 }
 
@@ -389,6 +413,55 @@ asio::awaitable<void> Agent::routeLoop() {
     } else {
       logWarn("agent: routes: " + done.error().message);
     }
+  }
+}
+
+void Agent::markServicesDirty() {
+  services_dirty_ = true;
+  services_wake_->cancel();
+}
+
+// Changes come in bursts (a rollout: pods, then their Endpoints, one write per pod): after the
+// first, the loop waits `services_debounce` and plans once from the caches as they are then.
+// Plans are cheap and the proxy drops one equal to what runs, so the plan is also sent every
+// 10 s without a change: an apply that failed (an address taken) is retried.
+asio::awaitable<void> Agent::serviceLoop() {
+  while (!stopping_) {
+    if (!services_dirty_) {
+      services_wake_->expires_after(std::chrono::seconds(10));
+      co_await services_wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+      services_dirty_ = true;
+    }
+    co_await sleepFor(options_.services_debounce);
+    if (stopping_) {
+      break;
+    }
+    if (!services_->synced() || !endpoints_->synced()) {
+      continue;  // a plan from half the picture would drop Services for a moment
+    }
+    services_dirty_ = false;
+    std::vector<json> services;
+    std::vector<json> endpoints;
+    services.reserve(services_->items().size());
+    for (const auto& [key, service] : services_->items()) {
+      services.push_back(service);
+    }
+    endpoints.reserve(endpoints_->items().size());
+    for (const auto& [key, object] : endpoints_->items()) {
+      endpoints.push_back(object);
+    }
+    auto plan = services::planServices(services, endpoints, options_.services);
+    if (plan.skipped != services_skipped_) {
+      for (const auto& line : plan.skipped) {
+        if (std::find(services_skipped_.begin(), services_skipped_.end(), line) ==
+            services_skipped_.end()) {
+          logWarn("agent: services: not served: " + line);
+        }
+      }
+      services_skipped_ = plan.skipped;
+    }
+    // The future is not awaited: the proxy logs a failed apply, and the next plan retries.
+    proxy_->update(std::move(plan.config), std::move(plan.fingerprint));
   }
 }
 

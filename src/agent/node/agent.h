@@ -20,6 +20,12 @@
 //             API extends a deadline its shim enforces by itself (runtime/fence.h), so it is
 //             dead on this node before the controller may start it elsewhere, even when this
 //             agent was killed or cut off;
+//   services  with a ServiceProxy (--services), every Service's ClusterIP (and NodePort) is
+//             served on this node (kube-proxy's job): Services and Endpoints are watched, and
+//             50 ms after a change settles the plan (services/service_plan.h) goes to the proxy,
+//             which applies it on its own thread (services/service_proxy.h); unchanged plans are
+//             not applied again, and the plan is sent again every 10 s so a failed apply is
+//             retried. stop() stops the proxy: the ClusterIPs leave the loopback.
 //   recovery  an agent that restarts finds its containers again (runtime recover(), pod
 //             networks by their namespaces) and does not restart them; a pod it finds whose
 //             object is gone is stopped and removed.
@@ -46,8 +52,13 @@
 #include "agent/probe/manager.h"
 #include "agent/runtime/backoff.h"
 #include "agent/runtime/runtime.h"
+#include "agent/services/service_plan.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+
+namespace rampart::agent::services {
+class ServiceProxy;
+}
 
 namespace rampart::agent::node {
 
@@ -63,6 +74,9 @@ struct AgentOptions {
   Duration status_interval = std::chrono::seconds(10);
   Duration resync_interval = std::chrono::seconds(1);  // every pod is synced at least this often
   runtime::BackOffPolicy backoff;
+  // Services (with a proxy): node_ip "" means the node's InternalIP.
+  services::ServicePlanOptions services;
+  Duration services_debounce = std::chrono::milliseconds(50);
 };
 
 struct AgentStats {
@@ -80,10 +94,11 @@ class Agent {
  public:
   using WallClock = std::function<api::WallTime()>;
   // `network` may be null (no --pod-cidr): then every pod shares the node's network namespace
-  // and address, as hostNetwork pods do.
+  // and address, as hostNetwork pods do. `proxy` may be null (no --services): then Services are
+  // not served on this node; else it must outlive the agent.
   Agent(boost::asio::any_io_executor executor, kube::Client& client, const Clock& clock,
         WallClock wall_clock, AgentOptions options, runtime::Runtime& runtime,
-        podnet::PodNetwork* network);
+        podnet::PodNetwork* network, services::ServiceProxy* proxy = nullptr);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -121,6 +136,8 @@ class Agent {
   boost::asio::awaitable<void> statusLoop();
   boost::asio::awaitable<void> resyncLoop();
   boost::asio::awaitable<void> routeLoop();
+  boost::asio::awaitable<void> serviceLoop();
+  void markServicesDirty();
   boost::asio::awaitable<void> runInformer(kube::Informer& informer);
   boost::asio::awaitable<void> podWorker(std::string key);
   boost::asio::awaitable<void> syncOne(const std::string& key);
@@ -161,6 +178,11 @@ class Agent {
   std::unique_ptr<kube::Informer> secrets_;
   std::unique_ptr<kube::Informer> services_;
   std::unique_ptr<kube::Informer> nodes_;  // other nodes' pod ranges, for routes
+  std::unique_ptr<kube::Informer> endpoints_;  // with a proxy only
+  services::ServiceProxy* proxy_;
+  bool services_dirty_ = false;
+  std::vector<std::string> services_skipped_;  // as last logged
+  std::unique_ptr<boost::asio::steady_timer> services_wake_;  // cancelled on a change
   std::unique_ptr<probe::ProbeManager> probes_;
   boost::asio::thread_pool blocking_{1};
 
