@@ -335,6 +335,7 @@ struct ApiServer::Impl {
       record("watch", resource.plural, 400, start);
       co_return jsonResponse(400, statusBadRequest(params.error().message));
     }
+    params->bookmark_interval = options.watch_bookmark_interval;
     Duration timeout = kDefaultWatchTimeout;
     if (auto it = info.query.find("timeoutSeconds"); it != info.query.end()) {
       int64_t seconds = 0;

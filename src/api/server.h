@@ -42,6 +42,11 @@ struct ApiServerOptions {
   size_t body_limit = 3 * 1024 * 1024;       // kube-apiserver's limit for one object
   Duration write_timeout = std::chrono::seconds(10);
   Duration ready_window = std::chrono::seconds(3);  // /readyz: etcd answered this recently
+  // A watch that asked for bookmarks gets one after this long without events: the client's
+  // proof that its stream is alive, so a stream held by a stalled server (frozen, cut off) is
+  // noticed and replaced within a few intervals, not after minutes (kube-apiserver: ~1 min).
+  // 250 ms: below half of the controllers' 1 s node grace (controller/node_lifecycle.h).
+  Duration watch_bookmark_interval = std::chrono::milliseconds(250);
 };
 
 class ApiServer {

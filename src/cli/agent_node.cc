@@ -228,10 +228,23 @@ int runNodeAgent(const NodeAgentFlags& flags) {
   kube::HttpClientOptions client_options;
   client_options.request_timeout = *timeout;
   client_options.user_agent = "rampart-agent";
+  // As for the controllers: a watch silent for 2 s (bookmarks come every 250 ms) is held by a
+  // stalled API server and is replaced through the VIP.
+  client_options.watch_idle_timeout = std::chrono::seconds(2);
   auto client = kube::HttpClient::make(daemon.io().get_executor(), *config, client_options);
   if (!client) {
     return usage(client.error().message);
   }
+  // The Lease's client: a renewal answered after lease_duration − renew_interval is too late to
+  // keep the node alive anyway (see AgentOptions::lease_client).
+  kube::HttpClientOptions lease_options = client_options;
+  lease_options.request_timeout = std::min(
+      *timeout, std::max(options->renew_interval, options->lease_duration - options->renew_interval));
+  auto lease_client = kube::HttpClient::make(daemon.io().get_executor(), *config, lease_options);
+  if (!lease_client) {
+    return usage(lease_client.error().message);
+  }
+  options->lease_client = lease_client->get();
   agent::runtime::RuntimeOptions runtime_options;
   runtime_options.state_dir = options->root_dir + "/state";
   runtime_options.log_dir = options->root_dir + "/logs";

@@ -150,6 +150,10 @@ int runController(const ControllerFlags& flags) {
   kube::HttpClientOptions http;
   http.request_timeout = std::chrono::seconds(5);
   http.user_agent = "rampart-controller";
+  // Rampart's API servers send a bookmark every 250 ms on a quiet watch: 2 s of silence means
+  // the stream is held by a stalled server; dropping it reconnects through the VIP, which has
+  // ejected that server (the node lifecycle holds its decisions meanwhile).
+  http.watch_idle_timeout = std::chrono::seconds(2);
   auto client = kube::connect(daemon.io().get_executor(), flags.kubeconfig, http);
   if (!client) {
     return usage(client.error().message);

@@ -13,6 +13,7 @@
 #include <boost/asio/detached.hpp>
 
 #include "api/server.h"
+#include "base/duration.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "kube/kubeconfig.h"
@@ -41,6 +42,7 @@ struct ServerFlags {
   std::string client_ca_file;
   std::vector<std::string> tls_sans;
   std::string write_kubeconfig;
+  std::string watch_bookmark_interval = "250ms";
   std::string kubeconfig_server;
   std::string service_cluster_ip_range = "10.96.0.0/12";
   std::string kubelet_certificate_authority;
@@ -139,6 +141,12 @@ int runServer(const ServerFlags& flags) {
     return usage("--service-cluster-ip-range: " + service_ips.error().message);
   }
   options.service_ips = *service_ips;
+  auto bookmarks = parseDuration(flags.watch_bookmark_interval);
+  if (!bookmarks || *bookmarks <= Duration::zero()) {
+    return usage("--watch-bookmark-interval: Invalid value: \"" + flags.watch_bookmark_interval +
+                 "\": a positive duration such as 1s or 250ms");
+  }
+  options.watch_bookmark_interval = *bookmarks;
   if (flags.kubelet_client_certificate.empty() != flags.kubelet_client_key.empty()) {
     return usage("--kubelet-client-certificate and --kubelet-client-key must be given together");
   }
@@ -245,6 +253,9 @@ void addServer(CLI::App& app, Action& action) {
                   "write an admin kubeconfig (first token of the token file) to this file");
   cmd->add_option("--kubeconfig-server", flags->kubeconfig_server,
                   "the server URL written into that kubeconfig (default: the bound address)");
+  cmd->add_option("--watch-bookmark-interval", flags->watch_bookmark_interval,
+                  "send a BOOKMARK to watches that allow them after this long without events")
+      ->capture_default_str();
   cmd->add_option("--service-cluster-ip-range", flags->service_cluster_ip_range,
                   "IPv4 CIDR from which Services get their cluster IP (unique across servers)")
       ->capture_default_str();

@@ -153,4 +153,17 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
   return d;
 }
 
+ViewVerdict observeView(ViewFreshness& view, uint64_t heard, TimePoint now, Duration window) {
+  if (!view.started || heard != view.heard) {
+    view.started = true;
+    view.heard = heard;
+    view.heard_at = now;
+  }
+  ViewVerdict verdict;
+  verdict.fresh = now - view.heard_at <= window;
+  verdict.regained = verdict.fresh && view.blind;
+  view.blind = !verdict.fresh;
+  return verdict;
+}
+
 }  // namespace rampart::controller

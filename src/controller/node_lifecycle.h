@@ -48,6 +48,27 @@ struct NodeLifecycleConfig {
   Duration fence_after = std::chrono::seconds(40);  // ≥ the agent's self-fencing deadline
 };
 
+// Whether the controller may judge nodes at all: only while its view of the Leases is fresh,
+// i.e. its Lease informer heard from the API (an event or a bookmark; `heard` counts them)
+// within `window`. A controller whose watch is held by a stalled API server (frozen, cut off)
+// sees no renewal from ANY node; judging then would mark every node NotReady (and take every
+// pod out of its Services) for the controller's own blindness. So a blind controller holds its
+// decisions, and when it sees again every node's grace restarts from that moment (as for a new
+// leader's first sight). Keep window > the server's bookmark interval (a quiet but healthy
+// watch) and < grace (so blindness is known before any node's grace can run out):
+// 250 ms bookmarks < window = grace/2 = 500 ms < grace = 1 s by default.
+struct ViewFreshness {
+  uint64_t heard = 0;
+  TimePoint heard_at{};
+  bool started = false;
+  bool blind = false;
+};
+struct ViewVerdict {
+  bool fresh = true;
+  bool regained = false;  // blind until now: restart every node's grace
+};
+ViewVerdict observeView(ViewFreshness& view, uint64_t heard, TimePoint now, Duration window);
+
 struct NodeLifecycleDecision {
   nlohmann::json conditions;  // null: unchanged; else the node's new status.conditions
   nlohmann::json taints;      // null: unchanged; else the node's new spec.taints

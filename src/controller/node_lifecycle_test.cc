@@ -254,3 +254,27 @@ TEST(TaintManager, PodsAlreadyLeavingOrFinishedAreLeftAlone) {
 
 }  // namespace
 }  // namespace rampart::controller
+
+namespace rampart::controller {
+namespace {
+
+TEST(NodeLifecycleView, AControllerThatHearsNothingFromTheApiHoldsAndRestartsGracesWhenItHearsAgain) {
+  using namespace std::chrono_literals;
+  ViewFreshness view;
+  TimePoint t0{};
+  EXPECT_TRUE(observeView(view, 1, t0, 500ms).fresh);
+  // Bookmarks keep a quiet watch fresh.
+  EXPECT_TRUE(observeView(view, 2, t0 + 250ms, 500ms).fresh);
+  EXPECT_TRUE(observeView(view, 2, t0 + 700ms, 500ms).fresh) << "450 ms of silence is within";
+  auto blind = observeView(view, 2, t0 + 800ms, 500ms);
+  EXPECT_FALSE(blind.fresh) << "550 ms without a word: the stream is held by a stalled server";
+  EXPECT_FALSE(blind.regained);
+  EXPECT_FALSE(observeView(view, 2, t0 + 3s, 500ms).fresh);
+  auto back = observeView(view, 3, t0 + 3100ms, 500ms);
+  EXPECT_TRUE(back.fresh);
+  EXPECT_TRUE(back.regained) << "every node's grace restarts once";
+  EXPECT_FALSE(observeView(view, 4, t0 + 3200ms, 500ms).regained);
+}
+
+}  // namespace
+}  // namespace rampart::controller

@@ -77,7 +77,10 @@ class NodeLifecycleReconciler : public Reconciler {
                                 std::chrono::seconds(1));
   }
 
-  void reset() override { probes_.clear(); }
+  void reset() override {
+    probes_.clear();
+    view_ = ViewFreshness{};
+  }
 
   // Nodes by zone, and how many of them showed no sign of life within the grace (a node not
   // yet observed counts as alive: its grace has not started).
@@ -104,9 +107,28 @@ class NodeLifecycleReconciler : public Reconciler {
     }
     json node = *found;
     std::string name = node.value("/metadata/name"_json_pointer, std::string());
+    TimePoint now = ctx_.clock.now();
+    auto view = observeView(view_, leases_.heard(), now, options_.node_lifecycle.grace / 2);
+    if (!view.fresh) {
+      if (!blind_logged_) {
+        blind_logged_ = true;
+        log::get("controller")->warn(
+            "node lifecycle: no word from the API about Leases for {} ms: holding every node "
+            "decision until the watch is back",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - view_.heard_at).count());
+      }
+      co_return ok();
+    }
+    if (view.regained) {
+      blind_logged_ = false;
+      for (auto& [node_name, p] : probes_) {
+        p.last_change = now;  // the time this controller could not see does not count
+      }
+      log::get("controller")->info("node lifecycle: the Lease watch is back; every node's grace "
+                                   "restarts now");
+    }
     const json* lease = leases_.get(kube::makeKey(kNodeLeaseNamespace, name));
     NodeProbe& probe = probes_[name];
-    TimePoint now = ctx_.clock.now();
     observeNode(probe, node, lease ? *lease : json(nullptr), now);
 
     std::vector<json> pods;
@@ -264,6 +286,8 @@ class NodeLifecycleReconciler : public Reconciler {
   kube::Informer& leases_;
   kube::Informer& pods_;
   std::unordered_map<std::string, NodeProbe> probes_;
+  ViewFreshness view_;
+  bool blind_logged_ = false;
   bool evictions_allowed_ = true;  // the last mass-disruption verdict, logged on change
   std::unordered_map<std::string, std::unordered_set<std::string>> by_node_;
 };

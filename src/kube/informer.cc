@@ -147,6 +147,7 @@ asio::awaitable<bool> Informer::listAndReplace() {
   items_ = std::move(fresh);
   resource_version_ = list_rv;
   ++lists_;
+  ++heard_;
   for (const auto& [key, object] : items_) {
     auto it = old.find(key);
     if (it == old.end()) {
@@ -166,6 +167,7 @@ asio::awaitable<bool> Informer::listAndReplace() {
 }
 
 bool Informer::apply(const json& event) {
+  ++heard_;
   std::string type = event.value("type", "");
   const json& object = event["object"];
   if (type == "ERROR") {

@@ -79,6 +79,10 @@ class Informer {
   const Resource& resource() const { return resource_; }
   // Lists done (the first included), for tests and metrics.
   int64_t lists() const { return lists_; }
+  // Lists and watch events (bookmarks included) received so far: a caller that sees it stand
+  // still for longer than the server's bookmark interval knows its view may be stale (its
+  // stream is held by a stalled server) and can hold decisions until it moves again.
+  uint64_t heard() const { return heard_; }
 
  private:
   boost::asio::awaitable<bool> listAndReplace();
@@ -95,6 +99,7 @@ class Informer {
   Items items_;
   std::string resource_version_;
   bool synced_ = false;
+  uint64_t heard_ = 0;
   bool running_ = false;
   bool stopped_ = false;
   bool relist_needed_ = true;

@@ -322,9 +322,10 @@ asio::awaitable<void> Agent::leaseLoop() {
   while (!stopping_) {
     TimePoint sent = clock_.now();
     json lease = makeNodeLease(options_.node.name, options_.lease_duration, wall_clock_());
-    auto reply = co_await client_.call("PUT", path, lease.dump());
+    kube::Client& client = options_.lease_client ? *options_.lease_client : client_;
+    auto reply = co_await client.call("PUT", path, lease.dump());
     if (reply && reply->status == 404) {
-      reply = co_await client_.call(
+      reply = co_await client.call(
           "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease.dump());
     }
     if (reply && reply->ok()) {

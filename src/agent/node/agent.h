@@ -77,6 +77,11 @@ struct AgentOptions {
   // Services (with a proxy): node_ip "" means the node's InternalIP.
   services::ServicePlanOptions services;
   Duration services_debounce = std::chrono::milliseconds(50);
+  // The Lease's own client (null: the agent's client). Its requests end well before a renewal
+  // would be useless, so a connection held by a stalled API server (frozen, cut off: the
+  // kernel accepted, nobody answers) is dropped and the next renewal goes through the VIP,
+  // which has ejected that server, instead of every renewal waiting behind it.
+  kube::Client* lease_client = nullptr;
 };
 
 struct AgentStats {
