@@ -9,27 +9,7 @@
 #include <cstring>
 #include <utility>
 
-
-
 namespace rampart::redis {
-
-const char* replyTypeName(Reply::Type type) {
-  switch (type) {
-    case Reply::Type::Status:
-      return "status";
-    case Reply::Type::Error:
-      return "error";
-    case Reply::Type::Integer:
-      return "integer";
-    case Reply::Type::String:
-      return "string";
-    case Reply::Type::Array:
-      return "array";
-    case Reply::Type::Nil:
-      return "nil";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -43,9 +23,9 @@ std::string upper(std::string s) {
 // timeout" to SO_RCVTIMEO, the opposite of what a spent deadline needs (the caller checks
 // for a spent deadline first).
 timeval timevalFor(Duration left) {
-  auto us = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::microseconds>(
-                                     left + std::chrono::nanoseconds(999))
-                                     .count());
+  auto us = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::microseconds>(left + std::chrono::nanoseconds(999))
+             .count());
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(us / 1000000);
   tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
@@ -92,12 +72,11 @@ std::string commandName(const std::vector<std::string>& argv) {
     return "(empty command)";
   }
   std::string name = upper(argv[0]);
-  static constexpr const char* kContainers[] = {"CLIENT", "CONFIG", "INFO",   "SENTINEL",
-                                                "CLUSTER", "ACL",   "MEMORY", "OBJECT",
+  static constexpr const char* kContainers[] = {"CLIENT",  "CONFIG", "INFO",   "SENTINEL",
+                                                "CLUSTER", "ACL",    "MEMORY", "OBJECT",
                                                 "COMMAND", "SCRIPT", "DEBUG"};
-  if (argv.size() > 1 &&
-      std::any_of(std::begin(kContainers), std::end(kContainers),
-                  [&](const char* c) { return name == c; })) {
+  if (argv.size() > 1 && std::any_of(std::begin(kContainers), std::end(kContainers),
+                                     [&](const char* c) { return name == c; })) {
     // A subcommand is a short word; anything else may be data, so it is left out.
     const std::string& sub = argv[1];
     bool word = !sub.empty() && sub.size() <= 32 &&

@@ -32,8 +32,7 @@ Result<int64_t> parseInteger(std::string_view text, std::string_view field) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc() || ptr != end) {
-    return fail(ErrorCode::InvalidArgument, field, ": not an integer: '",
-                text.substr(0, 64), "'");
+    return fail(ErrorCode::InvalidArgument, field, ": not an integer: '", text.substr(0, 64), "'");
   }
   return value;
 }
@@ -48,8 +47,7 @@ Result<int64_t> parseOffset(std::string_view text, std::string_view field) {
 
 Result<uint16_t> checkPort(int64_t value, std::string_view field) {
   if (value < 1 || value > 65535) {
-    return fail(ErrorCode::InvalidArgument, field, ": port out of range: ",
-                std::to_string(value));
+    return fail(ErrorCode::InvalidArgument, field, ": port out of range: ", std::to_string(value));
   }
   return static_cast<uint16_t>(value);
 }
@@ -122,16 +120,19 @@ Result<Role> parseMasterRole(const Reply& reply) {
 
 Result<LinkState> parseLinkState(std::string_view text) {
   static constexpr std::pair<std::string_view, LinkState> kStates[] = {
-      {"none", LinkState::None},           {"connect", LinkState::Connect},
-      {"connecting", LinkState::Connecting}, {"handshake", LinkState::Handshake},
-      {"sync", LinkState::Sync},           {"connected", LinkState::Connected}};
+      {"none", LinkState::None},
+      {"connect", LinkState::Connect},
+      {"connecting", LinkState::Connecting},
+      {"handshake", LinkState::Handshake},
+      {"sync", LinkState::Sync},
+      {"connected", LinkState::Connected}};
   for (const auto& [name, state] : kStates) {
     if (text == name) {
       return state;
     }
   }
-  return fail(ErrorCode::InvalidArgument, "ROLE slave state: unknown state '",
-              text.substr(0, 64), "'");
+  return fail(ErrorCode::InvalidArgument, "ROLE slave state: unknown state '", text.substr(0, 64),
+              "'");
 }
 
 Result<Role> parseReplicaRole(const Reply& reply) {
@@ -208,9 +209,8 @@ Result<InfoReplication::Slave> parseSlaveLine(int index, std::string_view value,
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
-    std::string_view part =
-        value.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                            : comma - start);
+    std::string_view part = value.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     size_t eq = part.find('=');
     if (eq == std::string_view::npos) {
       return fail(ErrorCode::InvalidArgument, key, ": expected name=value, got '",
@@ -316,8 +316,7 @@ Result<Role> parseRole(const Reply& reply) {
   if (kind.str == "sentinel") {
     return parseSentinelRole(reply);
   }
-  return fail(ErrorCode::InvalidArgument, "ROLE role: unknown role '", kind.str.substr(0, 64),
-              "'");
+  return fail(ErrorCode::InvalidArgument, "ROLE role: unknown role '", kind.str.substr(0, 64), "'");
 }
 
 Result<InfoReplication> parseInfoReplication(std::string_view text) {
@@ -326,8 +325,8 @@ Result<InfoReplication> parseInfoReplication(std::string_view text) {
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
-    std::string_view line = text.substr(start, nl == std::string_view::npos ? text.size() - start
-                                                                             : nl - start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? text.size() - start : nl - start);
     start = nl == std::string_view::npos ? text.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') {
       line.remove_suffix(1);
@@ -442,8 +441,7 @@ Result<InfoReplication> parseInfoReplication(std::string_view text) {
     }
     // -1: no master link yet, as in ROLE.
     if (*slave_offset_value < -1) {
-      return fail(ErrorCode::InvalidArgument, "slave_repl_offset: negative offset ",
-                  *slave_offset);
+      return fail(ErrorCode::InvalidArgument, "slave_repl_offset: negative offset ", *slave_offset);
     }
     if (*slave_offset_value >= 0) {
       info.slave_repl_offset = *slave_offset_value;

@@ -67,13 +67,13 @@ Result<Role> parseRole(const Reply& reply);
 // The fields of INFO replication that failover needs.
 struct InfoReplication {
   enum class Kind { Master, Replica };
-  Kind role = Kind::Master;             // role:master | role:slave
-  int64_t master_repl_offset = 0;       // required on both
-  int connected_slaves = 0;             // required on both
+  Kind role = Kind::Master;        // role:master | role:slave
+  int64_t master_repl_offset = 0;  // required on both
+  int connected_slaves = 0;        // required on both
   // Replicas only (required there, absent on a master):
-  std::string master_host;              // master_host
-  uint16_t master_port = 0;             // master_port
-  bool master_link_up = false;          // master_link_status:up|down
+  std::string master_host;                   // master_host
+  uint16_t master_port = 0;                  // master_port
+  bool master_link_up = false;               // master_link_status:up|down
   std::optional<int64_t> slave_repl_offset;  // slave_repl_offset
   // Masters: one per slaveN line, in N order.
   struct Slave {

@@ -35,13 +35,13 @@ TEST(ParseRoleTest, MasterWithoutReplicas) {
 }
 
 TEST(ParseRoleTest, ReplicaWithEveryLinkState) {
-  for (auto [text, state] : std::vector<std::pair<std::string, LinkState>>{
-           {"connect", LinkState::Connect},
-           {"connecting", LinkState::Connecting},
-           {"handshake", LinkState::Handshake},
-           {"sync", LinkState::Sync},
-           {"connected", LinkState::Connected},
-           {"none", LinkState::None}}) {
+  for (auto [text, state] :
+       std::vector<std::pair<std::string, LinkState>>{{"connect", LinkState::Connect},
+                                                      {"connecting", LinkState::Connecting},
+                                                      {"handshake", LinkState::Handshake},
+                                                      {"sync", LinkState::Sync},
+                                                      {"connected", LinkState::Connected},
+                                                      {"none", LinkState::None}}) {
     auto role = parseRole(replicaRole(text, 1441));
     ASSERT_TRUE(role) << text << ": " << role.error().message;
     auto replica = std::get<ReplicaRole>(*role);
@@ -62,8 +62,7 @@ TEST(ParseRoleTest, ReplicaWithoutAMasterLinkHasNoOffsetRatherThanZero) {
 TEST(ParseRoleTest, SentinelWithItsMasterNames) {
   auto role = parseRole(arr({str("sentinel"), arr({str("mymaster"), str("other")})}));
   ASSERT_TRUE(role) << role.error().message;
-  EXPECT_EQ(std::get<SentinelRole>(*role).masters,
-            (std::vector<std::string>{"mymaster", "other"}));
+  EXPECT_EQ(std::get<SentinelRole>(*role).masters, (std::vector<std::string>{"mymaster", "other"}));
 }
 
 // Each malformed reply fails naming the field at fault.
@@ -240,8 +239,8 @@ TEST(ParseInfoReplicationTest, MissingOrMalformedFieldsFailNamingTheField) {
 }
 
 TEST(ParseInfoReplicationTest, ReplicaWithoutALinkYetHasNoOffset) {
-  auto info = parseInfoReplication(withLine(kReplicaInfo, "slave_repl_offset",
-                                            "slave_repl_offset:-1"));
+  auto info =
+      parseInfoReplication(withLine(kReplicaInfo, "slave_repl_offset", "slave_repl_offset:-1"));
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->slave_repl_offset, std::nullopt);
 }

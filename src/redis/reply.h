@@ -21,7 +21,9 @@ struct Reply {
   static Reply error(std::string text) { return Reply{Type::Error, std::move(text), 0, {}}; }
   static Reply integerValue(int64_t value) { return Reply{Type::Integer, {}, value, {}}; }
   static Reply string(std::string text) { return Reply{Type::String, std::move(text), 0, {}}; }
-  static Reply array(std::vector<Reply> items) { return Reply{Type::Array, {}, 0, std::move(items)}; }
+  static Reply array(std::vector<Reply> items) {
+    return Reply{Type::Array, {}, 0, std::move(items)};
+  }
   static Reply nil() { return Reply{}; }
 
   bool isError() const { return type == Type::Error; }

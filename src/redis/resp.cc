@@ -159,8 +159,7 @@ Result<std::optional<Request>> parseInline(std::string_view buffer, const Reques
 
 }  // namespace
 
-Result<std::optional<Request>> parseRequest(std::string_view buffer,
-                                            const RequestLimits& limits) {
+Result<std::optional<Request>> parseRequest(std::string_view buffer, const RequestLimits& limits) {
   if (buffer.empty()) {
     return std::optional<Request>();
   }
@@ -233,8 +232,7 @@ Result<std::optional<Request>> parseRequest(std::string_view buffer,
     if (!*length) {
       return std::optional<Request>();
     }
-    if ((*length)->value < 0 ||
-        (*length)->value > static_cast<int64_t>(limits.max_bulk_bytes)) {
+    if ((*length)->value < 0 || (*length)->value > static_cast<int64_t>(limits.max_bulk_bytes)) {
       return fail(ErrorCode::InvalidArgument, "Protocol error: invalid bulk length");
     }
     const auto size = static_cast<size_t>((*length)->value);

@@ -33,7 +33,8 @@ bool incomplete(std::string_view input) {
 }
 
 TEST(RespRequestTest, ArrayOfBulkStringsIsOneCommand) {
-  std::string input = "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n";
+  std::string input =
+      "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n";
   auto req = parsed(input + "*1\r\n$4\r\nPING\r\n");
   EXPECT_EQ(req.argv, (Argv{"SENTINEL", "get-master-addr-by-name", "mymaster"}));
   EXPECT_EQ(req.consumed, input.size());

@@ -109,8 +109,7 @@ Fields commonFields(const std::string& name, const SentinelAddress& a, const std
 
 void writeMaster(RespWriter& w, const SentinelSnapshot& s) {
   Fields f = commonFields(s.master_name, s.master, s.master_run_id,
-                          flagsText("master", s.master_flags), s.last_ok_ping_ms,
-                          s.down_after_ms);
+                          flagsText("master", s.master_flags), s.last_ok_ping_ms, s.down_after_ms);
   Fields rest = {{"info-refresh", std::to_string(s.last_ok_ping_ms)},
                  {"role-reported", "master"},
                  {"role-reported-time", "0"},  // not tracked
@@ -125,8 +124,8 @@ void writeMaster(RespWriter& w, const SentinelSnapshot& s) {
 }
 
 void writeReplica(RespWriter& w, const SentinelSnapshot& s, const SentinelSnapshot::Replica& r) {
-  Fields f = commonFields(addressName(r.address), r.address, r.run_id,
-                          flagsText("slave", r.flags), r.last_ok_ping_ms, s.down_after_ms);
+  Fields f = commonFields(addressName(r.address), r.address, r.run_id, flagsText("slave", r.flags),
+                          r.last_ok_ping_ms, s.down_after_ms);
   Fields rest = {{"info-refresh", std::to_string(r.last_ok_ping_ms)},
                  {"role-reported", "slave"},
                  {"role-reported-time", "0"},  // not tracked
@@ -219,8 +218,7 @@ std::string clientCommand(const std::vector<std::string>& argv, SentinelSession&
       return arityError("client|setname");
     }
     if (!validClientName(argv[2])) {
-      return errorReply(
-          "ERR Client names cannot contain spaces, newlines or special characters.");
+      return errorReply("ERR Client names cannot contain spaces, newlines or special characters.");
     }
     session.client_name = argv[2];
     return w.status("OK").take();

@@ -28,14 +28,14 @@ struct SentinelAddress {
 struct SentinelSnapshot {
   std::string master_name;
   SentinelAddress master;
-  std::string master_run_id;               // "" when not known yet
-  std::vector<std::string> master_flags;   // besides "master": e.g. "s_down", "o_down"
+  std::string master_run_id;              // "" when not known yet
+  std::vector<std::string> master_flags;  // besides "master": e.g. "s_down", "o_down"
   int quorum = 2;
   int64_t down_after_ms = 30000;
   int64_t failover_timeout_ms = 180000;
   int parallel_syncs = 1;
   int64_t config_epoch = 0;
-  int64_t last_ok_ping_ms = 0;             // since the master last answered
+  int64_t last_ok_ping_ms = 0;  // since the master last answered
 
   struct Replica {
     SentinelAddress address;
@@ -43,8 +43,8 @@ struct SentinelSnapshot {
     std::vector<std::string> flags;  // besides "slave"
     bool master_link_up = true;      // master-link-status ok | err
     int64_t master_link_down_ms = 0;
-    int priority = 100;              // slave-priority
-    int64_t offset = 0;              // slave-repl-offset
+    int priority = 100;  // slave-priority
+    int64_t offset = 0;  // slave-repl-offset
     int64_t last_ok_ping_ms = 0;
   };
   std::vector<Replica> replicas;
@@ -61,9 +61,9 @@ struct SentinelSnapshot {
 
 // Per connection: what the client told us about itself.
 struct SentinelSession {
-  int64_t id = 0;            // the connection's id, as HELLO reports it
-  std::string client_name;   // CLIENT SETNAME
-  bool close = false;        // set by QUIT: write the reply, then close the connection
+  int64_t id = 0;           // the connection's id, as HELLO reports it
+  std::string client_name;  // CLIENT SETNAME
+  bool close = false;       // set by QUIT: write the reply, then close the connection
 };
 
 // The RESP2 bytes answering `argv` (one command with its arguments). Empty argv (an empty

@@ -112,11 +112,26 @@ TEST(SentinelProtocolTest, GetMasterAddrByNameAnswersIpAndPort) {
 }
 
 // The field names and their order as Redis 7.0's Sentinel answers SENTINEL MASTERS.
-const std::vector<std::string> kMasterFields = {
-    "name", "ip", "port", "runid", "flags", "link-pending-commands", "link-refcount",
-    "last-ping-sent", "last-ok-ping-reply", "last-ping-reply", "down-after-milliseconds",
-    "info-refresh", "role-reported", "role-reported-time", "config-epoch", "num-slaves",
-    "num-other-sentinels", "quorum", "failover-timeout", "parallel-syncs"};
+const std::vector<std::string> kMasterFields = {"name",
+                                                "ip",
+                                                "port",
+                                                "runid",
+                                                "flags",
+                                                "link-pending-commands",
+                                                "link-refcount",
+                                                "last-ping-sent",
+                                                "last-ok-ping-reply",
+                                                "last-ping-reply",
+                                                "down-after-milliseconds",
+                                                "info-refresh",
+                                                "role-reported",
+                                                "role-reported-time",
+                                                "config-epoch",
+                                                "num-slaves",
+                                                "num-other-sentinels",
+                                                "quorum",
+                                                "failover-timeout",
+                                                "parallel-syncs"};
 
 TEST(SentinelProtocolTest, MastersListsTheOneMasterWithSentinelsFields) {
   Reply masters = decodeAll(answer({"SENTINEL", "masters"}));
@@ -150,9 +165,9 @@ TEST(SentinelProtocolTest, ReplicasAndSlavesListEveryReplicaWithItsLink) {
     ASSERT_EQ(list.elements.size(), 2u) << sub;
     const Reply& r = list.elements[0];
     std::vector<std::string> expected(kMasterFields.begin(), kMasterFields.begin() + 14);
-    for (const char* f : {"master-link-down-time", "master-link-status", "master-host",
-                          "master-port", "slave-priority", "slave-repl-offset",
-                          "replica-announced"}) {
+    for (const char* f :
+         {"master-link-down-time", "master-link-status", "master-host", "master-port",
+          "slave-priority", "slave-repl-offset", "replica-announced"}) {
       expected.push_back(f);
     }
     EXPECT_EQ(names(r), expected);
@@ -189,15 +204,15 @@ TEST(SentinelProtocolTest, SentinelsListTheOtherSentinelsByRunId) {
 }
 
 TEST(SentinelProtocolTest, WrongArgumentCountsAndUnknownSubcommandsInSentinelsWords) {
-  EXPECT_EQ(answer({"SENTINEL"}),
-            "-ERR wrong number of arguments for 'sentinel' command\r\n");
+  EXPECT_EQ(answer({"SENTINEL"}), "-ERR wrong number of arguments for 'sentinel' command\r\n");
   EXPECT_EQ(answer({"SENTINEL", "masters", "extra"}),
             "-ERR wrong number of arguments for 'sentinel|masters' command\r\n");
   EXPECT_EQ(answer({"SENTINEL", "master"}),
             "-ERR wrong number of arguments for 'sentinel|master' command\r\n");
   EXPECT_EQ(answer({"SENTINEL", "get-master-addr-by-name"}),
             "-ERR wrong number of arguments for 'sentinel|get-master-addr-by-name' command\r\n");
-  EXPECT_EQ(answer({"SENTINEL", "bogus"}), "-ERR unknown subcommand 'bogus'. Try SENTINEL HELP.\r\n");
+  EXPECT_EQ(answer({"SENTINEL", "bogus"}),
+            "-ERR unknown subcommand 'bogus'. Try SENTINEL HELP.\r\n");
 }
 
 TEST(SentinelProtocolTest, PingAnswersPongOrItsArgument) {

@@ -53,9 +53,11 @@ class RedisServer {
     ASSERT_TRUE(port) << port.error().message;
     endpoint_ = net::Endpoint{"127.0.0.1", *port};
     runtime::SpawnOptions options;
-    options.argv = {"redis-server", "--port", std::to_string(*port), "--bind", "127.0.0.1",
-                    "--dir", dir_.path(), "--save", "", "--appendonly", "no",
-                    "--daemonize", "no", "--logfile", ""};
+    options.argv = {"redis-server", "--port",    std::to_string(*port),
+                    "--bind",       "127.0.0.1", "--dir",
+                    dir_.path(),    "--save",    "",
+                    "--appendonly", "no",        "--daemonize",
+                    "no",           "--logfile", ""};
     options.log_file = dir_.path() + "/redis.log";
     auto pid = runtime::spawn(options);
     ASSERT_TRUE(pid) << pid.error().message;
@@ -126,8 +128,7 @@ TEST_F(RedisClientTest, ParsersAgreeWithAMasterAndItsReplicaAsOffsetsAdvance) {
   ASSERT_TRUE(before) << before.error().message;
   EXPECT_TRUE(std::holds_alternative<MasterRole>(*before));
 
-  auto attached =
-      r.command({"REPLICAOF", "127.0.0.1", std::to_string(master.endpoint().port)}, 2s);
+  auto attached = r.command({"REPLICAOF", "127.0.0.1", std::to_string(master.endpoint().port)}, 2s);
   ASSERT_TRUE(attached) << attached.error().message;
   ASSERT_EQ(attached->type, Reply::Type::Status) << attached->str;
 
