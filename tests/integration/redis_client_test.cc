@@ -4,14 +4,18 @@
 // (offsets advance after writes; the replica reports its link up), that a call to a frozen
 // (SIGSTOPped) server fails by its deadline, and that a refused connection is Unavailable.
 // Skipped when redis-server is not installed (scripts/setup.sh installs it).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
 
 #include "net/endpoint.h"
@@ -236,6 +240,65 @@ TEST_F(RedisClientTest, ARefusedConnectionIsUnavailableNamingTheEndpoint) {
   EXPECT_EQ(client.error().code, ErrorCode::Unavailable) << client.error().message;
   EXPECT_NE(client.error().message.find("127.0.0.1:" + std::to_string(*port)), std::string::npos)
       << client.error().message;
+}
+
+// A loopback server that answers every connection with +PONG, one byte every `gap`: each read
+// succeeds well within the deadline, only the whole reply takes longer.
+class TricklingServer {
+ public:
+  explicit TricklingServer(std::chrono::milliseconds gap) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bool ok = ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+              ::listen(listener_, 1) == 0 &&
+              ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    EXPECT_TRUE(ok);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::jthread([this, gap](std::stop_token stop) {
+      int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        return;
+      }
+      for (char c : std::string("+PONG\r\n")) {
+        std::this_thread::sleep_for(gap);
+        if (stop.stop_requested() || ::send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+          break;
+        }
+      }
+      ::close(fd);
+    });
+  }
+  ~TricklingServer() {
+    thread_.request_stop();
+    ::shutdown(listener_, SHUT_RDWR);  // wakes an accept() still waiting
+    thread_ = {};
+    ::close(listener_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::jthread thread_;
+};
+
+// The deadline bounds the whole call, not each read: a server that trickles its reply (7 bytes,
+// 150 ms apart: 1.05 s) cannot stretch a 500 ms call.
+TEST(RedisClientDeadlineTest, AServerTricklingItsReplyCannotStretchTheDeadline) {
+  TricklingServer server(150ms);
+  auto client = Client::connect(net::Endpoint{"127.0.0.1", server.port()}, 1s);
+  ASSERT_TRUE(client) << client.error().message;
+  constexpr auto kDeadline = 500ms;
+  auto start = std::chrono::steady_clock::now();
+  auto reply = client->command({"PING"}, kDeadline);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(reply) << "answered after " << toMillis(elapsed) << " ms";
+  EXPECT_EQ(reply.error().code, ErrorCode::DeadlineExceeded) << reply.error().message;
+  EXPECT_GE(elapsed, kDeadline);
+  EXPECT_LT(elapsed, kDeadline * 3 / 2);
 }
 
 TEST_F(RedisClientTest, ErrorRepliesAreValuesAndTheConnectionStaysUsable) {
