@@ -170,17 +170,17 @@ Result<Reply> Client::command(const std::vector<std::string>& argv, Duration tim
     }
     return fail(ErrorCode::Unavailable, where, ": ", why);
   };
-  // Re-arms the socket timeout with what is left; false when nothing is.
-  auto arm = [&]() {
+  // Re-arms the socket timeout with what is left before the deadline.
+  auto arm = [&]() -> Result<void> {
     Duration left = deadline - clock_->now();
     if (left <= Duration::zero()) {
-      return false;
+      broken_ = true;
+      return fail(ErrorCode::DeadlineExceeded, where, ": timed out after ", millis(timeout));
     }
-    return redisSetTimeout(context_, timevalFor(left)) == REDIS_OK;
-  };
-  auto spentFailure = [&]() -> tl::unexpected<Error> {
-    broken_ = true;
-    return fail(ErrorCode::DeadlineExceeded, where, ": timed out after ", millis(timeout));
+    if (redisSetTimeout(context_, timevalFor(left)) != REDIS_OK) {
+      return ioFailure(errno);
+    }
+    return ok();
   };
 
   std::vector<const char*> parts;
@@ -199,8 +199,8 @@ Result<Reply> Client::command(const std::vector<std::string>& argv, Duration tim
 
   int done = 0;
   while (done == 0) {
-    if (!arm()) {
-      return spentFailure();
+    if (auto armed = arm(); !armed) {
+      return fail(armed.error());
     }
     if (redisBufferWrite(context_, &done) != REDIS_OK) {
       return ioFailure(errno);
@@ -214,8 +214,8 @@ Result<Reply> Client::command(const std::vector<std::string>& argv, Duration tim
     if (raw != nullptr) {
       break;
     }
-    if (!arm()) {
-      return spentFailure();
+    if (auto armed = arm(); !armed) {
+      return fail(armed.error());
     }
     if (redisBufferRead(context_) != REDIS_OK) {
       return ioFailure(errno);

@@ -8,9 +8,11 @@
 // Answered like Redis 7.0's Sentinel (field names, order and error texts were checked against a
 // real redis-sentinel): SENTINEL get-master-addr-by-name | masters | master | replicas | slaves |
 // sentinels, PING, ROLE, CLIENT SETNAME | GETNAME, HELLO, AUTH, QUIT; any other command gets
-// Sentinel's "unknown command" error. Deliberate differences: RESP2 only (HELLO 3 answers
-// NOPROTO, so clients stay on RESP2); no users or passwords (AUTH with a password fails as on a
-// Sentinel without requirepass); no SUBSCRIBE (no +switch-master events yet).
+// Sentinel's "unknown command" (or "unknown subcommand") error. Deliberate differences: RESP2
+// only (HELLO 3 answers NOPROTO, so clients stay on RESP2); no users or passwords (AUTH with a
+// password fails as on a Sentinel without requirepass). Not yet answered, though real Sentinel
+// does: SUBSCRIBE (the +switch-master events), INFO, and the Sentinel-to-Sentinel and admin
+// subcommands (IS-MASTER-DOWN-BY-ADDR, MYID, MONITOR, SET, FAILOVER, ...).
 // Thread-safe: the functions keep no state; a SentinelSession belongs to one connection.
 
 #include <cstdint>
