@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "net/endpoint.h"
 #include "redis/client.h"
@@ -299,6 +301,46 @@ TEST(RedisClientDeadlineTest, AServerTricklingItsReplyCannotStretchTheDeadline) 
   EXPECT_EQ(reply.error().code, ErrorCode::DeadlineExceeded) << reply.error().message;
   EXPECT_GE(elapsed, kDeadline);
   EXPECT_LT(elapsed, kDeadline * 3 / 2);
+}
+
+// A listener whose accept queue is full drops new SYNs, so connecting hangs as it does to a host
+// that is gone: connect() must give up by its timeout.
+TEST(RedisClientDeadlineTest, AConnectThatGetsNoAnswerFailsByItsTimeout) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  // Fill the accept queue (never accepted): a backlog of 0 holds one connection.
+  std::vector<int> fillers;
+  for (int i = 0; i < 3; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  // The first one is in the queue once its handshake completed.
+  pollfd first{fillers[0], POLLOUT, 0};
+  ASSERT_EQ(::poll(&first, 1, 2000), 1);
+
+  constexpr auto kTimeout = 300ms;
+  net::Endpoint silent{"127.0.0.1", ntohs(addr.sin_port)};
+  auto start = std::chrono::steady_clock::now();
+  auto client = Client::connect(silent, kTimeout);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  for (int fd : fillers) {
+    ::close(fd);
+  }
+  ::close(listener);
+  ASSERT_FALSE(client) << "connected in " << toMillis(elapsed) << " ms";
+  EXPECT_EQ(client.error().code, ErrorCode::DeadlineExceeded) << client.error().message;
+  EXPECT_NE(client.error().message.find(silent.hostPort()), std::string::npos)
+      << client.error().message;
+  EXPECT_GE(elapsed, kTimeout);
+  EXPECT_LT(elapsed, kTimeout * 3 / 2);
 }
 
 TEST_F(RedisClientTest, ErrorRepliesAreValuesAndTheConnectionStaysUsable) {
