@@ -5,7 +5,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 # libFuzzer harnesses (fuzz/): `make fuzz` runs each for FUZZ_TIME seconds, or FUZZ_RUNS times.
-FUZZERS ?= etcd_codec config_yaml pg_startup_gate values http_server api_body api_protobuf
+FUZZERS ?= etcd_codec config_yaml pg_startup_gate values http_server api_body api_protobuf redis_resp
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 # ccache: paths relative to the checkout and no working directory in the hash, so a clean clone

@@ -193,3 +193,23 @@ for entry in sorted(os.listdir(testdata)):
     if entry.endswith(".pb"):
         with open(os.path.join(testdata, entry), "rb") as f:
             write("api_protobuf", entry[:-3], f.read())
+
+# redis_resp: one connection's raw bytes, as Sentinel-aware clients and people with telnet send
+# them.
+resp = {
+    "get_master_addr": "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n"
+                       "$8\r\nmymaster\r\n",
+    "hello_setname_pipelined": "*4\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$7\r\nSETNAME\r\n$3\r\napp\r\n"
+                               "*2\r\n$8\r\nSENTINEL\r\n$7\r\nmasters\r\n*1\r\n$4\r\nPING\r\n",
+    "replicas_and_sentinels": "*3\r\n$8\r\nSENTINEL\r\n$8\r\nreplicas\r\n$8\r\nmymaster\r\n"
+                              "*3\r\n$8\r\nsentinel\r\n$9\r\nsentinels\r\n$8\r\nmymaster\r\n",
+    "inline_quotes": "PING \"a\\x41\\n b\" 'it\\'s'\r\nROLE\r\nclient setname x\r\nQUIT\r\n",
+    "empty_lines_and_arrays": "\r\n*0\r\n*-1\r\nPING\r\n",
+    "binary_bulk": "*2\r\n$4\r\nPING\r\n$5\r\na\r\n\x00b\r\n",
+    "unknown_and_auth": "*3\r\n$3\r\nGET\r\n$1\r\nx\r\n$1\r\ny\r\nAUTH pw\r\nAUTH default pw\r\n",
+    "info_replication": "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
+                        "slave0:ip=127.0.0.1,port=6380,state=online,offset=1441,lag=0\r\n"
+                        "master_repl_offset:1441\r\n",
+}
+for name, raw in resp.items():
+    write("redis_resp", name, raw.encode("latin-1"))

@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libexpected-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libssl-dev openssl postgresql-15 etcd-server etcd-client
+  libhiredis-dev redis-server
   iproute2 nftables conntrack procps curl
   clang-14 libclang-rt-14-dev
 )
@@ -41,4 +42,6 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # packaged one from holding 2379/2380.
 if command -v systemctl >/dev/null 2>&1; then
   $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
+  # Likewise Redis: tests start their own redis-server processes on free ports.
+  $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
