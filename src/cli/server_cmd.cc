@@ -43,6 +43,7 @@ struct ServerFlags {
   std::string write_kubeconfig;
   std::string kubeconfig_server;
   std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
   std::string kubelet_certificate_authority;
   std::string kubelet_client_certificate;
   std::string kubelet_client_key;
@@ -139,6 +140,11 @@ int runServer(const ServerFlags& flags) {
     return usage("--service-cluster-ip-range: " + service_ips.error().message);
   }
   options.service_ips = *service_ips;
+  auto node_ports = api::PortRange::parse(flags.service_node_port_range);
+  if (!node_ports) {
+    return usage("--service-node-port-range: " + node_ports.error().message);
+  }
+  options.node_ports = *node_ports;
   if (flags.kubelet_client_certificate.empty() != flags.kubelet_client_key.empty()) {
     return usage("--kubelet-client-certificate and --kubelet-client-key must be given together");
   }
@@ -247,6 +253,10 @@ void addServer(CLI::App& app, Action& action) {
                   "the server URL written into that kubeconfig (default: the bound address)");
   cmd->add_option("--service-cluster-ip-range", flags->service_cluster_ip_range,
                   "IPv4 CIDR from which Services get their cluster IP (unique across servers)")
+      ->capture_default_str();
+  cmd->add_option("--service-node-port-range", flags->service_node_port_range,
+                  "ports from which NodePort and LoadBalancer Services get their node ports "
+                  "(unique across servers)")
       ->capture_default_str();
   cmd->add_option("--kubelet-certificate-authority", flags->kubelet_certificate_authority,
                   "CA that node agents' serving certificates chain to (pods/log); default: the "
