@@ -101,8 +101,8 @@ ApiResponse nodePortRangeFull() {
 
 }  // namespace
 
-asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
-                                                       const ApiRequest& req, json service) {
+asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r, const ApiRequest& req,
+                                                       json service) {
   std::string name = service["metadata"].value("name", "");
   StatusSubject subject{r.group, r.plural, r.kind, name};
   ClusterIpWish wish = clusterIpWishOf(service);
@@ -186,9 +186,8 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
                                      "nodePort: lost every race for a free one"));
 }
 
-asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r,
-                                                       const ApiRequest& req, json next,
-                                                       const json& current,
+asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, const ApiRequest& req,
+                                                       json next, const json& current,
                                                        store::Revision expected) {
   StatusSubject subject{r.group, r.plural, r.kind, req.info.name};
   std::vector<NodePortWish> wishes = nodePortWishesOf(next);
@@ -208,8 +207,7 @@ asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r,
       }
       taken = portsOfClaims(*held);
     }
-    NodePortAllocation ports =
-        allocateNodePorts(wishes, node_ports_, own, taken, randomOffset());
+    NodePortAllocation ports = allocateNodePorts(wishes, node_ports_, own, taken, randomOffset());
     if (!ports.errors.empty()) {
       co_return reply(422, statusInvalid(subject, ports.errors));
     }

@@ -95,11 +95,12 @@ bool needsNodePorts(const json& service) {
 
 std::vector<NodePortWish> nodePortWishesOf(const json& service) {
   std::vector<NodePortWish> wishes;
-  if (!needsNodePorts(service)) {
-    return wishes;
-  }
-  bool allocate = typeOf(service) == "NodePort" ||
-                  service["spec"].value("allocateLoadBalancerNodePorts", json(true)) != json(false);
+  // A requested port is a wish whatever the type (ClusterIP ones are refused by validation), so
+  // that every nodePort a stored Service shows is one it holds a claim for.
+  bool allocate =
+      typeOf(service) == "NodePort" ||
+      (typeOf(service) == "LoadBalancer" &&
+       service["spec"].value("allocateLoadBalancerNodePorts", json(true)) != json(false));
   const json& ports = portsOf(service);
   for (size_t i = 0; i < ports.size(); ++i) {
     if (!ports[i].is_object()) {
@@ -288,9 +289,9 @@ void setNodePorts(json& service, const NodePortAllocation& allocation) {
 }
 
 FieldError nodePortNotInRange(size_t index, int port, const PortRange& range) {
-  return invalidField(at(index), port,
-                      "provided port is not in the valid range. The range of valid ports is " +
-                          range.toString());
+  return invalidField(
+      at(index), port,
+      "provided port is not in the valid range. The range of valid ports is " + range.toString());
 }
 
 FieldError nodePortAlreadyAllocated(size_t index, int port) {

@@ -52,12 +52,13 @@ bool needsNodePorts(const nlohmann::json& service);
 
 // One spec.ports entry that gets (or keeps) a node port.
 struct NodePortWish {
-  size_t index = 0;    // in spec.ports
-  int port = 0;        // the Service port (entries of one port number share a node port)
-  int node_port = 0;   // requested; 0: the server picks
+  size_t index = 0;   // in spec.ports
+  int port = 0;       // the Service port (entries of one port number share a node port)
+  int node_port = 0;  // requested; 0: the server picks
 };
 // The entries that get a node port: every one of a NodePort Service, and of a LoadBalancer one
-// unless spec.allocateLoadBalancerNodePorts is false (then only the requested ones).
+// unless spec.allocateLoadBalancerNodePorts is false; of other types (and such LoadBalancers)
+// the requested ones only, so that every nodePort a Service shows is one it holds.
 std::vector<NodePortWish> nodePortWishesOf(const nlohmann::json& service);
 
 // Kubernetes' validation of spec.ports[].nodePort: 1..65535, not on a ClusterIP Service, no

@@ -2,9 +2,9 @@
 
 #include <future>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 #include "api/handler.h"
 #include "base/fake_clock.h"
@@ -47,9 +47,15 @@ TEST(NodePortWishes, EveryPortOfANodePortServiceAndNoneOfAClusterIpOne) {
   EXPECT_EQ(wishes[1].index, 1u);
   EXPECT_EQ(wishes[1].node_port, 30443);
   EXPECT_TRUE(nodePortWishesOf(json::parse(R"({"spec":{"ports":[{"port":80}]}})")).empty());
-  EXPECT_EQ(nodePortWishesOf(json::parse(R"({"spec":{"type":"LoadBalancer","ports":[{"port":80}]}})"))
+  // A requested one is a wish on any type: a port a Service shows is a port it holds.
+  EXPECT_EQ(nodePortWishesOf(json::parse(R"({"spec":{"type":"ExternalName",
+      "ports":[{"port":80},{"port":81,"nodePort":30081}]}})"))
                 .size(),
             1u);
+  EXPECT_EQ(
+      nodePortWishesOf(json::parse(R"({"spec":{"type":"LoadBalancer","ports":[{"port":80}]}})"))
+          .size(),
+      1u);
   // allocateLoadBalancerNodePorts: false allocates none, but respects a requested one.
   auto lb = nodePortWishesOf(json::parse(
       R"({"spec":{"type":"LoadBalancer","allocateLoadBalancerNodePorts":false,
@@ -75,10 +81,12 @@ TEST(ValidateNodePorts, RefusesANodePortOnClusterIpOutOfBoundsAndTwicePerProtoco
   EXPECT_EQ(twice[0].type, FieldError::Type::Duplicate);
   EXPECT_EQ(twice[0].field, "spec.ports[1].nodePort");
   // TCP and UDP may share one.
-  EXPECT_TRUE(validateNodePorts(json::parse(
-                  R"({"spec":{"type":"NodePort","ports":[{"port":53,"protocol":"TCP","nodePort":30053},
+  EXPECT_TRUE(
+      validateNodePorts(
+          json::parse(
+              R"({"spec":{"type":"NodePort","ports":[{"port":53,"protocol":"TCP","nodePort":30053},
           {"port":53,"protocol":"UDP","nodePort":30053}]}})"))
-                  .empty());
+          .empty());
 }
 
 TEST(PickFreePort, PrefersTheUpperBandThenTheLowerAndReportsAFullRange) {
@@ -113,7 +121,7 @@ TEST(AllocateNodePorts, RequestedAreCheckedUnsetArePickedAndSamePortNumbersShare
   EXPECT_FALSE(a.full);
   EXPECT_EQ(a.node_ports[0], a.node_ports[1]);  // TCP and UDP of port 53 share
   EXPECT_EQ(a.node_ports[2], 30050);
-  EXPECT_EQ(a.node_ports[3], 30050);            // shares the requested one of port 80
+  EXPECT_EQ(a.node_ports[3], 30050);  // shares the requested one of port 80
   EXPECT_NE(a.node_ports[0], 30060);
   EXPECT_EQ(a.held.size(), 2u);
 

@@ -44,23 +44,25 @@ TEST_F(KubectlNodePortTest, PortsComeFromTheRangeAndARequestedOneIsGivenOnlyOnce
   EXPECT_TRUE(contains(table.output, "80:" + std::to_string(web) + "/TCP")) << table.output;
   EXPECT_TRUE(contains(table.output, "NodePort")) << table.output;
 
-  auto fixed = kubectl({"create", "service", "nodeport", "fixed", "--tcp=80:8080",
-                        "--node-port=31050"});
+  auto fixed =
+      kubectl({"create", "service", "nodeport", "fixed", "--tcp=80:8080", "--node-port=31050"});
   ASSERT_EQ(fixed.exit_code, 0) << fixed.output;
   EXPECT_EQ(nodePortOf("fixed"), 31050);
   auto twice = kubectl(servers_[1].kubeconfig, {"create", "service", "nodeport", "fixed2",
                                                 "--tcp=80:8080", "--node-port=31050"});
   EXPECT_NE(twice.exit_code, 0);
-  EXPECT_TRUE(contains(twice.output, "Service \"fixed2\" is invalid: "
-                                     "spec.ports[0].nodePort: Invalid value: 31050: provided "
-                                     "port is already allocated"))
+  EXPECT_TRUE(contains(twice.output,
+                       "Service \"fixed2\" is invalid: "
+                       "spec.ports[0].nodePort: Invalid value: 31050: provided "
+                       "port is already allocated"))
       << twice.output;
-  auto outside = kubectl({"create", "service", "nodeport", "far", "--tcp=80:8080",
-                          "--node-port=30080"});
+  auto outside =
+      kubectl({"create", "service", "nodeport", "far", "--tcp=80:8080", "--node-port=30080"});
   EXPECT_NE(outside.exit_code, 0);
-  EXPECT_TRUE(contains(outside.output, "spec.ports[0].nodePort: Invalid value: 30080: provided "
-                                       "port is not in the valid range. The range of valid "
-                                       "ports is 31000-31199"))
+  EXPECT_TRUE(contains(outside.output,
+                       "spec.ports[0].nodePort: Invalid value: 30080: provided "
+                       "port is not in the valid range. The range of valid "
+                       "ports is 31000-31199"))
       << outside.output;
 
   // Deleting releases the port: it can be requested again, through the other server.
@@ -79,16 +81,15 @@ TEST_F(KubectlNodePortTest, TypeChangeToClusterIpReleasesThePortAndBackAllocates
   ASSERT_EQ(kubectl({"label", "svc", "web", "tier=front"}).exit_code, 0);
   EXPECT_EQ(nodePortOf("web"), port);
 
-  auto to_cluster_ip =
-      kubectl({"patch", "svc", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"});
+  auto to_cluster_ip = kubectl({"patch", "svc", "web", "-p", R"({"spec":{"type":"ClusterIP"}})"});
   ASSERT_EQ(to_cluster_ip.exit_code, 0) << to_cluster_ip.output;
   EXPECT_EQ(nodePortOf("web"), 0);
   auto table = kubectl({"get", "svc", "web"});
   EXPECT_TRUE(contains(table.output, "80/TCP")) << table.output;
   // Released: another Service may ask for it.
-  auto taker = kubectl(servers_[1].kubeconfig, {"create", "service", "nodeport", "taker",
-                                                "--tcp=80:8080",
-                                                "--node-port=" + std::to_string(port)});
+  auto taker =
+      kubectl(servers_[1].kubeconfig, {"create", "service", "nodeport", "taker", "--tcp=80:8080",
+                                       "--node-port=" + std::to_string(port)});
   ASSERT_EQ(taker.exit_code, 0) << taker.output;
 
   auto back = kubectl({"patch", "svc", "web", "-p", R"({"spec":{"type":"NodePort"}})"});
@@ -133,8 +134,9 @@ spec:
     thread.join();
   }
   EXPECT_EQ(failures.load(), 0) << failed_output;
-  auto listed = kubectl({"get", "svc", "-l", "set=racing", "-o",
-                         R"(jsonpath={range .items[*]}{.metadata.name} {.spec.ports[0].nodePort}{"\n"}{end})"});
+  auto listed = kubectl(
+      {"get", "svc", "-l", "set=racing", "-o",
+       R"(jsonpath={range .items[*]}{.metadata.name} {.spec.ports[0].nodePort}{"\n"}{end})"});
   ASSERT_EQ(listed.exit_code, 0) << listed.output;
   std::istringstream lines(listed.output);
   std::string name;
