@@ -323,8 +323,12 @@ bool wantsTable(const std::string& accept) {
          accept.find("g=meta.k8s.io") != std::string::npos;
 }
 
-ApiHandler::ApiHandler(ObjectStore& objects, WallClock wall_clock, Ipv4Range service_ips)
-    : objects_(objects), wall_clock_(std::move(wall_clock)), service_ips_(service_ips) {}
+ApiHandler::ApiHandler(ObjectStore& objects, WallClock wall_clock, Ipv4Range service_ips,
+                       PortRange node_ports)
+    : objects_(objects),
+      wall_clock_(std::move(wall_clock)),
+      service_ips_(service_ips),
+      node_ports_(node_ports) {}
 
 asio::awaitable<ApiResponse> ApiHandler::handle(ApiRequest req) {
   const RequestInfo& info = req.info;
@@ -579,6 +583,9 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
     // and must not bump metadata.generation.
     applyDefaults(r, next);
     prepareForUpdate(next, current, hasGeneration(r), hasStatus(r));
+    if (r.kind == "Service") {
+      keepNodePorts(next, current);  // before validation: a type change clears them
+    }
   }
   FieldErrors errors = validateObject(r, next, current);
   if (r.kind == "Service" && sub.empty()) {
@@ -591,17 +598,32 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
   if (!expected) {
     co_return badRequest(expected.error().message);
   }
-  if (dryRun(req)) {
-    co_return respond(success_status, sub == "scale" ? scaleOf(next) : next);
+  // A Service's claims follow from the version read (`current`): an unconditional write must
+  // not land on a newer one, whose claims may differ (handler_service.cc's invariant).
+  if (r.kind == "Service" && *expected == 0) {
+    expected = revisionOf(current);
+    if (!expected) {
+      co_return errorResponse(Error{ErrorCode::Internal, expected.error().message},
+                              subjectOf(r, req.info.name));
+    }
   }
   // An object being deleted whose last finalizer went (and, for a pod, whose processes are
   // confirmed gone: grace 0) is deleted now instead of written.
   bool deleting = next.contains("/metadata/deletionTimestamp"_json_pointer);
   bool pod_pending =
       r.kind == "Pod" && next.value("/metadata/deletionGracePeriodSeconds"_json_pointer, 0) > 0;
-  if (deleting && !hasFinalizers(next) && !pod_pending) {
+  bool remove_now = deleting && !hasFinalizers(next) && !pod_pending;
+  if (r.kind == "Service" && sub.empty() && !remove_now) {
+    ApiResponse written = co_await updateService(r, req, std::move(next), current, *expected);
+    co_return written;
+  }
+  if (dryRun(req)) {
+    co_return respond(success_status, sub == "scale" ? scaleOf(next) : next);
+  }
+  if (remove_now) {
+    // The claims held are those of the version the delete is conditional on.
     auto removed =
-        co_await objects_.remove(r, req.info.ns, req.info.name, *expected, claimsOf(r, next));
+        co_await objects_.remove(r, req.info.ns, req.info.name, *expected, claimsOf(r, current));
     if (!removed) {
       co_return errorResponse(removed.error(), subjectOf(r, req.info.name));
     }

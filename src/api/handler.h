@@ -19,6 +19,7 @@
 #include "api/object_store.h"
 #include "api/request_info.h"
 #include "api/service_ip.h"
+#include "api/service_node_port.h"
 #include "api/status.h"
 #include "api/table.h"
 
@@ -42,9 +43,11 @@ struct ApiResponse {
 class ApiHandler {
  public:
   using WallClock = std::function<WallTime()>;
-  // `service_ips`: --service-cluster-ip-range (kube-apiserver's default 10.96.0.0/12).
+  // `service_ips`: --service-cluster-ip-range (kube-apiserver's default 10.96.0.0/12);
+  // `node_ports`: --service-node-port-range (30000-32767).
   ApiHandler(ObjectStore& objects, WallClock wall_clock,
-             Ipv4Range service_ips = defaultServiceIpRange());
+             Ipv4Range service_ips = defaultServiceIpRange(),
+             PortRange node_ports = defaultNodePortRange());
 
   boost::asio::awaitable<ApiResponse> handle(ApiRequest request);
 
@@ -62,6 +65,12 @@ class ApiHandler {
   // A Service with its cluster IP claimed in the same etcd transaction (handler_service.cc).
   boost::asio::awaitable<ApiResponse> createService(const ResourceInfo& r, const ApiRequest& req,
                                                     nlohmann::json service);
+  // A Service's update with the node ports it gains claimed and those it drops released in the
+  // same etcd transaction (handler_service.cc); `expected` is `current`'s revision.
+  boost::asio::awaitable<ApiResponse> updateService(const ResourceInfo& r, const ApiRequest& req,
+                                                    nlohmann::json next,
+                                                    const nlohmann::json& current,
+                                                    store::Revision expected);
   // The claims an object holds, released when it is deleted.
   std::vector<std::string> claimsOf(const ResourceInfo& r, const nlohmann::json& object) const;
   // pods/eviction (handler_eviction.cc).
@@ -75,6 +84,7 @@ class ApiHandler {
   ObjectStore& objects_;
   WallClock wall_clock_;
   Ipv4Range service_ips_;
+  PortRange node_ports_;
 };
 
 // The HTTP answer for an error of the lower layers (NotFound → 404 Status, ...).

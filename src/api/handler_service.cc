@@ -12,7 +12,27 @@
 // Hence at every etcd revision Service → IP is injective and each held IP has exactly one
 // Service. A crash cannot leak a claim: there is no moment where one exists without the other.
 // (Services written before this allocator existed hold no claim; see docs/OPERATIONS.md.)
+//
+// Node ports (--service-node-port-range), the same way.
+// Invariant: no node port is ever held by two Services, however many API servers write.
+//   - A port is held iff the key <prefix>/nodeports/<port> exists. As in Kubernetes the key has
+//     no protocol: a Service's TCP and UDP entries of one number share the one claim, and no
+//     other Service can take that number on any protocol.
+//   - create: the Service and a claim per distinct node port in ONE transaction, each claim
+//     guarded by create_revision == 0 (as the IP's).
+//   - update: ONE transaction guarded by mod_revision(service) == R, where R is the revision of
+//     the version read (`current`; an unconditional update is made conditional on it). It puts
+//     the new version, creates (guarded, create_revision == 0) the claims of ports the new
+//     version holds and version R did not, and deletes those of ports R held and the new one
+//     does not. By induction the claims of a Service at every revision are exactly the node
+//     ports of its stored version: true at create; an update applies the difference between R's
+//     set and the new set, and commits only if the stored version is still R.
+//   - delete: ONE transaction guarded by mod_revision == R deleting the claims of version R.
+//   Two Services holding port p would need two claims on one key: impossible, a key exists
+//   once, and the second create of it fails its create_revision == 0 compare. A lost race is
+//   a 422 for a requested port and a new pick for a picked one (bounded).
 
+#include <charconv>
 #include <random>
 #include <set>
 
@@ -25,6 +45,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr const char* kIpClaims = "ipaddresses";
+constexpr const char* kNodePortClaims = "nodeports";
 // Picks that lose a race to another server pick again; each loss means another Service got an
 // IP, so with a non-full range a handful suffices.
 constexpr int kAllocationAttempts = 8;
@@ -47,15 +68,41 @@ std::vector<std::string> ApiHandler::claimsOf(const ResourceInfo& r, const json&
   if (r.kind != "Service") {
     return {};
   }
-  auto ip = parseIpv4(object.value("/spec/clusterIP"_json_pointer, std::string()));
-  if (!ip) {
-    return {};
+  std::vector<std::string> claims;
+  if (auto ip = parseIpv4(object.value("/spec/clusterIP"_json_pointer, std::string()))) {
+    claims.push_back(objects_.claimKey(kIpClaims, formatIpv4(*ip)));
   }
-  return {objects_.claimKey(kIpClaims, formatIpv4(*ip))};
+  for (int port : nodePortsOf(object)) {
+    claims.push_back(objects_.claimKey(kNodePortClaims, std::to_string(port)));
+  }
+  return claims;
 }
 
-asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
-                                                       const ApiRequest& req, json service) {
+namespace {
+
+// Node ports claimed now (the ids of <prefix>/nodeports/...).
+std::set<int> portsOfClaims(const std::vector<std::string>& ids) {
+  std::set<int> ports;
+  for (const auto& id : ids) {
+    int port = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), port);
+    if (ec == std::errc() && end == id.data() + id.size()) {
+      ports.insert(port);
+    }
+  }
+  return ports;
+}
+
+ApiResponse nodePortRangeFull() {
+  return reply(500, statusFailure(500, "InternalError",
+                                  "Internal error occurred: failed to allocate a nodePort: range "
+                                  "is full"));
+}
+
+}  // namespace
+
+asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r, const ApiRequest& req,
+                                                       json service) {
   std::string name = service["metadata"].value("name", "");
   StatusSubject subject{r.group, r.plural, r.kind, name};
   ClusterIpWish wish = clusterIpWishOf(service);
@@ -65,17 +112,18 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
   if (wish.kind == ClusterIpWish::Kind::kThis && !service_ips_.usable(wish.ip)) {
     co_return reply(422, statusInvalid(subject, {ipNotInRange(service, wish.ip, service_ips_)}));
   }
-  const std::string claim_kind = kIpClaims;  // a local: no temporaries around co_await (g++ 12)
+  std::vector<NodePortWish> port_wishes = nodePortWishesOf(service);
+  // Locals: no temporaries around co_await (g++ 12).
+  const std::string ip_kind = kIpClaims;
+  const std::string port_kind = kNodePortClaims;
   for (int attempt = 0; attempt < kAllocationAttempts; ++attempt) {
     json candidate = service;
     std::vector<std::string> claims;
     if (wish.kind == ClusterIpWish::Kind::kHeadless) {
       setClusterIp(candidate, "None");
-    } else if (wish.kind == ClusterIpWish::Kind::kThis) {
-      setClusterIp(candidate, formatIpv4(wish.ip));
-      claims.push_back(objects_.claimKey(kIpClaims, formatIpv4(wish.ip)));
-    } else if (wish.kind == ClusterIpWish::Kind::kAny) {
-      auto held = co_await objects_.claims(claim_kind);
+    } else if (wish.kind == ClusterIpWish::Kind::kThis || wish.kind == ClusterIpWish::Kind::kAny) {
+      // Read every attempt: a requested IP taken meanwhile is a 422 here, not a lost txn.
+      auto held = co_await objects_.claims(ip_kind);
       if (!held) {
         co_return errorResponse(held.error(), subject);
       }
@@ -85,29 +133,43 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
           taken.insert(*ip);
         }
       }
-      auto ip = pickFreeIp(service_ips_, taken, randomOffset());
-      if (!ip) {
-        co_return reply(500, statusFailure(500, "InternalError",
-                                           "Internal error occurred: failed to allocate a "
-                                           "serviceIP: range is full"));
+      std::optional<uint32_t> ip;
+      if (wish.kind == ClusterIpWish::Kind::kThis) {
+        if (taken.count(wish.ip)) {
+          co_return reply(422, statusInvalid(subject, {ipAlreadyAllocated(service, wish.ip)}));
+        }
+        ip = wish.ip;
+      } else {
+        ip = pickFreeIp(service_ips_, taken, randomOffset());
+        if (!ip) {
+          co_return reply(500, statusFailure(500, "InternalError",
+                                             "Internal error occurred: failed to allocate a "
+                                             "serviceIP: range is full"));
+        }
       }
       setClusterIp(candidate, formatIpv4(*ip));
       claims.push_back(objects_.claimKey(kIpClaims, formatIpv4(*ip)));
     }
-    if (isDryRun(req)) {
-      // Nothing is written; a requested IP is still checked against the claims held now.
-      if (wish.kind == ClusterIpWish::Kind::kThis) {
-        auto held = co_await objects_.claims(claim_kind);
-        if (!held) {
-          co_return errorResponse(held.error(), subject);
-        }
-        for (const auto& id : *held) {
-          if (id == formatIpv4(wish.ip)) {
-            co_return reply(422, statusInvalid(subject, {ipAlreadyAllocated(service, wish.ip)}));
-          }
-        }
+    if (!port_wishes.empty()) {
+      auto held = co_await objects_.claims(port_kind);
+      if (!held) {
+        co_return errorResponse(held.error(), subject);
       }
-      co_return reply(201, std::move(candidate));
+      NodePortAllocation ports =
+          allocateNodePorts(port_wishes, node_ports_, {}, portsOfClaims(*held), randomOffset());
+      if (!ports.errors.empty()) {
+        co_return reply(422, statusInvalid(subject, ports.errors));
+      }
+      if (ports.full) {
+        co_return nodePortRangeFull();
+      }
+      setNodePorts(candidate, ports);
+      for (int port : ports.held) {
+        claims.push_back(objects_.claimKey(kNodePortClaims, std::to_string(port)));
+      }
+    }
+    if (isDryRun(req)) {
+      co_return reply(201, std::move(candidate));  // checked against the claims held now
     }
     auto created = co_await objects_.create(r, std::move(candidate), claims);
     if (created) {
@@ -116,14 +178,70 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r,
     if (created.error().code != ErrorCode::FailedPrecondition) {
       co_return errorResponse(created.error(), subject);
     }
-    // The claim is held by another Service.
-    if (wish.kind == ClusterIpWish::Kind::kThis) {
-      co_return reply(422, statusInvalid(subject, {ipAlreadyAllocated(service, wish.ip)}));
-    }
+    // A claim was taken between the read and the transaction: the next attempt's read answers
+    // 422 for a requested one and picks another for a picked one.
   }
   co_return reply(500, statusFailure(500, "InternalError",
-                                     "Internal error occurred: failed to allocate a serviceIP: "
-                                     "lost every race for a free IP"));
+                                     "Internal error occurred: failed to allocate a serviceIP or "
+                                     "nodePort: lost every race for a free one"));
+}
+
+asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, const ApiRequest& req,
+                                                       json next, const json& current,
+                                                       store::Revision expected) {
+  StatusSubject subject{r.group, r.plural, r.kind, req.info.name};
+  std::vector<NodePortWish> wishes = nodePortWishesOf(next);
+  const std::set<int> own = nodePortsOf(current);
+  bool picks = false;
+  for (const auto& w : wishes) {
+    picks = picks || w.node_port == 0 || !own.count(w.node_port);
+  }
+  const std::string port_kind = kNodePortClaims;  // a local: no temporaries around co_await
+  for (int attempt = 0; attempt < kAllocationAttempts; ++attempt) {
+    json candidate = next;
+    std::set<int> taken;
+    if (picks) {
+      auto held = co_await objects_.claims(port_kind);
+      if (!held) {
+        co_return errorResponse(held.error(), subject);
+      }
+      taken = portsOfClaims(*held);
+    }
+    NodePortAllocation ports = allocateNodePorts(wishes, node_ports_, own, taken, randomOffset());
+    if (!ports.errors.empty()) {
+      co_return reply(422, statusInvalid(subject, ports.errors));
+    }
+    if (ports.full) {
+      co_return nodePortRangeFull();
+    }
+    setNodePorts(candidate, ports);
+    std::vector<std::string> claims;
+    std::vector<std::string> releases;
+    for (int port : ports.held) {
+      if (!own.count(port)) {
+        claims.push_back(objects_.claimKey(kNodePortClaims, std::to_string(port)));
+      }
+    }
+    for (int port : own) {
+      if (!ports.held.count(port)) {
+        releases.push_back(objects_.claimKey(kNodePortClaims, std::to_string(port)));
+      }
+    }
+    if (isDryRun(req)) {
+      co_return reply(200, std::move(candidate));
+    }
+    auto written = co_await objects_.update(r, std::move(candidate), expected, claims, releases);
+    if (written) {
+      co_return reply(200, std::move(*written));
+    }
+    if (written.error().code != ErrorCode::AlreadyExists) {
+      co_return errorResponse(written.error(), subject);
+    }
+    // A port claimed between the read and the transaction: read again.
+  }
+  co_return reply(500, statusFailure(500, "InternalError",
+                                     "Internal error occurred: failed to allocate a nodePort: "
+                                     "lost every race for a free one"));
 }
 
 }  // namespace rampart::api

@@ -368,7 +368,9 @@ asio::awaitable<Result<json>> ObjectStore::create(const ResourceInfo& resource, 
 }
 
 asio::awaitable<Result<json>> ObjectStore::update(const ResourceInfo& resource, json object,
-                                                  Revision expected) {
+                                                  Revision expected,
+                                                  std::vector<std::string> claims,
+                                                  std::vector<std::string> releases) {
   std::string name = nameOf(object);
   std::string ns = namespaceOf(object);
   std::string k = key(resource, ns, name);
@@ -380,11 +382,28 @@ asio::awaitable<Result<json>> ObjectStore::update(const ResourceInfo& resource, 
   }
   txn.success.push_back(store::PutRequest{.key = k, .value = encodeStored(object)});
   txn.failure.push_back(store::RangeRequest::single(k));
+  json owner = {{"resource", resource.plural}, {"namespace", ns}, {"name", name}};
+  for (const auto& claim : claims) {
+    txn.compare.push_back(Compare::createRevision(claim, Compare::Op::Equal, 0));
+    txn.success.push_back(store::PutRequest{.key = claim, .value = owner.dump()});
+  }
+  for (const auto& release : releases) {
+    txn.success.push_back(store::DeleteRequest{.key = release});
+  }
   auto r = co_await store_.txn(std::move(txn));
   if (!r) {
     co_return fail(r.error());
   }
   if (!r->succeeded) {
+    // The object as it is now: unchanged since `expected` means a claim was the compare lost.
+    const auto* now = r->responses.empty()
+                          ? nullptr
+                          : std::get_if<store::RangeResponse>(&r->responses.front());
+    if (!claims.empty() && now && !now->kvs.empty() &&
+        (expected == 0 || now->kvs.front().mod_revision == expected)) {
+      co_return fail(ErrorCode::AlreadyExists, "a claim of ", resource.plural, " \"", name,
+                     "\" is held already");
+    }
     co_return fail(lostCompare(resource, name, *r));
   }
   object["metadata"]["resourceVersion"] = std::to_string(r->revision);

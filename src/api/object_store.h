@@ -82,9 +82,14 @@ class ObjectStore {
                                                         nlohmann::json object,
                                                         std::vector<std::string> claims = {});
   // Replaces the object if its mod_revision is still `expected` (0: whatever it is now).
+  // `claims` are created and `releases` deleted in the same transaction (a Service's node ports
+  // that change); a claim already held fails the update with AlreadyExists, a stale `expected`
+  // with FailedPrecondition.
   boost::asio::awaitable<Result<nlohmann::json>> update(const ResourceInfo& resource,
                                                         nlohmann::json object,
-                                                        store::Revision expected);
+                                                        store::Revision expected,
+                                                        std::vector<std::string> claims = {},
+                                                        std::vector<std::string> releases = {});
   // Deletes it if its mod_revision is still `expected` (0: any); returns the deleted object.
   // `releases` (its claims) are deleted in the same transaction.
   boost::asio::awaitable<Result<nlohmann::json>> remove(const ResourceInfo& resource,

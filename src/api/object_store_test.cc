@@ -91,6 +91,33 @@ TEST_F(ObjectStoreTest, UpdateWithAStaleResourceVersionIsAConflict) {
   EXPECT_EQ(gone.error().code, ErrorCode::NotFound);
 }
 
+TEST_F(ObjectStoreTest, UpdateClaimsAndReleasesInItsTransactionAndTellsAHeldClaimFromAStaleObject) {
+  auto v1 = create(pod("a"));
+  ASSERT_TRUE(v1);
+  ASSERT_TRUE(create(pod("b")));
+  std::string one = objects_.claimKey("nodeports", "30001");
+  std::string two = objects_.claimKey("nodeports", "30002");
+  ASSERT_TRUE(run(objects_.create(*pods_, pod("c"), {two})));
+  store::Revision rv1 = std::stoll((*v1)["metadata"]["resourceVersion"].get<std::string>());
+  auto v2 = run(objects_.update(*pods_, *v1, rv1, {one}));
+  ASSERT_TRUE(v2) << v2.error().message;
+  EXPECT_EQ(run(objects_.claims("nodeports")).value(), (std::vector<std::string>{"30001", "30002"}));
+  store::Revision rv2 = std::stoll((*v2)["metadata"]["resourceVersion"].get<std::string>());
+  // The claim is held: AlreadyExists, and nothing changes (30001 is not released).
+  auto held = run(objects_.update(*pods_, *v2, rv2, {two}, {one}));
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error().code, ErrorCode::AlreadyExists);
+  EXPECT_EQ(run(objects_.claims("nodeports")).value().size(), 2u);
+  // A stale revision stays a conflict, even with a claim in the transaction.
+  auto stale = run(objects_.update(*pods_, *v2, rv1, {objects_.claimKey("nodeports", "30003")}));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, ErrorCode::FailedPrecondition);
+  auto moved = run(objects_.update(*pods_, *v2, rv2, {objects_.claimKey("nodeports", "30003")},
+                                   {one}));
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(run(objects_.claims("nodeports")).value(), (std::vector<std::string>{"30002", "30003"}));
+}
+
 TEST_F(ObjectStoreTest, RemoveReturnsTheDeletedObjectOnlyAtTheExpectedRevision) {
   auto v1 = create(pod("a"));
   auto touched = run(objects_.update(*pods_, pod("a", "n1"), 0));

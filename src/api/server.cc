@@ -64,7 +64,8 @@ struct ApiServer::Impl {
         clock(c),
         options(std::move(o)),
         objects(s, options.prefix),
-        handler(objects, [] { return std::chrono::system_clock::now(); }, options.service_ips),
+        handler(objects, [] { return std::chrono::system_clock::now(); }, options.service_ips,
+                options.node_ports),
         http(ex),
         kubelet(ex, options.kubelet_tls),
         requests(prometheus::BuildCounter()

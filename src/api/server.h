@@ -24,6 +24,7 @@
 
 #include "api/auth.h"
 #include "api/service_ip.h"
+#include "api/service_node_port.h"
 #include "base/clock.h"
 #include "base/result.h"
 #include "metrics/metrics.h"
@@ -38,6 +39,7 @@ struct ApiServerOptions {
   std::optional<TokenTable> tokens;          // --token-auth-file
   bool client_certificates = false;          // --client-ca-file given (TLS verifies the chain)
   Ipv4Range service_ips = defaultServiceIpRange();  // --service-cluster-ip-range
+  PortRange node_ports = defaultNodePortRange();    // --service-node-port-range
   net::TlsFiles kubelet_tls;  // --kubelet-certificate-authority, --kubelet-client-certificate/key
   size_t body_limit = 3 * 1024 * 1024;       // kube-apiserver's limit for one object
   Duration write_timeout = std::chrono::seconds(10);

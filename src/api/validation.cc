@@ -7,6 +7,7 @@
 #include "api/meta.h"
 #include "api/quantity.h"
 #include "api/selector.h"
+#include "api/service_node_port.h"
 
 namespace rampart::api {
 using json = nlohmann::json;
@@ -433,6 +434,9 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
         type != "ExternalName") {
       errors.push_back(unsupportedField("spec.type", type,
                                         {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"}));
+    }
+    for (auto& e : validateNodePorts(object)) {
+      errors.push_back(std::move(e));
     }
   } else if (kind == "PodDisruptionBudget") {
     bool min = object.contains("/spec/minAvailable"_json_pointer);

@@ -45,6 +45,7 @@ struct ServerFlags {
   std::string watch_bookmark_interval = "250ms";
   std::string kubeconfig_server;
   std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
   std::string kubelet_certificate_authority;
   std::string kubelet_client_certificate;
   std::string kubelet_client_key;
@@ -147,6 +148,11 @@ int runServer(const ServerFlags& flags) {
                  "\": a positive duration such as 1s or 250ms");
   }
   options.watch_bookmark_interval = *bookmarks;
+  auto node_ports = api::PortRange::parse(flags.service_node_port_range);
+  if (!node_ports) {
+    return usage("--service-node-port-range: " + node_ports.error().message);
+  }
+  options.node_ports = *node_ports;
   if (flags.kubelet_client_certificate.empty() != flags.kubelet_client_key.empty()) {
     return usage("--kubelet-client-certificate and --kubelet-client-key must be given together");
   }
@@ -258,6 +264,10 @@ void addServer(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--service-cluster-ip-range", flags->service_cluster_ip_range,
                   "IPv4 CIDR from which Services get their cluster IP (unique across servers)")
+      ->capture_default_str();
+  cmd->add_option("--service-node-port-range", flags->service_node_port_range,
+                  "ports from which NodePort and LoadBalancer Services get their node ports "
+                  "(unique across servers)")
       ->capture_default_str();
   cmd->add_option("--kubelet-certificate-authority", flags->kubelet_certificate_authority,
                   "CA that node agents' serving certificates chain to (pods/log); default: the "

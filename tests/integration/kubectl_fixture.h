@@ -88,6 +88,7 @@ class KubectlTest : public ::testing::Test {
                                      "--token-auth-file", dir_.path() + "/tokens.csv",
                                      "--cert-dir",       dir_.path() + "/pki",
                                      "--write-kubeconfig", server.kubeconfig};
+    argv.insert(argv.end(), server_flags_.begin(), server_flags_.end());
     auto pid = runtime::spawn(runtime::SpawnOptions{argv, server.log});
     if (!pid) {
       return server;
@@ -160,6 +161,8 @@ class KubectlTest : public ::testing::Test {
         << readWholeFile(agent_log_);
   }
 
+  // Extra flags for every `rampart server` (a derived fixture sets them in its constructor).
+  std::vector<std::string> server_flags_;
   TempDir dir_;
   std::unique_ptr<lab::EtcdCluster> etcd_;
   std::vector<ApiServerProcess> servers_;
