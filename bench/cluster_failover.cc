@@ -168,9 +168,10 @@ runtime::CommandResult sh(std::vector<std::string> argv, Duration timeout = 10s,
 // so the client can connect to fronts whose address is not in the servers' certificates.
 class FrontProbe {
  public:
-  FrontProbe(std::string netns, std::string host, std::string ca, std::string token)
+  FrontProbe(std::string netns, std::string host, std::string ca, std::string token,
+             Duration timeout)
       : netns_(std::move(netns)), host_(std::move(host)), ca_(std::move(ca)),
-        token_(std::move(token)) {}
+        token_(std::move(token)), timeout_(timeout) {}
   ~FrontProbe() { stop(); }
 
   bool start() {
@@ -214,7 +215,7 @@ class FrontProbe {
     call.tls.ca = ca_;
     call.tls.server_name = cluster::kApiVip;
     call.bearer = token_;
-    call.timeout = 2s;
+    call.timeout = timeout_;
     net::Endpoint endpoint{host_, cluster::kApiPort, true};
     auto next = Steady::now();
     while (!stopping_) {
@@ -241,6 +242,7 @@ class FrontProbe {
   }
 
   std::string netns_, host_, ca_, token_;
+  Duration timeout_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> entered_{0};
@@ -674,6 +676,7 @@ struct RoundResult {
   double gap_ms = 0;
   double answer_gap_ms = 0;
   std::optional<double> handover_ms;
+  int polls = 0, polls_ok = 0;  // Lease reads while the handover was awaited
   std::string first_error;
   double heal_s = 0;
   double latency_ms = 0;  // the median request's
@@ -717,6 +720,7 @@ std::string pickMaster(const Cluster& c, const std::string& fault, const std::st
 int main(int argc, char** argv) {
   int rounds = 10;
   int up_runs = 5;
+  int timeout_ms = 2000;
   std::string faults_flag = "kill,freeze,partition";
   std::string refs_flag = "lvscare,keepalived";
   for (int i = 1; i < argc; ++i) {
@@ -728,12 +732,14 @@ int main(int argc, char** argv) {
       faults_flag = value();
     } else if (arg == "--reference") {
       refs_flag = value();
+    } else if (arg == "--request-timeout-ms") {
+      timeout_ms = std::atoi(value().c_str());
     } else if (arg == "--up-runs") {
       up_runs = std::atoi(value().c_str());
     } else {
       std::fprintf(stderr,
                    "usage: cluster_failover [--rounds N] [--faults kill,freeze,partition] "
-                   "[--reference lvscare,keepalived] [--up-runs N]\n");
+                   "[--reference lvscare,keepalived] [--up-runs N] [--request-timeout-ms 2000]\n");
       return 2;
     }
   }
@@ -903,7 +909,8 @@ int main(int argc, char** argv) {
         r.leader = r.master == leader;
         const auto* node = c.state().find(r.master);
 
-        FrontProbe probe(worker, frontAddress(front), cluster::caFile(c.dir()), c.tokens().admin);
+        FrontProbe probe(worker, frontAddress(front), cluster::caFile(c.dir()), c.tokens().admin,
+                         std::chrono::milliseconds(timeout_ms));
         if (!probe.start()) {
           abort_reason = "the probe cannot enter " + worker;
           break;
@@ -918,6 +925,8 @@ int main(int argc, char** argv) {
           while (!poll_stop) {
             auto next = Steady::now() + kLeasePoll;
             auto h = c.leaseHolder(300ms);
+            ++r.polls;
+            r.polls_ok += !h.empty();
             if (!h.empty() && h != leader) {
               handed_over = Steady::now();
               new_holder = h;
@@ -986,9 +995,12 @@ int main(int argc, char** argv) {
                     fault.c_str(), front.c_str(), k + 1, r.master.c_str(),
                     r.leader ? " (leader)" : "         ", r.requests, r.latency_ms, r.failed,
                     r.gap_ms, r.answer_gap_ms,
-                    r.handover_ms ? (std::to_string(static_cast<int>(*r.handover_ms)) + " ms")
-                                        .c_str()
-                                  : (r.leader ? "not moved" : "-"),
+                    r.handover_ms
+                        ? (std::to_string(static_cast<int>(*r.handover_ms)) + " ms").c_str()
+                        : (r.leader ? ("not moved (Lease read in " + std::to_string(r.polls_ok) +
+                                       " of " + std::to_string(r.polls) + " polls)")
+                                          .c_str()
+                                    : "-"),
                     r.failed ? ("  first error: " + r.first_error.substr(0, 80)).c_str() : "");
         results.push_back(r);
         if (!abort_reason.empty()) {
@@ -1016,12 +1028,13 @@ int main(int argc, char** argv) {
   }
   std::printf("| fault | front | rounds | failed requests: total / median / max | longest gap: "
               "median / p90 / max | between answers: median / max | controller acting again: median / "
-              "p90 / max (rounds) |\n");
+              "p90 / max (rounds where the faulted master led) |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   std::map<std::pair<std::string, std::string>, Stats> gaps;
   for (const auto& fault : faults) {
     for (const auto& front : fronts) {
       Stats failed, gap, answer_gap, handover;
+      int leader_rounds = 0;
       for (const auto& r : results) {
         if (r.fault == fault && r.front == front) {
           failed.add(static_cast<double>(r.failed));
@@ -1030,6 +1043,7 @@ int main(int argc, char** argv) {
           if (r.handover_ms) {
             handover.add(*r.handover_ms);
           }
+          leader_rounds += r.leader;
         }
       }
       if (gap.values.empty()) {
@@ -1037,9 +1051,12 @@ int main(int argc, char** argv) {
       }
       gaps[{fault, front}] = gap;
       char ho[128] = "-";
-      if (!handover.values.empty()) {
-        std::snprintf(ho, sizeof ho, "%.0f / %.0f / %.0f ms (%zu)", handover.median(),
-                      handover.pct(90), handover.max(), handover.values.size());
+      if (handover.values.empty() && leader_rounds > 0) {
+        std::snprintf(ho, sizeof ho, "not moved (0 of %d)", leader_rounds);
+      } else if (!handover.values.empty()) {
+        std::snprintf(ho, sizeof ho, "%.0f / %.0f / %.0f ms (moved in %zu of %d)",
+                      handover.median(), handover.pct(90), handover.max(), handover.values.size(),
+                      leader_rounds);
       }
       std::printf("| %s | %s | %zu | %.0f / %.0f / %.0f | %.0f / %.0f / %.0f ms | %.0f / %.0f ms | "
                   "%s |\n",
