@@ -38,7 +38,12 @@
 // namespace of the cluster plus its pods).
 //
 //   cluster_failover [--rounds 10] [--faults kill,freeze,partition]
-//                    [--reference lvscare,keepalived] [--up-runs 5]
+//                    [--reference lvscare,keepalived] [--up-runs 5] [--request-timeout-ms 2000]
+//                    [--vip-on-down keep|close]
+//
+// The client gives up on a request after --request-timeout-ms (ApiProbe's 2 s by default): a
+// request that reached a frozen or cut-off master before any front noticed waits that long, so
+// it bounds the longest gap under freeze and partition.
 //
 // Root only. Leaves nothing behind: the clusters are removed with `rampart down --purge`.
 
@@ -84,9 +89,9 @@ using Steady = std::chrono::steady_clock;
 
 constexpr const char* kLvscareFront = "10.103.97.3";
 constexpr const char* kKeepalivedVip = "10.240.0.100";
-constexpr Duration kHold = 3s;           // freeze / partition length; kill: the window's heal
-constexpr Duration kBefore = 500ms;      // the window starts this long before the fault
-constexpr Duration kAfterHeal = 2s;      // and ends this long after the heal
+constexpr Duration kHold = 3s;       // freeze / partition length; kill: the window's heal
+constexpr Duration kBefore = 500ms;  // the window starts this long before the fault
+constexpr Duration kAfterHeal = 2s;  // and ends this long after the heal
 constexpr Duration kLeasePoll = 20ms;
 
 std::atomic<bool> g_stop{false};
@@ -144,7 +149,9 @@ struct Stats {
     size_t n = sorted.size();
     return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
-  double max() const { return values.empty() ? 0 : *std::max_element(values.begin(), values.end()); }
+  double max() const {
+    return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+  }
   double sum() const {
     double s = 0;
     for (double v : values) {
@@ -170,8 +177,11 @@ class FrontProbe {
  public:
   FrontProbe(std::string netns, std::string host, std::string ca, std::string token,
              Duration timeout)
-      : netns_(std::move(netns)), host_(std::move(host)), ca_(std::move(ca)),
-        token_(std::move(token)), timeout_(timeout) {}
+      : netns_(std::move(netns)),
+        host_(std::move(host)),
+        ca_(std::move(ca)),
+        token_(std::move(token)),
+        timeout_(timeout) {}
   ~FrontProbe() { stop(); }
 
   bool start() {
@@ -292,9 +302,8 @@ class Cluster {
 
   bool up(int masters, int workers, std::string* output) {
     made_ = true;
-    auto r = rampartCmd({"up", "--dir", dir_, "--name", name_, "--masters",
-                         std::to_string(masters), "--workers", std::to_string(workers), "--zones",
-                         "a,b,c"});
+    auto r = rampartCmd({"up", "--dir", dir_, "--name", name_, "--masters", std::to_string(masters),
+                         "--workers", std::to_string(workers), "--zones", "a,b,c"});
     *output = r.output;
     return r.exit_code == 0 && reload();
   }
@@ -325,8 +334,8 @@ class Cluster {
     return r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
   }
   std::string leaseHolder(Duration timeout = 1s) const {
-    auto lease = get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rampart-controller",
-                     timeout);
+    auto lease = get(
+        "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rampart-controller", timeout);
     return lease.is_object() && lease["spec"].is_object()
                ? lease["spec"].value("holderIdentity", "")
                : "";
@@ -414,7 +423,9 @@ class HaproxyFront {
     out << "# lvscare's defaults (--health-schem https --health-path /healthz --interval 5s\n"
            "# --health-timeout 10s): no connect retry, no redispatch, one failed check = down.\n"
            "global\n"
-           "  stats socket " << socket_ << " mode 600 level admin\n"
+           "  stats socket "
+        << socket_
+        << " mode 600 level admin\n"
            "  maxconn 4096\n"
            "defaults\n"
            "  mode tcp\n"
@@ -424,7 +435,9 @@ class HaproxyFront {
            "  timeout client 1h\n"
            "  timeout server 1h\n"
            "frontend api\n"
-           "  bind " << kLvscareFront << ":" << cluster::kApiPort << "\n"
+           "  bind "
+        << kLvscareFront << ":" << cluster::kApiPort
+        << "\n"
            "  default_backend masters\n"
            "backend masters\n"
            "  balance roundrobin\n"
@@ -436,14 +449,18 @@ class HaproxyFront {
     }
     out.close();
     // lvscare puts its virtual IP on a dummy interface; the worker's loopback does the same job.
-    auto a = sh({"ip", "-n", worker_, "addr", "add", std::string(kLvscareFront) + "/32", "dev",
-                 "lo"});
+    auto a =
+        sh({"ip", "-n", worker_, "addr", "add", std::string(kLvscareFront) + "/32", "dev", "lo"});
     if (a.exit_code != 0 && a.output.find("exists") == std::string::npos) {
       return "ip addr add " + std::string(kLvscareFront) + ": " + a.output;
     }
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {"haproxy", "-db", "-f", cfg}, dir + "/haproxy.log", "", true, false, "",
-        cluster::netnsPath(worker_)});
+    auto pid = runtime::spawn(runtime::SpawnOptions{{"haproxy", "-db", "-f", cfg},
+                                                    dir + "/haproxy.log",
+                                                    "",
+                                                    true,
+                                                    false,
+                                                    "",
+                                                    cluster::netnsPath(worker_)});
     if (!pid) {
       return "haproxy: " + pid.error().message;
     }
@@ -514,13 +531,15 @@ class KeepalivedFront {
     for (const auto* m : c_.state().masters()) {
       std::string address = cluster::nodeAddress(m->spec.ordinal);
       // `rampart server` binds the node's address only: forward the VIP's port to it.
-      std::string rules = "table ip cluster_failover {\n"
-                          "  chain prerouting {\n"
-                          "    type nat hook prerouting priority -100;\n"
-                          "    ip daddr " + std::string(kKeepalivedVip) +
-                          " tcp dport 6443 dnat to " + address + ":6443\n"
-                          "  }\n"
-                          "}\n";
+      std::string rules =
+          "table ip cluster_failover {\n"
+          "  chain prerouting {\n"
+          "    type nat hook prerouting priority -100;\n"
+          "    ip daddr " +
+          std::string(kKeepalivedVip) + " tcp dport 6443 dnat to " + address +
+          ":6443\n"
+          "  }\n"
+          "}\n";
       auto nft = sh({"ip", "netns", "exec", m->spec.name, "nft", "-f", "-"}, 10s, rules);
       if (nft.exit_code != 0) {
         return "nft in " + m->spec.name + ": " + nft.output;
@@ -543,12 +562,16 @@ class KeepalivedFront {
     int priority = 150 - 50 * static_cast<int>(index(m.spec.name));
     std::ofstream out(base + ".conf");
     out << "global_defs {\n"
-           "  router_id " << m.spec.name << "\n"
+           "  router_id "
+        << m.spec.name
+        << "\n"
            "  script_user root\n"
            "  enable_script_security\n"
            "}\n"
            "vrrp_script api {\n"
-           "  script \"/usr/bin/curl -skf --max-time 1 -o /dev/null https://" << address << ":6443/readyz\"\n"
+           "  script \"/usr/bin/curl -skf --max-time 1 -o /dev/null https://"
+        << address
+        << ":6443/readyz\"\n"
            "  interval 1\n"
            "  timeout 2\n"
            "  fall 1\n"
@@ -559,10 +582,14 @@ class KeepalivedFront {
            "  nopreempt\n"
            "  interface eth0\n"
            "  virtual_router_id 51\n"
-           "  priority " << priority << "\n"
+           "  priority "
+        << priority
+        << "\n"
            "  advert_int 1\n"
            "  virtual_ipaddress {\n"
-           "    " << kKeepalivedVip << "/24 dev eth0\n"
+           "    "
+        << kKeepalivedVip
+        << "/24 dev eth0\n"
            "  }\n"
            "  track_script {\n"
            "    api\n"
@@ -570,11 +597,11 @@ class KeepalivedFront {
            "}\n";
     out.close();
     // `ip netns exec` (not a bare setns): keepalived reads the namespace's own /sys.
-    auto pid = runtime::spawn(runtime::SpawnOptions{
-        {"ip", "netns", "exec", m.spec.name, "keepalived", "--dont-fork", "--log-console",
-         "--vrrp", "-f", base + ".conf", "-p", base + ".pid", "-r", base + "-vrrp.pid", "-c",
-         base + "-checkers.pid"},
-        base + ".log"});
+    auto pid = runtime::spawn(
+        runtime::SpawnOptions{{"ip", "netns", "exec", m.spec.name, "keepalived", "--dont-fork",
+                               "--log-console", "--vrrp", "-f", base + ".conf", "-p", base + ".pid",
+                               "-r", base + "-vrrp.pid", "-c", base + "-checkers.pid"},
+                              base + ".log"});
     if (!pid) {
       return "keepalived: " + pid.error().message;
     }
@@ -669,6 +696,30 @@ double answerGapMs(const std::vector<cluster::ProbeSample>& samples) {
   return toMillis(gap);
 }
 
+// Experiment (--vip-on-down close): every node's VIP balancer cuts the established connections
+// of a backend its checks mark Down (`on_down: close`, src/lb/config.h) instead of keeping them,
+// so a request or a component's keep-alive connection stuck on a frozen or cut-off master ends
+// when the check fails rather than at its own timeout. `rampart up` writes vip.yaml without it,
+// so the bench appends it to every node's file and reloads the balancers (SIGHUP); again after
+// each `rampart up --dir` that brings a killed master back. Returns "" or what failed.
+std::string vipOnDownClose(const Cluster& c) {
+  for (const auto& n : c.state().nodes) {
+    std::string file = cluster::nodeDir(c.dir(), n.spec.name) + "/vip.yaml";
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (text.str().find("on_down: close") == std::string::npos) {
+      std::ofstream out(file, std::ios::app);
+      out << "    on_down: close\n";  // a key of the `api` virtual server (indent 4)
+    }
+    auto pid = n.pids.find("vip");
+    if (pid == n.pids.end() || ::kill(pid->second, SIGHUP) != 0) {
+      return "cannot reload the VIP balancer of " + n.spec.name;
+    }
+  }
+  return "";
+}
+
 struct RoundResult {
   std::string fault, front, master;
   bool leader = false;
@@ -693,8 +744,8 @@ std::set<pid_t> nodeProcesses(const std::string& node) {
   return pids;
 }
 
-std::string pickMaster(const Cluster& c, const std::string& fault, const std::string& front,
-                       int k, const std::string& leader, const KeepalivedFront* keepalived) {
+std::string pickMaster(const Cluster& c, const std::string& fault, const std::string& front, int k,
+                       const std::string& leader, const KeepalivedFront* keepalived) {
   if (front == "keepalived" && keepalived) {
     auto h = keepalived->holders();
     if (h.size() == 1) {
@@ -723,6 +774,7 @@ int main(int argc, char** argv) {
   int timeout_ms = 2000;
   std::string faults_flag = "kill,freeze,partition";
   std::string refs_flag = "lvscare,keepalived";
+  bool vip_close = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -734,12 +786,20 @@ int main(int argc, char** argv) {
       refs_flag = value();
     } else if (arg == "--request-timeout-ms") {
       timeout_ms = std::atoi(value().c_str());
+    } else if (arg == "--vip-on-down") {
+      std::string v = value();
+      if (v != "close" && v != "keep") {
+        std::fprintf(stderr, "--vip-on-down: keep | close\n");
+        return 2;
+      }
+      vip_close = v == "close";
     } else if (arg == "--up-runs") {
       up_runs = std::atoi(value().c_str());
     } else {
       std::fprintf(stderr,
                    "usage: cluster_failover [--rounds N] [--faults kill,freeze,partition] "
-                   "[--reference lvscare,keepalived] [--up-runs N] [--request-timeout-ms 2000]\n");
+                   "[--reference lvscare,keepalived] [--up-runs N] [--request-timeout-ms 2000] "
+                   "[--vip-on-down keep|close]\n");
       return 2;
     }
   }
@@ -767,8 +827,8 @@ int main(int argc, char** argv) {
 
   auto bench_start = Steady::now();
   std::string uname = trim(sh({"uname", "-sr"}).output);
-  std::string cpu = trim(sh({"sh", "-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"})
-                             .output);
+  std::string cpu =
+      trim(sh({"sh", "-c", "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"}).output);
   std::replace(cpu.begin(), cpu.end(), '\n', ' ');
   std::printf("# cluster_failover: %s, cores + CPU: %s\n", uname.c_str(), cpu.c_str());
   std::printf("load at start: %s\n", trim(sh({"uptime"}).output).c_str());
@@ -802,10 +862,11 @@ int main(int argc, char** argv) {
     up_rss.add(mem.rss_kb / 1024.0);
     up_pss.add(mem.pss_kb / 1024.0);
     up_procs.add(mem.processes);
-    std::printf("up run %d (3 masters + 3 workers): `rampart up` returned after %.0f ms, every "
-                "node Ready after %.0f ms; %d processes, RSS %.1f MiB, PSS %.1f MiB\n",
-                run + 1, toMillis(exited - start), toMillis(ready - start), mem.processes,
-                mem.rss_kb / 1024.0, mem.pss_kb / 1024.0);
+    std::printf(
+        "up run %d (3 masters + 3 workers): `rampart up` returned after %.0f ms, every "
+        "node Ready after %.0f ms; %d processes, RSS %.1f MiB, PSS %.1f MiB\n",
+        run + 1, toMillis(exited - start), toMillis(ready - start), mem.processes,
+        mem.rss_kb / 1024.0, mem.pss_kb / 1024.0);
     c.down();
   }
 
@@ -817,6 +878,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::filesystem::create_directories(c.dir() + "/bench");
+  if (vip_close) {
+    if (auto e = vipOnDownClose(c); !e.empty()) {
+      std::fprintf(stderr, "%s\n", e.c_str());
+      return 1;
+    }
+    std::printf("experiment: every node's VIP balancer with on_down: close\n");
+  }
   std::string worker = tag + "-w1";
   if (!waitFor([&] { return c.healthy(); }, 60s, 200ms)) {
     std::fprintf(stderr, "the cluster is not healthy after 60 s\n");
@@ -838,10 +906,11 @@ int main(int argc, char** argv) {
         return 1;
       }
       fronts.push_back("lvscare");
-      std::printf("lvscare reference: HAProxy %s in %s on %s:6443 (rampart lb cannot turn off "
-                  "its connect retry)\n",
-                  trim(sh({"sh", "-c", "haproxy -v | head -1 | cut -d' ' -f3"}).output).c_str(),
-                  worker.c_str(), kLvscareFront);
+      std::printf(
+          "lvscare reference: HAProxy %s in %s on %s:6443 (rampart lb cannot turn off "
+          "its connect retry)\n",
+          trim(sh({"sh", "-c", "haproxy -v | head -1 | cut -d' ' -f3"}).output).c_str(),
+          worker.c_str(), kLvscareFront);
     } else {
       keepalived.emplace(c);
       if (auto e = keepalived->start(); !e.empty()) {
@@ -849,10 +918,11 @@ int main(int argc, char** argv) {
         return 1;
       }
       fronts.push_back("keepalived");
-      std::printf("keepalived reference: %s, VRRP multicast on the lab bridge, VIP %s held by "
-                  "%s\n",
-                  trim(sh({"sh", "-c", "keepalived -v 2>&1 | head -1"}).output).c_str(),
-                  kKeepalivedVip, keepalived->holders().front().c_str());
+      std::printf(
+          "keepalived reference: %s, VRRP multicast on the lab bridge, VIP %s held by "
+          "%s\n",
+          trim(sh({"sh", "-c", "keepalived -v 2>&1 | head -1"}).output).c_str(), kKeepalivedVip,
+          keepalived->holders().front().c_str());
     }
   }
   if (haproxy || keepalived) {
@@ -982,6 +1052,13 @@ int main(int argc, char** argv) {
           auto again = rampartCmd({"up", "--dir", c.dir()});
           if (again.exit_code != 0) {
             abort_reason = "rampart up --dir failed: " + again.output;
+          } else if (vip_close) {
+            // The master's new processes have new PIDs, and vip.yaml was written again.
+            if (!c.reload()) {
+              abort_reason = "cannot read " + c.dir() + " again";
+            } else if (auto e = vipOnDownClose(c); !e.empty()) {
+              abort_reason = e;
+            }
           }
           if (keepalived) {
             if (auto e = keepalived->restart(*node); !e.empty()) {
@@ -990,18 +1067,18 @@ int main(int argc, char** argv) {
           }
         }
         r.heal_s = toMillis(Steady::now() - heal_start) / 1000.0;
-        std::printf("%-9s %-10s round %2d  %-10s%s  requests %4zu (median %3.0f ms)  failed %3zu  "
-                    "longest gap %6.0f ms (answers %6.0f ms)  controller %s%s\n",
-                    fault.c_str(), front.c_str(), k + 1, r.master.c_str(),
-                    r.leader ? " (leader)" : "         ", r.requests, r.latency_ms, r.failed,
-                    r.gap_ms, r.answer_gap_ms,
-                    r.handover_ms
-                        ? (std::to_string(static_cast<int>(*r.handover_ms)) + " ms").c_str()
-                        : (r.leader ? ("not moved (Lease read in " + std::to_string(r.polls_ok) +
-                                       " of " + std::to_string(r.polls) + " polls)")
-                                          .c_str()
-                                    : "-"),
-                    r.failed ? ("  first error: " + r.first_error.substr(0, 80)).c_str() : "");
+        std::printf(
+            "%-9s %-10s round %2d  %-10s%s  requests %4zu (median %3.0f ms)  failed %3zu  "
+            "longest gap %6.0f ms (answers %6.0f ms)  controller %s%s\n",
+            fault.c_str(), front.c_str(), k + 1, r.master.c_str(),
+            r.leader ? " (leader)" : "         ", r.requests, r.latency_ms, r.failed, r.gap_ms,
+            r.answer_gap_ms,
+            r.handover_ms ? (std::to_string(static_cast<int>(*r.handover_ms)) + " ms").c_str()
+                          : (r.leader ? ("not moved (Lease read in " + std::to_string(r.polls_ok) +
+                                         " of " + std::to_string(r.polls) + " polls)")
+                                            .c_str()
+                                      : "-"),
+            r.failed ? ("  first error: " + r.first_error.substr(0, 80)).c_str() : "");
         results.push_back(r);
         if (!abort_reason.empty()) {
           break;
@@ -1026,9 +1103,10 @@ int main(int argc, char** argv) {
                 up_rss.median(), up_rss.max());
     std::printf("| memory: sum of PSS | %.0f MiB | %.0f MiB |\n\n", up_pss.median(), up_pss.max());
   }
-  std::printf("| fault | front | rounds | failed requests: total / median / max | longest gap: "
-              "median / p90 / max | between answers: median / max | controller acting again: median / "
-              "p90 / max (rounds where the faulted master led) |\n");
+  std::printf(
+      "| fault | front | rounds | failed requests: total / median / max | longest gap: "
+      "median / p90 / max | between answers: median / max | controller acting again: median / "
+      "p90 / max (rounds where the faulted master led) |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   std::map<std::pair<std::string, std::string>, Stats> gaps;
   for (const auto& fault : faults) {
@@ -1058,11 +1136,12 @@ int main(int argc, char** argv) {
                       handover.median(), handover.pct(90), handover.max(), handover.values.size(),
                       leader_rounds);
       }
-      std::printf("| %s | %s | %zu | %.0f / %.0f / %.0f | %.0f / %.0f / %.0f ms | %.0f / %.0f ms | "
-                  "%s |\n",
-                  fault.c_str(), front.c_str(), gap.values.size(), failed.sum(), failed.median(),
-                  failed.max(), gap.median(), gap.pct(90), gap.max(), answer_gap.median(),
-                  answer_gap.max(), ho);
+      std::printf(
+          "| %s | %s | %zu | %.0f / %.0f / %.0f | %.0f / %.0f / %.0f ms | %.0f / %.0f ms | "
+          "%s |\n",
+          fault.c_str(), front.c_str(), gap.values.size(), failed.sum(), failed.median(),
+          failed.max(), gap.median(), gap.pct(90), gap.max(), answer_gap.median(), answer_gap.max(),
+          ho);
     }
   }
   std::printf("\n| fault | longest gap, median: reference / Rampart |\n|---|---|\n");
