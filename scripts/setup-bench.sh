@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Extra packages for the benchmarks only: the peers (HAProxy; Patroni 3.0.2 with its etcd client
-# for bench/failover), the load generator (wrk) and real backends (nginx). Idempotent.
+# Extra packages for the benchmarks only: the peers (HAProxy; keepalived for bench/cluster_failover;
+# Patroni 3.0.2 with its etcd client for bench/failover), the load generator (wrk) and real
+# backends (nginx). Idempotent.
 set -euo pipefail
-packages=(haproxy wrk nginx-light python3 patroni python3-etcd postgresql-15 postgresql-client-15
+packages=(haproxy keepalived wrk nginx-light python3 patroni python3-etcd postgresql-15 postgresql-client-15
   etcd-server)
 missing=()
 for p in "${packages[@]}"; do
@@ -15,5 +16,5 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The packaged services are not ours to run; the benchmark starts its own on loopback.
 if command -v systemctl >/dev/null 2>&1; then
-  $sudo systemctl disable --now haproxy nginx patroni etcd >/dev/null 2>&1 || true
+  $sudo systemctl disable --now haproxy keepalived nginx patroni etcd >/dev/null 2>&1 || true
 fi
