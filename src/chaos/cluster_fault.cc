@@ -428,20 +428,25 @@ ClusterVerdict judge(const ClusterObservations& obs, const ClusterLimits& limits
   auto summary = cluster::summarize(window);
   f.requests = summary.requests;
   f.failed = summary.failed;
+  f.in_flight = summary.in_flight;
   f.longest_gap = summary.longest_gap;
   f.first_error = summary.first_error;
 
   if (plan.api_stays_available) {
     Check c{"api"};
     if (plan.kind.action == FaultAction::Kill) {
-      c.passed = f.failed == 0 && f.longest_gap <= limits.kill_gap && f.requests > 0;
-      c.limit = "0 failed, longest gap <= " + msText(limits.kill_gap);
+      // A request the dying server already held is lost with it whatever the balancer does;
+      // every other one must have gone to a live server.
+      c.passed = f.failed == f.in_flight && f.longest_gap <= limits.kill_gap && f.requests > 0;
+      c.limit = "0 failed except in flight on the killed server, longest gap <= " +
+                msText(limits.kill_gap);
     } else {
       c.passed = f.longest_gap <= limits.stall_gap && f.requests > 0;
       c.limit = "longest gap <= " + msText(limits.stall_gap);
     }
     c.measured = std::to_string(f.requests) + " requests, " + std::to_string(f.failed) +
-                 " failed, longest gap " + msText(f.longest_gap);
+                 " failed (" + std::to_string(f.in_flight) + " in flight), longest gap " +
+                 msText(f.longest_gap);
     v.checks.push_back(c);
   } else {
     auto d = cluster::summarize(during);
@@ -594,6 +599,7 @@ std::string verdictJson(const ClusterObservations& obs, const ClusterVerdict& ve
   j["api_expected_available"] = obs.plan.api_stays_available;
   j["figures"] = {{"requests", f.requests},
                   {"failed", f.failed},
+                  {"in_flight", f.in_flight},
                   {"longest_gap_ms", ms(f.longest_gap)},
                   {"failed_after_heal", f.failed_after_heal},
                   {"first_error", f.first_error},

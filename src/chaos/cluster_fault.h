@@ -154,6 +154,7 @@ struct Check {
 struct ClusterFigures {
   size_t requests = 0;
   size_t failed = 0;
+  size_t in_flight = 0;  // of `failed`: broken while in flight on a dying server (reported)
   Duration longest_gap{};
   size_t failed_after_heal = 0;
   std::string first_error;

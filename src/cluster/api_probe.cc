@@ -19,6 +19,7 @@ ProbeSummary summarize(const std::vector<ProbeSample>& samples) {
   for (const auto& p : samples) {
     if (!p.ok) {
       ++s.failed;
+      s.in_flight += brokenInFlight(p.error) ? 1 : 0;
       if (s.first_error.empty()) {
         s.first_error = p.error;
       }
@@ -30,6 +31,15 @@ ProbeSummary summarize(const std::vector<ProbeSample>& samples) {
     last_ok = p.start;
   }
   return s;
+}
+
+bool brokenInFlight(const std::string& error) {
+  for (const char* sign : {"stream truncated", "reset by peer", "end of stream", "short read"}) {
+    if (error.find(sign) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 ApiProbe::ApiProbe(ApiProbeOptions options) : options_(std::move(options)) {}

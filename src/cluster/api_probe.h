@@ -29,12 +29,18 @@ struct ProbeSample {
 struct ProbeSummary {
   size_t requests = 0;
   size_t failed = 0;
+  // Of the failed: broken after the request was on its way (the server died with it in hand:
+  // "stream truncated", a reset, an early end). No TCP balancer can replay those; the others
+  // (refused, unreachable, timed out before an answer began) are what routing must prevent.
+  size_t in_flight = 0;
   Duration longest_gap{};  // longest time between two successful answers' starts
   std::string first_error;
 };
 
 // Pure: judges a window of samples (ordered by start).
 ProbeSummary summarize(const std::vector<ProbeSample>& samples);
+// Whether a failed request's error says the connection broke while the request was in flight.
+bool brokenInFlight(const std::string& error);
 
 struct ApiProbeOptions {
   std::string netns;       // the node's namespace ("" : this thread's)

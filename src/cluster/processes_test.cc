@@ -104,13 +104,15 @@ TEST(ApiProbeSummary, CountsFailuresAndTheLongestTimeBetweenSuccesses) {
       {t0, 2ms, true, ""},
       {t0 + 10ms, 2ms, true, ""},
       {t0 + 20ms, 500ms, false, "connection refused"},
+      {t0 + 25ms, 5ms, false, "read from https://10.103.97.2:6443: stream truncated"},
       {t0 + 520ms, 2ms, false, "timeout"},
       {t0 + 530ms, 2ms, true, ""},
       {t0 + 540ms, 2ms, true, ""},
   };
   auto s = summarize(samples);
-  EXPECT_EQ(s.requests, 6u);
-  EXPECT_EQ(s.failed, 2u);
+  EXPECT_EQ(s.requests, 7u);
+  EXPECT_EQ(s.failed, 3u);
+  EXPECT_EQ(s.in_flight, 1u) << "only the truncated answer was broken in flight";
   EXPECT_EQ(s.first_error, "connection refused");
   EXPECT_EQ(s.longest_gap, 520ms);
   EXPECT_EQ(summarize({}).longest_gap, Duration::zero());

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -60,7 +61,9 @@ Result<json> apiGet(const std::string& dir, const ClusterState& state, const std
 
 }  // namespace
 
-Result<StatusReport> collectStatus(const std::string& dir_arg) {
+namespace {
+
+Result<StatusReport> collectInHub(const std::string& dir_arg) {
   std::string dir = absoluteDir(dir_arg);
   auto state = loadState(dir);
   if (!state) {
@@ -183,6 +186,16 @@ Result<StatusReport> collectStatus(const std::string& dir_arg) {
     }
     report.vip.push_back(v);
   }
+  return report;
+}
+
+}  // namespace
+
+Result<StatusReport> collectStatus(const std::string& dir) {
+  // A thread of its own moves into the hub, so the caller's thread stays in its namespace.
+  Result<StatusReport> report = fail(ErrorCode::Internal, "status: not collected");
+  std::thread worker([&] { report = collectInHub(dir); });
+  worker.join();
   return report;
 }
 

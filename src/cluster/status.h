@@ -6,9 +6,8 @@
 // does not answer is shown as such with the reason; collecting never fails because a part is
 // down, only when the directory holds no cluster.
 //
-// collectStatus() moves the calling process into the cluster's hub namespace to reach the
-// nodes (call it from a single-threaded CLI, before any other thread exists). Every request
-// has a 1 s deadline.
+// collectStatus() asks from a thread of its own that moves into the cluster's hub namespace to
+// reach the nodes; the caller's thread stays where it is. Every request has a 1 s deadline.
 
 #include <map>
 #include <string>

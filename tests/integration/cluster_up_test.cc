@@ -271,7 +271,9 @@ TEST_F(ClusterUpTest, AMastersDeathCostsNoApiRequestAndTheControllersActAgainWit
   probe.stop();
   auto summary = cluster::summarize(probe.between(killed_at - 1s, killed_at + 2s));
   EXPECT_GT(summary.requests, 5u);
-  EXPECT_EQ(summary.failed, 0u) << summary.first_error;
+  // Only a request the killed server already held may fail (no balancer can replay it).
+  EXPECT_EQ(summary.failed, summary.in_flight) << summary.first_error;
+  EXPECT_LE(summary.in_flight, 1u);
   // The bench measures these; the test holds them to a bound a loaded CI host keeps.
   EXPECT_LT(summary.longest_gap, 1500ms);
   EXPECT_LT(handover, 3s) << "the controllers' Lease moved from " << holder << " to " << next;
