@@ -29,9 +29,8 @@
 //               10.240.0.100:6443 -> <node address>:6443 (what an API server bound to 0.0.0.0
 //               would accept). The master faulted in a keepalived round is the VIP's holder
 //               (the only one whose loss the client can see).
-// The client verifies the servers' certificates with the name 10.103.97.2 (in every master's
-// certificate) whatever address it connects to. ApiProbe (src/cluster/api_probe.h) has no
-// server-name option, so the bench carries its own copy of that loop (FrontProbe).
+// The client (cluster::ApiProbe) verifies the servers' certificates with the name 10.103.97.2
+// (in every master's certificate) whatever address it connects to.
 //
 // Also measured: `rampart up` (3 masters + 3 workers) until every node is Ready, and the memory
 // of the whole cluster (RSS and PSS from /proc/<pid>/smaps_rollup of every process in every
@@ -170,95 +169,6 @@ runtime::CommandResult sh(std::vector<std::string> argv, Duration timeout = 10s,
                           const std::string& input = "") {
   return runtime::runCommand(std::move(argv), timeout, input);
 }
-
-// ApiProbe's loop (src/cluster/api_probe.cc) with the certificate checked against a fixed name,
-// so the client can connect to fronts whose address is not in the servers' certificates.
-class FrontProbe {
- public:
-  FrontProbe(std::string netns, std::string host, std::string ca, std::string token,
-             Duration timeout)
-      : netns_(std::move(netns)),
-        host_(std::move(host)),
-        ca_(std::move(ca)),
-        token_(std::move(token)),
-        timeout_(timeout) {}
-  ~FrontProbe() { stop(); }
-
-  bool start() {
-    thread_ = std::thread([this] { run(); });
-    for (int i = 0; i < 500 && entered_.load() == 0; ++i) {
-      std::this_thread::sleep_for(2ms);
-    }
-    return entered_.load() == 1;
-  }
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  std::vector<cluster::ProbeSample> between(TimePoint from, TimePoint to) const {
-    std::lock_guard lock(mutex_);
-    std::vector<cluster::ProbeSample> out;
-    for (const auto& s : samples_) {
-      if (s.start >= from && s.start < to) {
-        out.push_back(s);
-      }
-    }
-    return out;
-  }
-
- private:
-  void run() {
-    int fd = ::open(cluster::netnsPath(netns_).c_str(), O_RDONLY | O_CLOEXEC);
-    bool entered = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0;
-    if (fd >= 0) {
-      ::close(fd);
-    }
-    if (!entered) {
-      entered_ = -1;
-      return;
-    }
-    entered_ = 1;
-    cluster::HttpCall call;
-    call.path = "/api/v1/namespaces/default";
-    call.tls.ca = ca_;
-    call.tls.server_name = cluster::kApiVip;
-    call.bearer = token_;
-    call.timeout = timeout_;
-    net::Endpoint endpoint{host_, cluster::kApiPort, true};
-    auto next = Steady::now();
-    while (!stopping_) {
-      cluster::ProbeSample sample;
-      sample.start = Steady::now();
-      auto r = cluster::httpCall(endpoint, call);  // a new connection every time
-      sample.latency = Steady::now() - sample.start;
-      sample.ok = r && r->status == 200;
-      if (!sample.ok) {
-        sample.error = r ? "HTTP " + std::to_string(r->status) : r.error().message;
-      }
-      {
-        std::lock_guard lock(mutex_);
-        samples_.push_back(std::move(sample));
-      }
-      next += 10ms;
-      auto now = Steady::now();
-      if (next > now) {
-        std::this_thread::sleep_until(next);
-      } else {
-        next = now;
-      }
-    }
-  }
-
-  std::string netns_, host_, ca_, token_;
-  Duration timeout_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> entered_{0};
-  mutable std::mutex mutex_;
-  std::vector<cluster::ProbeSample> samples_;
-};
 
 // RSS and PSS (kB) of a set of processes, from smaps_rollup.
 struct Memory {
@@ -979,8 +889,14 @@ int main(int argc, char** argv) {
         r.leader = r.master == leader;
         const auto* node = c.state().find(r.master);
 
-        FrontProbe probe(worker, frontAddress(front), cluster::caFile(c.dir()), c.tokens().admin,
-                         std::chrono::milliseconds(timeout_ms));
+        cluster::ApiProbeOptions probe_options;
+        probe_options.netns = worker;
+        probe_options.host = frontAddress(front);
+        probe_options.ca_file = cluster::caFile(c.dir());
+        probe_options.token = c.tokens().admin;
+        probe_options.tls_server_name = cluster::kApiVip;  // in every master's certificate
+        probe_options.timeout = std::chrono::milliseconds(timeout_ms);
+        cluster::ApiProbe probe(probe_options);
         if (!probe.start()) {
           abort_reason = "the probe cannot enter " + worker;
           break;

@@ -99,6 +99,7 @@ void ApiProbe::run() {
   HttpCall call;
   call.path = options_.path;
   call.tls.ca = options_.ca_file;
+  call.tls.server_name = options_.tls_server_name;
   call.bearer = options_.token;
   call.timeout = options_.timeout;
   net::Endpoint endpoint{options_.host, options_.port, !options_.ca_file.empty()};

@@ -49,6 +49,9 @@ struct ApiProbeOptions {
   std::string path = "/api/v1/namespaces/default";
   std::string ca_file;  // set: https, the server verified against it; empty: plain http
   std::string token;    // set: Authorization: Bearer
+  // The name the server's certificate must carry (empty: `host`), for fronts whose address is
+  // not in the certificate (a reference balancer in a bench).
+  std::string tls_server_name;
   Duration period = std::chrono::milliseconds(10);
   Duration timeout = std::chrono::seconds(2);  // per request
 };

@@ -154,14 +154,21 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
 }
 
 ViewVerdict observeView(ViewFreshness& view, uint64_t heard, TimePoint now, Duration window) {
-  if (!view.started || heard != view.heard) {
+  ViewVerdict verdict;
+  if (!view.started) {
     view.started = true;
     view.heard = heard;
     view.heard_at = now;
+  } else if (heard != view.heard) {
+    Duration silence = now - view.heard_at;
+    if (view.blind) {
+      verdict.regained = true;
+      verdict.blind_for = std::max(Duration::zero(), silence - window);
+    }
+    view.heard = heard;
+    view.heard_at = now;
   }
-  ViewVerdict verdict;
   verdict.fresh = now - view.heard_at <= window;
-  verdict.regained = verdict.fresh && view.blind;
   view.blind = !verdict.fresh;
   return verdict;
 }

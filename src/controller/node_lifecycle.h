@@ -53,10 +53,12 @@ struct NodeLifecycleConfig {
 // within `window`. A controller whose watch is held by a stalled API server (frozen, cut off)
 // sees no renewal from ANY node; judging then would mark every node NotReady (and take every
 // pod out of its Services) for the controller's own blindness. So a blind controller holds its
-// decisions, and when it sees again every node's grace restarts from that moment (as for a new
-// leader's first sight). Keep window > the server's bookmark interval (a quiet but healthy
-// watch) and < grace (so blindness is known before any node's grace can run out):
-// 250 ms bookmarks < window = grace/2 = 500 ms < grace = 1 s by default.
+// decisions, and when it sees again the time it could not see does not count against any node:
+// each node's last observed change moves forward by `blind_for` (the silence beyond `window`).
+// Only that excess, not a full new grace, so that a view flickering under load (a late
+// bookmark) delays judgements by the flicker alone. Keep window > the server's bookmark
+// interval (a quiet but healthy watch) and < grace (so blindness is known before any node's
+// grace can run out): 250 ms bookmarks < window = grace/2 = 500 ms < grace = 1 s by default.
 struct ViewFreshness {
   uint64_t heard = 0;
   TimePoint heard_at{};
@@ -65,7 +67,8 @@ struct ViewFreshness {
 };
 struct ViewVerdict {
   bool fresh = true;
-  bool regained = false;  // blind until now: restart every node's grace
+  bool regained = false;  // blind until now
+  Duration blind_for{};   // with regained: how long beyond `window` nothing was heard
 };
 ViewVerdict observeView(ViewFreshness& view, uint64_t heard, TimePoint now, Duration window);
 

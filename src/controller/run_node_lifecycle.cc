@@ -122,10 +122,13 @@ class NodeLifecycleReconciler : public Reconciler {
     if (view.regained) {
       blind_logged_ = false;
       for (auto& [node_name, p] : probes_) {
-        p.last_change = now;  // the time this controller could not see does not count
+        // The time this controller could not see does not count against the node.
+        p.last_change = std::min(now, p.last_change + view.blind_for);
       }
-      log::get("controller")->info("node lifecycle: the Lease watch is back; every node's grace "
-                                   "restarts now");
+      log::get("controller")->info(
+          "node lifecycle: the Lease watch is back after {} ms of silence beyond the window; "
+          "every node's grace is extended by that",
+          std::chrono::duration_cast<std::chrono::milliseconds>(view.blind_for).count());
     }
     const json* lease = leases_.get(kube::makeKey(kNodeLeaseNamespace, name));
     NodeProbe& probe = probes_[name];

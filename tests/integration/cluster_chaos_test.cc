@@ -25,6 +25,7 @@
 #include "runtime/process.h"
 #include "testing/eventually.h"
 #include "testing/test_files.h"
+#include "cluster_fixture.h"
 
 namespace rampart {
 namespace {
@@ -32,40 +33,11 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 using testing::eventually;
 
-runtime::CommandResult rampart(std::vector<std::string> args, Duration timeout = 180s) {
-  args.insert(args.begin(), RAMPART_BINARY);
-  return runtime::runCommand(std::move(args), timeout);
-}
+using testing::rampartCli;
 
-class ClusterChaosTest : public ::testing::Test {
+class ClusterChaosTest : public testing::ClusterTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "rampart up needs root";
-    }
-    static int counter = 0;
-    name_ = "cc" + std::to_string(::getpid() % 100000) + "x" + std::to_string(counter++);
-    dir_ = tmp_.path() + "/cluster";
-  }
-
-  void TearDown() override {
-    if (made_) {
-      auto r = rampart({"down", "--dir", dir_, "--purge"}, 60s);
-      EXPECT_EQ(r.exit_code, 0) << r.output;
-    }
-  }
-
-  void up(int masters, int workers) {
-    made_ = true;
-    auto r = rampart({"up", "--dir", dir_, "--name", name_, "--masters", std::to_string(masters),
-                      "--workers", std::to_string(workers), "--zones", "a,b,c"});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-
-  runtime::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", dir_ + "/kubeconfig"});
-    return runtime::runCommand(std::move(args), 30s);
-  }
+  ClusterChaosTest() : ClusterTest("cc") {}
 
   void apply(const std::string& yaml) {
     std::string file = tmp_.path() + "/manifest.yaml";
@@ -128,7 +100,7 @@ spec:
   json chaos(const std::string& fault, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"chaos", "cluster", "--dir", dir_, "--fault", fault, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto r = rampart(args, 240s);
+    auto r = rampartCli(args, 240s);
     auto brace = r.output.find("\n{");
     auto verdict = json::parse(brace == std::string::npos ? r.output : r.output.substr(brace + 1),
                                nullptr, false);
@@ -166,7 +138,7 @@ spec:
     std::string last;
     EXPECT_TRUE(eventually(
         [&] {
-          auto r = rampart({"status", "--dir", dir_, "--json"}, 30s);
+          auto r = rampartCli({"status", "--dir", dir_, "--json"}, 30s);
           last = r.output;
           auto j = json::parse(r.output, nullptr, false);
           return j.is_object() && j.value("healthy", false);
@@ -175,10 +147,6 @@ spec:
         << last;
   }
 
-  testing::TempDir tmp_;
-  std::string name_;
-  std::string dir_;
-  bool made_ = false;
 };
 
 TEST_F(ClusterChaosTest, AKilledMasterCostsNoApiRequestAndTheControllersMoveWithinSeconds) {
@@ -426,7 +394,7 @@ TEST_F(ClusterChaosTest, UsageErrorsExitWithTwoAndTouchNothing) {
            {"--dir", dir_, "--fault", "kill-master"},
            {"--dir", dir_, "--fault", "kill-master", "--duration", "1h"}}) {
     args.insert(args.begin(), {"chaos", "cluster"});
-    auto r = rampart(args, 30s);
+    auto r = rampartCli(args, 30s);
     EXPECT_EQ(r.exit_code, 2) << args[4] << ": " << r.output;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_)) << "nothing was made";

@@ -31,6 +31,7 @@
 #include "runtime/process.h"
 #include "testing/eventually.h"
 #include "testing/test_files.h"
+#include "cluster_fixture.h"
 
 namespace rampart {
 namespace {
@@ -38,10 +39,7 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 using testing::eventually;
 
-runtime::CommandResult rampart(std::vector<std::string> args, Duration timeout = 180s) {
-  args.insert(args.begin(), RAMPART_BINARY);
-  return runtime::runCommand(std::move(args), timeout);
-}
+using testing::rampartCli;
 
 struct Sample {
   TimePoint start;
@@ -184,34 +182,11 @@ Sample getFrom(const std::string& netns, const std::string& ip, uint16_t port) {
   return out;
 }
 
-class ClusterServiceTest : public ::testing::Test {
+class ClusterServiceTest : public testing::ClusterTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "rampart up needs root";
-    }
-    static int counter = 0;
-    name_ = "cs" + std::to_string(::getpid() % 100000) + "x" + std::to_string(counter++);
-    dir_ = tmp_.path() + "/cluster";
-  }
+  ClusterServiceTest() : ClusterTest("cs") {}
 
-  void TearDown() override {
-    if (made_) {
-      auto r = rampart({"down", "--dir", dir_, "--purge"}, 60s);
-      EXPECT_EQ(r.exit_code, 0) << r.output;
-    }
-  }
-
-  void up() {
-    made_ = true;
-    auto r = rampart({"up", "--dir", dir_, "--name", name_, "--masters", "1", "--workers", "2"});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-
-  runtime::CommandResult kubectl(std::vector<std::string> args, Duration timeout = 30s) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", dir_ + "/kubeconfig"});
-    return runtime::runCommand(std::move(args), timeout);
-  }
+  void up() { ClusterTest::up(1, 2); }
 
   // A Deployment of two test_backend HTTP servers (each answers with its pod name), ready once
   // they answer, and a Service of `type` in front of them: port 80 -> targetPort 8080 (and
@@ -278,10 +253,6 @@ spec:
         .output;
   }
 
-  testing::TempDir tmp_;
-  std::string name_;
-  std::string dir_;
-  bool made_ = false;
   std::string cluster_ip_;
 };
 
@@ -441,7 +412,7 @@ TEST_F(ClusterServiceTest, AnAgentKilledWhileItsServiceIsDeletedTakesTheAddressO
                          10s, 100ms))
       << "the live agent took it off at once";
   // `rampart up` on the directory starts the agent again: it takes off what it had put up.
-  auto again = rampart({"up", "--dir", dir_});
+  auto again = rampartCli({"up", "--dir", dir_});
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(eventually([&] { return loopbackOf(w1).find(cluster_ip_ + "/") ==
                                       std::string::npos; },

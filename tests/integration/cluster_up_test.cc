@@ -27,6 +27,7 @@
 #include "runtime/process.h"
 #include "testing/eventually.h"
 #include "testing/test_files.h"
+#include "cluster_fixture.h"
 
 namespace rampart {
 namespace {
@@ -35,10 +36,7 @@ using namespace std::chrono_literals;
 using testing::eventually;
 using testing::readWholeFile;
 
-runtime::CommandResult rampart(std::vector<std::string> args, Duration timeout = 180s) {
-  args.insert(args.begin(), RAMPART_BINARY);
-  return runtime::runCommand(std::move(args), timeout);
-}
+using testing::rampartCli;
 
 // What the machine holds that a cluster could leave behind: namespaces, the host's links and
 // nftables tables, agent cgroups, and processes whose command line names the directory.
@@ -91,42 +89,29 @@ struct Footprint {
   }
 };
 
-class ClusterUpTest : public ::testing::Test {
+class ClusterUpTest : public testing::ClusterTest {
  protected:
+  ClusterUpTest() : ClusterTest("ct") {}
+
   void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "rampart up needs root";
-    }
-    static int counter = 0;
-    name_ = "ct" + std::to_string(::getpid() % 100000) + "x" + std::to_string(counter++);
-    dir_ = tmp_.path() + "/cluster";
-    before_ = Footprint::take(dir_, name_);
-  }
-
-  void TearDown() override {
-    if (made_) {
-      auto r = rampart({"down", "--dir", dir_, "--purge"}, 60s);
-      EXPECT_EQ(r.exit_code, 0) << r.output;
+    ClusterTest::SetUp();
+    if (!IsSkipped()) {
+      before_ = Footprint::take(dir_, name_);
     }
   }
 
+  // `rampart up`, then the cluster's journal and tokens.
   void up(int masters, int workers) {
-    made_ = true;
-    auto r = rampart({"up", "--dir", dir_, "--name", name_, "--masters", std::to_string(masters),
-                      "--workers", std::to_string(workers), "--zones", "a,b,c"});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    up_output_ = r.output;
+    ClusterTest::up(masters, workers);
+    if (HasFatalFailure()) {
+      return;
+    }
     auto state = cluster::loadState(dir_);
     ASSERT_TRUE(state) << state.error().message;
     state_ = *state;
     auto tokens = cluster::readTokens(dir_);
     ASSERT_TRUE(tokens);
     tokens_ = *tokens;
-  }
-
-  runtime::CommandResult kubectl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"kubectl", "--kubeconfig", dir_ + "/kubeconfig"});
-    return runtime::runCommand(std::move(args), 30s);
   }
 
   // A GET through the kubectl gateway on the host's loopback; null on any failure.
@@ -168,7 +153,7 @@ class ClusterUpTest : public ::testing::Test {
   }
 
   json statusJson() {
-    auto r = rampart({"status", "--dir", dir_, "--json"}, 30s);
+    auto r = rampartCli({"status", "--dir", dir_, "--json"}, 30s);
     return json::parse(r.output, nullptr, false);
   }
 
@@ -192,11 +177,6 @@ class ClusterUpTest : public ::testing::Test {
     agent::runtime::signalNodePods(node, SIGKILL);
   }
 
-  testing::TempDir tmp_;
-  std::string name_;
-  std::string dir_;
-  bool made_ = false;
-  std::string up_output_;
   cluster::ClusterState state_;
   cluster::Tokens tokens_;
   Footprint before_;
@@ -240,7 +220,7 @@ TEST_F(ClusterUpTest, UpMakesEveryNodeReadyInItsZoneAndDownLeavesNothingBehind) 
   EXPECT_EQ(during.host_links, before_.host_links);
   EXPECT_EQ(during.netns.size(), before_.netns.size() + 6 + 0) << "5 nodes and the hub";
 
-  auto down = rampart({"down", "--dir", dir_}, 60s);
+  auto down = rampartCli({"down", "--dir", dir_}, 60s);
   ASSERT_EQ(down.exit_code, 0) << down.output;
   auto after = Footprint::take(dir_, name_);
   EXPECT_EQ(after.netns, before_.netns);
@@ -287,7 +267,7 @@ TEST_F(ClusterUpTest, AMastersDeathCostsNoApiRequestAndTheControllersActAgainWit
                   std::chrono::duration_cast<std::chrono::milliseconds>(handover).count()));
 
   // `rampart up` on the directory brings the dead master back.
-  auto again = rampart({"up", "--dir", dir_});
+  auto again = rampartCli({"up", "--dir", dir_});
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(eventually([&] { return statusJson().value("healthy", false); }, 60s));
 }
@@ -296,10 +276,10 @@ TEST_F(ClusterUpTest, UpOnAnExistingDirectoryBringsTheSameClusterBackWithItsData
   up(1, 1);
   auto create = kubectl({"create", "configmap", "kept", "--from-literal=k=v"});
   ASSERT_EQ(create.exit_code, 0) << create.output;
-  auto down = rampart({"down", "--dir", dir_}, 60s);
+  auto down = rampartCli({"down", "--dir", dir_}, 60s);
   ASSERT_EQ(down.exit_code, 0) << down.output;
   EXPECT_NE(kubectl({"get", "configmap", "kept"}).exit_code, 0) << "the cluster is down";
-  auto again = rampart({"up", "--dir", dir_});
+  auto again = rampartCli({"up", "--dir", dir_});
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("bringing back cluster " + name_), std::string::npos);
   auto got = kubectl({"get", "configmap", "kept", "-o", "jsonpath={.data.k}"});
@@ -323,7 +303,7 @@ TEST_F(ClusterUpTest, DownAfterAKilledUpLeavesNothingBehind) {
   ::kill(*pid, SIGKILL);
   runtime::waitExit(*pid, 5s);
   ASSERT_TRUE(midway) << readWholeFile(tmp_.path() + "/up.log");
-  auto down = rampart({"down", "--dir", dir_}, 60s);
+  auto down = rampartCli({"down", "--dir", dir_}, 60s);
   ASSERT_EQ(down.exit_code, 0) << down.output;
   auto after = Footprint::take(dir_, name_);
   EXPECT_EQ(after.netns, before_.netns);
@@ -337,7 +317,7 @@ TEST_F(ClusterUpTest, InvalidArgumentsChangeNothing) {
            {"--masters", "2"}, {"--workers", "-1"}, {"--zones", "a,,b"}, {"--name", "Bad_Name"}}) {
     std::vector<std::string> argv = {"up", "--dir", dir_, "--name", name_};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto r = rampart(argv, 30s);
+    auto r = rampartCli(argv, 30s);
     EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir_ + "/cluster.json")) << args[0];
   }
@@ -385,7 +365,7 @@ TEST_F(ClusterUpTest, LosingTwoOfThreeMastersKeepsPodsRunningAndEverythingRecove
     EXPECT_TRUE(std::find(pods_during.begin(), pods_during.end(), p) != pods_during.end())
         << "pod process " << p << " ended while the masters were gone";
   }
-  auto again = rampart({"up", "--dir", dir_});
+  auto again = rampartCli({"up", "--dir", dir_});
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(eventually([&] { return statusJson().value("healthy", false); }, 60s));
   // The same two pods run on: none was replaced for the outage.
@@ -404,10 +384,10 @@ TEST_F(ClusterUpTest, LosingTwoOfThreeMastersKeepsPodsRunningAndEverythingRecove
 TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionBudgets) {
   up(1, 1);
   for (const char* zone : {"b", "c"}) {
-    auto added = rampart({"node", "add", "--dir", dir_, "--role", "master", "--zone", zone});
+    auto added = rampartCli({"node", "add", "--dir", dir_, "--role", "master", "--zone", zone});
     ASSERT_EQ(added.exit_code, 0) << added.output;
   }
-  auto worker = rampart({"node", "add", "--dir", dir_, "--zone", "b"});
+  auto worker = rampartCli({"node", "add", "--dir", dir_, "--zone", "b"});
   ASSERT_EQ(worker.exit_code, 0) << worker.output;
   // The balancers check a new API server before they call it UP (within a check interval).
   json status;
@@ -440,17 +420,17 @@ TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionB
       },
       60s, 200ms));
   std::string worker_name = name_ + "-w1";
-  auto blocked = rampart({"node", "remove", "--dir", dir_, worker_name, "--drain-timeout", "3s"});
+  auto blocked = rampartCli({"node", "remove", "--dir", dir_, worker_name, "--drain-timeout", "3s"});
   EXPECT_NE(blocked.exit_code, 0) << blocked.output;
   EXPECT_NE(blocked.output.find("disruption budget"), std::string::npos) << blocked.output;
   EXPECT_EQ(kubectl({"get", "node", worker_name}).exit_code, 0) << "the node stays";
 
   ASSERT_EQ(kubectl({"delete", "poddisruptionbudget", "app"}).exit_code, 0);
-  auto removed = rampart({"node", "remove", "--dir", dir_, worker_name});
+  auto removed = rampartCli({"node", "remove", "--dir", dir_, worker_name});
   ASSERT_EQ(removed.exit_code, 0) << removed.output;
   EXPECT_NE(kubectl({"get", "node", worker_name}).exit_code, 0);
   EXPECT_FALSE(cluster::netnsExists(worker_name));
-  auto master = rampart({"node", "remove", "--dir", dir_, name_ + "-m1"});
+  auto master = rampartCli({"node", "remove", "--dir", dir_, name_ + "-m1"});
   ASSERT_EQ(master.exit_code, 0) << master.output;
   EXPECT_TRUE(eventually([&] { return statusJson().value("healthy", false); }, 60s));
   status = statusJson();
@@ -508,15 +488,28 @@ TEST_F(ClusterUpTest, PodsOnDifferentNodesReachEachOtherAndEveryNode) {
     EXPECT_EQ(pods[i][1].rfind("10.64." + std::to_string(node->spec.ordinal) + ".", 0), 0u)
         << pods[i][1] << " on " << pods[i][2];
   }
-  // Pod to pod across nodes, through both nodes' routes.
-  auto across = kubectl({"exec", pods[0][0], "--", "curl", "-s", "--max-time", "3",
-                         "http://" + pods[1][1] + ":8080/"});
-  EXPECT_EQ(across.output, "hello from " + pods[1][0]) << across.output;
+  // Pod to pod across nodes, through both nodes' routes (retried: a loaded host may take a
+  // while to run the exec).
+  runtime::CommandResult across;
+  EXPECT_TRUE(eventually(
+      [&] {
+        across = kubectl({"exec", pods[0][0], "--", "curl", "-s", "--max-time", "3",
+                          "http://" + pods[1][1] + ":8080/"});
+        return across.output == "hello from " + pods[1][0];
+      },
+      30s, 500ms))
+      << across.output;
   // Pod to another node's address (the master's API server port answers).
-  auto to_node = kubectl({"exec", pods[1][0], "--", "curl", "-sk", "--max-time", "3", "-o",
-                          "/dev/null", "-w", "%{http_code}",
-                          "https://" + cluster::nodeAddress(1) + ":6443/readyz"});
-  EXPECT_EQ(to_node.output, "200") << to_node.output;
+  runtime::CommandResult to_node;
+  EXPECT_TRUE(eventually(
+      [&] {
+        to_node = kubectl({"exec", pods[1][0], "--", "curl", "-sk", "--max-time", "3", "-o",
+                           "/dev/null", "-w", "%{http_code}",
+                           "https://" + cluster::nodeAddress(1) + ":6443/readyz"});
+        return to_node.output == "200";
+      },
+      30s, 500ms))
+      << to_node.output;
 }
 
 }  // namespace
