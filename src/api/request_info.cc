@@ -2,21 +2,10 @@
 
 #include <vector>
 
+#include "base/hex.h"
+
 namespace rampart::api {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 std::vector<std::string> splitPath(std::string_view path) {
   std::vector<std::string> parts;

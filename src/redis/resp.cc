@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "base/hex.h"
+
 namespace rampart::redis {
 
 namespace {
@@ -18,19 +20,6 @@ std::optional<int64_t> headerNumber(std::string_view text) {
     return std::nullopt;
   }
   return value;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 bool isSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }

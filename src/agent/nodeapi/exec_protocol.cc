@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/query_values.h"
+#include "base/hex.h"
 
 namespace rampart::agent::nodeapi {
 using json = nlohmann::json;
@@ -19,19 +20,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 Result<std::string> percentDecode(std::string_view text) {
