@@ -65,6 +65,20 @@ Result<Duration> durationFlag(const std::string& name, const std::string& text) 
   return d;
 }
 
+// Parses each named duration flag into its slot; the first bad one is the error.
+using DurationSlots =
+    std::vector<std::pair<const char*, std::pair<const std::string*, Duration*>>>;
+Result<void> parseDurations(const DurationSlots& slots) {
+  for (const auto& [name, slot] : slots) {
+    auto d = durationFlag(name, *slot.first);
+    if (!d) {
+      return fail(d.error());
+    }
+    *slot.second = *d;
+  }
+  return ok();
+}
+
 Result<chaos::ScenarioOptions> optionsFrom(const ChaosFlags& f) {
   chaos::ScenarioOptions o;
   o.scenario = f.scenario;
@@ -79,7 +93,7 @@ Result<chaos::ScenarioOptions> optionsFrom(const ChaosFlags& f) {
   if (f.seed_given) {
     o.seed = f.seed;
   }
-  const std::pair<const char*, std::pair<const std::string*, Duration*>> durations[] = {
+  DurationSlots durations = {
       {"before", {&f.before, &o.before}},
       {"after", {&f.after, &o.after}},
       {"freeze", {&f.freeze, &o.freeze}},
@@ -87,12 +101,8 @@ Result<chaos::ScenarioOptions> optionsFrom(const ChaosFlags& f) {
       {"etcd-down", {&f.etcd_down, &o.etcd_down}},
       {"recovery-timeout", {&f.recovery_timeout, &o.recovery_timeout}},
   };
-  for (const auto& [name, slot] : durations) {
-    auto d = durationFlag(name, *slot.first);
-    if (!d) {
-      return fail(d.error());
-    }
-    *slot.second = *d;
+  if (auto r = parseDurations(durations); !r) {
+    return fail(r.error());
   }
   o.cancel = &g_interrupted;
   return o;
@@ -165,24 +175,22 @@ int runClusterChaos(const ClusterChaosFlags& flags) {
   }
   o.kind = *kind;
   o.target = flags.target;
-  const std::pair<const char*, std::pair<const std::string*, Duration*>> durations[] = {
+  DurationSlots durations = {
       {"before", {&flags.before, &o.before}},
       {"duration", {&flags.duration, &o.duration}},
       {"after", {&flags.after, &o.after}},
       {"heal-timeout", {&flags.heal_timeout, &o.heal_timeout}},
   };
+  if (auto r = parseDurations(durations); !r) {
+    std::fprintf(stderr, "rampart chaos cluster: %s\n", r.error().message.c_str());
+    return kUsageError;
+  }
+  // Every wait of the run is bounded by these: keep them finite.
   for (const auto& [name, slot] : durations) {
-    auto d = durationFlag(name, *slot.first);
-    if (!d) {
-      std::fprintf(stderr, "rampart chaos cluster: %s\n", d.error().message.c_str());
-      return kUsageError;
-    }
-    // Every wait of the run is bounded by these: keep them finite.
-    if (*d > std::chrono::minutes(10)) {
+    if (*slot.second > std::chrono::minutes(10)) {
       std::fprintf(stderr, "rampart chaos cluster: --%s: at most 10m\n", name);
       return kUsageError;
     }
-    *slot.second = *d;
   }
   o.binary = runtime::selfExecutable();
   o.statefulset_history = flags.statefulset_history;

@@ -14,6 +14,7 @@
 #include "cluster/credentials.h"
 #include "cluster/status.h"
 #include "cluster/up.h"
+#include "runtime/process.h"
 
 namespace rampart::cli {
 namespace {
@@ -28,12 +29,6 @@ int failed(const std::string& command, const Error& error) {
   return error.code == ErrorCode::InvalidArgument || error.code == ErrorCode::PermissionDenied
              ? kUsageError
              : 1;
-}
-
-std::string selfBinary() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "rampart";
 }
 
 void progress(const std::string& line) {
@@ -77,7 +72,7 @@ int runUp(const UpFlags& flags) {
     return usage("up", "--timeout: " + timeout.error().message);
   }
   options.ready_timeout = *timeout;
-  options.binary = selfBinary();
+  options.binary = runtime::selfExecutable();
   options.progress = progress;
   auto report = cluster::up(options);
   if (!report) {
@@ -153,7 +148,7 @@ void addCluster(CLI::App& app, Action& action) {
         return usage("node add", "--role: " + role.error().message);
       }
       add->role = *role;
-      add->binary = selfBinary();
+      add->binary = runtime::selfExecutable();
       add->progress = progress;
       auto r = cluster::addNode(*add);
       return r ? 0 : failed("node add", r.error());

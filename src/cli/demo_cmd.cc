@@ -33,6 +33,7 @@
 #include "drill/election_drill.h"
 #include "net/http/server.h"
 #include "pg/lab.h"
+#include "runtime/process.h"
 
 namespace rampart::cli {
 namespace {
@@ -314,12 +315,6 @@ int runWeb(int port) {
   return 0;
 }
 
-std::string selfExe() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "rampart";
-}
-
 int runSeedDemo(const DemoFlags& flags) {
   if (::geteuid() != 0) {
     std::fprintf(stderr,
@@ -337,7 +332,7 @@ int runSeedDemo(const DemoFlags& flags) {
   std::fflush(stdout);
   drill::ClusterDrillOptions options;
   options.dir = dir + "/cluster";
-  options.binary = selfExe();
+  options.binary = runtime::selfExecutable();
   drill::ClusterDrill cluster(options);
   if (flags.keep) {
     cluster.keep();

@@ -103,6 +103,15 @@ struct ClusterDrill::State {
     return pods;
   }
 
+  // Web pods Ready and not terminating, on any node but `except`.
+  int readyWebPods(const std::string& except = "") const {
+    int ready = 0;
+    for (const auto& p : webPods()) {
+      ready += p.ready && !p.terminating && p.node != except ? 1 : 0;
+    }
+    return ready;
+  }
+
   std::string controllerHolder() const {
     auto lease =
         get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rampart-controller");
@@ -365,11 +374,7 @@ Result<void> ClusterDrill::killWorker() {
   Duration replaced{};
   bool done = false;
   while (std::chrono::steady_clock::now() - t0 < 30s) {
-    int ready_elsewhere = 0;
-    for (const auto& p : s.webPods()) {
-      ready_elsewhere += p.ready && !p.terminating && p.node != victim ? 1 : 0;
-    }
-    if (ready_elsewhere >= 3) {
+    if (s.readyWebPods(victim) >= 3) {
       replaced = std::chrono::steady_clock::now() - t0;
       done = true;
       break;
@@ -416,10 +421,7 @@ Result<void> ClusterDrill::drainWorker() {
   std::atomic<int> fewest{3};
   std::thread watcher([&] {
     while (watching) {
-      int ready = 0;
-      for (const auto& p : s.webPods()) {
-        ready += p.ready && !p.terminating ? 1 : 0;
-      }
+      int ready = s.readyWebPods();
       if (ready < fewest) {
         fewest = ready;
       }
@@ -446,11 +448,7 @@ Result<void> ClusterDrill::drainWorker() {
   // The evicted pod runs again elsewhere before the node is given back.
   auto until = std::chrono::steady_clock::now() + 30s;
   while (drained && std::chrono::steady_clock::now() < until) {
-    int ready = 0;
-    for (const auto& p : s.webPods()) {
-      ready += p.ready && !p.terminating ? 1 : 0;
-    }
-    if (ready >= 3) {
+    if (s.readyWebPods() >= 3) {
       break;
     }
     std::this_thread::sleep_for(50ms);
