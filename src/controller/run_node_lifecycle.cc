@@ -82,8 +82,13 @@ class NodeLifecycleReconciler : public Reconciler {
     view_ = ViewFreshness{};
   }
 
-  // Nodes by zone, and how many of them showed no sign of life within the grace (a node not
-  // yet observed counts as alive: its grace has not started).
+  // Nodes by zone, and how many of them are going quiet: no sign of life for half the grace (a
+  // node not yet observed counts as alive: its grace has not started). Half, not the whole
+  // grace, because nodes that die together do not all reach their grace together: renewals
+  // are staggered by up to a renew interval, and judging the first one while the others are a
+  // few hundred ms short of theirs would take it for a lone failure and evict its pods when
+  // the whole cluster is going quiet. A healthy node renews every 200 ms (grace 1 s), so half
+  // the grace is never reached by one that lives; counting more as down only holds evictions.
   std::map<std::string, ZoneHealth> zoneHealth(TimePoint now) const {
     std::map<std::string, ZoneHealth> zones;
     for (const auto& [key, node] : nodes_.items()) {
@@ -93,7 +98,7 @@ class NodeLifecycleReconciler : public Reconciler {
       ++health.nodes;
       auto probe = probes_.find(node.value("/metadata/name"_json_pointer, std::string()));
       if (probe != probes_.end() && probe->second.seen &&
-          now - probe->second.last_change > options_.node_lifecycle.grace) {
+          now - probe->second.last_change > options_.node_lifecycle.grace / 2) {
         ++health.down;
       }
     }
