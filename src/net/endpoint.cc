@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 namespace rampart::net {
@@ -97,6 +100,38 @@ Result<uint16_t> bindAndRelease(sockaddr_in addr) {
   return ntohs(addr.sin_port);
 }
 
+// Claims `port` against every other process that picks ports with pickFreePort: an abstract unix
+// socket named after the port (one namespace per network namespace, gone with its holder, no
+// files to clean up). Without it, two test processes running in parallel could both find a port
+// free and hand it to their servers, the second of which then fails to bind — or, worse, its
+// client talks to the first one's server. A claim is held until the process exits or until
+// kKeptClaims newer ones push it out, by which time its server has long bound the port.
+bool claimPort(uint16_t port) {
+  constexpr size_t kKeptClaims = 1024;
+  static std::mutex mutex;
+  static std::deque<int> claims;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return true;  // cannot claim: fall back to the bind test alone
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string name = "rampart-port-" + std::to_string(port);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    ::close(fd);
+    return false;  // another process (or this one) picked it
+  }
+  std::lock_guard lock(mutex);
+  claims.push_back(fd);
+  if (claims.size() > kKeptClaims) {
+    ::close(claims.front());
+    claims.pop_front();
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<uint16_t> pickFreePort(const std::string& host) {
@@ -115,7 +150,7 @@ Result<uint16_t> pickFreePort(const std::string& host) {
     std::uniform_int_distribution<unsigned> pick(kLowest, ephemeral - 1u);
     for (int attempt = 0; attempt < 50; ++attempt) {
       addr.sin_port = htons(static_cast<uint16_t>(pick(random)));
-      if (auto port = bindAndRelease(addr)) {
+      if (auto port = bindAndRelease(addr); port && claimPort(*port)) {
         return port;
       }
     }

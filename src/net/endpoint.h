@@ -29,8 +29,9 @@ struct Endpoint {
 Result<Endpoint> parseEndpoint(std::string_view text);
 
 // A TCP port on `host` that nothing holds right now, picked at random below the kernel's ephemeral
-// range (so outgoing connections cannot take it before it is used). Another process could still
-// bind it before the caller does: used only for processes that must be told their port up front
+// range (so outgoing connections cannot take it before it is used), and claimed for the life of
+// this process so no other caller of pickFreePort on this machine picks it too. A process that
+// does not use this function could still bind it before the caller does: used only for processes that must be told their port up front
 // (etcd members, postgres, lab load balancers), never for Rampart's own listeners in production.
 Result<uint16_t> pickFreePort(const std::string& host);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -101,6 +102,60 @@ TEST(PickFreePort, NeverPicksAPortThatIsListenedOn) {
   for (int fd : fds) {
     ::close(fd);
   }
+}
+
+TEST(PickFreePort, TwoProcessesPickingAtOnceNeverGetTheSamePort) {
+  // Two test processes pick ports for servers that bind them later; neither binds here, so only
+  // the claim keeps them apart. 800 picks each out of ~22k ports: about 28 shared ports expected
+  // by chance without it.
+  constexpr int kPicks = 800;
+  int to_parent[2];
+  int to_child[2];
+  ASSERT_EQ(::pipe(to_parent), 0);
+  ASSERT_EQ(::pipe(to_child), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<uint16_t> picked;
+    for (int i = 0; i < kPicks; ++i) {
+      auto port = pickFreePort("127.0.0.1");
+      picked.push_back(port ? *port : 0);
+    }
+    ssize_t n = ::write(to_parent[1], picked.data(), picked.size() * sizeof(uint16_t));
+    char done;
+    (void)!::read(to_child[0], &done, 1);  // keep the claims until the parent has picked
+    ::_exit(n == static_cast<ssize_t>(picked.size() * sizeof(uint16_t)) ? 0 : 1);
+  }
+  std::vector<uint16_t> theirs(kPicks);
+  size_t got = 0;
+  auto* bytes = reinterpret_cast<char*>(theirs.data());
+  while (got < theirs.size() * sizeof(uint16_t)) {
+    ssize_t n = ::read(to_parent[0], bytes + got, theirs.size() * sizeof(uint16_t) - got);
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<size_t>(n);
+  }
+  std::set<uint16_t> shared;
+  std::set<uint16_t> their_ports(theirs.begin(), theirs.end());
+  for (int i = 0; i < kPicks; ++i) {
+    auto port = pickFreePort("127.0.0.1");
+    ASSERT_TRUE(port) << port.error().message;
+    if (their_ports.contains(*port)) {
+      shared.insert(*port);
+    }
+  }
+  ASSERT_EQ(::write(to_child[1], "x", 1), 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) {
+    ::close(fd);
+  }
+  ASSERT_EQ(got, theirs.size() * sizeof(uint16_t));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_FALSE(their_ports.contains(0)) << "the child failed to pick";
+  EXPECT_TRUE(shared.empty()) << shared.size() << " ports picked by both processes, e.g. "
+                              << (shared.empty() ? 0 : *shared.begin());
 }
 
 TEST(PickFreePort, RejectsAHostThatIsNotAnIpv4Address) {
