@@ -56,8 +56,8 @@ asio::awaitable<ProbeResult> redisRoleProbe(asio::any_io_executor ex, std::strin
     co_return out;
   }
   const std::string request = redis::encodeCommand({"ROLE"});
-  auto [write_ec, written] =
-      co_await asio::async_write(socket, asio::buffer(request), asio::as_tuple(asio::use_awaitable));
+  auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request),
+                                                        asio::as_tuple(asio::use_awaitable));
   if (guard.expired()) {
     co_return failed("ROLE timed out");
   }
@@ -69,8 +69,8 @@ asio::awaitable<ProbeResult> redisRoleProbe(asio::any_io_executor ex, std::strin
   size_t total = 0;
   std::optional<redis::Reply> reply;
   while (!reply) {
-    auto [read_ec, n] = co_await socket.async_read_some(asio::buffer(buffer),
-                                                        asio::as_tuple(asio::use_awaitable));
+    auto [read_ec, n] =
+        co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
     if (guard.expired()) {
       co_return failed("ROLE timed out");
     }

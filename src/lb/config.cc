@@ -87,8 +87,9 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
       }
     }
   } else {
-    return fail(at(h, "type", "unknown check type '" + *type +
-                                  "' (use tcp, http, https, postgres, redis or none)"));
+    return fail(
+        at(h, "type",
+           "unknown check type '" + *type + "' (use tcp, http, https, postgres, redis or none)"));
   }
   auto path = h.string("path", out.probe.path);
   auto method = h.string("method", out.probe.method);

@@ -8,8 +8,9 @@ namespace rampart::redis {
 namespace {
 
 TEST(ReplyReaderTest, AReplySplitAcrossReadsIsReturnedOnceComplete) {
-  const std::string role = "*3\r\n$6\r\nmaster\r\n:42\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6380"
-                           "\r\n$2\r\n40\r\n";
+  const std::string role =
+      "*3\r\n$6\r\nmaster\r\n:42\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n6380"
+      "\r\n$2\r\n40\r\n";
   for (size_t cut = 1; cut < role.size(); ++cut) {
     ReplyReader reader;
     reader.feed(role.substr(0, cut));

@@ -72,7 +72,8 @@ Result<std::string> renderServerConfig(const ServerConfig& config, StartRole rol
   std::ostringstream out;
   out << "# Written by rampart before every start: edits here are lost.\n"
       << "port " << config.port << "\n"
-      << "bind " << *bind << "\n"
+      << "bind " << *bind
+      << "\n"
       // No AUTH yet: the member serves whoever reaches its bind address (the group's network).
       << "protected-mode no\n"
       << "dir " << *dir << "\n"
@@ -91,8 +92,7 @@ Result<std::string> renderServerConfig(const ServerConfig& config, StartRole rol
     out << "replica-announce-ip " << *announce << "\n";
   }
   // A fenced start refuses writes from the first command on (see server.h).
-  int min_replicas =
-      role == StartRole::Fenced ? kFencedMinReplicas : config.min_replicas_to_write;
+  int min_replicas = role == StartRole::Fenced ? kFencedMinReplicas : config.min_replicas_to_write;
   out << "min-replicas-to-write " << min_replicas << "\n"
       << "min-replicas-max-lag " << config.min_replicas_max_lag_s << "\n";
   if (role == StartRole::Replica) {
@@ -200,7 +200,9 @@ Result<void> Server::start(StartRole role, const std::optional<net::Endpoint>& m
       pid_ = -1;
       client_.reset();
       return fail(ErrorCode::DeadlineExceeded, "redis-server ", endpoint().hostPort(),
-                  " did not answer PING within ", std::to_string(static_cast<int64_t>(toMillis(timeout))), " ms: ", tail(logFile(), 600));
+                  " did not answer PING within ",
+                  std::to_string(static_cast<int64_t>(toMillis(timeout))),
+                  " ms: ", tail(logFile(), 600));
     }
     std::this_thread::sleep_for(std::min<Duration>(20ms, left(deadline)));
   }
@@ -214,7 +216,8 @@ Result<void> Server::stop(Duration timeout) {
   pid_t pid = pid_;
   pid_ = -1;
   if (!runtime::terminate(pid, timeout)) {
-    return fail(ErrorCode::Internal, "redis-server pid ", std::to_string(pid), " did not exit after SIGKILL");
+    return fail(ErrorCode::Internal, "redis-server pid ", std::to_string(pid),
+                " did not exit after SIGKILL");
   }
   return {};
 }
@@ -264,8 +267,7 @@ Result<void> Server::promote(Duration timeout) {
 }
 
 Result<void> Server::follow(const net::Endpoint& master, Duration timeout) {
-  return expectOk({"REPLICAOF", master.host, std::to_string(master.port)},
-                  clock_->now() + timeout);
+  return expectOk({"REPLICAOF", master.host, std::to_string(master.port)}, clock_->now() + timeout);
 }
 
 Result<void> Server::fence(Duration timeout) {
@@ -286,8 +288,8 @@ Result<Position> Server::position(Duration timeout) {
   }
   auto role = parseRole(*reply);
   if (!role) {
-    return fail(ErrorCode::Internal, "redis ", endpoint().hostPort(), ": ROLE: ",
-                role.error().message);
+    return fail(ErrorCode::Internal, "redis ", endpoint().hostPort(),
+                ": ROLE: ", role.error().message);
   }
   Position out;
   if (auto* m = std::get_if<MasterRole>(&*role)) {

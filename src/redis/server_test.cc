@@ -81,9 +81,9 @@ TEST(RenderServerConfigTest, AFencedStartRefusesWritesFromTheFirstCommand) {
   auto text = renderServerConfig(member(), StartRole::Fenced);
   ASSERT_TRUE(text) << text.error().message;
   auto all = lines(*text);
-  EXPECT_EQ(withKey(all, "min-replicas-to-write"),
-            std::vector<std::string>{"min-replicas-to-write " +
-                                     std::to_string(kFencedMinReplicas)});
+  EXPECT_EQ(
+      withKey(all, "min-replicas-to-write"),
+      std::vector<std::string>{"min-replicas-to-write " + std::to_string(kFencedMinReplicas)});
   EXPECT_TRUE(has(all, "min-replicas-max-lag 10"));
   EXPECT_TRUE(withKey(all, "replicaof").empty());
 }
@@ -121,8 +121,7 @@ TEST(RenderServerConfigTest, ValuesRedisConfCannotCarryAreRefused) {
     ASSERT_FALSE(text) << *text;
     EXPECT_EQ(text.error().code, ErrorCode::InvalidArgument);
   }
-  EXPECT_FALSE(
-      renderServerConfig(member(), StartRole::Replica, net::Endpoint{"10.0.0.2\n", 7002}));
+  EXPECT_FALSE(renderServerConfig(member(), StartRole::Replica, net::Endpoint{"10.0.0.2\n", 7002}));
 }
 
 }  // namespace

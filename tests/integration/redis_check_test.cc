@@ -70,10 +70,9 @@ TEST_F(RedisCheckTest, TheWriteVipFollowsTheMasterAndTheReadVipTheReplicaAcrossA
   std::string check = "interval: 50ms, timeout: 300ms, rise: 1, fall: 1, initial_state: down";
   ASSERT_NO_FATAL_FAILURE(startLbWithConfig(
       "virtual_servers:\n"
-      "  - name: write\n    listen: " + vip_.toString() +
-      "\n    on_down: close\n    health: { type: redis, role: master, " + check + " }\n" +
-      backends +
-      "  - name: read\n    listen: " + read_vip_.toString() +
+      "  - name: write\n    listen: " +
+      vip_.toString() + "\n    on_down: close\n    health: { type: redis, role: master, " + check +
+      " }\n" + backends + "  - name: read\n    listen: " + read_vip_.toString() +
       "\n    on_down: close\n    health: { type: redis, role: replica, " + check + " }\n" +
       backends));
 

@@ -27,7 +27,9 @@ namespace {
 using namespace std::chrono_literals;
 using rampart::testing::eventually;
 
-bool redisInstalled() { return runtime::runCommand({"redis-server", "--version"}, 10s).exit_code == 0; }
+bool redisInstalled() {
+  return runtime::runCommand({"redis-server", "--version"}, 10s).exit_code == 0;
+}
 
 class RedisServerTest : public ::testing::Test {
  protected:
@@ -121,8 +123,8 @@ TEST_F(RedisServerTest, ASwitchoverPromotesAReplicaRepointsTheOthersAndLosesNoth
     EXPECT_EQ(get(*b, "k" + std::to_string(i)), "v" + std::to_string(i));
   }
   ASSERT_TRUE(eventually([&] { return set(*b, "after", "1") == "OK"; }, 15s, 50ms));
-  EXPECT_TRUE(eventually([&] { return get(*a, "after") == "1" && get(*c, "after") == "1"; }, 15s,
-                         50ms));
+  EXPECT_TRUE(
+      eventually([&] { return get(*a, "after") == "1" && get(*c, "after") == "1"; }, 15s, 50ms));
   EXPECT_EQ(set(*a, "x", "y").rfind("READONLY", 0), 0u) << "the old master must be a replica";
 }
 
