@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <variant>
 
@@ -193,7 +194,11 @@ Result<void> Server::start(StartRole role, const std::optional<net::Endpoint>& m
     }
     auto remaining = left(deadline);
     if (isAlive(std::min<Duration>(remaining, 1s))) {
-      return {};
+      // Another server on the port (ours then fails to bind and exits) must not pass for ours.
+      auto ours = answersAs(pid_, std::max<Duration>(left(deadline), 100ms));
+      if (ours && *ours) {
+        return {};
+      }
     }
     if (clock_->now() >= deadline) {
       runtime::terminate(pid_, 1s);
@@ -304,6 +309,24 @@ Result<Position> Server::position(Duration timeout) {
                 " is a Sentinel, not a data server");
   }
   return out;
+}
+
+Result<bool> Server::answersAs(pid_t pid, Duration timeout) {
+  auto reply = call({"INFO", "server"}, clock_->now() + timeout);
+  if (!reply) {
+    return fail(reply.error());
+  }
+  if (reply->type != Reply::Type::String) {
+    return false;
+  }
+  static constexpr std::string_view kField = "\nprocess_id:";
+  auto at = reply->str.find(kField);
+  if (at == std::string::npos) {
+    return false;
+  }
+  auto value = reply->str.substr(at + kField.size());
+  value = value.substr(0, value.find_first_of("\r\n"));
+  return value == std::to_string(pid);
 }
 
 bool Server::isAlive(Duration timeout) {

@@ -125,6 +125,8 @@ class Server {
   Result<void> start(StartRole role, const std::optional<net::Endpoint>& master, Duration timeout);
   Result<Reply> call(const std::vector<std::string>& argv, TimePoint deadline);
   Result<void> expectOk(const std::vector<std::string>& argv, TimePoint deadline);
+  // Whether the server on the endpoint is process `pid` (INFO server's process_id).
+  Result<bool> answersAs(pid_t pid, Duration timeout);
   Duration left(TimePoint deadline) const;
 
   ServerConfig config_;

@@ -201,6 +201,23 @@ TEST_F(RedisServerTest, StartingTwiceFailsAndStopEndsTheProcess) {
   EXPECT_EQ(get(*a, "durable"), "1");
 }
 
+TEST_F(RedisServerTest, AStartOnAPortAnotherServerHoldsFailsInsteadOfTakingItForOurs) {
+  auto a = member("a", 0);
+  ASSERT_TRUE(a->startAsMaster(20s));
+  ServerConfig config;
+  config.dir = dir_.path() + "/b";
+  config.port = a->endpoint().port;
+  config.min_replicas_to_write = 0;
+  Server b(config);
+  auto started = b.startAsMaster(10s);
+  ASSERT_FALSE(started) << "b took a's server for its own";
+  EXPECT_EQ(started.error().code, ErrorCode::Unavailable) << started.error().message;
+  EXPECT_NE(started.error().message.find("exited while starting"), std::string::npos)
+      << started.error().message;
+  EXPECT_FALSE(b.running());
+  EXPECT_TRUE(a->isAlive(1s));
+}
+
 TEST_F(RedisServerTest, TheDestructorStopsTheServer) {
   pid_t pid = -1;
   {
