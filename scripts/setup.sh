@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libexpected-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libssl-dev openssl postgresql-15 etcd-server etcd-client
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server python3-redis
   iproute2 nftables conntrack procps curl
   clang-14 libclang-rt-14-dev
 )

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "health/pg_probe.h"
+#include "health/redis_probe.h"
 #include "net/http/client.h"
 #include "net/resource_errors.h"
 #include "runtime/deadline.h"
@@ -107,6 +108,8 @@ asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spe
   } else if (spec.kind == ProbeSpec::Kind::Postgres) {
     PgRoleCheck check{spec.pg_role, spec.pg_user, spec.pg_database};
     result = co_await pgRoleProbe(executor, check, target, spec.timeout);
+  } else if (spec.kind == ProbeSpec::Kind::Redis) {
+    result = co_await redisRoleProbe(executor, spec.redis_role, target, spec.timeout);
   } else {
     result = co_await httpProbe(executor, spec, target);
   }

@@ -10,6 +10,7 @@
 //         writable primary. `promoting_status` and `draining_status` (Rampart's
 //         /primary?promoting answers 202 on a member being promoted, 307 on a leader handing
 //         over) are never a pass: the probe reports them as `promoting` or `draining` instead.
+//   postgres, redis: the member's role (pg_probe.h, redis_probe.h).
 // A probe that fails while this process cannot open a socket itself (EMFILE and kin) is
 // `inconclusive`, not failed: the balancer must not mark a healthy backend down for its own
 // exhaustion.
@@ -26,7 +27,7 @@
 namespace rampart::health {
 
 struct ProbeSpec {
-  enum class Kind { Tcp, Http, Postgres };
+  enum class Kind { Tcp, Http, Postgres, Redis };
   Kind kind = Kind::Tcp;
   bool tls = false;  // http over TLS (https)
   Duration timeout = std::chrono::seconds(1);
@@ -41,6 +42,8 @@ struct ProbeSpec {
   std::string pg_role = "primary";
   std::string pg_user = "postgres";
   std::string pg_database = "postgres";
+  // Redis: pass when the server's ROLE is `redis_role`, master or replica (see redis_probe.h).
+  std::string redis_role = "master";
 };
 
 struct ProbeResult {

@@ -71,9 +71,25 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
     out.probe.pg_role = *role;
     out.probe.pg_user = *user;
     out.probe.pg_database = *database;
+  } else if (*type == "redis") {
+    out.probe.kind = health::ProbeSpec::Kind::Redis;
+    auto role = h.string("role", "master");
+    if (!role) {
+      return fail(role.error());
+    }
+    if (*role != "master" && *role != "replica") {
+      return fail(at(h, "role", "expected master or replica, got '" + *role + "'"));
+    }
+    out.probe.redis_role = *role;
+    for (const char* field : {"user", "database"}) {
+      if (h.has(field)) {
+        return fail(at(h, field, "needs a postgres check (a redis check has no user)"));
+      }
+    }
   } else {
-    return fail(at(h, "type",
-                   "unknown check type '" + *type + "' (use tcp, http, https, postgres or none)"));
+    return fail(
+        at(h, "type",
+           "unknown check type '" + *type + "' (use tcp, http, https, postgres, redis or none)"));
   }
   auto path = h.string("path", out.probe.path);
   auto method = h.string("method", out.probe.method);

@@ -20,8 +20,9 @@
 //       protocol: tcp                # | postgres: may connect clients early to a promoting member
 //       promotion_wait: 3s           # postgres: longest a client's statements wait for it
 //       health:
-//         type: http                 # | https | tcp | postgres | none
-//         role: primary              # postgres: pass only as primary (or replica)
+//         type: http                 # | https | tcp | postgres | redis | none
+//         role: primary              # postgres: pass only as primary (or replica);
+//                                    # redis: master (default) or replica, by ROLE
 //         path: /healthz
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status

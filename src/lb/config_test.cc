@@ -205,3 +205,74 @@ TEST(LbConfig, AnUnknownProtocolIsNamed) {
 
 }  // namespace
 }  // namespace rampart::lb
+
+namespace rampart::lb {
+namespace {
+
+const char* kRedisVip = R"(virtual_servers:
+  - name: redis-write
+    listen: 127.0.0.100:6379
+    on_down: close
+    health:
+      type: redis
+      role: master
+      timeout: 300ms
+    backends:
+      - address: 127.0.0.11:6379
+      - address: 127.0.0.12:6379
+)";
+
+TEST(LbConfig, ARedisCheckPassesByRoleMasterByDefault) {
+  auto c = parse(kRedisVip);
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& probe = c->virtual_servers[0].health.probe;
+  EXPECT_EQ(probe.kind, health::ProbeSpec::Kind::Redis);
+  EXPECT_EQ(probe.redis_role, "master");
+  EXPECT_EQ(probe.timeout, 300ms);
+
+  std::string replica = kRedisVip;
+  replica.replace(replica.find("role: master"), 12, "role: replica");
+  auto r = parse(replica);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->virtual_servers[0].health.probe.redis_role, "replica");
+
+  std::string unset = kRedisVip;
+  unset.erase(unset.find("      role: master\n"), 19);
+  auto u = parse(unset);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->virtual_servers[0].health.probe.redis_role, "master");
+}
+
+TEST(LbConfig, ARedisRoleOtherThanMasterOrReplicaIsRefusedWithItsLine) {
+  std::string bad = kRedisVip;
+  bad.replace(bad.find("role: master"), 12, "role: primary");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:7:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("health.role: expected master or replica, got 'primary'"),
+            std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, ARedisCheckRefusesPostgresFields) {
+  std::string bad = kRedisVip;
+  bad.replace(bad.find("role: master"), 12, "user: app");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:7:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("health.user: needs a postgres check"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, AnUnknownCheckTypeListsRedis) {
+  std::string bad = kRedisVip;
+  bad.replace(bad.find("type: redis"), 11, "type: memcached");
+  auto c = parse(bad);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:6:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("postgres, redis or none"), std::string::npos)
+      << c.error().message;
+}
+
+}  // namespace
+}  // namespace rampart::lb

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <utility>
 
+#include "redis/reply_reader.h"
+
 namespace rampart::redis {
 
 namespace {
@@ -34,35 +36,6 @@ timeval timevalFor(Duration left) {
 
 std::string millis(Duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
-}
-
-Result<Reply> convert(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STATUS:
-      return Reply::status(std::string(r->str, r->len));
-    case REDIS_REPLY_ERROR:
-      return Reply::error(std::string(r->str, r->len));
-    case REDIS_REPLY_INTEGER:
-      return Reply::integerValue(r->integer);
-    case REDIS_REPLY_STRING:
-      return Reply::string(std::string(r->str, r->len));
-    case REDIS_REPLY_NIL:
-      return Reply::nil();
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> items;
-      items.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) {
-        auto item = convert(r->element[i]);
-        if (!item) {
-          return item;
-        }
-        items.push_back(std::move(*item));
-      }
-      return Reply::array(std::move(items));
-    }
-    default:
-      return fail(ErrorCode::Internal, "reply of unknown type ", std::to_string(r->type));
-  }
 }
 
 }  // namespace
@@ -222,7 +195,7 @@ Result<Reply> Client::command(const std::vector<std::string>& argv, Duration tim
     }
   }
   auto* reply = static_cast<redisReply*>(raw);
-  auto converted = convert(reply);
+  auto converted = fromHiredis(reply);
   freeReplyObject(reply);
   if (!converted) {
     broken_ = true;

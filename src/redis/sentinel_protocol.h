@@ -11,8 +11,9 @@
 // Sentinel's "unknown command" (or "unknown subcommand") error. Deliberate differences: RESP2
 // only (HELLO 3 answers NOPROTO, so clients stay on RESP2); no users or passwords (AUTH with a
 // password fails as on a Sentinel without requirepass). Not yet answered, though real Sentinel
-// does: SUBSCRIBE (the +switch-master events), INFO, and the Sentinel-to-Sentinel and admin
-// subcommands (IS-MASTER-DOWN-BY-ADDR, MYID, MONITOR, SET, FAILOVER, ...).
+// does: INFO, and the Sentinel-to-Sentinel and admin subcommands (IS-MASTER-DOWN-BY-ADDR, MYID,
+// MONITOR, SET, FAILOVER, ...). Pub/sub (SUBSCRIBE, the +switch-master events) is
+// sentinel_pubsub.h, which SentinelServer consults before this.
 // Thread-safe: the functions keep no state; a SentinelSession belongs to one connection.
 
 #include <cstdint>
