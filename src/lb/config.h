@@ -21,6 +21,12 @@
 //       promotion_wait: 3s           # postgres: longest a client's statements wait for it
 //       health:
 //         type: http                 # | https | tcp | postgres | none
+//         tls: { ca: ca.pem, cert: lb.pem, key: lb-key.pem, server_name: m1 }
+//                                    # https only, every key optional: cert/key are presented as
+//                                    # the client certificate (a backend that requires one, e.g.
+//                                    # a pg REST API with rest.tls.client_auth); with ca the
+//                                    # backend's certificate is verified (name: server_name, else
+//                                    # its address), without it not (lvscare's default)
 //         role: primary              # postgres: pass only as primary (or replica)
 //         path: /healthz
 //         status: 200-399            # accepted status range
