@@ -508,7 +508,9 @@ void addPg(CLI::App& app, Action& action) {
     }
   });
   auto with_config = [flags](CLI::App* sub) {
-    sub->add_option("--config", flags->config_file, "any member's config file (YAML)");
+    sub->add_option("--config", flags->config_file,
+                    "a member's config file (YAML): etcd access, and the REST token, TLS and "
+                    "address the operator calls use");
     sub->add_option("--cacert", flags->cacert, "etcd: verify members with this CA bundle");
     sub->add_option("--cert", flags->cert, "etcd: client certificate (with --key)");
     sub->add_option("--key", flags->key, "etcd: client certificate's key");

@@ -457,11 +457,23 @@ TEST_F(PgRest, CliWithAWrongTokenIsRefusedNamingTheMemberAndWritesNothing) {
             std::string::npos)
       << r.output;
   EXPECT_FALSE(readKey(keys.config())) << "a refused pause was written";
-  // The same for a (forced) failover: refused, no request in etcd.
-  r = runtime::runCommand({RAMPART_BINARY, "pg", "failover", "--to", "m1", "--token-file", wrong,
+  // The same for a forced failover to a member etcd lists (an entry only: the command's own
+  // checks pass, the member refuses the token): no request in etcd.
+  pg::MemberStatus m2;
+  m2.name = "m2";
+  m2.host = "127.0.0.1";
+  m2.port = 1;
+  m2.role = "replica";
+  m2.state = "stopped";
+  putKey(keys.member("m2"), pg::encode(m2));
+  r = runtime::runCommand({RAMPART_BINARY, "pg", "failover", "--to", "m2", "--token-file", wrong,
                            "--config", config_file_},
                           30s);
-  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("m1 (https://127.0.0.1:" + std::to_string(rest_.port) +
+                          ") refused the operator credential (HTTP 401)"),
+            std::string::npos)
+      << r.output;
   EXPECT_FALSE(readKey(keys.switchover())) << r.output;
 }
 
