@@ -18,8 +18,8 @@
 #include "pg/lab.h"
 #include "pg/manager.h"
 #include "pg/operator_call.h"
-#include "pg/validate.h"
 #include "pg/state.h"
+#include "pg/validate.h"
 #include "runtime/daemon.h"
 #include "runtime/secret_file.h"
 #include "store/etcd_store.h"
@@ -307,8 +307,7 @@ int callCluster(const PgFlags& flags, const pg::MemberConfig& config, const Clus
   // write (5 s, pg/rest.h), so a slow but working member is not given up on.
   request->per_member = std::max<Duration>(
       timeout / static_cast<int64_t>(std::max<size_t>(targets.size(), 1)), std::chrono::seconds(1));
-  auto answer =
-      pg::callMembers(targets, *request, std::chrono::steady_clock::now() + timeout);
+  auto answer = pg::callMembers(targets, *request, std::chrono::steady_clock::now() + timeout);
   if (!answer) {
     std::fprintf(stderr, "rampart pg: %s\n", answer.error().message.c_str());
     if (answer.error().code != ErrorCode::FailedPrecondition) {
@@ -432,7 +431,8 @@ int runMemberAction(const PgFlags& flags, const std::string& path) {
   asio::io_context io;
   net::http::Client client(io.get_executor(), credentials->tls);
   auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
-    net::http::Request request{"POST", path, {{"Authorization", "Bearer " + credentials->token}}, ""};
+    net::http::Request request{
+        "POST", path, {{"Authorization", "Bearer " + credentials->token}}, ""};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     co_return co_await client.fetch(rest, std::move(request), deadline);
   };
@@ -545,8 +545,9 @@ void addPg(CLI::App& app, Action& action) {
   with_config(switchover);
   with_rest(switchover);
   switchover->footer(kNoMemberAnswers);
-  switchover->add_option("--timeout", flags->timeout,
-                         "how long to try the members (then the handover gets at least 30 s)")
+  switchover
+      ->add_option("--timeout", flags->timeout,
+                   "how long to try the members (then the handover gets at least 30 s)")
       ->capture_default_str();
   switchover->add_option("--to", flags->to, "candidate (default: the best synchronous replica)");
   switchover->callback(
@@ -556,8 +557,9 @@ void addPg(CLI::App& app, Action& action) {
   with_config(failover);
   with_rest(failover);
   failover->footer(kNoMemberAnswers);
-  failover->add_option("--timeout", flags->timeout,
-                       "how long to try the members (then the promotion gets at least 30 s)")
+  failover
+      ->add_option("--timeout", flags->timeout,
+                   "how long to try the members (then the promotion gets at least 30 s)")
       ->capture_default_str();
   failover->add_option("--to", flags->to, "the member to promote")->required();
   failover->callback(

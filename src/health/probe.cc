@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "health/pg_probe.h"

@@ -230,9 +230,9 @@ std::string withHealth(const std::string& health) {
 
 TEST(LbConfig, AnHttpsCheckReadsItsClientCertificateAndCa) {
   CheckPki pki;
-  auto c = parse(withHealth("      type: https\n      path: /primary\n      tls: { ca: " +
-                            pki.ca() + ", cert: " + pki.cert() + ", key: " + pki.key() +
-                            ", server_name: m1 }\n"));
+  auto c =
+      parse(withHealth("      type: https\n      path: /primary\n      tls: { ca: " + pki.ca() +
+                       ", cert: " + pki.cert() + ", key: " + pki.key() + ", server_name: m1 }\n"));
   ASSERT_TRUE(c) << c.error().message;
   const auto& probe = c->virtual_servers[0].health.probe;
   EXPECT_TRUE(probe.tls);
@@ -279,8 +279,8 @@ TEST(LbConfig, CheckTlsWithACertWithoutItsKeyIsRefused) {
 
 TEST(LbConfig, CheckTlsWithAKeyThatDoesNotMatchItsCertificateIsRefusedWithFileAndLine) {
   CheckPki pki;
-  auto c = parse(withHealth("      type: https\n      tls: { cert: " + pki.cert() + ", key: " +
-                            pki.dir.path() + "/other-key.pem }\n"));
+  auto c = parse(withHealth("      type: https\n      tls: { cert: " + pki.cert() +
+                            ", key: " + pki.dir.path() + "/other-key.pem }\n"));
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("lb.yaml:6:12: virtual_servers[0].health.tls:"),
             std::string::npos)

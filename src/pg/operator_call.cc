@@ -59,8 +59,7 @@ std::vector<OperatorTarget> operatorTargets(const OperatorIdentity& identity,
   return out;
 }
 
-AnswerVerdict judgeAnswer(const OperatorTarget& target,
-                          const Result<net::http::Response>& answer) {
+AnswerVerdict judgeAnswer(const OperatorTarget& target, const Result<net::http::Response>& answer) {
   std::string who = describe(target);
   if (!answer) {
     const auto& e = answer.error();
@@ -99,8 +98,8 @@ AnswerVerdict judgeAnswer(const OperatorTarget& target,
                              (status == 504 ? " (the outcome is unknown)" : "")};
   }
   // 400, 409 and the rest: the request itself was refused; another member would refuse it too.
-  return AnswerVerdict{false, false, who + " refused the request (" + code + "): " +
-                                         reasonIn(answer->body)};
+  return AnswerVerdict{false, false,
+                       who + " refused the request (" + code + "): " + reasonIn(answer->body)};
 }
 
 Result<OperatorAnswer> callMembers(const std::vector<OperatorTarget>& targets,

@@ -43,9 +43,9 @@ struct OperatorTarget {
 
 // Who the operator is and how the members are reached.
 struct OperatorIdentity {
-  std::string member;      // the member whose config file was given
-  net::Endpoint rest;      // its REST address from that file (tls set with rest.tls)
-  bool rest_tls = false;   // rest.tls: members' certificates are verified against its CA
+  std::string member;     // the member whose config file was given
+  net::Endpoint rest;     // its REST address from that file (tls set with rest.tls)
+  bool rest_tls = false;  // rest.tls: members' certificates are verified against its CA
 };
 
 // The members to ask, in order: the leader first, then the others by name. A member of the
@@ -61,14 +61,13 @@ struct AnswerVerdict {
   bool try_next = false;  // this member could not take it; another one may
   std::string message;    // names the member and its address, and why
 };
-AnswerVerdict judgeAnswer(const OperatorTarget& target,
-                          const Result<net::http::Response>& answer);
+AnswerVerdict judgeAnswer(const OperatorTarget& target, const Result<net::http::Response>& answer);
 
 struct OperatorRequest {
-  std::string path;   // /switchover, /failover, /pause, /resume
-  std::string body;   // JSON, or ""
-  std::string token;  // the operator credential
-  net::TlsFiles tls;  // {ca, cert, key} with rest.tls
+  std::string path;                               // /switchover, /failover, /pause, /resume
+  std::string body;                               // JSON, or ""
+  std::string token;                              // the operator credential
+  net::TlsFiles tls;                              // {ca, cert, key} with rest.tls
   Duration per_member = std::chrono::seconds(6);  // one member's share of the deadline
 };
 

@@ -27,10 +27,9 @@ std::vector<std::string> names(const std::vector<OperatorTarget>& targets) {
 
 TEST(OperatorTargets, WithRestTlsTheLeaderComesFirstThenTheOthersByName) {
   OperatorIdentity me{"m1", net::Endpoint{"127.0.0.1", 8001, true}, true};
-  std::map<std::string, MemberStatus> members = {
-      {"m1", member("m1", "https://10.0.0.1:8001")},
-      {"m2", member("m2", "https://127.0.0.1:8002")},
-      {"m3", member("m3", "https://127.0.0.1:8003")}};
+  std::map<std::string, MemberStatus> members = {{"m1", member("m1", "https://10.0.0.1:8001")},
+                                                 {"m2", member("m2", "https://127.0.0.1:8002")},
+                                                 {"m3", member("m3", "https://127.0.0.1:8003")}};
   auto targets = operatorTargets(me, "m3", members);
   EXPECT_EQ(names(targets), (std::vector<std::string>{"m3", "m1", "m2"}));
   // The own member at the address of its file, not the one etcd lists.

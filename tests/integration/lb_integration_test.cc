@@ -311,8 +311,7 @@ TEST_F(LbTest, HttpsCheckWithAClientCertificateFindsABackendThatRequiresOneUpAnd
   net::CertificateSpec backend_cert;
   backend_cert.common_name = "m1";
   backend_cert.ip_addresses = {"127.0.0.1"};
-  ASSERT_TRUE(
-      net::issueCertificate(pki, backend_cert, pki + "/m1.pem", pki + "/m1-key.pem"));
+  ASSERT_TRUE(net::issueCertificate(pki, backend_cert, pki + "/m1.pem", pki + "/m1-key.pem"));
   net::CertificateSpec lb_cert;
   lb_cert.common_name = "lb";
   ASSERT_TRUE(net::issueCertificate(pki, lb_cert, pki + "/lb.pem", pki + "/lb-key.pem"));
@@ -330,11 +329,11 @@ TEST_F(LbTest, HttpsCheckWithAClientCertificateFindsABackendThatRequiresOneUpAnd
            "      tls: " +
            tls + "\n    backends:\n      - address: " + backend->toString() + "\n";
   };
-  startLbWithConfig("virtual_servers:\n" +
-                    vs("with-cert", vip_,
-                       "{ ca: " + pki + "/ca.pem, cert: " + pki + "/lb.pem, key: " + pki +
-                           "/lb-key.pem }") +
-                    vs("without-cert", second_vip, "{ ca: " + pki + "/ca.pem }"));
+  startLbWithConfig(
+      "virtual_servers:\n" +
+      vs("with-cert", vip_,
+         "{ ca: " + pki + "/ca.pem, cert: " + pki + "/lb.pem, key: " + pki + "/lb-key.pem }") +
+      vs("without-cert", second_vip, "{ ca: " + pki + "/ca.pem }"));
   auto backendOf = [&](const std::string& vs_name) {
     auto st = status();
     if (st.is_object()) {

@@ -424,8 +424,8 @@ TEST_F(PgRest, CliSwitchoverOverRestTlsWithClientAuthWorksWithoutEtcdAccess) {
   ASSERT_TRUE(eventually(
       [&] {
         auto kv = readKey(keys.sync());
-        auto sync = kv ? pg::decodeSyncState(kv->value) : Result<pg::SyncState>(fail(
-                                                              ErrorCode::NotFound, "no sync key"));
+        auto sync = kv ? pg::decodeSyncState(kv->value)
+                       : Result<pg::SyncState>(fail(ErrorCode::NotFound, "no sync key"));
         return sync && std::count(sync->members.begin(), sync->members.end(), "m2") > 0;
       },
       60s))
