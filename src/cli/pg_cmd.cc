@@ -10,13 +10,16 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "net/http/client.h"
 #include "pg/config.h"
 #include "pg/lab.h"
 #include "pg/manager.h"
+#include "pg/operator_call.h"
 #include "pg/state.h"
+#include "pg/validate.h"
 #include "runtime/daemon.h"
 #include "runtime/secret_file.h"
 #include "store/etcd_store.h"
@@ -42,6 +45,12 @@ struct PgFlags {
   std::string key;
   std::string user;
   std::string password_file;
+  // The operator's REST credentials for switchover, failover, pause and resume; each overrides
+  // the config file's (rest.token / token_file; rest.tls cert and key).
+  std::string token_file;
+  std::string rest_cert;
+  std::string rest_key;
+  std::string timeout = "20s";
 };
 
 int usage(const std::string& message) {
@@ -127,21 +136,6 @@ Result<ClusterKeys> readCluster(const pg::MemberConfig& config) {
   return out;
 }
 
-Result<void> putKey(const pg::MemberConfig& config, const std::string& key,
-                    const std::string& value) {
-  asio::io_context io;
-  store::EtcdStore store(io.get_executor(), operatorEtcdOptions(config));
-  auto work = [&]() -> asio::awaitable<Result<store::PutResponse>> {
-    store::PutRequest put{key, value};
-    co_return co_await store.put(std::move(put));
-  };
-  auto r = testing::runLoop(io, work());
-  if (!r) {
-    return fail(r.error());
-  }
-  return ok();
-}
-
 int runList(const PgFlags& flags) {
   auto config = loadConfig(flags);
   if (!config) {
@@ -187,12 +181,14 @@ int runList(const PgFlags& flags) {
   return 0;
 }
 
+Result<ClusterKeys> readClusterView(const pg::MemberConfig& config);
+
 // Waits until someone other than `old_leader` holds the key and answers /primary.
 int waitNewLeader(const pg::MemberConfig& config, const std::string& old_leader,
                   const std::string& wanted, Duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto cluster = readCluster(config);
+    auto cluster = readClusterView(config);
     if (cluster && !cluster->leader.empty() && cluster->leader != old_leader &&
         (wanted.empty() || cluster->leader == wanted) && cluster->members.count(cluster->leader) &&
         cluster->members[cluster->leader].role == "primary") {
@@ -205,15 +201,150 @@ int waitNewLeader(const pg::MemberConfig& config, const std::string& old_leader,
   return 1;
 }
 
+// The cluster as its members see it, for an operator who cannot read etcd: GET /cluster from the
+// member whose config file was given (its address from that file).
+Result<ClusterKeys> readClusterFromMember(const pg::MemberConfig& config) {
+  net::Endpoint rest = config.rest;
+  rest.tls = config.restTls();
+  asio::io_context io;
+  net::http::Client client(io.get_executor(), config.restClientTls());
+  auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
+    net::http::Request request{"GET", "/cluster", {}, ""};
+    co_return co_await client.fetch(rest, std::move(request),
+                                    std::chrono::steady_clock::now() + std::chrono::seconds(3));
+  };
+  auto response = testing::runLoop(io, work());
+  if (!response) {
+    return fail(response.error());
+  }
+  auto j = json::parse(response->body, nullptr, false);
+  if (response->status != 200 || !j.is_object() || !j.contains("members") ||
+      !j["members"].is_array()) {
+    return fail(ErrorCode::Unavailable, config.name, " (", rest.url(), "): GET /cluster answered ",
+                std::to_string(response->status));
+  }
+  ClusterKeys out;
+  out.leader = j.value("leader", "");
+  out.paused = j.value("paused", false);
+  for (const auto& m : j["members"]) {
+    if (auto s = pg::decodeMemberStatus(m.dump())) {
+      out.members[s->name] = *s;
+    }
+  }
+  if (j.contains("sync")) {
+    if (auto s = pg::decodeSyncState(j["sync"].dump())) {
+      out.sync = *s;
+    }
+  }
+  return out;
+}
+
+// The cluster view for an operator command: etcd's, else the operator's own member's.
+Result<ClusterKeys> readClusterView(const pg::MemberConfig& config) {
+  auto from_etcd = readCluster(config);
+  if (from_etcd) {
+    return from_etcd;
+  }
+  auto from_member = readClusterFromMember(config);
+  if (from_member) {
+    return from_member;
+  }
+  return fail(ErrorCode::Unavailable, "cannot read the cluster: etcd: ", from_etcd.error().message,
+              "; ", from_member.error().message);
+}
+
+// The operator credential and TLS for the members' REST APIs, from the flags and the config.
+Result<pg::OperatorRequest> operatorCredentials(const PgFlags& flags,
+                                                const pg::MemberConfig& config) {
+  pg::OperatorRequest request;
+  request.token = config.token;
+  if (!flags.token_file.empty()) {
+    auto token = runtime::readSecretFile(flags.token_file);
+    if (!token) {
+      return fail(ErrorCode::InvalidArgument, "--token-file: ", token.error().message);
+    }
+    if (!pg::checkNoControlCharacters(*token)) {
+      return fail(ErrorCode::InvalidArgument, "--token-file: ", flags.token_file,
+                  ": the token holds a control character (a newline or the like)");
+    }
+    request.token = std::move(*token);
+  }
+  if (request.token.empty()) {
+    return fail(ErrorCode::InvalidArgument, "no operator token: set rest.token (or token_file) in ",
+                flags.config_file, " or give --token-file");
+  }
+  request.tls = config.restClientTls();
+  if (!flags.rest_cert.empty() || !flags.rest_key.empty()) {
+    if (flags.rest_cert.empty() || flags.rest_key.empty()) {
+      return fail(ErrorCode::InvalidArgument, "--rest-cert and --rest-key must be given together");
+    }
+    if (!config.restTls()) {
+      return fail(ErrorCode::InvalidArgument, "--rest-cert: ", flags.config_file,
+                  " has no rest.tls: the members speak plain HTTP");
+    }
+    request.tls.cert = flags.rest_cert;
+    request.tls.key = flags.rest_key;
+  }
+  return request;
+}
+
+// Sends an operator call to the cluster's members (pg/operator_call.h): prints the answer and
+// returns 0, or prints why no member took it and returns 1.
+int callCluster(const PgFlags& flags, const pg::MemberConfig& config, const ClusterKeys& cluster,
+                const std::string& path, const std::string& body, Duration timeout) {
+  auto request = operatorCredentials(flags, config);
+  if (!request) {
+    return usage(request.error().message);
+  }
+  request->path = path;
+  request->body = body;
+  net::Endpoint own = config.rest;
+  own.tls = config.restTls();
+  auto targets = pg::operatorTargets(pg::OperatorIdentity{config.name, own, config.restTls()},
+                                     cluster.leader, cluster.members);
+  // Each member gets an equal share, so one that never answers leaves time for the next: the
+  // default 20 s over three members gives each 6.7 s, more than a member's own bound on its etcd
+  // write (5 s, pg/rest.h), so a slow but working member is not given up on.
+  request->per_member = std::max<Duration>(
+      timeout / static_cast<int64_t>(std::max<size_t>(targets.size(), 1)), std::chrono::seconds(1));
+  auto answer = pg::callMembers(targets, *request, std::chrono::steady_clock::now() + timeout);
+  if (!answer) {
+    std::fprintf(stderr, "rampart pg: %s\n", answer.error().message.c_str());
+    if (answer.error().code != ErrorCode::FailedPrecondition) {
+      std::fprintf(stderr,
+                   "rampart pg: nothing was written by this command (it never writes etcd "
+                   "itself); start a member, or give the config file of a member that runs "
+                   "(--config)%s\n",
+                   config.restTls() ? "" : " (without rest.tls only that member is asked)");
+    }
+    return 1;
+  }
+  std::printf("%s: %s\n", answer->member.c_str(), answer->body.c_str());
+  return 0;
+}
+
+Result<Duration> commandTimeout(const PgFlags& flags) {
+  auto timeout = parseDuration(flags.timeout);
+  if (!timeout || *timeout <= Duration::zero()) {
+    return fail(ErrorCode::InvalidArgument, "--timeout: '", flags.timeout,
+                "' is not a positive duration (e.g. 20s)");
+  }
+  return *timeout;
+}
+
 int runSwitchover(const PgFlags& flags, bool force) {
   auto config = loadConfig(flags);
   if (!config) {
     return usage(config.error().message);
   }
+  auto timeout = commandTimeout(flags);
+  if (!timeout) {
+    return usage(timeout.error().message);
+  }
   if (force && flags.to.empty()) {
     return usage("failover needs --to MEMBER (the candidate to promote)");
   }
-  auto cluster = readCluster(*config);
+  auto cluster = readClusterView(*config);
   if (!cluster) {
     std::fprintf(stderr, "rampart pg: %s\n", cluster.error().message.c_str());
     return 1;
@@ -237,15 +368,19 @@ int runSwitchover(const PgFlags& flags, bool force) {
                  "); switch over to one of those, or force it with `rampart pg failover --to " +
                  flags.to + "`");
   }
-  pg::Keys keys{config->keyPrefix()};
-  pg::SwitchoverRequest request{force ? "" : cluster->leader, flags.to, force, 0};
-  if (auto r = putKey(*config, keys.switchover(), pg::encode(request)); !r) {
-    std::fprintf(stderr, "rampart pg: %s\n", r.error().message.c_str());
-    return 1;
+  std::string body = flags.to.empty() ? "" : json{{"to", flags.to}}.dump();
+  auto started = std::chrono::steady_clock::now();
+  if (int rc = callCluster(flags, *config, *cluster, force ? "/failover" : "/switchover", body,
+                           *timeout);
+      rc != 0) {
+    return rc;
   }
   std::printf("%s requested%s%s\n", force ? "failover" : "switchover",
               flags.to.empty() ? "" : " to ", flags.to.c_str());
-  return waitNewLeader(*config, force ? "" : cluster->leader, flags.to, std::chrono::seconds(30));
+  // The rest of the command's time (at least 30 s, the old fixed wait) for the handover.
+  auto left = std::max<Duration>(*timeout - (std::chrono::steady_clock::now() - started),
+                                 std::chrono::seconds(30));
+  return waitNewLeader(*config, force ? "" : cluster->leader, flags.to, left);
 }
 
 int runPause(const PgFlags& flags, bool paused) {
@@ -253,10 +388,20 @@ int runPause(const PgFlags& flags, bool paused) {
   if (!config) {
     return usage(config.error().message);
   }
-  pg::Keys keys{config->keyPrefix()};
-  if (auto r = putKey(*config, keys.config(), pg::encode(pg::ClusterSettings{paused})); !r) {
-    std::fprintf(stderr, "rampart pg: %s\n", r.error().message.c_str());
-    return 1;
+  auto timeout = commandTimeout(flags);
+  if (!timeout) {
+    return usage(timeout.error().message);
+  }
+  // Without a view only the operator's own member is asked (it needs none to take the request).
+  auto cluster = readClusterView(*config);
+  if (!cluster) {
+    std::fprintf(stderr, "rampart pg: %s; asking %s only\n", cluster.error().message.c_str(),
+                 config->name.c_str());
+  }
+  if (int rc = callCluster(flags, *config, cluster ? *cluster : ClusterKeys{},
+                           paused ? "/pause" : "/resume", "", *timeout);
+      rc != 0) {
+    return rc;
   }
   std::printf("%s\n", paused ? "paused: no automatic failover until `rampart pg resume`"
                              : "resumed: automatic failover is on");
@@ -271,9 +416,9 @@ int runMemberAction(const PgFlags& flags, const std::string& path) {
   if (!config) {
     return usage(config.error().message);
   }
-  if (config->token.empty()) {
-    return usage("rest.token (or token_file) is not set in " + flags.config_file +
-                 ": the operator credential is needed");
+  auto credentials = operatorCredentials(flags, *config);
+  if (!credentials) {
+    return usage(credentials.error().message);
   }
   if (flags.member != config->name) {
     return usage("give " + flags.member + "'s own config file (--config): the operator token " +
@@ -284,9 +429,10 @@ int runMemberAction(const PgFlags& flags, const std::string& path) {
   // rest.tls.ca, and the member's certificate is presented (rest.tls.client_auth wants one).
   rest.tls = config->restTls();
   asio::io_context io;
-  net::http::Client client(io.get_executor(), config->restClientTls());
+  net::http::Client client(io.get_executor(), credentials->tls);
   auto work = [&]() -> asio::awaitable<Result<net::http::Response>> {
-    net::http::Request request{"POST", path, {{"Authorization", "Bearer " + config->token}}, ""};
+    net::http::Request request{
+        "POST", path, {{"Authorization", "Bearer " + credentials->token}}, ""};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     co_return co_await client.fetch(rest, std::move(request), deadline);
   };
@@ -362,7 +508,9 @@ void addPg(CLI::App& app, Action& action) {
     }
   });
   auto with_config = [flags](CLI::App* sub) {
-    sub->add_option("--config", flags->config_file, "any member's config file (YAML)");
+    sub->add_option("--config", flags->config_file,
+                    "a member's config file (YAML): etcd access, and the REST token, TLS and "
+                    "address the operator calls use");
     sub->add_option("--cacert", flags->cacert, "etcd: verify members with this CA bundle");
     sub->add_option("--cert", flags->cert, "etcd: client certificate (with --key)");
     sub->add_option("--key", flags->key, "etcd: client certificate's key");
@@ -371,6 +519,21 @@ void addPg(CLI::App& app, Action& action) {
                     "etcd: the user's password (file mode 0600)");
   };
 
+  // The operator calls go to the members' REST APIs (pg/operator_call.h), never to etcd.
+  auto with_rest = [flags](CLI::App* sub) {
+    sub->add_option("--token-file", flags->token_file,
+                    "REST: the operator token (file mode 0600; default: the config's rest.token "
+                    "or token_file)");
+    sub->add_option("--rest-cert", flags->rest_cert,
+                    "REST (rest.tls): client certificate to present (default: rest.tls.cert)");
+    sub->add_option("--rest-key", flags->rest_key, "REST (rest.tls): its key");
+  };
+  const std::string kNoMemberAnswers =
+      "\nThe request goes to a member's REST API with the operator token (the leader first, then "
+      "the others; with rest.tls every member etcd lists, over verified HTTPS; without it only "
+      "the member whose --config is given). The command never writes etcd itself: when no "
+      "member answers, nothing is written; start a member, or give the config file of a member "
+      "that runs.";
   auto* list =
       pg->add_subcommand("list", "members, roles, timelines and lag (like patronictl list)");
   with_config(list);
@@ -380,12 +543,24 @@ void addPg(CLI::App& app, Action& action) {
   auto* switchover =
       pg->add_subcommand("switchover", "planned switchover, no acknowledged write lost");
   with_config(switchover);
+  with_rest(switchover);
+  switchover->footer(kNoMemberAnswers);
+  switchover
+      ->add_option("--timeout", flags->timeout,
+                   "how long to try the members (then the handover gets at least 30 s)")
+      ->capture_default_str();
   switchover->add_option("--to", flags->to, "candidate (default: the best synchronous replica)");
   switchover->callback(
       [flags, &action] { action = [flags] { return runSwitchover(*flags, false); }; });
 
   auto* failover = pg->add_subcommand("failover", "forced promotion of a named member");
   with_config(failover);
+  with_rest(failover);
+  failover->footer(kNoMemberAnswers);
+  failover
+      ->add_option("--timeout", flags->timeout,
+                   "how long to try the members (then the promotion gets at least 30 s)")
+      ->capture_default_str();
   failover->add_option("--to", flags->to, "the member to promote")->required();
   failover->callback(
       [flags, &action] { action = [flags] { return runSwitchover(*flags, true); }; });
@@ -394,6 +569,10 @@ void addPg(CLI::App& app, Action& action) {
                                     std::tuple{"resume", false, "end maintenance"}}) {
     auto* sub = pg->add_subcommand(name, help);
     with_config(sub);
+    with_rest(sub);
+    sub->footer(kNoMemberAnswers);
+    sub->add_option("--timeout", flags->timeout, "how long to try the members")
+        ->capture_default_str();
     bool p = paused;
     sub->callback([flags, p, &action] { action = [flags, p] { return runPause(*flags, p); }; });
   }
@@ -402,6 +581,7 @@ void addPg(CLI::App& app, Action& action) {
         std::tuple{"reinit", "/reinitialize", "re-clone a replica from the leader"}}) {
     auto* sub = pg->add_subcommand(name, help);
     with_config(sub);
+    with_rest(sub);
     sub->add_option("member", flags->member, "member name (--config: that member's file)")
         ->required();
     std::string p = path;

@@ -9,11 +9,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "health/pg_probe.h"
 #include "health/redis_probe.h"
 #include "net/http/client.h"
+#include "net/http/fetch_once_tls.h"
 #include "net/resource_errors.h"
 #include "runtime/deadline.h"
 
@@ -56,7 +58,13 @@ asio::awaitable<ProbeResult> httpProbe(asio::any_io_executor ex, ProbeSpec spec,
                                        net::Endpoint target) {
   net::http::Request request{spec.method, spec.path, {}, {}};
   auto deadline = std::chrono::steady_clock::now() + spec.timeout;
-  auto response = co_await net::http::fetchOnce(ex, target, std::move(request), deadline, spec.tls);
+  Result<net::http::Response> response;
+  if (spec.tls && spec.tls_context) {
+    response = co_await net::http::fetchOnceTls(ex, target, std::move(request), deadline,
+                                                spec.tls_files, spec.tls_context);
+  } else {
+    response = co_await net::http::fetchOnce(ex, target, std::move(request), deadline, spec.tls);
+  }
   if (!response) {
     ProbeResult failed;
     failed.detail = response.error().code == ErrorCode::DeadlineExceeded ? std::string("timed out")
@@ -96,6 +104,19 @@ std::string localSocketProblem() {
 }
 
 }  // namespace
+
+Result<net::SslContextPtr> makeProbeTlsContext(const net::TlsFiles& files) {
+  auto context = net::makeClientContext(files);
+  if (!context) {
+    return context;
+  }
+  if (files.ca.empty() && files.ca_pem.empty()) {
+    // No CA given: the backend is not verified (like the plain https check, lvscare's default
+    // --health-insecure-skip-verify); the client certificate is still presented.
+    (*context)->set_verify_mode(asio::ssl::verify_none);
+  }
+  return context;
+}
 
 asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spec,
                                    net::Endpoint target) {

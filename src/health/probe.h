@@ -10,6 +10,11 @@
 //         writable primary. `promoting_status` and `draining_status` (Rampart's
 //         /primary?promoting answers 202 on a member being promoted, 307 on a leader handing
 //         over) are never a pass: the probe reports them as `promoting` or `draining` instead.
+//         With `tls_context` (a health check's `tls: {ca, cert, key, server_name}`, built once by
+//         makeProbeTlsContext): the client certificate is presented (a backend that requires one,
+//         e.g. a pg REST API with rest.tls.client_auth), and with `ca` the backend's certificate
+//         is verified (its name: server_name, else the backend's address); without `ca` it is
+//         not, as above. A refused certificate fails the probe with OpenSSL's reason.
 //   postgres, redis: the member's role (pg_probe.h, redis_probe.h).
 // A probe that fails while this process cannot open a socket itself (EMFILE and kin) is
 // `inconclusive`, not failed: the balancer must not mark a healthy backend down for its own
@@ -22,7 +27,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/clock.h"
+#include "base/result.h"
 #include "net/endpoint.h"
+#include "net/tls.h"
 
 namespace rampart::health {
 
@@ -44,7 +51,15 @@ struct ProbeSpec {
   std::string pg_database = "postgres";
   // Redis: pass when the server's ROLE is `redis_role`, master or replica (see redis_probe.h).
   std::string redis_role = "master";
+  // https: the TLS client side (see above); null: no client certificate, no verification.
+  net::TlsFiles tls_files;
+  net::SslContextPtr tls_context;
 };
+
+// The client context of an https probe with `files`: verifies the server only with files.ca,
+// presents files.cert/key when set. Reads the files (blocking): build it when the config is
+// loaded, not per probe. Errors name the file and OpenSSL's reason (net/tls.h).
+Result<net::SslContextPtr> makeProbeTlsContext(const net::TlsFiles& files);
 
 struct ProbeResult {
   bool ok = false;

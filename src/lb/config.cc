@@ -42,7 +42,7 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   HealthConfig out;
   if (auto r = h.allowOnly({"type", "path", "method", "status", "extra_statuses", "interval",
                             "outage_interval", "timeout", "rise", "fall", "initial_state", "role",
-                            "user", "database", "promoting_status", "draining_status"});
+                            "user", "database", "promoting_status", "draining_status", "tls"});
       !r) {
     return fail(r.error());
   }
@@ -173,6 +173,27 @@ Result<HealthConfig> parseHealth(const config::Section& h) {
   }
   if (out.probe.promoting_status != 0 && out.probe.promoting_status == out.probe.draining_status) {
     return fail(at(h, "draining_status", "must differ from promoting_status"));
+  }
+  // https with a client certificate (a backend that requires one) and/or a verified server.
+  auto tls = h.tls("tls");
+  if (!tls) {
+    return fail(tls.error());
+  }
+  if (!tls->empty()) {
+    if (!out.probe.tls) {
+      return fail(at(h, "tls", "needs type: https"));
+    }
+    auto context = health::makeProbeTlsContext(*tls);
+    if (!context) {
+      // net/tls.h names the field as "tls.key: <file>: <reason>"; the position names the rest.
+      std::string why = context.error().message;
+      if (why.rfind("tls.", 0) == 0) {
+        why = why.substr(4);
+      }
+      return fail(at(h, "tls", why));
+    }
+    out.probe.tls_files = *tls;
+    out.probe.tls_context = std::move(*context);
   }
   out.probe.path = *path;
   out.probe.method = *method;

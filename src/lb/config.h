@@ -23,6 +23,12 @@
 //         type: http                 # | https | tcp | postgres | redis | none
 //         role: primary              # postgres: pass only as primary (or replica);
 //                                    # redis: master (default) or replica, by ROLE
+//         tls: { ca: ca.pem, cert: lb.pem, key: lb-key.pem, server_name: m1 }
+//                                    # https only, every key optional: cert/key are presented as
+//                                    # the client certificate (a backend that requires one, e.g.
+//                                    # a pg REST API with rest.tls.client_auth); with ca the
+//                                    # backend's certificate is verified (name: server_name, else
+//                                    # its address), without it not (lvscare's default)
 //         path: /healthz
 //         status: 200-399            # accepted status range
 //         extra_statuses: [401]      # lvscare's --health-status

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "net/pki.h"
+#include "testing/test_files.h"
+
 namespace rampart::lb {
 namespace {
 
@@ -201,6 +204,91 @@ TEST(LbConfig, AnUnknownProtocolIsNamed) {
   EXPECT_NE(c.error().message.find("virtual_servers[0].protocol: expected tcp or postgres"),
             std::string::npos)
       << c.error().message;
+}
+
+// A CA and a client certificate in a temporary directory, for the https check's `tls`.
+struct CheckPki {
+  CheckPki() {
+    EXPECT_TRUE(net::makeCa(dir.path(), "lb test CA"));
+    net::CertificateSpec spec;
+    spec.common_name = "lb";
+    EXPECT_TRUE(net::issueCertificate(dir.path(), spec, cert(), key()));
+    spec.common_name = "other";
+    EXPECT_TRUE(net::issueCertificate(dir.path(), spec, dir.path() + "/other.pem",
+                                      dir.path() + "/other-key.pem"));
+  }
+  std::string ca() const { return dir.path() + "/ca.pem"; }
+  std::string cert() const { return dir.path() + "/lb.pem"; }
+  std::string key() const { return dir.path() + "/lb-key.pem"; }
+  testing::TempDir dir;
+};
+
+std::string withHealth(const std::string& health) {
+  return "virtual_servers:\n  - name: pg\n    listen: 127.0.0.100:5432\n    health:\n" + health +
+         "    backends:\n      - { address: 127.0.0.11:5432, check_port: 8008 }\n";
+}
+
+TEST(LbConfig, AnHttpsCheckReadsItsClientCertificateAndCa) {
+  CheckPki pki;
+  auto c =
+      parse(withHealth("      type: https\n      path: /primary\n      tls: { ca: " + pki.ca() +
+                       ", cert: " + pki.cert() + ", key: " + pki.key() + ", server_name: m1 }\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& probe = c->virtual_servers[0].health.probe;
+  EXPECT_TRUE(probe.tls);
+  EXPECT_EQ(probe.tls_files.ca, pki.ca());
+  EXPECT_EQ(probe.tls_files.cert, pki.cert());
+  EXPECT_EQ(probe.tls_files.key, pki.key());
+  EXPECT_EQ(probe.tls_files.server_name, "m1");
+  EXPECT_TRUE(probe.tls_context) << "the context is built once, with the config";
+}
+
+TEST(LbConfig, AnHttpsCheckWithoutTlsHasNoContext) {
+  auto c = parse(withHealth("      type: https\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->virtual_servers[0].health.probe.tls_context);
+}
+
+TEST(LbConfig, CheckTlsOnAPlainHttpCheckIsRefusedWithFileAndLine) {
+  CheckPki pki;
+  auto c = parse(withHealth("      type: http\n      tls: { ca: " + pki.ca() + " }\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:6:12: virtual_servers[0].health.tls: needs type: "
+                                   "https"),
+            std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, CheckTlsWithAMissingFileNamesTheFieldAndTheFile) {
+  CheckPki pki;
+  auto c = parse(withHealth("      type: https\n      tls: { cert: " + pki.cert() +
+                            ", key: /nonexistent/key.pem }\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:6:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("health.tls.key"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("/nonexistent/key.pem"), std::string::npos);
+}
+
+TEST(LbConfig, CheckTlsWithACertWithoutItsKeyIsRefused) {
+  CheckPki pki;
+  auto c = parse(withHealth("      type: https\n      tls: { cert: " + pki.cert() + " }\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("cert and key must be given together"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(LbConfig, CheckTlsWithAKeyThatDoesNotMatchItsCertificateIsRefusedWithFileAndLine) {
+  CheckPki pki;
+  auto c = parse(withHealth("      type: https\n      tls: { cert: " + pki.cert() +
+                            ", key: " + pki.dir.path() + "/other-key.pem }\n"));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("lb.yaml:6:12: virtual_servers[0].health.tls:"),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("health.tls: key: " + pki.dir.path() + "/other-key.pem: "),
+            std::string::npos)
+      << c.error().message;
+  EXPECT_NE(c.error().message.find("mismatch"), std::string::npos) << c.error().message;
 }
 
 }  // namespace

@@ -1,11 +1,17 @@
 // `rampart lb` with real backends: failover under load, black holes, reloads, role checks,
-// half-close and large transfers.
+// half-close and large transfers, https checks with a client certificate.
 
 #include <atomic>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
+#include <boost/asio/io_context.hpp>
+
 #include "lb_fixture.h"
+#include "net/http/server.h"
+#include "net/pki.h"
 
 namespace rampart::lb {
 namespace {
@@ -265,6 +271,90 @@ TEST_F(LbTest, HttpsChecksLikeLvscaresDefaultScheme) {
   EXPECT_TRUE(eventually([&] { return stateOf(tls) == "UP"; }, 3s));
   EXPECT_TRUE(eventually([&] { return stateOf(plain) == "DOWN"; }, 3s))
       << "a plain-HTTP backend fails the TLS handshake";
+}
+
+// Rampart's HTTP server over TLS with client-certificate verification (as a pg member's REST API
+// with rest.tls.client_auth serves), on its own event loop thread; stopped with the test.
+class ClientAuthServer {
+ public:
+  Result<net::Endpoint> start(const net::TlsFiles& files) {
+    server_.emplace(io_.get_executor());
+    server_->route("/primary", [](const net::http::Request& request) {
+      return net::http::Response::text(200, "hello " + request.client_identity);
+    });
+    if (auto r = server_->useTls(files); !r) {
+      return fail(r.error());
+    }
+    auto at = server_->listen(net::Endpoint{"127.0.0.1", 0});
+    if (at) {
+      thread_ = std::thread([this] { io_.run(); });
+    }
+    return at;
+  }
+  ~ClientAuthServer() {
+    io_.stop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  boost::asio::io_context io_;
+  std::optional<net::http::Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(LbTest, HttpsCheckWithAClientCertificateFindsABackendThatRequiresOneUpAndWithoutItDown) {
+  std::string pki = dir_.path() + "/pki";
+  std::filesystem::create_directories(pki);
+  ASSERT_TRUE(net::makeCa(pki, "lb test CA"));
+  net::CertificateSpec backend_cert;
+  backend_cert.common_name = "m1";
+  backend_cert.ip_addresses = {"127.0.0.1"};
+  ASSERT_TRUE(net::issueCertificate(pki, backend_cert, pki + "/m1.pem", pki + "/m1-key.pem"));
+  net::CertificateSpec lb_cert;
+  lb_cert.common_name = "lb";
+  ASSERT_TRUE(net::issueCertificate(pki, lb_cert, pki + "/lb.pem", pki + "/lb-key.pem"));
+  ClientAuthServer server;
+  auto backend = server.start(
+      net::TlsFiles{.ca = pki + "/ca.pem", .cert = pki + "/m1.pem", .key = pki + "/m1-key.pem"});
+  ASSERT_TRUE(backend) << backend.error().message;
+  // Two virtual servers checking the same backend, one presenting the lb's certificate, one
+  // not; both verify the backend against the CA.
+  net::Endpoint second_vip{"127.0.0.100", *net::pickFreePort("127.0.0.100")};
+  auto vs = [&](const std::string& name, const net::Endpoint& listen, const std::string& tls) {
+    return "  - name: " + name + "\n    listen: " + listen.toString() +
+           "\n    health:\n      type: https\n      path: /primary\n      interval: 100ms\n"
+           "      timeout: 1s\n      fall: 1\n      rise: 1\n      initial_state: down\n"
+           "      tls: " +
+           tls + "\n    backends:\n      - address: " + backend->toString() + "\n";
+  };
+  startLbWithConfig(
+      "virtual_servers:\n" +
+      vs("with-cert", vip_,
+         "{ ca: " + pki + "/ca.pem, cert: " + pki + "/lb.pem, key: " + pki + "/lb-key.pem }") +
+      vs("without-cert", second_vip, "{ ca: " + pki + "/ca.pem }"));
+  auto backendOf = [&](const std::string& vs_name) {
+    auto st = status();
+    if (st.is_object()) {
+      for (const auto& v : st["virtual_servers"]) {
+        if (v["name"] == vs_name && !v["backends"].empty()) {
+          return v["backends"][0];
+        }
+      }
+    }
+    return nlohmann::json::object();
+  };
+  EXPECT_TRUE(eventually([&] { return backendOf("with-cert").value("state", "") == "UP"; }, 5s))
+      << backendOf("with-cert").dump() << "\n"
+      << testing::readWholeFile(lb_log_);
+  // Several checks later, the one without a certificate has never passed, and says why.
+  std::this_thread::sleep_for(500ms);
+  auto without = backendOf("without-cert");
+  EXPECT_EQ(without.value("state", ""), "DOWN") << without.dump();
+  std::string why = without.value("last_check", "") + " " + without.value("last_error", "");
+  EXPECT_NE(why.find("certificate"), std::string::npos) << without.dump();
+  EXPECT_EQ(backendOf("with-cert").value("state", ""), "UP") << "it stays up";
 }
 
 TEST_F(LbTest, ServerFirstProtocolsGetTheirGreetingThrough) {

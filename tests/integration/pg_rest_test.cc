@@ -6,10 +6,17 @@
 //    nothing was written;
 //  - rest.tls: the member answers HTTPS only, verified against a lab CA; with client_auth a
 //    client without a certificate is refused; `rampart pg reinit` speaks HTTPS to it; two
-//    members vouch for each other (failsafe) over verified HTTPS with their certificates' names.
+//    members vouch for each other (failsafe) over verified HTTPS with their certificates' names;
+//  - `rampart pg switchover|pause` go through the members' REST APIs, never etcd: a switchover
+//    over HTTPS with client certificates by an operator who cannot reach etcd; a wrong token is
+//    refused naming the member and writes nothing; with no member's REST API reachable the
+//    command fails within its deadline and etcd's revision does not move.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <optional>
@@ -212,6 +219,25 @@ class PgRest : public ::testing::Test {
     return r->kvs.front();
   }
 
+  // etcd's current revision: it moves with every write.
+  int64_t etcdRevision() {
+    asio::io_context io;
+    store::EtcdStore store(io.get_executor(), config_.etcdOptions());
+    auto work = [&]() -> asio::awaitable<Result<store::RangeResponse>> {
+      co_return co_await store.range(store::RangeRequest::single("/nothing-here"));
+    };
+    auto r = testing::runLoop(io, work());
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? r->revision : -1;
+  }
+
+  // A 0600 file holding `text` (a token file).
+  std::string secretFile(const std::string& name, const std::string& text) {
+    std::string path = dir_.path() + "/" + name;
+    EXPECT_TRUE(runtime::writeSecretFile(path, text));
+    return path;
+  }
+
   void putKey(const std::string& key, const std::string& value) {
     asio::io_context io;
     store::EtcdStore store(io.get_executor(), config_.etcdOptions());
@@ -384,6 +410,145 @@ TEST_F(PgRest, OverRestTlsWithClientAuthTheFailsafeVouchKeepsTheLeaderThroughAnE
                        << logs();
   EXPECT_NE(logs().find("every member vouched"), std::string::npos) << logs();
   ASSERT_TRUE(etcd_->signalMember(0, SIGCONT));
+}
+
+// `rampart pg switchover` over the REST API with TLS and client certificates, run by an operator
+// whose config reaches no etcd at all: the cluster view comes from the member's GET /cluster, the
+// request from its POST /switchover.
+TEST_F(PgRest, CliSwitchoverOverRestTlsWithClientAuthWorksWithoutEtcdAccess) {
+  makePki({"m1", "m2"});
+  startMember("m1", {.enabled = true, .client_auth = true});
+  startMember("m2", {.enabled = true, .client_auth = true}, "/replica");
+  pg::Keys keys{config_.keyPrefix()};
+  // The leader refuses a target outside the synchronous set: wait until m2 is in it.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto kv = readKey(keys.sync());
+        auto sync = kv ? pg::decodeSyncState(kv->value)
+                       : Result<pg::SyncState>(fail(ErrorCode::NotFound, "no sync key"));
+        return sync && std::count(sync->members.begin(), sync->members.end(), "m2") > 0;
+      },
+      60s))
+      << logs();
+  std::string yaml = testing::readWholeFile(config_file_);
+  auto etcd_at = yaml.find(etcd_->endpointList());
+  ASSERT_NE(etcd_at, std::string::npos);
+  yaml.replace(etcd_at, etcd_->endpointList().size(), "127.0.0.1:1");
+  std::string operator_file = dir_.path() + "/operator.yaml";
+  ASSERT_TRUE(runtime::writeSecretFile(operator_file, yaml));
+  auto r = runtime::runCommand(
+      {RAMPART_BINARY, "pg", "switchover", "--to", "m2", "--config", operator_file}, 90s);
+  EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << logs();
+  EXPECT_NE(r.output.find("new leader: m2"), std::string::npos) << r.output;
+  auto leader = readKey(keys.leader());
+  ASSERT_TRUE(leader);
+  EXPECT_EQ(leader->value, "m2");
+}
+
+TEST_F(PgRest, CliWithAWrongTokenIsRefusedNamingTheMemberAndWritesNothing) {
+  startMember("m1", {.enabled = true, .client_auth = true});
+  pg::Keys keys{config_.keyPrefix()};
+  std::string wrong = secretFile("wrong.token", "not-the-operator-token");
+  auto r = runtime::runCommand(
+      {RAMPART_BINARY, "pg", "pause", "--token-file", wrong, "--config", config_file_}, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("m1 (https://127.0.0.1:" + std::to_string(rest_.port) +
+                          ") refused the operator credential (HTTP 401)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(readKey(keys.config())) << "a refused pause was written";
+  // The same for a forced failover to a member etcd lists (an entry only: the command's own
+  // checks pass, the member refuses the token): no request in etcd.
+  pg::MemberStatus m2;
+  m2.name = "m2";
+  m2.host = "127.0.0.1";
+  m2.port = 1;
+  m2.role = "replica";
+  m2.state = "stopped";
+  putKey(keys.member("m2"), pg::encode(m2));
+  r = runtime::runCommand({RAMPART_BINARY, "pg", "failover", "--to", "m2", "--token-file", wrong,
+                           "--config", config_file_},
+                          30s);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("m1 (https://127.0.0.1:" + std::to_string(rest_.port) +
+                          ") refused the operator credential (HTTP 401)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(readKey(keys.switchover())) << r.output;
+}
+
+// A loopback socket whose connections complete in the kernel's backlog and are never answered.
+struct SilentListener {
+  SilentListener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd, 16) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+  }
+  ~SilentListener() { ::close(fd); }
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+TEST_F(PgRest, CliWithNoMembersRestReachableFailsWithinItsDeadlineAndWritesNothing) {
+  // etcd lists a leader m1 whose REST API accepts connections and never answers, and m2 whose
+  // port refuses them; the operator holds m1's config (rest.tls, so both are asked).
+  makePki({"m1", "m2"});
+  SilentListener silent;
+  ASSERT_NE(silent.port, 0);
+  auto refused_port = net::pickFreePort("127.0.0.1");
+  ASSERT_TRUE(refused_port);
+  std::string file = dir_.path() + "/m1.yaml";
+  ASSERT_TRUE(runtime::writeSecretFile(
+      file, "cluster: resttest\nname: m1\netcd: { endpoints: [" + etcd_->endpointList() +
+                "] }\npostgres: { listen: 127.0.0.1:5, data_dir: " + dir_.path() +
+                "/m1/data }\nrest: { listen: 127.0.0.1:" + std::to_string(silent.port) +
+                ", token: " + kToken + ", tls: { cert: " + pki_ + "/m1.pem, key: " + pki_ +
+                "/m1-key.pem, ca: " + pki_ + "/ca.pem, client_auth: true } }\n" +
+                "credentials:\n  superuser: { password: a }\n  replication: { password: b }\n"));
+  auto config = pg::loadMemberConfig(file);
+  ASSERT_TRUE(config) << config.error().message;
+  config_ = *config;
+  pg::Keys keys{config_.keyPrefix()};
+  for (auto [name, port] : {std::pair{"m1", silent.port}, std::pair{"m2", *refused_port}}) {
+    pg::MemberStatus m;
+    m.name = name;
+    m.host = "127.0.0.1";
+    m.port = 5;
+    m.rest = "https://127.0.0.1:" + std::to_string(port);
+    m.role = std::string(name) == "m1" ? "primary" : "replica";
+    m.state = "running";
+    putKey(keys.member(name), pg::encode(m));
+  }
+  putKey(keys.leader(), "m1");
+  auto before = etcdRevision();
+  for (std::vector<std::string> command :
+       {std::vector<std::string>{"pause"}, std::vector<std::string>{"switchover", "--to", "m2"}}) {
+    std::vector<std::string> argv = {RAMPART_BINARY, "pg"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.insert(argv.end(), {"--timeout", "3s", "--config", file});
+    auto started = std::chrono::steady_clock::now();
+    auto r = runtime::runCommand(argv, 30s);
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    // 3 s for the members, plus reading the view and starting the process.
+    EXPECT_LT(took, 6s) << r.output;
+    EXPECT_NE(r.output.find("m1 (https://127.0.0.1:" + std::to_string(silent.port) +
+                            "): no answer in time"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("m2 (https://127.0.0.1:" + std::to_string(*refused_port) +
+                            "): connection refused"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("nothing was written"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(etcdRevision(), before) << "the failed commands wrote to etcd";
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "net/http/fetch_once_tls.h"
 #include "net/tls.h"
 
 namespace rampart::net::http {
@@ -265,6 +266,38 @@ asio::awaitable<Result<Response>> fetchOnce(asio::any_io_executor executor, Endp
   request.headers.emplace_back("Connection", "close");
   Client client(executor);
   co_return co_await client.fetch(std::move(endpoint), std::move(request), deadline);
+}
+
+asio::awaitable<Result<Response>> fetchOnceTls(asio::any_io_executor executor, Endpoint endpoint,
+                                               Request request, TimePoint deadline, TlsFiles files,
+                                               SslContextPtr context) {
+  endpoint.tls = true;
+  auto conn = co_await open(executor, endpoint, deadline, files, std::move(context));
+  if (!conn) {
+    co_return fail(conn.error());
+  }
+  auto& c = **conn;
+  auto req = toBeast(endpoint, std::move(request));
+  req.keep_alive(false);
+  c.expiresAt(deadline);
+  auto [wec, written] = co_await writeTo(c, req);
+  if (wec) {
+    co_return fail(ioError(endpoint, "write to", wec));
+  }
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(kMaxBodyBytes);
+  auto [rec, read] = co_await readFrom(c, parser);
+  if (rec) {
+    // A server that refuses the client's certificate says so in an alert after the handshake
+    // (TLS 1.3): it arrives here, as OpenSSL's reason.
+    co_return fail(ioError(endpoint, "read from", rec));
+  }
+  Response response;
+  response.status = parser.get().result_int();
+  response.body = std::move(parser.get().body());
+  beast::error_code ignored;
+  c.lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return response;
 }
 
 struct Client::Impl {
