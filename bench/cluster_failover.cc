@@ -38,11 +38,12 @@
 //
 //   cluster_failover [--rounds 10] [--faults kill,freeze,partition]
 //                    [--reference lvscare,keepalived] [--up-runs 5] [--request-timeout-ms 2000]
-//                    [--vip-on-down keep|close]
+//                    [--vip-on-down keep|close|close_stalled]
 //
-// The client gives up on a request after --request-timeout-ms (ApiProbe's 2 s by default): a
-// request that reached a frozen or cut-off master before any front noticed waits that long, so
-// it bounds the longest gap under freeze and partition.
+// The client gives up on a request after --request-timeout-ms (ApiProbe's 2 s by default). A
+// request that reached a frozen or cut-off master before any front noticed waits that long
+// behind the references; Rampart's VIPs cut it (on_down: close_stalled) once the master is Down
+// and has been silent on it for 500 ms.
 //
 // Root only. Leaves nothing behind: the clusters are removed with `rampart down --purge`.
 
@@ -606,22 +607,25 @@ double answerGapMs(const std::vector<cluster::ProbeSample>& samples) {
   return toMillis(gap);
 }
 
-// Experiment (--vip-on-down close): every node's VIP balancer cuts the established connections
-// of a backend its checks mark Down (`on_down: close`, src/lb/config.h) instead of keeping them,
-// so a request or a component's keep-alive connection stuck on a frozen or cut-off master ends
-// when the check fails rather than at its own timeout. `rampart up` writes vip.yaml without it,
-// so the bench appends it to every node's file and reloads the balancers (SIGHUP); again after
-// each `rampart up --dir` that brings a killed master back. Returns "" or what failed.
-std::string vipOnDownClose(const Cluster& c) {
+// Experiment (--vip-on-down keep|close): every node's VIP balancer treats the established
+// connections of a master its checks mark Down another way than `rampart up`'s close_stalled
+// (src/lb/config.h): keep them all, or cut them all at once. The bench rewrites the on_down line
+// of every node's vip.yaml and reloads the balancers (SIGHUP); again after each `rampart up
+// --dir` that brings a killed master back. Returns "" or what failed.
+std::string vipOnDown(const Cluster& c, const std::string& mode) {
   for (const auto& n : c.state().nodes) {
     std::string file = cluster::nodeDir(c.dir(), n.spec.name) + "/vip.yaml";
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
-    if (text.str().find("on_down: close") == std::string::npos) {
-      std::ofstream out(file, std::ios::app);
-      out << "    on_down: close\n";  // a key of the `api` virtual server (indent 4)
+    std::string yaml = text.str();
+    auto at = yaml.find("    on_down: ");
+    if (at == std::string::npos) {
+      return file + " has no on_down line";
     }
+    auto end = yaml.find('\n', at);
+    yaml.replace(at, end - at, "    on_down: " + mode);
+    std::ofstream(file, std::ios::trunc) << yaml;
     auto pid = n.pids.find("vip");
     if (pid == n.pids.end() || ::kill(pid->second, SIGHUP) != 0) {
       return "cannot reload the VIP balancer of " + n.spec.name;
@@ -684,7 +688,7 @@ int main(int argc, char** argv) {
   int timeout_ms = 2000;
   std::string faults_flag = "kill,freeze,partition";
   std::string refs_flag = "lvscare,keepalived";
-  bool vip_close = false;
+  std::string vip_on_down;  // empty: as `rampart up` writes it (close_stalled)
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -698,18 +702,18 @@ int main(int argc, char** argv) {
       timeout_ms = std::atoi(value().c_str());
     } else if (arg == "--vip-on-down") {
       std::string v = value();
-      if (v != "close" && v != "keep") {
-        std::fprintf(stderr, "--vip-on-down: keep | close\n");
+      if (v != "close" && v != "keep" && v != "close_stalled") {
+        std::fprintf(stderr, "--vip-on-down: keep | close | close_stalled\n");
         return 2;
       }
-      vip_close = v == "close";
+      vip_on_down = v == "close_stalled" ? "" : v;
     } else if (arg == "--up-runs") {
       up_runs = std::atoi(value().c_str());
     } else {
       std::fprintf(stderr,
                    "usage: cluster_failover [--rounds N] [--faults kill,freeze,partition] "
                    "[--reference lvscare,keepalived] [--up-runs N] [--request-timeout-ms 2000] "
-                   "[--vip-on-down keep|close]\n");
+                   "[--vip-on-down keep|close|close_stalled]\n");
       return 2;
     }
   }
@@ -788,12 +792,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::filesystem::create_directories(c.dir() + "/bench");
-  if (vip_close) {
-    if (auto e = vipOnDownClose(c); !e.empty()) {
+  if (!vip_on_down.empty()) {
+    if (auto e = vipOnDown(c, vip_on_down); !e.empty()) {
       std::fprintf(stderr, "%s\n", e.c_str());
       return 1;
     }
-    std::printf("experiment: every node's VIP balancer with on_down: close\n");
+    std::printf("experiment: every node's VIP balancer with on_down: %s\n", vip_on_down.c_str());
   }
   std::string worker = tag + "-w1";
   if (!waitFor([&] { return c.healthy(); }, 60s, 200ms)) {
@@ -968,11 +972,11 @@ int main(int argc, char** argv) {
           auto again = rampartCmd({"up", "--dir", c.dir()});
           if (again.exit_code != 0) {
             abort_reason = "rampart up --dir failed: " + again.output;
-          } else if (vip_close) {
+          } else if (!vip_on_down.empty()) {
             // The master's new processes have new PIDs, and vip.yaml was written again.
             if (!c.reload()) {
               abort_reason = "cannot read " + c.dir() + " again";
-            } else if (auto e = vipOnDownClose(c); !e.empty()) {
+            } else if (auto e = vipOnDown(c, vip_on_down); !e.empty()) {
               abort_reason = e;
             }
           }

@@ -12,9 +12,15 @@ std::string hostPort(const std::string& host, uint16_t port) {
 // The API servers' health check, shared by every balancer in front of them. A frozen or cut-off
 // server stops answering: after `interval` + `timeout` (≤ 0.5 s) one failed check takes it out
 // (fall 1; a refused connect takes it out at once). A server that comes back takes traffic after
-// one passed check.
+// one passed check. Connections to a server taken out are cut once it has sent nothing on them
+// for 500 ms (on_down: close_stalled): a request or an HTTP/2 connection (kubectl, informers)
+// waiting on a frozen or cut-off server fails over after ≤ 0.5 s + 0.5 s + 50 ms instead of
+// waiting for the client's own timeout (kubectl has none by default); a watch the server still
+// feeds (bookmarks every 250 ms) is never cut by a flapping check.
 std::string apiBackends(const ClusterState& state) {
   std::string out =
+      "    on_down: close_stalled\n"
+      "    stalled_after: 500ms\n"
       "    connect_timeout: 500ms\n"
       "    health:\n"
       "      type: https\n"

@@ -235,7 +235,7 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
   if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
                             "on_down", "passive_ejection", "health", "backends", "backends_from",
-                            "vip_interface", "protocol", "promotion_wait"});
+                            "vip_interface", "protocol", "promotion_wait", "stalled_after"});
       !r) {
     return fail(r.error());
   }
@@ -263,9 +263,20 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     out.on_down = OnDown::Keep;
   } else if (*on_down == "close") {
     out.on_down = OnDown::Close;
+  } else if (*on_down == "close_stalled") {
+    out.on_down = OnDown::CloseStalled;
   } else {
-    return fail(at(v, "on_down", "expected keep or close, got '" + *on_down + "'"));
+    return fail(
+        at(v, "on_down", "expected keep, close or close_stalled, got '" + *on_down + "'"));
   }
+  auto stalled_after = v.duration("stalled_after", out.stalled_after);
+  if (!stalled_after) {
+    return fail(stalled_after.error());
+  }
+  if (*stalled_after <= Duration::zero()) {
+    return fail(at(v, "stalled_after", "must be positive"));
+  }
+  out.stalled_after = *stalled_after;
   auto connect_timeout = v.duration("connect_timeout", out.connect_timeout);
   auto idle_timeout = v.duration("idle_timeout", out.idle_timeout);
   auto vip_interface = v.string("vip_interface", "");

@@ -15,6 +15,10 @@
 //       connect_timeout: 1s
 //       idle_timeout: 1h
 //       on_down: keep                # | close: cut established connections of a Down backend
+//                                    # | close_stalled: cut those the Down backend has sent
+//                                    #   nothing on for `stalled_after` (a frozen or cut-off
+//                                    #   server), keep the ones it still serves
+//       stalled_after: 500ms         # close_stalled: silence that counts as stalled
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
 //                                    # (with health type none: for health.interval)
 //       protocol: tcp                # | postgres: may connect clients early to a promoting member
@@ -59,7 +63,7 @@
 
 namespace rampart::lb {
 
-enum class OnDown { Keep, Close };
+enum class OnDown { Keep, Close, CloseStalled };
 
 struct HealthConfig {
   bool enabled = true;
@@ -103,6 +107,12 @@ struct VirtualServerConfig {
   Duration connect_timeout = std::chrono::seconds(1);
   Duration idle_timeout = std::chrono::hours(1);
   OnDown on_down = OnDown::Keep;
+  // on_down: close_stalled. A connection to a Down backend is cut once the backend has sent
+  // nothing on it for this long: a frozen or cut-off server answers nothing, and a client (an
+  // HTTP/2 client multiplexes every request on one connection) would otherwise wait for its own
+  // timeout — kubectl's default has none. One the backend still answers on (a watch, a long
+  // answer) is left to finish, so a flapping check cannot cut live traffic.
+  Duration stalled_after = std::chrono::milliseconds(500);
   bool passive_ejection = true;
   HealthConfig health;
   std::vector<BackendConfig> backends;

@@ -67,6 +67,31 @@ TEST(LbConfig, ErrorsNameTheLineAndTheFieldPath) {
   EXPECT_NE(c.error().message.find("virtual_servers[0].policy"), std::string::npos);
 }
 
+TEST(LbConfig, CloseStalledReadsItsSilenceAndRefusesANonPositiveOne) {
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("on_down: close"), 14, "on_down: close_stalled\n    stalled_after: 300ms");
+  auto c = parse(yaml);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->virtual_servers[0].on_down, OnDown::CloseStalled);
+  EXPECT_EQ(c->virtual_servers[0].stalled_after, 300ms);
+  EXPECT_EQ(parse(kValid)->virtual_servers[0].stalled_after, 500ms) << "the default";
+
+  yaml.replace(yaml.find("300ms"), 5, "0s");
+  auto zero = parse(yaml);
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("virtual_servers[0].stalled_after: must be positive"),
+            std::string::npos)
+      << zero.error().message;
+
+  std::string unknown = kValid;
+  unknown.replace(unknown.find("on_down: close"), 14, "on_down: shutdown");
+  auto bad = parse(unknown);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("expected keep, close or close_stalled, got 'shutdown'"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(LbConfig, OutageIntervalDefaultsToTheIntervalAndMayNotExceedIt) {
   auto c = parse(kValid);
   ASSERT_TRUE(c) << c.error().message;

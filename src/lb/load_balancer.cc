@@ -490,6 +490,7 @@ void LoadBalancer::publish() {
     vs->connect_timeout = server->config.connect_timeout;
     vs->idle_timeout = server->config.idle_timeout;
     vs->on_down = server->config.on_down;
+    vs->stalled_after = server->config.stalled_after;
     vs->passive_ejection = server->config.passive_ejection;
     vs->postgres = server->config.postgres;
     vs->promotion_wait = server->config.promotion_wait;

@@ -45,6 +45,7 @@ struct VirtualServerSnapshot {
   Duration connect_timeout{};
   Duration idle_timeout{};
   OnDown on_down = OnDown::Keep;
+  Duration stalled_after{};  // on_down: close_stalled
   bool passive_ejection = true;
   bool postgres = false;  // clients may be connected early to a promoting backend
   Duration promotion_wait{};

@@ -45,6 +45,7 @@ constexpr size_t kScratchSize = 64 * 1024;
 // The events that say the peer closed its side (or the socket failed): an EOF or error waits.
 constexpr uint32_t kHungUp = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 constexpr int kMaxEvents = 256;
+constexpr std::chrono::milliseconds kStalledSweep{50};
 // A gated client's bytes held back at most: then reading from it pauses until the release.
 constexpr size_t kHeldLimit = 64 * 1024;
 
@@ -93,6 +94,7 @@ struct Worker::Impl {
     bool connecting = false;
     TimePoint connect_deadline{};
     TimePoint last_activity{};
+    TimePoint backend_heard{};  // connect started, or the backend's last bytes (close_stalled)
     bool closed = false;
     // Connected to a promoting backend: `up` passes `gate` only, the rest waits in `held`.
     bool gated = false;
@@ -131,6 +133,8 @@ struct Worker::Impl {
   std::unique_ptr<char[]> scratch = std::make_unique<char[]>(kScratchSize);
   bool stopping = false;
   TimePoint next_sweep{};
+  bool watch_stalled = false;  // some close_stalled backend is Down: sweep every kStalledSweep
+  TimePoint next_stalled_sweep{};
   net::ExhaustionEpisode accept_exhaustion;
   int paused_listeners = 0;
   bool connect_exhausted = false;  // an episode of local connect errors is on (logged once)
@@ -185,6 +189,9 @@ struct Worker::Impl {
     epoll_event events[kMaxEvents];
     while (!stopping) {
       int timeout_ms = connecting.empty() ? 1000 : 5;
+      if (watch_stalled) {
+        timeout_ms = std::min(timeout_ms, static_cast<int>(kStalledSweep.count()));
+      }
       if (paused_listeners > 0) {
         timeout_ms = std::min(timeout_ms, 10);  // resume paused listeners on time
       }
@@ -197,6 +204,10 @@ struct Worker::Impl {
         resumeListeners(now);
       }
       checkConnectDeadlines(now);
+      if (watch_stalled && now >= next_stalled_sweep) {
+        closeStalledSessions(now);
+        next_stalled_sweep = now + kStalledSweep;
+      }
       if (now >= next_sweep) {
         sweepIdle(now);
         next_sweep = now + std::chrono::seconds(1);
@@ -249,6 +260,41 @@ struct Worker::Impl {
     }
     settleGatedSessions(next);
     servers = std::move(next);
+    watch_stalled = false;
+    for (const auto& [name, vs] : servers) {
+      for (const auto& b : vs->backends) {
+        watch_stalled |= vs->on_down == OnDown::CloseStalled && !b.usable && !b.draining;
+      }
+    }
+    if (watch_stalled) {
+      closeStalledSessions(std::chrono::steady_clock::now());
+    }
+  }
+
+  // on_down: close_stalled. Cuts the sessions whose backend is now neither usable nor draining
+  // and has sent nothing for the virtual server's stalled_after. Runs when a picture arrives and
+  // then every kStalledSweep while such a backend exists, so a stalled session is cut at most
+  // stalled_after + kStalledSweep after the later of its backend's last bytes and its Down mark.
+  void closeStalledSessions(TimePoint now) {
+    std::vector<Session*> victims;
+    for (auto* s : sessions) {
+      if (s->closed || !s->chosen || s->gated) {
+        continue;
+      }
+      auto current = servers.find(s->vs->name);
+      if (current == servers.end() || current->second->on_down != OnDown::CloseStalled ||
+          now - s->backend_heard < current->second->stalled_after) {
+        continue;
+      }
+      for (const auto& b : current->second->backends) {
+        if (b.id == s->chosen->id && !b.usable && !b.draining) {
+          victims.push_back(s);
+        }
+      }
+    }
+    for (auto* s : victims) {
+      close(*s);
+    }
   }
 
   // A new picture: gated clients whose backend is now up go on as ordinary connections; those
@@ -467,7 +513,8 @@ struct Worker::Impl {
       s.backend = fd;
       s.chosen = &b;
       s.connecting = true;
-      s.connect_deadline = std::chrono::steady_clock::now() + s.vs->connect_timeout;
+      s.backend_heard = std::chrono::steady_clock::now();
+      s.connect_deadline = s.backend_heard + s.vs->connect_timeout;
       connecting.push_back(&s);
       epoll_event ev{};
       ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET;
@@ -653,6 +700,9 @@ struct Worker::Impl {
       ssize_t n = ::recv(f.from, scratch.get(), kScratchSize, 0);
       if (n > 0) {
         s.last_activity = std::chrono::steady_clock::now();
+        if (&f == &s.down) {
+          s.backend_heard = s.last_activity;
+        }
         if (!sendOrKeep(s, f, scratch.get(), static_cast<size_t>(n))) {
           return;
         }

@@ -213,6 +213,67 @@ TEST_F(LbTest, ADrainingBackendKeepsItsConnectionsAndTakesNoNewOnes) {
   EXPECT_EQ(open.get("/").first, -1) << "on_down: close cuts it once it is neither up nor draining";
 }
 
+TEST_F(LbTest, CloseStalledCutsTheConnectionsOfAFrozenBackendAndNewOnesGoElsewhere) {
+  auto& a = addBackend("a");
+  addBackend("b");
+  startLbWithConfig("virtual_servers:\n  - name: api\n    listen: " + vip_.toString() +
+                    "\n    on_down: close_stalled\n    stalled_after: 300ms\n"
+                    "    health:\n      type: http\n      path: /\n      interval: 100ms\n"
+                    "      timeout: 100ms\n      fall: 1\n      rise: 1\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  // Two keep-alive connections on a: one idle, one that will send a request a cannot answer.
+  std::vector<Socket> on_a;
+  for (int i = 0; i < 8 && on_a.size() < 2; ++i) {
+    auto s = Socket::connectTo(vip_, 5s);
+    if (s && s.get("/").second == "a") {
+      on_a.push_back(std::move(s));
+    }
+  }
+  ASSERT_EQ(on_a.size(), 2u) << "round-robin gives a every other connection";
+
+  ASSERT_EQ(::kill(a.pid, SIGSTOP), 0);  // frozen: its kernel still accepts, nothing answers
+  auto frozen_at = std::chrono::steady_clock::now();
+  auto [code, why] = on_a[1].get("/");  // waits until the balancer cuts it (or 5 s)
+  auto cut_after = std::chrono::steady_clock::now() - frozen_at;
+  EXPECT_EQ(code, -1);
+  // Down after one check (interval 100 ms + timeout 100 ms), then 300 ms of silence, swept every
+  // 50 ms: ~0.55 s. Without close_stalled it would wait out the socket's 5 s.
+  EXPECT_LT(cut_after, 2s) << "the request on the frozen backend was not cut: " << why;
+  EXPECT_EQ(on_a[0].get("/").first, -1) << "the idle connection to the frozen backend is cut too";
+  EXPECT_EQ(stateOf(a), "DOWN");
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(requestOnce(), "b") << "new connections go to the live backend";
+  }
+  ::kill(a.pid, SIGCONT);
+}
+
+TEST_F(LbTest, CloseStalledKeepsAConnectionTheDownBackendStillServesUntilItFallsSilent) {
+  auto& a = addBackend("a");
+  auto& b = addBackend("b");
+  setRole(a, "primary");
+  startLbWithConfig("virtual_servers:\n  - name: api\n    listen: " + vip_.toString() +
+                    "\n    on_down: close_stalled\n    stalled_after: 400ms\n"
+                    "    health:\n      type: http\n      path: /primary\n      status: 200\n"
+                    "      interval: 50ms\n      timeout: 100ms\n      fall: 1\n      rise: 1\n"
+                    "      initial_state: down\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  auto busy = Socket::connectTo(vip_, 2s);
+  ASSERT_EQ(busy.get("/").second, "a");
+
+  setRole(a, "replica");  // a's check fails from now on, but a itself is alive
+  setRole(b, "primary");
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "DOWN"; }, 2s));
+  for (int i = 0; i < 10; ++i) {  // 1 s of traffic, a answering every 100 ms
+    EXPECT_EQ(busy.get("/").second, "a") << "request " << i << ": a live answer is never cut";
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(800ms);  // silent for twice stalled_after
+  EXPECT_EQ(busy.get("/").first, -1) << "once silent for stalled_after, the connection is cut";
+  EXPECT_EQ(requestOnce(), "b");
+}
+
 TEST_F(LbTest, WithNoBackendUpEveryBackendIsCheckedAtTheOutageInterval) {
   auto& a = addBackend("a");
   auto& b = addBackend("b");
