@@ -32,6 +32,7 @@
 #include "net/http/client.h"
 #include "pg/decide.h"
 #include "pg/postgres.h"
+#include "pg/rejoin.h"
 #include "pg/rest.h"
 #include "pg/rest_auth.h"
 #include "store/etcd_store.h"
@@ -1713,15 +1714,17 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   if (!up) {
     co_return;
   }
-  bool reinit = reinit_requested_ || rejoin_failures_ >= 2;
+  bool reinit_requested = reinit_requested_;
   reinit_requested_ = false;
-  bool force_rewind = may_have_diverged_ || rejoin_failures_ > 0;
+  int failures = rejoin_failures_;
+  bool may_have_diverged = may_have_diverged_;
   struct Rejoined {
     std::string how;
     bool detached = false;  // started without an upstream, to be compared first
     std::string steps;      // "stop 80 ms, rewind 2100 ms, start 700 ms"
   };
-  auto rejoin_steps = [this, up, reinit, force_rewind]() -> Result<Rejoined> {
+  auto rejoin_steps = [this, up, reinit_requested, failures,
+                       may_have_diverged]() -> Result<Rejoined> {
     // How long each step took goes into the log line: the rejoin's time is mostly here.
     std::string steps;
     auto timed = [&steps](const char* step, auto&& action) {
@@ -1734,16 +1737,25 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     if (pg_.alive()) {
       (void)timed("stop", [&] { return pg_.stop(std::chrono::seconds(30)); });
     }
-    std::string how = "started";
-    if (reinit || !pg_.hasData()) {
-      if (auto c = timed("clone", [&] { return pg_.cloneFrom(*up, kCloneTimeout); }); !c) {
-        return fail(c.error());
+    RejoinFacts facts;
+    facts.reinit_requested = reinit_requested;
+    facts.failures = failures;
+    facts.may_have_diverged = may_have_diverged;
+    facts.has_data = pg_.hasData();
+    if (facts.has_data) {
+      if (auto state = pg_.controlState()) {
+        facts.control_state = *state;
       }
-      how = "cloned";
-    } else {
-      auto state = pg_.controlState();
-      bool was_primary = state && (*state == "in production" || *state == "shut down");
-      if (was_primary && !force_rewind) {
+    }
+    std::string how = "started";
+    switch (planRejoin(facts)) {  // rejoin.h
+      case RejoinPlan::Clone:
+        if (auto c = timed("clone", [&] { return pg_.cloneFrom(*up, kCloneTimeout); }); !c) {
+          return fail(c.error());
+        }
+        how = "cloned";
+        break;
+      case RejoinPlan::DetachedStart: {
         // A former primary. Its WAL often ends exactly where the new timeline forked
         // (synchronous replication), and then it can simply follow: start it as a detached
         // standby (crash recovery in standby mode writes no WAL), and the next round compares
@@ -1755,7 +1767,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
         }
         return Rejoined{"started detached", true, steps};
       }
-      if (force_rewind) {
+      case RejoinPlan::Rewind: {
         auto w = timed("rewind", [&] { return pg_.rewindFrom(*up, kCloneTimeout); });
         if (!w) {
           log::get("pg")->warn("{}; cloning instead", w.error().message);
@@ -1766,7 +1778,10 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
         } else {
           how = *w ? "rewound" : "no rewind required";
         }
+        break;
       }
+      case RejoinPlan::Start:
+        break;
     }
     if (auto s = timed("start", [&] { return pg_.start(true, up, "", kStartTimeout); }); !s) {
       return fail(s.error());
