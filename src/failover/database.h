@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -64,6 +65,9 @@ class Database {
   // pg_basebackup; Redis: a full resynchronisation). `may_have_diverged`: it was a primary that
   // may hold writes the leader lacks.
   virtual Result<void> rejoin(const Address& leader, bool may_have_diverged) = 0;
+  // As the leader, makes ready to serve these members as replicas (PostgreSQL: their
+  // replication slots; Redis: nothing). Called when the set changes, and again after a failure.
+  virtual Result<void> serveReplicas(const std::vector<std::string>& members) = 0;
   // Stops acknowledging writes at once (see the contract above).
   virtual void fence() = 0;
 };

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "failover/leader_key.h"
 
 namespace rampart::failover {
 namespace asio = boost::asio;
@@ -191,9 +192,24 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
   auto log = log::get("failover");
   switch (decision.action) {
     case TickAction::Wait:
-    case TickAction::Lead:
-    case TickAction::Switchover:  // not carried out by the engine yet (engine.h)
       break;
+    case TickAction::Lead:
+    case TickAction::Switchover: {  // the switchover itself: not in the engine yet (engine.h)
+      std::vector<std::string> others;
+      for (const auto& [name, m] : members_) {
+        if (name != config_.name) {
+          others.push_back(name);
+        }
+      }
+      if (others != served_) {
+        if (auto r = db_.serveReplicas(others); r) {
+          served_ = std::move(others);
+        } else {
+          log->warn("{}", r.error().message);
+        }
+      }
+      break;
+    }
     case TickAction::Bootstrap: {
       store::TxnRequest txn;
       txn.compare.push_back(
@@ -239,12 +255,7 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       server_.replica = false;
       break;
     case TickAction::Adopt: {
-      store::TxnRequest txn;
-      txn.compare.push_back(
-          store::Compare::valueIs(key("/leader"), store::Compare::Op::Equal, config_.name));
-      txn.compare.push_back(
-          store::Compare::modRevision(key("/leader"), store::Compare::Op::Equal, leader_rev_));
-      txn.success.push_back(store::PutRequest{key("/leader"), config_.name});
+      auto txn = adoptKeyTxn(key("/leader"), config_.name, leader_rev_);
       auto sent_at = clock_.now();
       auto r = co_await store_.txn(std::move(txn));
       if (r && r->succeeded) {
@@ -333,12 +344,7 @@ asio::awaitable<void> Engine::race() {
 }
 
 asio::awaitable<bool> Engine::takeKey(int64_t seen_rev) {
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      seen_rev == 0
-          ? store::Compare::createRevision(key("/leader"), store::Compare::Op::Equal, 0)
-          : store::Compare::modRevision(key("/leader"), store::Compare::Op::Equal, seen_rev));
-  txn.success.push_back(store::PutRequest{key("/leader"), config_.name});
+  auto txn = takeKeyTxn(key("/leader"), config_.name, seen_rev);
   auto sent_at = clock_.now();
   auto r = co_await store_.txn(std::move(txn));
   if (!r || !r->succeeded) {
@@ -350,15 +356,13 @@ asio::awaitable<bool> Engine::takeKey(int64_t seen_rev) {
 
 asio::awaitable<void> Engine::release() {
   leading_ = false;
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(key("/leader"), store::Compare::Op::Equal, config_.name));
-  txn.success.push_back(store::DeleteRequest{key("/leader")});
+  auto txn = releaseKeyTxn(key("/leader"), config_.name);
   co_await store_.txn(std::move(txn));
 }
 
 void Engine::becomeLeader(int64_t rev, TimePoint sent_at) {
   leading_ = true;
+  served_.reset();  // a new term: the database may have been rewound or cloned since
   my_rev_ = rev;
   leader_present_ = true;
   leader_name_ = config_.name;
@@ -371,34 +375,24 @@ asio::awaitable<void> Engine::heartbeat() {
     co_return;
   }
   auto sent_at = clock_.now();
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(key("/leader"), store::Compare::Op::Equal, config_.name));
-  txn.compare.push_back(
-      store::Compare::modRevision(key("/leader"), store::Compare::Op::Equal, my_rev_));
-  txn.success.push_back(store::PutRequest{key("/leader"), config_.name});
-  txn.failure.push_back(store::RangeRequest::single(key("/leader")));
+  auto txn = heartbeatTxn(key("/leader"), config_.name, my_rev_);
   auto r = co_await store_.txn(std::move(txn));
   if (!leading_ || !r) {
     co_return;  // unreachable: the deadline decides (checkDeadline)
   }
-  if (r->succeeded) {
-    my_rev_ = r->revision;
-    fencing_.onHeartbeatAcked(sent_at);
-    co_return;
-  }
-  // Still our name: an earlier attempt of ours was applied although its answer was lost. Keep
-  // the old deadline (that write's send time is unknown).
-  const store::KeyValue* kv = nullptr;
-  if (!r->responses.empty()) {
-    if (auto* range = std::get_if<store::RangeResponse>(&r->responses[0])) {
-      kv = range->kvs.empty() ? nullptr : &range->kvs[0];
-    }
-  }
-  if (kv && kv->value == config_.name) {
-    my_rev_ = kv->mod_revision;
-  } else {
-    fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) + ")");
+  auto outcome = interpretHeartbeat(*r, config_.name);
+  switch (outcome.kind) {
+    case HeartbeatOutcome::Kind::Renewed:
+      my_rev_ = outcome.revision;
+      fencing_.onHeartbeatAcked(sent_at);
+      break;
+    case HeartbeatOutcome::Kind::StillOurs:
+      my_rev_ = outcome.revision;  // the old deadline stays (leader_key.h)
+      break;
+    case HeartbeatOutcome::Kind::TakenOver:
+      fence("the leader key was taken over (now " +
+            (outcome.holder.empty() ? std::string("gone") : outcome.holder) + ")");
+      break;
   }
 }
 

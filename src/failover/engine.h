@@ -32,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -139,6 +140,7 @@ class Engine {
   Position race_position_ = 0;
   int64_t lease_ = 0;  // the member key's lease (0: none yet)
   int fences_ = 0;
+  std::optional<std::vector<std::string>> served_;  // serveReplicas' last successful set
 };
 
 }  // namespace rampart::failover

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "base/fake_clock.h"
+#include "failover/leader_key.h"
 #include "store/memory_store.h"
 #include "testing/run_loop.h"
 
@@ -70,6 +71,10 @@ class FakeDatabase final : public Database {
     has_data_ = true;
     return startReplica(leader);
   }
+  Result<void> serveReplicas(const std::vector<std::string>& members) override {
+    served = members;
+    return ok();
+  }
   void fence() override {
     running_ = false;  // as PostgreSQL's: the server is killed
     ++fences;
@@ -84,6 +89,7 @@ class FakeDatabase final : public Database {
   int promotions = 0;
   int fences = 0;
   int rejoins = 0;
+  std::vector<std::string> served;
 
  private:
   std::string name_;
@@ -169,6 +175,7 @@ TEST_F(EngineTest, TwoEnginesOverOneStoreExactlyOneLeadsAndTheOtherFollowsIt) {
   auto& leader = startCluster(2);
   EXPECT_EQ(writable().size(), 1u);
   EXPECT_TRUE(leader.db->writable());
+  EXPECT_EQ(leader.db->served.size(), 1u) << "the leader serves the other member";
   for (auto& m : members_) {
     EXPECT_EQ(m.engine->leaderName(), leader.engine->leaderName());
     if (&m != &leader) {
@@ -284,6 +291,23 @@ TEST_F(EngineTest, AWritableServerWithoutTheKeyIsFenced) {
   EXPECT_FALSE(other.db->writable());
   EXPECT_EQ(other.db->fences, 1);
   EXPECT_TRUE(leader.db->writable());
+}
+
+TEST_F(EngineTest, ALeaderWhoseKeyWasTakenOverFencesAtItsNextHeartbeat) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  // As a member that judged the key expired would: a compare-and-swap on the revision it saw.
+  auto key = std::string("/rampart/test/c1/leader");
+  auto seen = testing::runLoop(io_, store_.range(store::RangeRequest::single(key)));
+  ASSERT_TRUE(seen && seen->kvs.size() == 1);
+  auto taken = testing::runLoop(
+      io_, store_.txn(takeKeyTxn(key, other.engine->leaderName() == "m1" ? "m2" : "m1",
+                                 seen->kvs[0].mod_revision)));
+  ASSERT_TRUE(taken && taken->succeeded);
+  testing::runLoop(io_, leader.engine->heartbeat());
+  EXPECT_FALSE(leader.engine->leading());
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_FALSE(leader.db->writable());
 }
 
 TEST(DecideCandidate, TakesOnlyWithEveryLiveMembersFinalPositionAndNoneAhead) {

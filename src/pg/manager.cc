@@ -28,6 +28,7 @@
 
 #include "base/log.h"
 #include "failover/fencing.h"
+#include "failover/leader_key.h"
 #include "failover/tick.h"
 #include "net/http/client.h"
 #include "pg/decide.h"
@@ -529,35 +530,23 @@ asio::awaitable<void> Manager::heartbeatLoop() {
   const uint64_t term = term_;
   while (leading_ && term == term_ && !stopping_) {
     auto sent_at = now();
-    store::TxnRequest txn;
-    txn.compare.push_back(
-        store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-    txn.compare.push_back(
-        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, my_leader_rev_));
-    txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
-    txn.failure.push_back(store::RangeRequest::single(keys_.leader()));
+    auto txn = failover::heartbeatTxn(keys_.leader(), config_.name, my_leader_rev_);
     auto r = co_await store_.txn(std::move(txn));
     if (!leading_ || term != term_) {
       break;
     }
-    if (r && r->succeeded) {
-      my_leader_rev_ = r->revision;
-      // Invariant (manager.h): the deadline counts from when this rewrite was sent.
-      fencing_.onHeartbeatAcked(sent_at);
-    } else if (r) {
-      // The compare failed. Still our name: an earlier attempt of ours was applied although its
-      // answer was lost (the client retried on another member). Only we write our name, so the
-      // key is ours; keep the old deadline (that write's send time is unknown) and carry on.
-      const store::KeyValue* kv = nullptr;
-      if (!r->responses.empty()) {
-        if (auto* range = std::get_if<store::RangeResponse>(&r->responses[0])) {
-          kv = range->kvs.empty() ? nullptr : &range->kvs[0];
-        }
-      }
-      if (kv && kv->value == config_.name) {
-        my_leader_rev_ = kv->mod_revision;
+    if (r) {
+      using Kind = failover::HeartbeatOutcome::Kind;
+      auto outcome = failover::interpretHeartbeat(*r, config_.name);
+      if (outcome.kind == Kind::Renewed) {
+        my_leader_rev_ = outcome.revision;
+        // Invariant (manager.h): the deadline counts from when this rewrite was sent.
+        fencing_.onHeartbeatAcked(sent_at);
+      } else if (outcome.kind == Kind::StillOurs) {
+        my_leader_rev_ = outcome.revision;  // the old deadline stays (leader_key.h)
       } else {
-        fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) + ")");
+        fence("the leader key was taken over (now " +
+              (outcome.holder.empty() ? std::string("gone") : outcome.holder) + ")");
         break;
       }
     }
@@ -733,9 +722,9 @@ asio::awaitable<void> Manager::postmasterLoop() {
       }
       exited = watched;
       watched = 0;
-      failover::ServerExitFacts exit{leading_, demoting_, restarting_, settings_.paused,
-                                     leading_ && replicasCanTakeOver()};
-      if (failover::releaseOnServerExit(exit)) {
+      failover::ServerExitFacts exit_facts{leading_, demoting_, restarting_, settings_.paused,
+                                           leading_ && replicasCanTakeOver()};
+      if (failover::releaseOnServerExit(exit_facts)) {
         // Released here, not at the next loop: every millisecond counts while nobody takes writes.
         leading_ = false;
         releasedAfterCrash();
@@ -820,7 +809,7 @@ failover::TickFacts Manager::tickFacts() {
   f.server_running = local_.running;
   f.server_reachable = local_.reachable;
   f.server_replica = local_.in_recovery;
-  // Asked only where it matters (a stopped server), as before: it reads the data directory.
+  // Read only while the server is stopped (one stat of PG_VERSION per tick then).
   f.has_data = local_.running || pg_.hasData();
   f.restart_requested = restart_requested_;
   f.reinit_requested = reinit_requested_;
@@ -963,15 +952,7 @@ asio::awaitable<void> Manager::bootstrap() {
 // starts the new term's sync state in the same transaction, so no one can be promoted on the
 // strength of the previous leader's synchronous set.
 asio::awaitable<bool> Manager::takeLeadership(int64_t seen_rev, SyncState start_sync) {
-  store::TxnRequest txn;
-  if (seen_rev == 0) {
-    txn.compare.push_back(
-        store::Compare::createRevision(keys_.leader(), store::Compare::Op::Equal, 0));
-  } else {
-    txn.compare.push_back(
-        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, seen_rev));
-  }
-  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  auto txn = failover::takeKeyTxn(keys_.leader(), config_.name, seen_rev);
   txn.success.push_back(store::PutRequest{keys_.sync(), encode(start_sync)});
   txn.success.push_back(store::DeleteRequest{keys_.switchover()});
   auto sent_at = now();
@@ -989,12 +970,7 @@ asio::awaitable<bool> Manager::takeLeadership(int64_t seen_rev, SyncState start_
 // The leader key names this member but it is not leading: a handover from the old leader, or
 // this manager restarted. Continue the term by rewriting the key at the revision seen.
 asio::awaitable<bool> Manager::adopt() {
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-  txn.compare.push_back(
-      store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, leader_mod_rev_));
-  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  auto txn = failover::adoptKeyTxn(keys_.leader(), config_.name, leader_mod_rev_);
   auto sent_at = now();
   auto r = co_await store_.txn(std::move(txn));
   if (!r || !r->succeeded) {
@@ -1159,10 +1135,7 @@ void Manager::releasedAfterCrash() {
 asio::awaitable<void> Manager::release(const std::string& why) {
   leading_ = false;
   is_leader_->Set(0);
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-  txn.success.push_back(store::DeleteRequest{keys_.leader()});
+  auto txn = failover::releaseKeyTxn(keys_.leader(), config_.name);
   releasing_ = true;  // the HA loop must not take the key back meanwhile (decideTick)
   auto r = co_await store_.txn(std::move(txn));
   releasing_ = false;
