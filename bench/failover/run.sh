@@ -121,7 +121,7 @@ run_one() {  # system scenario round
   case "$system" in
     rampart)
       timeout -k 5 "$UP_TIMEOUT" "$RAMPART" pg lab up --members 3 --dir "$dir" --json \
-        >"$dir/cluster.json.tmp" 2>"$dir/up.log" && mv "$dir/cluster.json.tmp" "$dir/cluster.json" &&
+        >"$dir/lab-up.json" 2>"$dir/up.log" && mv "$dir/lab-up.json" "$dir/cluster.json" &&
         up_ok=1 ;;
     patroni)
       timeout -k 5 "$UP_TIMEOUT" "$HERE/patroni_lab.sh" up "$dir" >/dev/null 2>"$dir/up.log" &&

@@ -27,9 +27,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.h"
+#include "failover/fencing.h"
+#include "failover/leader_key.h"
+#include "failover/tick.h"
 #include "net/http/client.h"
 #include "pg/decide.h"
 #include "pg/postgres.h"
+#include "pg/rejoin.h"
 #include "pg/rest.h"
 #include "pg/rest_auth.h"
 #include "store/etcd_store.h"
@@ -55,9 +59,7 @@ constexpr Duration kCloneTimeout = 600s;                 // pg_basebackup / pg_r
 constexpr Duration kSteadyStreaming = 250ms;             // see trackWalSenders
 constexpr Duration kCheckpointAfterPromotionDelay = 2s;  // see checkpointAfterPromotion
 constexpr Duration kHandoverMinimumLease = 300ms;        // see continueHandover
-constexpr Duration kReadyRefresh = 150ms;                // see announceReady
 constexpr size_t kReadyWritesKept = 16;  // 2.4 s of them: the old leader's view may lag
-constexpr Duration kTakeoverWait = 2s;   // see released_after_crash_at_
 constexpr size_t kHistoryLength = 20;
 
 }  // namespace
@@ -77,7 +79,9 @@ class Manager : public std::enable_shared_from_this<Manager> {
         // Calls to the other members' REST APIs (failsafe): over rest.tls, each verified
         // against rest.tls.ca and presenting this member's certificate.
         http_(daemon.io().get_executor(), config_.restClientTls()),
-        wake_(daemon.io()) {
+        wake_(daemon.io()),
+        fencing_({config_.ha.leader_timeout, config_.ha.fence_margin,
+                  config_.ha.heartbeat_interval}) {
     auto& registry = daemon_.metrics();
     auto labels = prometheus::Labels{{"cluster", config_.cluster}, {"member", config_.name}};
     is_leader_ = &prometheus::BuildGauge()
@@ -181,8 +185,20 @@ class Manager : public std::enable_shared_from_this<Manager> {
   // ---- actions ----
   asio::awaitable<void> publishStatus(bool force);
   asio::awaitable<void> bootstrap();
-  asio::awaitable<void> leaderTick();
-  asio::awaitable<void> followerTick();
+  // The HA tick: decideTick's facts, and its actions carried out.
+  failover::TickFacts tickFacts();
+  std::optional<failover::SwitchoverFacts> switchoverFacts() const;
+  void noteDecision(const failover::TickDecision& decision);
+  asio::awaitable<void> act(failover::TickDecision decision);
+  asio::awaitable<void> restartAsPrimary();
+  asio::awaitable<void> restartInPlace();
+  asio::awaitable<void> promoteHeld();
+  asio::awaitable<void> lead();
+  asio::awaitable<void> adoptKey();
+  asio::awaitable<void> restartAsReplica();
+  asio::awaitable<bool> checkDivergence();
+  asio::awaitable<void> follow();
+  asio::awaitable<void> startForRace();
   asio::awaitable<void> race();
   asio::awaitable<bool> takeLeadership(int64_t seen_rev, SyncState start_sync);
   asio::awaitable<bool> adopt();
@@ -242,9 +258,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   bool leading_ = false;
   uint64_t term_ = 0;  // counts becomeLeader() calls: one heartbeat loop per term
   int64_t my_leader_rev_ = 0;
-  TimePoint fence_deadline_{};
-  TimePoint heartbeat_acked_sent_{};  // send time of the last heartbeat etcd acknowledged
-  TimePoint term_started_{};
+  failover::FencingDeadline fencing_;  // manager.h: the invariant it keeps
   bool demoting_ = false;  // a planned switchover is under way: not writable any more
   // A planned switchover began: open sessions still write, new clients belong to the target.
   bool handing_over_ = false;
@@ -262,6 +276,7 @@ class Manager : public std::enable_shared_from_this<Manager> {
   int64_t race_detected_ms_ = 0;
   std::string race_reason_;
   std::string last_wait_reason_;
+  std::string last_decision_;  // the last tick decision logged (noteDecision)
   TimePoint failsafe_until_{};
   // Send time of this member's last etcd request that was answered (etcdProbeLoop, and status
   // writes): a member vouches for a leader only while this is old (decideVouch).
@@ -483,9 +498,7 @@ void Manager::becomeLeader(int64_t rev, TimePoint sent_at) {
   leading_ = true;
   slots_made_.clear();  // this data directory may have been rewound or cloned since last term
   my_leader_rev_ = rev;
-  heartbeat_acked_sent_ = sent_at;
-  term_started_ = now();
-  fence_deadline_ = sent_at + config_.ha.leader_timeout - config_.ha.fence_margin;
+  fencing_.startTerm(sent_at, now());
   is_leader_->Set(1);
   spawn(&Manager::heartbeatLoop);
   if (failsafeEnabled()) {
@@ -517,37 +530,23 @@ asio::awaitable<void> Manager::heartbeatLoop() {
   const uint64_t term = term_;
   while (leading_ && term == term_ && !stopping_) {
     auto sent_at = now();
-    store::TxnRequest txn;
-    txn.compare.push_back(
-        store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-    txn.compare.push_back(
-        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, my_leader_rev_));
-    txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
-    txn.failure.push_back(store::RangeRequest::single(keys_.leader()));
+    auto txn = failover::heartbeatTxn(keys_.leader(), config_.name, my_leader_rev_);
     auto r = co_await store_.txn(std::move(txn));
     if (!leading_ || term != term_) {
       break;
     }
-    if (r && r->succeeded) {
-      my_leader_rev_ = r->revision;
-      // Invariant (manager.h): the deadline counts from when this rewrite was sent.
-      heartbeat_acked_sent_ = sent_at;
-      fence_deadline_ =
-          std::max(fence_deadline_, sent_at + config_.ha.leader_timeout - config_.ha.fence_margin);
-    } else if (r) {
-      // The compare failed. Still our name: an earlier attempt of ours was applied although its
-      // answer was lost (the client retried on another member). Only we write our name, so the
-      // key is ours; keep the old deadline (that write's send time is unknown) and carry on.
-      const store::KeyValue* kv = nullptr;
-      if (!r->responses.empty()) {
-        if (auto* range = std::get_if<store::RangeResponse>(&r->responses[0])) {
-          kv = range->kvs.empty() ? nullptr : &range->kvs[0];
-        }
-      }
-      if (kv && kv->value == config_.name) {
-        my_leader_rev_ = kv->mod_revision;
+    if (r) {
+      using Kind = failover::HeartbeatOutcome::Kind;
+      auto outcome = failover::interpretHeartbeat(*r, config_.name);
+      if (outcome.kind == Kind::Renewed) {
+        my_leader_rev_ = outcome.revision;
+        // Invariant (manager.h): the deadline counts from when this rewrite was sent.
+        fencing_.onHeartbeatAcked(sent_at);
+      } else if (outcome.kind == Kind::StillOurs) {
+        my_leader_rev_ = outcome.revision;  // the old deadline stays (leader_key.h)
       } else {
-        fence("the leader key was taken over (now " + (kv ? kv->value : std::string("gone")) + ")");
+        fence("the leader key was taken over (now " +
+              (outcome.holder.empty() ? std::string("gone") : outcome.holder) + ")");
         break;
       }
     }
@@ -570,21 +569,15 @@ asio::awaitable<void> Manager::failsafeLoop() {
   std::string last_refusal;
   while (leading_ && term == term_ && !stopping_) {
     auto started = now();
-    // From the term's start at the earliest: a handover's deadline counts from an older write.
-    if (started - std::max(heartbeat_acked_sent_, term_started_) >
-        config_.ha.heartbeat_interval * 2) {
-      // Short rounds: each member's promise lasts leader_timeout from when it answered, so the
-      // next round must reach it well before that.
-      auto budget = (config_.ha.leader_timeout - config_.ha.fence_margin) / 2;
-      auto vouched = co_await failsafeRound(std::min(fence_deadline_, started + budget));
+    if (fencing_.failsafeDue(started)) {
+      auto vouched = co_await failsafeRound(fencing_.failsafeRoundDeadline(started));
       if (!leading_ || term != term_) {
         break;
       }
       if (vouched) {
         // Every member promised at or after `started` to stay out of any race for
         // leader_timeout, so fencing leader_timeout - fence_margin after it is early enough.
-        fence_deadline_ = std::max(fence_deadline_,
-                                   started + config_.ha.leader_timeout - config_.ha.fence_margin);
+        fencing_.onVouched(started);
         if (!vouching) {
           log_->warn(
               "etcd does not acknowledge heartbeats: every member vouched, still leading "
@@ -697,7 +690,7 @@ VouchDecision Manager::vouch(const std::string& leader, const std::string& proof
 
 asio::awaitable<void> Manager::watchdogLoop() {
   while (!stopping_) {
-    if (leading_ && now() >= fence_deadline_) {
+    if (leading_ && fencing_.expired(now())) {
       fence("no leader heartbeat acknowledged in time (etcd unreachable and no failsafe)");
     }
     co_await sleep(10ms);
@@ -729,7 +722,9 @@ asio::awaitable<void> Manager::postmasterLoop() {
       }
       exited = watched;
       watched = 0;
-      if (leading_ && !demoting_ && !restarting_ && !settings_.paused && replicasCanTakeOver()) {
+      failover::ServerExitFacts exit_facts{leading_, demoting_, restarting_, settings_.paused,
+                                           leading_ && replicasCanTakeOver()};
+      if (failover::releaseOnServerExit(exit_facts)) {
         // Released here, not at the next loop: every millisecond counts while nobody takes writes.
         leading_ = false;
         releasedAfterCrash();
@@ -783,17 +778,83 @@ asio::awaitable<void> Manager::tick() {
     trackWalSenders();
     co_await publishStatus(false);
   }
-  if (!view_ready_ || stopping_) {
-    co_return;
+  // What runs is what failover::decideTick decides (tick.h); the rest is carrying it out.
+  auto decision = failover::decideTick(tickFacts());
+  noteDecision(decision);
+  if (decision.race_over) {
+    race_rev_ = -1;
   }
-  if (!initialized_) {
-    co_await bootstrap();
-    co_return;
+  if (decision.announce_ready) {
+    announcing_ = true;  // beside the loop: the handover itself must not wait for this write
+    spawn(&Manager::announceReady);
   }
-  if (leading_) {
-    co_await leaderTick();
-  } else {
-    co_await followerTick();
+  co_await act(std::move(decision));
+}
+
+failover::TickFacts Manager::tickFacts() {
+  failover::TickFacts f;
+  auto t = now();
+  f.me = config_.name;
+  f.view_ready = view_ready_;
+  f.stopping = stopping_;
+  f.initialized = initialized_;
+  f.paused = settings_.paused;
+  f.leader_present = leader_present_;
+  f.leader_name = leader_name_;
+  f.leader_stale = leaderStale();
+  f.leading = leading_;
+  f.demoting = demoting_;
+  f.releasing = releasing_;
+  f.replicas_can_take_over = leading_ && replicasCanTakeOver();
+  f.server_running = local_.running;
+  f.server_reachable = local_.reachable;
+  f.server_replica = local_.in_recovery;
+  // Read only while the server is stopped (one stat of PG_VERSION per tick then).
+  f.has_data = local_.running || pg_.hasData();
+  f.restart_requested = restart_requested_;
+  f.reinit_requested = reinit_requested_;
+  f.switchover = switchoverFacts();
+  f.ready_written_for_request =
+      !ready_written_.empty() && ready_written_.back().request_rev == switchover_rev_;
+  if (!ready_written_.empty()) {
+    f.since_ready_written = t - ready_written_.back().sent_at;
+  }
+  f.announcing = announcing_;
+  f.following_leader = configured_upstream_ == leader_name_;
+  f.may_have_diverged = may_have_diverged_;
+  // Streaming an older timeline than the leader's is not following it (a diverged standby
+  // streams the old timeline up to the fork point, over and over).
+  auto leader = leader_name_.empty() ? members_.end() : members_.find(leader_name_);
+  int leader_timeline = leader != members_.end() ? leader->second.timeline : 0;
+  f.replicating_from_leader =
+      local_.streaming && (leader_timeline == 0 || local_.timeline == leader_timeline);
+  f.not_replicating_for = t - not_streaming_since_;
+  f.leader_serving = leader != members_.end() && leader->second.role == "primary" &&
+                     leader->second.state == "running";
+  f.failsafe_promised = t < failsafe_until_;
+  f.last_leader = sync_ && sync_->leader == config_.name;
+  if (released_after_crash_at_) {
+    f.since_released_after_crash = t - *released_after_crash_at_;
+  }
+  f.race_detached = race_rev_ == (leader_present_ ? leader_mod_rev_ : 0);
+  return f;
+}
+
+std::optional<failover::SwitchoverFacts> Manager::switchoverFacts() const {
+  if (!switchover_) {
+    return std::nullopt;
+  }
+  return failover::SwitchoverFacts{switchover_->from, switchover_->to, switchover_->force,
+                                   switchover_->handover_lsn != 0};
+}
+
+void Manager::noteDecision(const failover::TickDecision& decision) {
+  // Logged on change only (the loop runs every loop_interval), at debug: the actions log
+  // themselves.
+  auto line = std::string(failover::toString(decision.action)) + ": " + decision.reason;
+  if (line != last_decision_) {
+    log_->debug("tick: {}", line);
+    last_decision_ = std::move(line);
   }
 }
 
@@ -891,15 +952,7 @@ asio::awaitable<void> Manager::bootstrap() {
 // starts the new term's sync state in the same transaction, so no one can be promoted on the
 // strength of the previous leader's synchronous set.
 asio::awaitable<bool> Manager::takeLeadership(int64_t seen_rev, SyncState start_sync) {
-  store::TxnRequest txn;
-  if (seen_rev == 0) {
-    txn.compare.push_back(
-        store::Compare::createRevision(keys_.leader(), store::Compare::Op::Equal, 0));
-  } else {
-    txn.compare.push_back(
-        store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, seen_rev));
-  }
-  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  auto txn = failover::takeKeyTxn(keys_.leader(), config_.name, seen_rev);
   txn.success.push_back(store::PutRequest{keys_.sync(), encode(start_sync)});
   txn.success.push_back(store::DeleteRequest{keys_.switchover()});
   auto sent_at = now();
@@ -917,12 +970,7 @@ asio::awaitable<bool> Manager::takeLeadership(int64_t seen_rev, SyncState start_
 // The leader key names this member but it is not leading: a handover from the old leader, or
 // this manager restarted. Continue the term by rewriting the key at the revision seen.
 asio::awaitable<bool> Manager::adopt() {
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-  txn.compare.push_back(
-      store::Compare::modRevision(keys_.leader(), store::Compare::Op::Equal, leader_mod_rev_));
-  txn.success.push_back(store::PutRequest{keys_.leader(), config_.name});
+  auto txn = failover::adoptKeyTxn(keys_.leader(), config_.name, leader_mod_rev_);
   auto sent_at = now();
   auto r = co_await store_.txn(std::move(txn));
   if (!r || !r->succeeded) {
@@ -1087,11 +1135,8 @@ void Manager::releasedAfterCrash() {
 asio::awaitable<void> Manager::release(const std::string& why) {
   leading_ = false;
   is_leader_->Set(0);
-  store::TxnRequest txn;
-  txn.compare.push_back(
-      store::Compare::valueIs(keys_.leader(), store::Compare::Op::Equal, config_.name));
-  txn.success.push_back(store::DeleteRequest{keys_.leader()});
-  releasing_ = true;  // the HA loop must not take the key back meanwhile (followerTick)
+  auto txn = failover::releaseKeyTxn(keys_.leader(), config_.name);
+  releasing_ = true;  // the HA loop must not take the key back meanwhile (decideTick)
   auto r = co_await store_.txn(std::move(txn));
   releasing_ = false;
   log_->warn("released the leader key: {}{}", why,
@@ -1133,81 +1178,139 @@ std::string Manager::describeLeader() const {
   return leader_present_ ? leader_name_ : std::string("(none)");
 }
 
-asio::awaitable<void> Manager::leaderTick() {
-  if (demoting_) {
-    co_return;
-  }
-  if (restart_requested_) {
-    restart_requested_ = false;
-    restarting_ = true;
-    auto names = applied_sync_names_;
-    auto restart_primary = [this, names] {
-      (void)pg_.stop(std::chrono::seconds(30));
-      return pg_.start(false, std::nullopt, names, kStartTimeout);
-    };
-    auto r = co_await offload(std::move(restart_primary));
-    restarting_ = false;
-    log_->info("restart as primary: {}", r ? "done" : r.error().message);
-    co_return;
-  }
-  if (!local_.running) {
-    if (replicasCanTakeOver() && !settings_.paused) {
+asio::awaitable<void> Manager::act(failover::TickDecision decision) {
+  using failover::TickAction;
+  switch (decision.action) {
+    case TickAction::Wait:
+      break;
+    case TickAction::Bootstrap:
+      co_await bootstrap();
+      break;
+    case TickAction::RestartAsPrimary:
+      co_await restartAsPrimary();
+      break;
+    case TickAction::ReleaseAfterCrash: {
       releasedAfterCrash();
       std::string why = "postgres exited";
       co_await release(why);
+      break;
+    }
+    case TickAction::RestartInPlace:
+      co_await restartInPlace();
+      break;
+    case TickAction::PromoteHeld:
+      co_await promoteHeld();
+      break;
+    case TickAction::Lead:
+    case TickAction::Switchover:
+      co_await lead();
+      break;
+    case TickAction::Adopt:
+      co_await adoptKey();
+      break;
+    case TickAction::Fence:
+      fence(decision.reason);
+      break;
+    case TickAction::Rejoin:
+      co_await rejoin(leader_name_);
+      break;
+    case TickAction::RestartAsReplica:
+      co_await restartAsReplica();
+      break;
+    case TickAction::CheckDivergence:
+      if (co_await checkDivergence()) {
+        co_await follow();
+      }
+      break;
+    case TickAction::Follow:
+      co_await follow();
+      break;
+    case TickAction::KeepFollowing:
+      not_streaming_since_ = now();
+      rejoin_failures_ = 0;
+      break;
+    case TickAction::RestartRejoin: {
+      // Re-pointed but not streaming: diverged history (or a gone slot). Stop; the next tick
+      // rejoins with pg_rewind, or a fresh clone if that fails.
+      log_->warn("not streaming from {} for 5 s: restarting the rejoin", leader_name_);
+      ++rejoin_failures_;
+      auto stop_for_rejoin = [this] { return pg_.stop(std::chrono::seconds(30)); };
+      co_await offload(std::move(stop_for_rejoin));
+      not_streaming_since_ = now();
+      break;
+    }
+    case TickAction::StartForRace:
+      co_await startForRace();
+      break;
+    case TickAction::Race:
+      co_await race();
+      break;
+  }
+}
+
+asio::awaitable<void> Manager::restartAsPrimary() {
+  restart_requested_ = false;
+  restarting_ = true;
+  auto names = applied_sync_names_;
+  auto restart_primary = [this, names] {
+    (void)pg_.stop(std::chrono::seconds(30));
+    return pg_.start(false, std::nullopt, names, kStartTimeout);
+  };
+  auto r = co_await offload(std::move(restart_primary));
+  restarting_ = false;
+  log_->info("restart as primary: {}", r ? "done" : r.error().message);
+}
+
+asio::awaitable<void> Manager::restartInPlace() {
+  log_->warn("postgres exited and no replica may take over: restarting it in place");
+  auto names = applied_sync_names_;
+  auto start_in_place = [this, names] {
+    return pg_.start(false, std::nullopt, names, kStartTimeout);
+  };
+  auto r = co_await offload(std::move(start_in_place));
+  if (!r) {
+    log_->error("restart failed: {}", r.error().message);
+  }
+}
+
+// Leader key, but still a standby: a handover (wait for the old leader's last WAL) or a
+// restarted manager whose server came up as a standby.
+asio::awaitable<void> Manager::promoteHeld() {
+  FailoverEvent event;
+  event.kind = "switchover";
+  event.new_leader = config_.name;
+  event.detected_at_ms = wallMillis();
+  Lsn need = 0;
+  if (switchover_ && switchover_->to == config_.name) {
+    need = switchover_->handover_lsn;
+    event.old_leader = switchover_->from;
+    event.reason = "planned switchover";
+  } else {
+    event.kind = "failover";
+    event.reason = "leader key held while in recovery";
+  }
+  if (need > local_.receive_lsn) {
+    auto handover_wal = [this, need] { return pg_.waitReceived(need, std::chrono::seconds(5)); };
+    auto reached = co_await offload(std::move(handover_wal));
+    if (!reached) {
+      std::string why = "the old leader's last WAL did not arrive; a normal race decides";
+      co_await release(why);
       co_return;
     }
-    log_->warn("postgres exited and no replica may take over: restarting it in place");
-    auto names = applied_sync_names_;
-    auto start_in_place = [this, names] {
-      return pg_.start(false, std::nullopt, names, kStartTimeout);
-    };
-    auto r = co_await offload(std::move(start_in_place));
-    if (!r) {
-      log_->error("restart failed: {}", r.error().message);
-    }
-    co_return;
   }
-  if (!local_.reachable) {
-    co_return;
+  event.decision =
+      need > 0 ? "received the old leader's WAL to " + formatLsn(need) : "holds the leader key";
+  event.decided_at_ms = wallMillis();
+  co_await promoteSelf(std::move(event));
+  if (need > 0 && leading_) {
+    // The handover is done: a request left behind would make the next race wait for its
+    // target (see race()).
+    store::DeleteRequest done{keys_.switchover()};
+    co_await store_.deleteRange(std::move(done));
   }
-  if (local_.in_recovery) {
-    // Leader key, but still a standby: a handover (wait for the old leader's last WAL) or a
-    // restarted manager whose server came up as a standby.
-    FailoverEvent event;
-    event.kind = "switchover";
-    event.new_leader = config_.name;
-    event.detected_at_ms = wallMillis();
-    Lsn need = 0;
-    if (switchover_ && switchover_->to == config_.name) {
-      need = switchover_->handover_lsn;
-      event.old_leader = switchover_->from;
-      event.reason = "planned switchover";
-    } else {
-      event.kind = "failover";
-      event.reason = "leader key held while in recovery";
-    }
-    if (need > local_.receive_lsn) {
-      auto handover_wal = [this, need] { return pg_.waitReceived(need, std::chrono::seconds(5)); };
-      auto reached = co_await offload(std::move(handover_wal));
-      if (!reached) {
-        std::string why = "the old leader's last WAL did not arrive; a normal race decides";
-        co_await release(why);
-        co_return;
-      }
-    }
-    event.decision =
-        need > 0 ? "received the old leader's WAL to " + formatLsn(need) : "holds the leader key";
-    event.decided_at_ms = wallMillis();
-    co_await promoteSelf(std::move(event));
-    if (need > 0 && leading_) {
-      // The handover is done: a request left behind would make the next race wait for its
-      // target (see race()).
-      store::DeleteRequest done{keys_.switchover()};
-      co_await store_.deleteRange(std::move(done));
-    }
-    co_return;
-  }
+}
+
+asio::awaitable<void> Manager::lead() {
   auto others = otherMembers();
   if (others != slots_made_) {
     auto make_slots = [this, others] { return pg_.ensureSlots(others, kPgTimeout); };
@@ -1219,8 +1322,8 @@ asio::awaitable<void> Manager::leaderTick() {
     }
   }
   co_await manageSync();
-  if (switchover_ && !switchover_->force && switchover_->handover_lsn == 0 &&
-      (switchover_->from.empty() || switchover_->from == config_.name)) {
+  // Asked again: a request may have come while the maintenance waited.
+  if (failover::switchoverIsMine(config_.name, switchoverFacts())) {
     co_await switchover();
   }
 }
@@ -1437,152 +1540,86 @@ asio::awaitable<void> Manager::switchover() {
   configured_upstream_ = "?";
 }
 
-asio::awaitable<void> Manager::followerTick() {
-  if (leader_present_ && leader_name_ == config_.name) {
-    if (releasing_) {
-      co_return;  // our own release is on its way: the key is not ours to adopt
-    }
-    if (!settings_.paused || local_.running) {
-      bool adopted = continueHandover();
-      if (!adopted) {
-        adopted = co_await adopt();
-      }
-      if (adopted && local_.in_recovery) {
-        // A handover: promote now, on this tick's observation, rather than a loop later.
-        co_await leaderTick();
-      }
-    }
+asio::awaitable<void> Manager::adoptKey() {
+  bool adopted = continueHandover();
+  if (!adopted) {
+    adopted = co_await adopt();
+  }
+  if (adopted && local_.in_recovery) {
+    // A handover: promote now, on this tick's observation, rather than a loop later.
+    auto decision = failover::decideTick(tickFacts());
+    noteDecision(decision);
+    co_await act(std::move(decision));
+  }
+}
+
+asio::awaitable<void> Manager::restartAsReplica() {
+  restart_requested_ = false;
+  auto up = upstreamOf(leader_name_);
+  auto restart_replica = [this, up] {
+    (void)pg_.stop(std::chrono::seconds(30));
+    return pg_.start(true, up, "", kStartTimeout);
+  };
+  auto r = co_await offload(std::move(restart_replica));
+  log_->info("restart as replica: {}", r ? "done" : r.error().message);
+}
+
+// Usually the last leader's WAL ended where the new timeline forked (synchronous replication);
+// then re-pointing is enough and saves a stop, a rewind and a start. True: it may follow.
+asio::awaitable<bool> Manager::checkDivergence() {
+  auto up = upstreamOf(leader_name_);
+  if (!up) {
+    co_return false;
+  }
+  auto check = [this, up] { return pg_.divergedFrom(*up, kPgTimeout); };
+  auto diverged = co_await offload(std::move(check));
+  if (diverged && !*diverged) {
+    may_have_diverged_ = false;
+    co_return true;
+  }
+  log_->info("this server's WAL runs past where {}'s timeline forked{}: rewinding", leader_name_,
+             diverged ? "" : " (or the check failed: " + diverged.error().message + ")");
+  co_await rejoin(leader_name_);
+  co_return false;
+}
+
+asio::awaitable<void> Manager::follow() {
+  auto up = upstreamOf(leader_name_);
+  if (!up) {
     co_return;
   }
-  if (local_.running && local_.reachable && !local_.in_recovery) {
-    fence("running as a writable primary without the leader key (leader: " + describeLeader() +
-          ")");
-    co_return;
+  auto repoint = [this, up] { return pg_.setUpstream(up, kPgTimeout); };
+  auto r = co_await offload(std::move(repoint));
+  if (r) {
+    log_->info("streaming from {}", leader_name_);
+    configured_upstream_ = leader_name_;
+    not_streaming_since_ = now();
   }
-  if (switchover_ && !switchover_->force && switchover_->handover_lsn == 0 &&
-      (switchover_->to.empty() || switchover_->to == config_.name) && local_.in_recovery &&
-      (ready_written_.empty() || ready_written_.back().request_rev != switchover_rev_ ||
-       now() - ready_written_.back().sent_at >= kReadyRefresh) &&
-      !announcing_) {
-    announcing_ = true;  // beside the loop: the handover itself must not wait for this write
-    spawn(&Manager::announceReady);
+}
+
+// Start detached so that our position can take part in the race, unless this data directory was
+// a primary and another member led after it: then it may hold WAL the cluster never had, and it
+// must wait for the new leader and rewind.
+asio::awaitable<void> Manager::startForRace() {
+  bool last_leader = sync_ && sync_->leader == config_.name;
+  auto start_for_race = [this, last_leader]() -> Result<void> {
+    auto state = pg_.controlState();
+    if (!last_leader && state && (*state == "in production" || *state == "shut down")) {
+      return ok();
+    }
+    return pg_.start(true, std::nullopt, "", kStartTimeout);
+  };
+  auto r = co_await offload(std::move(start_for_race));
+  if (!r) {
+    log_->warn("start for the race failed: {}", r.error().message);
+  } else if (last_leader) {
+    may_have_diverged_ = true;
   }
-  if (settings_.paused) {
-    co_return;  // maintenance: no automatic action
-  }
-  bool leader_ok = leader_present_ && !leaderStale();
-  if (leader_ok) {
-    race_rev_ = -1;
-    if (reinit_requested_ || !local_.running) {
-      co_await rejoin(leader_name_);
-      co_return;
-    }
-    if (!local_.reachable) {
-      co_return;
-    }
-    if (restart_requested_) {
-      restart_requested_ = false;
-      auto up = upstreamOf(leader_name_);
-      auto restart_replica = [this, up] {
-        (void)pg_.stop(std::chrono::seconds(30));
-        return pg_.start(true, up, "", kStartTimeout);
-      };
-      auto r = co_await offload(std::move(restart_replica));
-      log_->info("restart as replica: {}", r ? "done" : r.error().message);
-      co_return;
-    }
-    if (configured_upstream_ != leader_name_ && may_have_diverged_) {
-      // Usually the last leader's WAL ended where the new timeline forked (synchronous
-      // replication); then re-pointing is enough and saves a stop, a rewind and a start.
-      auto up = upstreamOf(leader_name_);
-      if (!up) {
-        co_return;
-      }
-      auto check = [this, up] { return pg_.divergedFrom(*up, kPgTimeout); };
-      auto diverged = co_await offload(std::move(check));
-      if (diverged && !*diverged) {
-        may_have_diverged_ = false;
-      } else {
-        log_->info("this server's WAL runs past where {}'s timeline forked{}: rewinding",
-                   leader_name_,
-                   diverged ? "" : " (or the check failed: " + diverged.error().message + ")");
-        co_await rejoin(leader_name_);
-        co_return;
-      }
-    }
-    if (configured_upstream_ != leader_name_) {
-      auto up = upstreamOf(leader_name_);
-      if (!up) {
-        co_return;
-      }
-      auto repoint = [this, up] { return pg_.setUpstream(up, kPgTimeout); };
-      auto r = co_await offload(std::move(repoint));
-      if (r) {
-        log_->info("streaming from {}", leader_name_);
-        configured_upstream_ = leader_name_;
-        not_streaming_since_ = now();
-      }
-      co_return;
-    }
-    // Streaming an older timeline than the leader's is not following it (a diverged standby
-    // streams the old timeline up to the fork point, over and over).
-    int leader_timeline = members_.count(leader_name_) ? members_.at(leader_name_).timeline : 0;
-    if (local_.streaming && (leader_timeline == 0 || local_.timeline == leader_timeline)) {
-      not_streaming_since_ = now();
-      rejoin_failures_ = 0;
-    } else if (now() - not_streaming_since_ > std::chrono::seconds(5) &&
-               members_.count(leader_name_) && members_.at(leader_name_).role == "primary" &&
-               members_.at(leader_name_).state == "running") {
-      // Re-pointed but not streaming: diverged history (or a gone slot). Stop; the next tick
-      // rejoins with pg_rewind, or a fresh clone if that fails.
-      log_->warn("not streaming from {} for 5 s: restarting the rejoin", leader_name_);
-      ++rejoin_failures_;
-      auto stop_for_rejoin = [this] { return pg_.stop(std::chrono::seconds(30)); };
-      co_await offload(std::move(stop_for_rejoin));
-      not_streaming_since_ = now();
-    }
-    co_return;
-  }
-  // No leader, or its heartbeat stopped.
-  if (now() < failsafe_until_) {
-    co_return;  // the leader vouched for itself while etcd was unreachable
-  }
-  if (!local_.running) {
-    if (!pg_.hasData()) {
-      co_return;
-    }
-    // Start detached so that our position can take part in the race, unless this data directory
-    // was a primary and another member led after it: then it may hold WAL the cluster never
-    // had, and it must wait for the new leader and rewind.
-    bool last_leader = sync_ && sync_->leader == config_.name;
-    if (last_leader && released_after_crash_at_ &&
-        now() - *released_after_crash_at_ < kTakeoverWait) {
-      co_return;  // a replica is taking over; this server rewinds against it afterwards
-    }
-    auto start_for_race = [this, last_leader]() -> Result<void> {
-      auto state = pg_.controlState();
-      if (!last_leader && state && (*state == "in production" || *state == "shut down")) {
-        return ok();
-      }
-      return pg_.start(true, std::nullopt, "", kStartTimeout);
-    };
-    auto r = co_await offload(std::move(start_for_race));
-    if (!r) {
-      log_->warn("start for the race failed: {}", r.error().message);
-    } else if (last_leader) {
-      may_have_diverged_ = true;
-    }
-    co_return;
-  }
-  co_await race();
 }
 
 asio::awaitable<void> Manager::race() {
   int64_t rev = leader_present_ ? leader_mod_rev_ : 0;
-  if (race_rev_ != rev) {
-    if (!local_.reachable || !local_.in_recovery) {
-      co_return;
-    }
+  if (race_rev_ != rev) {  // a new race (decideTick saw a reachable standby)
     race_detected_ms_ = wallMillis();
     race_reason_ = leader_present_ ? "no heartbeat from " + leader_name_ + " for " +
                                          std::to_string(toMillis(config_.ha.leader_timeout)) + " ms"
@@ -1603,9 +1640,8 @@ asio::awaitable<void> Manager::race() {
     co_await publishStatus(true);
   }
   bool forced = switchover_ && switchover_->force && switchover_->to == config_.name;
-  if (switchover_ && switchover_->handover_lsn == 0 && !switchover_->to.empty() &&
-      switchover_->to != config_.name) {
-    co_return;  // an operator chose another candidate (a finished handover does not count)
+  if (failover::operatorChoseAnother(config_.name, switchoverFacts())) {
+    co_return;
   }
   RaceFacts facts;
   facts.me = config_.name;
@@ -1651,15 +1687,17 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
   if (!up) {
     co_return;
   }
-  bool reinit = reinit_requested_ || rejoin_failures_ >= 2;
+  bool reinit_requested = reinit_requested_;
   reinit_requested_ = false;
-  bool force_rewind = may_have_diverged_ || rejoin_failures_ > 0;
+  int failures = rejoin_failures_;
+  bool may_have_diverged = may_have_diverged_;
   struct Rejoined {
     std::string how;
     bool detached = false;  // started without an upstream, to be compared first
     std::string steps;      // "stop 80 ms, rewind 2100 ms, start 700 ms"
   };
-  auto rejoin_steps = [this, up, reinit, force_rewind]() -> Result<Rejoined> {
+  auto rejoin_steps = [this, up, reinit_requested, failures,
+                       may_have_diverged]() -> Result<Rejoined> {
     // How long each step took goes into the log line: the rejoin's time is mostly here.
     std::string steps;
     auto timed = [&steps](const char* step, auto&& action) {
@@ -1672,16 +1710,25 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
     if (pg_.alive()) {
       (void)timed("stop", [&] { return pg_.stop(std::chrono::seconds(30)); });
     }
-    std::string how = "started";
-    if (reinit || !pg_.hasData()) {
-      if (auto c = timed("clone", [&] { return pg_.cloneFrom(*up, kCloneTimeout); }); !c) {
-        return fail(c.error());
+    RejoinFacts facts;
+    facts.reinit_requested = reinit_requested;
+    facts.failures = failures;
+    facts.may_have_diverged = may_have_diverged;
+    facts.has_data = pg_.hasData();
+    if (facts.has_data) {
+      if (auto state = pg_.controlState()) {
+        facts.control_state = *state;
       }
-      how = "cloned";
-    } else {
-      auto state = pg_.controlState();
-      bool was_primary = state && (*state == "in production" || *state == "shut down");
-      if (was_primary && !force_rewind) {
+    }
+    std::string how = "started";
+    switch (planRejoin(facts)) {  // rejoin.h
+      case RejoinPlan::Clone:
+        if (auto c = timed("clone", [&] { return pg_.cloneFrom(*up, kCloneTimeout); }); !c) {
+          return fail(c.error());
+        }
+        how = "cloned";
+        break;
+      case RejoinPlan::DetachedStart: {
         // A former primary. Its WAL often ends exactly where the new timeline forked
         // (synchronous replication), and then it can simply follow: start it as a detached
         // standby (crash recovery in standby mode writes no WAL), and the next round compares
@@ -1693,7 +1740,7 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
         }
         return Rejoined{"started detached", true, steps};
       }
-      if (force_rewind) {
+      case RejoinPlan::Rewind: {
         auto w = timed("rewind", [&] { return pg_.rewindFrom(*up, kCloneTimeout); });
         if (!w) {
           log::get("pg")->warn("{}; cloning instead", w.error().message);
@@ -1704,7 +1751,10 @@ asio::awaitable<void> Manager::rejoin(const std::string& leader) {
         } else {
           how = *w ? "rewound" : "no rewind required";
         }
+        break;
       }
+      case RejoinPlan::Start:
+        break;
     }
     if (auto s = timed("start", [&] { return pg_.start(true, up, "", kStartTimeout); }); !s) {
       return fail(s.error());
@@ -1740,7 +1790,7 @@ MemberView Manager::view() const {
   bool server_up = pg_.pid() != 0 && local_.running && local_.reachable;
   v.running = server_up;
   v.writable_leader =
-      leading_ && !demoting_ && server_up && !local_.in_recovery && now() < fence_deadline_;
+      leading_ && !demoting_ && server_up && !local_.in_recovery && !fencing_.expired(now());
   // Handing over: still writable for the open sessions, but new clients should go to the target
   // (they would be refused here within ~100 ms anyway).
   v.draining = v.writable_leader && handing_over_;

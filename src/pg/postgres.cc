@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "pg/rejoin.h"
 #include "pg/validate.h"
 #include "runtime/process.h"
 
@@ -1054,38 +1055,26 @@ Result<bool> Postgres::divergedFrom(const Upstream& leader, Duration timeout) {
     return fail(ErrorCode::Unavailable,
                 "reading the leader's timeline: ", theirs ? "no answer" : theirs.error().message);
   }
-  int leader_timeline = std::atoi((*theirs)[0][0]->c_str());
-  if (leader_timeline == my_timeline) {
-    return false;  // same history; streaming continues from where we are
-  }
-  if (leader_timeline < my_timeline) {
-    return true;
-  }
-  char name[32];
-  std::snprintf(name, sizeof name, "pg_wal/%08X.history", leader_timeline);
-  auto history =
-      conn->query("SELECT pg_read_file(" + conn->literal(name).value_or("''") + ")", timeout);
-  if (!history || history->empty() || !(*history)[0][0]) {
-    return fail(ErrorCode::Unavailable, "reading the leader's timeline history: ",
-                history ? "no answer" : history.error().message);
-  }
-  // Lines: "<parent timeline>\t<switch point>\t<reason>"; the switch point is where the child
-  // timeline left its parent.
-  std::istringstream lines(*(*history)[0][0]);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    int parent = 0;
-    std::string switch_point;
-    if (!(fields >> parent >> switch_point) || parent != my_timeline) {
-      continue;
+  TimelineFacts facts;
+  facts.my_timeline = my_timeline;
+  facts.my_lsn = *my_lsn;
+  facts.leader_timeline = std::atoi((*theirs)[0][0]->c_str());
+  if (historyNeeded(facts.my_timeline, facts.leader_timeline)) {
+    char name[32];
+    std::snprintf(name, sizeof name, "pg_wal/%08X.history", facts.leader_timeline);
+    auto history =
+        conn->query("SELECT pg_read_file(" + conn->literal(name).value_or("''") + ")", timeout);
+    if (!history || history->empty() || !(*history)[0][0]) {
+      return fail(ErrorCode::Unavailable, "reading the leader's timeline history: ",
+                  history ? "no answer" : history.error().message);
     }
-    auto fork = parseLsn(switch_point);
-    if (!fork) {
-      return fail(fork.error());
-    }
-    return *my_lsn > *fork;
+    facts.leader_history = *(*history)[0][0];
   }
-  return true;  // our timeline is not in the leader's history
+  auto decision = decideRewindOrFollow(facts);  // rejoin.h
+  if (!decision) {
+    return fail(decision.error());
+  }
+  return decision->verdict == FollowVerdict::Rewind;
 }
 
 Result<void> Postgres::checkpoint(Duration timeout) {

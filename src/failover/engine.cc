@@ -1,0 +1,424 @@
+#include "failover/engine.h"
+
+// g++ 12 reports asio's coroutine frames as mismatched new/delete: a false positive, GCC PR
+// 109224 and asio issue 1391 (as in pg/manager.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "failover/leader_key.h"
+
+namespace rampart::failover {
+namespace asio = boost::asio;
+
+std::string encodeMember(const MemberRecord& m) {
+  return nlohmann::json{{"host", m.address.host},   {"port", m.address.port},
+                        {"role", m.role},           {"position", m.position},
+                        {"race_rev", m.race_rev},   {"race_position", m.race_position}}
+      .dump();
+}
+
+Result<MemberRecord> decodeMember(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) {
+    return fail(ErrorCode::InvalidArgument, "member status is not a JSON object");
+  }
+  MemberRecord m;
+  try {
+    m.address.host = j.at("host").get<std::string>();
+    m.address.port = j.at("port").get<uint16_t>();
+    m.role = j.at("role").get<std::string>();
+    m.position = j.at("position").get<Position>();
+    m.race_rev = j.at("race_rev").get<int64_t>();
+    m.race_position = j.at("race_position").get<Position>();
+  } catch (const nlohmann::json::exception& e) {
+    return fail(ErrorCode::InvalidArgument, "member status: ", e.what());
+  }
+  return m;
+}
+
+CandidateDecision decideCandidate(const CandidateFacts& f) {
+  auto mine = f.members.find(f.me);
+  if (mine == f.members.end() || mine->second.race_rev != f.race_rev) {
+    return {false, "own final position not published yet"};
+  }
+  for (const auto& [name, m] : f.members) {
+    // Only running replicas can hold writes the candidate might lack and still answer: the
+    // old leader, a stopped member or a primary (the old one, gone) is not waited for.
+    if (name == f.me || name == f.old_leader || m.role != "replica") {
+      continue;
+    }
+    if (m.race_rev != f.race_rev) {
+      return {false, "no final position from " + name + " yet"};
+    }
+    const auto& me = mine->second;
+    if (m.race_position > me.race_position ||
+        (m.race_position == me.race_position && name < f.me)) {
+      return {false, name + " is ahead"};
+    }
+  }
+  return {true, "the most advanced of every member heard"};
+}
+
+Engine::Engine(store::Store& store, const Clock& clock, Database& database, EngineConfig config)
+    : store_(store),
+      clock_(clock),
+      db_(database),
+      config_(std::move(config)),
+      fencing_({config_.leader_timeout, config_.fence_margin, config_.heartbeat_interval}) {}
+
+bool Engine::writable() const {
+  return leading_ && server_.running && !server_.replica && !fencing_.expired(clock_.now());
+}
+
+asio::awaitable<bool> Engine::refreshView() {
+  // Every operand of co_await a local: g++ 12 destroys temporaries there twice (STYLE.md).
+  auto list = store::RangeRequest::prefix(config_.prefix + "/");
+  auto listed = co_await store_.range(std::move(list));
+  if (!listed) {
+    co_return false;
+  }
+  auto now = clock_.now();
+  bool present = false;
+  initialized_ = false;
+  members_.clear();
+  const auto members_prefix = key("/members/");
+  for (const auto& kv : listed->kvs) {
+    if (kv.key == key("/leader")) {
+      present = true;
+      if (!leader_present_ || kv.mod_revision != leader_rev_) {
+        leader_seen_at_ = now;  // followers count leader_timeout from here (fencing.h)
+      }
+      leader_name_ = kv.value;
+      leader_rev_ = kv.mod_revision;
+    } else if (kv.key == key("/initialize")) {
+      initialized_ = true;
+    } else if (kv.key.rfind(members_prefix, 0) == 0) {
+      if (auto m = decodeMember(kv.value)) {
+        members_[kv.key.substr(members_prefix.size())] = *m;
+      }
+    }
+  }
+  if (!present && (leader_present_ || !view_ready_)) {
+    leader_seen_at_ = now;
+  }
+  if (!present) {
+    leader_name_.clear();
+    leader_rev_ = 0;
+  }
+  leader_present_ = present;
+  view_ready_ = true;
+  co_return true;
+}
+
+asio::awaitable<void> Engine::publish() {
+  MemberRecord m;
+  m.address = config_.address;
+  m.role = !server_.running ? "stopped" : server_.replica ? "replica" : "primary";
+  m.position = server_.position;
+  m.race_rev = race_rev_;
+  m.race_position = race_position_;
+  if (lease_ != 0) {
+    auto renewed = co_await store_.leaseKeepAliveOnce(lease_);
+    if (!renewed) {
+      lease_ = 0;
+    }
+  }
+  if (lease_ == 0) {
+    auto granted = co_await store_.leaseGrant(kMemberTtl);
+    if (!granted) {
+      co_return;
+    }
+    lease_ = granted->id;
+  }
+  store::PutRequest request{key("/members/" + config_.name), encodeMember(m), lease_};
+  auto put = co_await store_.put(std::move(request));
+  if (put) {
+    members_[config_.name] = m;
+  }
+}
+
+TickFacts Engine::facts() const {
+  auto now = clock_.now();
+  TickFacts f;
+  f.me = config_.name;
+  f.view_ready = view_ready_;
+  f.initialized = initialized_;
+  f.leader_present = leader_present_;
+  f.leader_name = leader_name_;
+  f.leader_stale = now - leader_seen_at_ > config_.leader_timeout;
+  f.leading = leading_;
+  f.replicas_can_take_over = std::any_of(members_.begin(), members_.end(), [&](const auto& m) {
+    return m.first != config_.name && m.second.role == "replica";
+  });
+  f.server_running = server_.running;
+  f.server_reachable = server_.reachable;
+  f.server_replica = server_.replica;
+  f.has_data = server_.has_data;
+  f.following_leader = following_ == leader_name_;
+  f.may_have_diverged = may_have_diverged_;
+  f.replicating_from_leader = server_.replicating;
+  f.not_replicating_for = now - not_replicating_since_;
+  auto leader = members_.find(leader_name_);
+  f.leader_serving = leader != members_.end() && leader->second.role == "primary";
+  f.last_leader = released_after_crash_at_.has_value();
+  if (released_after_crash_at_) {
+    f.since_released_after_crash = now - *released_after_crash_at_;
+  }
+  f.race_detached = race_rev_ == (leader_present_ ? leader_rev_ : 0);
+  return f;
+}
+
+asio::awaitable<TickDecision> Engine::tick() {
+  if (!co_await refreshView()) {
+    co_return TickDecision{TickAction::Wait, "the store is unreachable", false, false};
+  }
+  server_ = db_.observe();
+  co_await publish();
+  auto decision = decideTick(facts());
+  if (decision.race_over) {
+    race_rev_ = -1;
+  }
+  co_await act(decision);  // a copy: act's parameter is by value
+  co_return decision;
+}
+
+asio::awaitable<void> Engine::act(TickDecision decision) {
+  auto log = log::get("failover");
+  switch (decision.action) {
+    case TickAction::Wait:
+      break;
+    case TickAction::Lead:
+    case TickAction::Switchover: {  // the switchover itself: not in the engine yet (engine.h)
+      std::vector<std::string> others;
+      for (const auto& [name, m] : members_) {
+        if (name != config_.name) {
+          others.push_back(name);
+        }
+      }
+      if (others != served_) {
+        if (auto r = db_.serveReplicas(others); r) {
+          served_ = std::move(others);
+        } else {
+          log->warn("{}", r.error().message);
+        }
+      }
+      break;
+    }
+    case TickAction::Bootstrap: {
+      store::TxnRequest txn;
+      txn.compare.push_back(
+          store::Compare::createRevision(key("/initialize"), store::Compare::Op::Equal, 0));
+      txn.success.push_back(store::PutRequest{key("/initialize"), config_.name});
+      auto won = co_await store_.txn(std::move(txn));
+      if (!won || !won->succeeded) {
+        break;  // another member bootstraps; this one follows it once it leads
+      }
+      if (auto made = db_.bootstrap(); !made) {
+        log->error("bootstrap failed: {}", made.error().message);
+        store::DeleteRequest undo{key("/initialize")};
+        co_await store_.deleteRange(std::move(undo));
+        break;
+      }
+      initialized_ = true;
+      co_await takeKey(0);
+      break;
+    }
+    case TickAction::RestartAsPrimary:
+    case TickAction::RestartInPlace:
+      (void)db_.stop();
+      if (auto r = db_.startPrimary(); !r) {
+        log->error("restart in place failed: {}", r.error().message);
+      }
+      break;
+    case TickAction::ReleaseAfterCrash:
+      released_after_crash_at_ = clock_.now();
+      may_have_diverged_ = true;  // its last writes may not have reached any replica
+      co_await release();
+      break;
+    case TickAction::PromoteHeld:
+      if (auto p = db_.promote(); !p) {
+        log->error("promotion failed: {}", p.error().message);
+        co_await release();
+        fence("promotion failed");
+        break;
+      }
+      following_ = "";
+      may_have_diverged_ = false;
+      released_after_crash_at_.reset();
+      race_rev_ = -1;
+      server_.replica = false;
+      break;
+    case TickAction::Adopt: {
+      auto txn = adoptKeyTxn(key("/leader"), config_.name, leader_rev_);
+      auto sent_at = clock_.now();
+      auto r = co_await store_.txn(std::move(txn));
+      if (r && r->succeeded) {
+        becomeLeader(r->revision, sent_at);
+      }
+      break;
+    }
+    case TickAction::Fence:
+      fence(decision.reason);
+      break;
+    case TickAction::Rejoin:
+    case TickAction::CheckDivergence: {
+      auto up = addressOf(leader_name_);
+      if (!up) {
+        break;
+      }
+      if (auto r = db_.rejoin(*up, may_have_diverged_); !r) {
+        log->warn("rejoining {} failed: {}", leader_name_, r.error().message);
+        break;
+      }
+      following_ = leader_name_;
+      may_have_diverged_ = false;
+      released_after_crash_at_.reset();
+      not_replicating_since_ = clock_.now();
+      break;
+    }
+    case TickAction::RestartAsReplica:
+      (void)db_.stop();
+      (void)db_.startReplica(addressOf(leader_name_));
+      break;
+    case TickAction::Follow: {
+      auto up = addressOf(leader_name_);
+      if (up && db_.follow(up)) {
+        following_ = leader_name_;
+        not_replicating_since_ = clock_.now();
+      }
+      break;
+    }
+    case TickAction::KeepFollowing:
+      not_replicating_since_ = clock_.now();
+      break;
+    case TickAction::RestartRejoin:
+      (void)db_.stop();
+      not_replicating_since_ = clock_.now();
+      break;
+    case TickAction::StartForRace:
+      if (auto r = db_.startReplica(std::nullopt); !r) {
+        log->warn("start for the race failed: {}", r.error().message);
+      }
+      break;
+    case TickAction::Race:
+      co_await race();
+      break;
+  }
+}
+
+asio::awaitable<void> Engine::race() {
+  int64_t rev = leader_present_ ? leader_rev_ : 0;
+  if (race_rev_ != rev) {
+    // Detach first, then publish the final position (engine.h).
+    auto final_position = db_.follow(std::nullopt);
+    if (!final_position) {
+      co_return;
+    }
+    following_ = "";
+    race_rev_ = rev;
+    race_position_ = *final_position;
+    co_await publish();
+  }
+  CandidateFacts f{config_.name, leader_name_, rev, members_};
+  if (!decideCandidate(f).take) {
+    co_return;
+  }
+  if (!co_await takeKey(rev)) {
+    co_return;
+  }
+  if (auto p = db_.promote(); !p) {
+    log::get("failover")->error("promotion failed: {}", p.error().message);
+    co_await release();
+    fence("promotion failed");
+    co_return;
+  }
+  following_ = "";
+  race_rev_ = -1;
+  server_.replica = false;
+}
+
+asio::awaitable<bool> Engine::takeKey(int64_t seen_rev) {
+  auto txn = takeKeyTxn(key("/leader"), config_.name, seen_rev);
+  auto sent_at = clock_.now();
+  auto r = co_await store_.txn(std::move(txn));
+  if (!r || !r->succeeded) {
+    co_return false;
+  }
+  becomeLeader(r->revision, sent_at);
+  co_return true;
+}
+
+asio::awaitable<void> Engine::release() {
+  leading_ = false;
+  auto txn = releaseKeyTxn(key("/leader"), config_.name);
+  co_await store_.txn(std::move(txn));
+}
+
+void Engine::becomeLeader(int64_t rev, TimePoint sent_at) {
+  leading_ = true;
+  served_.reset();  // a new term: the database may have been rewound or cloned since
+  my_rev_ = rev;
+  leader_present_ = true;
+  leader_name_ = config_.name;
+  leader_rev_ = rev;
+  fencing_.startTerm(sent_at, clock_.now());
+}
+
+asio::awaitable<void> Engine::heartbeat() {
+  if (!leading_) {
+    co_return;
+  }
+  auto sent_at = clock_.now();
+  auto txn = heartbeatTxn(key("/leader"), config_.name, my_rev_);
+  auto r = co_await store_.txn(std::move(txn));
+  if (!leading_ || !r) {
+    co_return;  // unreachable: the deadline decides (checkDeadline)
+  }
+  auto outcome = interpretHeartbeat(*r, config_.name);
+  switch (outcome.kind) {
+    case HeartbeatOutcome::Kind::Renewed:
+      my_rev_ = outcome.revision;
+      fencing_.onHeartbeatAcked(sent_at);
+      break;
+    case HeartbeatOutcome::Kind::StillOurs:
+      my_rev_ = outcome.revision;  // the old deadline stays (leader_key.h)
+      break;
+    case HeartbeatOutcome::Kind::TakenOver:
+      fence("the leader key was taken over (now " +
+            (outcome.holder.empty() ? std::string("gone") : outcome.holder) + ")");
+      break;
+  }
+}
+
+void Engine::checkDeadline() {
+  if (leading_ && fencing_.expired(clock_.now())) {
+    fence("no leader heartbeat acknowledged in time");
+  }
+}
+
+void Engine::fence(const std::string& why) {
+  if (leading_ || (server_.reachable && !server_.replica)) {
+    may_have_diverged_ = true;
+  }
+  leading_ = false;
+  db_.fence();
+  ++fences_;
+  following_ = "?";
+  log::get("failover")->warn("FENCED: {}", why);
+}
+
+std::optional<Address> Engine::addressOf(const std::string& member) const {
+  auto it = members_.find(member);
+  if (it == members_.end() || it->second.address.port == 0) {
+    return std::nullopt;
+  }
+  return it->second.address;
+}
+
+}  // namespace rampart::failover

@@ -1,0 +1,146 @@
+#pragma once
+// Engine: the database-independent failover of one member, over the store (the leader key and
+// every member's status), a clock and the member's Database (database.h). It owns the leader key
+// and its heartbeat, the fencing deadline (fencing.h), the race for the key when the leader goes
+// and the rejoin of a former leader, and decides every HA tick with decideTick (tick.h), so the
+// rules that run are the ones tick_test.cc proves.
+//
+// Step-driven, as etcd's raft is: the driver calls tick() every loop interval, heartbeat() every
+// heartbeat interval and checkDeadline() often (every 10 ms); the engine sleeps nowhere and reads
+// time only from its Clock, so tests drive several engines over one MemoryStore with a FakeClock.
+//
+// Keys under `prefix`: leader (the leader's name), initialize (who bootstrapped), members/<name>
+// (each member's status, on a lease of kMemberTtl, so a dead member's status goes away).
+// The invariant "never two writable primaries" is fencing.h's: the leader fences at the send
+// time of its last acknowledged rewrite + leader_timeout - fence_margin, before any follower,
+// counting leader_timeout on its own clock from when it saw the key change, may take it over.
+//
+// The race (decideCandidate): a replica detaches first, then publishes its final position for
+// this race (the leader key's revision it replaces); it takes the key only once every other
+// running replica (its status says so; the old leader and stopped members are not waited for)
+// has published its final position for the same race and none is ahead (ties: the smaller
+// name). Detached members receive nothing more, so the winner has everything any running
+// replica received. A write only a stopped replica holds may be lost: a database that must
+// not lose it (synchronous sets, WAIT) needs a stricter rule (pg/decide.h is PostgreSQL's).
+//
+// Not yet here (pg::Manager still does them itself): the planned switchover and the failsafe
+// (the tick decides them, the engine does not carry them out), synchronous sets, and moving the
+// Database's blocking calls off the event loop (the engine calls them inline).
+//
+// Not thread-safe: one event loop. Database calls block that loop (see database.h).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/clock.h"
+#include "failover/database.h"
+#include "failover/fencing.h"
+#include "failover/tick.h"
+#include "store/store.h"
+
+namespace rampart::failover {
+
+struct EngineConfig {
+  std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
+  std::string name;    // this member
+  Address address;     // where its server listens
+  Duration leader_timeout = std::chrono::seconds(1);
+  Duration heartbeat_interval = std::chrono::milliseconds(100);
+  Duration fence_margin = std::chrono::milliseconds(300);
+};
+
+// A member's status as published in the store.
+struct MemberRecord {
+  Address address;
+  std::string role;  // "primary", "replica", "stopped"
+  Position position = 0;
+  int64_t race_rev = -1;  // the leader key revision of the race it published a final position for
+  Position race_position = 0;
+  bool operator==(const MemberRecord&) const = default;
+};
+
+std::string encodeMember(const MemberRecord& m);
+Result<MemberRecord> decodeMember(const std::string& text);
+
+// Who may take the key in a race (see the header comment).
+struct CandidateFacts {
+  std::string me;
+  std::string old_leader;  // "" when the key is gone
+  int64_t race_rev = 0;
+  std::map<std::string, MemberRecord> members;  // the live ones, including me
+};
+struct CandidateDecision {
+  bool take = false;
+  std::string reason;
+};
+CandidateDecision decideCandidate(const CandidateFacts& facts);
+
+class Engine {
+ public:
+  static constexpr std::chrono::seconds kMemberTtl{3};
+
+  Engine(store::Store& store, const Clock& clock, Database& database, EngineConfig config);
+
+  // One HA tick: read the store, observe the server, publish the status, decide, act.
+  boost::asio::awaitable<TickDecision> tick();
+  // While leading: rewrite the leader key (compare-and-swap on its revision); fences when
+  // another member holds it.
+  boost::asio::awaitable<void> heartbeat();
+  // Fences once the deadline has passed without an acknowledged heartbeat.
+  void checkDeadline();
+
+  bool leading() const { return leading_; }
+  // Holds the key, before its deadline, with a server that was last seen writable.
+  bool writable() const;
+  const std::string& leaderName() const { return leader_name_; }
+  const FencingDeadline& fencing() const { return fencing_; }
+  int fences() const { return fences_; }
+
+ private:
+  std::string key(const std::string& suffix) const { return config_.prefix + suffix; }
+  boost::asio::awaitable<bool> refreshView();
+  boost::asio::awaitable<void> publish();
+  TickFacts facts() const;
+  boost::asio::awaitable<void> act(TickDecision decision);
+  boost::asio::awaitable<bool> takeKey(int64_t seen_rev);
+  boost::asio::awaitable<void> release();
+  boost::asio::awaitable<void> race();
+  void becomeLeader(int64_t rev, TimePoint sent_at);
+  void fence(const std::string& why);
+  std::optional<Address> addressOf(const std::string& member) const;
+
+  store::Store& store_;
+  const Clock& clock_;
+  Database& db_;
+  EngineConfig config_;
+  FencingDeadline fencing_;
+
+  // The view from the store.
+  bool view_ready_ = false;
+  bool initialized_ = false;
+  bool leader_present_ = false;
+  std::string leader_name_;
+  int64_t leader_rev_ = 0;
+  TimePoint leader_seen_at_{};  // when this member saw the key change (or go)
+  std::map<std::string, MemberRecord> members_;
+
+  // The server and this member's part.
+  ServerState server_;
+  bool leading_ = false;
+  int64_t my_rev_ = 0;                // the key's revision after our last write
+  std::string following_ = "?";       // the leader the replica follows ("" detached, "?" unknown)
+  bool may_have_diverged_ = false;    // a former primary: rejoin rewinds
+  std::optional<TimePoint> released_after_crash_at_;
+  TimePoint not_replicating_since_{};
+  int64_t race_rev_ = -1;
+  Position race_position_ = 0;
+  int64_t lease_ = 0;  // the member key's lease (0: none yet)
+  int fences_ = 0;
+  std::optional<std::vector<std::string>> served_;  // serveReplicas' last successful set
+};
+
+}  // namespace rampart::failover

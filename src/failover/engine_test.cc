@@ -1,0 +1,350 @@
+#include "failover/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "base/fake_clock.h"
+#include "failover/leader_key.h"
+#include "store/memory_store.h"
+#include "testing/run_loop.h"
+
+namespace rampart::failover {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A database server as a few fields, with a shared "cluster" of writes so that replication is
+// visible: a primary's position grows with every write; a replica copies its upstream's.
+class FakeDatabase final : public Database {
+ public:
+  explicit FakeDatabase(std::string name) : name_(std::move(name)) {}
+
+  ServerState observe() override {
+    ServerState s;
+    s.running = running_;
+    s.reachable = running_;
+    s.replica = running_ && replica_;
+    s.replicating = running_ && replica_ && upstream_ && upstream_alive_ && *upstream_alive_;
+    s.position = position;
+    s.has_data = has_data_;
+    return s;
+  }
+  Result<void> bootstrap() override {
+    has_data_ = true;
+    return startPrimary();
+  }
+  Result<void> startPrimary() override {
+    running_ = true;
+    replica_ = false;
+    upstream_.reset();
+    return ok();
+  }
+  Result<void> startReplica(const std::optional<Address>& upstream) override {
+    running_ = true;
+    replica_ = true;
+    upstream_ = upstream;
+    return ok();
+  }
+  Result<void> stop() override {
+    running_ = false;
+    return ok();
+  }
+  Result<void> promote() override {
+    if (!running_ || !replica_) {
+      return fail(ErrorCode::FailedPrecondition, "not a running replica");
+    }
+    replica_ = false;
+    upstream_.reset();
+    ++promotions;
+    return ok();
+  }
+  Result<Position> follow(const std::optional<Address>& upstream) override {
+    if (!running_) {
+      return fail(ErrorCode::Unavailable, "not running");
+    }
+    upstream_ = upstream;
+    return position;
+  }
+  Result<void> rejoin(const Address& leader, bool /*may_have_diverged*/) override {
+    ++rejoins;
+    has_data_ = true;
+    return startReplica(leader);
+  }
+  Result<void> serveReplicas(const std::vector<std::string>& members) override {
+    served = members;
+    return ok();
+  }
+  void fence() override {
+    running_ = false;  // as PostgreSQL's: the server is killed
+    ++fences;
+  }
+
+  // Test controls.
+  void crash() { running_ = false; }
+  bool writable() const { return running_ && !replica_; }
+  void setUpstreamAlive(const bool* alive) { upstream_alive_ = alive; }
+
+  Position position = 0;
+  int promotions = 0;
+  int fences = 0;
+  int rejoins = 0;
+  std::vector<std::string> served;
+
+ private:
+  std::string name_;
+  bool running_ = false;
+  bool replica_ = true;
+  bool has_data_ = false;
+  std::optional<Address> upstream_;
+  const bool* upstream_alive_ = nullptr;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  struct Member {
+    std::unique_ptr<FakeDatabase> db;
+    std::unique_ptr<Engine> engine;
+    bool alive = true;  // its manager runs (a killed manager stops ticking and heartbeating)
+  };
+
+  void add(const std::string& name, uint16_t port) {
+    Member m;
+    m.db = std::make_unique<FakeDatabase>(name);
+    EngineConfig config;
+    config.prefix = "/rampart/test/c1";
+    config.name = name;
+    config.address = Address{"127.0.0.1", port};
+    m.engine = std::make_unique<Engine>(store_, clock_, *m.db, config);
+    members_.push_back(std::move(m));
+  }
+
+  TickDecision tick(Member& m) { return testing::runLoop(io_, m.engine->tick()); }
+
+  // One loop interval (100 ms) of every live member: heartbeats, deadline checks, ticks.
+  void step(Duration d = 100ms) {
+    clock_.advance(d);
+    store_.expireLeases();
+    for (auto& m : members_) {
+      if (m.alive) {
+        testing::runLoop(io_, m.engine->heartbeat());
+        m.engine->checkDeadline();
+        tick(m);
+      }
+    }
+  }
+
+  std::vector<Member*> leaders() {
+    std::vector<Member*> out;
+    for (auto& m : members_) {
+      if (m.engine->leading()) {
+        out.push_back(&m);
+      }
+    }
+    return out;
+  }
+  std::vector<Member*> writable() {
+    std::vector<Member*> out;
+    for (auto& m : members_) {
+      if (m.db->writable()) {
+        out.push_back(&m);
+      }
+    }
+    return out;
+  }
+
+  // Starts a cluster of `n` and runs it until one leads and the others follow it.
+  Member& startCluster(int n) {
+    for (int i = 0; i < n; ++i) {
+      add("m" + std::to_string(i + 1), static_cast<uint16_t>(5433 + i));
+    }
+    for (int i = 0; i < 10; ++i) {
+      step();
+    }
+    EXPECT_EQ(leaders().size(), 1u);
+    return *leaders().at(0);
+  }
+
+  boost::asio::io_context io_;
+  FakeClock clock_;
+  store::MemoryStore store_{io_.get_executor(), clock_};
+  std::vector<Member> members_;
+};
+
+TEST_F(EngineTest, TwoEnginesOverOneStoreExactlyOneLeadsAndTheOtherFollowsIt) {
+  auto& leader = startCluster(2);
+  EXPECT_EQ(writable().size(), 1u);
+  EXPECT_TRUE(leader.db->writable());
+  EXPECT_EQ(leader.db->served.size(), 1u) << "the leader serves the other member";
+  for (auto& m : members_) {
+    EXPECT_EQ(m.engine->leaderName(), leader.engine->leaderName());
+    if (&m != &leader) {
+      EXPECT_EQ(m.db->rejoins, 1) << "a member without data joins by a rejoin (clone)";
+      EXPECT_FALSE(m.db->writable());
+    }
+  }
+  for (int i = 0; i < 30; ++i) {  // three seconds of heartbeats: nothing changes
+    step();
+    ASSERT_EQ(leaders().size(), 1u);
+    ASSERT_EQ(writable().size(), 1u);
+  }
+}
+
+TEST_F(EngineTest, AKilledLeadersKeyIsTakenOverAfterItExpiresNotBefore) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  leader.alive = false;  // the manager stops: no heartbeat, no tick (its server would die too)
+  leader.db->crash();
+  // The follower counts leader_timeout (1 s) from when it last saw the key change.
+  for (int i = 0; i < 9; ++i) {
+    step();
+    ASSERT_FALSE(other.engine->leading()) << "took over after " << (i + 1) * 100 << " ms";
+    ASSERT_EQ(other.db->promotions, 0);
+  }
+  for (int i = 0; i < 5 && !other.engine->leading(); ++i) {
+    step();
+  }
+  EXPECT_TRUE(other.engine->leading());
+  EXPECT_EQ(other.db->promotions, 1);
+  EXPECT_TRUE(other.db->writable());
+}
+
+TEST_F(EngineTest, ALeaderWhoseServerDiesReleasesTheKeyAndAReplicaTakesOverAtOnce) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  leader.db->crash();
+  for (int i = 0; i < 3 && !other.engine->leading(); ++i) {
+    step();
+  }
+  EXPECT_TRUE(other.engine->leading()) << "well before leader_timeout";
+  EXPECT_FALSE(leader.engine->leading());
+  EXPECT_EQ(other.db->promotions, 1);
+  // The old leader waits for the new one, then rejoins it as a replica (straight to a rewind).
+  for (int i = 0; i < 30; ++i) {
+    step();
+  }
+  EXPECT_EQ(leaders().size(), 1u);
+  EXPECT_EQ(writable().size(), 1u);
+  EXPECT_FALSE(leader.db->writable());
+  EXPECT_EQ(leader.engine->leaderName(), other.engine->leaderName());
+  EXPECT_GE(leader.db->rejoins, 1);
+}
+
+TEST_F(EngineTest, ALeaderCutOffFromTheStoreFencesBeforeAnyoneMayTakeOver) {
+  auto& leader = startCluster(3);
+  store_.setUnavailable(true);
+  auto cut_at = clock_.now();
+  auto deadline = leader.engine->fencing().deadline();
+  EXPECT_LE(deadline, cut_at + 700ms);
+  while (leader.engine->leading()) {
+    step(10ms);
+    ASSERT_LT(clock_.now(), cut_at + 2s);
+  }
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_GE(clock_.now(), deadline);
+  EXPECT_TRUE(writable().empty());
+  auto fenced_at = clock_.now();
+  store_.setUnavailable(false);
+  Member* successor = nullptr;
+  for (int i = 0; i < 40 && !successor; ++i) {
+    step();
+    for (auto& m : members_) {
+      if (&m != &leader && m.engine->leading()) {
+        successor = &m;
+      }
+    }
+  }
+  ASSERT_NE(successor, nullptr);
+  EXPECT_GE(clock_.now() - fenced_at, 300ms) << "the margin between the fence and any takeover";
+  EXPECT_EQ(writable().size(), 1u);
+}
+
+TEST_F(EngineTest, TheMostAdvancedReplicaWinsTheRace) {
+  auto& leader = startCluster(3);
+  std::vector<Member*> replicas;
+  for (auto& m : members_) {
+    if (&m != &leader) {
+      replicas.push_back(&m);
+    }
+  }
+  replicas[0]->db->position = 100;
+  replicas[1]->db->position = 200;  // received more of the old leader's writes
+  leader.alive = false;
+  leader.db->crash();
+  // The dead manager's engine still thinks it leads: only the replicas count.
+  for (int i = 0; i < 30 && !replicas[0]->engine->leading() && !replicas[1]->engine->leading();
+       ++i) {
+    step();
+  }
+  EXPECT_TRUE(replicas[1]->engine->leading());
+  EXPECT_FALSE(replicas[0]->engine->leading());
+  EXPECT_EQ(replicas[1]->db->promotions, 1);
+  EXPECT_EQ(replicas[0]->db->promotions, 0);
+}
+
+TEST_F(EngineTest, AWritableServerWithoutTheKeyIsFenced) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  (void)other.db->promote();  // someone promoted it by hand
+  ASSERT_TRUE(other.db->writable());
+  step();
+  EXPECT_FALSE(other.db->writable());
+  EXPECT_EQ(other.db->fences, 1);
+  EXPECT_TRUE(leader.db->writable());
+}
+
+TEST_F(EngineTest, ALeaderWhoseKeyWasTakenOverFencesAtItsNextHeartbeat) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  // As a member that judged the key expired would: a compare-and-swap on the revision it saw.
+  auto key = std::string("/rampart/test/c1/leader");
+  auto seen = testing::runLoop(io_, store_.range(store::RangeRequest::single(key)));
+  ASSERT_TRUE(seen && seen->kvs.size() == 1);
+  auto taken = testing::runLoop(
+      io_, store_.txn(takeKeyTxn(key, other.engine->leaderName() == "m1" ? "m2" : "m1",
+                                 seen->kvs[0].mod_revision)));
+  ASSERT_TRUE(taken && taken->succeeded);
+  testing::runLoop(io_, leader.engine->heartbeat());
+  EXPECT_FALSE(leader.engine->leading());
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_FALSE(leader.db->writable());
+}
+
+TEST(DecideCandidate, TakesOnlyWithEveryLiveMembersFinalPositionAndNoneAhead) {
+  auto rec = [](int64_t rev, Position p) {
+    MemberRecord m;
+    m.role = "replica";
+    m.race_rev = rev;
+    m.race_position = p;
+    return m;
+  };
+  CandidateFacts f{"m2", "m1", 7, {{"m1", rec(-1, 0)}, {"m2", rec(7, 50)}, {"m3", rec(-1, 0)}}};
+  EXPECT_FALSE(decideCandidate(f).take) << "m3 has not published its final position";
+  f.members["m3"] = rec(7, 60);
+  EXPECT_FALSE(decideCandidate(f).take) << "m3 is ahead";
+  f.members["m3"] = rec(7, 50);
+  EXPECT_TRUE(decideCandidate(f).take) << "a tie goes to the smaller name";
+  f.me = "m3";
+  EXPECT_FALSE(decideCandidate(f).take) << "m2 ties with m3 and is the smaller name";
+  f.me = "m2";
+  f.members["m3"] = rec(7, 40);
+  EXPECT_TRUE(decideCandidate(f).take);
+  f.members["m2"] = rec(6, 50);
+  EXPECT_FALSE(decideCandidate(f).take) << "its own position is from an older race";
+  f.members["m2"] = rec(7, 50);
+  f.members["m3"] = rec(-1, 0);
+  f.members["m3"].role = "stopped";
+  EXPECT_TRUE(decideCandidate(f).take) << "a stopped member is not waited for";
+}
+
+TEST(MemberRecord, RoundTripsAndRejectsGarbage) {
+  MemberRecord m{Address{"10.0.0.1", 6379}, "replica", 42, 7, 40};
+  auto back = decodeMember(encodeMember(m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, m);
+  EXPECT_FALSE(decodeMember("not json"));
+  EXPECT_FALSE(decodeMember(R"({"host":"h"})"));
+}
+
+}  // namespace
+}  // namespace rampart::failover
