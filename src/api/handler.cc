@@ -29,7 +29,7 @@ ApiResponse badRequest(const std::string& message) {
 // Kinds whose metadata.generation counts spec changes (those with an observedGeneration).
 bool hasGeneration(const ResourceInfo& r) {
   return r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "StatefulSet" ||
-         r.kind == "PodDisruptionBudget";
+         r.kind == "PodDisruptionBudget" || r.group == "rampart.io";
 }
 
 bool hasStatus(const ResourceInfo& r) { return r.subresource("status") != nullptr; }
