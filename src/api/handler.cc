@@ -795,6 +795,17 @@ asio::awaitable<ApiResponse> ApiHandler::remove(const ResourceInfo& r, const Api
                                               options["/preconditions/uid"_json_pointer].dump() +
                                               ", UID in object meta: " + meta.value("uid", "")));
   }
+  // A database cluster whose terminationPolicy is DoNotTerminate is not deleted (issue 18);
+  // the policy must be changed first, as KubeBlocks' webhook requires.
+  if (r.group == "rampart.io" &&
+      current->value("/spec/terminationPolicy"_json_pointer, std::string()) == "DoNotTerminate") {
+    json s = statusFailure(403, "Forbidden",
+                           r.plural + ".rampart.io \"" + req.info.name +
+                               "\" is forbidden: spec.terminationPolicy is DoNotTerminate; change "
+                               "it to Delete or WipeOut first");
+    s["details"] = {{"name", req.info.name}, {"group", r.group}, {"kind", r.plural}};
+    co_return respond(403, std::move(s));
+  }
   auto expected = revisionOf(*current);
   if (!expected) {
     co_return errorResponse(Error{ErrorCode::Internal, expected.error().message},

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "kubectl_fixture.h"
+#include "runtime/process.h"
 
 namespace rampart {
 namespace {
@@ -71,9 +72,63 @@ TEST_F(KubectlTest, DatabaseClustersAreDiscoveredAppliedPrintedAndDeleted) {
                 .output,
             "Running/5");
 
+  // DoNotTerminate refuses the deletion until the policy changes.
+  ASSERT_EQ(kubectl({"patch", "pgc", "orders", "--type=merge", "-p",
+                     R"({"spec":{"terminationPolicy":"DoNotTerminate"}})"})
+                .exit_code,
+            0);
+  auto refused = kubectl({"delete", "pgc", "orders"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.output, "spec.terminationPolicy is DoNotTerminate")) << refused.output;
+  EXPECT_EQ(kubectl({"get", "pgc", "orders", "-o", "name"}).output,
+            "postgrescluster.rampart.io/orders");
+  ASSERT_EQ(kubectl({"patch", "pgc", "orders", "--type=merge", "-p",
+                     R"({"spec":{"terminationPolicy":"Delete"}})"})
+                .exit_code,
+            0);
   auto deleted = kubectl({"delete", "pgc", "orders"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
   EXPECT_NE(kubectl({"get", "pgc", "orders"}).exit_code, 0);
+}
+
+// `rampart db` against the same API: what it creates, lists, describes and deletes is what
+// kubectl sees. (No controller runs here: the clusters stay Pending.)
+TEST_F(KubectlTest, RampartDbCreatesListsDescribesAndDeletesThroughTheApi) {
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {RAMPART_BINARY, "db"});
+    args.insert(args.end(), {"--kubeconfig", servers_.front().kubeconfig});
+    return runtime::runCommand(args, std::chrono::seconds(30));
+  };
+  auto created = run({"create", "postgres", "orders", "--members", "5"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_EQ(created.output, "postgrescluster.rampart.io/orders created");
+  EXPECT_EQ(kubectl({"get", "pgc", "orders", "-o", "jsonpath={.spec.members}/{.spec.version}"})
+                .output,
+            "5/15");
+  ASSERT_EQ(run({"create", "redis", "cache"}).exit_code, 0);
+  auto duplicate = run({"create", "postgres", "orders"});
+  EXPECT_NE(duplicate.exit_code, 0);
+  EXPECT_TRUE(contains(duplicate.output, "AlreadyExists")) << duplicate.output;
+  auto bad = run({"create", "postgres", "big", "--members", "12"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+
+  auto listed = run({"list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(contains(listed.output, "NAME     KIND              MEMBERS   READY   PRIMARY   PHASE"))
+      << listed.output;
+  EXPECT_TRUE(contains(listed.output, "orders   PostgresCluster   5         0/5     <none>    Pending"))
+      << listed.output;
+  EXPECT_TRUE(contains(listed.output, "cache    RedisCluster      3")) << listed.output;
+  auto described = run({"describe", "cache"});
+  ASSERT_EQ(described.exit_code, 0) << described.output;
+  EXPECT_TRUE(contains(described.output, "Kind:          RedisCluster")) << described.output;
+  EXPECT_TRUE(contains(described.output, "Version:       7")) << described.output;
+
+  EXPECT_EQ(run({"delete", "orders"}).output, "postgrescluster.rampart.io \"orders\" deleted");
+  EXPECT_NE(kubectl({"get", "pgc", "orders"}).exit_code, 0);
+  auto missing = run({"describe", "orders"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_TRUE(contains(missing.output, "not found")) << missing.output;
 }
 
 TEST_F(KubectlTest, AnInvalidDatabaseManifestIsRefusedNamingTheField) {

@@ -26,13 +26,13 @@ DbSettings settings() {
   return s;
 }
 
-const GeneratedSecrets kFresh{"super-secret", "repl-secret", "rest-secret"};
+const GeneratedSecrets kFresh{"super-secret", "repl-secret", "rest-secret", "member-secret"};
 
 json cluster(json spec = json::object()) {
   json c = {{"apiVersion", "rampart.io/v1"},
             {"kind", "PostgresCluster"},
             {"metadata",
-             {{"name", "orders"}, {"namespace", "shop"}, {"uid", "uid-orders"}, {"generation", 1}}},
+             {{"name", "orders"}, {"namespace", "shop"}, {"uid", "3f2a9c1e-77aa-4b1c-9d0e-000000000001"}, {"generation", 1}}},
             {"spec", std::move(spec)}};
   api::applyDefaults(*api::findResource("rampart.io", "v1", "postgresclusters"), c);
   return c;
@@ -137,7 +137,7 @@ TEST(PostgresClusterDecision, ANewClusterGetsSecretsConfigServicesAndItsMembers)
     EXPECT_EQ(a.body["metadata"]["labels"][kClusterLabel], "orders") << a.name;
     EXPECT_EQ(a.body["metadata"]["namespace"], "shop") << a.name;
     const json& ref = a.body["metadata"]["ownerReferences"][0];
-    EXPECT_EQ(ref["uid"], "uid-orders") << a.name;
+    EXPECT_EQ(ref["uid"], "3f2a9c1e-77aa-4b1c-9d0e-000000000001") << a.name;
     EXPECT_EQ(ref["kind"], "PostgresCluster") << a.name;
     EXPECT_TRUE(ref["controller"].get<bool>()) << a.name;
   }
@@ -166,7 +166,7 @@ TEST(PostgresClusterDecision, MembersRunRampartPgWithAPrimaryReadinessProbeAndZo
   for (const auto& v : pod["spec"]["volumes"]) {
     if (v.contains("hostPath")) {
       host_path = true;
-      EXPECT_EQ(v["hostPath"]["path"], "/var/lib/rampart/databases/shop/orders/orders-1");
+      EXPECT_EQ(v["hostPath"]["path"], "/var/lib/rampart/databases/shop/orders.3f2a9c1e/orders-1");
     }
   }
   EXPECT_TRUE(host_path);
@@ -230,7 +230,7 @@ TEST(PostgresClusterDecision, EachMemberConfigIsOneRampartPgAccepts) {
   // The member's files where the pod mounts them, written as the Secret volume writes them.
   testing::TempDir dir;
   const json& secret = find(d, Verb::Create, "orders-credentials")->body;
-  for (const char* key : {"credentials.yaml", "rest-token"}) {
+  for (const char* key : {"credentials.yaml", "rest-token", "member-token"}) {
     std::string path = dir.path() + "/" + key;
     std::ofstream(path) << decoded(secret, key);
     ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
@@ -249,7 +249,7 @@ TEST(PostgresClusterDecision, EachMemberConfigIsOneRampartPgAccepts) {
   ASSERT_TRUE(section) << section.error().message;
   auto member = pg::parseMemberConfig(*section);
   ASSERT_TRUE(member) << member.error().message;
-  EXPECT_EQ(member->cluster, "shop.orders");
+  EXPECT_EQ(member->cluster, "shop.orders.3f2a9c1e");
   EXPECT_EQ(member->name, "orders_2");
   EXPECT_EQ(member->listen.host, "10.64.2.7");
   EXPECT_EQ(member->listen.port, kPostgresPort);
@@ -260,6 +260,7 @@ TEST(PostgresClusterDecision, EachMemberConfigIsOneRampartPgAccepts) {
   EXPECT_EQ(member->parameters.at("shared_buffers"), "64MB");
   EXPECT_EQ(member->superuser.password, "super-secret");
   EXPECT_EQ(member->token, "rest-secret");
+  EXPECT_EQ(member->member_token, "member-secret");  // failsafe on
   EXPECT_EQ(json::parse(std::string(cm["data"]["orders-0.yaml"]))["etcd"]["tls"]["cert"],
             "/etc/rampart-db/etcd/cert.pem");
 }
@@ -392,7 +393,8 @@ TEST(MemberNames, OrdinalsAndPgNamesFollowThePodName) {
   EXPECT_EQ(ordinalOf("orders", "orders-"), -1);
   EXPECT_EQ(ordinalOf("orders", "ordersx-1"), -1);
   EXPECT_EQ(memberName("my-db.v2-3"), "my_db_v2_3");
-  EXPECT_EQ(pgClusterName("shop", "orders"), "shop.orders");
+  EXPECT_EQ(pgClusterName("shop", "orders", "3F2a-9c1e77aa"), "shop.orders.32a9c1e7");
+  EXPECT_EQ(pgClusterName("shop", "orders", ""), "shop.orders");
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ constexpr int kSecretMode = 0600;
 std::string nameOf(const json& cluster) {
   return cluster.value("/metadata/name"_json_pointer, std::string());
 }
+std::string uidOf(const json& cluster) {
+  return cluster.value("/metadata/uid"_json_pointer, std::string());
+}
 std::string namespaceOf(const json& cluster) {
   return cluster.value("/metadata/namespace"_json_pointer, std::string("default"));
 }
@@ -67,6 +70,20 @@ json service(const json& cluster, const std::string& name, json selector, bool n
           {"spec", std::move(spec)}};
 }
 
+// ".<the uid's first 8 letters and digits>", "" without a uid.
+std::string uidSuffix(const std::string& uid) {
+  std::string tag;
+  for (char c : uid) {
+    if (tag.size() == 8) {
+      break;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      tag += c;
+    }
+  }
+  return tag.empty() ? "" : "." + tag;
+}
+
 std::string quoted(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
@@ -93,8 +110,9 @@ std::string memberName(const std::string& pod) {
   return out;
 }
 
-std::string pgClusterName(const std::string& ns, const std::string& cluster) {
-  return ns + "." + cluster;
+std::string pgClusterName(const std::string& ns, const std::string& cluster,
+                          const std::string& uid) {
+  return ns + "." + cluster + uidSuffix(uid);
 }
 
 int ordinalOf(const std::string& cluster, const std::string& pod) {
@@ -123,6 +141,7 @@ json credentialsSecret(const json& cluster, const GeneratedSecrets& secrets) {
                    {"replication-username", "replicator"},
                    {"replication-password", secrets.replication_password},
                    {"rest-token", secrets.rest_token},
+                   {"member-token", secrets.member_token},
                    {"credentials.yaml", credentials.dump()}});
 }
 
@@ -150,7 +169,7 @@ json configMap(const json& cluster, const DbSettings& settings) {
   for (int i = 0; i < members; ++i) {
     std::string pod = podName(name, i);
     json member = {
-        {"cluster", pgClusterName(ns, name)},
+        {"cluster", pgClusterName(ns, name, uidOf(cluster))},
         {"name", memberName(pod)},
         {"etcd", etcd},
         {"postgres",
@@ -160,7 +179,8 @@ json configMap(const json& cluster, const DbSettings& settings) {
           {"parameters", parameters}}},
         {"rest",
          {{"listen", "@POD_IP@:" + std::to_string(kRestPort)},
-          {"token_file", std::string(kCredentialsDir) + "/rest-token"}}},
+          {"token_file", std::string(kCredentialsDir) + "/rest-token"},
+          {"member_token_file", std::string(kCredentialsDir) + "/member-token"}}},
         {"credentials_file", std::string(kCredentialsDir) + "/credentials.yaml"},
         {"ha", {{"synchronous_mode", mode != "Off"}, {"synchronous_mode_strict", mode == "Strict"}}}};
     data[pod + ".yaml"] = member.dump(2) + "\n";
@@ -230,7 +250,8 @@ json memberPod(const json& cluster, const DbSettings& settings, int ordinal) {
                      {"secret", {{"secretName", etcdSecretName(name)}, {"defaultMode", kSecretMode}}}},
                     {{"name", "data"},
                      {"hostPath",
-                      {{"path", settings.data_root + "/" + ns + "/" + name + "/" + pod},
+                      {{"path", settings.data_root + "/" + ns + "/" + name +
+                                    uidSuffix(uidOf(cluster)) + "/" + pod},
                        {"type", "DirectoryOrCreate"}}}},
                     {{"name", "run"}, {"emptyDir", json::object()}}})}};
   json term = {{"labelSelector", {{"matchLabels", {{kClusterLabel, name}}}}},

@@ -4,7 +4,8 @@
 // carries the label rampart.io/cluster=<name> and a controller ownerReference to the cluster.
 //   Secret    <name>-credentials  generated once and never rewritten: the superuser (username,
 //                                 password), the replication user, the members' REST operator
-//                                 token, and credentials.yaml (`rampart pg`'s credentials_file)
+//                                 and member tokens, and credentials.yaml (`rampart pg`'s
+//                                 credentials_file)
 //   Secret    <name>-etcd         the etcd client certificate the controller was given
 //                                 (--database-etcd-*): ca.pem, cert.pem, key.pem
 //   ConfigMap <name>-config       one `rampart pg` member config per member, <pod>.yaml (JSON,
@@ -15,7 +16,8 @@
 //                                 not-ready addresses published (a replica is never Ready)
 //   Pod       <name>-<i>          i in 0..members-1: `sh -c` puts the pod IP into its config and
 //                                 execs `rampart pg --config`; data in a hostPath
-//                                 <data_root>/<ns>/<name>/<pod> (until per-pod volumes land);
+//                                 <data_root>/<ns>/<name>.<uid8>/<pod> (until per-pod volumes
+//                                 land);
 //                                 one per zone where zones allow (pod anti-affinity on
 //                                 topology.kubernetes.io/zone, required or preferred)
 // Pure functions; thread-compatible.
@@ -51,7 +53,8 @@ struct DbSettings {
 struct GeneratedSecrets {
   std::string superuser_password;
   std::string replication_password;
-  std::string rest_token;
+  std::string rest_token;    // operator calls to the members' REST API
+  std::string member_token;  // the members' calls to each other (failsafe)
 };
 
 std::string podName(const std::string& cluster, int ordinal);
@@ -61,9 +64,12 @@ std::string configMapName(const std::string& cluster);
 std::string writeServiceName(const std::string& cluster);
 std::string readServiceName(const std::string& cluster);
 // `rampart pg` names: the member ([a-z0-9_]: the pod name with '-' and '.' as '_') and the
-// cluster (<ns>.<name>, a path segment of its etcd keys).
+// cluster (<ns>.<name>.<first 8 of the uid>, a path segment of its etcd keys). The uid keeps a
+// cluster created again under the same name from finding the old one's etcd keys (its bootstrap
+// would wait forever on the old `initialize`) and data directories.
 std::string memberName(const std::string& pod);
-std::string pgClusterName(const std::string& ns, const std::string& cluster);
+std::string pgClusterName(const std::string& ns, const std::string& cluster,
+                          const std::string& uid);
 // The ordinal of a member pod name (<cluster>-<i>), or -1.
 int ordinalOf(const std::string& cluster, const std::string& pod);
 

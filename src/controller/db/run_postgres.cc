@@ -165,7 +165,7 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::reconcile(std::string k
                    std::string());
   }
   facts.now = ctx_.wall();
-  db::GeneratedSecrets fresh{randomSecret(), randomSecret(), randomSecret()};
+  db::GeneratedSecrets fresh{randomSecret(), randomSecret(), randomSecret(), randomSecret()};
   db::DbDecision d = db::decidePostgresCluster(facts, settings_, fresh);
   for (const auto& a : d.actions) {
     auto done = co_await execute(ns, a, facts.cluster);
