@@ -41,6 +41,9 @@ struct DbFlags {
 
 const kube::Resource kPostgres{"rampart.io", "v1", "postgresclusters", true};
 const kube::Resource kRedis{"rampart.io", "v1", "redisclusters", true};
+// Both kinds, for loops that suspend: a braced list's backing array does not survive a co_await
+// in a GCC 12 coroutine frame.
+const kube::Resource* const kBoth[] = {&kPostgres, &kRedis};
 
 int usage(const std::string& message) {
   std::fprintf(stderr, "rampart db: %s\n", message.c_str());
@@ -79,7 +82,7 @@ asio::awaitable<void> sleepFor(Duration d) {
 // is NotFound.
 asio::awaitable<Result<json>> findCluster(kube::Client& client, std::string ns, std::string name,
                                           const kube::Resource** found) {
-  for (const kube::Resource* r : {&kPostgres, &kRedis}) {
+  for (const kube::Resource* r : kBoth) {
     auto reply = co_await client.call("GET", r->object(ns, name));
     if (!reply) {
       co_return fail(reply.error());
@@ -179,9 +182,11 @@ asio::awaitable<int> create(kube::Client& client, DbFlags flags, std::string ns,
 
 asio::awaitable<int> list(kube::Client& client, DbFlags flags, std::string ns) {
   std::vector<json> clusters;
-  for (const kube::Resource* r : {&kPostgres, &kRedis}) {
-    auto reply = co_await client.call(
-        "GET", r->collection(flags.all_namespaces ? "" : ns));
+  for (const kube::Resource* r : kBoth) {
+    // The target in a local: a temporary std::string inside the co_await expression is
+    // destroyed twice by GCC 12's coroutine lowering.
+    std::string target = r->collection(flags.all_namespaces ? std::string() : ns);
+    auto reply = co_await client.call("GET", target);
     if (!reply) {
       std::fprintf(stderr, "rampart db list: %s\n", reply.error().message.c_str());
       co_return 1;
@@ -189,7 +194,9 @@ asio::awaitable<int> list(kube::Client& client, DbFlags flags, std::string ns) {
     if (!reply->ok()) {
       co_return serverError(*reply);
     }
-    for (auto item : reply->body.value("items", json::array())) {
+    // Named, not a temporary in the range-for: GCC 12 coroutines mishandle those.
+    json items = reply->body.value("items", json::array());
+    for (auto& item : items) {
       item["kind"] = r == &kPostgres ? "PostgresCluster" : "RedisCluster";
       clusters.push_back(std::move(item));
     }

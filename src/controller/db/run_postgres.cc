@@ -131,8 +131,8 @@ class PostgresClusterReconciler : public Reconciler {
     return out;
   }
 
-  asio::awaitable<Result<void>> execute(const std::string& ns, const db::DbAction& a,
-                                        const json* cluster);
+  // Parameters by value (a coroutine's frame keeps them).
+  asio::awaitable<Result<void>> execute(std::string ns, db::DbAction a, const json* cluster);
 
   ControllerContext& ctx_;
   Enqueue enqueue_;
@@ -176,8 +176,7 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::reconcile(std::string k
   co_return ok();
 }
 
-asio::awaitable<Result<void>> PostgresClusterReconciler::execute(const std::string& ns,
-                                                                 const db::DbAction& a,
+asio::awaitable<Result<void>> PostgresClusterReconciler::execute(std::string ns, db::DbAction a,
                                                                  const json* cluster) {
   using Verb = db::DbAction::Verb;
   const kube::Resource& r = resourceNamed(a.resource);
@@ -216,17 +215,15 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::execute(const std::stri
       }
       break;
   }
+  const char* done = a.verb == Verb::Create   ? "created"
+                     : a.verb == Verb::Delete ? "deleted"
+                     : a.verb == Verb::Patch  ? "labelled"
+                                              : "updated";
   if (auto r2 = answered(reply, what); !r2) {
-    log::get("database")->warn("{} {} failed: {}", static_cast<int>(a.verb), what,
-                               r2.error().message);
+    log::get("database")->warn("not {} {}: {}", done, what, r2.error().message);
     co_return r2;
   }
-  log::get("database")->info("{} {}: {}",
-                             a.verb == Verb::Create   ? "created"
-                             : a.verb == Verb::Delete ? "deleted"
-                             : a.verb == Verb::Patch  ? "labelled"
-                                                      : "updated",
-                             what, a.reason);
+  log::get("database")->info("{} {}: {}", done, what, a.reason);
   if (cluster && (a.verb == Verb::Create || a.verb == Verb::Delete)) {
     ctx_.recorder.event(refOf(*cluster, "PostgresCluster", "rampart.io/v1"), "Normal",
                         a.verb == Verb::Create ? "Created" : "Deleted",
