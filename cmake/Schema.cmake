@@ -3,7 +3,7 @@
 # to that source's path. Used by src/ and by the fuzz build.
 function(rampart_embed_schema out)
   set(dir ${PROJECT_SOURCE_DIR}/src/api/schema)
-  set(files ${dir}/meta.json ${dir}/pod.json ${dir}/other.json)
+  set(files ${dir}/meta.json ${dir}/pod.json ${dir}/other.json ${dir}/rampart.json)
   set(generated ${CMAKE_CURRENT_BINARY_DIR}/api/schema_data.cc)
   add_custom_command(
     OUTPUT ${generated}

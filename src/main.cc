@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/db_cmd.h"
 #include "runtime/limits.h"
 
 int main(int argc, char** argv) {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   cli::addAgent(app, action);
   cli::addAgentShim(app, action);
   cli::addCluster(app, action);
+  cli::addDb(app, action);
   cli::addDemo(app, action);
 
   try {

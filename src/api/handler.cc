@@ -29,7 +29,7 @@ ApiResponse badRequest(const std::string& message) {
 // Kinds whose metadata.generation counts spec changes (those with an observedGeneration).
 bool hasGeneration(const ResourceInfo& r) {
   return r.kind == "Deployment" || r.kind == "ReplicaSet" || r.kind == "StatefulSet" ||
-         r.kind == "PodDisruptionBudget";
+         r.kind == "PodDisruptionBudget" || r.group == "rampart.io";
 }
 
 bool hasStatus(const ResourceInfo& r) { return r.subresource("status") != nullptr; }
@@ -794,6 +794,17 @@ asio::awaitable<ApiResponse> ApiHandler::remove(const ResourceInfo& r, const Api
                                           "Precondition failed: UID in precondition: " +
                                               options["/preconditions/uid"_json_pointer].dump() +
                                               ", UID in object meta: " + meta.value("uid", "")));
+  }
+  // A database cluster whose terminationPolicy is DoNotTerminate is not deleted (issue 18);
+  // the policy must be changed first, as KubeBlocks' webhook requires.
+  if (r.group == "rampart.io" &&
+      current->value("/spec/terminationPolicy"_json_pointer, std::string()) == "DoNotTerminate") {
+    json s = statusFailure(403, "Forbidden",
+                           r.plural + ".rampart.io \"" + req.info.name +
+                               "\" is forbidden: spec.terminationPolicy is DoNotTerminate; change "
+                               "it to Delete or WipeOut first");
+    s["details"] = {{"name", req.info.name}, {"group", r.group}, {"kind", r.plural}};
+    co_return respond(403, std::move(s));
   }
   auto expected = revisionOf(*current);
   if (!expected) {

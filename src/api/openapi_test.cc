@@ -35,7 +35,8 @@ TEST(OpenApi, TheIndexPointsAtADocumentPerServedGroupVersion) {
   }
   std::sort(paths.begin(), paths.end());
   EXPECT_EQ(paths, (std::vector<std::string>{"api/v1", "apis/apps/v1",
-                                             "apis/coordination.k8s.io/v1", "apis/policy/v1"}));
+                                             "apis/coordination.k8s.io/v1", "apis/policy/v1",
+                                             "apis/rampart.io/v1"}));
   EXPECT_EQ(openApiDocument("apis/batch/v1"), nullptr);
 }
 

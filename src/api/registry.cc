@@ -61,6 +61,11 @@ std::vector<ResourceInfo> makeCatalogue() {
   all.push_back(resource("policy", "PodDisruptionBudget", "poddisruptionbudgets", true, {"pdb"}, {},
                          {status("PodDisruptionBudget")}));
   all.push_back(resource("coordination.k8s.io", "Lease", "leases", true, {}));
+  // Rampart's own kinds (issue 18): databases the database controller runs as pods.
+  all.push_back(resource("rampart.io", "PostgresCluster", "postgresclusters", true, {"pgc"},
+                         {"rampart"}, {status("PostgresCluster")}));
+  all.push_back(resource("rampart.io", "RedisCluster", "redisclusters", true, {"rdc"},
+                         {"rampart"}, {status("RedisCluster")}));
   return all;
 }
 

@@ -559,6 +559,29 @@ Printer printerFor(const ResourceInfo& resource) {
                       num(p, "/status/disruptionsAllowed"_json_pointer), age(p, now)};
         }};
   }
+  if (resource.group == "rampart.io") {
+    // `kubectl get pgc`: NAME MEMBERS READY PRIMARY PHASE AGE.
+    return {{{"Name", "string", 0, kName},
+             {"Members", "integer", 0, "Desired number of members."},
+             {"Ready", "string", 0, "Members ready in their role, of the desired number."},
+             {"Primary", "string", 0, "The member that is primary."},
+             {"Phase", "string", 0, "Pending, Creating, Running, Degraded, Failed, Paused."},
+             {"Age", "string", 0, kAge},
+             {"Write", "string", 1, "Address of the write Service (the primary)."},
+             {"Read", "string", 1, "Address of the read Service (the replicas)."}},
+            [](const json& c, WallTime now) {
+              int64_t members = num(c, "/spec/members"_json_pointer);
+              return json{str(c, "/metadata/name"_json_pointer),
+                          members,
+                          std::to_string(num(c, "/status/readyMembers"_json_pointer)) + "/" +
+                              std::to_string(members),
+                          str(c, "/status/primary"_json_pointer, "<none>"),
+                          str(c, "/status/phase"_json_pointer, "Pending"),
+                          age(c, now),
+                          str(c, "/status/endpoints/write"_json_pointer, "<none>"),
+                          str(c, "/status/endpoints/read"_json_pointer, "<none>")};
+            }};
+  }
   if (kind == "Lease") {
     return {{{"Name", "string", 0, kName},
              {"Holder", "string", 0, "The holder of the lease."},

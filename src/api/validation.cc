@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/database_validation.h"
 #include "api/meta.h"
 #include "api/quantity.h"
 #include "api/selector.h"
@@ -324,6 +325,10 @@ void validateStatefulSet(const json& object, const json& old, FieldErrors& error
 
 void applyDefaults(const ResourceInfo& resource, json& object) {
   const std::string& kind = resource.kind;
+  if (isDatabaseKind(resource)) {
+    applyDatabaseDefaults(resource, object);
+    return;
+  }
   if (kind == "Pod") {
     defaultPodSpec(object["spec"]);
   } else if (kind == "Deployment" || kind == "ReplicaSet") {
@@ -383,7 +388,9 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
                                                                              : NameRule::Subdomain;
   FieldErrors errors = validateObjectMeta(object, resource.namespaced, rule);
   const std::string& kind = resource.kind;
-  if (kind == "Pod") {
+  if (isDatabaseKind(resource)) {
+    validateDatabase(resource, object, old, errors);
+  } else if (kind == "Pod") {
     validatePodSpec(object.value("spec", json()), "spec", errors);
     if (old.is_object() && old.contains("/spec/nodeName"_json_pointer) &&
         object.value("/spec/nodeName"_json_pointer, json()) != old["/spec/nodeName"_json_pointer]) {

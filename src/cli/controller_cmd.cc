@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +19,7 @@
 #include "controller/reconcilers.h"
 #include "kube/connect.h"
 #include "runtime/daemon.h"
+#include "runtime/process.h"
 
 namespace rampart::cli {
 namespace {
@@ -39,6 +42,17 @@ struct ControllerFlags {
   std::vector<std::string> controllers = {"*"};
   std::string admin;
   int concurrent_syncs = 4;
+  // The database controller (PostgresCluster): what its members get to reach etcd. Every
+  // cluster's members share this one client certificate today; a role per cluster (least
+  // privilege, docs/OPERATIONS.md) is later work.
+  std::vector<std::string> database_etcd_servers;
+  std::string database_etcd_cafile;
+  std::string database_etcd_certfile;
+  std::string database_etcd_keyfile;
+  std::string database_etcd_prefix = "/rampart/db";
+  std::string database_data_dir = "/var/lib/rampart/databases";
+  std::string database_binary;  // "": this executable
+  std::string database_pg_bin_dir = "/usr/lib/postgresql/15/bin";
 };
 
 int usage(const std::string& message) {
@@ -67,6 +81,53 @@ std::string defaultIdentity() {
   char suffix[24];
   std::snprintf(suffix, sizeof suffix, "%08x%08x", rd(), rd());
   return std::string(host) + "_" + suffix;
+}
+
+Result<std::string> readWhole(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(ErrorCode::InvalidArgument, flag, ": cannot read ", path);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --database-*: the settings the database controller hands its members.
+Result<controller::db::DbSettings> databaseSettings(const ControllerFlags& flags) {
+  controller::db::DbSettings s;
+  s.etcd_endpoints = flags.database_etcd_servers;
+  s.etcd_prefix = flags.database_etcd_prefix;
+  s.data_root = flags.database_data_dir;
+  s.binary = flags.database_binary.empty() ? runtime::selfExecutable() : flags.database_binary;
+  s.pg_bin_dir = flags.database_pg_bin_dir;
+  if (!s.etcd_prefix.starts_with("/")) {
+    return fail(ErrorCode::InvalidArgument, "--database-etcd-prefix must start with '/'");
+  }
+  if (!s.data_root.starts_with("/")) {
+    return fail(ErrorCode::InvalidArgument, "--database-data-dir must be an absolute path");
+  }
+  bool any_tls = !flags.database_etcd_cafile.empty() || !flags.database_etcd_certfile.empty() ||
+                 !flags.database_etcd_keyfile.empty();
+  if (any_tls) {
+    if (flags.database_etcd_cafile.empty() || flags.database_etcd_certfile.empty() ||
+        flags.database_etcd_keyfile.empty()) {
+      return fail(ErrorCode::InvalidArgument,
+                  "--database-etcd-cafile, --database-etcd-certfile and --database-etcd-keyfile "
+                  "go together");
+    }
+    for (auto [flag, path, out] :
+         {std::tuple{"--database-etcd-cafile", &flags.database_etcd_cafile, &s.etcd_ca},
+          std::tuple{"--database-etcd-certfile", &flags.database_etcd_certfile, &s.etcd_cert},
+          std::tuple{"--database-etcd-keyfile", &flags.database_etcd_keyfile, &s.etcd_key}}) {
+      auto text = readWhole(flag, *path);
+      if (!text) {
+        return fail(text.error());
+      }
+      *out = std::move(*text);
+    }
+  }
+  return s;
 }
 
 void printEvent(const char* event, const std::string& identity) {
@@ -180,6 +241,11 @@ int runController(const ControllerFlags& flags) {
                               [] { return std::chrono::system_clock::now(); }, options,
                               &daemon.metrics());
   controller::ReconcilerOptions reconciler_options;
+  auto database = databaseSettings(flags);
+  if (!database) {
+    return usage(database.error().message);
+  }
+  reconciler_options.database = std::move(*database);
   reconciler_options.node_lifecycle.grace = *grace;
   reconciler_options.node_lifecycle.fence_after = *fence;
   reconciler_options.taint_manager.not_ready_toleration_seconds =
@@ -261,6 +327,27 @@ void addController(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--admin", flags->admin,
                   "admin HTTP address (127.0.0.1:PORT): /metrics, /healthz, /readyz");
+  cmd->add_option("--database-etcd-servers", flags->database_etcd_servers,
+                  "etcd endpoints the database controller's members use "
+                  "(https://10.0.0.1:2379,...); unset: PostgresClusters stay Failed")
+      ->delimiter(',');
+  cmd->add_option("--database-etcd-cafile", flags->database_etcd_cafile,
+                  "CA of those etcd servers (copied into each cluster's <name>-etcd Secret)");
+  cmd->add_option("--database-etcd-certfile", flags->database_etcd_certfile,
+                  "client certificate the members present to etcd (copied likewise)");
+  cmd->add_option("--database-etcd-keyfile", flags->database_etcd_keyfile,
+                  "its key (copied likewise)");
+  cmd->add_option("--database-etcd-prefix", flags->database_etcd_prefix,
+                  "etcd prefix of the members' keys (<prefix>/<namespace>.<name>/)")
+      ->capture_default_str();
+  cmd->add_option("--database-data-dir", flags->database_data_dir,
+                  "node directory holding the members' data directories (a hostPath)")
+      ->capture_default_str();
+  cmd->add_option("--database-binary", flags->database_binary,
+                  "the rampart binary on the nodes (default: this one)");
+  cmd->add_option("--database-pg-bin-dir", flags->database_pg_bin_dir,
+                  "PostgreSQL's binaries on the nodes")
+      ->capture_default_str();
   cmd->callback([&action, flags] { action = [flags] { return runController(*flags); }; });
 }
 

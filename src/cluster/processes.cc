@@ -138,10 +138,17 @@ std::vector<ProcessPlan> nodeProcesses(const std::string& dir, const std::string
   }
   plan(kVip, {binary, "lb", "--config", vipConfigFile(dir, n.name)});
   if (n.role == Role::Master) {
+    // The database controller hands PostgresCluster members the cluster's etcd (the shared
+    // client certificate: least privilege per database is later work) and a data directory
+    // under the cluster's own directory.
+    auto db_etcd = etcdClientTls(dir);
     plan(kController, {binary, "controller", "--kubeconfig",
                        componentKubeconfig(dir, n.name, "controller"),
                        "--leader-elect-identity", n.name, "--admin",
-                       hostPort(address, kControllerAdminPort)});
+                       hostPort(address, kControllerAdminPort), "--database-etcd-servers",
+                       etcdEndpoints(state), "--database-etcd-cafile", db_etcd.ca,
+                       "--database-etcd-certfile", db_etcd.cert, "--database-etcd-keyfile",
+                       db_etcd.key, "--database-data-dir", dir + "/databases"});
   }
   std::string labels = "topology.kubernetes.io/zone=" + n.zone;
   std::vector<std::string> agent = {binary, "agent", "--kubeconfig",

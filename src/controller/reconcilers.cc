@@ -14,6 +14,7 @@ const std::vector<KnownController>& knownControllers() {
       {"garbage-collector-controller", true},
       {"scheduler", true},
       {"node-lifecycle-controller", true},  // kube-scheduler's job, in the same leader-elected process
+      {"database-controller", true},        // Rampart's: PostgresCluster (rampart.io/v1)
   };
   return kAll;
 }
@@ -101,6 +102,10 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "node-lifecycle-controller") {
       manager.add(name, [options](ControllerContext& c, Enqueue e) {
         return makeNodeLifecycleReconciler(c, std::move(e), options);
+      });
+    } else if (name == "database-controller") {
+      manager.add(name, [options](ControllerContext& c, Enqueue e) {
+        return makeDatabaseReconciler(c, std::move(e), options);
       });
     } else if (name == "scheduler") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/db/objects.h"
 #include "controller/manager.h"
 #include "controller/node_lifecycle.h"
 #include "controller/taints.h"
@@ -18,6 +19,7 @@ struct ReconcilerOptions {
   int replicaset_burst = 500;  // pods created or deleted per ReplicaSet decision (Kubernetes')
   NodeLifecycleConfig node_lifecycle;  // --node-monitor-grace-period, --node-fence-after
   TaintManagerConfig taint_manager;    // --default-not-ready/unreachable-toleration-seconds
+  db::DbSettings database;             // --database-* (PostgresCluster members' etcd access)
 };
 
 std::unique_ptr<Reconciler> makeReplicaSetReconciler(ControllerContext& context, Enqueue enqueue,
@@ -31,6 +33,10 @@ std::unique_ptr<Reconciler> makeStatefulSetReconciler(ControllerContext& context
 std::unique_ptr<Reconciler> makeNodeLifecycleReconciler(ControllerContext& context,
                                                         Enqueue enqueue,
                                                         const ReconcilerOptions& options);
+
+// PostgresCluster (rampart.io/v1): controller/db/decide.h.
+std::unique_ptr<Reconciler> makeDatabaseReconciler(ControllerContext& context, Enqueue enqueue,
+                                                   const ReconcilerOptions& options);
 
 struct KnownController {
   std::string name;  // as --controllers names it (kube-controller-manager's names)

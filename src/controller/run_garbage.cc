@@ -162,7 +162,10 @@ asio::awaitable<Result<void>> GarbageReconciler::reconcile(std::string) {
     for (const auto& ref : del.missing_owners) {
       const kube::Resource* r = resourceOf(ref.value("kind", ""));
       if (!r) {
-        continue;  // a kind not served here cannot be confirmed: the dependent stays
+        // A kind this collector does not watch (a PostgresCluster) cannot be confirmed gone:
+        // the dependent stays (its owner's own controller removes it).
+        owner_alive = true;
+        continue;
       }
       auto got = co_await ctx_.client.call(
           "GET", r->object(del.object.namespace_, ref.value("name", "")));
