@@ -67,7 +67,7 @@ class KubectlStatefulSetRolloutTest : public testing::ControllerTest {
     return got.output;
   }
 
-  // The pods' images once both pods run the set's update revision.
+  // Both pods run the update revision of the set's latest generation.
   bool rolledOut() {
     auto got = kubectl({"get", "sts", "web", "-o", "json"});
     json set = json::parse(got.output, nullptr, false);
@@ -75,7 +75,8 @@ class KubectlStatefulSetRolloutTest : public testing::ControllerTest {
       return false;
     }
     const json& st = set["status"];
-    return st.value("updatedReplicas", 0) == 2 && st.value("readyReplicas", 0) == 2 &&
+    return st.value("observedGeneration", -1) == set["metadata"].value("generation", 0) &&
+           st.value("updatedReplicas", 0) == 2 && st.value("readyReplicas", 0) == 2 &&
            st.value("currentRevision", "") == st.value("updateRevision", "x");
   }
 };
@@ -89,8 +90,8 @@ TEST_F(KubectlStatefulSetRolloutTest, EditHistoryAndUndoBringTheFirstTemplateBac
   // The claims were made before the pods and bound to the pods' nodes.
   auto claims = kubectl({"get", "pvc"});
   EXPECT_TRUE(contains(claims.output, "NAME        STATUS   VOLUME")) << claims.output;
-  EXPECT_TRUE(contains(claims.output, "www-web-0     Bound")) << claims.output;
-  EXPECT_TRUE(contains(claims.output, "www-web-1     Bound")) << claims.output;
+  EXPECT_TRUE(contains(claims.output, "www-web-0   Bound")) << claims.output;
+  EXPECT_TRUE(contains(claims.output, "www-web-1   Bound")) << claims.output;
   EXPECT_TRUE(contains(claims.output, "1Gi        RWO")) << claims.output;
 
   auto edited = kubectl({"set", "image", "statefulset/web", "nginx=nginx:1.27"});
