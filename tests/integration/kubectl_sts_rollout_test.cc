@@ -94,6 +94,11 @@ TEST_F(KubectlStatefulSetRolloutTest, EditHistoryAndUndoBringTheFirstTemplateBac
   EXPECT_TRUE(contains(claims.output, "www-web-1   Bound")) << claims.output;
   EXPECT_TRUE(contains(claims.output, "1Gi        RWO")) << claims.output;
 
+  auto described = kubectl({"describe", "pvc", "www-web-0"});
+  EXPECT_EQ(described.exit_code, 0) << described.output;
+  EXPECT_TRUE(contains(described.output, "Bound")) << described.output;
+  EXPECT_TRUE(contains(described.output, "web-0")) << described.output;  // Used By
+
   auto edited = kubectl({"set", "image", "statefulset/web", "nginx=nginx:1.27"});
   ASSERT_EQ(edited.exit_code, 0) << edited.output;
   ASSERT_TRUE(eventually([&] { return rolledOut(); }, seconds(60)))
