@@ -2,7 +2,7 @@
 // ControllerRevision per template, so `kubectl rollout history statefulset/web` lists them,
 // `--revision=N` prints that revision's template, and `kubectl rollout undo` (which lists the
 // revisions by the set's selector and owner and PATCHes the set with the revision's data) brings
-// the first template back. etcd x3, two `rampart server`s, one `rampart controller` and
+// the first template back; deleting the set takes its revisions and keeps its claims. etcd x3, two `rampart server`s, one `rampart controller` and
 // `rampart agent --simulate 2` as the nodes.
 
 #include <gtest/gtest.h>
@@ -141,6 +141,18 @@ TEST_F(KubectlStatefulSetRolloutTest, EditHistoryAndUndoBringTheFirstTemplateBac
   auto to_two = kubectl({"rollout", "undo", "statefulset/web", "--to-revision=2"});
   ASSERT_EQ(to_two.exit_code, 0) << to_two.output;
   EXPECT_EQ(image(), "nginx:1.27");
+
+  // Deleting the set takes its revisions (owned) but not its claims (retention Retain).
+  ASSERT_EQ(kubectl({"delete", "sts", "web"}).exit_code, 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return kubectl({"get", "controllerrevisions", "-o", "name"}).output.empty() &&
+               kubectl({"get", "pods", "-o", "name"}).output.empty();
+      },
+      seconds(30)))
+      << kubectl({"get", "controllerrevisions,pods"}).output;
+  EXPECT_TRUE(contains(kubectl({"get", "pvc", "-o", "name"}).output,
+                       "persistentvolumeclaim/www-web-0"));
 }
 
 }  // namespace
