@@ -409,10 +409,11 @@ asio::awaitable<void> Agent::claimLoop() {
     if (on_disk->empty()) {
       continue;
     }
-    std::set<ClaimDir> claims;
+    std::vector<const json*> all_claims;
     for (const auto& [key, claim] : claims_->items()) {
-      claims.insert({str(claim, "/metadata/namespace"), str(claim, "/metadata/name")});
+      all_claims.push_back(&claim);
     }
+    std::set<ClaimDir> claims = claimsKeptOn(all_claims, options_.node.name);
     std::set<ClaimDir> in_use;
     for (const auto& [key, pod] : pods_->items()) {
       for (auto& c : claimsOfPod(pod)) {

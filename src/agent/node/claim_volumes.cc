@@ -30,6 +30,21 @@ std::vector<ClaimDir> claimsOfPod(const json& pod) {
   return out;
 }
 
+std::set<ClaimDir> claimsKeptOn(const std::vector<const json*>& claims, const std::string& node) {
+  std::set<ClaimDir> kept;
+  const auto at = "/metadata/annotations/volume.kubernetes.io~1selected-node"_json_pointer;
+  for (const json* claim : claims) {
+    std::string bound = claim->contains(at) && (*claim)[at].is_string()
+                            ? (*claim)[at].get<std::string>()
+                            : std::string();
+    if (bound.empty() || bound == node) {
+      kept.insert({claim->value("/metadata/namespace"_json_pointer, std::string()),
+                   claim->value("/metadata/name"_json_pointer, std::string())});
+    }
+  }
+  return kept;
+}
+
 std::vector<ClaimDir> staleClaimDirs(const std::vector<ClaimDir>& on_disk,
                                      const std::set<ClaimDir>& claims,
                                      const std::set<ClaimDir>& in_use) {

@@ -4,9 +4,9 @@
 // 0755 when its first pod starts here, kept across pod restarts and pod deletion (the next pod
 // of that claim — a StatefulSet's replacement — finds the data), and removed only once the
 // claim object is gone: the agent lists the directories and, with its claims cache synced,
-// removes each whose claim no longer exists and that no pod of this node still names.
-// A claim deleted and made again under the same name before the agent looked keeps the old
-// directory (the agent sees names, not uids).
+// removes each whose claim no longer exists (or is bound to another node) and that no pod of
+// this node still names. A claim deleted and made again under the same name and bound to this
+// node again before the agent looked keeps the old directory (the agent sees names, not uids).
 // Pure functions except listClaimDirs (reads the directory tree); thread-safe.
 
 #include <set>
@@ -36,6 +36,12 @@ std::string claimDirPath(const std::string& claims_root, const std::string& ns,
 
 // The claims the pod's volumes name, as ClaimDirs of its namespace.
 std::vector<ClaimDir> claimsOfPod(const nlohmann::json& pod);
+
+// The claims whose directory this node keeps: those bound to `node` and those not bound yet
+// (their first pod may come here). A claim bound to another node — e.g. one deleted and made
+// again under the same name, then bound elsewhere — does not keep this node's old directory.
+std::set<ClaimDir> claimsKeptOn(const std::vector<const nlohmann::json*>& claims,
+                                const std::string& node);
 
 // Directories to remove: on disk, no claim of that namespace/name exists (`claims`), and no pod
 // of this node names it (`in_use`). The caller passes `claims` only from a synced cache.

@@ -78,6 +78,21 @@ TEST(ClaimVolumes, OnlyDirectoriesOfDeletedClaimsThatNoPodNamesAreRemoved) {
   EXPECT_EQ(of_pod, (std::vector<ClaimDir>{{"db", "x"}}));
 }
 
+TEST(ClaimVolumes, ClaimsBoundHereOrNowhereKeepTheirDirectoriesNotThoseBoundElsewhere) {
+  auto claim = [](const std::string& name, const std::string& node) {
+    json c = {{"metadata", {{"name", name}, {"namespace", "db"}}}};
+    if (!node.empty()) {
+      c["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] = node;
+    }
+    return c;
+  };
+  json here = claim("here", "n1");
+  json unbound = claim("unbound", "");
+  json elsewhere = claim("elsewhere", "n2");
+  EXPECT_EQ(claimsKeptOn({&here, &unbound, &elsewhere}, "n1"),
+            (std::set<ClaimDir>{{"db", "here"}, {"db", "unbound"}}));
+}
+
 TEST(ClaimVolumes, ListingFindsNamespaceAndClaimDirectoriesOnly) {
   fs::path root = fs::temp_directory_path() / ("claims-" + std::to_string(::getpid()));
   fs::remove_all(root);
