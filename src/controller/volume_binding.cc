@@ -1,5 +1,7 @@
 #include "controller/volume_binding.h"
 
+#include <algorithm>
+
 namespace rampart::controller {
 namespace {
 using json = nlohmann::json;
@@ -91,6 +93,44 @@ std::string volumeConflictMessage(const json& pod, const std::string& message) {
     out.replace(at, from.size(), kConflictReason);
   }
   return out;
+}
+
+bool claimReleasable(const json& claim, const std::vector<const json*>& pods) {
+  if (!claim.contains("/metadata/deletionTimestamp"_json_pointer)) {
+    return false;
+  }
+  const json finalizers = claim.value("/metadata/finalizers"_json_pointer, json::array());
+  if (std::find(finalizers.begin(), finalizers.end(), kClaimProtectionFinalizer) ==
+      finalizers.end()) {
+    return false;
+  }
+  std::string ns = str(claim, "/metadata/namespace"_json_pointer);
+  std::string name = str(claim, "/metadata/name"_json_pointer);
+  for (const json* pod : pods) {
+    std::string phase = str(*pod, "/status/phase"_json_pointer);
+    if (str(*pod, "/metadata/namespace"_json_pointer) != ns || phase == "Succeeded" ||
+        phase == "Failed" || !pod->contains("/spec/volumes"_json_pointer)) {
+      continue;
+    }
+    for (const auto& volume : (*pod)["/spec/volumes"_json_pointer]) {
+      if (str(volume, "/persistentVolumeClaim/claimName"_json_pointer) == name) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+json claimReleasePatch(const json& claim) {
+  json kept = json::array();
+  for (const auto& f : claim.value("/metadata/finalizers"_json_pointer, json::array())) {
+    if (f != kClaimProtectionFinalizer) {
+      kept.push_back(f);
+    }
+  }
+  return {{"metadata",
+           {{"finalizers", kept},
+            {"resourceVersion", str(claim, "/metadata/resourceVersion"_json_pointer)}}}};
 }
 
 json claimBindPatch(const json& claim, const std::string& node) {

@@ -54,6 +54,16 @@ nlohmann::json claimBindPatch(const nlohmann::json& claim, const std::string& no
 // its access modes.
 nlohmann::json claimBoundStatus(const nlohmann::json& claim);
 
+// Claim protection (kube-controller-manager's pvc-protection-controller): the API gives every
+// claim the finalizer kubernetes.io/pvc-protection; a claim being deleted keeps it (and shows
+// Terminating) while a pod that is not finished names it, so a running database member never
+// loses its volume under it. True when `claim` is being deleted, carries the finalizer and no
+// pod of `pods` (its namespace's) that is not Succeeded/Failed names it.
+inline constexpr const char* kClaimProtectionFinalizer = "kubernetes.io/pvc-protection";
+bool claimReleasable(const nlohmann::json& claim, const std::vector<const nlohmann::json*>& pods);
+// A merge patch removing the finalizer (resourceVersion-guarded, so a racing change is retried).
+nlohmann::json claimReleasePatch(const nlohmann::json& claim);
+
 // The node a claim is bound to ("" when unbound).
 std::string claimNode(const nlohmann::json& claim);
 

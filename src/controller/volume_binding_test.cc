@@ -130,5 +130,26 @@ TEST(VolumeBinding, APodWithoutClaimsIsNotConcerned) {
   EXPECT_TRUE(pc.unbound.empty());
 }
 
+TEST(ClaimProtection, ADeletedClaimIsReleasedOnlyOnceNoUnfinishedPodNamesIt) {
+  json c = claim("data-web-0", "n1");
+  c["metadata"]["finalizers"] = {kClaimProtectionFinalizer, "other"};
+  c["metadata"]["resourceVersion"] = "7";
+  json running = podWithClaim("data-web-0");
+  running["status"]["phase"] = "Running";
+  json done = running;
+  done["status"]["phase"] = "Succeeded";
+  EXPECT_FALSE(claimReleasable(c, {})) << "not being deleted";
+  c["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  EXPECT_FALSE(claimReleasable(c, {&running}));
+  EXPECT_TRUE(claimReleasable(c, {&done}));
+  json elsewhere = running;
+  elsewhere["metadata"]["namespace"] = "other";
+  EXPECT_TRUE(claimReleasable(c, {&elsewhere}));
+  EXPECT_EQ(claimReleasePatch(c),
+            (json{{"metadata", {{"finalizers", {"other"}}, {"resourceVersion", "7"}}}}));
+  c["metadata"]["finalizers"] = {"other"};
+  EXPECT_FALSE(claimReleasable(c, {})) << "no finalizer of ours to remove";
+}
+
 }  // namespace
 }  // namespace rampart::controller

@@ -3,8 +3,9 @@
 // volumeClaimTemplates give pod db-0 the claim data-db-0, which the scheduler binds to the node
 // the pod first goes to and the agent keeps as <agent root>/volumes/default/data-db-0. The pod
 // writes into it; the pod is deleted and its replacement — on the same node, the claim's — finds
-// the file; a cordoned claim node keeps the replacement Pending with the volume conflict; and
-// deleting the claim removes its directory.
+// the file; a cordoned claim node keeps the replacement Pending with the volume conflict; a
+// claim deleted while its pod runs waits (Terminating) for the pod; and once the claim is gone,
+// its directory is removed.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -231,8 +232,23 @@ spec:
   EXPECT_TRUE(fs::exists(volume + "/first"));
   EXPECT_FALSE(getJson({"get", "pvc", "data-db-0"}).is_null());
 
-  // The claim deleted: its node's agent removes the directory.
-  ASSERT_EQ(kubectl({"delete", "pvc", "data-db-0"}).exit_code, 0);
+  // Scaled back: the pod returns to its data.
+  ASSERT_EQ(kubectl({"scale", "sts", "db", "--replicas=1"}).exit_code, 0);
+  std::pair<std::string, std::string> fourth;
+  ASSERT_TRUE(eventually([&] { return !(fourth = running("db-0")).first.empty(); }, seconds(40)));
+  EXPECT_EQ(fourth.first, first.first);
+
+  // The claim deleted while its pod runs: Terminating (pvc-protection), the data stays.
+  ASSERT_EQ(kubectl({"delete", "pvc", "data-db-0", "--wait=false"}).exit_code, 0);
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_TRUE(contains(kubectl({"get", "pvc", "data-db-0"}).output, "Terminating"));
+  EXPECT_TRUE(fs::exists(volume + "/first"));
+  EXPECT_EQ(running("db-0").second, fourth.second);
+
+  // Its pod gone, the claim goes and its node's agent removes the directory.
+  ASSERT_EQ(kubectl({"scale", "sts", "db", "--replicas=0"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return getJson({"get", "pvc", "data-db-0"}).is_null(); },
+                         seconds(30)));
   EXPECT_TRUE(eventually([&] { return !fs::exists(volume); }, seconds(15), milliseconds(200)))
       << volume << " still exists";
 }
