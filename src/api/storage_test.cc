@@ -89,8 +89,8 @@ TEST(StorageKinds, TheClaimTableHasKubectlsColumns) {
       names.push_back(col["name"]);
     }
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"Name", "Status", "Volume", "Capacity",
-                                             "Access Modes", "StorageClass", "Age"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"Name", "Status", "Volume", "Capacity", "Access Modes",
+                                             "StorageClass", "Age"}));
   EXPECT_EQ(t["rows"][0]["cells"],
             (json{"data-web-0", "Bound", "pvc-1", "1Gi", "RWO,ROX", "", "5m", "Filesystem"}));
 }

@@ -24,7 +24,7 @@ void defaultPersistentVolumeClaim(json& claim) {
 
 void validatePersistentVolumeClaim(const json& claim, const json& old, FieldErrors& errors) {
   static const std::array<std::string, 4> kModes = {"ReadOnlyMany", "ReadWriteMany",
-                                                     "ReadWriteOnce", "ReadWriteOncePod"};
+                                                    "ReadWriteOnce", "ReadWriteOncePod"};
   json spec = claim.value("spec", json::object());
   json modes = spec.value("accessModes", json::array());
   if (!modes.is_array() || modes.empty()) {
@@ -33,8 +33,8 @@ void validatePersistentVolumeClaim(const json& claim, const json& old, FieldErro
     for (const auto& mode : modes) {
       if (!mode.is_string() ||
           std::find(kModes.begin(), kModes.end(), mode.get<std::string>()) == kModes.end()) {
-        errors.push_back(unsupportedField("spec.accessModes", mode,
-                                          {kModes.begin(), kModes.end()}));
+        errors.push_back(
+            unsupportedField("spec.accessModes", mode, {kModes.begin(), kModes.end()}));
       }
     }
   }
@@ -65,9 +65,10 @@ void validatePersistentVolumeClaim(const json& claim, const json& old, FieldErro
     before.erase("volumeName");
   }
   if (now != before) {
-    errors.push_back(forbiddenField(
-        "spec", "spec is immutable after creation except resources.requests and "
-                "volumeAttributesClassName for bound claims"));
+    errors.push_back(
+        forbiddenField("spec",
+                       "spec is immutable after creation except resources.requests and "
+                       "volumeAttributesClassName for bound claims"));
   }
 }
 

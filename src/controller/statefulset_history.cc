@@ -42,21 +42,21 @@ RevisionDecision decideRevisions(const json& set, const std::vector<json>& revis
   if (existing == nullptr) {
     json labels = set.value("/spec/template/metadata/labels"_json_pointer, json::object());
     labels[kRevisionLabel] = update.substr(std::min(update.size(), set_name.size() + 1));
-    d.create = json{
-        {"apiVersion", "apps/v1"},
-        {"kind", "ControllerRevision"},
-        {"metadata",
-         {{"name", update},
-          {"namespace", str(set, "/metadata/namespace"_json_pointer)},
-          {"labels", std::move(labels)},
-          {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
-                                            {"kind", "StatefulSet"},
-                                            {"name", set_name},
-                                            {"uid", str(set, "/metadata/uid"_json_pointer)},
-                                            {"controller", true},
-                                            {"blockOwnerDeletion", true}}})}}},
-        {"data", revisionData(set)},
-        {"revision", highest + 1}};
+    d.create =
+        json{{"apiVersion", "apps/v1"},
+             {"kind", "ControllerRevision"},
+             {"metadata",
+              {{"name", update},
+               {"namespace", str(set, "/metadata/namespace"_json_pointer)},
+               {"labels", std::move(labels)},
+               {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                 {"kind", "StatefulSet"},
+                                                 {"name", set_name},
+                                                 {"uid", str(set, "/metadata/uid"_json_pointer)},
+                                                 {"controller", true},
+                                                 {"blockOwnerDeletion", true}}})}}},
+             {"data", revisionData(set)},
+             {"revision", highest + 1}};
     d.reason = "new revision " + update;
   } else if (number(*existing, "/revision"_json_pointer, 0) < highest) {
     // The template went back to an older revision (an undo): it becomes the newest.
@@ -85,8 +85,8 @@ RevisionDecision decideRevisions(const json& set, const std::vector<json>& revis
     for (size_t i = 0; i < excess; ++i) {
       d.remove.push_back(str(*history[i], "/metadata/name"_json_pointer));
     }
-    d.reason += (d.reason.empty() ? "" : ", ") + std::string("pruning ") +
-                std::to_string(excess) + " old revision(s)";
+    d.reason += (d.reason.empty() ? "" : ", ") + std::string("pruning ") + std::to_string(excess) +
+                " old revision(s)";
   }
   return d;
 }

@@ -16,8 +16,7 @@ const json& templates(const json& set) {
 
 }  // namespace
 
-std::string claimName(const std::string& template_name, const std::string& set_name,
-                      int ordinal) {
+std::string claimName(const std::string& template_name, const std::string& set_name, int ordinal) {
   return template_name + "-" + set_name + "-" + std::to_string(ordinal);
 }
 

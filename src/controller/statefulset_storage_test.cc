@@ -19,8 +19,9 @@ json setWithClaims(const std::string& when_deleted = "Retain") {
              {{"metadata", {{"labels", {{"app", "web"}}}}},
               {"spec",
                {{"containers", {{{"name", "c"}, {"command", {"sleep", "1"}}}}},
-                {"volumes", {{{"name", "data"}, {"emptyDir", json::object()}},
-                             {{"name", "cfg"}, {"configMap", {{"name", "x"}}}}}}}}}},
+                {"volumes",
+                 {{{"name", "data"}, {"emptyDir", json::object()}},
+                  {{"name", "cfg"}, {"configMap", {{"name", "x"}}}}}}}}}},
             {"volumeClaimTemplates",
              {{{"metadata", {{"name", "data"}, {"labels", {{"tier", "db"}}}}},
                {"spec",
@@ -53,8 +54,8 @@ TEST(StatefulSetStorage, ThePodsVolumeOfTheTemplatesNameRefersToItsClaim) {
   ASSERT_EQ(d.create.size(), 1u);
   json volumes = d.create[0]["spec"]["volumes"];
   ASSERT_EQ(volumes.size(), 2u);  // the template's emptyDir "data" was replaced, not doubled
-  EXPECT_EQ(volumes[0], (json{{"name", "data"},
-                              {"persistentVolumeClaim", {{"claimName", "data-web-0"}}}}));
+  EXPECT_EQ(volumes[0],
+            (json{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", "data-web-0"}}}}));
   EXPECT_EQ(volumes[1]["name"], "cfg");
 }
 

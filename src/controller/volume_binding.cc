@@ -82,8 +82,10 @@ json pinnedToNode(const json& pod, const std::string& node) {
 }
 
 std::string volumeConflictMessage(const json& pod, const std::string& message) {
-  bool own = pod.contains("/spec/nodeSelector"_json_pointer) ||
-             pod.contains("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer);
+  bool own =
+      pod.contains("/spec/nodeSelector"_json_pointer) ||
+      pod.contains(
+          "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution"_json_pointer);
   std::string out = message;
   if (own) {
     return out;

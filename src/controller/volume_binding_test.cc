@@ -11,10 +11,10 @@ namespace {
 using json = nlohmann::json;
 
 json claim(const std::string& name, const std::string& node = "") {
-  json c = {{"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "u-" + name}}},
-            {"spec",
-             {{"accessModes", {"ReadWriteOnce"}},
-              {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+  json c = {
+      {"metadata", {{"name", name}, {"namespace", "default"}, {"uid", "u-" + name}}},
+      {"spec",
+       {{"accessModes", {"ReadWriteOnce"}}, {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
   if (!node.empty()) {
     c["metadata"]["annotations"][kSelectedNodeAnnotation] = node;
     c["status"]["phase"] = "Bound";
@@ -104,8 +104,8 @@ TEST(VolumeBinding, PinningKeepsThePodsOwnNodeAffinityTerms) {
   json pod = podWithClaim("c");
   pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
      ["nodeSelectorTerms"] = {
-      {{"matchExpressions",
-        {{{"key", "kubernetes.io/hostname"}, {"operator", "In"}, {"values", {"n1"}}}}}}};
+         {{"matchExpressions",
+           {{{"key", "kubernetes.io/hostname"}, {"operator", "In"}, {"values", {"n1"}}}}}}};
   auto d = decideSchedule(pinnedToNode(pod, "n2"), {node("n1"), node("n2")}, {});
   EXPECT_TRUE(d.node.empty()) << "n1 is the pod's choice, n2 its claim's: neither fits both";
 }

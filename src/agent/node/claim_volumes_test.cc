@@ -22,8 +22,7 @@ json podWithClaim(const std::string& claim) {
              {{{"name", "c"},
                {"command", {"sleep", "1"}},
                {"volumeMounts", {{{"name", "data"}, {"mountPath", "/data"}}}}}}},
-            {"volumes",
-             {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", claim}}}}}}}}};
+            {"volumes", {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", claim}}}}}}}}};
 }
 
 TEST(ClaimVolumes, AClaimsVolumeIsItsDirectoryUnderTheAgentsVolumesNotThePods) {
@@ -51,9 +50,9 @@ TEST(ClaimVolumes, AClaimsVolumeIsItsDirectoryUnderTheAgentsVolumesNotThePods) {
 }
 
 TEST(ClaimVolumes, AMissingClaimOrOneBoundElsewhereKeepsTheContainerWaiting) {
-  json claim = {{"metadata",
-                 {{"name", "data-web-0"},
-                  {"annotations", {{"volume.kubernetes.io/selected-node", "n2"}}}}}};
+  json claim = {
+      {"metadata",
+       {{"name", "data-web-0"}, {"annotations", {{"volume.kubernetes.io/selected-node", "n2"}}}}}};
   PodObjects objects;
   objects.claim = [&](const std::string& name) -> const json* {
     return name == "data-web-0" ? &claim : nullptr;
