@@ -548,6 +548,10 @@ asio::awaitable<ApiResponse> ApiHandler::create(const ResourceInfo& r, const Api
   prepareForCreate(object, hasGeneration(r), facts);
   if (r.kind == "Pod") {
     object["status"] = json{{"phase", "Pending"}};
+  } else if (r.kind == "PersistentVolumeClaim") {
+    // Kubernetes' StorageObjectInUseProtection admission: a claim goes only once no pod uses
+    // it (controller/claim_protection.h removes the finalizer).
+    addFinalizer(object, "kubernetes.io/pvc-protection");
   } else if (hasGeneration(r)) {
     object.erase("status");
   }

@@ -52,12 +52,15 @@ std::vector<ResourceInfo> makeCatalogue() {
   all.push_back(resource("", "Event", "events", true, {"ev"}));
   all.push_back(resource("", "ConfigMap", "configmaps", true, {"cm"}));
   all.push_back(resource("", "Secret", "secrets", true, {}));
+  all.push_back(resource("", "PersistentVolumeClaim", "persistentvolumeclaims", true, {"pvc"}, {},
+                         {status("PersistentVolumeClaim")}));
   all.push_back(resource("apps", "Deployment", "deployments", true, {"deploy"}, {"all"},
                          {status("Deployment"), scale()}));
   all.push_back(resource("apps", "ReplicaSet", "replicasets", true, {"rs"}, {"all"},
                          {status("ReplicaSet"), scale()}));
   all.push_back(resource("apps", "StatefulSet", "statefulsets", true, {"sts"}, {"all"},
                          {status("StatefulSet"), scale()}));
+  all.push_back(resource("apps", "ControllerRevision", "controllerrevisions", true, {}));
   all.push_back(resource("policy", "PodDisruptionBudget", "poddisruptionbudgets", true, {"pdb"}, {},
                          {status("PodDisruptionBudget")}));
   all.push_back(resource("coordination.k8s.io", "Lease", "leases", true, {}));

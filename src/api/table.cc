@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cctype>
 #include <ctime>
 #include <functional>
 
@@ -580,6 +581,61 @@ Printer printerFor(const ResourceInfo& resource) {
                           age(c, now),
                           str(c, "/status/endpoints/write"_json_pointer, "<none>"),
                           str(c, "/status/endpoints/read"_json_pointer, "<none>")};
+            }};
+  }
+  if (kind == "PersistentVolumeClaim") {
+    return {{{"Name", "string", 0, kName},
+             {"Status", "string", 0, "The phase of the claim: Pending, Bound or Lost."},
+             {"Volume", "string", 0, "The volume the claim is bound to."},
+             {"Capacity", "string", 0, "The capacity of the bound volume."},
+             {"Access Modes", "string", 0, "The access modes of the bound volume."},
+             {"StorageClass", "string", 0, "The storage class of the claim."},
+             {"Age", "string", 0, kAge},
+             {"VolumeMode", "string", 1, "Filesystem or Block."}},
+            [](const json& c, WallTime now) {
+              std::vector<std::string> modes;
+              for (const auto& m : arr(c, "/status/accessModes"_json_pointer)) {
+                std::string mode = m.is_string() ? m.get<std::string>() : "";
+                modes.push_back(mode == "ReadWriteOnce"      ? "RWO"
+                                : mode == "ReadOnlyMany"     ? "ROX"
+                                : mode == "ReadWriteMany"    ? "RWX"
+                                : mode == "ReadWriteOncePod" ? "RWOP"
+                                                             : mode);
+              }
+              std::string phase = c.contains("/metadata/deletionTimestamp"_json_pointer)
+                                      ? "Terminating"
+                                      : str(c, "/status/phase"_json_pointer);
+              return json{str(c, "/metadata/name"_json_pointer),
+                          phase,
+                          str(c, "/spec/volumeName"_json_pointer),
+                          str(c, "/status/capacity/storage"_json_pointer),
+                          joined(modes, ""),
+                          str(c, "/spec/storageClassName"_json_pointer),
+                          age(c, now),
+                          str(c, "/spec/volumeMode"_json_pointer)};
+            }};
+  }
+  if (kind == "ControllerRevision") {
+    return {{{"Name", "string", 0, kName},
+             {"Controller", "string", 0, "Controller of the object."},
+             {"Revision", "integer", 0, "Revision of the ControllerRevision."},
+             {"Age", "string", 0, kAge}},
+            [](const json& r, WallTime now) {
+              std::string controller = "<none>";
+              for (const auto& ref : arr(r, "/metadata/ownerReferences"_json_pointer)) {
+                if (ref.value("controller", false)) {
+                  std::string api_version = ref.value("apiVersion", "");
+                  auto slash = api_version.find('/');
+                  std::string kind_name = ref.value("kind", "");
+                  std::transform(kind_name.begin(), kind_name.end(), kind_name.begin(),
+                                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                  controller = kind_name +
+                               (slash == std::string::npos ? "" : "." + api_version.substr(0, slash)) +
+                               "/" + ref.value("name", "");
+                }
+              }
+              return json{str(r, "/metadata/name"_json_pointer), controller,
+                          num(r, "/revision"_json_pointer), age(r, now)};
             }};
   }
   if (kind == "Lease") {

@@ -9,6 +9,7 @@
 #include "api/quantity.h"
 #include "api/selector.h"
 #include "api/service_node_port.h"
+#include "api/storage_validation.h"
 
 namespace rampart::api {
 using json = nlohmann::json;
@@ -353,6 +354,8 @@ void applyDefaults(const ResourceInfo& resource, json& object) {
     if (spec.contains("/template/spec"_json_pointer)) {
       defaultPodSpec(spec["template"]["spec"]);
     }
+  } else if (kind == "PersistentVolumeClaim") {
+    defaultPersistentVolumeClaim(object);
   } else if (kind == "StatefulSet") {
     json& spec = object["spec"];
     if (spec.is_object()) {
@@ -418,6 +421,10 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
     }
   } else if (kind == "StatefulSet") {
     validateStatefulSet(object, old, errors);
+  } else if (kind == "PersistentVolumeClaim") {
+    validatePersistentVolumeClaim(object, old, errors);
+  } else if (kind == "ControllerRevision") {
+    validateControllerRevision(object, old, errors);
   } else if (kind == "Service") {
     const json ports = object.value("/spec/ports"_json_pointer, json::array());
     for (size_t i = 0; i < ports.size(); ++i) {

@@ -9,6 +9,7 @@ const std::vector<KnownController>& knownControllers() {
       {"replicaset-controller", true},
       {"deployment-controller", true},
       {"statefulset-controller", true},
+      {"pvc-protection-controller", true},
       {"disruption-controller", true},
       {"endpoints-controller", true},
       {"garbage-collector-controller", true},
@@ -94,6 +95,10 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
     } else if (name == "statefulset-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeStatefulSetReconciler(c, std::move(e));
+      });
+    } else if (name == "pvc-protection-controller") {
+      manager.add(name, [](ControllerContext& c, Enqueue e) {
+        return makeClaimProtectionReconciler(c, std::move(e));
       });
     } else if (name == "garbage-collector-controller") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {

@@ -30,6 +30,8 @@ std::unique_ptr<Reconciler> makeEndpointsReconciler(ControllerContext& context, 
 std::unique_ptr<Reconciler> makeDeploymentReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeGarbageReconciler(ControllerContext& context, Enqueue enqueue);
 std::unique_ptr<Reconciler> makeStatefulSetReconciler(ControllerContext& context, Enqueue enqueue);
+std::unique_ptr<Reconciler> makeClaimProtectionReconciler(ControllerContext& context,
+                                                          Enqueue enqueue);
 std::unique_ptr<Reconciler> makeNodeLifecycleReconciler(ControllerContext& context,
                                                         Enqueue enqueue,
                                                         const ReconcilerOptions& options);

@@ -32,7 +32,9 @@ const std::vector<Kind>& kinds() {
   static const std::vector<Kind> kAll = {{"Deployment", &res::kDeployments},
                                          {"ReplicaSet", &res::kReplicaSets},
                                          {"StatefulSet", &res::kStatefulSets},
-                                         {"Pod", &res::kPods}};
+                                         {"Pod", &res::kPods},
+                                         {"ControllerRevision", &res::kControllerRevisions},
+                                         {"PersistentVolumeClaim", &res::kPersistentVolumeClaims}};
   return kAll;
 }
 const kube::Resource* resourceOf(const std::string& kind) {

@@ -6,6 +6,8 @@
 // batch accounts it on its node. A pod that fits nowhere gets a FailedScheduling event and the
 // PodScheduled=False condition (reason Unschedulable), written again only when the message
 // changes; it is retried when nodes or pods change (and at each resync).
+// Node-local claims (volume_binding.h): a pod whose claim is bound is placed only on the claim's
+// node; a pod's unbound claims are bound to its node (annotation, then status) before the pod.
 
 #include <algorithm>
 #include <unordered_map>
@@ -18,6 +20,7 @@
 #include "controller/writes.h"
 #include "controller/replicaset.h"
 #include "controller/scheduler.h"
+#include "controller/volume_binding.h"
 #include "kube/resources.h"
 
 namespace rampart::controller {
@@ -55,7 +58,8 @@ class SchedulerReconciler : public Reconciler {
       : ctx_(context),
         enqueue_(std::move(enqueue)),
         nodes_(context.informer(res::kNodes)),
-        pods_(context.informer(res::kPods)) {
+        pods_(context.informer(res::kPods)),
+        claims_(context.informer(res::kPersistentVolumeClaims)) {
     pods_.addHandler([this](kube::Informer::Change, const json* before, const json* after) {
       if (!after) {
         assumed_.erase(kube::keyOf(*before));
@@ -71,6 +75,9 @@ class SchedulerReconciler : public Reconciler {
     nodes_.addHandler([this](kube::Informer::Change, const json*, const json*) {
       enqueue_(kKey);
     });
+    claims_.addHandler([this](kube::Informer::Change, const json*, const json*) {
+      enqueue_(kKey);  // a claim a pending pod waits for
+    });
   }
 
   std::vector<std::string> keys() const override { return {kKey}; }
@@ -78,9 +85,32 @@ class SchedulerReconciler : public Reconciler {
   asio::awaitable<Result<void>> reconcile(std::string key) override;
 
  private:
-  asio::awaitable<void> bind(json pod, std::string node, std::shared_ptr<int> failures) {
+  asio::awaitable<void> bind(json pod, std::string node, std::vector<json> claims,
+                             std::shared_ptr<int> failures) {
     std::string ns = pod.value("/metadata/namespace"_json_pointer, std::string());
     std::string name = pod.value("/metadata/name"_json_pointer, std::string());
+    // The claims first: a pod bound to a node its claim is not bound to would run without its
+    // data.
+    for (const auto& claim : claims) {
+      std::string claim_name = claim.value("/metadata/name"_json_pointer, std::string());
+      auto pinned = co_await ctx_.client.call("PATCH",
+                                              res::kPersistentVolumeClaims.object(ns, claim_name),
+                                              claimBindPatch(claim, node).dump(), kMergePatch);
+      Result<kube::Reply> bound = pinned;
+      if (pinned && pinned->ok()) {
+        bound = co_await ctx_.client.call(
+            "PATCH", res::kPersistentVolumeClaims.object(ns, claim_name, "status"),
+            claimBoundStatus(claim).dump(), kMergePatch);
+      }
+      if (!bound || !bound->ok()) {
+        assumed_.erase(kube::makeKey(ns, name));
+        ++*failures;
+        log::get("scheduler")->warn("binding claim failed pod={}/{} claim={} node={} error={}", ns,
+                                    name, claim_name, node,
+                                    bound ? bound->message() : bound.error().message);
+        co_return;
+      }
+    }
     json binding = {{"apiVersion", "v1"},
                     {"kind", "Binding"},
                     {"metadata", {{"name", name}, {"namespace", ns}}},
@@ -126,6 +156,7 @@ class SchedulerReconciler : public Reconciler {
   Enqueue enqueue_;
   kube::Informer& nodes_;
   kube::Informer& pods_;
+  kube::Informer& claims_;
   std::unordered_map<std::string, std::string> assumed_;  // pod key → node, until observed
 };
 
@@ -158,13 +189,41 @@ asio::awaitable<Result<void>> SchedulerReconciler::reconcile(std::string) {
   ClusterState state(nodes, placed);
   auto failures = std::make_shared<int>(0);
   std::vector<asio::awaitable<void>> tasks;
+  // Claims bound in this batch, before the informer shows it (two pods sharing a claim).
+  std::unordered_map<std::string, json> binding;
+  ClaimLookup claim = [&](const std::string& ns, const std::string& name) -> const json* {
+    if (auto it = binding.find(kube::makeKey(ns, name)); it != binding.end()) {
+      return &it->second;
+    }
+    return claims_.get(kube::makeKey(ns, name));
+  };
   for (const auto& pod : pending) {
-    ScheduleDecision d = state.schedule(pod);
+    PodClaims volumes = podClaims(pod, claim);
+    if (!volumes.error.empty()) {
+      if (unschedulableMessage(pod) != volumes.error) {
+        tasks.push_back(unschedulable(pod, volumes.error));
+      }
+      continue;
+    }
+    ScheduleDecision d =
+        state.schedule(volumes.node.empty() ? pod : pinnedToNode(pod, volumes.node));
+    std::string ns = pod.value("/metadata/namespace"_json_pointer, std::string());
     if (!d.node.empty()) {
       assumed_[kube::keyOf(pod)] = d.node;
-      tasks.push_back(bind(pod, d.node, failures));
-    } else if (unschedulableMessage(pod) != d.message) {
-      tasks.push_back(unschedulable(pod, d.message));
+      std::vector<json> to_bind;
+      for (const auto& name : volumes.unbound) {
+        json c = *claim(ns, name);
+        to_bind.push_back(c);
+        c["metadata"]["annotations"][kSelectedNodeAnnotation] = d.node;
+        binding[kube::makeKey(ns, name)] = std::move(c);
+      }
+      tasks.push_back(bind(pod, d.node, std::move(to_bind), failures));
+      continue;
+    }
+    std::string message =
+        volumes.node.empty() ? d.message : volumeConflictMessage(pod, d.message);
+    if (unschedulableMessage(pod) != message) {
+      tasks.push_back(unschedulable(pod, message));
     }
     if (tasks.size() >= kBindsAtOnce) {
       co_await runAll(std::move(tasks));

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "controller/statefulset_storage.h"
+
 namespace rampart::controller {
 namespace {
 using json = nlohmann::json;
@@ -64,6 +66,7 @@ json newPod(const json& set, int ordinal, const std::string& revision) {
   }
   json spec = set.value("/spec/template/spec"_json_pointer, json::object());
   spec["hostname"] = name;
+  attachClaims(set, ordinal, spec);
   std::string service = str(set, "/spec/serviceName"_json_pointer);
   if (!service.empty()) {
     spec["subdomain"] = service;

@@ -15,8 +15,10 @@
 // A failed pod (phase Failed) is deleted and made again. Pods are labelled
 // statefulset.kubernetes.io/pod-name, apps.kubernetes.io/pod-index and
 // controller-revision-hash, get hostname = their name and subdomain = spec.serviceName.
-// Revisions are a hash of the pod template ("<set>-<hash>"); Rampart keeps no ControllerRevision
-// objects. Orphan pods are not adopted.
+// Revisions are a hash of the pod template ("<set>-<hash>"), kept as ControllerRevision objects
+// of that name (statefulset_history.h). A pod of a set with volumeClaimTemplates refers to its
+// claims <template>-<set>-<ordinal> (statefulset_storage.h), which the reconciler creates before
+// the pod. Orphan pods are not adopted.
 
 #include <string>
 #include <vector>

@@ -39,6 +39,8 @@ const Resource kDeployments{"apps", "v1", "deployments", true};
 const Resource kStatefulSets{"apps", "v1", "statefulsets", true};
 const Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", true};
 const Resource kLeases{"coordination.k8s.io", "v1", "leases", true};
+const Resource kPersistentVolumeClaims{"", "v1", "persistentvolumeclaims", true};
+const Resource kControllerRevisions{"apps", "v1", "controllerrevisions", true};
 }  // namespace resources
 
 std::string makeKey(std::string_view ns, std::string_view name) {

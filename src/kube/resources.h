@@ -41,6 +41,8 @@ extern const Resource kDeployments;
 extern const Resource kStatefulSets;
 extern const Resource kPodDisruptionBudgets;
 extern const Resource kLeases;
+extern const Resource kPersistentVolumeClaims;
+extern const Resource kControllerRevisions;
 }  // namespace resources
 
 // "ns/name" for namespaced objects, "name" otherwise (client-go's MetaNamespaceKeyFunc).

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/backoff.h"
+#include "agent/node/claim_volumes.h"
 #include "agent/node/pod_config.h"
 #include "agent/node_spec.h"
 #include "agent/pod_status.h"
@@ -130,6 +131,7 @@ Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& 
   secrets_ = std::make_unique<kube::Informer>(client_, kube::resources::kSecrets);
   services_ = std::make_unique<kube::Informer>(client_, kube::resources::kServices);
   nodes_ = std::make_unique<kube::Informer>(client_, kube::resources::kNodes);
+  claims_ = std::make_unique<kube::Informer>(client_, kube::resources::kPersistentVolumeClaims);
   pods_->addHandler([this](kube::Informer::Change, const json* before, const json* after) {
     const json* pod = after != nullptr ? after : before;
     if (pod != nullptr) {
@@ -144,6 +146,7 @@ Agent::Agent(asio::any_io_executor executor, kube::Client& client, const Clock& 
   };
   config_maps_->addHandler(by_namespace);
   secrets_->addHandler(by_namespace);
+  claims_->addHandler(by_namespace);  // a pod waiting for its claim
   services_->addHandler(by_namespace);
   if (proxy_ != nullptr) {
     endpoints_ = std::make_unique<kube::Informer>(client_, kube::resources::kEndpoints);
@@ -269,6 +272,8 @@ asio::awaitable<void> Agent::run() {
   spawn(leaseLoop());
   spawn(statusLoop());
   spawn(resyncLoop());
+  spawn(claimLoop());
+  spawn(runInformer(*claims_));
   spawn(runInformer(*config_maps_));
   spawn(runInformer(*secrets_));
   spawn(runInformer(*services_));
@@ -293,6 +298,7 @@ void Agent::stop() {
   pods_->stop();
   config_maps_->stop();
   secrets_->stop();
+  claims_->stop();
   services_->stop();
   nodes_->stop();
   probes_->stop();
@@ -383,6 +389,58 @@ asio::awaitable<void> Agent::resyncLoop() {
     if (!stopping_ && pods_->synced()) {
       markAllDirty();
     }
+  }
+}
+
+// Removes the directories of claims that are gone (claim_volumes.h). Only with both caches
+// synced: an unsynced claims cache would make every directory look orphaned.
+asio::awaitable<void> Agent::claimLoop() {
+  const std::string claims_root = options_.root_dir + "/volumes";
+  while (!stopping_) {
+    co_await sleepFor(std::chrono::seconds(1));
+    if (stopping_ || !claims_->synced() || !pods_->synced()) {
+      continue;
+    }
+    auto on_disk = listClaimDirs(claims_root);
+    if (!on_disk) {
+      logWarn("agent: " + on_disk.error().message);
+      continue;
+    }
+    if (on_disk->empty()) {
+      continue;
+    }
+    std::vector<const json*> all_claims;
+    for (const auto& [key, claim] : claims_->items()) {
+      all_claims.push_back(&claim);
+    }
+    std::set<ClaimDir> claims = claimsKeptOn(all_claims, options_.node.name);
+    std::set<ClaimDir> in_use;
+    for (const auto& [key, pod] : pods_->items()) {
+      for (auto& c : claimsOfPod(pod)) {
+        in_use.insert(std::move(c));
+      }
+    }
+    std::vector<ClaimDir> stale = staleClaimDirs(*on_disk, claims, in_use);
+    if (stale.empty()) {
+      continue;
+    }
+    std::vector<std::string> paths;
+    for (const auto& dir : stale) {
+      paths.push_back(claimDirPath(claims_root, dir.ns, dir.claim));
+      logInfo("agent: claim " + dir.ns + "/" + dir.claim + " is gone; removing its volume");
+    }
+    // remove_all of a claim's data may take long: off the loop.
+    auto remove = [paths] {
+      for (const auto& path : paths) {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+      }
+    };
+    auto task = [remove]() -> asio::awaitable<void> {
+      remove();
+      co_return;
+    };
+    co_await asio::co_spawn(blocking_.get_executor(), task(), asio::use_awaitable);
   }
 }
 
@@ -540,6 +598,9 @@ PodObjects Agent::objectsFor(const std::string& ns) const {
     return config_maps_->get(ns + "/" + name);
   };
   objects.secret = [this, ns](const std::string& name) { return secrets_->get(ns + "/" + name); };
+  objects.claim = [this, ns](const std::string& name) { return claims_->get(ns + "/" + name); };
+  objects.claims_dir = options_.root_dir + "/volumes";
+  objects.node_name = options_.node.name;
   objects.services = services_->inNamespace(ns);
   objects.kubernetes_service = services_->get("default/kubernetes");
   if (ns == "default") {
@@ -626,6 +687,12 @@ Result<void> Agent::writeVolumes(const std::vector<VolumePlan>& volumes) {
     fs::create_directories(volume.host_path, ec);
     if (ec) {
       return fail(ErrorCode::Internal, "cannot create ", volume.host_path, ": ", ec.message());
+    }
+    if (volume.kind == VolumePlan::Kind::Claim) {
+      // 0755 as the brief of local volumes: the claim's data outlives the pod; only the
+      // directory itself is made here, its content is the pods'.
+      ::chmod(volume.host_path.c_str(), 0755);
+      continue;
     }
     // emptyDir is writable by any user a container runs as (as the kubelet makes it: 0777).
     ::chmod(volume.host_path.c_str(), volume.kind == VolumePlan::Kind::EmptyDir ? 0777 : 0755);

@@ -26,6 +26,9 @@
 //             which applies it on its own thread (services/service_proxy.h); unchanged plans are
 //             not applied again, and the plan is sent again every 10 s so a failed apply is
 //             retried. stop() stops the proxy: the ClusterIPs leave the loopback.
+//   claims    a pod's persistentVolumeClaim volume is the claim's directory under
+//             <root_dir>/volumes (claim_volumes.h); it outlives the pod, and every second the
+//             directories whose claim is gone (and that no pod here names) are removed.
 //   recovery  an agent that restarts finds its containers again (runtime recover(), pod
 //             networks by their namespaces) and does not restart them; a pod it finds whose
 //             object is gone is stopped and removed.
@@ -140,6 +143,7 @@ class Agent {
   boost::asio::awaitable<void> leaseLoop();
   boost::asio::awaitable<void> statusLoop();
   boost::asio::awaitable<void> resyncLoop();
+  boost::asio::awaitable<void> claimLoop();
   boost::asio::awaitable<void> routeLoop();
   boost::asio::awaitable<void> serviceLoop();
   void markServicesDirty();
@@ -183,6 +187,7 @@ class Agent {
   std::unique_ptr<kube::Informer> secrets_;
   std::unique_ptr<kube::Informer> services_;
   std::unique_ptr<kube::Informer> nodes_;  // other nodes' pod ranges, for routes
+  std::unique_ptr<kube::Informer> claims_;  // PersistentVolumeClaims, for their directories
   std::unique_ptr<kube::Informer> endpoints_;  // with a proxy only
   services::ServiceProxy* proxy_;
   bool services_dirty_ = false;

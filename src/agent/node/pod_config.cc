@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "agent/node/claim_volumes.h"
 #include "api/quantity.h"
 #include "store/etcd_codec.h"
 
@@ -442,6 +443,27 @@ Result<std::vector<VolumePlan>> planVolumes(const json& pod, const PodObjects& o
         return fail(ErrorCode::InvalidArgument, where, ".hostPath.path: Invalid value: \"",
                     plan.host_path, "\": must be an absolute path");
       }
+    } else if (volume.contains("persistentVolumeClaim")) {
+      std::string claim = str(volume["persistentVolumeClaim"], "claimName");
+      if (claim.empty() || !safeRelative(claim) || claim.find('/') != std::string::npos) {
+        return fail(ErrorCode::InvalidArgument, where,
+                    ".persistentVolumeClaim.claimName: Invalid value: \"", claim, "\"");
+      }
+      if (objects.claim) {
+        const json* object = objects.claim(claim);
+        if (object == nullptr) {
+          return fail(ErrorCode::NotFound, "persistentvolumeclaim \"", claim, "\" not found");
+        }
+        const json& annotations = member(member(*object, "metadata"), "annotations");
+        std::string node = str(annotations, "volume.kubernetes.io/selected-node");
+        if (!node.empty() && !objects.node_name.empty() && node != objects.node_name) {
+          return fail(ErrorCode::FailedPrecondition, "persistentvolumeclaim \"", claim,
+                      "\" is bound to node ", node);
+        }
+      }
+      plan.kind = VolumePlan::Kind::Claim;
+      plan.host_path = claimDirPath(objects.claims_dir, ns, claim);
+      plan.read_only = flag(volume["persistentVolumeClaim"], "readOnly");
     } else if (volume.contains("configMap") || volume.contains("secret")) {
       bool secret = volume.contains("secret");
       const json& source = secret ? volume["secret"] : volume["configMap"];
@@ -478,7 +500,8 @@ Result<std::vector<VolumePlan>> planVolumes(const json& pod, const PodObjects& o
         }
       }
       return fail(ErrorCode::InvalidArgument, where, ": Unsupported value: \"", type,
-                  "\": rampart agent runs emptyDir, hostPath, configMap and secret volumes");
+                  "\": rampart agent runs emptyDir, hostPath, configMap, secret and "
+                  "persistentVolumeClaim volumes");
     }
     plans.push_back(std::move(plan));
   }

@@ -9,7 +9,9 @@
 //              no images: a container must name its command (the image is only shown).
 //   volumes    emptyDir (a directory of the pod), hostPath (DirectoryOrCreate/FileOrCreate create
 //              it), configMap and secret (files with items, modes, optional), each mounted at its
-//              volumeMount's mountPath (subPath supported).
+//              volumeMount's mountPath (subPath supported); persistentVolumeClaim: the claim's
+//              node-local directory <claims_dir>/<namespace>/<claim> (claim_volumes.h), kept
+//              after the pod; the claim must exist and not be bound to another node.
 // A missing ConfigMap/Secret/key that is not optional is an error whose message is the kubelet's
 // (`configmap "x" not found`, `couldn't find key k in ConfigMap default/x`): the container waits
 // with reason CreateContainerConfigError and is retried when the object appears.
@@ -33,6 +35,11 @@ struct PodObjects {
   std::function<const nlohmann::json*(const std::string& name)> secret;
   std::vector<const nlohmann::json*> services;    // of the pod's namespace
   const nlohmann::json* kubernetes_service = nullptr;  // default/kubernetes, if it exists
+  // PersistentVolumeClaims of the namespace (unset: claims are not checked), their directories'
+  // root ("<agent root>/volumes") and this node's name (a claim bound elsewhere is refused).
+  std::function<const nlohmann::json*(const std::string& name)> claim;
+  std::string claims_dir;
+  std::string node_name;
 };
 
 struct VolumeFile {
@@ -42,10 +49,10 @@ struct VolumeFile {
 };
 
 struct VolumePlan {
-  enum class Kind { EmptyDir, HostPath, Files };
+  enum class Kind { EmptyDir, HostPath, Files, Claim };
   std::string name;
   Kind kind = Kind::EmptyDir;
-  std::string host_path;           // HostPath: the node path; others: under the pod directory
+  std::string host_path;           // HostPath, Claim: the node path; others: under the pod directory
   std::string host_path_type;      // HostPath's type ("", Directory, DirectoryOrCreate, File, ...)
   std::vector<VolumeFile> files;   // Files (configMap, secret)
   bool read_only = false;          // secret and configMap volumes are always read-only

@@ -222,10 +222,10 @@ TEST(PodConfigTest, VolumePathsThatLeaveTheVolumeAndUnsupportedTypesAreRefused) 
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("spec.volumes[0].items.path"), std::string::npos);
 
-  p["spec"]["volumes"] = {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", "x"}}}}};
+  p["spec"]["volumes"] = {{{"name", "data"}, {"nfs", {{"server", "x"}, {"path", "/"}}}}};
   r = planVolumes(p, objects.view(), "/pods/u");
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("persistentVolumeClaim"), std::string::npos);
+  EXPECT_NE(r.error().message.find("Unsupported value: \"nfs\""), std::string::npos);
 }
 
 TEST(PodConfigTest, ExpandVariablesLeavesUndefinedReferencesAsWritten) {
