@@ -201,13 +201,13 @@ PdbDecision decidePdbStatus(const json& pdb, const std::vector<json>& matched_po
     status["disruptedPods"] = disrupted;
   }
   bool allowed = s.disruptions_allowed > 0;
-  status["conditions"] =
-      disruptionCondition(old_conditions, {{"type", "DisruptionAllowed"},
-                                           {"status", allowed ? "True" : "False"},
-                                           {"reason", allowed ? "SufficientPods" : "InsufficientPods"},
-                                           {"message", ""},
-                                           {"observedGeneration", generation},
-                                           {"lastTransitionTime", api::formatRfc3339(now)}});
+  status["conditions"] = disruptionCondition(
+      old_conditions, {{"type", "DisruptionAllowed"},
+                       {"status", allowed ? "True" : "False"},
+                       {"reason", allowed ? "SufficientPods" : "InsufficientPods"},
+                       {"message", ""},
+                       {"observedGeneration", generation},
+                       {"lastTransitionTime", api::formatRfc3339(now)}});
   decision.status = status;
   return decision;
 }

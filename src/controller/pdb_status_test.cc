@@ -93,22 +93,22 @@ TEST(PdbStatus, AnUnmanagedPodIsLeftOutOfTheScaleWithAWarning) {
   budget["spec"]["selector"] = {{"matchLabels", {{"app", "web"}}}};
   auto d = decidePdbStatus(budget, {pod("a", true), pod("loose", true, "")},
                            scaled({{"rs1", {"rs1", 2}}}), kNow);
-  EXPECT_EQ(d.status["expectedPods"], 2);     // rs1's scale; the loose pod adds nothing
-  EXPECT_EQ(d.status["currentHealthy"], 2);   // but it is healthy and counted as such
+  EXPECT_EQ(d.status["expectedPods"], 2);    // rs1's scale; the loose pod adds nothing
+  EXPECT_EQ(d.status["currentHealthy"], 2);  // but it is healthy and counted as such
   EXPECT_EQ(d.status["desiredHealthy"], 1);
   EXPECT_EQ(d.status["disruptionsAllowed"], 1);
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].reason, "UnmanagedPods");
-  EXPECT_NE(d.events[0].message.find(
-                "(selector: &LabelSelector{MatchLabels:map[string]string{app: web,},"
-                "MatchExpressions:[]LabelSelectorRequirement{},})"),
-            std::string::npos)
+  EXPECT_NE(
+      d.events[0].message.find("(selector: &LabelSelector{MatchLabels:map[string]string{app: web,},"
+                               "MatchExpressions:[]LabelSelectorRequirement{},})"),
+      std::string::npos)
       << d.events[0].message;
 }
 
 TEST(PdbStatus, AnUnmanagedPodUnderAnIntegerMinAvailableCountsAsOne) {
-  auto d = decidePdbStatus(pdb({{"minAvailable", 1}}), {pod("a", true), pod("loose", true, "")},
-                           {}, kNow);
+  auto d = decidePdbStatus(pdb({{"minAvailable", 1}}), {pod("a", true), pod("loose", true, "")}, {},
+                           kNow);
   EXPECT_EQ(d.status["expectedPods"], 2);
   EXPECT_EQ(d.status["disruptionsAllowed"], 1);
   EXPECT_TRUE(d.events.empty());
@@ -133,8 +133,8 @@ TEST(PdbStatus, AControllerWithoutAScaleSubresourceFailsSafe) {
   ControllerScales scales;
   scales.emplace("rs1", fail(ErrorCode::FailedPrecondition,
                              "daemonsets.apps does not implement the scale subresource"));
-  auto d = decidePdbStatus(pdb({{"minAvailable", "50%"}}), {pod("a", true), pod("b", true)},
-                           scales, kNow);
+  auto d = decidePdbStatus(pdb({{"minAvailable", "50%"}}), {pod("a", true), pod("b", true)}, scales,
+                           kNow);
   EXPECT_EQ(d.status["disruptionsAllowed"], 0);
   EXPECT_EQ(d.status["conditions"][0]["reason"], "SyncFailed");
   EXPECT_EQ(d.status["conditions"][0]["message"],

@@ -127,9 +127,12 @@ class DisruptionReconciler : public Reconciler {
       return found(statefulsets_.get(key), ref);
     }
     static const std::map<std::pair<std::string, std::string>, std::string> kUnscalable = {
-        {{"apps", "DaemonSet"}, "daemonsets.apps"}, {{"batch", "Job"}, "jobs.batch"},
-        {{"batch", "CronJob"}, "cronjobs.batch"},   {{"", "Node"}, "nodes"},
-        {{"", "Pod"}, "pods"},                      {{"", "Service"}, "services"}};
+        {{"apps", "DaemonSet"}, "daemonsets.apps"},
+        {{"batch", "Job"}, "jobs.batch"},
+        {{"batch", "CronJob"}, "cronjobs.batch"},
+        {{"", "Node"}, "nodes"},
+        {{"", "Pod"}, "pods"},
+        {{"", "Service"}, "services"}};
     if (auto it = kUnscalable.find({group, kind}); it != kUnscalable.end()) {
       return fail(ErrorCode::FailedPrecondition, it->second,
                   " does not implement the scale subresource");
@@ -194,8 +197,7 @@ asio::awaitable<Result<void>> DisruptionReconciler::reconcile(std::string key) {
 
 }  // namespace
 
-std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context,
-                                                     Enqueue enqueue) {
+std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context, Enqueue enqueue) {
   return std::make_unique<DisruptionReconciler>(context, std::move(enqueue));
 }
 

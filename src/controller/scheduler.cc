@@ -43,6 +43,21 @@ constexpr const char* kReasonAntiAffinity = "node(s) didn't match pod anti-affin
 constexpr const char* kReasonExistingAnti =
     "node(s) didn't satisfy existing pods anti-affinity rules";
 
+// kube-scheduler's FitError text: "0/6 nodes are available: 3 Insufficient memory, 3 node(s)
+// didn't match pod anti-affinity rules." — the count-prefixed reasons sorted as text.
+std::string nodesAvailable(size_t nodes, const std::map<std::string, int>& reasons) {
+  std::vector<std::string> parts;
+  for (const auto& [reason, count] : reasons) {
+    parts.push_back(std::to_string(count) + " " + reason);
+  }
+  std::sort(parts.begin(), parts.end());
+  std::string message = "0/" + std::to_string(nodes) + " nodes are available:";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    message += (k ? ", " : " ") + parts[k];
+  }
+  return message + ".";
+}
+
 struct NodeInfo {
   std::string name;
   api::Labels labels;
@@ -232,6 +247,7 @@ struct PodInfo {
   std::vector<AffinityTerm> pref_anti;
   std::vector<SpreadConstraint> spread;
   bool system_default_spread = false;
+  bool preempt_never = false;  // spec.preemptionPolicy Never
 };
 
 bool hasControllerOwner(const json& pod) {
@@ -449,6 +465,7 @@ struct ClusterState::Impl {
     PodInfo info;
     info.key = objectKey(pod);
     info.ns = pod.value("/metadata/namespace"_json_pointer, std::string("default"));
+    info.preempt_never = pod.value("/spec/preemptionPolicy"_json_pointer, std::string()) == "Never";
     info.labels = stringMap(pod, "/metadata/labels");
     auto requests = podRequests(pod);
     if (!requests) {
@@ -791,21 +808,29 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
       });
 
   std::map<std::string, int> reasons;
+  // Nodes failing a filter kube-scheduler marks UnschedulableAndUnresolvable (removing pods
+  // cannot help: unschedulable, taints, node affinity, a missing spread label, pod affinity);
+  // the rest failed Unschedulable filters (resources, skew, anti-affinity), where preemption
+  // would look for victims.
+  int unresolvable = 0;
   std::vector<size_t> feasible;
   feasible.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const NodeInfo& node = nodes[i];
     if (node.unschedulable && !tolerates_unschedulable) {
       ++reasons[kReasonUnschedulable];
+      ++unresolvable;
       continue;
     }
     if (const Taint* t =
             firstUntolerated(node.taints, p.tolerations, {"NoSchedule", "NoExecute"})) {
       ++reasons["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
+      ++unresolvable;
       continue;
     }
     if (!affinity_ok[i]) {
       ++reasons[kReasonNodeAffinity];
+      ++unresolvable;
       continue;
     }
     bool fits = true;
@@ -844,6 +869,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
     if (spread_failure) {
       ++reasons[spread_failure];
+      unresolvable += spread_failure == kReasonSpreadLabel;
       continue;
     }
     bool affinity_fits = true;
@@ -854,6 +880,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
     if (!affinity_fits) {
       ++reasons[kReasonAffinity];
+      ++unresolvable;
       continue;
     }
     bool anti_fits = true;
@@ -884,20 +911,28 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   }
 
   if (feasible.empty()) {
-    std::vector<std::string> parts;
-    for (const auto& [reason, count] : reasons) {
-      parts.push_back(std::to_string(count) + " " + reason);
-    }
-    std::sort(parts.begin(), parts.end());  // as kube-scheduler: sorted as text, counts included
-    d.message = "0/" + std::to_string(n) + " nodes are available";
     if (n == 0) {
       d.message = "no nodes available to schedule pods";
     } else {
-      d.message += ":";
-      for (size_t k = 0; k < parts.size(); ++k) {
-        d.message += (k ? ", " : " ") + parts[k];
+      d.message = nodesAvailable(n, reasons);
+      // DefaultPreemption's PostFilter status, appended as kube-scheduler's FitError does
+      // (" %v.", hence the double period). Rampart never preempts: it reports what kube-scheduler
+      // reports when no node has lower-priority victims.
+      std::string preemption;
+      if (p.preempt_never) {
+        preemption = "not eligible due to preemptionPolicy=Never.";
+      } else {
+        std::map<std::string, int> outcome;
+        if (unresolvable > 0) {
+          outcome["Preemption is not helpful for scheduling"] = unresolvable;
+        }
+        if (static_cast<int>(n) - unresolvable > 0) {
+          outcome["No preemption victims found for incoming pod"] =
+              static_cast<int>(n) - unresolvable;
+        }
+        preemption = nodesAvailable(n, outcome);
       }
-      d.message += ".";
+      d.message += " preemption: " + preemption + ".";
     }
     d.reason = d.message;
     d.event = {"Warning", "FailedScheduling", d.message, d.pod};
