@@ -31,8 +31,11 @@ namespace rampart::api {
 
 const nlohmann::json& openApiIndex();
 
+// What kube-openapi answers to kubectl's Accept of
+// application/com.github.proto-openapi.spec.v2@v1.0+protobuf: the same with '.' for '@', since
+// Go's mime.ParseMediaType (client-go checks the answer's type) refuses the '@'.
 inline constexpr std::string_view kOpenApiV2ProtobufType =
-    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 const nlohmann::json& openApiV2Json();
 // openApiV2Json() encoded as gnostic's openapi_v2.Document.
 const std::string& openApiV2Protobuf();
