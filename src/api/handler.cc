@@ -258,39 +258,6 @@ bool hasFinalizers(const json& object) {
          !object["/metadata/finalizers"_json_pointer].empty();
 }
 
-// A Service's cluster IP is held by its claim for its whole life (the uniqueness invariant in
-// handler_service.cc needs it never to change): an update that leaves it out keeps it, as
-// kube-apiserver does, and one that changes it is refused.
-void keepClusterIp(json& next, const json& current, FieldErrors& errors) {
-  std::string held = current.value("/spec/clusterIP"_json_pointer, std::string());
-  if (held.empty()) {
-    return;
-  }
-  json& spec = next["spec"];
-  if (!spec.is_object()) {
-    return;
-  }
-  std::string wanted = spec.value("clusterIP", std::string());
-  if (wanted.empty()) {
-    spec["clusterIP"] = held;
-    wanted = held;
-  }
-  if (!spec.contains("clusterIPs") || !spec["clusterIPs"].is_array() ||
-      spec["clusterIPs"].empty()) {
-    spec["clusterIPs"] = current.value("/spec/clusterIPs"_json_pointer, json::array({held}));
-  }
-  for (const char* field : {"ipFamilies", "ipFamilyPolicy"}) {
-    if (!spec.contains(field) && current["spec"].contains(field)) {
-      spec[field] = current["spec"][field];
-    }
-  }
-  if (wanted != held) {
-    errors.push_back(invalidField("spec.clusterIPs[0]", wanted, "may not change once set"));
-  } else if (spec["clusterIPs"] != current.value("/spec/clusterIPs"_json_pointer, spec["clusterIPs"])) {
-    errors.push_back(invalidField("spec.clusterIPs", spec["clusterIPs"], "may not change once set"));
-  }
-}
-
 }  // namespace
 
 ApiResponse errorResponse(const Error& error, const StatusSubject& subject) {
@@ -593,7 +560,10 @@ asio::awaitable<ApiResponse> ApiHandler::store(const ResourceInfo& r, const ApiR
   }
   FieldErrors errors = validateObject(r, next, current);
   if (r.kind == "Service" && sub.empty()) {
-    keepClusterIp(next, current, errors);
+    // The type's cluster IP rules (service_ip.h); updateService allocates or releases it.
+    for (auto& e : clusterIpUpdateOf(next, current).errors) {
+      errors.push_back(std::move(e));
+    }
   }
   if (!errors.empty()) {
     co_return respond(422, statusInvalid(subjectOf(r, req.info.name), errors));

@@ -8,7 +8,9 @@
 // streamed by the server from ObjectStore::watch events (toWatchEvent), not here.
 // Use from the store's event loop only.
 
+#include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,12 +67,16 @@ class ApiHandler {
   // A Service with its cluster IP claimed in the same etcd transaction (handler_service.cc).
   boost::asio::awaitable<ApiResponse> createService(const ResourceInfo& r, const ApiRequest& req,
                                                     nlohmann::json service);
-  // A Service's update with the node ports it gains claimed and those it drops released in the
-  // same etcd transaction (handler_service.cc); `expected` is `current`'s revision.
+  // A Service's update with the cluster IP and node ports it gains claimed and those it drops
+  // released in the same etcd transaction (handler_service.cc); `expected` is `current`'s
+  // revision.
   boost::asio::awaitable<ApiResponse> updateService(const ResourceInfo& r, const ApiRequest& req,
                                                     nlohmann::json next,
                                                     const nlohmann::json& current,
                                                     store::Revision expected);
+  // Every cluster IP an allocation must avoid: the claims held, and the IPs of stored Services
+  // written before claims existed (handler_service.cc).
+  boost::asio::awaitable<Result<std::set<uint32_t>>> takenClusterIps(const ResourceInfo& r);
   // The claims an object holds, released when it is deleted.
   std::vector<std::string> claimsOf(const ResourceInfo& r, const nlohmann::json& object) const;
   // pods/eviction (handler_eviction.cc).
@@ -85,6 +91,9 @@ class ApiHandler {
   WallClock wall_clock_;
   Ipv4Range service_ips_;
   PortRange node_ports_;
+  // Set once a list of the stored Services found every cluster IP claimed: no claimless
+  // Service can appear afterwards (every write claims), so later allocations read claims only.
+  bool stored_ips_claimed_ = false;
 };
 
 // The HTTP answer for an error of the lower layers (NotFound → 404 Status, ...).

@@ -7,11 +7,18 @@
 //     transactions, so of k creates claiming one IP (from any servers) exactly one commits and
 //     k-1 see the claim and fail: a requested IP answers 422 "already allocated", a picked one
 //     is picked again (bounded).
-//   - The cluster IP never changes while the Service lives (keepClusterIp refuses a change), and
-//     the Service is deleted in ONE transaction with its claim (ApiHandler::remove / store).
+//   - The cluster IP never changes while the Service keeps a type that has one
+//     (clusterIpUpdateOf refuses a change). A type change is ONE transaction guarded by
+//     mod_revision(service) == R (as node ports below): to ExternalName it deletes the claim of
+//     R's IP, from ExternalName it creates (guarded, create_revision == 0) the claim of the IP it
+//     picks. The Service is deleted in ONE transaction with its claim (ApiHandler::remove /
+//     store).
 // Hence at every etcd revision Service → IP is injective and each held IP has exactly one
 // Service. A crash cannot leak a claim: there is no moment where one exists without the other.
-// (Services written before this allocator existed hold no claim; see docs/OPERATIONS.md.)
+// Services written before claims existed hold an IP without a claim. Allocation treats their IPs
+// as taken (takenClusterIps lists the stored Services until one list finds every IP claimed), and
+// their next update writes the claim (guarded, create_revision == 0) in its transaction; a
+// release deletes a claim only if this Service is its holder.
 //
 // Node ports (--service-node-port-range), the same way.
 // Invariant: no node port is ever held by two Services, however many API servers write.
@@ -93,6 +100,19 @@ std::set<int> portsOfClaims(const std::vector<std::string>& ids) {
   return ports;
 }
 
+ApiResponse ipRangeFull() {
+  return reply(500, statusFailure(500, "InternalError",
+                                  "Internal error occurred: failed to allocate a serviceIP: range "
+                                  "is full"));
+}
+
+bool holds(const std::optional<json>& holder, const json& service) {
+  return holder && holder->value("resource", "") == "services" &&
+         holder->value("namespace", "") ==
+             service.value("/metadata/namespace"_json_pointer, std::string()) &&
+         holder->value("name", "") == service.value("/metadata/name"_json_pointer, std::string());
+}
+
 ApiResponse nodePortRangeFull() {
   return reply(500, statusFailure(500, "InternalError",
                                   "Internal error occurred: failed to allocate a nodePort: range "
@@ -101,11 +121,48 @@ ApiResponse nodePortRangeFull() {
 
 }  // namespace
 
+asio::awaitable<Result<std::set<uint32_t>>> ApiHandler::takenClusterIps(const ResourceInfo& r) {
+  const std::string ip_kind = kIpClaims;  // a local: no temporaries around co_await
+  auto held = co_await objects_.claims(ip_kind);
+  if (!held) {
+    co_return fail(held.error());
+  }
+  std::set<uint32_t> taken;
+  for (const auto& id : *held) {
+    if (auto ip = parseIpv4(id)) {
+      taken.insert(*ip);
+    }
+  }
+  if (stored_ips_claimed_) {
+    co_return taken;
+  }
+  const std::string all_namespaces;  // locals: no temporaries around co_await (g++ 12)
+  ListOptions everything;
+  auto stored = co_await objects_.list(r, all_namespaces, std::move(everything));
+  if (!stored) {
+    co_return fail(stored.error());
+  }
+  bool all_claimed = true;
+  for (const auto& service : stored->items) {
+    auto ip = parseIpv4(service.value("/spec/clusterIP"_json_pointer, std::string()));
+    if (ip && needsClusterIp(service) && taken.insert(*ip).second) {
+      all_claimed = false;  // stored before claims existed: its IP is still its own
+    }
+  }
+  // Claims were read before the list: a Service created between the two is claimed and listed,
+  // so it can only make all_claimed false, never hide a claimless one.
+  stored_ips_claimed_ = all_claimed;
+  co_return taken;
+}
+
 asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r, const ApiRequest& req,
                                                        json service) {
   std::string name = service["metadata"].value("name", "");
   StatusSubject subject{r.group, r.plural, r.kind, name};
   ClusterIpWish wish = clusterIpWishOf(service);
+  for (auto& e : validateExternalNameIp(service)) {
+    wish.errors.push_back(std::move(e));
+  }
   if (!wish.errors.empty()) {
     co_return reply(422, statusInvalid(subject, wish.errors));
   }
@@ -113,9 +170,7 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r, co
     co_return reply(422, statusInvalid(subject, {ipNotInRange(service, wish.ip, service_ips_)}));
   }
   std::vector<NodePortWish> port_wishes = nodePortWishesOf(service);
-  // Locals: no temporaries around co_await (g++ 12).
-  const std::string ip_kind = kIpClaims;
-  const std::string port_kind = kNodePortClaims;
+  const std::string port_kind = kNodePortClaims;  // a local: no temporaries around co_await
   for (int attempt = 0; attempt < kAllocationAttempts; ++attempt) {
     json candidate = service;
     std::vector<std::string> claims;
@@ -123,28 +178,20 @@ asio::awaitable<ApiResponse> ApiHandler::createService(const ResourceInfo& r, co
       setClusterIp(candidate, "None");
     } else if (wish.kind == ClusterIpWish::Kind::kThis || wish.kind == ClusterIpWish::Kind::kAny) {
       // Read every attempt: a requested IP taken meanwhile is a 422 here, not a lost txn.
-      auto held = co_await objects_.claims(ip_kind);
-      if (!held) {
-        co_return errorResponse(held.error(), subject);
-      }
-      std::set<uint32_t> taken;
-      for (const auto& id : *held) {
-        if (auto ip = parseIpv4(id)) {
-          taken.insert(*ip);
-        }
+      auto taken = co_await takenClusterIps(r);
+      if (!taken) {
+        co_return errorResponse(taken.error(), subject);
       }
       std::optional<uint32_t> ip;
       if (wish.kind == ClusterIpWish::Kind::kThis) {
-        if (taken.count(wish.ip)) {
+        if (taken->count(wish.ip)) {
           co_return reply(422, statusInvalid(subject, {ipAlreadyAllocated(service, wish.ip)}));
         }
         ip = wish.ip;
       } else {
-        ip = pickFreeIp(service_ips_, taken, randomOffset());
+        ip = pickFreeIp(service_ips_, *taken, randomOffset());
         if (!ip) {
-          co_return reply(500, statusFailure(500, "InternalError",
-                                             "Internal error occurred: failed to allocate a "
-                                             "serviceIP: range is full"));
+          co_return ipRangeFull();
         }
       }
       setClusterIp(candidate, formatIpv4(*ip));
@@ -190,6 +237,19 @@ asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, co
                                                        json next, const json& current,
                                                        store::Revision expected) {
   StatusSubject subject{r.group, r.plural, r.kind, req.info.name};
+  // store() applied it already; it is idempotent, and says what happens to the IP.
+  ClusterIpUpdate ip_update = clusterIpUpdateOf(next, current);
+  if (!ip_update.errors.empty()) {
+    co_return reply(422, statusInvalid(subject, ip_update.errors));
+  }
+  const ClusterIpWish& ip_wish = ip_update.wish;
+  bool allocates = ip_update.kind == ClusterIpUpdate::Kind::kAllocate &&
+                   (ip_wish.kind == ClusterIpWish::Kind::kAny ||
+                    ip_wish.kind == ClusterIpWish::Kind::kThis);
+  if (allocates && ip_wish.kind == ClusterIpWish::Kind::kThis &&
+      !service_ips_.usable(ip_wish.ip)) {
+    co_return reply(422, statusInvalid(subject, {ipNotInRange(next, ip_wish.ip, service_ips_)}));
+  }
   std::vector<NodePortWish> wishes = nodePortWishesOf(next);
   const std::set<int> own = nodePortsOf(current);
   bool picks = false;
@@ -199,6 +259,50 @@ asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, co
   const std::string port_kind = kNodePortClaims;  // a local: no temporaries around co_await
   for (int attempt = 0; attempt < kAllocationAttempts; ++attempt) {
     json candidate = next;
+    std::vector<std::string> claims;
+    std::vector<std::string> releases;
+    // The claim of the IP kept or given up: who holds it decides whether this update writes it
+    // (a Service stored before claims existed) or may delete it (never another Service's).
+    std::optional<json> ip_holder;
+    if (ip_update.kind == ClusterIpUpdate::Kind::kKeep ||
+        ip_update.kind == ClusterIpUpdate::Kind::kRelease) {
+      const std::string ip_kind = kIpClaims;
+      const std::string held_ip = formatIpv4(ip_update.held);
+      auto holder = co_await objects_.claimHolder(ip_kind, held_ip);
+      if (!holder) {
+        co_return errorResponse(holder.error(), subject);
+      }
+      ip_holder = std::move(*holder);
+    }
+    if (ip_update.kind == ClusterIpUpdate::Kind::kAllocate &&
+        ip_wish.kind == ClusterIpWish::Kind::kHeadless) {
+      setClusterIp(candidate, "None");
+    } else if (allocates) {
+      auto ips = co_await takenClusterIps(r);
+      if (!ips) {
+        co_return errorResponse(ips.error(), subject);
+      }
+      std::optional<uint32_t> ip;
+      if (ip_wish.kind == ClusterIpWish::Kind::kThis) {
+        if (ips->count(ip_wish.ip)) {
+          co_return reply(422, statusInvalid(subject, {ipAlreadyAllocated(next, ip_wish.ip)}));
+        }
+        ip = ip_wish.ip;
+      } else {
+        ip = pickFreeIp(service_ips_, *ips, randomOffset());
+        if (!ip) {
+          co_return ipRangeFull();
+        }
+      }
+      setClusterIp(candidate, formatIpv4(*ip));
+      claims.push_back(objects_.claimKey(kIpClaims, formatIpv4(*ip)));
+    } else if (ip_update.kind == ClusterIpUpdate::Kind::kKeep && !ip_holder) {
+      // Stored before claims existed: the IP is still its own (takenClusterIps kept it from
+      // every allocation); claim it now.
+      claims.push_back(objects_.claimKey(kIpClaims, formatIpv4(ip_update.held)));
+    } else if (ip_update.kind == ClusterIpUpdate::Kind::kRelease && holds(ip_holder, current)) {
+      releases.push_back(objects_.claimKey(kIpClaims, formatIpv4(ip_update.held)));
+    }
     std::set<int> taken;
     if (picks) {
       auto held = co_await objects_.claims(port_kind);
@@ -215,8 +319,6 @@ asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, co
       co_return nodePortRangeFull();
     }
     setNodePorts(candidate, ports);
-    std::vector<std::string> claims;
-    std::vector<std::string> releases;
     for (int port : ports.held) {
       if (!own.count(port)) {
         claims.push_back(objects_.claimKey(kNodePortClaims, std::to_string(port)));
@@ -237,11 +339,11 @@ asio::awaitable<ApiResponse> ApiHandler::updateService(const ResourceInfo& r, co
     if (written.error().code != ErrorCode::AlreadyExists) {
       co_return errorResponse(written.error(), subject);
     }
-    // A port claimed between the read and the transaction: read again.
+    // An IP or port claimed between the read and the transaction: read again.
   }
   co_return reply(500, statusFailure(500, "InternalError",
-                                     "Internal error occurred: failed to allocate a nodePort: "
-                                     "lost every race for a free one"));
+                                     "Internal error occurred: failed to allocate a serviceIP or "
+                                     "nodePort: lost every race for a free one"));
 }
 
 }  // namespace rampart::api

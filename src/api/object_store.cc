@@ -487,4 +487,21 @@ asio::awaitable<Result<json>> ObjectStore::guaranteedUpdate(const ResourceInfo& 
                  "\" lost ", std::to_string(attempts), " races in a row");
 }
 
+asio::awaitable<Result<std::optional<json>>> ObjectStore::claimHolder(std::string kind,
+                                                                    std::string id) {
+  store::RangeRequest request = store::RangeRequest::single(claimKey(kind, id));
+  auto r = co_await store_.range(std::move(request));
+  if (!r) {
+    co_return fail(r.error());
+  }
+  if (r->kvs.empty()) {
+    co_return std::optional<json>();
+  }
+  json holder = json::parse(r->kvs.front().value, nullptr, false);
+  if (holder.is_discarded()) {
+    co_return fail(ErrorCode::Internal, "claim ", claimKey(kind, id), " holds no JSON owner");
+  }
+  co_return std::optional<json>(std::move(holder));
+}
+
 }  // namespace rampart::api

@@ -101,6 +101,10 @@ class ObjectStore {
   std::string claimKey(std::string_view kind, std::string_view id) const;
   // The ids of every claim of `kind` held now.
   boost::asio::awaitable<Result<std::vector<std::string>>> claims(std::string kind);
+  // Who holds the claim <prefix>/<kind>/<id>: {resource, namespace, name} as create/update
+  // wrote it; nullopt when nobody does.
+  boost::asio::awaitable<Result<std::optional<nlohmann::json>>> claimHolder(std::string kind,
+                                                                            std::string id);
 
   // Read, mutate, write with compare-and-swap; on a lost race reads again and retries, at most
   // `attempts` times (then Aborted-like FailedPrecondition). `mutate` gets the current object

@@ -284,6 +284,21 @@ void addResourcePaths(const ResourceInfo& r, json& paths) {
   }
 }
 
+// A review (SelfSubjectReview): only created, never stored, so only its collection's POST.
+void addReviewPaths(const ResourceInfo& r, json& paths) {
+  std::string prefix = "/apis/" + r.group + "/" + r.version;
+  std::string tag = r.group.substr(0, r.group.find('.')) + "_" + r.version;
+  std::string schema_name = schemaNameOf(r.group, r.version, r.kind);
+  OperationFacts facts{"post", "create" + camel(r.group) + upperFirst(r.version),
+                       gvkOf(r.group, r.version, r.kind), tag, r.kind};
+  json collection = {{"parameters", json::array({queryParams({"pretty"})[0]})}};
+  collection["post"] = operation(facts, "Create a " + r.kind + ".",
+                                 queryParams({"dryRun", "fieldManager", "fieldValidation"}));
+  collection["post"]["requestBody"] = bodyOf(schemaRef(schema_name));
+  collection["post"]["responses"] = responses({200, 201, 202}, schemaRef(schema_name));
+  paths[prefix + "/" + r.plural] = collection;
+}
+
 // Every definition `schema` reaches through $refs, added to `names`.
 void collectRefs(const json& schema, std::set<std::string>& names) {
   if (schema.is_object()) {
@@ -306,6 +321,11 @@ json buildDocument(const ServedGroupVersion& gv) {
   for (const auto& r : builtinResources()) {
     if (r.group == gv.group && r.version == gv.version) {
       addResourcePaths(r, paths);
+    }
+  }
+  for (const auto& r : reviewResources()) {
+    if (r.group == gv.group && r.version == gv.version) {
+      addReviewPaths(r, paths);
     }
   }
   std::set<std::string> names = {std::string(kWatchEvent)};
@@ -352,7 +372,17 @@ const Documents& documents() {
   static const Documents docs = [] {
     Documents d;
     d.index = {{"paths", json::object()}};
-    for (const auto& gv : servedGroupVersions()) {
+    std::vector<ServedGroupVersion> versions = servedGroupVersions();
+    for (const auto& r : reviewResources()) {  // e.g. authentication.k8s.io/v1
+      bool seen = false;
+      for (const auto& gv : versions) {
+        seen = seen || (gv.group == r.group && gv.version == r.version);
+      }
+      if (!seen) {
+        versions.push_back({r.group, r.version, "apis/" + r.group + "/" + r.version});
+      }
+    }
+    for (const auto& gv : versions) {
       json doc = buildDocument(gv);
       d.index["paths"][gv.path] = {
           {"serverRelativeURL", "/openapi/v3/" + gv.path + "?hash=" + hashOf(doc.dump())}};
@@ -371,6 +401,52 @@ const json* openApiDocument(std::string_view group_version_path) {
   const auto& by_path = documents().by_path;
   auto it = by_path.find(group_version_path);
   return it == by_path.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+constexpr const char* kV2Title = "Kubernetes";
+constexpr const char* kV2Version = "v1.32.0";
+
+// A length-delimited protobuf field (wire type 2).
+void appendField(std::string& out, int field, const std::string& bytes) {
+  auto varint = [&out](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(field) << 3) | 2);
+  varint(bytes.size());
+  out += bytes;
+}
+
+}  // namespace
+
+const json& openApiV2Json() {
+  static const json doc = {{"swagger", "2.0"},
+                           {"info", {{"title", kV2Title}, {"version", kV2Version}}},
+                           {"paths", json::object()},
+                           {"definitions", json::object()}};
+  return doc;
+}
+
+const std::string& openApiV2Protobuf() {
+  // openapi_v2.Document: swagger = 1, info = 2 (Info: title = 1, version = 2), paths = 8,
+  // definitions = 9 (gnostic's OpenAPIv2.proto).
+  static const std::string bytes = [] {
+    std::string info;
+    appendField(info, 1, kV2Title);
+    appendField(info, 2, kV2Version);
+    std::string doc;
+    appendField(doc, 1, "2.0");
+    appendField(doc, 2, info);
+    appendField(doc, 8, "");
+    appendField(doc, 9, "");
+    return doc;
+  }();
+  return bytes;
 }
 
 }  // namespace rampart::api

@@ -34,9 +34,10 @@ TEST(OpenApi, TheIndexPointsAtADocumentPerServedGroupVersion) {
     EXPECT_NE(openApiDocument(path), nullptr) << path;
   }
   std::sort(paths.begin(), paths.end());
-  EXPECT_EQ(paths, (std::vector<std::string>{"api/v1", "apis/apps/v1",
-                                             "apis/coordination.k8s.io/v1", "apis/policy/v1",
-                                             "apis/rampart.io/v1"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"api/v1", "apis/apps/v1", "apis/authentication.k8s.io/v1",
+                                      "apis/coordination.k8s.io/v1", "apis/policy/v1",
+                                      "apis/rampart.io/v1"}));
   EXPECT_EQ(openApiDocument("apis/batch/v1"), nullptr);
 }
 
@@ -107,6 +108,32 @@ TEST(OpenApi, ExplainFindsTheKindFromTheResourcePathAndItsComponent) {
   const json& scale =
       doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]["patch"];
   EXPECT_EQ(scale["x-kubernetes-group-version-kind"]["kind"], "Scale");
+}
+
+TEST(OpenApi, ExplainFindsSelfSubjectReviewInTheAuthenticationDocument) {
+  const json* doc = openApiDocument("apis/authentication.k8s.io/v1");
+  ASSERT_NE(doc, nullptr);
+  const json& op = (*doc)["paths"]["/apis/authentication.k8s.io/v1/selfsubjectreviews"]["post"];
+  json gvk = {{"group", "authentication.k8s.io"}, {"kind", "SelfSubjectReview"}, {"version", "v1"}};
+  EXPECT_EQ(op["x-kubernetes-group-version-kind"], gvk);
+  const json& schema =
+      (*doc)["components"]["schemas"]["io.k8s.api.authentication.v1.SelfSubjectReview"];
+  EXPECT_EQ(schema["x-kubernetes-group-version-kind"][0], gvk);
+  EXPECT_TRUE(schema["properties"].contains("status"));
+  EXPECT_TRUE((*doc)["components"]["schemas"].contains("io.k8s.api.authentication.v1.UserInfo"));
+}
+
+// kubectl's client-side validation of a `kind: List` parses this with gnostic's
+// openapi_v2.Document: swagger (1) "2.0", info (2) {title (1), version (2)}, paths (8) and
+// definitions (9) empty.
+TEST(OpenApi, TheV2DocumentIsAnEmptySwaggerDocumentInProtobuf) {
+  const std::string& bytes = openApiV2Protobuf();
+  std::string expected = std::string("\x0a\x03", 2) + "2.0" + std::string("\x12\x15", 2) +
+                         std::string("\x0a\x0a", 2) + "Kubernetes" + std::string("\x12\x07", 2) +
+                         "v1.32.0" + std::string("\x42\x00\x4a\x00", 4);
+  EXPECT_EQ(bytes, expected);
+  EXPECT_EQ(openApiV2Json()["swagger"], "2.0");
+  EXPECT_TRUE(openApiV2Json()["definitions"].empty());
 }
 
 // kubectl apply's PatchMetaFromOpenAPIV3: from the component carrying the GVK, each field is a

@@ -8,6 +8,7 @@
 #include <boost/asio/as_tuple.hpp>
 
 #include "api/handler.h"
+#include "api/openapi.h"
 #include "api/log_proxy.h"
 #include "api/object_store.h"
 #include "api/pod_exec.h"
@@ -170,6 +171,14 @@ struct ApiServer::Impl {
     }
     if (info->path == "/metrics") {
       co_return http::Response{200, metrics::kContentType, metrics::render(registry), {}};
+    }
+    if (info->path == "/openapi/v2") {
+      // kubectl asks for protobuf only; others get JSON (openapi.h says what it holds).
+      bool protobuf = request.header("Accept").find("protobuf") != std::string::npos;
+      record("get", "", 200, start);
+      co_return protobuf ? http::Response{200, std::string(kOpenApiV2ProtobufType),
+                                          openApiV2Protobuf(), {}}
+                         : jsonResponse(200, openApiV2Json());
     }
     std::string accept = request.header("Accept");
     if (info->group.empty() && info->version == "v1" && info->resource == "pods" &&

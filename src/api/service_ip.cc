@@ -119,6 +119,101 @@ ClusterIpWish clusterIpWishOf(const json& service) {
   return wish;
 }
 
+bool needsClusterIp(const json& service) {
+  return service.value("/spec/type"_json_pointer, std::string("ClusterIP")) != "ExternalName";
+}
+
+FieldErrors validateExternalNameIp(const json& service) {
+  FieldErrors errors;
+  if (needsClusterIp(service) || !service.contains("spec") || !service["spec"].is_object()) {
+    return errors;
+  }
+  const json& spec = service["spec"];
+  bool ip = spec.contains("clusterIP") && spec["clusterIP"].is_string() &&
+            !spec["clusterIP"].get<std::string>().empty();
+  bool ips = spec.contains("clusterIPs") && spec["clusterIPs"].is_array() &&
+             !spec["clusterIPs"].empty();
+  if (ip || ips) {
+    errors.push_back(forbiddenField("spec.clusterIPs", "may not be set for ExternalName services"));
+  }
+  return errors;
+}
+
+ClusterIpUpdate clusterIpUpdateOf(json& next, const json& current) {
+  ClusterIpUpdate u;
+  if (!next.contains("spec") || !next["spec"].is_object()) {
+    return u;
+  }
+  json& spec = next["spec"];
+  const json old_spec = current.value("spec", json::object());
+  std::string held = old_spec.value("clusterIP", std::string());
+  auto held_ip = parseIpv4(held);
+  bool had_ip = needsClusterIp(current) && !held.empty();
+
+  if (!needsClusterIp(next)) {
+    // dropTypeDependentFields: fields left as they were go with the type; changed ones stay and
+    // fail validation.
+    auto same = [&](const char* field) {
+      if (!spec.contains(field)) {
+        return true;
+      }
+      const json& v = spec[field];
+      bool unset = v.is_null() || (v.is_string() && v.get<std::string>().empty()) ||
+                   (v.is_array() && v.empty());
+      return unset || (old_spec.contains(field) && v == old_spec[field]);
+    };
+    if (same("clusterIP") && same("clusterIPs")) {
+      spec.erase("clusterIP");
+      spec.erase("clusterIPs");
+    }
+    for (const char* field : {"ipFamilies", "ipFamilyPolicy"}) {
+      if (same(field)) {
+        spec.erase(field);
+      }
+    }
+    u.errors = validateExternalNameIp(next);
+    if (had_ip && held_ip) {
+      u.kind = ClusterIpUpdate::Kind::kRelease;
+      u.held = *held_ip;
+    }
+    return u;
+  }
+  if (!had_ip) {
+    // From ExternalName (or a Service stored without one): allocated as on create.
+    u.wish = clusterIpWishOf(next);
+    u.errors = u.wish.errors;
+    u.kind = ClusterIpUpdate::Kind::kAllocate;
+    return u;
+  }
+  // Held for the Service's whole life (the uniqueness invariant in handler_service.cc needs it
+  // never to change): an update that leaves it out keeps it, one that changes it is refused.
+  std::string wanted = spec.value("clusterIP", std::string());
+  if (wanted.empty()) {
+    spec["clusterIP"] = held;
+    wanted = held;
+  }
+  if (!spec.contains("clusterIPs") || !spec["clusterIPs"].is_array() ||
+      spec["clusterIPs"].empty()) {
+    spec["clusterIPs"] = old_spec.value("clusterIPs", json::array({held}));
+  }
+  for (const char* field : {"ipFamilies", "ipFamilyPolicy"}) {
+    if (!spec.contains(field) && old_spec.contains(field)) {
+      spec[field] = old_spec[field];
+    }
+  }
+  if (wanted != held) {
+    u.errors.push_back(invalidField("spec.clusterIPs[0]", wanted, "may not change once set"));
+  } else if (spec["clusterIPs"] != old_spec.value("clusterIPs", spec["clusterIPs"])) {
+    u.errors.push_back(
+        invalidField("spec.clusterIPs", spec["clusterIPs"], "may not change once set"));
+  }
+  if (held_ip) {
+    u.kind = ClusterIpUpdate::Kind::kKeep;
+    u.held = *held_ip;
+  }
+  return u;
+}
+
 std::optional<uint32_t> pickFreeIp(const Ipv4Range& range, const std::set<uint32_t>& taken,
                                    uint64_t random) {
   // Usable offsets: [1, size-1). Upper band [static_end, size-1), then lower band [1, static_end).

@@ -62,6 +62,32 @@ struct ClusterIpWish {
 };
 ClusterIpWish clusterIpWishOf(const nlohmann::json& service);
 
+// Every type but ExternalName has a cluster IP (an address, or None when headless).
+bool needsClusterIp(const nlohmann::json& service);
+
+// What an update does with the Service's cluster IP, from the stored version (`current`):
+// kube-apiserver's dropTypeDependentFields, its immutability rule and its allocator's update
+// path. Rewrites `next` as kube-apiserver does before validation: a Service becoming ExternalName
+// whose clusterIP fields were left as they were loses them (clusterIP, clusterIPs, and
+// ipFamilies/ipFamilyPolicy if unchanged); a Service that keeps a cluster IP gets it back when
+// the update left it out. Idempotent: applying it to its own result decides the same.
+struct ClusterIpUpdate {
+  enum class Kind {
+    kNone,      // no IP before or after (headless stays headless, ExternalName stays so)
+    kKeep,      // keeps `held`
+    kRelease,   // gives `held` up: the type became ExternalName
+    kAllocate,  // gets what `wish` asks for: the type left ExternalName
+  };
+  Kind kind = Kind::kNone;
+  uint32_t held = 0;
+  ClusterIpWish wish;
+  FieldErrors errors;  // 422: a changed clusterIP, a clusterIP on an ExternalName Service
+};
+ClusterIpUpdate clusterIpUpdateOf(nlohmann::json& next, const nlohmann::json& current);
+
+// Kubernetes' rule that an ExternalName Service has no cluster IP (create and update).
+FieldErrors validateExternalNameIp(const nlohmann::json& service);
+
 // A free IP from `range` not in `taken`, upper band first, starting at `random` within the band
 // (so that concurrent servers rarely pick the same one); nullopt when the range is full.
 std::optional<uint32_t> pickFreeIp(const Ipv4Range& range, const std::set<uint32_t>& taken,

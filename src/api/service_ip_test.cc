@@ -87,6 +87,59 @@ TEST(ClusterIpWish, ReadsWhatTheSpecAsksFor) {
   EXPECT_EQ(mismatch.errors.size(), 1u);
 }
 
+TEST(ClusterIpUpdate, BecomingExternalNameDropsTheUnchangedIpFieldsAndReleases) {
+  json current = json::parse(R"({"spec":{"type":"ClusterIP","clusterIP":"10.0.0.5",
+      "clusterIPs":["10.0.0.5"],"ipFamilies":["IPv4"],"ipFamilyPolicy":"SingleStack"}})");
+  json next = current;
+  next["spec"]["type"] = "ExternalName";
+  next["spec"]["externalName"] = "example.com";
+  auto u = clusterIpUpdateOf(next, current);
+  EXPECT_EQ(u.kind, ClusterIpUpdate::Kind::kRelease);
+  EXPECT_EQ(formatIpv4(u.held), "10.0.0.5");
+  EXPECT_TRUE(u.errors.empty());
+  EXPECT_EQ(next["spec"], json::parse(R"({"type":"ExternalName","externalName":"example.com"})"));
+  // Idempotent: the rewritten update decides the same.
+  EXPECT_EQ(clusterIpUpdateOf(next, current).kind, ClusterIpUpdate::Kind::kRelease);
+  // An IP the update changed stays, and is refused.
+  json odd = current;
+  odd["spec"]["type"] = "ExternalName";
+  odd["spec"]["clusterIP"] = "10.0.0.6";
+  odd["spec"]["clusterIPs"] = {"10.0.0.6"};
+  auto refused = clusterIpUpdateOf(odd, current);
+  ASSERT_EQ(refused.errors.size(), 1u);
+  EXPECT_EQ(refused.errors[0].field, "spec.clusterIPs");
+}
+
+TEST(ClusterIpUpdate, LeavingExternalNameAllocatesWhatTheSpecAsks) {
+  json current = json::parse(R"({"spec":{"type":"ExternalName","externalName":"example.com"}})");
+  json next = json::parse(R"({"spec":{"type":"ClusterIP","ports":[{"port":80}]}})");
+  auto u = clusterIpUpdateOf(next, current);
+  EXPECT_EQ(u.kind, ClusterIpUpdate::Kind::kAllocate);
+  EXPECT_EQ(u.wish.kind, ClusterIpWish::Kind::kAny);
+  next["spec"]["clusterIP"] = "None";
+  EXPECT_EQ(clusterIpUpdateOf(next, current).wish.kind, ClusterIpWish::Kind::kHeadless);
+  next["spec"]["clusterIP"] = "10.0.0.9";
+  u = clusterIpUpdateOf(next, current);
+  EXPECT_EQ(u.wish.kind, ClusterIpWish::Kind::kThis);
+  EXPECT_EQ(formatIpv4(u.wish.ip), "10.0.0.9");
+}
+
+TEST(ClusterIpUpdate, KeepingATypeKeepsTheIpAndRefusesAChange) {
+  json current = json::parse(R"({"spec":{"clusterIP":"10.0.0.5","clusterIPs":["10.0.0.5"]}})");
+  json next = json::parse(R"({"spec":{"type":"NodePort"}})");
+  auto u = clusterIpUpdateOf(next, current);
+  EXPECT_EQ(u.kind, ClusterIpUpdate::Kind::kKeep);
+  EXPECT_EQ(next["spec"]["clusterIP"], "10.0.0.5");
+  EXPECT_EQ(next["spec"]["clusterIPs"], json::array({"10.0.0.5"}));
+  // Headless stays headless: ClusterIP <-> None only through ExternalName, as in Kubernetes.
+  json headless = json::parse(R"({"spec":{"clusterIP":"None","clusterIPs":["None"]}})");
+  json to_ip = json::parse(R"({"spec":{"clusterIP":"10.0.0.7"}})");
+  auto refused = clusterIpUpdateOf(to_ip, headless);
+  EXPECT_EQ(refused.kind, ClusterIpUpdate::Kind::kNone);
+  ASSERT_EQ(refused.errors.size(), 1u);
+  EXPECT_EQ(refused.errors[0].field, "spec.clusterIPs[0]");
+}
+
 class ServiceIpTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -250,6 +303,124 @@ TEST_F(ServiceIpTest, UpdateKeepsTheIpAndRefusesToChangeIt) {
   changed["spec"]["clusterIP"] = ip == "10.0.0.3" ? "10.0.0.4" : "10.0.0.3";
   changed["spec"]["clusterIPs"] = json::array({changed["spec"]["clusterIP"]});
   EXPECT_EQ(call("PUT", "/api/v1/namespaces/default/services/web", changed.dump()).status, 422);
+}
+
+TEST_F(ServiceIpTest, ATypeChangeToExternalNameReleasesTheIpAndBackAllocatesOne) {
+  auto r = create("web");
+  ASSERT_EQ(r.status, 201) << r.body.dump();
+  std::string ip = r.body["spec"]["clusterIP"];
+  json ext = r.body;
+  ext["spec"]["type"] = "ExternalName";
+  ext["spec"]["externalName"] = "example.com";
+  auto external = call("PUT", "/api/v1/namespaces/default/services/web", ext.dump());
+  ASSERT_EQ(external.status, 200) << external.body.dump();
+  EXPECT_FALSE(external.body["spec"].contains("clusterIP"));
+  EXPECT_FALSE(external.body["spec"].contains("clusterIPs"));
+  auto held = testing::runLoop(io_, objects_.claims("ipaddresses"));
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(held->empty());  // released in the update's transaction
+  // Its old IP is free for another Service.
+  ASSERT_EQ(create("other", ip).status, 201);
+
+  json back = external.body;
+  back["spec"]["type"] = "ClusterIP";
+  back["spec"].erase("externalName");
+  auto cluster = call("PUT", "/api/v1/namespaces/default/services/web", back.dump());
+  ASSERT_EQ(cluster.status, 200) << cluster.body.dump();
+  std::string again = cluster.body["spec"]["clusterIP"];
+  EXPECT_NE(again, ip);  // "other" holds that one now
+  EXPECT_EQ(cluster.body["spec"]["clusterIPs"], json::array({again}));
+  held = testing::runLoop(io_, objects_.claims("ipaddresses"));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(std::set<std::string>(held->begin(), held->end()),
+            std::set<std::string>({ip, again}));
+
+  // Through ExternalName to headless: None, no claim.
+  ext = cluster.body;
+  ext["spec"]["type"] = "ExternalName";
+  ext["spec"]["externalName"] = "example.com";
+  external = call("PUT", "/api/v1/namespaces/default/services/web", ext.dump());
+  ASSERT_EQ(external.status, 200) << external.body.dump();
+  json headless = external.body;
+  headless["spec"]["type"] = "ClusterIP";
+  headless["spec"].erase("externalName");
+  headless["spec"]["clusterIP"] = "None";
+  auto none = call("PUT", "/api/v1/namespaces/default/services/web", headless.dump());
+  ASSERT_EQ(none.status, 200) << none.body.dump();
+  EXPECT_EQ(none.body["spec"]["clusterIPs"], json::array({"None"}));
+  held = testing::runLoop(io_, objects_.claims("ipaddresses"));
+  ASSERT_TRUE(held);
+  EXPECT_EQ(*held, std::vector<std::string>({ip}));  // only "other"'s
+}
+
+TEST_F(ServiceIpTest, AnExternalNameServiceMayNotCarryAnIp) {
+  json external = {{"metadata", {{"name", "ext"}}},
+                   {"spec",
+                    {{"type", "ExternalName"},
+                     {"externalName", "example.com"},
+                     {"clusterIP", "10.0.0.5"}}}};
+  auto r = call("POST", "/api/v1/namespaces/default/services", external.dump());
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body["message"].get<std::string>().find(
+                "spec.clusterIPs: Forbidden: may not be set for ExternalName services"),
+            std::string::npos)
+      << r.body.dump();
+}
+
+TEST_F(ServiceIpTest, AServiceStoredBeforeClaimsKeepsItsIpAndClaimsItOnUpdate) {
+  // Written as an older server did: an IP, no claim.
+  const ResourceInfo* services = findResource("", "v1", "services");
+  ASSERT_NE(services, nullptr);
+  json legacy = json::parse(service("old", "10.0.0.9"));
+  legacy["metadata"]["namespace"] = "default";
+  legacy["metadata"]["uid"] = "legacy-uid";
+  legacy["spec"]["clusterIPs"] = {"10.0.0.9"};
+  ASSERT_TRUE(testing::runLoop(io_, objects_.create(*services, legacy)));
+
+  // No allocation hands it out: requested, it is taken; picked, never chosen.
+  EXPECT_EQ(create("asks", "10.0.0.9").status, 422);
+  for (int i = 0; i < 13; ++i) {  // 14 usable addresses, one of them the old Service's
+    auto r = create("s" + std::to_string(i));
+    ASSERT_EQ(r.status, 201) << r.body.dump();
+    EXPECT_NE(r.body["spec"]["clusterIP"], "10.0.0.9");
+  }
+  EXPECT_EQ(create("full").status, 500);
+
+  // An update keeps the IP and writes its claim.
+  json stored = call("GET", "/api/v1/namespaces/default/services/old").body;
+  stored["metadata"]["labels"]["touched"] = "yes";
+  stored["spec"].erase("clusterIP");
+  stored["spec"].erase("clusterIPs");
+  auto updated = call("PUT", "/api/v1/namespaces/default/services/old", stored.dump());
+  ASSERT_EQ(updated.status, 200) << updated.body.dump();
+  EXPECT_EQ(updated.body["spec"]["clusterIP"], "10.0.0.9");
+  auto holder = testing::runLoop(io_, objects_.claimHolder("ipaddresses", "10.0.0.9"));
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(*holder);
+  EXPECT_EQ((**holder)["name"], "old");
+}
+
+TEST_F(ServiceIpTest, ReleasingAnUnclaimedIpLeavesAnotherServicesClaimAlone) {
+  // An old Service and a newer one that (before claims were checked against stored Services)
+  // got the same IP with a claim: the old one's type change must not drop the other's claim.
+  const ResourceInfo* services = findResource("", "v1", "services");
+  ASSERT_NE(services, nullptr);
+  json legacy = json::parse(service("old", "10.0.0.9"));
+  legacy["metadata"]["namespace"] = "default";
+  legacy["spec"]["clusterIPs"] = {"10.0.0.9"};
+  ASSERT_TRUE(testing::runLoop(io_, objects_.create(*services, legacy)));
+  json twin = json::parse(service("twin", "10.0.0.9"));
+  twin["metadata"]["namespace"] = "default";
+  ASSERT_TRUE(testing::runLoop(
+      io_, objects_.create(*services, twin, {objects_.claimKey("ipaddresses", "10.0.0.9")})));
+  json ext = call("GET", "/api/v1/namespaces/default/services/old").body;
+  ext["spec"]["type"] = "ExternalName";
+  ext["spec"]["externalName"] = "example.com";
+  ASSERT_EQ(call("PUT", "/api/v1/namespaces/default/services/old", ext.dump()).status, 200);
+  auto holder = testing::runLoop(io_, objects_.claimHolder("ipaddresses", "10.0.0.9"));
+  ASSERT_TRUE(holder);
+  ASSERT_TRUE(*holder);
+  EXPECT_EQ((**holder)["name"], "twin");
 }
 
 TEST_F(ServiceIpTest, DryRunAllocatesNothing) {

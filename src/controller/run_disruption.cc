@@ -1,5 +1,7 @@
-// The disruption controller: PodDisruptionBudget status (disruption.h's arithmetic) from the
-// pods the budget selects and the replicas their controllers want. The eviction subresource
+// The disruption controller: PodDisruptionBudget status (pdb_status.h's decision) from the
+// pods the budget selects and the scales of their controllers, which this file looks up in the
+// informers as Kubernetes' finders do (ReplicaSet, its Deployment, StatefulSet; other kinds have
+// no scale subresource here). The eviction subresource
 // reads this status and decrements disruptionsAllowed with a CAS write, so this controller
 // writes the status with the resourceVersion it read (PUT /status), never over an eviction.
 
@@ -7,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/disruption.h"
+#include "controller/pdb_status.h"
 #include "controller/reconcilers.h"
 #include "controller/replicaset.h"
 #include "kube/resources.h"
@@ -18,9 +20,6 @@ using json = nlohmann::json;
 namespace asio = boost::asio;
 namespace res = kube::resources;
 
-// Kubernetes drops a disruptedPods entry once the pod is gone or 2 minutes have passed.
-constexpr auto kDisruptionTimeout = std::chrono::minutes(2);
-
 class DisruptionReconciler : public Reconciler {
  public:
   DisruptionReconciler(ControllerContext& context, Enqueue enqueue)
@@ -29,7 +28,8 @@ class DisruptionReconciler : public Reconciler {
         budgets_(context.informer(res::kPodDisruptionBudgets)),
         pods_(context.informer(res::kPods)),
         sets_(context.informer(res::kReplicaSets)),
-        deployments_(context.informer(res::kDeployments)) {
+        deployments_(context.informer(res::kDeployments)),
+        statefulsets_(context.informer(res::kStatefulSets)) {
     budgets_.addHandler([this](kube::Informer::Change, const json* before, const json* after) {
       enqueue_(kube::keyOf(after ? *after : *before));
     });
@@ -50,6 +50,7 @@ class DisruptionReconciler : public Reconciler {
     };
     sets_.addHandler(by_namespace);
     deployments_.addHandler(by_namespace);
+    statefulsets_.addHandler(by_namespace);
   }
 
   std::vector<std::string> keys() const override {
@@ -75,40 +76,70 @@ class DisruptionReconciler : public Reconciler {
     }
   }
 
-  // The replicas the pods' controllers want: each controller counted once; a ReplicaSet owned
-  // by a Deployment counts as its Deployment (Kubernetes' finders); pods without a controller
-  // count one each.
-  int64_t expectedPods(const std::string& ns, const std::vector<json>& pods) const {
-    std::set<std::string> seen;
-    int64_t expected = 0;
+  // The scale behind each distinct controllerRef of `pods` (Kubernetes' finders): a ReplicaSet
+  // owned by a Deployment scales as the Deployment; a ref whose uid does not match the object
+  // found is no controller at all; kinds without a scale subresource are an error.
+  ControllerScales scalesFor(const std::string& ns, const std::vector<json>& pods) const {
+    ControllerScales scales;
     for (const auto& pod : pods) {
       auto ref = kube::controllerRef(pod);
       if (!ref) {
-        ++expected;
         continue;
       }
-      std::string kind = ref->value("kind", "");
-      const json* owner = nullptr;
-      if (kind == "ReplicaSet") {
-        owner = sets_.get(kube::makeKey(ns, ref->value("name", "")));
-        if (owner) {
-          if (auto up = kube::controllerRef(*owner); up && up->value("kind", "") == "Deployment") {
-            if (const json* d = deployments_.get(kube::makeKey(ns, up->value("name", "")))) {
-              owner = d;
-            }
-          }
+      std::string uid = ref->value("uid", "");
+      if (scales.count(uid)) {
+        continue;
+      }
+      scales.emplace(uid, scaleOf(ns, *ref));
+    }
+    return scales;
+  }
+
+  Result<std::optional<ControllerScale>> scaleOf(const std::string& ns, const json& ref) const {
+    std::string kind = ref.value("kind", "");
+    std::string api_version = ref.value("apiVersion", "");
+    std::string group = api_version.find('/') == std::string::npos
+                            ? ""
+                            : api_version.substr(0, api_version.find('/'));
+    auto found = [](const json* o, const json& by) -> std::optional<ControllerScale> {
+      if (!o || o->value("/metadata/uid"_json_pointer, std::string()) != by.value("uid", "")) {
+        return std::nullopt;
+      }
+      return ControllerScale{o->value("/metadata/uid"_json_pointer, std::string()),
+                             o->value("/spec/replicas"_json_pointer, int64_t{1})};
+    };
+    std::string key = kube::makeKey(ns, ref.value("name", ""));
+    if (group == "apps" && kind == "ReplicaSet") {
+      const json* rs = sets_.get(key);
+      auto scale = found(rs, ref);
+      if (scale) {
+        if (auto up = kube::controllerRef(*rs); up && up->value("kind", "") == "Deployment") {
+          // Kubernetes' getPodDeployment: the Deployment's scale, or no controller at all.
+          return found(deployments_.get(kube::makeKey(ns, up->value("name", ""))), *up);
         }
       }
-      if (!owner) {
-        ++expected;
-        continue;
-      }
-      std::string uid = owner->value("/metadata/uid"_json_pointer, std::string());
-      if (seen.insert(uid).second) {
-        expected += owner->value("/spec/replicas"_json_pointer, int64_t{1});
-      }
+      return scale;
     }
-    return expected;
+    if (group == "apps" && kind == "Deployment") {
+      return found(deployments_.get(key), ref);
+    }
+    if (group == "apps" && kind == "StatefulSet") {
+      return found(statefulsets_.get(key), ref);
+    }
+    static const std::map<std::pair<std::string, std::string>, std::string> kUnscalable = {
+        {{"apps", "DaemonSet"}, "daemonsets.apps"},
+        {{"batch", "Job"}, "jobs.batch"},
+        {{"batch", "CronJob"}, "cronjobs.batch"},
+        {{"", "Node"}, "nodes"},
+        {{"", "Pod"}, "pods"},
+        {{"", "Service"}, "services"}};
+    if (auto it = kUnscalable.find({group, kind}); it != kUnscalable.end()) {
+      return fail(ErrorCode::FailedPrecondition, it->second,
+                  " does not implement the scale subresource");
+    }
+    // The RESTMapper's answer for a kind this server does not serve.
+    return fail(ErrorCode::NotFound, "no matches for kind \"", kind, "\" in version \"",
+                api_version, "\"");
   }
 
   ControllerContext& ctx_;
@@ -117,6 +148,7 @@ class DisruptionReconciler : public Reconciler {
   kube::Informer& pods_;
   kube::Informer& sets_;
   kube::Informer& deployments_;
+  kube::Informer& statefulsets_;
 };
 
 asio::awaitable<Result<void>> DisruptionReconciler::reconcile(std::string key) {
@@ -131,63 +163,19 @@ asio::awaitable<Result<void>> DisruptionReconciler::reconcile(std::string key) {
   if (!selector) {
     co_return ok();
   }
-  api::WallTime now = ctx_.wall();
-  json status = pdb.value("status", json::object());
-  json disrupted = json::object();
-  if (status.contains("disruptedPods") && status["disruptedPods"].is_object()) {
-    for (const auto& [pod, when] : status["disruptedPods"].items()) {
-      const json* live = pods_.get(kube::makeKey(ns, pod));
-      auto at = when.is_string() ? api::parseRfc3339(when.get<std::string>()) : std::nullopt;
-      if (live && !live->contains("/metadata/deletionTimestamp"_json_pointer) && at &&
-          now - *at < kDisruptionTimeout) {
-        disrupted[pod] = when;
-      }
-    }
-  }
   std::vector<json> matched;
-  std::vector<json> countable;  // matched, minus pods an eviction is taking away
   for (const json* pod : pods_.inNamespace(ns)) {
-    if (!selector->matches(kube::labelsOf(*pod))) {
-      continue;
-    }
-    matched.push_back(*pod);
-    if (!disrupted.contains(pod->value("/metadata/name"_json_pointer, std::string()))) {
-      countable.push_back(*pod);
+    if (selector->matches(kube::labelsOf(*pod))) {
+      matched.push_back(*pod);
     }
   }
-  auto computed = budgetStatus(pdb, countable, expectedPods(ns, matched));
-  if (!computed) {
-    ctx_.recorder.event(refOf(pdb, "PodDisruptionBudget", "policy/v1"), "Warning",
-                        "CalculateExpectedPodCountFailed", computed.error().message);
-    co_return ok();
+  PdbDecision decision = decidePdbStatus(pdb, matched, scalesFor(ns, matched), ctx_.wall());
+  for (const auto& e : decision.events) {
+    ctx_.recorder.event(refOf(pdb, "PodDisruptionBudget", "policy/v1"), e.type, e.reason,
+                        e.message);
   }
-  bool allowed = computed->disruptions_allowed > 0;
-  int64_t generation = pdb.value("/metadata/generation"_json_pointer, int64_t{0});
-  json condition = {{"type", "DisruptionAllowed"},
-                    {"status", allowed ? "True" : "False"},
-                    {"reason", allowed ? "SufficientPods" : "InsufficientPods"},
-                    {"message", ""},
-                    {"observedGeneration", generation},
-                    {"lastTransitionTime", api::formatRfc3339(now)}};
-  if (status.contains("conditions") && status["conditions"].is_array()) {
-    for (const auto& c : status["conditions"]) {
-      if (c.value("type", "") == "DisruptionAllowed" &&
-          c.value("status", "") == condition["status"] && c.contains("lastTransitionTime")) {
-        condition["lastTransitionTime"] = c["lastTransitionTime"];
-      }
-    }
-  }
-  json next = {{"observedGeneration", generation},
-               {"expectedPods", computed->expected},
-               {"currentHealthy", computed->current_healthy},
-               {"desiredHealthy", computed->desired_healthy},
-               {"disruptionsAllowed", computed->disruptions_allowed},
-               {"disruptedPods", disrupted},
-               {"conditions", json::array({condition})}};
-  json compare = status;
-  if (!compare.contains("disruptedPods")) {
-    compare["disruptedPods"] = json::object();
-  }
+  json next = decision.status;
+  json compare = pdb.value("status", json::object());
   if (compare == next) {
     co_return ok();
   }
@@ -209,8 +197,7 @@ asio::awaitable<Result<void>> DisruptionReconciler::reconcile(std::string key) {
 
 }  // namespace
 
-std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context,
-                                                     Enqueue enqueue) {
+std::unique_ptr<Reconciler> makeDisruptionReconciler(ControllerContext& context, Enqueue enqueue) {
   return std::make_unique<DisruptionReconciler>(context, std::move(enqueue));
 }
 

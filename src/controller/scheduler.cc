@@ -43,6 +43,21 @@ constexpr const char* kReasonAntiAffinity = "node(s) didn't match pod anti-affin
 constexpr const char* kReasonExistingAnti =
     "node(s) didn't satisfy existing pods anti-affinity rules";
 
+// kube-scheduler's FitError text: "0/6 nodes are available: 3 Insufficient memory, 3 node(s)
+// didn't match pod anti-affinity rules." — the count-prefixed reasons sorted as text.
+std::string nodesAvailable(size_t nodes, const std::map<std::string, int>& reasons) {
+  std::vector<std::string> parts;
+  for (const auto& [reason, count] : reasons) {
+    parts.push_back(std::to_string(count) + " " + reason);
+  }
+  std::sort(parts.begin(), parts.end());
+  std::string message = "0/" + std::to_string(nodes) + " nodes are available:";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    message += (k ? ", " : " ") + parts[k];
+  }
+  return message + ".";
+}
+
 struct NodeInfo {
   std::string name;
   api::Labels labels;
@@ -78,10 +93,14 @@ struct NamespaceSet {
 };
 
 // Per node, how many accounted pods match a (namespaces, selector). Kept up to date by addPod.
+// Spread's counters skip terminating pods (deletionTimestamp set), as kube-scheduler's
+// PodTopologySpread does (kubernetes#87621: a rolling update's old pods would otherwise skew
+// the new ones); inter-pod affinity counts them, as kube-scheduler's InterPodAffinity does.
 struct MatchCounter {
   NamespaceSet namespaces;
   api::LabelSelector selector;
   std::vector<int> per_node;
+  bool skip_terminating = false;
 };
 
 // Per node, how many accounted pods carry one required anti-affinity term (for symmetry).
@@ -105,6 +124,7 @@ struct PlacedPod {
   int64_t cpu = 0;
   int64_t mem = 0;
   std::vector<int> anti_groups;  // the groups its required anti-affinity terms joined
+  bool terminating = false;      // deletionTimestamp set: still holds resources, spreads nothing
 };
 
 struct AffinityTerm {
@@ -227,6 +247,7 @@ struct PodInfo {
   std::vector<AffinityTerm> pref_anti;
   std::vector<SpreadConstraint> spread;
   bool system_default_spread = false;
+  bool preempt_never = false;  // spec.preemptionPolicy Never
 };
 
 bool hasControllerOwner(const json& pod) {
@@ -274,15 +295,17 @@ struct ClusterState::Impl {
     return topologies.emplace(key, std::move(t)).first->second;
   }
 
-  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector) {
-    std::string key = namespaces.key() + "|" + selector.toString();
+  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector,
+              bool skip_terminating = false) {
+    std::string key =
+        namespaces.key() + "|" + selector.toString() + (skip_terminating ? "|live" : "");
     auto it = counter_index.find(key);
     if (it != counter_index.end()) {
       return it->second;
     }
-    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0)};
+    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0), skip_terminating};
     for (const auto& p : placed) {
-      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
+      if (counts(c, p)) {
         ++c.per_node[static_cast<size_t>(p.node)];
       }
     }
@@ -292,6 +315,11 @@ struct ClusterState::Impl {
     return index;
   }
 
+  static bool counts(const MatchCounter& c, const PlacedPod& p) {
+    return !(c.skip_terminating && p.terminating) && c.namespaces.contains(p.ns) &&
+           c.selector.matches(p.labels);
+  }
+
   void account(const json& pod, int node_index_value) {
     PlacedPod placed_pod{objectKey(pod),
                          pod.value("/metadata/namespace"_json_pointer, std::string("default")),
@@ -299,9 +327,11 @@ struct ClusterState::Impl {
                          node_index_value,
                          0,
                          0,
-                         {}};
+                         {},
+                         pod.contains("/metadata/deletionTimestamp"_json_pointer)};
     if (auto it = placed_index.find(placed_pod.key); it != placed_index.end()) {
-      if (placed[it->second].node == node_index_value) {
+      if (placed[it->second].node == node_index_value &&
+          placed[it->second].terminating == placed_pod.terminating) {
         return;  // already accounted there (assumed by schedule(), then seen bound)
       }
       unaccount(placed_pod.key);
@@ -358,7 +388,7 @@ struct ClusterState::Impl {
     node.nonzero_mem += sign * (p.mem > 0 ? p.mem : kDefaultMemoryMilli);
     node.pods += sign;
     for (auto& c : counters) {
-      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
+      if (counts(c, p)) {
         c.per_node[static_cast<size_t>(p.node)] += sign;
       }
     }
@@ -435,6 +465,7 @@ struct ClusterState::Impl {
     PodInfo info;
     info.key = objectKey(pod);
     info.ns = pod.value("/metadata/namespace"_json_pointer, std::string("default"));
+    info.preempt_never = pod.value("/spec/preemptionPolicy"_json_pointer, std::string()) == "Never";
     info.labels = stringMap(pod, "/metadata/labels");
     auto requests = podRequests(pod);
     if (!requests) {
@@ -531,14 +562,14 @@ struct ClusterState::Impl {
         api::LabelSelector narrowed(std::move(reqs));
         NamespaceSet ns{false, {info.ns}};
         s.self_match = narrowed.matches(info.labels);
-        s.counter = counter(ns, narrowed);
+        s.counter = counter(ns, narrowed, /*skip_terminating=*/true);
       }
       info.spread.push_back(std::move(s));
     }
     if (info.spread.empty() && hasControllerOwner(pod) && !info.labels.empty()) {
       // Kubernetes' system default spreading (ScheduleAnyway), selecting the pod's siblings.
       api::LabelSelector siblings = api::labelSelectorFromMap(info.labels);
-      int c = counter(NamespaceSet{false, {info.ns}}, siblings);
+      int c = counter(NamespaceSet{false, {info.ns}}, siblings, /*skip_terminating=*/true);
       info.spread.push_back({c, kHostnameKey, 3, 1, false, true});
       info.spread.push_back({c, kZoneKey, 5, 1, false, true});
       info.system_default_spread = true;
@@ -777,21 +808,29 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
       });
 
   std::map<std::string, int> reasons;
+  // Nodes failing a filter kube-scheduler marks UnschedulableAndUnresolvable (removing pods
+  // cannot help: unschedulable, taints, node affinity, a missing spread label, pod affinity);
+  // the rest failed Unschedulable filters (resources, skew, anti-affinity), where preemption
+  // would look for victims.
+  int unresolvable = 0;
   std::vector<size_t> feasible;
   feasible.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     const NodeInfo& node = nodes[i];
     if (node.unschedulable && !tolerates_unschedulable) {
       ++reasons[kReasonUnschedulable];
+      ++unresolvable;
       continue;
     }
     if (const Taint* t =
             firstUntolerated(node.taints, p.tolerations, {"NoSchedule", "NoExecute"})) {
       ++reasons["node(s) had untolerated taint {" + t->key + ": " + t->value + "}"];
+      ++unresolvable;
       continue;
     }
     if (!affinity_ok[i]) {
       ++reasons[kReasonNodeAffinity];
+      ++unresolvable;
       continue;
     }
     bool fits = true;
@@ -830,6 +869,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
     if (spread_failure) {
       ++reasons[spread_failure];
+      unresolvable += spread_failure == kReasonSpreadLabel;
       continue;
     }
     bool affinity_fits = true;
@@ -840,6 +880,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
     if (!affinity_fits) {
       ++reasons[kReasonAffinity];
+      ++unresolvable;
       continue;
     }
     bool anti_fits = true;
@@ -870,20 +911,28 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   }
 
   if (feasible.empty()) {
-    std::vector<std::string> parts;
-    for (const auto& [reason, count] : reasons) {
-      parts.push_back(std::to_string(count) + " " + reason);
-    }
-    std::sort(parts.begin(), parts.end());  // as kube-scheduler: sorted as text, counts included
-    d.message = "0/" + std::to_string(n) + " nodes are available";
     if (n == 0) {
       d.message = "no nodes available to schedule pods";
     } else {
-      d.message += ":";
-      for (size_t k = 0; k < parts.size(); ++k) {
-        d.message += (k ? ", " : " ") + parts[k];
+      d.message = nodesAvailable(n, reasons);
+      // DefaultPreemption's PostFilter status, appended as kube-scheduler's FitError does
+      // (" %v.", hence the double period). Rampart never preempts: it reports what kube-scheduler
+      // reports when no node has lower-priority victims.
+      std::string preemption;
+      if (p.preempt_never) {
+        preemption = "not eligible due to preemptionPolicy=Never.";
+      } else {
+        std::map<std::string, int> outcome;
+        if (unresolvable > 0) {
+          outcome["Preemption is not helpful for scheduling"] = unresolvable;
+        }
+        if (static_cast<int>(n) - unresolvable > 0) {
+          outcome["No preemption victims found for incoming pod"] =
+              static_cast<int>(n) - unresolvable;
+        }
+        preemption = nodesAvailable(n, outcome);
       }
-      d.message += ".";
+      d.message += " preemption: " + preemption + ".";
     }
     d.reason = d.message;
     d.event = {"Warning", "FailedScheduling", d.message, d.pod};

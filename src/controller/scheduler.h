@@ -13,12 +13,19 @@
 //   NodeAffinity       spec.nodeSelector and requiredDuringScheduling node affinity
 //   NodeResourcesFit   requests vs allocatable minus the requests of the pods on the node (cpu,
 //                      memory, pods); missing allocatable counts as zero, as on Kubernetes
-//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor)
+//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor);
+//                      terminating pods (deletionTimestamp set) count in no domain, as in
+//                      kube-scheduler, though they still hold their node's resources
 //   InterPodAffinity   required pod affinity, required anti-affinity, and the anti-affinity of
 //                      pods already placed (symmetry); topologyKey is any node label
-// The FailedScheduling message is kube-scheduler's: "0/6 nodes are available: 3 Insufficient
-// memory, 3 node(s) didn't match pod anti-affinity rules." (count-prefixed reasons sorted as
-// text). Rampart does not preempt, so the "preemption: ..." tail is not appended.
+// The FailedScheduling message is kube-scheduler 1.32's: "0/6 nodes are available: 3 Insufficient
+// memory, 3 node(s) didn't match pod anti-affinity rules. preemption: 0/6 nodes are available: 6
+// No preemption victims found for incoming pod.." (count-prefixed reasons sorted as text; the
+// preemption tail counts nodes failing an Unschedulable filter as "No preemption victims found
+// for incoming pod" and nodes failing an UnschedulableAndUnresolvable one (cordon, taints, node
+// affinity, a missing spread label, pod affinity) as "Preemption is not helpful for
+// scheduling"; preemptionPolicy Never reads "not eligible due to preemptionPolicy=Never.").
+// Rampart never preempts, so the tail is what kube-scheduler says when it finds no victims.
 //
 // Scores of the feasible nodes, each 0..100 then weighted as the default profile:
 // TaintToleration ×3 (PreferNoSchedule taints), NodeAffinity ×2 (preferred terms),

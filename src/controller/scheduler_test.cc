@@ -70,7 +70,9 @@ TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
   EXPECT_EQ(d.node, "");
   EXPECT_EQ(d.message,
             "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
-            "anti-affinity rules.");
+            "anti-affinity rules."
+            " preemption: 0/6 nodes are available: 6 No preemption victims found for incoming"
+            " pod..");
   EXPECT_EQ(d.event.type, "Warning");
   EXPECT_EQ(d.event.reason, "FailedScheduling");
   EXPECT_EQ(d.event.message, d.message);
@@ -79,7 +81,9 @@ TEST(Scheduler, FailedSchedulingMessageCountsReasonsSortedAsKubeScheduler) {
 TEST(Scheduler, ANodeShortOfCpuAndMemoryCountsUnderBoth) {
   auto d = decideSchedule(pod("p", "8", "16Gi"), {node("a"), node("b", "16", "32Gi", 0)}, {});
   EXPECT_EQ(d.message,
-            "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods.");
+            "0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods."
+            " preemption: 0/2 nodes are available: 2 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, PodsCountAgainstAllocatablePods) {
@@ -87,14 +91,20 @@ TEST(Scheduler, PodsCountAgainstAllocatablePods) {
   auto batch = scheduleBatch({pod("p1"), pod("p2"), pod("p3")}, nodes, {});
   EXPECT_EQ(batch[0].node, "a");
   EXPECT_EQ(batch[1].node, "a");
-  EXPECT_EQ(batch[2].message, "0/1 nodes are available: 1 Too many pods.");
+  EXPECT_EQ(batch[2].message,
+            "0/1 nodes are available: 1 Too many pods."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, BatchAccountsEachPlacementBeforeTheNext) {
   std::vector<json> nodes = {node("a", "1500m"), node("b", "1500m")};
   auto batch = scheduleBatch({pod("p1", "1"), pod("p2", "1"), pod("p3", "1")}, nodes, {});
   EXPECT_NE(batch[0].node, batch[1].node);
-  EXPECT_EQ(batch[2].message, "0/2 nodes are available: 2 Insufficient cpu.");
+  EXPECT_EQ(batch[2].message,
+            "0/2 nodes are available: 2 Insufficient cpu."
+            " preemption: 0/2 nodes are available: 2 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, APodSeenBoundAfterThisStatePlacedItIsNotCountedTwice) {
@@ -103,7 +113,10 @@ TEST(Scheduler, APodSeenBoundAfterThisStatePlacedItIsNotCountedTwice) {
   ASSERT_EQ(state.schedule(p1).node, "a");
   state.addPod(p1, "a");  // the watch shows the binding
   EXPECT_EQ(state.schedule(pod("p2")).node, "a");
-  EXPECT_EQ(state.schedule(pod("p3")).message, "0/1 nodes are available: 1 Too many pods.");
+  EXPECT_EQ(state.schedule(pod("p3")).message,
+            "0/1 nodes are available: 1 Too many pods."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, ABoundPodKeepsItsNode) {
@@ -117,10 +130,16 @@ TEST(Scheduler, ABoundPodKeepsItsNode) {
 TEST(Scheduler, RemovingAPodFreesItsShare) {
   json guard = antiAffinity(on(pod("guard", "1"), "a"), "kubernetes.io/hostname");
   ClusterState state({node("a", "1")}, {guard});
-  EXPECT_EQ(state.schedule(pod("p", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
+  EXPECT_EQ(state.schedule(pod("p", "1")).message,
+            "0/1 nodes are available: 1 Insufficient cpu."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
   state.removePod(guard);
   EXPECT_EQ(state.schedule(pod("p", "1")).node, "a");  // cpu and the anti-affinity released
-  EXPECT_EQ(state.schedule(pod("q", "1")).message, "0/1 nodes are available: 1 Insufficient cpu.");
+  EXPECT_EQ(state.schedule(pod("q", "1")).message,
+            "0/1 nodes are available: 1 Insufficient cpu."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, FinishedPodsFreeTheirRequestsAndTerminatingOnesDoNot) {
@@ -136,11 +155,15 @@ TEST(Scheduler, InitContainersAndOverheadCountAsKubernetesDoes) {
   json p = pod("p", "1");
   p["spec"]["initContainers"] = {{{"name", "init"}, {"resources", {{"requests", {{"cpu", "3"}}}}}}};
   EXPECT_EQ(decideSchedule(p, {node("a", "2")}, {}).message,
-            "0/1 nodes are available: 1 Insufficient cpu.");
+            "0/1 nodes are available: 1 Insufficient cpu."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
   json q = pod("q", "1");
   q["spec"]["overhead"] = {{"cpu", "1500m"}};
   EXPECT_EQ(decideSchedule(q, {node("a", "2")}, {}).message,
-            "0/1 nodes are available: 1 Insufficient cpu.");
+            "0/1 nodes are available: 1 Insufficient cpu."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
   EXPECT_EQ(decideSchedule(q, {node("a", "2500m")}, {}).node, "a");
 }
 
@@ -152,7 +175,8 @@ TEST(Scheduler, NodeSelectorMustMatchEveryLabel) {
   EXPECT_EQ(decideSchedule(p, nodes, {}).node, "a");
   p["spec"]["nodeSelector"]["gpu"] = "yes";
   EXPECT_EQ(decideSchedule(p, nodes, {}).message,
-            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.");
+            "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+            " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
 }
 
 TEST(Scheduler, RequiredNodeAffinityOperators) {
@@ -193,6 +217,36 @@ TEST(Scheduler, RequiredNodeAffinityOperators) {
   EXPECT_EQ(decideSchedule(p, nodes, {}).node, "c");
 }
 
+TEST(Scheduler, FailedSchedulingEndsWithKubeSchedulersPreemptionTail) {
+  std::vector<json> nodes;
+  std::vector<json> pods;
+  for (int i = 0; i < 3; ++i) {
+    nodes.push_back(node("small-" + std::to_string(i), "4", "1Gi"));
+    nodes.push_back(node("busy-" + std::to_string(i)));
+    pods.push_back(on(pod("w" + std::to_string(i)), "busy-" + std::to_string(i)));
+  }
+  json p = antiAffinity(pod("p", "", "2Gi"), "kubernetes.io/hostname");
+  // Resources and anti-affinity are Unschedulable: preemption looked for victims and found none.
+  EXPECT_EQ(decideSchedule(p, nodes, pods).message,
+            "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
+            "anti-affinity rules. preemption: 0/6 nodes are available: 6 No preemption victims "
+            "found for incoming pod..");
+  // A taint is UnschedulableAndUnresolvable: evicting pods would not help there.
+  json tainted = node("t");
+  tainted["spec"]["taints"] = {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoSchedule"}}};
+  EXPECT_EQ(decideSchedule(pod("q", "5"), {tainted, node("full")}, {}).message,
+            "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint "
+            "{dedicated: db}. preemption: 0/2 nodes are available: 1 No preemption victims found "
+            "for incoming pod, 1 Preemption is not helpful for scheduling..");
+  // A pod that may not preempt says so instead.
+  p["spec"]["preemptionPolicy"] = "Never";
+  EXPECT_EQ(decideSchedule(p, nodes, pods).message,
+            "0/6 nodes are available: 3 Insufficient memory, 3 node(s) didn't match pod "
+            "anti-affinity rules. preemption: not eligible due to preemptionPolicy=Never..");
+  // No nodes at all: kube-scheduler stops before preemption.
+  EXPECT_EQ(decideSchedule(pod("r"), {}, {}).message, "no nodes available to schedule pods");
+}
+
 TEST(Scheduler, UntoleratedTaintsRepelAndTheMessageNamesThem) {
   json tainted = node("a");
   tainted["spec"]["taints"] = {{{"key", "dedicated"}, {"value", "db"}, {"effect", "NoSchedule"}}};
@@ -202,7 +256,8 @@ TEST(Scheduler, UntoleratedTaintsRepelAndTheMessageNamesThem) {
   auto d = decideSchedule(pod("p"), {tainted, master}, {});
   EXPECT_EQ(d.message,
             "0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) "
-            "had untolerated taint {node-role.kubernetes.io/control-plane: }.");
+            "had untolerated taint {node-role.kubernetes.io/control-plane: }."
+            " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
   json p = pod("p");
   p["spec"]["tolerations"] = {
       {{"key", "dedicated"}, {"operator", "Equal"}, {"value", "db"}, {"effect", "NoSchedule"}}};
@@ -222,7 +277,8 @@ TEST(Scheduler, NotReadyAndUnreachableNodesCountAsTainted) {
   EXPECT_EQ(d.message,
             "0/2 nodes are available: 1 node(s) had untolerated taint "
             "{node.kubernetes.io/not-ready: }, 1 node(s) had untolerated taint "
-            "{node.kubernetes.io/unreachable: }.");
+            "{node.kubernetes.io/unreachable: }."
+            " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
   EXPECT_EQ(decideSchedule(pod("p"), {down, lost, fresh}, {}).node, "c");
 }
 
@@ -230,7 +286,8 @@ TEST(Scheduler, CordonedNodesTakeOnlyPodsToleratingUnschedulable) {
   json cordoned = node("a");
   cordoned["spec"]["unschedulable"] = true;
   EXPECT_EQ(decideSchedule(pod("p"), {cordoned}, {}).message,
-            "0/1 nodes are available: 1 node(s) were unschedulable.");
+            "0/1 nodes are available: 1 node(s) were unschedulable."
+            " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..");
   json p = pod("p");
   p["spec"]["tolerations"] = {{{"key", "node.kubernetes.io/unschedulable"},
                                {"operator", "Exists"},
@@ -250,7 +307,9 @@ TEST(Scheduler, ZoneAntiAffinityPlacesOnePerZone) {
   ASSERT_FALSE(batch[1].node.empty());
   EXPECT_NE(batch[0].node.substr(0, 1), batch[1].node.substr(0, 1));
   EXPECT_EQ(batch[2].message,
-            "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.");
+            "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+            " preemption: 0/3 nodes are available: 3 No preemption victims found for incoming"
+            " pod..");
   // Pods without the label are not repelled.
   EXPECT_FALSE(
       scheduleBatch({p, p2, pod("other", "", "", {{"app", "db"}})}, nodes, {})[2].node.empty());
@@ -263,7 +322,9 @@ TEST(Scheduler, PlacedPodsAntiAffinityRepelsPodsItSelects) {
   EXPECT_EQ(d.node, "b");  // a is emptier, but the guard's rule forbids web pods there
   EXPECT_EQ(decideSchedule(pod("p"), {node("a")}, {guard}).message,
             "0/1 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity "
-            "rules.");
+            "rules."
+            " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming"
+            " pod..");
 }
 
 TEST(Scheduler, RequiredPodAffinityFollowsMatchingPodsButLetsTheFirstGoAnywhere) {
@@ -277,7 +338,8 @@ TEST(Scheduler, RequiredPodAffinityFollowsMatchingPodsButLetsTheFirstGoAnywhere)
   json q = p;
   q["metadata"]["labels"] = {{"app", "client"}};  // does not match itself: no bootstrap
   EXPECT_EQ(decideSchedule(q, nodes, {}).message,
-            "0/2 nodes are available: 2 node(s) didn't match pod affinity rules.");
+            "0/2 nodes are available: 2 node(s) didn't match pod affinity rules."
+            " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
 }
 
 TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
@@ -296,7 +358,41 @@ TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
   EXPECT_EQ(decideSchedule(p, nodes, placed).message,
             "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 "
             "node(s) didn't match pod topology spread constraints (missing required label), 1 "
-            "node(s) were unschedulable.");
+            "node(s) were unschedulable."
+            " preemption: 0/3 nodes are available: 1 No preemption victims found for incoming"
+            " pod, 2 Preemption is not helpful for scheduling..");
+}
+
+json terminating(json p) {
+  p["metadata"]["deletionTimestamp"] = "2026-12-06T03:00:00Z";
+  return p;
+}
+
+TEST(Scheduler, TopologySpreadDoesNotCountTerminatingPods) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  json p = pod("p");
+  p["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
+  // Zone b's two web pods are on their way out (a rolling update): zone b counts 0, zone a 1.
+  std::vector<json> placed = {on(pod("w1"), "a1"), terminating(on(pod("old1"), "b1")),
+                              terminating(on(pod("old2"), "b1"))};
+  EXPECT_EQ(decideSchedule(p, nodes, placed).node, "b1");
+  // A pod accounted live that then starts terminating stops counting.
+  ClusterState state(nodes, {on(pod("w1"), "a1"), on(pod("w2"), "b1"), on(pod("w3"), "b1")});
+  EXPECT_EQ(state.schedule(p).node, "a1");
+  state.removePod(json{{"metadata", {{"name", "p"}, {"namespace", "default"}}}});
+  state.addPod(terminating(on(pod("w2"), "b1")), "b1");
+  state.addPod(terminating(on(pod("w3"), "b1")), "b1");
+  EXPECT_EQ(state.schedule(p).node, "b1");
+}
+
+TEST(Scheduler, TerminatingPodsStillHoldTheirResources) {
+  std::vector<json> nodes = {node("a", "2"), node("b", "2")};
+  auto d = decideSchedule(pod("p", "1500m"), nodes, {terminating(on(pod("x", "1"), "a"))});
+  EXPECT_EQ(d.node, "b");
 }
 
 TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
@@ -310,7 +406,9 @@ TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
        {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
   std::vector<json> placed = {on(pod("w1"), "a1"), on(pod("w2"), "b1")};
   EXPECT_EQ(decideSchedule(p, nodes, placed).message,
-            "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints.");
+            "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints."
+            " preemption: 0/2 nodes are available: 2 No preemption victims found for incoming"
+            " pod..");
   p["spec"]["topologySpreadConstraints"][0].erase("minDomains");
   EXPECT_FALSE(decideSchedule(p, nodes, placed).node.empty());
 }

@@ -209,6 +209,48 @@ TEST_F(KubectlTest, ExplainDescribesServedTypesFromTheOpenApiDocuments) {
   EXPECT_TRUE(contains(pod.output, "httpGet")) << pod.output;
 }
 
+// kubectl validates a `kind: List` client-side (its check that the server validates fields
+// excludes List), which needs /openapi/v2; the items are then validated by the server.
+TEST_F(KubectlTest, ApplyOfAListManifestNeedsNoValidateFalse) {
+  const std::string list = R"(apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: listed-a
+  data:
+    k: a
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: listed-b
+  data:
+    k: b
+)";
+  auto applied = kubectl({"apply", "-f", writeFile("list.yaml", list)});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_TRUE(contains(applied.output, "configmap/listed-a created")) << applied.output;
+  EXPECT_TRUE(contains(applied.output, "configmap/listed-b created")) << applied.output;
+  EXPECT_EQ(kubectl({"get", "configmap", "listed-b", "-o", "jsonpath={.data.k}"}).output, "b");
+  // An item with an unknown field is still refused, by the server, naming it.
+  std::string typo = list;
+  typo.replace(typo.find("    k: b"), 8, "    k: b\n  dataz: {}");
+  auto refused = kubectl({"apply", "-f", writeFile("typo-list.yaml", typo)});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.output, "unknown field \"dataz\"")) << refused.output;
+}
+
+TEST_F(KubectlTest, ExplainDescribesSelfSubjectReviews) {
+  auto explained = kubectl({"explain", "selfsubjectreviews"});
+  ASSERT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "KIND:       SelfSubjectReview")) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "GROUP:      authentication.k8s.io"))
+      << explained.output;
+  auto status = kubectl({"explain", "selfsubjectreviews.status.userInfo"});
+  EXPECT_TRUE(contains(status.output, "username")) << status.output;
+}
+
 TEST_F(KubectlTest, EditWithAnEditorScriptUpdatesTheObject) {
   ASSERT_EQ(kubectl({"apply", "-f", writeFile("web.yaml", kManifest)}).exit_code, 0);
   std::string editor = writeFile("editor.sh", "#!/bin/sh\nsed -i 's/replicas: 3/replicas: 6/' \"$1\"\n");

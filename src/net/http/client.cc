@@ -2,12 +2,15 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <map>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -163,8 +166,8 @@ bhttp::request<bhttp::string_body> toBeast(const Endpoint& endpoint, Request req
 
 class BeastBodyStream final : public BodyStream {
  public:
-  BeastBodyStream(ConnectionPtr conn, Endpoint endpoint) : conn_(std::move(conn)),
-                                                           endpoint_(std::move(endpoint)) {
+  BeastBodyStream(ConnectionPtr conn, Endpoint endpoint)
+      : conn_(std::move(conn)), endpoint_(std::move(endpoint)) {
     // The body goes to `pending_` chunk by chunk instead of into a body container.
     parser_.body_limit(boost::none);
     chunk_cb_ = [this](std::uint64_t, beast::string_view body, beast::error_code&) {
@@ -300,11 +303,130 @@ asio::awaitable<Result<Response>> fetchOnceTls(asio::any_io_executor executor, E
   co_return response;
 }
 
+namespace {
+
+// Whether a pooled connection still looks open: nothing to read on an idle connection
+// (no EOF, no TLS close_notify, no stray bytes). A peer that closed it while it sat idle is
+// found here, before a request that may not be replayed is written to it.
+bool stillOpen(Connection& conn) {
+  char byte;
+  ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// A fetch waiting for a connection to an endpoint at its cap. Whoever hands one back fills
+// `conn` (a live keep-alive connection) or sets `slot` (room to open one), then cancels the
+// timer; the waiter checks those before the timer's outcome, so a grant that races the deadline
+// is still taken (and so never leaks a slot).
+struct Waiter {
+  explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  ConnectionPtr conn;
+  bool slot = false;
+};
+
+// One endpoint's fetch connections. Invariant: open == (connections in use by a fetch) +
+// idle.size(), and open <= cap. A slot is taken (open + 1) before a connection is opened and
+// given back (open − 1) when one is closed or fails to open, unless it passes straight to a
+// waiter, which then owns it: the count never moves in that hand-over.
+struct Host {
+  size_t open = 0;
+  std::vector<ConnectionPtr> idle;
+  std::deque<Waiter*> waiters;  // arrival order
+};
+using HostPtr = std::shared_ptr<Host>;
+
+// Takes a waiter off its queue whatever way its wait ends (grant, deadline, destruction).
+struct WaiterGuard {
+  HostPtr host;
+  Waiter* waiter;
+  ~WaiterGuard() {
+    auto& q = host->waiters;
+    q.erase(std::remove(q.begin(), q.end(), waiter), q.end());
+  }
+};
+
+// The connection a fetch got: pooled or handed over (`conn` set), or a slot to open one.
+struct Lease {
+  ConnectionPtr conn;
+  bool reused = false;
+};
+
+}  // namespace
+
 struct Client::Impl {
   asio::any_io_executor executor;
   TlsFiles tls;
-  SslContextPtr context;                                   // built on the first https:// connection
-  std::map<std::string, std::vector<ConnectionPtr>> idle;  // by Endpoint::toString()
+  ClientOptions options;
+  SslContextPtr context;                 // built on the first https:// connection
+  std::map<std::string, HostPtr> hosts;  // by Endpoint::toString()
+
+  HostPtr host(const Endpoint& endpoint) {
+    auto& h = hosts[endpoint.toString()];
+    if (!h) {
+      h = std::make_shared<Host>();
+    }
+    return h;
+  }
+
+  // A connection or a slot for one, by `deadline`.
+  asio::awaitable<Result<Lease>> acquire(HostPtr h, Endpoint endpoint, TimePoint deadline) {
+    while (!h->idle.empty()) {
+      ConnectionPtr conn = std::move(h->idle.back());
+      h->idle.pop_back();
+      if (stillOpen(*conn)) {
+        co_return Lease{std::move(conn), true};
+      }
+      h->open -= 1;  // closed by the peer while idle
+    }
+    size_t cap = std::max<size_t>(1, options.max_connections_per_host);
+    if (h->open < cap) {
+      h->open += 1;
+      co_return Lease{};
+    }
+    Waiter waiter(executor);
+    waiter.timer.expires_at(deadline);
+    h->waiters.push_back(&waiter);
+    WaiterGuard guard{h, &waiter};
+    auto [ec] = co_await waiter.timer.async_wait(kTuple);
+    if (waiter.conn) {
+      co_return Lease{std::move(waiter.conn), true};
+    }
+    if (waiter.slot) {
+      co_return Lease{};
+    }
+    if (ec == asio::error::operation_aborted) {
+      co_return fail(ErrorCode::Cancelled, "waiting for a connection to ", endpoint.toString(),
+                     ": cancelled");
+    }
+    co_return fail(ErrorCode::DeadlineExceeded, "waiting for a connection to ", endpoint.toString(),
+                   ": all ", std::to_string(cap), " in use");
+  }
+
+  // Hands back a fetch's connection: to the first waiter or the idle pool when it can carry
+  // another request, else it is closed and its slot goes to the first waiter or is freed.
+  void release(const HostPtr& h, ConnectionPtr conn) {
+    if (conn && !h->waiters.empty()) {
+      Waiter* next = h->waiters.front();
+      h->waiters.pop_front();
+      next->conn = std::move(conn);
+      next->timer.cancel();
+      return;
+    }
+    if (conn && h->idle.size() < kMaxIdlePerEndpoint) {
+      h->idle.push_back(std::move(conn));
+      return;
+    }
+    conn.reset();  // closes it
+    if (!h->waiters.empty()) {
+      Waiter* next = h->waiters.front();
+      h->waiters.pop_front();
+      next->slot = true;
+      next->timer.cancel();
+      return;
+    }
+    h->open -= 1;
+  }
 
   asio::awaitable<Result<ConnectionPtr>> openTo(const Endpoint& endpoint, TimePoint deadline) {
     if (endpoint.tls && !context) {
@@ -318,27 +440,22 @@ struct Client::Impl {
   }
 };
 
-Client::Client(asio::any_io_executor executor, TlsFiles tls) : impl_(std::make_unique<Impl>()) {
+Client::Client(asio::any_io_executor executor, TlsFiles tls, ClientOptions options)
+    : impl_(std::make_unique<Impl>()) {
   impl_->executor = std::move(executor);
   impl_->tls = std::move(tls);
+  impl_->options = options;
 }
 
 Client::~Client() = default;
 
-void Client::forget(const Endpoint& endpoint) { impl_->idle.erase(endpoint.toString()); }
-
-namespace {
-
-// Whether a pooled connection still looks open: nothing to read on an idle connection
-// (no EOF, no TLS close_notify, no stray bytes). A peer that closed it while it sat idle is
-// found here, before a request that may not be replayed is written to it.
-bool stillOpen(Connection& conn) {
-  char byte;
-  ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+void Client::forget(const Endpoint& endpoint) {
+  auto it = impl_->hosts.find(endpoint.toString());
+  if (it != impl_->hosts.end()) {
+    it->second->open -= it->second->idle.size();
+    it->second->idle.clear();
+  }
 }
-
-}  // namespace
 
 asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request request,
                                                 TimePoint deadline, Replay replay) {
@@ -347,20 +464,18 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
   // A pooled connection may have been closed by the server while idle. Such a failure happens
   // before any response byte arrives; only then is the request tried once more on a fresh
   // connection.
+  HostPtr host = impl_->host(endpoint);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ConnectionPtr conn;
-    bool reused = false;
-    auto& idle = impl_->idle[endpoint.toString()];
-    while (!idle.empty() && !stillOpen(*idle.back())) {
-      idle.pop_back();
+    auto lease = co_await impl_->acquire(host, endpoint, deadline);
+    if (!lease) {
+      co_return fail(lease.error());
     }
-    if (!idle.empty()) {
-      conn = std::move(idle.back());
-      idle.pop_back();
-      reused = true;
-    } else {
+    ConnectionPtr conn = std::move(lease->conn);
+    bool reused = lease->reused;
+    if (!conn) {
       auto fresh = co_await impl_->openTo(endpoint, deadline);
       if (!fresh) {
+        impl_->release(host, nullptr);
         co_return fail(fresh.error());
       }
       conn = std::move(*fresh);
@@ -368,6 +483,7 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
     conn->expiresAt(deadline);
     auto [wec, written] = co_await writeTo(*conn, req);
     if (wec) {
+      impl_->release(host, nullptr);
       if (reused && wec != beast::error::timeout) {
         continue;
       }
@@ -377,6 +493,7 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
     parser.body_limit(kMaxBodyBytes);
     auto [rec, read] = co_await readFrom(*conn, parser);
     if (rec) {
+      impl_->release(host, nullptr);
       bool stale = reused && read == 0 &&
                    (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
                     rec == asio::error::eof || rec == asio::ssl::error::stream_truncated);
@@ -397,10 +514,7 @@ asio::awaitable<Result<Response>> Client::fetch(Endpoint endpoint, Request reque
       response.content_type = std::string(it->value());
     }
     response.body = std::move(msg.body());
-    auto& pool = impl_->idle[endpoint.toString()];
-    if (msg.keep_alive() && pool.size() < kMaxIdlePerEndpoint) {
-      pool.push_back(std::move(conn));
-    }
+    impl_->release(host, msg.keep_alive() ? std::move(conn) : nullptr);
     co_return response;
   }
   co_return fail(ErrorCode::Unavailable, "connection to ", endpoint.toString(),

@@ -8,6 +8,13 @@
 // must chain to `ca` (the system's CAs when empty) and name the endpoint's host (or
 // `server_name`); `cert`/`key` are sent as the client certificate when set. The handshake is
 // bounded by the same deadline as the rest of the operation.
+// Connections per endpoint: fetch() never has more than ClientOptions::max_connections_per_host
+// open to one endpoint (in use and idle together; Go's Transport.MaxConnsPerHost). A fetch that
+// finds none idle and the cap reached waits, in arrival order, for one to be handed back or
+// closed, until its deadline (then DeadlineExceeded). So N concurrent requests through one
+// Client open at most the cap, TLS handshakes included, and an answered keep-alive connection
+// goes to the next waiter (or the idle pool) instead of being closed. stream() connections are
+// dedicated for the stream's life and not counted: a watch must not hold up requests.
 // Not thread-safe: one Client per event loop.
 
 #include <memory>
@@ -44,9 +51,14 @@ boost::asio::awaitable<Result<Response>> fetchOnce(boost::asio::any_io_executor 
                                                    Endpoint endpoint, Request request,
                                                    TimePoint deadline, bool tls);
 
+struct ClientOptions {
+  size_t max_connections_per_host = 32;  // fetch() connections per endpoint; at least 1
+};
+
 class Client {
  public:
-  explicit Client(boost::asio::any_io_executor executor, TlsFiles tls = {});
+  explicit Client(boost::asio::any_io_executor executor, TlsFiles tls = {},
+                  ClientOptions options = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
