@@ -92,12 +92,14 @@ TEST(VolumeBinding, APodPinnedToAGoneOrUnschedulableNodeStaysPendingWithAVolumeC
   auto gone = decideSchedule(pinned, {node("n1"), node("n3")}, {});
   EXPECT_TRUE(gone.node.empty());
   EXPECT_EQ(volumeConflictMessage(pod, gone.message),
-            "0/2 nodes are available: 2 node(s) had volume node affinity conflict.");
+            "0/2 nodes are available: 2 node(s) had volume node affinity conflict. preemption: "
+            "0/2 nodes are available: 2 Preemption is not helpful for scheduling..");
   auto cordoned = decideSchedule(pinned, {node("n1"), node("n2", true)}, {});
   EXPECT_TRUE(cordoned.node.empty());
   EXPECT_EQ(volumeConflictMessage(pod, cordoned.message),
             "0/2 nodes are available: 1 node(s) had volume node affinity conflict, 1 node(s) "
-            "were unschedulable.");
+            "were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not "
+            "helpful for scheduling..");
 }
 
 TEST(VolumeBinding, PinningKeepsThePodsOwnNodeAffinityTerms) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "base/hex.h"
+
 namespace rampart::db {
 using json = nlohmann::json;
 
@@ -51,22 +53,6 @@ std::string columns(const std::vector<std::vector<std::string>>& rows) {
       }
     }
     out += line + "\n";
-  }
-  return out;
-}
-
-// RFC 3986 userinfo: unreserved characters kept, the rest percent-encoded.
-std::string escaped(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
   }
   return out;
 }
@@ -167,7 +153,7 @@ std::optional<ConnectionStrings> connectionStrings(const json& cluster,
   if (write.empty() || read.empty() || str(cluster, "/kind"_json_pointer) != "PostgresCluster") {
     return std::nullopt;
   }
-  std::string user = "postgres" + (password.empty() ? "" : ":" + escaped(password));
+  std::string user = "postgres" + (password.empty() ? "" : ":" + percentEncode(password));
   return ConnectionStrings{"postgresql://" + user + "@" + write + "/postgres",
                            "postgresql://" + user + "@" + read + "/postgres"};
 }

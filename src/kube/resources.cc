@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/hex.h"
+
 namespace rampart::kube {
 using json = nlohmann::json;
 
@@ -67,20 +69,7 @@ std::pair<std::string, std::string> splitKey(std::string_view key) {
   return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
 }
 
-std::string queryEscape(std::string_view text) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string queryEscape(std::string_view text) { return percentEncode(text); }
 
 std::optional<json> controllerRef(const json& object) {
   if (!object.contains("/metadata/ownerReferences"_json_pointer)) {

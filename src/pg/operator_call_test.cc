@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/silent_listener.h"
+
 namespace rampart::pg {
 namespace {
 using namespace std::chrono_literals;
@@ -103,24 +105,7 @@ TEST(JudgeAnswer, AMemberThatCannotReachEtcdOrCannotBeReachedPassesToTheNext) {
   EXPECT_NE(judgeAnswer(kTarget, tls).message.find("TLS failure"), std::string::npos);
 }
 
-// A loopback socket that accepts connections into its backlog and never answers: the hardest case
-// for a deadline.
-struct SilentListener {
-  SilentListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd, 16) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentListener() { ::close(fd); }
-  int fd = -1;
-  uint16_t port = 0;
-};
+using testing::SilentListener;
 
 TEST(CallMembers, WithEveryMemberUnreachableItFailsByItsDeadlineNamingEachMember) {
   SilentListener silent;

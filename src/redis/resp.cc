@@ -1,5 +1,6 @@
 #include "redis/resp.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -297,6 +298,13 @@ RespWriter& RespWriter::array(size_t count) {
   out_.append(std::to_string(count));
   out_.append(kCrlf);
   return *this;
+}
+
+std::string lowerName(std::string_view name) {
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 }  // namespace rampart::redis

@@ -42,6 +42,9 @@ Result<std::optional<Request>> parseRequest(std::string_view buffer,
 // "-ERR Protocol error: ...\r\n" for an error from parseRequest.
 std::string protocolErrorReply(const Error& error);
 
+// A command or option name folded to lower case (Redis matches them case-insensitively).
+std::string lowerName(std::string_view name);
+
 // Appends RESP2 replies to a byte string. Status and error texts cannot hold CR or LF (they
 // end the line): they are replaced with spaces, as Redis does.
 class RespWriter {

@@ -11,13 +11,6 @@ namespace rampart::redis {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // Redis's "wrong number of arguments for 'ping' command" ('sentinel|masters' for subcommands).
 std::string arityError(std::string_view name) {
   RespWriter w;
@@ -156,7 +149,7 @@ std::string sentinelCommand(const SentinelSnapshot& s, const std::vector<std::st
   if (argv.size() < 2) {
     return arityError("sentinel");
   }
-  std::string sub = lower(argv[1]);
+  std::string sub = lowerName(argv[1]);
   RespWriter w;
   auto exact = [&](size_t count) { return argv.size() == count; };
   if (sub == "get-master-addr-by-name") {
@@ -211,7 +204,7 @@ std::string clientCommand(const std::vector<std::string>& argv, SentinelSession&
   if (argv.size() < 2) {
     return arityError("client");
   }
-  std::string sub = lower(argv[1]);
+  std::string sub = lowerName(argv[1]);
   RespWriter w;
   if (sub == "setname") {
     if (argv.size() != 3) {
@@ -280,7 +273,7 @@ std::string helloCommand(const SentinelSnapshot& s, const std::vector<std::strin
   }
   std::string name = session.client_name;
   for (size_t i = 2; i < argv.size(); ++i) {
-    std::string option = lower(argv[i]);
+    std::string option = lowerName(argv[i]);
     size_t left = argv.size() - i - 1;
     if (option == "auth" && left >= 2) {
       std::string failure = authFailure(argv[i + 1]);
@@ -324,7 +317,7 @@ std::string answerSentinel(const SentinelSnapshot& snapshot, const std::vector<s
   if (argv.empty()) {
     return "";
   }
-  std::string command = lower(argv[0]);
+  std::string command = lowerName(argv[0]);
   RespWriter w;
   if (command == "ping") {
     if (argv.size() > 2) {

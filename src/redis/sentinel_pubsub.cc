@@ -9,13 +9,6 @@ namespace rampart::redis {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 int64_t countOf(const Subscriptions& s) {
   return static_cast<int64_t>(s.channels.size() + s.patterns.size());
 }
@@ -140,7 +133,7 @@ std::optional<std::string> answerPubSub(const std::vector<std::string>& argv,
   if (argv.empty()) {
     return std::nullopt;
   }
-  std::string command = lower(argv[0]);
+  std::string command = lowerName(argv[0]);
   if (command == "subscribe" || command == "psubscribe") {
     if (argv.size() < 2) {
       return arityError(command);

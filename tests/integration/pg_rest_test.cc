@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "testing/silent_listener.h"
 #include "lab/etcd_cluster.h"
 #include "net/endpoint.h"
 #include "net/http/client.h"
@@ -477,23 +478,7 @@ TEST_F(PgRest, CliWithAWrongTokenIsRefusedNamingTheMemberAndWritesNothing) {
   EXPECT_FALSE(readKey(keys.switchover())) << r.output;
 }
 
-// A loopback socket whose connections complete in the kernel's backlog and are never answered.
-struct SilentListener {
-  SilentListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd, 16) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentListener() { ::close(fd); }
-  int fd = -1;
-  uint16_t port = 0;
-};
+using testing::SilentListener;
 
 TEST_F(PgRest, CliWithNoMembersRestReachableFailsWithinItsDeadlineAndWritesNothing) {
   // etcd lists a leader m1 whose REST API accepts connections and never answers, and m2 whose
