@@ -93,14 +93,10 @@ struct NamespaceSet {
 };
 
 // Per node, how many accounted pods match a (namespaces, selector). Kept up to date by addPod.
-// Spread's counters skip terminating pods (deletionTimestamp set), as kube-scheduler's
-// PodTopologySpread does (kubernetes#87621: a rolling update's old pods would otherwise skew
-// the new ones); inter-pod affinity counts them, as kube-scheduler's InterPodAffinity does.
 struct MatchCounter {
   NamespaceSet namespaces;
   api::LabelSelector selector;
   std::vector<int> per_node;
-  bool skip_terminating = false;
 };
 
 // Per node, how many accounted pods carry one required anti-affinity term (for symmetry).
@@ -124,7 +120,6 @@ struct PlacedPod {
   int64_t cpu = 0;
   int64_t mem = 0;
   std::vector<int> anti_groups;  // the groups its required anti-affinity terms joined
-  bool terminating = false;      // deletionTimestamp set: still holds resources, spreads nothing
 };
 
 struct AffinityTerm {
@@ -295,17 +290,15 @@ struct ClusterState::Impl {
     return topologies.emplace(key, std::move(t)).first->second;
   }
 
-  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector,
-              bool skip_terminating = false) {
-    std::string key =
-        namespaces.key() + "|" + selector.toString() + (skip_terminating ? "|live" : "");
+  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector) {
+    std::string key = namespaces.key() + "|" + selector.toString();
     auto it = counter_index.find(key);
     if (it != counter_index.end()) {
       return it->second;
     }
-    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0), skip_terminating};
+    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0)};
     for (const auto& p : placed) {
-      if (counts(c, p)) {
+      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
         ++c.per_node[static_cast<size_t>(p.node)];
       }
     }
@@ -315,11 +308,6 @@ struct ClusterState::Impl {
     return index;
   }
 
-  static bool counts(const MatchCounter& c, const PlacedPod& p) {
-    return !(c.skip_terminating && p.terminating) && c.namespaces.contains(p.ns) &&
-           c.selector.matches(p.labels);
-  }
-
   void account(const json& pod, int node_index_value) {
     PlacedPod placed_pod{objectKey(pod),
                          pod.value("/metadata/namespace"_json_pointer, std::string("default")),
@@ -327,11 +315,9 @@ struct ClusterState::Impl {
                          node_index_value,
                          0,
                          0,
-                         {},
-                         pod.contains("/metadata/deletionTimestamp"_json_pointer)};
+                         {}};
     if (auto it = placed_index.find(placed_pod.key); it != placed_index.end()) {
-      if (placed[it->second].node == node_index_value &&
-          placed[it->second].terminating == placed_pod.terminating) {
+      if (placed[it->second].node == node_index_value) {
         return;  // already accounted there (assumed by schedule(), then seen bound)
       }
       unaccount(placed_pod.key);
@@ -388,7 +374,7 @@ struct ClusterState::Impl {
     node.nonzero_mem += sign * (p.mem > 0 ? p.mem : kDefaultMemoryMilli);
     node.pods += sign;
     for (auto& c : counters) {
-      if (counts(c, p)) {
+      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
         c.per_node[static_cast<size_t>(p.node)] += sign;
       }
     }
@@ -562,14 +548,14 @@ struct ClusterState::Impl {
         api::LabelSelector narrowed(std::move(reqs));
         NamespaceSet ns{false, {info.ns}};
         s.self_match = narrowed.matches(info.labels);
-        s.counter = counter(ns, narrowed, /*skip_terminating=*/true);
+        s.counter = counter(ns, narrowed);
       }
       info.spread.push_back(std::move(s));
     }
     if (info.spread.empty() && hasControllerOwner(pod) && !info.labels.empty()) {
       // Kubernetes' system default spreading (ScheduleAnyway), selecting the pod's siblings.
       api::LabelSelector siblings = api::labelSelectorFromMap(info.labels);
-      int c = counter(NamespaceSet{false, {info.ns}}, siblings, /*skip_terminating=*/true);
+      int c = counter(NamespaceSet{false, {info.ns}}, siblings);
       info.spread.push_back({c, kHostnameKey, 3, 1, false, true});
       info.spread.push_back({c, kZoneKey, 5, 1, false, true});
       info.system_default_spread = true;

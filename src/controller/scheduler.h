@@ -13,9 +13,7 @@
 //   NodeAffinity       spec.nodeSelector and requiredDuringScheduling node affinity
 //   NodeResourcesFit   requests vs allocatable minus the requests of the pods on the node (cpu,
 //                      memory, pods); missing allocatable counts as zero, as on Kubernetes
-//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor);
-//                      terminating pods (deletionTimestamp set) count in no domain, as in
-//                      kube-scheduler, though they still hold their node's resources
+//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor)
 //   InterPodAffinity   required pod affinity, required anti-affinity, and the anti-affinity of
 //                      pods already placed (symmetry); topologyKey is any node label
 // The FailedScheduling message is kube-scheduler 1.32's: "0/6 nodes are available: 3 Insufficient

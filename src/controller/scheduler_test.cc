@@ -363,38 +363,6 @@ TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
             " pod, 2 Preemption is not helpful for scheduling..");
 }
 
-json terminating(json p) {
-  p["metadata"]["deletionTimestamp"] = "2026-12-06T03:00:00Z";
-  return p;
-}
-
-TEST(Scheduler, TopologySpreadDoesNotCountTerminatingPods) {
-  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
-  json p = pod("p");
-  p["spec"]["topologySpreadConstraints"] = {
-      {{"maxSkew", 1},
-       {"topologyKey", "topology.kubernetes.io/zone"},
-       {"whenUnsatisfiable", "DoNotSchedule"},
-       {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}}};
-  // Zone b's two web pods are on their way out (a rolling update): zone b counts 0, zone a 1.
-  std::vector<json> placed = {on(pod("w1"), "a1"), terminating(on(pod("old1"), "b1")),
-                              terminating(on(pod("old2"), "b1"))};
-  EXPECT_EQ(decideSchedule(p, nodes, placed).node, "b1");
-  // A pod accounted live that then starts terminating stops counting.
-  ClusterState state(nodes, {on(pod("w1"), "a1"), on(pod("w2"), "b1"), on(pod("w3"), "b1")});
-  EXPECT_EQ(state.schedule(p).node, "a1");
-  state.removePod(json{{"metadata", {{"name", "p"}, {"namespace", "default"}}}});
-  state.addPod(terminating(on(pod("w2"), "b1")), "b1");
-  state.addPod(terminating(on(pod("w3"), "b1")), "b1");
-  EXPECT_EQ(state.schedule(p).node, "b1");
-}
-
-TEST(Scheduler, TerminatingPodsStillHoldTheirResources) {
-  std::vector<json> nodes = {node("a", "2"), node("b", "2")};
-  auto d = decideSchedule(pod("p", "1500m"), nodes, {terminating(on(pod("x", "1"), "a"))});
-  EXPECT_EQ(d.node, "b");
-}
-
 TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
   json p = pod("p");
