@@ -14,6 +14,11 @@
 //   NodeResourcesFit   requests vs allocatable minus the requests of the pods on the node (cpu,
 //                      memory, pods); missing allocatable counts as zero, as on Kubernetes
 //   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor)
+//                      Unlike kube-scheduler, a terminating pod still counts: the pods of a
+//                      lost node are terminating, and without them a zone whose only node died
+//                      counts 0, so maxSkew 1 would leave every replacement Pending until the
+//                      node returns (kube-scheduler's answer is nodeTaintsPolicy: Honor, not
+//                      implemented here yet).
 //   InterPodAffinity   required pod affinity, required anti-affinity, and the anti-affinity of
 //                      pods already placed (symmetry); topologyKey is any node label
 // The FailedScheduling message is kube-scheduler 1.32's: "0/6 nodes are available: 3 Insufficient

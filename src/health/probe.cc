@@ -105,19 +105,6 @@ std::string localSocketProblem() {
 
 }  // namespace
 
-Result<net::SslContextPtr> makeProbeTlsContext(const net::TlsFiles& files) {
-  auto context = net::makeClientContext(files);
-  if (!context) {
-    return context;
-  }
-  if (files.ca.empty() && files.ca_pem.empty()) {
-    // No CA given: the backend is not verified (like the plain https check, lvscare's default
-    // --health-insecure-skip-verify); the client certificate is still presented.
-    (*context)->set_verify_mode(asio::ssl::verify_none);
-  }
-  return context;
-}
-
 asio::awaitable<ProbeResult> probe(asio::any_io_executor executor, ProbeSpec spec,
                                    net::Endpoint target) {
   auto start = std::chrono::steady_clock::now();
