@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -88,7 +89,13 @@ class LbTest : public ::testing::Test {
     b.pid = 0;
   }
 
-  void setRole(Backend& b, const std::string& role) { std::ofstream(b.role_file) << role << "\n"; }
+  // Written beside and renamed over, so a check polling every few milliseconds never reads the
+  // truncated, empty file (an empty role answers 503: the backend would flap DOWN).
+  void setRole(Backend& b, const std::string& role) {
+    std::string tmp = b.role_file + ".tmp";
+    std::ofstream(tmp) << role << "\n";
+    std::rename(tmp.c_str(), b.role_file.c_str());
+  }
 
   // Starts `rampart lb` with `args` and waits until its admin port answers /readyz.
   void startLb(std::vector<std::string> args) {
