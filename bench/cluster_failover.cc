@@ -38,7 +38,11 @@
 //
 //   cluster_failover [--rounds 10] [--faults kill,freeze,partition]
 //                    [--reference lvscare,keepalived] [--up-runs 5] [--request-timeout-ms 2000]
-//                    [--vip-on-down keep|close|close_stalled]
+//                    [--vip-on-down keep|close|close_stalled] [--trace]
+//
+// --trace: after a round with a failed request or a gap above 1 s, prints why: every failed or
+// slow (> 200 ms) request with its start relative to the fault, and the lines the worker's VIP
+// balancer and every master's API server logged in the round's window.
 //
 // The client gives up on a request after --request-timeout-ms (ApiProbe's 2 s by default). A
 // request that reached a frozen or cut-off master before any front noticed waits that long
@@ -58,6 +62,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -682,6 +687,50 @@ std::string pickMaster(const Cluster& c, const std::string& fault, const std::st
 
 }  // namespace
 
+// UTC wall time as the processes' logs write it (base/log.cc): ISO 8601 with milliseconds, so
+// log lines compare with it as strings.
+std::string isoUtc(std::chrono::system_clock::time_point t) {
+  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - secs).count();
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(ms));
+  return buf;
+}
+
+// --trace: what explains a bad round (see the header).
+void traceRound(const Cluster& c, const std::string& worker,
+                const std::vector<cluster::ProbeSample>& window, TimePoint fault_at,
+                std::chrono::system_clock::time_point wall_fault, Duration span) {
+  std::printf("    trace: fault at %s\n", isoUtc(wall_fault).c_str());
+  for (const auto& s : window) {
+    if (!s.ok || s.latency > 200ms) {
+      std::printf("    request at %+6.0f ms  took %5.0f ms  %s\n", toMillis(s.start - fault_at),
+                  toMillis(s.latency), s.ok ? "ok" : s.error.substr(0, 100).c_str());
+    }
+  }
+  auto from = isoUtc(wall_fault - kBefore);
+  auto to = isoUtc(wall_fault + span);
+  std::vector<std::string> logs = {c.dir() + "/nodes/" + worker + "/vip.log"};
+  for (const auto* m : c.state().masters()) {
+    logs.push_back(c.dir() + "/nodes/" + m->spec.name + "/server.log");
+  }
+  for (const auto& file : logs) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.size() >= 24 && line.substr(0, 24) >= from && line.substr(0, 24) <= to) {
+        std::printf("    %s: %s\n", std::filesystem::path(file).parent_path().filename().c_str(),
+                    line.substr(0, 200).c_str());
+      }
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   int rounds = 10;
   int up_runs = 5;
@@ -689,6 +738,7 @@ int main(int argc, char** argv) {
   std::string faults_flag = "kill,freeze,partition";
   std::string refs_flag = "lvscare,keepalived";
   std::string vip_on_down;  // empty: as `rampart up` writes it (close_stalled)
+  bool trace = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -709,11 +759,13 @@ int main(int argc, char** argv) {
       vip_on_down = v == "close_stalled" ? "" : v;
     } else if (arg == "--up-runs") {
       up_runs = std::atoi(value().c_str());
+    } else if (arg == "--trace") {
+      trace = true;
     } else {
       std::fprintf(stderr,
                    "usage: cluster_failover [--rounds N] [--faults kill,freeze,partition] "
                    "[--reference lvscare,keepalived] [--up-runs N] [--request-timeout-ms 2000] "
-                   "[--vip-on-down keep|close|close_stalled]\n");
+                   "[--vip-on-down keep|close|close_stalled] [--trace]\n");
       return 2;
     }
   }
@@ -911,6 +963,7 @@ int main(int argc, char** argv) {
         std::optional<TimePoint> handed_over;
         std::string new_holder;
         auto fault_at = Steady::now();
+        auto wall_fault = std::chrono::system_clock::now();
         std::thread poller([&] {
           while (!poll_stop) {
             auto next = Steady::now() + kLeasePoll;
@@ -999,6 +1052,9 @@ int main(int argc, char** argv) {
                                             .c_str()
                                       : "-"),
             r.failed ? ("  first error: " + r.first_error.substr(0, 80)).c_str() : "");
+        if (trace && (r.failed > 0 || r.gap_ms > 1000)) {
+          traceRound(c, worker, window, fault_at, wall_fault, healed_at + kAfterHeal - fault_at);
+        }
         results.push_back(r);
         if (!abort_reason.empty()) {
           break;

@@ -213,6 +213,9 @@ Result<void> EtcdCluster::launch(size_t i) {
                 "--heartbeat-interval", std::to_string(millis(options_.heartbeat)),
                 "--election-timeout", std::to_string(millis(options_.election)),
                 "--snapshot-count", "10000",
+                // A member cut off from the others must not depose their leader when it comes
+                // back (its campaigns raise no term): etcd 3.5's default, off in Debian's 3.4.
+                "--pre-vote",
                 // etcd checks a password with bcrypt at every authentication: at its default
                 // cost (10) that took 0.2-0.6 s on this loaded 2-core lab host, longer than a
                 // member's 500 ms request timeout, so a restarted manager could not

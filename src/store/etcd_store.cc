@@ -331,13 +331,13 @@ EtcdStore::EtcdStore(asio::any_io_executor executor, EtcdOptions options)
 
 EtcdStore::~EtcdStore() = default;
 
-Async<std::string> EtcdStore::call(std::string path, std::string body) {
+Async<std::string> EtcdStore::call(std::string path, std::string body, Duration first_attempts) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + options_.request_timeout;
   const size_t n = options_.endpoints.size();
   // One member that hangs may take at most its share of the budget, so the others get a turn.
-  const auto attempt_budget = std::max<Duration>(options_.request_timeout / static_cast<int>(n),
-                                                 std::chrono::milliseconds(100));
+  const auto share = std::max<Duration>(options_.request_timeout / static_cast<int>(n),
+                                        std::chrono::milliseconds(100));
   std::string tried;
   bool reauthenticated = false;
   asio::steady_timer pause(executor_);
@@ -352,6 +352,8 @@ Async<std::string> EtcdStore::call(std::string path, std::string body) {
       }
       size_t index = (preferred_ + i) % n;
       const auto& endpoint = options_.endpoints[index];
+      auto attempt_budget =
+          round == 0 && first_attempts > Duration::zero() ? std::min(share, first_attempts) : share;
       auto attempt_deadline = std::min(deadline, now + attempt_budget);
       auto answer = co_await callOnce(endpoint, path, body, attempt_deadline, deadline);
       // A token etcd no longer knows (it expired, or the member restarted with simple tokens):
@@ -407,7 +409,12 @@ Async<std::string> EtcdStore::callOnce(net::Endpoint endpoint, std::string path,
 }
 
 Async<RangeResponse> EtcdStore::range(RangeRequest request) {
-  auto body = co_await call("/v3/kv/range", etcd::encodeRange(request));
+  // A single key is read in a few milliseconds unless the member waits on a leader that is gone
+  // (etcd 3.4 resends a lost ReadIndex only after 500 ms): the first round tries each member
+  // briefly, so a read goes to one that answers instead of waiting out the stuck one.
+  bool single = request.range_end.empty() && !request.serializable;
+  auto body = co_await call("/v3/kv/range", etcd::encodeRange(request),
+                            single ? options_.single_read_attempt : Duration::zero());
   if (!body) {
     co_return fail(body.error());
   }

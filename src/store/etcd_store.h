@@ -40,6 +40,9 @@ namespace rampart::store {
 struct EtcdOptions {
   std::vector<net::Endpoint> endpoints;
   Duration request_timeout = std::chrono::seconds(2);
+  // A linearizable read of one key: each member's first try is cut after this long (see
+  // range()); later tries get their share of request_timeout. Zero: no shorter first round.
+  Duration single_read_attempt = std::chrono::milliseconds(200);
   // A watch stream silent for this long is re-established (from its resume revision), so a hung
   // member is left within this bound even when no event is due.
   Duration watch_idle_timeout = std::chrono::seconds(10);
@@ -76,7 +79,9 @@ class EtcdStore final : public Store {
 
  private:
   // POSTs `body` to `path` with endpoint failover; the body of the 200 answer, or the error.
-  Async<std::string> call(std::string path, std::string body);
+  // `first_attempts` (> 0): the first round gives each member at most this long.
+  Async<std::string> call(std::string path, std::string body,
+                          Duration first_attempts = Duration::zero());
   // One attempt at one member (authenticating first when there is no token yet).
   Async<std::string> callOnce(net::Endpoint endpoint, std::string path, std::string body,
                               TimePoint deadline, TimePoint auth_deadline);
