@@ -581,6 +581,25 @@ TEST(Scheduler, SoftTopologySpreadPrefersTheEmptierZone) {
   EXPECT_EQ(d.node, "b1");
 }
 
+// kube-scheduler's scoreForCount is count × log(domains + 2) + (maxSkew − 1): a large maxSkew
+// flattens the spread score's differences (normalized by the highest), and here the least
+// allocated score decides. Zones a (a1, loaded by a db pod) and b (b1, one web pod), maxSkew 10:
+// spread raw a 9, b round(1.386 + 9) = 10, so ×2: a1 200, b1 180; least allocated a1 72
+// ((67 + 78) / 2), b1 95: b1 wins 275 to 272. (Weighting maxSkew − 1 by log(domains + 2) too
+// would give a1 200 + 72, b1 170 + 95.)
+TEST(Scheduler, SoftSpreadScoresEachDomainAsCountTimesWeightPlusMaxSkewMinusOne) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  std::vector<json> placed = {on(pod("db", "1200m", "1536Mi", {{"app", "db"}}), "a1"),
+                              on(pod("w1"), "b1")};
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed)
+                .node,
+            "b1");
+  // With maxSkew 1 the spread difference is 100 points: the empty zone wins.
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed)
+                .node,
+            "a1");
+}
+
 TEST(Scheduler, SystemDefaultSpreadSeparatesSiblingsOfOneController) {
   json p = pod("p");
   p["metadata"]["ownerReferences"] = {
