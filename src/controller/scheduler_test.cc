@@ -598,6 +598,14 @@ TEST(Scheduler, SoftSpreadScoresEachDomainAsCountTimesWeightPlusMaxSkewMinusOne)
   EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed)
                 .node,
             "a1");
+  // The domains of log(domains + 2) are those of the feasible nodes: six more zones whose nodes
+  // take no pods leave the weight at log 4 (at log 8, b's raw score would be 11 and a1 win).
+  for (const char* zone : {"c", "d", "e", "f", "g", "h"}) {
+    nodes.push_back(node(std::string(zone) + "1", "4", "8Gi", 0, {{kZone, zone}}));
+  }
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed)
+                .node,
+            "b1");
 }
 
 TEST(Scheduler, SystemDefaultSpreadSeparatesSiblingsOfOneController) {
