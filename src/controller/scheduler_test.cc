@@ -433,19 +433,19 @@ TEST(Scheduler, NodeTaintsPolicyHonorLeavesATaintedNodesDomainOut) {
 }
 
 TEST(Scheduler, NodeTaintsPolicyHonorDoesNotCountThePodsOfTaintedNodes) {
-  std::vector<json> nodes = {zoned("a1", "a"), tainted(zoned("a2", "a"), "maintenance", "NoExecute"),
-                             zoned("b1", "b")};
+  std::vector<json> nodes = {
+      zoned("a1", "a"), tainted(zoned("a2", "a"), "maintenance", "NoExecute"), zoned("b1", "b")};
   std::vector<json> placed = {on(pod("w1"), "a2"), on(pod("w2"), "a2"), on(pod("w3"), "b1")};
   // Ignore: zone a counts a2's two pods, so only zone b is within skew.
   EXPECT_EQ(decideSchedule(zoneSpread(pod("p")), nodes, placed).node, "b1");
   // Honor: zone a is a1 alone, with none.
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}}), nodes, placed)
-                .node,
-            "a1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}}), nodes, placed).node,
+      "a1");
   // The score (ScheduleAnyway) counts the same way.
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed)
-                .node,
-            "b1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed).node,
+      "b1");
   EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}}, "ScheduleAnyway"),
                            nodes, placed)
                 .node,
@@ -464,11 +464,12 @@ TEST(Scheduler, NodeAffinityPolicyIgnoreCountsNodesOutsideTheNodeSelector) {
   EXPECT_EQ(decideSchedule(zoneSpread(p, {{"nodeAffinityPolicy", "Honor"}}), nodes, placed).node,
             "a1");
   // Ignore: zone c counts with 0 pods, and the pod cannot go there.
-  EXPECT_EQ(decideSchedule(zoneSpread(p, {{"nodeAffinityPolicy", "Ignore"}}), nodes, placed).message,
-            "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 "
-            "node(s) didn't match pod topology spread constraints."
-            " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
-            "No preemption victims found for incoming pod..");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(p, {{"nodeAffinityPolicy", "Ignore"}}), nodes, placed).message,
+      "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 "
+      "node(s) didn't match pod topology spread constraints."
+      " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
+      "No preemption victims found for incoming pod..");
   // The same with required node affinity instead of a nodeSelector.
   json q = pod("q");
   q["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
@@ -491,13 +492,12 @@ TEST(Scheduler, AZoneWhoseOnlyNodeIsLostBlocksSpreadUnlessNodeTaintsPolicyIsHono
                               terminating(on(pod("web-3"), "c1"))};
   json replacement = pod("web-4");
   // Kubernetes' DefaultTolerationSeconds gives pods these; they tolerate NoExecute only.
-  replacement["spec"]["tolerations"] = {
-      {{"key", "node.kubernetes.io/unreachable"},
-       {"operator", "Exists"},
-       {"effect", "NoExecute"},
-       {"tolerationSeconds", 300}}};
-  auto honored = decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes,
-                                placed);
+  replacement["spec"]["tolerations"] = {{{"key", "node.kubernetes.io/unreachable"},
+                                         {"operator", "Exists"},
+                                         {"effect", "NoExecute"},
+                                         {"tolerationSeconds", 300}}};
+  auto honored =
+      decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes, placed);
   EXPECT_TRUE(honored.node == "a1" || honored.node == "b1") << honored.message;
   // Ignore, as Kubernetes would: zone c counts 0 and a, b are at maxSkew.
   EXPECT_EQ(decideSchedule(zoneSpread(replacement), nodes, placed).message,
@@ -510,9 +510,9 @@ TEST(Scheduler, AZoneWhoseOnlyNodeIsLostBlocksSpreadUnlessNodeTaintsPolicyIsHono
   json unwritten = zoned("c1", "c");
   unwritten["status"]["conditions"][0]["status"] = "Unknown";
   nodes[2] = unwritten;
-  EXPECT_FALSE(decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes,
-                              placed)
-                   .node.empty());
+  EXPECT_FALSE(
+      decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes, placed)
+          .node.empty());
   EXPECT_TRUE(decideSchedule(zoneSpread(replacement), nodes, placed).node.empty());
 }
 
@@ -524,10 +524,9 @@ TEST(Scheduler, ACordonedNodeIsNoDomainUnderNodeTaintsPolicyHonor) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"), cordoned};
   std::vector<json> placed = {on(pod("web-1"), "a1"), on(pod("web-2"), "b1"),
                               terminating(on(pod("web-3"), "c1"))};
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("web-4"), {{"nodeTaintsPolicy", "Honor"}}), nodes,
-                           placed)
-                .node,
-            "a1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("web-4"), {{"nodeTaintsPolicy", "Honor"}}), nodes, placed).node,
+      "a1");
   EXPECT_EQ(decideSchedule(zoneSpread(pod("web-4")), nodes, placed).message,
             "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match pod "
             "topology spread constraints."
@@ -591,21 +590,21 @@ TEST(Scheduler, SoftSpreadScoresEachDomainAsCountTimesWeightPlusMaxSkewMinusOne)
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
   std::vector<json> placed = {on(pod("db", "1200m", "1536Mi", {{"app", "db"}}), "a1"),
                               on(pod("w1"), "b1")};
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed)
-                .node,
-            "b1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed).node,
+      "b1");
   // With maxSkew 1 the spread difference is 100 points: the empty zone wins.
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed)
-                .node,
-            "a1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed).node,
+      "a1");
   // The domains of log(domains + 2) are those of the feasible nodes: six more zones whose nodes
   // take no pods leave the weight at log 4 (at log 8, b's raw score would be 11 and a1 win).
   for (const char* zone : {"c", "d", "e", "f", "g", "h"}) {
     nodes.push_back(node(std::string(zone) + "1", "4", "8Gi", 0, {{kZone, zone}}));
   }
-  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed)
-                .node,
-            "b1");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed).node,
+      "b1");
 }
 
 TEST(Scheduler, SystemDefaultSpreadSeparatesSiblingsOfOneController) {

@@ -403,8 +403,8 @@ TEST_F(KubectlControllersTest, NodeTaintsPolicyHonorLetsAZoneSpreadReplacementLe
            "        labelSelector: {matchLabels: {app: " + app +
            "}}\n      containers:\n      - {name: app, image: nginx}\n";
   };
-  std::string path = writeFile("spread.yaml", manifest("honor", "Honor") + "---\n" +
-                                                  manifest("ignore", ""));
+  std::string path =
+      writeFile("spread.yaml", manifest("honor", "Honor") + "---\n" + manifest("ignore", ""));
   auto applied = kubectl({"apply", "-f", path});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   for (const char* app : {"honor", "ignore"}) {
