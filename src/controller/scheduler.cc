@@ -761,9 +761,9 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
   // constraints of that kind and passes the constraint's node inclusion policies, as
   // kube-scheduler's matchNodeInclusionPolicies decides: nodeAffinityPolicy Honor (default)
   // requires the pod's nodeSelector and required node affinity to match; nodeTaintsPolicy Honor
-  // (default Ignore) requires every NoSchedule/NoExecute taint to be tolerated. Unlike
-  // kube-scheduler, which reads only spec.taints, the taints include the not-ready/unreachable
-  // NoSchedule taint implied by the Ready condition, as the TaintToleration filter here does.
+  // (default Ignore) requires every NoSchedule/NoExecute taint to be tolerated. kube-scheduler
+  // reads spec.taints; here the taints include those node lifecycle writes on Kubernetes
+  // (not-ready/unreachable, unschedulable) from the moment the node's state implies them.
   struct SpreadState {
     const Topology* topo = nullptr;
     std::vector<int64_t> per_domain;
