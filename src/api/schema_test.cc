@@ -133,6 +133,12 @@ TEST(Schema, PodSpecCoversProbesVolumesAffinityAndSpreading) {
   }
   json required = schemaDefinitions()["io.k8s.api.core.v1.TopologySpreadConstraint"]["required"];
   EXPECT_EQ(required, json::array({"maxSkew", "topologyKey", "whenUnsatisfiable"}));
+  // kubectl explain lists the node inclusion policies with their values.
+  for (const char* policy : {"nodeAffinityPolicy", "nodeTaintsPolicy"}) {
+    json field = propertyAt("io.k8s.api.core.v1.PodSpec", {"topologySpreadConstraints", policy});
+    EXPECT_EQ(field["enum"], json::array({"Honor", "Ignore"})) << policy;
+    EXPECT_NE(field.value("description", "").find("(the default)"), std::string::npos) << policy;
+  }
   EXPECT_EQ(
       propertyAt("io.k8s.api.core.v1.PodSpec",
                  {"containers", "resources", "limits"})["additionalProperties"]["allOf"][0]["$ref"],

@@ -96,6 +96,30 @@ void validateResources(const json& c, const std::string& at, FieldErrors& errors
   }
 }
 
+// Kubernetes' validateNodeInclusionPolicy for each topology spread constraint: nodeAffinityPolicy
+// and nodeTaintsPolicy, when set, are Honor or Ignore. (The constraints' other fields are not
+// validated here yet; the scheduler refuses what it cannot read.)
+void validateTopologySpreadConstraints(const json& spec, const std::string& at,
+                                       FieldErrors& errors) {
+  auto constraints = spec.find("topologySpreadConstraints");
+  if (constraints == spec.end() || !constraints->is_array()) {
+    return;
+  }
+  for (size_t i = 0; i < constraints->size(); ++i) {
+    const json& c = (*constraints)[i];
+    if (!c.is_object()) {
+      continue;
+    }
+    std::string field = at + ".topologySpreadConstraints[" + std::to_string(i) + "]";
+    for (const char* policy : {"nodeAffinityPolicy", "nodeTaintsPolicy"}) {
+      auto v = c.find(policy);
+      if (v != c.end() && !v->is_null() && *v != "Honor" && *v != "Ignore") {
+        errors.push_back(unsupportedField(field + "." + policy, *v, {"Honor", "Ignore"}));
+      }
+    }
+  }
+}
+
 void validatePodSpec(const json& spec, const std::string& at, FieldErrors& errors) {
   if (!spec.is_object()) {
     errors.push_back(requiredField(at));
@@ -136,6 +160,7 @@ void validatePodSpec(const json& spec, const std::string& at, FieldErrors& error
   }
   nonNegative(spec, "/terminationGracePeriodSeconds"_json_pointer,
               at + ".terminationGracePeriodSeconds", errors);
+  validateTopologySpreadConstraints(spec, at, errors);
 }
 
 // A workload's selector must be non-empty and select its own template's labels. `noun` names the

@@ -111,6 +111,38 @@ TEST(Validation, PodContainersNeedNamesImagesAndValidResources) {
             (std::vector<std::string>{"spec.containers: Required value"}));
 }
 
+TEST(Validation, TopologySpreadNodeInclusionPoliciesAreHonorOrIgnore) {
+  json pod = json::parse(R"({"metadata":{"name":"p","namespace":"d"},"spec":{
+      "containers":[{"name":"a","image":"i"}],
+      "topologySpreadConstraints":[
+        {"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone",
+         "whenUnsatisfiable":"DoNotSchedule","nodeAffinityPolicy":"Honor",
+         "nodeTaintsPolicy":"Sometimes"},
+        {"maxSkew":1,"topologyKey":"kubernetes.io/hostname",
+         "whenUnsatisfiable":"ScheduleAnyway","nodeAffinityPolicy":"ignore",
+         "nodeTaintsPolicy":"Ignore"}]}})");
+  EXPECT_EQ(messages(validateObject(kind("", "pods"), pod, json())),
+            (std::vector<std::string>{
+                "spec.topologySpreadConstraints[0].nodeTaintsPolicy: Unsupported value: "
+                "\"Sometimes\": supported values: \"Honor\", \"Ignore\"",
+                "spec.topologySpreadConstraints[1].nodeAffinityPolicy: Unsupported value: "
+                "\"ignore\": supported values: \"Honor\", \"Ignore\""}));
+  pod["spec"]["topologySpreadConstraints"][0]["nodeTaintsPolicy"] = "Honor";
+  pod["spec"]["topologySpreadConstraints"][1].erase("nodeAffinityPolicy");
+  EXPECT_TRUE(validateObject(kind("", "pods"), pod, json()).empty());
+  // In a workload's template the path starts at the template.
+  json d = deployment();
+  d["spec"]["template"]["spec"]["topologySpreadConstraints"] = {
+      {{"maxSkew", 1},
+       {"topologyKey", "topology.kubernetes.io/zone"},
+       {"whenUnsatisfiable", "DoNotSchedule"},
+       {"nodeTaintsPolicy", "Always"}}};
+  EXPECT_EQ(messages(validateObject(kind("apps", "deployments"), d, json())),
+            (std::vector<std::string>{
+                "spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy: Unsupported "
+                "value: \"Always\": supported values: \"Honor\", \"Ignore\""}));
+}
+
 TEST(Validation, BoundPodsKeepTheirNode) {
   json old = json::parse(R"({"metadata":{"name":"p","namespace":"d"},"spec":{"nodeName":"n1",
       "containers":[{"name":"a","image":"i"}]}})");

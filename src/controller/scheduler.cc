@@ -61,7 +61,9 @@ std::string nodesAvailable(size_t nodes, const std::map<std::string, int>& reaso
 struct NodeInfo {
   std::string name;
   api::Labels labels;
-  std::vector<Taint> taints;  // with the not-ready/unreachable taint implied by the Ready condition
+  // With the NoSchedule taints node lifecycle writes from the node's state (not-ready/unreachable
+  // from the Ready condition, unschedulable from spec.unschedulable), implied before it does.
+  std::vector<Taint> taints;
   bool unschedulable = false;
   int64_t alloc_cpu = 0;  // millicores
   int64_t alloc_mem = 0;  // millibytes
@@ -93,10 +95,16 @@ struct NamespaceSet {
 };
 
 // Per node, how many accounted pods match a (namespaces, selector). Kept up to date by addPod.
+// Spread's counters skip terminating pods (deletionTimestamp set), as kube-scheduler's
+// PodTopologySpread does (kubernetes#87621: a rolling update's old pods would otherwise skew
+// the new ones); inter-pod affinity counts them, as kube-scheduler's InterPodAffinity does.
+// A zone whose only node died then counts 0 for spread; a constraint with nodeTaintsPolicy
+// Honor leaves that node (tainted unreachable) out of the domains, so its replacements schedule.
 struct MatchCounter {
   NamespaceSet namespaces;
   api::LabelSelector selector;
   std::vector<int> per_node;
+  bool skip_terminating = false;
 };
 
 // Per node, how many accounted pods carry one required anti-affinity term (for symmetry).
@@ -120,6 +128,7 @@ struct PlacedPod {
   int64_t cpu = 0;
   int64_t mem = 0;
   std::vector<int> anti_groups;  // the groups its required anti-affinity terms joined
+  bool terminating = false;      // deletionTimestamp set: still holds resources, spreads nothing
 };
 
 struct AffinityTerm {
@@ -138,7 +147,30 @@ struct SpreadConstraint {
   int64_t min_domains = 1;
   bool hard = true;
   bool self_match = false;
+  // nodeAffinityPolicy Honor (the default): only nodes matching the pod's nodeSelector and
+  // required node affinity are domains and have their pods counted.
+  bool honor_node_affinity = true;
+  // nodeTaintsPolicy Honor (default Ignore): nodes with a NoSchedule/NoExecute taint the pod
+  // does not tolerate are neither domains nor counted.
+  bool honor_node_taints = false;
 };
+
+// A NodeInclusionPolicy field ("Honor" | "Ignore"), absent or null meaning `fallback`.
+Result<bool> honorPolicy(const json& constraint, const char* field, bool fallback,
+                         const std::string& path) {
+  auto it = constraint.find(field);
+  if (it == constraint.end() || it->is_null()) {
+    return fallback;
+  }
+  if (*it == "Honor") {
+    return true;
+  }
+  if (*it == "Ignore") {
+    return false;
+  }
+  return fail(ErrorCode::InvalidArgument, path, ".", field, ": Unsupported value: ", it->dump(),
+              ": supported values: \"Honor\", \"Ignore\"");
+}
 
 struct NodeTerm {
   std::vector<api::LabelRequirement> labels;
@@ -245,6 +277,11 @@ struct PodInfo {
   bool preempt_never = false;  // spec.preemptionPolicy Never
 };
 
+bool isTerminating(const json& pod) {
+  const auto at = "/metadata/deletionTimestamp"_json_pointer;
+  return pod.contains(at) && !pod[at].is_null();
+}
+
 bool hasControllerOwner(const json& pod) {
   if (!pod.contains("/metadata/ownerReferences"_json_pointer)) {
     return false;
@@ -290,15 +327,17 @@ struct ClusterState::Impl {
     return topologies.emplace(key, std::move(t)).first->second;
   }
 
-  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector) {
-    std::string key = namespaces.key() + "|" + selector.toString();
+  int counter(const NamespaceSet& namespaces, const api::LabelSelector& selector,
+              bool skip_terminating = false) {
+    std::string key =
+        namespaces.key() + "|" + selector.toString() + (skip_terminating ? "|live" : "");
     auto it = counter_index.find(key);
     if (it != counter_index.end()) {
       return it->second;
     }
-    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0)};
+    MatchCounter c{namespaces, selector, std::vector<int>(nodes.size(), 0), skip_terminating};
     for (const auto& p : placed) {
-      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
+      if (counts(c, p)) {
         ++c.per_node[static_cast<size_t>(p.node)];
       }
     }
@@ -308,6 +347,11 @@ struct ClusterState::Impl {
     return index;
   }
 
+  static bool counts(const MatchCounter& c, const PlacedPod& p) {
+    return !(c.skip_terminating && p.terminating) && c.namespaces.contains(p.ns) &&
+           c.selector.matches(p.labels);
+  }
+
   void account(const json& pod, int node_index_value) {
     PlacedPod placed_pod{objectKey(pod),
                          pod.value("/metadata/namespace"_json_pointer, std::string("default")),
@@ -315,9 +359,11 @@ struct ClusterState::Impl {
                          node_index_value,
                          0,
                          0,
-                         {}};
+                         {},
+                         isTerminating(pod)};
     if (auto it = placed_index.find(placed_pod.key); it != placed_index.end()) {
-      if (placed[it->second].node == node_index_value) {
+      if (placed[it->second].node == node_index_value &&
+          placed[it->second].terminating == placed_pod.terminating) {
         return;  // already accounted there (assumed by schedule(), then seen bound)
       }
       unaccount(placed_pod.key);
@@ -374,7 +420,7 @@ struct ClusterState::Impl {
     node.nonzero_mem += sign * (p.mem > 0 ? p.mem : kDefaultMemoryMilli);
     node.pods += sign;
     for (auto& c : counters) {
-      if (c.namespaces.contains(p.ns) && c.selector.matches(p.labels)) {
+      if (counts(c, p)) {
         c.per_node[static_cast<size_t>(p.node)] += sign;
       }
     }
@@ -529,6 +575,16 @@ struct ClusterState::Impl {
                     ".maxSkew: Invalid value: ", std::to_string(s.max_skew),
                     ": must be greater than zero");
       }
+      auto affinity_policy = honorPolicy(c, "nodeAffinityPolicy", true, p);
+      if (!affinity_policy) {
+        return fail(affinity_policy.error());
+      }
+      auto taints_policy = honorPolicy(c, "nodeTaintsPolicy", false, p);
+      if (!taints_policy) {
+        return fail(taints_policy.error());
+      }
+      s.honor_node_affinity = *affinity_policy;
+      s.honor_node_taints = *taints_policy;
       auto sel = c.find("labelSelector");
       if (sel != c.end() && !sel->is_null()) {
         auto selector = api::labelSelectorFromJson(*sel, p + ".labelSelector");
@@ -548,14 +604,14 @@ struct ClusterState::Impl {
         api::LabelSelector narrowed(std::move(reqs));
         NamespaceSet ns{false, {info.ns}};
         s.self_match = narrowed.matches(info.labels);
-        s.counter = counter(ns, narrowed);
+        s.counter = counter(ns, narrowed, /*skip_terminating=*/true);
       }
       info.spread.push_back(std::move(s));
     }
     if (info.spread.empty() && hasControllerOwner(pod) && !info.labels.empty()) {
       // Kubernetes' system default spreading (ScheduleAnyway), selecting the pod's siblings.
       api::LabelSelector siblings = api::labelSelectorFromMap(info.labels);
-      int c = counter(NamespaceSet{false, {info.ns}}, siblings);
+      int c = counter(NamespaceSet{false, {info.ns}}, siblings, /*skip_terminating=*/true);
       info.spread.push_back({c, kHostnameKey, 3, 1, false, true});
       info.spread.push_back({c, kZoneKey, 5, 1, false, true});
       info.system_default_spread = true;
@@ -607,6 +663,12 @@ ClusterState::ClusterState(const std::vector<json>& nodes, const std::vector<jso
     node.labels.emplace(kHostnameKey, node.name);
     node.taints = taintsOf(n);
     node.unschedulable = n.value("/spec/unschedulable"_json_pointer, false);
+    if (node.unschedulable) {
+      // Kubernetes' node lifecycle controller taints a cordoned node so (TaintNodesByCondition);
+      // only spread's nodeTaintsPolicy Honor sees the difference, the NodeUnschedulable filter
+      // having judged the node first.
+      addImpliedTaint(node, kTaintUnschedulable);
+    }
     std::string ready = readyStatus(n);
     if (ready == "False") {
       addImpliedTaint(node, kTaintNotReady);
@@ -681,8 +743,27 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     }
   }
 
+  // Spread's nodeTaintsPolicy Honor: which nodes carry no untolerated NoSchedule/NoExecute taint
+  // (those the TaintToleration filter would let through).
+  std::vector<char> taints_ok;
+  if (std::any_of(p.spread.begin(), p.spread.end(),
+                  [](const SpreadConstraint& c) { return c.honor_node_taints; })) {
+    taints_ok.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      taints_ok[i] =
+          firstUntolerated(nodes[i].taints, p.tolerations, {"NoSchedule", "NoExecute"}) == nullptr;
+    }
+  }
+
   // Spread: per constraint, the matching pods per domain over the nodes it counts, and the
-  // minimum over those domains (0 while fewer than minDomains domains exist).
+  // minimum over those domains (0 while fewer than minDomains domains exist). A node counts
+  // (is a domain, and its pods are counted) when it has every topology key of the pod's
+  // constraints of that kind and passes the constraint's node inclusion policies, as
+  // kube-scheduler's matchNodeInclusionPolicies decides: nodeAffinityPolicy Honor (default)
+  // requires the pod's nodeSelector and required node affinity to match; nodeTaintsPolicy Honor
+  // (default Ignore) requires every NoSchedule/NoExecute taint to be tolerated. kube-scheduler
+  // reads spec.taints; here the taints include those node lifecycle writes on Kubernetes
+  // (not-ready/unreachable, unschedulable) from the moment the node's state implies them.
   struct SpreadState {
     const Topology* topo = nullptr;
     std::vector<int64_t> per_domain;
@@ -698,7 +779,7 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     st.per_domain.assign(static_cast<size_t>(st.topo->domains), 0);
     st.domain_seen.assign(static_cast<size_t>(st.topo->domains), 0);
     for (size_t i = 0; i < n; ++i) {
-      if (!affinity_ok[i]) {
+      if ((sc.honor_node_affinity && !affinity_ok[i]) || (sc.honor_node_taints && !taints_ok[i])) {
         continue;
       }
       // A node counts only if it has every key the pod's constraints of this kind name.
@@ -959,27 +1040,53 @@ ScheduleDecision ClusterState::Impl::schedule(const json& pod) {
     normalize(raw, false, kWeightNodeAffinity);
   }
   // PodTopologySpread (ScheduleAnyway): fewer matching pods in the node's domains is better;
-  // each constraint weighted by log(domains + 2) as kube-scheduler does.
+  // each constraint weighted by log(domains + 2) as kube-scheduler does, the domains being those
+  // of the feasible nodes it scores (for hostname, their number).
   bool any_soft = std::any_of(p.spread.begin(), p.spread.end(),
                               [](const SpreadConstraint& c) { return !c.hard; });
   if (any_soft) {
     std::vector<double> score(f, 0);
+    // A node lacking a key the pod spreads on scores 0; not so with the system defaults, which
+    // let a node without a zone label still spread by hostname.
     std::vector<char> ignored(f, 0);
+    for (size_t k = 0; k < f && !p.system_default_spread; ++k) {
+      for (const auto& sc : p.spread) {
+        if (!sc.hard && !nodes[feasible[k]].labels.count(sc.topology_key)) {
+          ignored[k] = 1;
+          break;
+        }
+      }
+    }
+    const int64_t scored = std::count(ignored.begin(), ignored.end(), 0);
     for (size_t c = 0; c < p.spread.size(); ++c) {
       const SpreadConstraint& sc = p.spread[c];
       if (sc.hard) {
         continue;
       }
-      double weight = std::log(static_cast<double>(spread[c].eligible_domains + 2));
+      int64_t domains = 0;
+      if (sc.topology_key == kHostnameKey) {
+        domains = scored;
+      } else {
+        // kube-scheduler counts the value "" of a system-default node lacking the key as one.
+        std::vector<char> seen(static_cast<size_t>(spread[c].topo->domains) + 1, 0);
+        for (size_t k = 0; k < f; ++k) {
+          int dom = spread[c].topo->domain[feasible[k]];
+          size_t slot = dom < 0 ? seen.size() - 1 : static_cast<size_t>(dom);
+          if (!ignored[k] && !seen[slot]) {
+            seen[slot] = 1;
+            ++domains;
+          }
+        }
+      }
+      double weight = std::log(static_cast<double>(domains + 2));
       for (size_t k = 0; k < f; ++k) {
         int dom = spread[c].topo->domain[feasible[k]];
-        if (dom < 0) {
-          ignored[k] |= !p.system_default_spread;  // lacking a key the pod spreads on
+        if (dom < 0 || ignored[k]) {
           continue;
         }
-        score[k] += (static_cast<double>(spread[c].per_domain[static_cast<size_t>(dom)]) +
-                     static_cast<double>(sc.max_skew - 1)) *
-                    weight;
+        // kube-scheduler's scoreForCount: count × weight + (maxSkew − 1).
+        score[k] += static_cast<double>(spread[c].per_domain[static_cast<size_t>(dom)]) * weight +
+                    static_cast<double>(sc.max_skew - 1);
       }
     }
     int64_t max = 0;

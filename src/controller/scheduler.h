@@ -13,12 +13,22 @@
 //   NodeAffinity       spec.nodeSelector and requiredDuringScheduling node affinity
 //   NodeResourcesFit   requests vs allocatable minus the requests of the pods on the node (cpu,
 //                      memory, pods); missing allocatable counts as zero, as on Kubernetes
-//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, nodeAffinityPolicy Honor)
-//                      Unlike kube-scheduler, a terminating pod still counts: the pods of a
-//                      lost node are terminating, and without them a zone whose only node died
-//                      counts 0, so maxSkew 1 would leave every replacement Pending until the
-//                      node returns (kube-scheduler's answer is nodeTaintsPolicy: Honor, not
-//                      implemented here yet).
+//   PodTopologySpread  DoNotSchedule constraints (maxSkew, minDomains, matchLabelKeys). The
+//                      nodes that are domains, and whose pods count, are those with every
+//                      topology key of the pod's constraints that pass the constraint's node
+//                      inclusion policies: nodeAffinityPolicy Honor (the default) keeps only
+//                      nodes matching the pod's nodeSelector and required node affinity;
+//                      nodeTaintsPolicy Honor (default Ignore) keeps only nodes whose
+//                      NoSchedule/NoExecute taints the pod tolerates (including the taints
+//                      node lifecycle writes on Kubernetes, implied here: not-ready/unreachable
+//                      from the Ready condition, node.kubernetes.io/unschedulable on a cordoned
+//                      node). Terminating pods (deletionTimestamp set) count in no domain, as
+//                      in kube-scheduler, though they still hold their node's resources. So
+//                      when a zone's only node is lost, its pods are terminating and the zone
+//                      counts 0: with maxSkew 1 and the default nodeTaintsPolicy Ignore every
+//                      replacement stays Pending until the node returns, as on Kubernetes;
+//                      with nodeTaintsPolicy Honor the tainted node is no domain and the
+//                      replacements go to the other zones.
 //   InterPodAffinity   required pod affinity, required anti-affinity, and the anti-affinity of
 //                      pods already placed (symmetry); topologyKey is any node label
 // The FailedScheduling message is kube-scheduler 1.32's: "0/6 nodes are available: 3 Insufficient
@@ -32,9 +42,11 @@
 //
 // Scores of the feasible nodes, each 0..100 then weighted as the default profile:
 // TaintToleration ×3 (PreferNoSchedule taints), NodeAffinity ×2 (preferred terms),
-// PodTopologySpread ×2 (ScheduleAnyway constraints; a pod with no constraints and a controller
-// owner gets Kubernetes' system defaults: hostname maxSkew 3, zone maxSkew 5, selecting its
-// siblings by their labels), InterPodAffinity ×2 (preferred affinity and anti-affinity),
+// PodTopologySpread ×2 (ScheduleAnyway constraints, with the same node inclusion and
+// terminating pods as the filter, a domain scoring count × log(domains of the feasible nodes
+// + 2) + maxSkew − 1 as kube-scheduler's scoreForCount; a pod with no constraints and a controller owner gets
+// Kubernetes' system defaults: hostname maxSkew 3, zone maxSkew 5, selecting its siblings by
+// their labels), InterPodAffinity ×2 (preferred affinity and anti-affinity),
 // NodeResourcesFit ×1 (least allocated, with Kubernetes' non-zero defaults of 100m cpu and
 // 200Mi memory for pods that request nothing). Ties go to the first node by name, so a decision
 // is reproducible.

@@ -17,8 +17,10 @@ json node(const std::string& name, const std::string& cpu = "4", const std::stri
             {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
 }
 
+constexpr const char* kZone = "topology.kubernetes.io/zone";
+
 json zoned(const std::string& name, const std::string& zone) {
-  return node(name, "4", "8Gi", 110, {{"topology.kubernetes.io/zone", zone}});
+  return node(name, "4", "8Gi", 110, {{kZone, zone}});
 }
 
 json pod(const std::string& name, const std::string& cpu = "", const std::string& mem = "",
@@ -363,6 +365,189 @@ TEST(Scheduler, HardTopologySpreadKeepsSkewWithinMaxSkew) {
             " pod, 2 Preemption is not helpful for scheduling..");
 }
 
+json terminating(json p) {
+  p["metadata"]["deletionTimestamp"] = "2026-12-06T03:00:00Z";
+  return p;
+}
+
+// The pod with one DoNotSchedule (or `when`) zone constraint over app=web, `extra` merged in.
+json zoneSpread(json p, json extra = json::object(), const std::string& when = "DoNotSchedule") {
+  json c = {{"maxSkew", 1},
+            {"topologyKey", "topology.kubernetes.io/zone"},
+            {"whenUnsatisfiable", when},
+            {"labelSelector", {{"matchLabels", {{"app", "web"}}}}}};
+  c.update(extra);
+  p["spec"]["topologySpreadConstraints"] = json::array({c});
+  return p;
+}
+
+json tainted(json n, const std::string& key, const std::string& effect) {
+  n["spec"]["taints"].push_back({{"key", key}, {"effect", effect}});
+  return n;
+}
+
+TEST(Scheduler, TopologySpreadDoesNotCountTerminatingPods) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  json p = zoneSpread(pod("p"));
+  // Zone b's two web pods are on their way out (a rolling update): zone b counts 0, zone a 1.
+  std::vector<json> placed = {on(pod("w1"), "a1"), terminating(on(pod("old1"), "b1")),
+                              terminating(on(pod("old2"), "b1"))};
+  EXPECT_EQ(decideSchedule(p, nodes, placed).node, "b1");
+  // Counted, they would make zone b the fuller one.
+  placed = {on(pod("w1"), "a1"), on(pod("old1"), "b1"), on(pod("old2"), "b1")};
+  EXPECT_EQ(decideSchedule(p, nodes, placed).node, "a1");
+  // A pod accounted live that then starts terminating stops counting.
+  ClusterState state(nodes, {on(pod("w1"), "a1"), on(pod("w2"), "b1"), on(pod("w3"), "b1")});
+  EXPECT_EQ(state.schedule(p).node, "a1");
+  state.removePod(json{{"metadata", {{"name", "p"}, {"namespace", "default"}}}});
+  state.addPod(terminating(on(pod("w2"), "b1")), "b1");
+  state.addPod(terminating(on(pod("w3"), "b1")), "b1");
+  EXPECT_EQ(state.schedule(p).node, "b1");
+}
+
+TEST(Scheduler, TerminatingPodsStillHoldTheirResources) {
+  std::vector<json> nodes = {node("a", "2"), node("b", "2")};
+  auto d = decideSchedule(pod("p", "1500m"), nodes, {terminating(on(pod("x", "1"), "a"))});
+  EXPECT_EQ(d.node, "b");
+}
+
+TEST(Scheduler, NodeTaintsPolicyHonorLeavesATaintedNodesDomainOut) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"),
+                             tainted(zoned("c1", "c"), "dedicated", "NoSchedule")};
+  std::vector<json> placed = {on(pod("w1"), "a1"), on(pod("w2"), "b1")};
+  // Ignore (the default): zone c is a domain with 0 pods, so a and b are full at skew 1.
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p")), nodes, placed).message,
+            "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: }, 2 node(s) "
+            "didn't match pod topology spread constraints."
+            " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
+            "No preemption victims found for incoming pod..");
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Ignore"}}), nodes, placed).node,
+      "");
+  // Honor: only zones a and b count, both at 1.
+  json honor = zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}});
+  EXPECT_EQ(decideSchedule(honor, nodes, placed).node, "a1");
+  // A taint the pod tolerates keeps the domain, and zone c is the emptiest.
+  honor["spec"]["tolerations"] = {{{"key", "dedicated"}, {"operator", "Exists"}}};
+  EXPECT_EQ(decideSchedule(honor, nodes, placed).node, "c1");
+}
+
+TEST(Scheduler, NodeTaintsPolicyHonorDoesNotCountThePodsOfTaintedNodes) {
+  std::vector<json> nodes = {
+      zoned("a1", "a"), tainted(zoned("a2", "a"), "maintenance", "NoExecute"), zoned("b1", "b")};
+  std::vector<json> placed = {on(pod("w1"), "a2"), on(pod("w2"), "a2"), on(pod("w3"), "b1")};
+  // Ignore: zone a counts a2's two pods, so only zone b is within skew.
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p")), nodes, placed).node, "b1");
+  // Honor: zone a is a1 alone, with none.
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}}), nodes, placed).node,
+      "a1");
+  // The score (ScheduleAnyway) counts the same way.
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed).node,
+      "b1");
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Honor"}}, "ScheduleAnyway"),
+                           nodes, placed)
+                .node,
+            "a1");
+}
+
+TEST(Scheduler, NodeAffinityPolicyIgnoreCountsNodesOutsideTheNodeSelector) {
+  std::vector<json> nodes = {node("a1", "4", "8Gi", 110, {{kZone, "a"}, {"disk", "ssd"}}),
+                             node("b1", "4", "8Gi", 110, {{kZone, "b"}, {"disk", "ssd"}}),
+                             zoned("c1", "c")};
+  std::vector<json> placed = {on(pod("w1"), "a1"), on(pod("w2"), "b1")};
+  json p = pod("p");
+  p["spec"]["nodeSelector"] = {{"disk", "ssd"}};
+  // Honor (the default): zone c, outside the selector, is no domain.
+  EXPECT_EQ(decideSchedule(zoneSpread(p), nodes, placed).node, "a1");
+  EXPECT_EQ(decideSchedule(zoneSpread(p, {{"nodeAffinityPolicy", "Honor"}}), nodes, placed).node,
+            "a1");
+  // Ignore: zone c counts with 0 pods, and the pod cannot go there.
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(p, {{"nodeAffinityPolicy", "Ignore"}}), nodes, placed).message,
+      "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 "
+      "node(s) didn't match pod topology spread constraints."
+      " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
+      "No preemption victims found for incoming pod..");
+  // The same with required node affinity instead of a nodeSelector.
+  json q = pod("q");
+  q["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+      {"nodeSelectorTerms",
+       {{{"matchExpressions", {{{"key", "disk"}, {"operator", "In"}, {"values", {"ssd"}}}}}}}}};
+  EXPECT_EQ(decideSchedule(zoneSpread(q), nodes, placed).node, "a1");
+  EXPECT_EQ(decideSchedule(zoneSpread(q, {{"nodeAffinityPolicy", "Ignore"}}), nodes, placed).node,
+            "");
+}
+
+// The demo: three zones, zone c's only worker lost (Ready Unknown, tainted unreachable by node
+// lifecycle) and its web pod terminating; the replacement needs a place.
+TEST(Scheduler, AZoneWhoseOnlyNodeIsLostBlocksSpreadUnlessNodeTaintsPolicyIsHonor) {
+  json lost = zoned("c1", "c");
+  lost["status"]["conditions"][0]["status"] = "Unknown";
+  lost = tainted(tainted(lost, "node.kubernetes.io/unreachable", "NoSchedule"),
+                 "node.kubernetes.io/unreachable", "NoExecute");
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"), lost};
+  std::vector<json> placed = {on(pod("web-1"), "a1"), on(pod("web-2"), "b1"),
+                              terminating(on(pod("web-3"), "c1"))};
+  json replacement = pod("web-4");
+  // Kubernetes' DefaultTolerationSeconds gives pods these; they tolerate NoExecute only.
+  replacement["spec"]["tolerations"] = {{{"key", "node.kubernetes.io/unreachable"},
+                                         {"operator", "Exists"},
+                                         {"effect", "NoExecute"},
+                                         {"tolerationSeconds", 300}}};
+  auto honored =
+      decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes, placed);
+  EXPECT_TRUE(honored.node == "a1" || honored.node == "b1") << honored.message;
+  // Ignore, as Kubernetes would: zone c counts 0 and a, b are at maxSkew.
+  EXPECT_EQ(decideSchedule(zoneSpread(replacement), nodes, placed).message,
+            "0/3 nodes are available: 1 node(s) had untolerated taint "
+            "{node.kubernetes.io/unreachable: }, 2 node(s) didn't match pod topology spread "
+            "constraints."
+            " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
+            "No preemption victims found for incoming pod..");
+  // Only the Ready condition, before node lifecycle writes the taint: the same.
+  json unwritten = zoned("c1", "c");
+  unwritten["status"]["conditions"][0]["status"] = "Unknown";
+  nodes[2] = unwritten;
+  EXPECT_FALSE(
+      decideSchedule(zoneSpread(replacement, {{"nodeTaintsPolicy", "Honor"}}), nodes, placed)
+          .node.empty());
+  EXPECT_TRUE(decideSchedule(zoneSpread(replacement), nodes, placed).node.empty());
+}
+
+// A drain: zone c's only node cordoned (Kubernetes taints it node.kubernetes.io/unschedulable)
+// and its pod evicted, terminating.
+TEST(Scheduler, ACordonedNodeIsNoDomainUnderNodeTaintsPolicyHonor) {
+  json cordoned = zoned("c1", "c");
+  cordoned["spec"]["unschedulable"] = true;
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b"), cordoned};
+  std::vector<json> placed = {on(pod("web-1"), "a1"), on(pod("web-2"), "b1"),
+                              terminating(on(pod("web-3"), "c1"))};
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("web-4"), {{"nodeTaintsPolicy", "Honor"}}), nodes, placed).node,
+      "a1");
+  EXPECT_EQ(decideSchedule(zoneSpread(pod("web-4")), nodes, placed).message,
+            "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match pod "
+            "topology spread constraints."
+            " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 "
+            "No preemption victims found for incoming pod..");
+}
+
+TEST(Scheduler, NodeInclusionPoliciesAcceptOnlyHonorAndIgnore) {
+  auto d = decideSchedule(zoneSpread(pod("p"), {{"nodeTaintsPolicy", "Sometimes"}}),
+                          {zoned("a1", "a")}, {});
+  EXPECT_EQ(d.node, "");
+  EXPECT_EQ(d.message,
+            "invalid pod: spec.topologySpreadConstraints[0].nodeTaintsPolicy: Unsupported value: "
+            "\"Sometimes\": supported values: \"Honor\", \"Ignore\"");
+  d = decideSchedule(zoneSpread(pod("p"), {{"nodeAffinityPolicy", "honor"}}), {zoned("a1", "a")},
+                     {});
+  EXPECT_EQ(d.message,
+            "invalid pod: spec.topologySpreadConstraints[0].nodeAffinityPolicy: Unsupported "
+            "value: \"honor\": supported values: \"Honor\", \"Ignore\"");
+}
+
 TEST(Scheduler, MinDomainsTreatsMissingDomainsAsEmpty) {
   std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
   json p = pod("p");
@@ -393,6 +578,33 @@ TEST(Scheduler, SoftTopologySpreadPrefersTheEmptierZone) {
   auto d = decideSchedule(p, nodes,
                           {on(pod("w1"), "a1"), on(pod("db", "2", "4Gi", {{"app", "db"}}), "b1")});
   EXPECT_EQ(d.node, "b1");
+}
+
+// kube-scheduler's scoreForCount is count × log(domains + 2) + (maxSkew − 1): a large maxSkew
+// flattens the spread score's differences (normalized by the highest), and here the least
+// allocated score decides. Zones a (a1, loaded by a db pod) and b (b1, one web pod), maxSkew 10:
+// spread raw a 9, b round(1.386 + 9) = 10, so ×2: a1 200, b1 180; least allocated a1 72
+// ((67 + 78) / 2), b1 95: b1 wins 275 to 272. (Weighting maxSkew − 1 by log(domains + 2) too
+// would give a1 200 + 72, b1 170 + 95.)
+TEST(Scheduler, SoftSpreadScoresEachDomainAsCountTimesWeightPlusMaxSkewMinusOne) {
+  std::vector<json> nodes = {zoned("a1", "a"), zoned("b1", "b")};
+  std::vector<json> placed = {on(pod("db", "1200m", "1536Mi", {{"app", "db"}}), "a1"),
+                              on(pod("w1"), "b1")};
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed).node,
+      "b1");
+  // With maxSkew 1 the spread difference is 100 points: the empty zone wins.
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), json::object(), "ScheduleAnyway"), nodes, placed).node,
+      "a1");
+  // The domains of log(domains + 2) are those of the feasible nodes: six more zones whose nodes
+  // take no pods leave the weight at log 4 (at log 8, b's raw score would be 11 and a1 win).
+  for (const char* zone : {"c", "d", "e", "f", "g", "h"}) {
+    nodes.push_back(node(std::string(zone) + "1", "4", "8Gi", 0, {{kZone, zone}}));
+  }
+  EXPECT_EQ(
+      decideSchedule(zoneSpread(pod("p"), {{"maxSkew", 10}}, "ScheduleAnyway"), nodes, placed).node,
+      "b1");
 }
 
 TEST(Scheduler, SystemDefaultSpreadSeparatesSiblingsOfOneController) {

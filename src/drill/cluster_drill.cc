@@ -222,6 +222,10 @@ Result<void> ClusterDrill::deployWeb() {
       "      - maxSkew: 1\n"
       "        topologyKey: topology.kubernetes.io/zone\n"
       "        whenUnsatisfiable: DoNotSchedule\n"
+      // A lost worker's zone counts 0 (its pods are terminating, and spread skips those):
+      // Honor leaves the node, tainted unreachable, out of the domains, so the replacements
+      // go to the other zones instead of staying Pending until it returns.
+      "        nodeTaintsPolicy: Honor\n"
       "        labelSelector: {matchLabels: {app: web}}\n"
       "      containers:\n"
       "      - name: web\n"

@@ -387,6 +387,73 @@ spec:
   EXPECT_FALSE(pod["spec"].contains("nodeName"));
 }
 
+// A zone whose only node is cordoned and whose pod is deleted counts 0 for zone spreading (the
+// terminating pod is not counted): with maxSkew 1 the replacement fits nowhere unless the
+// constraint says nodeTaintsPolicy: Honor, which leaves the cordoned node (tainted
+// node.kubernetes.io/unschedulable on Kubernetes) out of the domains. Both as kube-scheduler.
+TEST_F(KubectlControllersTest, NodeTaintsPolicyHonorLetsAZoneSpreadReplacementLeaveACordonedZone) {
+  auto manifest = [](const std::string& app, const std::string& policy) {
+    return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + app +
+           "}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: " + app +
+           "}}\n  template:\n    metadata: {labels: {app: " + app +
+           "}}\n    spec:\n      topologySpreadConstraints:\n"
+           "      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n"
+           "        whenUnsatisfiable: DoNotSchedule\n" +
+           (policy.empty() ? "" : "        nodeTaintsPolicy: " + policy + "\n") +
+           "        labelSelector: {matchLabels: {app: " + app +
+           "}}\n      containers:\n      - {name: app, image: nginx}\n";
+  };
+  std::string path =
+      writeFile("spread.yaml", manifest("honor", "Honor") + "---\n" + manifest("ignore", ""));
+  auto applied = kubectl({"apply", "-f", path});
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  for (const char* app : {"honor", "ignore"}) {
+    auto status =
+        kubectlWait({"rollout", "status", std::string("deployment/") + app, "--timeout=60s"});
+    ASSERT_EQ(status.exit_code, 0) << status.output << controllerLogs();
+  }
+  // One pod per zone each; the zone of the first honor pod's node loses its node.
+  std::string node = livePods("app=honor").at(0)["spec"].value("nodeName", "");
+  ASSERT_FALSE(node.empty());
+  ASSERT_EQ(kubectl({"cordon", node}).exit_code, 0);
+  for (const char* app : {"honor", "ignore"}) {
+    for (const auto& pod : livePods(std::string("app=") + app)) {
+      if (pod["spec"].value("nodeName", "") == node) {
+        auto deleted = kubectl({"delete", "pod", pod["metadata"]["name"], "--wait=false"});
+        ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+      }
+    }
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto live = livePods("app=honor");
+        return runningPods("app=honor") == 3 &&
+               std::none_of(live.begin(), live.end(),
+                            [&](const json& p) { return p["spec"].value("nodeName", "") == node; });
+      },
+      seconds(30)))
+      << getJson({"get", "pods", "-l", "app=honor"}).dump() << controllerLogs();
+  // The default (Ignore): the cordoned zone still counts, with 0, so the replacement waits.
+  std::string pending;
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& pod : livePods("app=ignore")) {
+          if (pod["spec"].value("nodeName", "").empty()) {
+            pending = pod["metadata"]["name"];
+          }
+        }
+        return !pending.empty() &&
+               kubectl({"describe", "pod", pending})
+                       .output.find("2 node(s) didn't match pod topology spread constraints") !=
+                   std::string::npos;
+      },
+      seconds(30)))
+      << kubectl({"describe", "pod", pending}).output;
+  EXPECT_EQ(runningPods("app=ignore"), 2u);
+  ASSERT_EQ(kubectl({"uncordon", node}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return runningPods("app=ignore") == 3; }, seconds(30)));
+}
+
 TEST_F(KubectlControllersTest, DescribeAndGetEventsShowTheControllersEvents) {
   createDeployment("web", 3);
   std::string described;

@@ -209,6 +209,27 @@ TEST_F(KubectlTest, ExplainDescribesServedTypesFromTheOpenApiDocuments) {
   EXPECT_TRUE(contains(pod.output, "httpGet")) << pod.output;
 }
 
+TEST_F(KubectlTest, SpreadNodeInclusionPoliciesAreExplainedAndOnlyHonorOrIgnoreIsAccepted) {
+  auto explained = kubectl({"explain", "pods.spec.topologySpreadConstraints"});
+  EXPECT_EQ(explained.exit_code, 0) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "nodeAffinityPolicy")) << explained.output;
+  EXPECT_TRUE(contains(explained.output, "nodeTaintsPolicy")) << explained.output;
+  auto policy = kubectl({"explain", "pods.spec.topologySpreadConstraints.nodeTaintsPolicy"});
+  EXPECT_TRUE(contains(policy.output, "Ignore (the default)")) << policy.output;
+  std::string bad = kManifest;
+  bad.replace(bad.find("      containers:"), 0,
+              "      topologySpreadConstraints:\n"
+              "      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
+              "whenUnsatisfiable: DoNotSchedule, nodeTaintsPolicy: Sometimes}\n");
+  auto refused = kubectl({"apply", "-f", writeFile("policy.yaml", bad)});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(contains(refused.output,
+                       "spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy: "
+                       "Unsupported value: \"Sometimes\": supported values: \"Honor\", \"Ignore\""))
+      << refused.output;
+  EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
+}
+
 // kubectl validates a `kind: List` client-side (its check that the server validates fields
 // excludes List), which needs /openapi/v2; the items are then validated by the server.
 TEST_F(KubectlTest, ApplyOfAListManifestNeedsNoValidateFalse) {
