@@ -16,11 +16,15 @@ std::string hostPort(const std::string& host, uint16_t port) {
 // for 500 ms (on_down: close_stalled): a request or an HTTP/2 connection (kubectl, informers)
 // waiting on a frozen or cut-off server fails over after ≤ 0.5 s + 0.5 s + 50 ms instead of
 // waiting for the client's own timeout (kubectl has none by default); a watch the server still
-// feeds (bookmarks every 250 ms) is never cut by a flapping check.
+// feeds (bookmarks every 250 ms) is never cut by a flapping check. A connection whose server
+// died or stalled before sending its first byte (the TLS handshake not yet answered) moves to
+// the next server with the client's bytes instead of failing (retry_unanswered): a master's
+// death then costs no request, not even the one whose handshake it had in hand.
 std::string apiBackends(const ClusterState& state) {
   std::string out =
       "    on_down: close_stalled\n"
       "    stalled_after: 500ms\n"
+      "    retry_unanswered: true\n"
       "    connect_timeout: 500ms\n"
       "    health:\n"
       "      type: https\n"

@@ -235,7 +235,8 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
   VirtualServerConfig out;
   if (auto r = v.allowOnly({"name", "listen", "policy", "connect_timeout", "idle_timeout",
                             "on_down", "passive_ejection", "health", "backends", "backends_from",
-                            "vip_interface", "protocol", "promotion_wait", "stalled_after"});
+                            "vip_interface", "protocol", "promotion_wait", "stalled_after",
+                            "retry_unanswered"});
       !r) {
     return fail(r.error());
   }
@@ -277,6 +278,11 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     return fail(at(v, "stalled_after", "must be positive"));
   }
   out.stalled_after = *stalled_after;
+  auto retry_unanswered = v.boolean("retry_unanswered", false);
+  if (!retry_unanswered) {
+    return fail(retry_unanswered.error());
+  }
+  out.retry_unanswered = *retry_unanswered;
   auto connect_timeout = v.duration("connect_timeout", out.connect_timeout);
   auto idle_timeout = v.duration("idle_timeout", out.idle_timeout);
   auto vip_interface = v.string("vip_interface", "");
@@ -314,6 +320,11 @@ Result<VirtualServerConfig> parseVirtualServer(const config::Section& v) {
     return fail(at(v, "protocol", "expected tcp or postgres, got '" + *protocol + "'"));
   }
   out.postgres = *protocol == "postgres";
+  if (out.postgres && out.retry_unanswered) {
+    // A PostgreSQL server answers the start-up packet before anything else, so nothing would be
+    // retried that matters, and its clients may be held at a promoting member (PgStartupGate).
+    return fail(at(v, "retry_unanswered", "cannot be used with `protocol: postgres`"));
+  }
   if (*promotion_wait <= Duration::zero()) {
     return fail(at(v, "promotion_wait", "must be positive"));
   }

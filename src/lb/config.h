@@ -19,6 +19,9 @@
 //                                    #   nothing on for `stalled_after` (a frozen or cut-off
 //                                    #   server), keep the ones it still serves
 //       stalled_after: 500ms         # close_stalled: silence that counts as stalled
+//       retry_unanswered: false      # true: a connection whose backend fails (closes, resets,
+//                                    # is cut as stalled) before sending its first byte moves
+//                                    # to the next backend with the client's bytes so far (TLS)
 //       passive_ejection: true       # a failed client connect marks the backend Down at once
 //                                    # (with health type none: for health.interval)
 //       protocol: tcp                # | postgres: may connect clients early to a promoting member
@@ -113,6 +116,13 @@ struct VirtualServerConfig {
   // timeout — kubectl's default has none. One the backend still answers on (a watch, a long
   // answer) is left to finish, so a flapping check cannot cut live traffic.
   Duration stalled_after = std::chrono::milliseconds(500);
+  // A connection whose backend fails before sending a single byte (killed: closed or reset;
+  // frozen or cut off: cut as stalled) goes on with the next backend, which is sent the client's
+  // bytes so far (at most 16 KiB; beyond that, or once the backend has answered, it is closed as
+  // before). For TLS services this loses nothing: a server that has sent nothing has not even
+  // answered the ClientHello, so it cannot have processed a request. Not for plain protocols
+  // where a server may act on a request before answering (an HTTP POST): it could run twice.
+  bool retry_unanswered = false;
   bool passive_ejection = true;
   HealthConfig health;
   std::vector<BackendConfig> backends;

@@ -92,6 +92,31 @@ TEST(LbConfig, CloseStalledReadsItsSilenceAndRefusesANonPositiveOne) {
       << bad.error().message;
 }
 
+TEST(LbConfig, RetryUnansweredIsOffByDefaultAndRefusedForPostgres) {
+  EXPECT_FALSE(parse(kValid)->virtual_servers[0].retry_unanswered);
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("on_down: close"), 14, "on_down: close\n    retry_unanswered: true");
+  auto c = parse(yaml);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->virtual_servers[0].retry_unanswered);
+
+  std::string pg = yaml;
+  pg.replace(pg.find("retry_unanswered: true"), 22, "retry_unanswered: true\n    protocol: postgres");
+  auto refused = parse(pg);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(
+                "virtual_servers[0].retry_unanswered: cannot be used with `protocol: postgres`"),
+            std::string::npos)
+      << refused.error().message;
+
+  std::string word = yaml;
+  word.replace(word.find("retry_unanswered: true"), 22, "retry_unanswered: maybe");
+  auto bad = parse(word);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("retry_unanswered"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(LbConfig, OutageIntervalDefaultsToTheIntervalAndMayNotExceedIt) {
   auto c = parse(kValid);
   ASSERT_TRUE(c) << c.error().message;

@@ -128,6 +128,8 @@ struct LoadBalancer::Server {
   std::vector<int> listen_fds;
   std::shared_ptr<std::atomic<uint64_t>> failed_connections =
       std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<uint64_t>> retried_connections =
+      std::make_shared<std::atomic<uint64_t>>(0);
   uint64_t generation = 0;
 
   bool noneUp() const {
@@ -355,6 +357,7 @@ Result<void> LoadBalancer::applyMerged(const LbConfig& base) {
     } else if (old != servers_.end() && old->second->config.listen == vs.listen) {
       server->listen_fds = old->second->listen_fds;  // keep accepting on the same sockets
       server->failed_connections = old->second->failed_connections;
+      server->retried_connections = old->second->retried_connections;
     } else {
       bool ours = std::any_of(servers_.begin(), servers_.end(), [&](const auto& named) {
         return named.second->config.listen == vs.listen;
@@ -491,11 +494,13 @@ void LoadBalancer::publish() {
     vs->idle_timeout = server->config.idle_timeout;
     vs->on_down = server->config.on_down;
     vs->stalled_after = server->config.stalled_after;
+    vs->retry_unanswered = server->config.retry_unanswered;
     vs->passive_ejection = server->config.passive_ejection;
     vs->postgres = server->config.postgres;
     vs->promotion_wait = server->config.promotion_wait;
     vs->listen_fds = server->listen_fds;
     vs->failed_connections = server->failed_connections;
+    vs->retried_connections = server->retried_connections;
     for (const auto& b : server->backends) {
       vs->backends.push_back(BackendSlot{b->id, b->address, b->config.weight,
                                          b->config.max_connections, b->health.usable(),
@@ -713,6 +718,7 @@ std::string LoadBalancer::statusJson() const {
                        {"listen", server->config.listen.toString()},
                        {"policy", policyName(server->config.policy)},
                        {"failed_connections", server->failed_connections->load()},
+                       {"retried_connections", server->retried_connections->load()},
                        {"backends", backends}});
   }
   return nlohmann::json{{"virtual_servers", servers}}.dump(2);

@@ -46,6 +46,7 @@ struct VirtualServerSnapshot {
   Duration idle_timeout{};
   OnDown on_down = OnDown::Keep;
   Duration stalled_after{};  // on_down: close_stalled
+  bool retry_unanswered = false;  // see VirtualServerConfig
   bool passive_ejection = true;
   bool postgres = false;  // clients may be connected early to a promoting backend
   Duration promotion_wait{};
@@ -54,6 +55,8 @@ struct VirtualServerSnapshot {
   // the control thread until a worker adopts it.
   std::vector<int> listen_fds;
   std::shared_ptr<std::atomic<uint64_t>> failed_connections;  // no backend could be reached
+  // retry_unanswered: sessions moved to another backend after theirs failed before answering
+  std::shared_ptr<std::atomic<uint64_t>> retried_connections;
 };
 
 using SnapshotPtr = std::shared_ptr<const std::vector<std::shared_ptr<const VirtualServerSnapshot>>>;

@@ -48,6 +48,9 @@ constexpr int kMaxEvents = 256;
 constexpr std::chrono::milliseconds kStalledSweep{50};
 // A gated client's bytes held back at most: then reading from it pauses until the release.
 constexpr size_t kHeldLimit = 64 * 1024;
+// retry_unanswered: the most of a client's bytes kept for resending while its backend is silent.
+// A TLS ClientHello is well under it; a client that sends more before any answer is not moved.
+constexpr size_t kReplayLimit = 16 * 1024;
 
 // What an epoll event points at.
 struct Handler {
@@ -101,6 +104,10 @@ struct Worker::Impl {
     TimePoint gated_since{};
     PgStartupGate gate;
     std::string held;
+    // retry_unanswered: until the backend sends its first byte, every byte the client sent, so
+    // the session can move to the next backend when this one fails before answering.
+    bool replayable = false;
+    std::string replay;
   };
 
   struct Listener final : Handler {
@@ -293,7 +300,9 @@ struct Worker::Impl {
       }
     }
     for (auto* s : victims) {
-      close(*s);
+      if (!moveToNextBackend(*s, "stalled")) {
+        close(*s);
+      }
     }
   }
 
@@ -484,12 +493,31 @@ struct Worker::Impl {
       s->gated = !s->order.empty();
       s->gated_since = s->last_activity;
     }
+    s->replayable = vs->retry_unanswered && !s->gated;
     tryNextBackend(*s);
+  }
+
+  // Whether the current picture (not the session's own, taken at accept) takes new connections
+  // for `b`: a session moving on after a failure skips backends marked Down since it began.
+  bool usableNow(const Session& s, const BackendSlot& b) const {
+    auto current = servers.find(s.vs->name);
+    if (current == servers.end()) {
+      return b.usable;
+    }
+    for (const auto& c : current->second->backends) {
+      if (c.id == b.id) {
+        return c.usable;
+      }
+    }
+    return false;
   }
 
   void tryNextBackend(Session& s) {
     while (s.attempt < s.order.size()) {
       const auto& b = s.vs->backends[s.order[s.attempt++]];
+      if (s.attempt > 1 && !usableNow(s, b)) {
+        continue;
+      }
       int fd =
           ::socket(b.address.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
@@ -570,7 +598,13 @@ struct Worker::Impl {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = static_cast<Handler*>(&s.client_side);
-    ::epoll_ctl(epfd, EPOLL_CTL_ADD, s.client, &ev);
+    if (::epoll_ctl(epfd, EPOLL_CTL_ADD, s.client, &ev) != 0 && errno == EEXIST) {
+      // A session moved on from a backend that failed before answering: the client's bytes so
+      // far go to this one first.
+      if (!s.replay.empty() && !sendOrKeep(s, s.up, s.replay.data(), s.replay.size())) {
+        return;
+      }
+    }
     // The client may have sent its request already, and a server-first protocol (SMTP, MySQL)
     // may have sent its greeting in the same edge that reported the connect: relay it too, or
     // edge-triggered epoll would never report it again.
@@ -593,7 +627,9 @@ struct Worker::Impl {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
           return true;
         }
-        close(s);
+        if (&f != &s.up || !moveToNextBackend(s, std::strerror(errno))) {
+          close(s);
+        }
         return false;
       }
       f.pending_off += static_cast<size_t>(n);
@@ -669,7 +705,9 @@ struct Worker::Impl {
     ssize_t w = ::send(f.to, data, n, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        close(s);
+        if (&f != &s.up || !moveToNextBackend(s, std::strerror(errno))) {
+          close(s);
+        }
         return false;
       }
       w = 0;
@@ -702,6 +740,17 @@ struct Worker::Impl {
         s.last_activity = std::chrono::steady_clock::now();
         if (&f == &s.down) {
           s.backend_heard = s.last_activity;
+          if (s.replayable) {
+            s.replayable = false;  // the backend answered: from here on nothing is resent
+            std::string().swap(s.replay);
+          }
+        } else if (s.replayable) {
+          if (s.replay.size() + static_cast<size_t>(n) > kReplayLimit) {
+            s.replayable = false;
+            std::string().swap(s.replay);
+          } else {
+            s.replay.append(scratch.get(), static_cast<size_t>(n));
+          }
         }
         if (!sendOrKeep(s, f, scratch.get(), static_cast<size_t>(n))) {
           return;
@@ -718,6 +767,9 @@ struct Worker::Impl {
         continue;
       }
       if (n == 0) {
+        if (&f == &s.down && moveToNextBackend(s, "closed before answering")) {
+          return;
+        }
         // EOF: pass the half-close on, keep the other direction open.
         f.ended = true;
         ::shutdown(f.to, SHUT_WR);
@@ -732,9 +784,40 @@ struct Worker::Impl {
       if (errno == EINTR) {
         continue;
       }
+      if (&f == &s.down && moveToNextBackend(s, std::strerror(errno))) {
+        return;
+      }
       close(s);
       return;
     }
+  }
+
+  // retry_unanswered: a session whose backend failed (closed, reset, or was cut as stalled)
+  // before sending a single byte goes on with the next backend of its order, which gets the
+  // client's bytes so far. Safe because a server that has sent nothing cannot have answered
+  // anything the client saw; for TLS, nothing of the client's application data can have been
+  // processed (it needs the server's handshake first). False (the caller closes) once the backend
+  // has spoken, the client sent more than kReplayLimit or half-closed, or no backend is left.
+  bool moveToNextBackend(Session& s, const std::string& why) {
+    if (!s.replayable || s.up.ended || s.connecting || !s.chosen) {
+      return false;
+    }
+    // Not a passive ejection: a server also closes on a client that sends it garbage, and that
+    // must not take every backend out. The health check judges the server.
+    log::get("lb")->debug("session moved on vs={} backend={} reason=\"{}\"", s.vs->name,
+                          s.chosen->id, why);
+    s.chosen->counters->active.fetch_sub(1, std::memory_order_relaxed);
+    ::close(s.backend);  // also leaves epoll
+    s.backend = -1;
+    s.chosen = nullptr;
+    s.up.to = -1;
+    s.down.from = -1;
+    s.up.pending.reset();  // a suffix of `replay`: resent with it
+    s.up.pending_off = s.up.pending_len = 0;
+    s.down = Flow{};
+    s.vs->retried_connections->fetch_add(1, std::memory_order_relaxed);
+    tryNextBackend(s);
+    return true;  // moved, or closed by tryNextBackend when no backend is left
   }
 
   void onSideEvent(Session& s, bool is_backend, uint32_t events) {
@@ -751,6 +834,14 @@ struct Worker::Impl {
       }
       if (events & EPOLLOUT) {
         onBackendConnected(s, events);
+      }
+      return;
+    }
+    if (s.connecting) {
+      // The client's side while its session moves to another backend: its bytes wait in the
+      // socket, and onBackendConnected reads them.
+      if (events & kHungUp) {
+        s.up.from_hung_up = true;
       }
       return;
     }

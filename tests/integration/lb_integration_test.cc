@@ -9,6 +9,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <future>
+
 #include "lb_fixture.h"
 #include "net/http/server.h"
 #include "net/pki.h"
@@ -272,6 +274,82 @@ TEST_F(LbTest, CloseStalledKeepsAConnectionTheDownBackendStillServesUntilItFalls
   std::this_thread::sleep_for(800ms);  // silent for twice stalled_after
   EXPECT_EQ(busy.get("/").first, -1) << "once silent for stalled_after, the connection is cut";
   EXPECT_EQ(requestOnce(), "b");
+}
+
+// retry_unanswered: how many sessions moved on (the admin status' counter).
+static uint64_t retriedOf(const nlohmann::json& status) {
+  if (!status.is_object()) {
+    return 0;
+  }
+  return status["virtual_servers"][0].value("retried_connections", uint64_t{0});
+}
+
+TEST_F(LbTest, RetryUnansweredMovesRequestsAFrozenBackendNeverAnsweredToTheNextBackend) {
+  auto& a = addBackend("a");
+  addBackend("b");
+  startLbWithConfig("virtual_servers:\n  - name: api\n    listen: " + vip_.toString() +
+                    "\n    on_down: close_stalled\n    stalled_after: 300ms\n"
+                    "    retry_unanswered: true\n"
+                    "    health:\n      type: http\n      path: /\n      interval: 100ms\n"
+                    "      timeout: 300ms\n      fall: 1\n      rise: 1\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  // A keep-alive connection a has already answered on: it is not moved, it is cut.
+  Socket answered(-1);
+  for (int i = 0; i < 4 && !static_cast<bool>(answered); ++i) {
+    auto s = Socket::connectTo(vip_, 5s);
+    if (s && s.get("/").second == "a") {
+      answered = std::move(s);
+    }
+  }
+  ASSERT_TRUE(static_cast<bool>(answered)) << "round-robin gives a every other connection";
+
+  ASSERT_EQ(::kill(a.pid, SIGSTOP), 0);  // its kernel still accepts; nothing answers
+  // New connections before the check notices (≥ 100 ms + 300 ms): round-robin sends every other
+  // one to a, whose request then waits unanswered until the stall cut moves it to b.
+  std::vector<std::future<std::pair<int, std::string>>> asked;
+  for (int i = 0; i < 4; ++i) {
+    asked.push_back(std::async(std::launch::async, [this] {
+      auto s = Socket::connectTo(vip_, 5s);
+      return s ? s.get("/") : std::make_pair(-2, std::string("no connection"));
+    }));
+  }
+  for (auto& f : asked) {
+    auto [code, body] = f.get();
+    EXPECT_EQ(code, 200) << body;
+    EXPECT_EQ(body, "b") << "every request is answered, by the live backend";
+  }
+  EXPECT_GE(retriedOf(status()), 1u) << "no request was moved: none reached a before its Down";
+  EXPECT_EQ(answered.get("/").first, -1) << "a connection a already answered on is not moved";
+  ::kill(a.pid, SIGCONT);
+}
+
+TEST_F(LbTest, RetryUnansweredMovesARequestWhoseBackendIsKilledBeforeAnswering) {
+  auto& a = addBackend("a");
+  addBackend("b");
+  // Checks every 10 s: only the killed connection, not a check, can say a is gone.
+  startLbWithConfig("virtual_servers:\n  - name: api\n    listen: " + vip_.toString() +
+                    "\n    retry_unanswered: true\n    passive_ejection: false\n"
+                    "    health:\n      type: http\n      path: /\n      interval: 10s\n"
+                    "      timeout: 1s\n      fall: 1\n      rise: 1\n    backends:\n" +
+                    backendList({0, 1}));
+  ASSERT_TRUE(eventually([&] { return stateOf(a) == "UP"; }, 2s));
+  ASSERT_EQ(::kill(a.pid, SIGSTOP), 0);
+  std::vector<std::future<std::pair<int, std::string>>> asked;
+  for (int i = 0; i < 2; ++i) {
+    asked.push_back(std::async(std::launch::async, [this] {
+      auto s = Socket::connectTo(vip_, 5s);
+      return s ? s.get("/") : std::make_pair(-2, std::string("no connection"));
+    }));
+  }
+  std::this_thread::sleep_for(300ms);  // one request is now in a's hands, unanswered
+  killBackend(a);                      // its kernel resets the connection
+  for (auto& f : asked) {
+    auto [code, body] = f.get();
+    EXPECT_EQ(code, 200) << body;
+    EXPECT_EQ(body, "b");
+  }
+  EXPECT_GE(retriedOf(status()), 1u);
 }
 
 TEST_F(LbTest, WithNoBackendUpEveryBackendIsCheckedAtTheOutageInterval) {
