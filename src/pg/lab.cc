@@ -14,6 +14,7 @@
 #include "net/endpoint.h"
 #include "net/pki.h"
 #include "pg/postgres.h"
+#include "pq/conninfo.h"
 #include "runtime/process.h"
 #include "runtime/secret_file.h"
 
@@ -315,10 +316,18 @@ Result<json> labUp(const LabOptions& options) {
       return fail(ErrorCode::Unavailable, "the lab's load balancer exited; ", dir,
                   "/lb.log ends with:\n", lastLines(dir + "/lb.log", 10));
     }
-    auto conn = PgConn::connect("host=127.0.0.1 port=" + std::to_string(*write_port) +
-                                    " user=postgres dbname=postgres password=" + password +
-                                    " connect_timeout=2",
-                                std::chrono::seconds(2));
+    auto conninfo = pq::Conninfo()
+                        .set("host", "127.0.0.1")
+                        .set("port", *write_port)
+                        .set("user", "postgres")
+                        .set("dbname", "postgres")
+                        .set("password", password)
+                        .raw("connect_timeout=2")
+                        .str();
+    if (!conninfo) {
+      return fail(conninfo.error());
+    }
+    auto conn = PgConn::connect(*conninfo, std::chrono::seconds(2));
     if (!conn) {
       last = "write VIP: " + conn.error().message;
       continue;

@@ -43,7 +43,8 @@ tl::unexpected<Error> waitFailed(Connection& c, Wait w, const char* what) {
   if (w == Wait::Timeout) {
     return fail(ErrorCode::DeadlineExceeded, what);
   }
-  return fail(ErrorCode::Unavailable, "cannot wait on the connection's socket (no descriptor "
+  return fail(ErrorCode::Unavailable,
+              "cannot wait on the connection's socket (no descriptor "
               "left for its dup)");
 }
 

@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include "pq/async.h"
 
@@ -75,8 +75,8 @@ std::string rows(const std::vector<std::optional<std::string>>& values) {
   std::string out = message('T', int16(1) + "c" + '\0' + int32(0) + int16(0) + int32(25) +
                                      int16(0xffff) + int32(0xffffffff) + int16(0));
   for (const auto& v : values) {
-    out += message('D', int16(1) + (v ? int32(static_cast<uint32_t>(v->size())) + *v
-                                      : int32(0xffffffff)));
+    out += message(
+        'D', int16(1) + (v ? int32(static_cast<uint32_t>(v->size())) + *v : int32(0xffffffff)));
   }
   return out + message('C', std::string("SELECT 1") + '\0');
 }
@@ -134,7 +134,8 @@ class ScriptedServer {
     }
     ++connections_;
     std::string head, body;
-    if (readN(c, head, 4) && readN(c, body, ntohl(*reinterpret_cast<const uint32_t*>(head.data())) - 4)) {
+    if (readN(c, head, 4) &&
+        readN(c, body, ntohl(*reinterpret_cast<const uint32_t*>(head.data())) - 4)) {
       std::string hello = message('R', int32(0)) + message('K', int32(42) + int32(7)) + kReady;
       (void)!::write(c, hello.data(), hello.size());
       size_t answered = 0;
@@ -286,8 +287,7 @@ T runOnLoop(boost::asio::awaitable<T> work) {
   boost::asio::io_context io;
   std::optional<T> out;
   boost::asio::co_spawn(
-      io,
-      [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(work)); },
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(work)); },
       boost::asio::detached);
   io.run();
   return std::move(*out);
