@@ -15,11 +15,11 @@ namespace {
 
 enum class Wait { Ready, Timeout, NoDescriptor };
 
-// Waits until the connection's socket is ready for `next`, or the deadline. libpq may replace
-// its socket between connect steps and owns it, so the wait is on a dup of the current one.
-asio::awaitable<Wait> waitSocket(asio::any_io_executor ex, const Connection& c, Next next,
+// Waits until libpq's `socket` is ready for `next`, or the deadline. libpq owns the socket (and
+// may replace it between connect steps: callers pass the current one), so the wait is on a dup.
+asio::awaitable<Wait> waitSocket(asio::any_io_executor ex, int socket, Next next,
                                  TimePoint deadline) {
-  int fd = ::dup(c.socket());
+  int fd = ::dup(socket);
   if (fd < 0) {
     co_return Wait::NoDescriptor;
   }
@@ -58,7 +58,7 @@ asio::awaitable<Result<Connection>> asyncConnect(asio::any_io_executor ex, std::
   }
   Next next = Next::Write;  // as libpq's own PQconnectdb begins
   while (next != Next::Done) {
-    auto w = co_await waitSocket(ex, *conn, next, deadline);
+    auto w = co_await waitSocket(ex, conn->socket(), next, deadline);
     if (w != Wait::Ready) {
       co_return waitFailed(*conn, w, "connect timed out");
     }
@@ -84,7 +84,7 @@ asio::awaitable<Result<Rows>> asyncQuery(asio::any_io_executor ex, Connection& c
     if (*next == Next::Done) {
       co_return conn.takeRows();
     }
-    auto w = co_await waitSocket(ex, conn, *next, deadline);
+    auto w = co_await waitSocket(ex, conn.socket(), *next, deadline);
     if (w != Wait::Ready) {
       co_return waitFailed(conn, w, "no answer in time (connection closed)");
     }
