@@ -250,16 +250,27 @@ Result<Cluster> parseCluster(const std::string& text, const std::string& name) {
     c.etcd.push_back(std::move(e));
   }
 
-  if (f.has("etcd_tls")) {
-    const Json& tls = root["etcd_tls"];
-    if (!tls.is_object()) {
-      return fail(ErrorCode::InvalidArgument, name, ": etcd_tls: expected an object");
+  for (auto [key, into] :
+       {std::pair{"etcd_tls", &c.etcd_tls}, std::pair{"rest_tls", &c.rest_tls}}) {
+    if (!f.has(key)) {
+      continue;
     }
-    Fields t(tls, name, "etcd_tls");
+    const Json& tls = root[key];
+    if (!tls.is_object()) {
+      return fail(ErrorCode::InvalidArgument, name, ": ", key, ": expected an object");
+    }
+    Fields t(tls, name, key);
     CHAOS_TRY(ca, t.string("ca", ""));
     CHAOS_TRY(cert, t.string("cert", ""));
-    CHAOS_TRY(key, t.string("key", ""));
-    c.etcd_tls = net::TlsFiles{ca, cert, key, ""};
+    CHAOS_TRY(key_file, t.string("key", ""));
+    *into = net::TlsFiles{ca, cert, key_file, ""};
+  }
+  // An https:// REST API is verified against rest_tls.ca: without it every call would fail.
+  for (const auto& m : c.members) {
+    if (m.rest.tls && c.rest_tls.ca.empty()) {
+      return fail(ErrorCode::InvalidArgument, name, ": members: ", m.name,
+                  ": an https:// rest needs rest_tls.ca");
+    }
   }
 
   CHAOS_TRY(write_vip, f.endpoint("write_vip"));

@@ -47,6 +47,7 @@ struct Cluster {
   std::vector<Member> members;
   std::vector<EtcdMember> etcd;
   net::TlsFiles etcd_tls;  // "etcd_tls": {ca, cert, key}: for https:// etcd members
+  net::TlsFiles rest_tls;  // "rest_tls": {ca, cert, key}: for https:// member REST APIs
   net::Endpoint write_vip;
   std::optional<net::Endpoint> read_vip;
   std::string user = "postgres";

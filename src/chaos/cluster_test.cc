@@ -110,6 +110,29 @@ TEST(ParseCluster, ErrorsNameTheFileAndTheField) {
               HasSubstr("lab.json: members[0].rest: "));
 }
 
+TEST(ParseCluster, HttpsRestApisComeWithTheLabsClientCertificate) {
+  auto c = parseCluster(modified([](auto& j) {
+                          j["members"][0]["rest"] = "https://127.0.0.1:8008";
+                          j["rest_tls"] = {{"ca", "/lab/pg-ca/ca.pem"},
+                                           {"cert", "/lab/rest-client.pem"},
+                                           {"key", "/lab/rest-client-key.pem"}};
+                        }),
+                        "lab.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->members[0].rest.tls);
+  EXPECT_FALSE(c->members[1].rest.tls);
+  EXPECT_EQ(c->rest_tls.ca, "/lab/pg-ca/ca.pem");
+  EXPECT_EQ(c->rest_tls.cert, "/lab/rest-client.pem");
+  EXPECT_EQ(c->rest_tls.key, "/lab/rest-client-key.pem");
+}
+
+TEST(ParseCluster, AnHttpsRestApiWithoutACaIsRejected) {
+  EXPECT_EQ(errorOf(modified([](auto& j) { j["members"][1]["rest"] = "https://127.0.0.1:8009"; })),
+            "lab.json: members: m2: an https:// rest needs rest_tls.ca");
+  EXPECT_EQ(errorOf(modified([](auto& j) { j["rest_tls"] = "files"; })),
+            "lab.json: rest_tls: expected an object");
+}
+
 TEST(ParseCluster, DuplicateNamesAndPortsAreRejected) {
   EXPECT_EQ(errorOf(modified([](auto& j) { j["members"][1]["name"] = "m1"; })),
             "lab.json: members[1].name: duplicate member name \"m1\"");

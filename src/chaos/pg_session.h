@@ -1,7 +1,8 @@
 #pragma once
-// PgSession: one libpq connection whose every call ends by a deadline, for the chaos writers and
-// checks. libpq is driven non-blocking (PQconnectStart/PQconnectPoll, PQsendQueryParams) and
-// waited on with poll(), so a frozen or partitioned server cannot hold a thread past the deadline.
+// PgSession: one PostgreSQL connection whose every call ends by a deadline, for the chaos writers
+// and checks: the libpq layer's blocking Connection (pq/connection.h, non-blocking libpq waited on
+// with poll()), so a frozen or partitioned server cannot hold a thread past the deadline. It adds
+// the target (host, credentials, application_name) and names it in every error.
 //
 // On a missed deadline the session is only closed: it never sends a cancel request and never
 // sets statement_timeout. PostgreSQL reports a commit whose synchronous-replication wait was
@@ -22,8 +23,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
-
-struct pg_conn;
+#include "pq/connection.h"
 
 namespace rampart::chaos {
 
@@ -44,24 +44,23 @@ struct PgRows {
 class PgSession {
  public:
   static Result<std::unique_ptr<PgSession>> connect(const PgTarget& target, TimePoint deadline);
-  ~PgSession();
+  ~PgSession() = default;
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
 
   // One statement with text parameters; all of its rows.
   Result<PgRows> query(const std::string& sql, const std::vector<std::string>& params,
                        TimePoint deadline);
-  bool broken() const { return conn_ == nullptr; }
+  bool broken() const { return !conn_ || conn_->broken(); }
   const PgTarget& target() const { return target_; }
 
  private:
-  explicit PgSession(PgTarget target) : target_(std::move(target)) {}
-  void close();
+  PgSession(PgTarget target, pq::Connection conn)
+      : target_(std::move(target)), conn_(std::move(conn)) {}
   std::string where() const;
 
   PgTarget target_;
-  pg_conn* conn_ = nullptr;
-  std::vector<std::string> notices_;  // filled by libpq's notice receiver
+  std::optional<pq::Connection> conn_;
 };
 
 }  // namespace rampart::chaos

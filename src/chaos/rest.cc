@@ -55,16 +55,18 @@ std::vector<Result<net::http::Response>> httpAll(const std::vector<HttpCall>& ca
 }
 
 Result<net::http::Response> httpGet(const net::Endpoint& endpoint, const std::string& target,
-                                    Duration timeout) {
-  std::vector<HttpCall> calls{HttpCall{endpoint, net::http::Request{"GET", target, {}, {}}}};
+                                    Duration timeout, const net::TlsFiles& tls) {
+  std::vector<HttpCall> calls{HttpCall{endpoint, net::http::Request{"GET", target, {}, {}},
+                                       endpoint.tls ? tls : net::TlsFiles{}}};
   return std::move(httpAll(calls, timeout)[0]);
 }
 
 Roles probeRoles(const Cluster& cluster, Duration timeout) {
   std::vector<HttpCall> calls;
   for (const auto& m : cluster.members) {
-    calls.push_back(HttpCall{m.rest, net::http::Request{"GET", "/primary", {}, {}}});
-    calls.push_back(HttpCall{m.rest, net::http::Request{"GET", "/replica", {}, {}}});
+    auto tls = m.rest.tls ? cluster.rest_tls : net::TlsFiles{};
+    calls.push_back(HttpCall{m.rest, net::http::Request{"GET", "/primary", {}, {}}, tls});
+    calls.push_back(HttpCall{m.rest, net::http::Request{"GET", "/replica", {}, {}}, tls});
   }
   auto answers = httpAll(calls, timeout);
   Roles roles;

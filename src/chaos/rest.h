@@ -27,15 +27,17 @@ struct HttpCall {
 // Runs the calls concurrently; every answer (or error) by `timeout`, in the calls' order.
 std::vector<Result<net::http::Response>> httpAll(const std::vector<HttpCall>& calls,
                                                  Duration timeout);
+// For an https:// endpoint, verified with `tls` (a member's REST: the cluster's rest_tls).
 Result<net::http::Response> httpGet(const net::Endpoint& endpoint, const std::string& target,
-                                    Duration timeout);
+                                    Duration timeout, const net::TlsFiles& tls = {});
 
 struct Roles {
   std::vector<std::string> primaries;  // members whose /primary answered 200
   std::vector<std::string> replicas;   // members whose /replica answered 200
 };
 
-// Asks every member's /primary and /replica at once.
+// Asks every member's /primary and /replica at once (over HTTPS with the cluster's rest_tls for
+// an https:// member).
 Roles probeRoles(const Cluster& cluster, Duration timeout);
 
 // The one member answering /primary, polling until `timeout` or `cancel` (nullopt if none, or if

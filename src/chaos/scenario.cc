@@ -581,7 +581,7 @@ void Run::finish(Report& report, int64_t base) {
       }
     }
     if (cluster_.kind == "rampart") {
-      auto history = httpGet(p->rest, "/history", seconds(2));
+      auto history = httpGet(p->rest, "/history", seconds(2), cluster_.rest_tls);
       if (history && history->status == 200) {
         auto j = nlohmann::json::parse(history->body, nullptr, false);
         if (!j.is_discarded() && j.is_array() && !j.empty()) {

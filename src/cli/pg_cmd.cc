@@ -594,8 +594,9 @@ void addPg(CLI::App& app, Action& action) {
   auto* up = lab->add_subcommand("up", "start etcd, the members and the write/read VIPs");
   up->add_option("--members", flags->lab_members, "number of members")->capture_default_str();
   up->add_flag("--no-tls", flags->lab_no_tls,
-               "etcd over plain http without users (default: TLS, client certificates, a "
-               "least-privilege etcd user per member)");
+               "etcd and the members' REST APIs over plain http, without etcd users "
+               "(default: TLS with client certificates for both, a least-privilege etcd user "
+               "per member)");
   up->add_option("--dir", flags->lab_dir, "lab directory")->required();
   up->add_flag("--json", flags->json_output, "print the cluster description as JSON");
   up->callback([flags, &action] { action = [flags] { return runLabUp(*flags); }; });

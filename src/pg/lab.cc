@@ -14,6 +14,7 @@
 #include "net/endpoint.h"
 #include "net/pki.h"
 #include "pg/postgres.h"
+#include "pq/conninfo.h"
 #include "runtime/process.h"
 #include "runtime/secret_file.h"
 
@@ -62,10 +63,29 @@ Result<void> writeText(const std::string& path, const std::string& text, mode_t 
   return ok();
 }
 
-// GET http://<rest><path> with a short deadline: the status code, or 0.
-int restStatus(const std::string& rest, const std::string& path) {
+// How the lab reaches the members' REST APIs: over verified HTTPS with the lab's client
+// certificate (rest.tls with client_auth), or plain HTTP without TLS (--no-tls).
+struct RestAccess {
+  net::TlsFiles tls;  // {ca, cert, key}; empty: plain HTTP
+
+  std::string url(const std::string& rest, const std::string& path) const {
+    return (tls.ca.empty() ? "http://" : "https://") + rest + path;
+  }
+  // curl's arguments for a GET of `path` (after curl's own options).
+  std::vector<std::string> curl(std::vector<std::string> args, const std::string& rest,
+                                const std::string& path) const {
+    if (!tls.ca.empty()) {
+      args.insert(args.end(), {"--cacert", tls.ca, "--cert", tls.cert, "--key", tls.key});
+    }
+    args.push_back(url(rest, path));
+    return args;
+  }
+};
+
+// GET <rest><path> with a short deadline: the status code, or 0.
+int restStatus(const RestAccess& access, const std::string& rest, const std::string& path) {
   auto r = runtime::runCommand(
-      {"curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://" + rest + path},
+      access.curl({"curl", "-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}"}, rest, path),
       std::chrono::seconds(3));
   return r.exit_code == 0 ? std::atoi(r.output.c_str()) : 0;
 }
@@ -161,15 +181,34 @@ Result<json> labUp(const LabOptions& options) {
   auto save = [&]() {
     return runtime::writeSecretFile(dir + "/cluster.json", state.dump(2) + "\n");
   };
-  // PostgreSQL's TLS: a lab CA, and for each member a certificate for 127.0.0.1, so that
-  // replication runs with sslmode=verify-full.
+  // PostgreSQL's TLS: a lab CA, and for each member a certificate for 127.0.0.1 (CN = its
+  // name), so that replication runs with sslmode=verify-full. With tls the same certificate
+  // serves the member's REST API (HTTPS only, client certificates required: rest.tls with
+  // client_auth), and its CN is the identity a failsafe vouch must come from; everything else
+  // that calls the REST APIs (the lb's checks, `rampart chaos`, this command) presents the lab's
+  // client certificate (CN rampart-lab-client), written into cluster.json as rest_tls.
   std::string pg_ca = dir + "/pg-ca";
   fs::create_directories(pg_ca, ec);
   ::chmod(pg_ca.c_str(), 0700);
   if (auto ca = net::makeCa(pg_ca, "rampart pg lab CA"); !ca) {
     return fail(ca.error());
   }
+  RestAccess rest_access;
+  if (options.tls) {
+    net::CertificateSpec client;
+    client.common_name = "rampart-lab-client";
+    client.server_auth = false;
+    rest_access.tls = {pg_ca + "/ca.pem", dir + "/rest-client.pem", dir + "/rest-client-key.pem"};
+    if (auto issued =
+            net::issueCertificate(pg_ca, client, rest_access.tls.cert, rest_access.tls.key);
+        !issued) {
+      return fail(issued.error());
+    }
+    state["rest_tls"] = {
+        {"ca", rest_access.tls.ca}, {"cert", rest_access.tls.cert}, {"key", rest_access.tls.key}};
+  }
   state["members"] = json::array();
+  std::string first_rest;  // m1's REST address, asked for /cluster once the lab runs
   std::string lb_write_backends;
   std::string lb_read_backends;
   for (int i = 1; i <= options.members; ++i) {
@@ -205,6 +244,11 @@ Result<json> labUp(const LabOptions& options) {
                     ", key: " + etcd_tls.key + " }, user: " + user +
                     ", password_file: " + password_file;
     }
+    std::string rest_tls;
+    if (options.tls) {
+      rest_tls = ", tls: { cert: " + cert + ", key: " + key + ", ca: " + pg_ca +
+                 "/ca.pem, client_auth: true }";
+    }
     std::ostringstream yaml;
     yaml << "cluster: " << cluster_name << "\n"
          << "name: " << name << "\n"
@@ -216,7 +260,7 @@ Result<json> labUp(const LabOptions& options) {
          << "  tls: { cert: " << cert << ", key: " << key << ", ca: " << pg_ca << "/ca.pem }\n"
          << "  sslmode: verify-full\n"
          << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token
-         << ", member_token: " << member_token << " }\n"
+         << ", member_token: " << member_token << rest_tls << " }\n"
          << "credentials:\n"
          << "  superuser: { user: postgres, password: '" << password << "' }\n"
          << "  replication: { user: replicator, password: '" << password << "' }\n";
@@ -230,12 +274,15 @@ Result<json> labUp(const LabOptions& options) {
       return fail(pid.error());
     }
     std::string rest = "127.0.0.1:" + std::to_string(*rest_port);
+    if (i == 1) {
+      first_rest = rest;
+    }
     state["members"].push_back({{"name", name},
                                 {"host", "127.0.0.1"},
                                 {"port", *pg_port},
                                 {"data_dir", mdir + "/data"},
                                 {"manager_pid", *pid},
-                                {"rest", rest},
+                                {"rest", (options.tls ? "https://" : "") + rest},
                                 {"start_command", start},
                                 {"log_file", log_file},
                                 {"config", config_file}});
@@ -247,7 +294,7 @@ Result<json> labUp(const LabOptions& options) {
     // Start the first member alone, so it bootstraps, then the others clone from it.
     if (i == 1) {
       auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
-      while (restStatus(rest, "/primary") != 200) {
+      while (restStatus(rest_access, rest, "/primary") != 200) {
         if (std::chrono::steady_clock::now() > deadline) {
           return fail(ErrorCode::DeadlineExceeded, "member m1 did not bootstrap; see ", log_file);
         }
@@ -266,7 +313,13 @@ Result<json> labUp(const LabOptions& options) {
   // postgres: a member being promoted answers 202 and takes new clients at once, their
   // statements held until its 200; a leader handing over answers 307 and keeps its open sessions
   // but gets no new client (lb/config.h).
-  auto vs = [](const char* name, uint16_t port, const char* path, const std::string& backends) {
+  std::string check_tls;
+  if (options.tls) {
+    check_tls = ", tls: { ca: " + rest_access.tls.ca + ", cert: " + rest_access.tls.cert +
+                ", key: " + rest_access.tls.key + " }";
+  }
+  auto vs = [&check_tls, scheme = options.tls ? "https" : "http"](
+                const char* name, uint16_t port, const char* path, const std::string& backends) {
     bool write = std::string(name) == "write";
     std::ostringstream v;
     v << "  - name: " << name << "\n"
@@ -274,10 +327,11 @@ Result<json> labUp(const LabOptions& options) {
       << "    policy: " << (write ? "round-robin" : "least-connections") << "\n"
       << "    connect_timeout: 500ms\n"
       << "    on_down: close\n"
-      << (write ? "    protocol: postgres\n" : "") << "    health: { type: http, path: \"" << path
-      << "\"" << (write ? ", status: 200, promoting_status: 202, draining_status: 307" : "")
+      << (write ? "    protocol: postgres\n" : "") << "    health: { type: " << scheme
+      << ", path: \"" << path << "\""
+      << (write ? ", status: 200, promoting_status: 202, draining_status: 307" : "")
       << ", interval: 50ms, outage_interval: " << (write ? "10ms" : "50ms")
-      << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down }\n"
+      << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down" << check_tls << " }\n"
       << "    backends:\n"
       << backends;
     return v.str();
@@ -315,10 +369,18 @@ Result<json> labUp(const LabOptions& options) {
       return fail(ErrorCode::Unavailable, "the lab's load balancer exited; ", dir,
                   "/lb.log ends with:\n", lastLines(dir + "/lb.log", 10));
     }
-    auto conn = PgConn::connect("host=127.0.0.1 port=" + std::to_string(*write_port) +
-                                    " user=postgres dbname=postgres password=" + password +
-                                    " connect_timeout=2",
-                                std::chrono::seconds(2));
+    auto conninfo = pq::Conninfo()
+                        .set("host", "127.0.0.1")
+                        .set("port", *write_port)
+                        .set("user", "postgres")
+                        .set("dbname", "postgres")
+                        .set("password", password)
+                        .raw("connect_timeout=2")
+                        .str();
+    if (!conninfo) {
+      return fail(conninfo.error());
+    }
+    auto conn = PgConn::connect(*conninfo, std::chrono::seconds(2));
     if (!conn) {
       last = "write VIP: " + conn.error().message;
       continue;
@@ -328,10 +390,9 @@ Result<json> labUp(const LabOptions& options) {
       last = "write VIP does not reach a primary";
       continue;
     }
-    auto cluster = runtime::runCommand(
-        {"curl", "-s", "-m", "1",
-         "http://" + state["members"][0]["rest"].get<std::string>() + "/cluster"},
-        std::chrono::seconds(3));
+    auto cluster =
+        runtime::runCommand(rest_access.curl({"curl", "-s", "-m", "1"}, first_rest, "/cluster"),
+                            std::chrono::seconds(3));
     auto j = json::parse(cluster.output, nullptr, false);
     if (j.is_discarded() || !j.contains("members")) {
       last = "no /cluster answer";

@@ -8,7 +8,9 @@
 //   {"kind": "rampart", "dir", "members": [{"name", "host", "port", "data_dir", "manager_pid",
 //    "rest", "start_command", "log_file", "config"}], "etcd": [{"name", "pid", "client"}],
 //    "write_vip", "read_vip", "lb_pid", "user", "password", "database", "token",
-//    "switchover_command", "etcd_tls": {"ca", "cert", "key"} (with tls)}
+//    "switchover_command", "etcd_tls": {"ca", "cert", "key"} (with tls),
+//    "rest_tls": {"ca", "cert", "key"} (with tls: the lab's client certificate for the REST APIs,
+//    whose "rest" addresses are then https://)}
 
 #include <string>
 
@@ -26,7 +28,8 @@ struct LabOptions {
   Duration ready_timeout = std::chrono::seconds(120);
   // etcd over https:// with client certificates and etcd auth: each member authenticates as its
   // own user whose role may use only <prefix>/<cluster>/ (pg-lab-m1, ...; passwords 0600 in the
-  // member's directory). `--no-tls` turns it off.
+  // member's directory); the members' REST APIs over HTTPS only, with client certificates from
+  // the lab's CA (rest.tls with client_auth). `--no-tls` turns both off.
   bool tls = true;
 };
 

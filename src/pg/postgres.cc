@@ -1,8 +1,6 @@
 #include "pg/postgres.h"
 
 #include <fcntl.h>
-#include <libpq-fe.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -44,37 +42,6 @@ bool ignoresSigterm(pid_t pid) {
 // A process that has released its memory is past its last instruction (or gone): its command
 // line reads empty. Waiting for the postmaster to reap it would add tens of milliseconds.
 bool isExiting(pid_t pid) { return runtime::commandLine(pid).empty(); }
-
-int remainingMillis(TimePoint deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                    SteadyClock::instance().now());
-  return static_cast<int>(std::max<int64_t>(0, left.count()));
-}
-
-// Waits until the connection's socket is ready for `events` or the deadline passes.
-bool waitSocket(PGconn* conn, short events, TimePoint deadline) {
-  pollfd p{PQsocket(conn), events, 0};
-  while (true) {
-    int ms = remainingMillis(deadline);
-    if (ms == 0) {
-      return false;
-    }
-    int n = ::poll(&p, 1, ms);
-    if (n > 0) {
-      return true;
-    }
-    if (n < 0 && errno != EINTR) {
-      return false;
-    }
-  }
-}
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-    s.pop_back();
-  }
-  return s;
-}
 
 // Writes `text` to `path` atomically: a temporary file created with `mode` from the start
 // (O_EXCL|O_NOFOLLOW: never readable by others for a moment, and a symlink planted at the
@@ -127,119 +94,23 @@ Result<void> writeFileAs(const std::string& path, const std::string& text, mode_
 // ---- PgConn ----
 
 Result<PgConn> PgConn::connect(const std::string& conninfo, Duration timeout) {
-  auto deadline = SteadyClock::instance().now() + timeout;
-  PGconn* conn = PQconnectStart(conninfo.c_str());
+  auto conn = pq::Connection::connect(conninfo, SteadyClock::instance().now() + timeout);
   if (!conn) {
-    return fail(ErrorCode::Internal, "libpq: out of memory");
+    return fail(conn.error());
   }
-  PgConn holder(conn);
-  if (PQstatus(conn) == CONNECTION_BAD) {
-    return fail(ErrorCode::Unavailable, trimmed(PQerrorMessage(conn)));
-  }
-  auto status = PGRES_POLLING_WRITING;
-  while (status != PGRES_POLLING_OK) {
-    if (status == PGRES_POLLING_FAILED) {
-      return fail(ErrorCode::Unavailable, trimmed(PQerrorMessage(conn)));
-    }
-    short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-    if (!waitSocket(conn, events, deadline)) {
-      return fail(ErrorCode::DeadlineExceeded, "connect did not finish in time");
-    }
-    status = PQconnectPoll(conn);
-  }
-  if (PQsetnonblocking(conn, 1) != 0) {
-    return fail(ErrorCode::Internal, "cannot make the connection non-blocking");
-  }
-  return holder;
-}
-
-PgConn::PgConn(PgConn&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
-
-PgConn& PgConn::operator=(PgConn&& other) noexcept {
-  if (this != &other) {
-    if (conn_) {
-      PQfinish(conn_);
-    }
-    conn_ = std::exchange(other.conn_, nullptr);
-  }
-  return *this;
-}
-
-PgConn::~PgConn() {
-  if (conn_) {
-    PQfinish(conn_);
-  }
-}
-
-std::optional<std::string> PgConn::literal(const std::string& value) const {
-  char* escaped = PQescapeLiteral(conn_, value.data(), value.size());
-  if (!escaped) {
-    return std::nullopt;
-  }
-  std::string out(escaped);
-  PQfreemem(escaped);
-  return out;
-}
-
-std::optional<std::string> PgConn::identifier(const std::string& name) const {
-  char* escaped = PQescapeIdentifier(conn_, name.data(), name.size());
-  if (!escaped) {
-    return std::nullopt;
-  }
-  std::string out(escaped);
-  PQfreemem(escaped);
-  return out;
+  return PgConn(std::move(*conn));
 }
 
 Result<std::vector<PgConn::Row>> PgConn::query(const std::string& sql, Duration timeout) {
-  auto deadline = SteadyClock::instance().now() + timeout;
-  if (!PQsendQuery(conn_, sql.c_str())) {
-    return fail(ErrorCode::Unavailable, trimmed(PQerrorMessage(conn_)));
+  auto rows = conn_.query(sql, SteadyClock::instance().now() + timeout);
+  if (!rows) {
+    // The server's ERROR answer: the manager's callers have always seen it as Internal.
+    if (rows.error().code == ErrorCode::FailedPrecondition) {
+      return fail(ErrorCode::Internal, rows.error().message);
+    }
+    return fail(rows.error());
   }
-  while (true) {
-    int flushed = PQflush(conn_);
-    if (flushed == 0) {
-      break;
-    }
-    if (flushed < 0 || !waitSocket(conn_, POLLOUT, deadline)) {
-      return fail(ErrorCode::DeadlineExceeded, "query could not be sent in time");
-    }
-  }
-  std::vector<Row> rows;
-  std::optional<Error> error;
-  while (true) {
-    while (PQisBusy(conn_)) {
-      if (!waitSocket(conn_, POLLIN, deadline)) {
-        return fail(ErrorCode::DeadlineExceeded, "no answer in time");
-      }
-      if (!PQconsumeInput(conn_)) {
-        return fail(ErrorCode::Unavailable, trimmed(PQerrorMessage(conn_)));
-      }
-    }
-    PGresult* result = PQgetResult(conn_);
-    if (!result) {
-      break;
-    }
-    auto status = PQresultStatus(result);
-    if (status == PGRES_TUPLES_OK) {
-      for (int r = 0; r < PQntuples(result); ++r) {
-        Row row;
-        for (int c = 0; c < PQnfields(result); ++c) {
-          row.push_back(PQgetisnull(result, r, c)
-                            ? std::nullopt
-                            : std::optional<std::string>(PQgetvalue(result, r, c)));
-        }
-        rows.push_back(std::move(row));
-      }
-    } else if (status != PGRES_COMMAND_OK && !error) {
-      error = Error{ErrorCode::Internal, trimmed(PQresultErrorMessage(result))};
-    }
-    PQclear(result);
-  }
-  if (error) {
-    return fail(*error);
-  }
-  return rows;
+  return std::move(rows->rows);
 }
 
 // ---- Postgres ----

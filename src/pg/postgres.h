@@ -24,33 +24,35 @@
 #include "base/result.h"
 #include "pg/config.h"
 #include "pg/state.h"
-
-struct pg_conn;
+#include "pq/connection.h"
 
 namespace rampart::pg {
 
-// A libpq connection whose every call is bounded: non-blocking libpq driven by poll() with a
-// deadline, so a frozen server costs the caller at most the timeout. Never sends a cancel request
-// (PostgreSQL reports a commit whose synchronous-replication wait was cancelled as successful).
+// The manager's connection to a PostgreSQL server: the libpq layer's blocking Connection
+// (pq/connection.h: non-blocking libpq driven by poll() with a deadline, so a frozen server costs
+// the caller at most the timeout; never a cancel request, as PostgreSQL reports a commit whose
+// synchronous-replication wait was cancelled as successful). An error answer to a query is
+// Internal; a missed deadline (DeadlineExceeded) or a lost connection (Unavailable) closes it.
 class PgConn {
  public:
   static Result<PgConn> connect(const std::string& conninfo, Duration timeout);
-  PgConn(PgConn&&) noexcept;
-  PgConn& operator=(PgConn&&) noexcept;
-  ~PgConn();
 
-  using Row = std::vector<std::optional<std::string>>;
+  using Row = pq::Row;
   Result<std::vector<Row>> query(const std::string& sql, Duration timeout);
   // A string literal for SQL text ('...' with quoting), for values that cannot be parameters
   // (ALTER SYSTEM, CREATE ROLE ... PASSWORD); nullopt if libpq cannot quote it (invalid
   // encoding).
-  std::optional<std::string> literal(const std::string& value) const;
+  std::optional<std::string> literal(const std::string& value) const {
+    return conn_.literal(value);
+  }
   // An identifier for SQL text ("..." with quoting), e.g. a role name; nullopt as above.
-  std::optional<std::string> identifier(const std::string& name) const;
+  std::optional<std::string> identifier(const std::string& name) const {
+    return conn_.identifier(name);
+  }
 
  private:
-  explicit PgConn(pg_conn* conn) : conn_(conn) {}
-  pg_conn* conn_ = nullptr;
+  explicit PgConn(pq::Connection conn) : conn_(std::move(conn)) {}
+  pq::Connection conn_;
 };
 
 // What the manager reads from its server every loop.

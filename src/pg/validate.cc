@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "pq/conninfo.h"
+
 namespace rampart::pg {
 namespace {
 
@@ -271,17 +273,12 @@ Result<std::string> confValue(std::string_view value) {
 }
 
 Result<std::string> conninfoValue(std::string_view value) {
+  // primary_conninfo is written into postgresql.auto.conf too, where a line break would end
+  // the line: refused here, on top of libpq's quoting.
   if (auto c = checkNoControlCharacters(value); !c) {
     return fail(c.error());
   }
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') {
-      out += '\\';
-    }
-    out += c;
-  }
-  return out + "'";
+  return pq::quoteValue(value);
 }
 
 Result<std::string> pgpassField(std::string_view value) {

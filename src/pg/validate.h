@@ -54,7 +54,8 @@ Result<void> checkSwitchoverRequest(const SwitchoverRequest& request);
 // A postgresql.conf / postgresql.auto.conf value: 'text' with ' doubled and \ doubled (the
 // server reads \ as an escape inside quotes).
 Result<std::string> confValue(std::string_view value);
-// A libpq connection-string value: 'text' with ' and \ escaped by \.
+// A libpq connection-string value: pq::quoteValue ('text' with ' and \ escaped by \), refusing
+// control characters as well.
 Result<std::string> conninfoValue(std::string_view value);
 // A field of a .pgpass line: ':' and '\' escaped by \.
 Result<std::string> pgpassField(std::string_view value);

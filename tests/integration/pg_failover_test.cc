@@ -23,6 +23,7 @@
 #include "chaos/scenario.h"
 #include "etcd_fixture.h"
 #include "runtime/process.h"
+#include "testing/eventually.h"
 
 namespace rampart {
 namespace {
@@ -78,12 +79,17 @@ class PgLabTest : public ::testing::Test {
     return logs + "---- lb\n" + labFile("lb.log");
   }
 
-  // The HTTP status a member's REST API answers on `path` ("000" when it does not answer).
-  static std::string restStatus(const chaos::Member& m, const std::string& path) {
-    auto r = runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
-                                  "http://" + m.rest.toString() + path},
-                                 5s);
-    return r.output;
+  // The HTTP status a member's REST API answers on `path` ("000" when it does not answer): over
+  // HTTPS with the lab's client certificate (cluster.json's rest_tls) when the lab uses TLS.
+  std::string restStatus(const chaos::Member& m, const std::string& path) const {
+    std::vector<std::string> argv = {"curl", "-s",           "-o", "/dev/null",
+                                     "-w",   "%{http_code}", "-m", "1"};
+    if (m.rest.tls) {
+      argv.insert(argv.end(), {"--cacert", cluster_.rest_tls.ca, "--cert", cluster_.rest_tls.cert,
+                               "--key", cluster_.rest_tls.key});
+    }
+    argv.push_back((m.rest.tls ? "" : "http://") + m.rest.toString() + path);
+    return runtime::runCommand(argv, 5s).output;
   }
 
   // Checks that must hold after every fault, with the managers' logs on failure.
@@ -133,6 +139,36 @@ TEST_F(PgLabTest, LabBootstrapsOnePrimaryAndTwoStreamingSyncReplicas) {
       {RAMPART_BINARY, "pg", "list", "--config", lab_dir_ + "/m1/member.yaml"}, 10s);
   EXPECT_NE(table.output.find("Sync Standby"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("Leader"), std::string::npos) << table.output;
+
+  // The members' REST APIs speak HTTPS only and want a certificate from the lab's CA.
+  std::string primary;
+  for (const auto& m : cluster_.members) {
+    ASSERT_TRUE(m.rest.tls) << m.rest.toString();
+    auto plain =
+        runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
+                             "http://127.0.0.1:" + std::to_string(m.rest.port) + "/primary"},
+                            5s);
+    EXPECT_EQ(plain.output, "000") << "plain HTTP answered on " << m.name;
+    auto anonymous =
+        runtime::runCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1",
+                             "--cacert", cluster_.rest_tls.ca, m.rest.toString() + "/primary"},
+                            5s);
+    EXPECT_EQ(anonymous.output, "000") << "a client without a certificate was answered";
+    if (restStatus(m, "/primary") == "200") {
+      primary = m.name;
+    }
+  }
+  ASSERT_FALSE(primary.empty());
+  // An operator's switchover over that HTTPS, presenting the lab's client certificate.
+  std::string target = primary == "m1" ? "m2" : "m1";
+  auto switchover = runtime::runCommand(
+      {RAMPART_BINARY, "pg", "switchover", "--config", lab_dir_ + "/m1/member.yaml", "--rest-cert",
+       cluster_.rest_tls.cert, "--rest-key", cluster_.rest_tls.key, "--to", target},
+      30s);
+  ASSERT_EQ(switchover.exit_code, 0) << switchover.output;
+  EXPECT_TRUE(testing::eventually(
+      [&] { return restStatus(*cluster_.member(target), "/primary") == "200"; }, 20s, 100ms))
+      << allLogs();
 }
 
 TEST_F(PgLabTest, KilledPostmasterFailsOverWithoutLosingAcknowledgedWrites) {
@@ -211,7 +247,7 @@ TEST_F(PgLabTest, PrimaryCutOffFromEtcdAndAReplicaFencesItself) {
   // etcd gone and one replica's manager frozen: failsafe cannot reach every member, so the
   // primary must stop answering /primary and kill its server before its deadline.
   auto primary = std::find_if(cluster_.members.begin(), cluster_.members.end(),
-                              [](auto& m) { return restStatus(m, "/primary") == "200"; });
+                              [this](auto& m) { return restStatus(m, "/primary") == "200"; });
   ASSERT_NE(primary, cluster_.members.end());
   auto replica =
       primary == cluster_.members.begin() ? cluster_.members.begin() + 1 : cluster_.members.begin();
@@ -259,7 +295,7 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
   // member's manager frozen, so failsafe cannot vouch), it must stop being primary on its own,
   // and a commit it acknowledged alone meanwhile must survive.
   auto primary = std::find_if(cluster_.members.begin(), cluster_.members.end(),
-                              [](auto& m) { return restStatus(m, "/primary") == "200"; });
+                              [this](auto& m) { return restStatus(m, "/primary") == "200"; });
   ASSERT_NE(primary, cluster_.members.end());
   std::vector<chaos::Member> others;
   std::copy_if(cluster_.members.begin(), cluster_.members.end(), std::back_inserter(others),
@@ -344,7 +380,7 @@ TEST_F(PgLabTest, SwitchoverTargetCutOffFromEtcdRightAfterTheHandoverFencesItsel
   for (int i = 0; i < 300 && !led; ++i) {  // 30 s
     std::this_thread::sleep_for(100ms);
     led = std::any_of(cluster_.members.begin(), cluster_.members.end(),
-                      [](auto& m) { return restStatus(m, "/primary") == "200"; });
+                      [this](auto& m) { return restStatus(m, "/primary") == "200"; });
   }
   EXPECT_TRUE(led) << allLogs();
   if (led && acked) {
