@@ -29,6 +29,7 @@
 //
 // Not thread-safe: one event loop. Database calls block that loop (see database.h).
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,15 +44,6 @@
 #include "store/store.h"
 
 namespace rampart::failover {
-
-struct EngineConfig {
-  std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
-  std::string name;    // this member
-  Address address;     // where its server listens
-  Duration leader_timeout = std::chrono::seconds(1);
-  Duration heartbeat_interval = std::chrono::milliseconds(100);
-  Duration fence_margin = std::chrono::milliseconds(300);
-};
 
 // A member's status as published in the store.
 struct MemberRecord {
@@ -72,12 +64,28 @@ struct CandidateFacts {
   std::string old_leader;  // "" when the key is gone
   int64_t race_rev = 0;
   std::map<std::string, MemberRecord> members;  // the live ones, including me
+  // The last leader this member saw, also after its key went (released when its server died):
+  // a database rule that counts the old leader's replicas must not count the old leader.
+  std::string previous_leader;
 };
 struct CandidateDecision {
   bool take = false;
   std::string reason;
 };
 CandidateDecision decideCandidate(const CandidateFacts& facts);
+using CandidateRule = std::function<CandidateDecision(const CandidateFacts&)>;
+
+struct EngineConfig {
+  std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
+  std::string name;    // this member
+  Address address;     // where its server listens
+  Duration leader_timeout = std::chrono::seconds(1);
+  Duration heartbeat_interval = std::chrono::milliseconds(100);
+  Duration fence_margin = std::chrono::milliseconds(300);
+  // Who may take the key in a race; empty: decideCandidate. A database whose clients count a
+  // write as durable once some replicas have it gives a stricter rule (redis/durability.h).
+  CandidateRule candidate_rule;
+};
 
 class Engine {
  public:
@@ -98,6 +106,10 @@ class Engine {
   bool writable() const;
   const std::string& leaderName() const { return leader_name_; }
   const FencingDeadline& fencing() const { return fencing_; }
+  // The store's view as of the last tick: every live member's status (this one's included).
+  const std::map<std::string, MemberRecord>& members() const { return members_; }
+  // This member's server as last observed.
+  const ServerState& server() const { return server_; }
   int fences() const { return fences_; }
 
  private:
@@ -124,6 +136,7 @@ class Engine {
   bool initialized_ = false;
   bool leader_present_ = false;
   std::string leader_name_;
+  std::string previous_leader_;  // the last name the key held
   int64_t leader_rev_ = 0;
   TimePoint leader_seen_at_{};  // when this member saw the key change (or go)
   std::map<std::string, MemberRecord> members_;
@@ -131,9 +144,9 @@ class Engine {
   // The server and this member's part.
   ServerState server_;
   bool leading_ = false;
-  int64_t my_rev_ = 0;                // the key's revision after our last write
-  std::string following_ = "?";       // the leader the replica follows ("" detached, "?" unknown)
-  bool may_have_diverged_ = false;    // a former primary: rejoin rewinds
+  int64_t my_rev_ = 0;              // the key's revision after our last write
+  std::string following_ = "?";     // the leader the replica follows ("" detached, "?" unknown)
+  bool may_have_diverged_ = false;  // a former primary: rejoin rewinds
   std::optional<TimePoint> released_after_crash_at_;
   TimePoint not_replicating_since_{};
   int64_t race_rev_ = -1;
