@@ -1,0 +1,219 @@
+#include "redis/member.h"
+
+// g++ 12 reports asio's coroutine frames as mismatched new/delete: a false positive, GCC PR
+// 109224 and asio issue 1391 (as in failover/engine.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "redis/redis_database.h"
+#include "redis/sentinel_server.h"
+#include "store/etcd_store.h"
+
+namespace rampart::redis {
+namespace asio = boost::asio;
+
+std::optional<SentinelSnapshot> sentinelView(
+    const std::string& master_name, const std::string& leader,
+    const std::map<std::string, failover::MemberRecord>& members,
+    const std::optional<SentinelSnapshot>& previous) {
+  auto it = members.find(leader);
+  if (leader.empty() || it == members.end() || it->second.role != "primary") {
+    return previous;
+  }
+  SentinelSnapshot s;
+  s.master_name = master_name;
+  s.master = SentinelAddress{it->second.address.host, it->second.address.port};
+  s.quorum = 1;
+  s.down_after_ms = 1000;
+  if (previous) {
+    s.config_epoch = previous->config_epoch;
+    bool moved = previous->master.ip != s.master.ip || previous->master.port != s.master.port;
+    s.config_epoch += moved ? 1 : 0;  // a Sentinel's epoch counts failovers
+  }
+  for (const auto& [name, m] : members) {
+    if (name == leader || m.role != "replica") {
+      continue;
+    }
+    SentinelSnapshot::Replica r;
+    r.address = SentinelAddress{m.address.host, m.address.port};
+    r.offset = static_cast<int64_t>(m.position);
+    s.replicas.push_back(std::move(r));
+  }
+  return s;
+}
+
+std::string clusterJson(const std::string& cluster, const std::string& leader,
+                        const std::map<std::string, failover::MemberRecord>& members) {
+  nlohmann::json j{{"cluster", cluster}, {"leader", leader}, {"members", nlohmann::json::array()}};
+  for (const auto& [name, m] : members) {
+    j["members"].push_back({{"name", name},
+                            {"host", m.address.host},
+                            {"port", m.address.port},
+                            {"role", m.role},
+                            {"position", m.position}});
+  }
+  return j.dump();
+}
+
+namespace {
+
+// Everything one member holds, alive as long as the loop runs.
+struct Member {
+  Member(runtime::Daemon& d, MemberConfig c)
+      : daemon(d),
+        config(std::move(c)),
+        store(d.io().get_executor(), config.etcd),
+        db(config.server),
+        engine(store, SteadyClock::instance(), db, engineConfig(config)) {}
+
+  static failover::EngineConfig engineConfig(const MemberConfig& c) {
+    failover::EngineConfig e;
+    e.prefix = c.keyPrefix();
+    e.name = c.name;
+    e.address = failover::Address{c.server.bind, c.server.port};
+    e.leader_timeout = c.ha.leader_timeout;
+    e.heartbeat_interval = c.ha.heartbeat_interval;
+    e.fence_margin = c.ha.fence_margin;
+    auto rule = c.ha.durability;
+    e.candidate_rule = [rule](const failover::CandidateFacts& f) {
+      return decideRedisCandidate(f, rule);
+    };
+    return e;
+  }
+
+  runtime::Daemon& daemon;
+  MemberConfig config;
+  store::EtcdStore store;
+  RedisDatabase db;
+  failover::Engine engine;
+  std::unique_ptr<SentinelServer> sentinel;
+  std::optional<SentinelSnapshot> sentinel_view;
+  bool stopping = false;
+  std::string last_decision;
+};
+
+asio::awaitable<void> sleepFor(Duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(d);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<void> tickLoop(std::shared_ptr<Member> m) {
+  auto log = log::get("redis");
+  while (!m->stopping) {
+    auto decision = co_await m->engine.tick();
+    // Logged on change only (Sentinel and keepalived log transitions, not every loop).
+    std::string line = std::string(failover::toString(decision.action)) + ": " + decision.reason;
+    if (line != m->last_decision) {
+      log->info("{}", line);
+      m->last_decision = line;
+    }
+    if (m->sentinel) {
+      auto view = sentinelView(m->config.master_name, m->engine.leaderName(), m->engine.members(),
+                               m->sentinel_view);
+      if (view && (!m->sentinel_view || view->master.ip != m->sentinel_view->master.ip ||
+                   view->master.port != m->sentinel_view->master.port ||
+                   view->replicas.size() != m->sentinel_view->replicas.size())) {
+        m->sentinel->update(*view);
+      }
+      m->sentinel_view = view;
+    }
+    m->daemon.setReady(m->engine.leading() || m->engine.server().replicating);
+    co_await sleepFor(m->config.ha.loop_interval);
+  }
+}
+
+asio::awaitable<void> heartbeatLoop(std::shared_ptr<Member> m) {
+  while (!m->stopping) {
+    co_await m->engine.heartbeat();
+    co_await sleepFor(m->config.ha.heartbeat_interval);
+  }
+}
+
+asio::awaitable<void> deadlineLoop(std::shared_ptr<Member> m) {
+  while (!m->stopping) {
+    m->engine.checkDeadline();
+    co_await sleepFor(std::chrono::milliseconds(10));
+  }
+}
+
+asio::awaitable<int> memberMain(std::shared_ptr<Member> m) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::co_spawn(ex, heartbeatLoop(m), asio::detached);
+  asio::co_spawn(ex, deadlineLoop(m), asio::detached);
+  co_await tickLoop(m);
+  co_return 0;
+}
+
+asio::awaitable<void> shutdown(std::shared_ptr<Member> m) {
+  m->stopping = true;
+  m->db.fence();  // a leader stops taking writes before its key lapses (fencing.h)
+  (void)m->db.stop();
+  co_return;
+}
+
+void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
+  namespace h = net::http;
+  auto status = [m](bool ok) {
+    return h::Response::json(ok ? 200 : 503,
+                             nlohmann::json{{"name", m->config.name},
+                                            {"leader", m->engine.leaderName()},
+                                            {"role", m->engine.writable()         ? "primary"
+                                                     : m->engine.server().replica ? "replica"
+                                                                                  : "stopped"},
+                                            {"position", m->engine.server().position}}
+                                 .dump());
+  };
+  http.route("/primary", [m, status](const h::Request&) { return status(m->engine.writable()); });
+  http.route("/replica", [m, status](const h::Request&) {
+    const auto& s = m->engine.server();
+    return status(!m->engine.leading() && s.running && s.replica && s.replicating);
+  });
+  http.route("/health",
+             [m, status](const h::Request&) { return status(m->engine.server().running); });
+  http.route("/cluster", [m](const h::Request&) {
+    return h::Response::json(
+        200, clusterJson(m->config.cluster, m->engine.leaderName(), m->engine.members()));
+  });
+}
+
+}  // namespace
+
+int runMember(runtime::Daemon& daemon, MemberConfig config) {
+  auto log = log::get("redis");
+  auto m = std::make_shared<Member>(daemon, std::move(config));
+  auto rest = daemon.startAdmin(m->config.rest);
+  if (!rest) {
+    log->error("REST API on {}: {}", m->config.rest.toString(), rest.error().message);
+    return 1;
+  }
+  addRoutes(daemon.admin(), m);
+  if (m->config.sentinel) {
+    SentinelServerOptions options;
+    options.listen = m->config.sentinel_listen;
+    SentinelSnapshot initial;
+    initial.master_name = m->config.master_name;
+    auto sentinel = SentinelServer::start(options, initial);
+    if (!sentinel) {
+      log->error("Sentinel port {}: {}", m->config.sentinel_listen.toString(),
+                 sentinel.error().message);
+      return 1;
+    }
+    m->sentinel = std::move(*sentinel);
+  }
+  log->info("member {} of {}: redis {}:{}, REST {}", m->config.name, m->config.cluster,
+            m->config.server.bind, m->config.server.port, rest->toString());
+  // Not capturing coroutines (STYLE.md): plain lambdas that return the coroutines' awaitables.
+  daemon.onShutdown([m] { return shutdown(m); });
+  return daemon.run([m] { return memberMain(m); });
+}
+
+}  // namespace rampart::redis

@@ -1,0 +1,50 @@
+#pragma once
+// The Redis member manager (`rampart redis --config member.yaml`): runs next to one redis-server,
+// supervises it through RedisDatabase and takes part in the group's leadership through etcd with
+// failover::Engine (the same leader key, fencing deadline and race as PostgreSQL's engine, with
+// Redis's durability rule, durability.h). On the Daemon's one event loop it drives the engine
+// (tick every loop_interval, heartbeat every heartbeat_interval, the fencing deadline every
+// 10 ms), answers REST and feeds the Sentinel-protocol port:
+//   GET /primary   200 only on the writable leader (holds the key before its fencing deadline,
+//                  its server a master that takes writes), else 503
+//   GET /replica   200 on a running replica replicating from the leader, else 503
+//   GET /health    200 while redis-server runs
+//   GET /cluster   JSON: {"cluster", "leader", "members": [{"name", "host", "port", "role",
+//                  "position"}]} as the store has them
+//   /metrics, /healthz, /readyz from the Daemon's admin server, which this extends
+// The Sentinel port (sentinel.listen) answers get-master-addr-by-name / masters / replicas from
+// the engine's view (sentinelView) and publishes +switch-master when the leader's address
+// changes (sentinel_server.h).
+//
+// The engine calls the database inline (failover/engine.h), so a slow redis-server command
+// delays this loop by at most its timeout (redis_database.cc); the server is started by the
+// loop's thread, the main thread, so it dies with the manager (PR_SET_PDEATHSIG).
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "failover/engine.h"
+#include "redis/member_config.h"
+#include "redis/sentinel_protocol.h"
+#include "runtime/daemon.h"
+
+namespace rampart::redis {
+
+// What the Sentinel port tells clients, from the engine's view: the master is the leader's
+// address once its status says it serves as primary; until then (a failover under way, or no
+// leader) the previous master stays, as a Sentinel keeps it until it has promoted a replica.
+// Replicas: the other members whose status says replica. nullopt: no master known yet.
+std::optional<SentinelSnapshot> sentinelView(
+    const std::string& master_name, const std::string& leader,
+    const std::map<std::string, failover::MemberRecord>& members,
+    const std::optional<SentinelSnapshot>& previous);
+
+// GET /cluster's body.
+std::string clusterJson(const std::string& cluster, const std::string& leader,
+                        const std::map<std::string, failover::MemberRecord>& members);
+
+// Runs the member on `daemon` until SIGTERM/SIGINT; returns the exit code.
+int runMember(runtime::Daemon& daemon, MemberConfig config);
+
+}  // namespace rampart::redis
