@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -42,6 +43,7 @@ struct MemberProcess {
   uint16_t rest_port = 0;
   uint16_t sentinel_port = 0;
   std::string dir;
+  std::string config;
   pid_t pid = -1;
 };
 
@@ -73,16 +75,22 @@ class RedisMemberTest : public rampart::testing::EtcdTest {
                             << "sentinel: { listen: 127.0.0.1:" << m.sentinel_port
                             << ", master_name: lab }\n"
                             << "rest: { listen: 127.0.0.1:" << m.rest_port << " }\n";
-      auto pid = runtime::spawn(runtime::SpawnOptions{{RAMPART_BINARY, "redis", "--config", config},
-                                                      m.dir + "/manager.log",
-                                                      "",
-                                                      true,
-                                                      true,
-                                                      ""});
-      ASSERT_TRUE(pid) << pid.error().message;
-      m.pid = *pid;
+      m.config = config;
+      ASSERT_TRUE(start(m));
       members_.push_back(m);
     }
+  }
+
+  static bool start(MemberProcess& m) {
+    auto pid = runtime::spawn(runtime::SpawnOptions{{RAMPART_BINARY, "redis", "--config", m.config},
+                                                    m.dir + "/manager.log",
+                                                    "",
+                                                    true,
+                                                    true,
+                                                    ""});
+    EXPECT_TRUE(pid) << pid.error().message;
+    m.pid = pid ? *pid : -1;
+    return pid.has_value();
   }
 
   void TearDown() override {
@@ -229,6 +237,56 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
       30s);
   ASSERT_EQ(found.exit_code, 0) << found.output;
   EXPECT_EQ(found.output, std::to_string(members_[now].redis_port));
+}
+
+// A killed manager takes its redis-server with it; once another member has led, the restarted
+// manager brings its server back as a replica and it never acknowledges a write on the way.
+TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrite) {
+  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
+      << "no master with two replicas\n"
+      << logs();
+  int old = primary();
+  auto& m = members_[old];
+  ASSERT_EQ(::kill(m.pid, SIGKILL), 0);
+  runtime::terminate(m.pid, 5s);  // reaps it
+  m.pid = -1;
+  net::Endpoint old_server{"127.0.0.1", m.redis_port};
+  EXPECT_TRUE(eventually([&] { return !redis::Client::connect(old_server, 200ms); }, 5s))
+      << "its redis-server outlived the manager";
+  int now = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        now = primary();
+        return now >= 0 && now != old;
+      },
+      15s, 20ms))
+      << logs();
+
+  ASSERT_TRUE(start(m));
+  // Probe the old address with writes until it is a replica again: none may succeed.
+  int accepted = 0;
+  int answered = 0;  // probes the restarted server answered: the window was watched
+  bool replica = false;
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (!replica && std::chrono::steady_clock::now() < until) {
+    auto c = redis::Client::connect(old_server, 200ms);
+    if (!c) {
+      std::this_thread::sleep_for(5ms);
+      continue;
+    }
+    auto set = c->command({"SET", "probe", "old-master"}, 200ms);
+    answered += set.has_value();
+    accepted += set && set->type == redis::Reply::Type::Status;
+    replica = status(m, "/replica") == "200";
+  }
+  EXPECT_TRUE(replica) << logs();
+  EXPECT_GT(answered, 0);
+  EXPECT_EQ(accepted, 0) << "the old master acknowledged a write after its successor led";
+  auto fresh = connect(members_[now]);
+  ASSERT_TRUE(fresh);
+  auto probe = fresh->command({"GET", "probe"}, 2s);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->type, redis::Reply::Type::Nil);
 }
 
 }  // namespace
