@@ -71,7 +71,7 @@ struct Member {
       : daemon(d),
         config(std::move(c)),
         store(d.io().get_executor(), config.etcd),
-        db(config.server),
+        db(config.server, config.unresponsive_timeout),
         engine(store, SteadyClock::instance(), db, engineConfig(config)) {}
 
   static failover::EngineConfig engineConfig(const MemberConfig& c) {

@@ -27,7 +27,7 @@ Result<config::Section> sectionOf(const config::Section& parent, std::string_vie
 Result<void> readRedis(const config::Section& root, MemberConfig& out) {
   auto s = sectionOf(root, "redis",
                      {"listen", "dir", "redis_server", "min_replicas_to_write",
-                      "min_replicas_max_lag", "announce_ip"});
+                      "min_replicas_max_lag", "announce_ip", "unresponsive_timeout"});
   if (!s) {
     return fail(s.error());
   }
@@ -67,6 +67,15 @@ Result<void> readRedis(const config::Section& root, MemberConfig& out) {
   server.min_replicas_max_lag_s =
       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*lag).count());
   server.announce_ip = *announce;
+  auto unresponsive = s->duration("unresponsive_timeout", out.unresponsive_timeout);
+  if (!unresponsive) {
+    return fail(unresponsive.error());
+  }
+  // Below a few ROLE round trips (300 ms each at most) a busy server would be killed.
+  if (*unresponsive < std::chrono::milliseconds(500)) {
+    return fail(fieldError(*s, "unresponsive_timeout", "at least 500ms"));
+  }
+  out.unresponsive_timeout = *unresponsive;
   // What redis.conf cannot carry is refused now, not at the first start.
   if (auto r = renderServerConfig(server, StartRole::Master); !r) {
     return fail(fieldError(*s, "dir", r.error().message));

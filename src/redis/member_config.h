@@ -11,6 +11,8 @@
 //     redis_server: redis-server  # the binary
 //     min_replicas_to_write: 1    # a master refuses writes with fewer good replicas (0: never)
 //     min_replicas_max_lag: 10s   # a replica silent this long is no good replica (whole seconds)
+//     unresponsive_timeout: 1s    # a running redis-server silent this long is killed (frozen):
+//                                 # the engine then fails a master over (redis_database.h)
 //   sentinel:                     # optional: the Sentinel protocol for Sentinel-aware clients
 //     listen: 127.0.0.1:26380
 //     master_name: mymaster       # the name clients ask get-master-addr-by-name for
@@ -49,6 +51,7 @@ struct MemberConfig {
   store::EtcdOptions etcd;
   std::string etcd_prefix = "/rampart/redis";
   ServerConfig server;  // its dir, bind and port from redis.listen and redis.dir
+  Duration unresponsive_timeout = std::chrono::seconds(1);
   bool sentinel = false;
   net::Endpoint sentinel_listen;
   std::string master_name = "mymaster";

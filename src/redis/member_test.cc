@@ -75,6 +75,7 @@ TEST(MemberConfigTest, ParsesAMemberWithDefaultsThatFenceACutOffMaster) {
   EXPECT_EQ(c->server.dir, "/tmp/m1");
   EXPECT_EQ(c->server.min_replicas_to_write, 1);
   EXPECT_EQ(c->server.min_replicas_max_lag_s, 10);
+  EXPECT_EQ(c->unresponsive_timeout, std::chrono::seconds(1));
   EXPECT_TRUE(c->sentinel);
   EXPECT_EQ(c->master_name, "lab");
   EXPECT_EQ(c->ha.durability.members, 5);

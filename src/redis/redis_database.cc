@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "base/log.h"
+
 namespace rampart::redis {
 namespace {
 
@@ -20,7 +22,13 @@ failover::ServerState stateFrom(const Observation& o) {
   failover::ServerState s;
   s.running = o.running;
   s.has_data = o.has_data;
-  if (!o.running || !o.role) {
+  if (!o.running) {
+    return s;
+  }
+  if (!o.role) {
+    // Unreachable (frozen, overloaded): still what it was told to be, so its status does not
+    // claim a primary; the engine acts on nothing it cannot reach (failover/tick.h).
+    s.replica = o.fenced || o.upstream.has_value();
     return s;
   }
   s.reachable = true;
@@ -32,6 +40,10 @@ failover::ServerState stateFrom(const Observation& o) {
   return s;
 }
 
+bool killUnresponsive(std::optional<TimePoint> unanswered_since, TimePoint now, Duration limit) {
+  return unanswered_since && now - *unanswered_since >= limit;
+}
+
 bool hasDataSet(const std::string& dir) {
   std::error_code ec;
   namespace fs = std::filesystem;
@@ -39,8 +51,11 @@ bool hasDataSet(const std::string& dir) {
          fs::exists(fs::path(dir) / "dump.rdb", ec);
 }
 
-RedisDatabase::RedisDatabase(ServerConfig config, const Clock& clock)
-    : config_(config), server_(std::move(config), clock) {}
+RedisDatabase::RedisDatabase(ServerConfig config, Duration unresponsive_timeout, const Clock& clock)
+    : config_(config),
+      unresponsive_timeout_(unresponsive_timeout),
+      clock_(clock),
+      server_(std::move(config), clock) {}
 
 failover::ServerState RedisDatabase::observe() {
   Observation o;
@@ -49,9 +64,24 @@ failover::ServerState RedisDatabase::observe() {
   o.upstream = upstream_;
   o.has_data = hasDataSet(config_.dir);
   if (o.running) {
+    // Counted from its last answer, not from the first ROLE that went unanswered: a frozen
+    // master is failed over that much sooner.
+    auto asked_at = clock_.now();
     if (auto role = server_.position(kObserveTimeout)) {
       o.role = *role;
+      last_answer_ = asked_at;
+    } else if (!last_answer_) {
+      last_answer_ = asked_at;
+    } else if (killUnresponsive(last_answer_, clock_.now(), unresponsive_timeout_)) {
+      log::get("redis")->warn("redis-server {} has not answered for {} ms: killing it",
+                              server_.endpoint().hostPort(),
+                              static_cast<int64_t>(toMillis(clock_.now() - *last_answer_)));
+      (void)server_.stop(Duration::zero());
+      last_answer_.reset();
+      o.running = false;
     }
+  } else {
+    last_answer_.reset();
   }
   return stateFrom(o);
 }

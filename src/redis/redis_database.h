@@ -41,12 +41,22 @@ struct Observation {
 
 failover::ServerState stateFrom(const Observation& o);
 
+// Whether a running server whose last answer was at `unanswered_since` (nullopt: none seen
+// yet) is killed now: frozen (SIGSTOP, a stuck disk, a runaway script) for longer than
+// `limit`. A leader's engine only waits for an unreachable server (failover/tick.h), so without
+// this a frozen master would hold the key, and its clients, for ever; killed, it is a crash the
+// engine fails over at once. Sentinel's down-after-milliseconds plays this part for Sentinel.
+bool killUnresponsive(std::optional<TimePoint> unanswered_since, TimePoint now, Duration limit);
+
 // Whether the data directory holds a data set to start from (an AOF or an RDB file).
 bool hasDataSet(const std::string& dir);
 
 class RedisDatabase final : public failover::Database {
  public:
-  explicit RedisDatabase(ServerConfig config, const Clock& clock = SteadyClock::instance());
+  // `unresponsive_timeout`: see killUnresponsive.
+  explicit RedisDatabase(ServerConfig config,
+                         Duration unresponsive_timeout = std::chrono::seconds(1),
+                         const Clock& clock = SteadyClock::instance());
 
   Server& server() { return server_; }
 
@@ -63,7 +73,10 @@ class RedisDatabase final : public failover::Database {
 
  private:
   ServerConfig config_;
+  Duration unresponsive_timeout_;
+  const Clock& clock_;
   Server server_;
+  std::optional<TimePoint> last_answer_;   // when the running server last answered ROLE
   bool fenced_ = false;                    // writes refused by this member's choice
   std::optional<net::Endpoint> upstream_;  // the master it follows (REPLICAOF)
 };

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/fake_clock.h"
 #include "testing/test_files.h"
 
 namespace rampart::redis {
@@ -38,6 +39,24 @@ TEST(RedisStateTest, AServerThatDoesNotAnswerRoleIsRunningButUnreachable) {
   auto s = stateFrom(Observation{true, std::nullopt, false, std::nullopt, false});
   EXPECT_TRUE(s.running);
   EXPECT_FALSE(s.reachable);
+  EXPECT_FALSE(s.replica);
+}
+
+// Its status must not claim a primary: the race counts replicas, Sentinel clients the primary.
+TEST(RedisStateTest, AnUnreachableReplicaOrFencedMasterStillCountsAsAReplica) {
+  EXPECT_TRUE(stateFrom(Observation{true, std::nullopt, false, kLeader, true}).replica);
+  EXPECT_TRUE(stateFrom(Observation{true, std::nullopt, true, std::nullopt, true}).replica);
+  EXPECT_FALSE(stateFrom(Observation{true, std::nullopt, true, std::nullopt, true}).reachable);
+}
+
+TEST(KillUnresponsiveTest, AServerSilentForTheLimitIsKilledNotBefore) {
+  FakeClock clock;
+  auto since = clock.now();
+  EXPECT_FALSE(killUnresponsive(std::nullopt, clock.now(), std::chrono::seconds(1)));
+  clock.advance(std::chrono::milliseconds(999));
+  EXPECT_FALSE(killUnresponsive(since, clock.now(), std::chrono::seconds(1)));
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(killUnresponsive(since, clock.now(), std::chrono::seconds(1)));
 }
 
 TEST(RedisStateTest, AnUnfencedMasterIsWritableAtItsOffset) {

@@ -239,6 +239,54 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
   EXPECT_EQ(found.output, std::to_string(members_[now].redis_port));
 }
 
+// A frozen master (SIGSTOP) answers nothing: its manager kills it after unresponsive_timeout
+// (1 s) and a replica takes over, with every WAIT-1-acknowledged write.
+TEST_F(RedisMemberTest, AFrozenMasterIsKilledAndReplacedWithoutLosingWaitAcknowledgedWrites) {
+  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
+      << "no master with two replicas\n"
+      << logs();
+  int old = primary();
+  auto master = connect(members_[old]);
+  ASSERT_TRUE(master) << master.error().message;
+  std::vector<std::string> acked;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "f" + std::to_string(i);
+    auto set = master->command({"SET", key, "1"}, 2s);
+    auto wait = master->command({"WAIT", "1", "500"}, 2s);
+    if (set && !set->isError() && wait && wait->integer >= 1) {
+      acked.push_back(key);
+    }
+  }
+  ASSERT_GT(acked.size(), 80u);
+  pid_t victim = serverPid(*master);
+  ASSERT_GT(victim, 0);
+  auto frozen_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(victim, SIGSTOP), 0);
+  int now = -1;
+  bool replaced = eventually(
+      [&] {
+        now = primary();
+        return now >= 0 && now != old;
+      },
+      15s, 20ms);
+  if (!replaced) {
+    ::kill(victim, SIGCONT);
+  }
+  ASSERT_TRUE(replaced) << logs();
+  std::printf("failover after a SIGSTOP of the master's redis-server: %lld ms\n",
+              static_cast<long long>(toMillis(std::chrono::steady_clock::now() - frozen_at)));
+  EXPECT_TRUE(eventually([&] { return !runtime::isAlive(victim); }, 5s))
+      << "the frozen server was not killed";
+  auto fresh = connect(members_[now]);
+  ASSERT_TRUE(fresh);
+  for (const auto& key : acked) {
+    auto got = fresh->command({"GET", key}, 2s);
+    ASSERT_TRUE(got && got->type == redis::Reply::Type::String) << key << " lost\n" << logs();
+  }
+  EXPECT_TRUE(eventually([&] { return status(members_[old], "/replica") == "200"; }, 30s, 100ms))
+      << logs();
+}
+
 // A killed manager takes its redis-server with it; once another member has led, the restarted
 // manager brings its server back as a replica and it never acknowledges a write on the way.
 TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrite) {
