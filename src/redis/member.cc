@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include "base/log.h"
 #include "redis/redis_database.h"
@@ -160,6 +162,34 @@ asio::awaitable<void> shutdown(std::shared_ptr<Member> m) {
   co_return;
 }
 
+// Prometheus metrics on the admin server's /metrics, refreshed at each scrape.
+void addMetrics(runtime::Daemon& daemon, const std::shared_ptr<Member>& m) {
+  auto labels = prometheus::Labels{{"cluster", m->config.cluster}, {"member", m->config.name}};
+  auto& registry = daemon.metrics();
+  auto* is_leader = &prometheus::BuildGauge()
+                         .Name("rampart_redis_is_leader")
+                         .Help("1 while this member is the writable leader")
+                         .Register(registry)
+                         .Add(labels);
+  auto* position = &prometheus::BuildGauge()
+                        .Name("rampart_redis_replication_offset")
+                        .Help("This member's replication offset, as last observed")
+                        .Register(registry)
+                        .Add(labels);
+  auto* fences = &prometheus::BuildCounter()
+                      .Name("rampart_redis_fences_total")
+                      .Help("Times this member made its server refuse writes to keep one master")
+                      .Register(registry)
+                      .Add(labels);
+  auto counted = std::make_shared<int>(0);
+  daemon.onScrape([m, is_leader, position, fences, counted] {
+    is_leader->Set(m->engine.writable() ? 1 : 0);
+    position->Set(static_cast<double>(m->engine.server().position));
+    fences->Increment(m->engine.fences() - *counted);
+    *counted = m->engine.fences();
+  });
+}
+
 void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
   namespace h = net::http;
   auto status = [m](bool ok) {
@@ -196,6 +226,7 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
     return 1;
   }
   addRoutes(daemon.admin(), m);
+  addMetrics(daemon, m);
   if (m->config.sentinel) {
     SentinelServerOptions options;
     options.listen = m->config.sentinel_listen;

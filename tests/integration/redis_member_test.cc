@@ -160,6 +160,14 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
       << logs();
   int old = primary();
   ASSERT_GE(old, 0);
+  auto metrics = runtime::runCommand(
+      {"curl", "-s", "-m", "2",
+       "http://127.0.0.1:" + std::to_string(members_[old].rest_port) + "/metrics"},
+      5s);
+  EXPECT_NE(metrics.output.find("rampart_redis_is_leader{cluster=\"t\",member=\"" +
+                                members_[old].name + "\"} 1"),
+            std::string::npos)
+      << metrics.output;
   auto master = connect(members_[old]);
   ASSERT_TRUE(master) << master.error().message;
 
