@@ -17,6 +17,28 @@ namespace rampart::lab {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+Result<std::string> makeLabDir(const std::string& dir_in, int members, const std::string& command,
+                               mode_t mode) {
+  if (dir_in.empty()) {
+    return fail(ErrorCode::InvalidArgument, "--dir is required");
+  }
+  if (members < 1 || members > 9) {
+    return fail(ErrorCode::InvalidArgument, "--members must be 1..9");
+  }
+  std::string dir = fs::absolute(dir_in).lexically_normal().string();
+  if (fs::exists(fs::path(dir) / "cluster.json")) {
+    return fail(ErrorCode::FailedPrecondition, "a lab already runs in ", dir, " (", command,
+                " down --dir ", dir, ")");
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return fail(ErrorCode::Internal, "creating ", dir, ": ", ec.message());
+  }
+  ::chmod(dir.c_str(), mode);
+  return dir;
+}
+
 std::string lastLines(const std::string& path, size_t count) {
   std::ifstream in(path);
   std::deque<std::string> lines;
@@ -117,6 +139,22 @@ Result<LabEtcd> startLabEtcd(const std::string& dir, bool tls, json& state) {
   }
   out.cluster = std::move(*etcd);
   return out;
+}
+
+Result<json> startLabMember(const std::string& binary, const std::string& role,
+                            const std::string& name, const std::string& member_dir, uint16_t port,
+                            uint16_t rest_port, const std::string& config_file) {
+  std::vector<std::string> start = {binary, role, "--config", config_file};
+  std::string log_file = member_dir + "/manager.log";
+  auto pid = runtime::spawn(runtime::SpawnOptions{start, log_file, "", false, true, ""});
+  if (!pid) {
+    return fail(pid.error());
+  }
+  return json{{"name", name},           {"host", "127.0.0.1"},
+              {"port", port},           {"data_dir", member_dir + "/data"},
+              {"manager_pid", *pid},    {"rest", "127.0.0.1:" + std::to_string(rest_port)},
+              {"start_command", start}, {"log_file", log_file},
+              {"config", config_file}};
 }
 
 std::string labVipYaml(const LabVip& vip, const std::string& backends) {

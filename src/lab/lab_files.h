@@ -19,6 +19,12 @@
 
 namespace rampart::lab {
 
+// Checks a lab's --dir and --members (1..9) and makes the directory with `mode`: its absolute
+// path, or why not (FailedPrecondition when a lab already runs there; `command` names the
+// lab, e.g. "rampart pg lab", for the message's `down` hint).
+Result<std::string> makeLabDir(const std::string& dir, int members, const std::string& command,
+                               mode_t mode);
+
 // The last `count` lines of a log file, for an error message that shows why a process stopped.
 std::string lastLines(const std::string& path, size_t count);
 // `bytes` random bytes as hex (passwords and tokens of a lab).
@@ -40,6 +46,15 @@ struct LabEtcd {
   std::string endpoints;
 };
 Result<LabEtcd> startLabEtcd(const std::string& dir, bool tls, nlohmann::json& state);
+
+// Spawns one member manager, detached (`<binary> <role> --config <config_file>`, logging to
+// <member_dir>/manager.log), and returns its entry of the lab's "members": {"name", "host",
+// "port", "data_dir" (<member_dir>/data), "manager_pid", "rest", "start_command", "log_file",
+// "config"}.
+Result<nlohmann::json> startLabMember(const std::string& binary, const std::string& role,
+                                      const std::string& name, const std::string& member_dir,
+                                      uint16_t port, uint16_t rest_port,
+                                      const std::string& config_file);
 
 // One virtual server of a lab's `rampart lb`: health-checked on the members' REST API (every
 // 50 ms; every 10 ms while a write VIP has no member up: a failover), on_down: close.

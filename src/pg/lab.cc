@@ -30,23 +30,15 @@ using lab::stopIfOurs;
 using lab::writeText;
 
 Result<json> labUp(const LabOptions& options) {
-  if (options.dir.empty()) {
-    return fail(ErrorCode::InvalidArgument, "--dir is required");
-  }
-  if (options.members < 1 || options.members > 9) {
-    return fail(ErrorCode::InvalidArgument, "--members must be 1..9");
-  }
-  std::string dir = fs::absolute(options.dir).lexically_normal().string();
-  if (fs::exists(fs::path(dir) / "cluster.json")) {
-    return fail(ErrorCode::FailedPrecondition, "a lab already runs in ", dir,
-                " (rampart pg lab down --dir ", dir, ")");
-  }
-  std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
   // The postgres user must reach its data directory below, but no one else may list what is in
   // here (cluster.json and the member configs hold the password and the REST token).
-  ::chmod(dir.c_str(), 0711);
+  auto made = lab::makeLabDir(options.dir, options.members, "rampart pg lab", 0711);
+  if (!made) {
+    return fail(made.error());
+  }
+  const std::string& dir = *made;
+  std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
+  std::error_code ec;
 
   json state;
   auto started = lab::startLabEtcd(dir, options.tls, state);
@@ -134,22 +126,13 @@ Result<json> labUp(const LabOptions& options) {
     if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {
       return fail(w.error());
     }
-    std::vector<std::string> start = {binary, "pg", "--config", config_file};
-    std::string log_file = mdir + "/manager.log";
-    auto pid = runtime::spawn(runtime::SpawnOptions{start, log_file, "", false, true, ""});
-    if (!pid) {
-      return fail(pid.error());
+    auto member = lab::startLabMember(binary, "pg", name, mdir, *pg_port, *rest_port, config_file);
+    if (!member) {
+      return fail(member.error());
     }
-    std::string rest = "127.0.0.1:" + std::to_string(*rest_port);
-    state["members"].push_back({{"name", name},
-                                {"host", "127.0.0.1"},
-                                {"port", *pg_port},
-                                {"data_dir", mdir + "/data"},
-                                {"manager_pid", *pid},
-                                {"rest", rest},
-                                {"start_command", start},
-                                {"log_file", log_file},
-                                {"config", config_file}});
+    std::string rest = (*member)["rest"];
+    std::string log_file = (*member)["log_file"];
+    state["members"].push_back(std::move(*member));
     std::string backend = lab::labBackendYaml(*pg_port, *rest_port);
     lb_write_backends += backend;
     lb_read_backends += backend;

@@ -42,21 +42,13 @@ Result<void> writeThroughVip(const net::Endpoint& vip, int replicas) {
 }  // namespace
 
 Result<json> labUp(const LabOptions& options) {
-  if (options.dir.empty()) {
-    return fail(ErrorCode::InvalidArgument, "--dir is required");
+  auto made = lab::makeLabDir(options.dir, options.members, "rampart redis lab", 0755);
+  if (!made) {
+    return fail(made.error());
   }
-  if (options.members < 1 || options.members > 9) {
-    return fail(ErrorCode::InvalidArgument, "--members must be 1..9");
-  }
-  std::string dir = fs::absolute(options.dir).lexically_normal().string();
-  if (fs::exists(fs::path(dir) / "cluster.json")) {
-    return fail(ErrorCode::FailedPrecondition, "a lab already runs in ", dir,
-                " (rampart redis lab down --dir ", dir, ")");
-  }
+  const std::string& dir = *made;
   std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0755);
 
   json state;
   state["kind"] = "rampart-redis";
@@ -95,23 +87,13 @@ Result<json> labUp(const LabOptions& options) {
     if (auto w = lab::writeText(config_file, yaml.str(), 0644); !w) {
       return fail(w.error());
     }
-    std::vector<std::string> start = {binary, "redis", "--config", config_file};
-    std::string log_file = mdir + "/manager.log";
-    auto pid = runtime::spawn(runtime::SpawnOptions{start, log_file, "", false, true, ""});
-    if (!pid) {
-      return fail(pid.error());
+    auto member = lab::startLabMember(binary, "redis", name, mdir, *port, *rest_port, config_file);
+    if (!member) {
+      return fail(member.error());
     }
     std::string sentinel = "127.0.0.1:" + std::to_string(*sentinel_port);
-    state["members"].push_back({{"name", name},
-                                {"host", "127.0.0.1"},
-                                {"port", *port},
-                                {"data_dir", mdir + "/data"},
-                                {"manager_pid", *pid},
-                                {"rest", "127.0.0.1:" + std::to_string(*rest_port)},
-                                {"sentinel", sentinel},
-                                {"start_command", start},
-                                {"log_file", log_file},
-                                {"config", config_file}});
+    (*member)["sentinel"] = sentinel;
+    state["members"].push_back(std::move(*member));
     state["sentinels"].push_back(sentinel);
     backends += lab::labBackendYaml(*port, *rest_port);
     (void)save();

@@ -199,11 +199,7 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
 }
 
 Result<MemberConfig> loadMemberConfig(const std::string& path) {
-  auto root = config::loadFile(path);
-  if (!root) {
-    return fail(root.error());
-  }
-  return parseMemberConfig(*root);
+  return config::loadFile(path).and_then(parseMemberConfig);
 }
 
 }  // namespace rampart::redis
