@@ -399,6 +399,16 @@ asio::awaitable<void> Engine::heartbeat() {
   }
 }
 
+asio::awaitable<void> Engine::resign() {
+  if (!leading_) {
+    co_return;
+  }
+  db_.fence();  // before the key goes: a replica may be promoted the moment it does
+  may_have_diverged_ = true;
+  co_await release();
+  log::get("failover")->info("resigned the leader key");
+}
+
 void Engine::checkDeadline() {
   if (leading_ && fencing_.expired(clock_.now())) {
     fence("no leader heartbeat acknowledged in time");

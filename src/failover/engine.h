@@ -100,6 +100,10 @@ class Engine {
   boost::asio::awaitable<void> heartbeat();
   // Fences once the deadline has passed without an acknowledged heartbeat.
   void checkDeadline();
+  // A graceful stop: while leading, refuses writes first (the database's fence) and then
+  // deletes the key, so the replicas race at once instead of after leader_timeout; nothing is
+  // acknowledged after the key goes. The member must stop ticking afterwards.
+  boost::asio::awaitable<void> resign();
 
   bool leading() const { return leading_; }
   // Holds the key, before its deadline, with a server that was last seen writable.

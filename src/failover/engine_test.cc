@@ -309,6 +309,20 @@ TEST_F(EngineTest, TheDatabasesCandidateRuleDecidesTheRaceAndNamesTheReleasedLea
   EXPECT_NE(leaders()[0], &leader);
 }
 
+TEST_F(EngineTest, AResigningLeaderFencesThenFreesTheKeyAndAReplicaTakesOverAtOnce) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  testing::runLoop(io_, leader.engine->resign());
+  leader.alive = false;  // the manager stops
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_FALSE(leader.db->writable());
+  EXPECT_FALSE(leader.engine->leading());
+  step();
+  step();
+  EXPECT_TRUE(other.engine->leading()) << "well before leader_timeout (1 s)";
+  EXPECT_EQ(writable().size(), 1u);
+}
+
 TEST_F(EngineTest, AWritableServerWithoutTheKeyIsFenced) {
   auto& leader = startCluster(2);
   auto& other = &members_[0] == &leader ? members_[1] : members_[0];

@@ -6,13 +6,13 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 
 #include "base/log.h"
 #include "redis/redis_database.h"
@@ -157,9 +157,11 @@ asio::awaitable<int> memberMain(std::shared_ptr<Member> m) {
 
 asio::awaitable<void> shutdown(std::shared_ptr<Member> m) {
   m->stopping = true;
-  m->db.fence();  // a leader stops taking writes before its key lapses (fencing.h)
+  // A leader refuses writes and frees its key, so a replica takes over at once; any member
+  // then stops its server (the engine is not ticked again).
+  co_await m->engine.resign();
+  m->db.fence();
   (void)m->db.stop();
-  co_return;
 }
 
 // Prometheus metrics on the admin server's /metrics, refreshed at each scrape.

@@ -295,6 +295,33 @@ TEST_F(RedisMemberTest, AFrozenMasterIsKilledAndReplacedWithoutLosingWaitAcknowl
       << logs();
 }
 
+// A graceful stop (SIGTERM) of the master's manager frees the key at once: a replica leads well
+// before leader_timeout would have let it, and the stopped member's server is gone.
+TEST_F(RedisMemberTest, AStoppedMastersManagerHandsTheKeyOnAtOnce) {
+  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
+      << "no master with two replicas\n"
+      << logs();
+  int old = primary();
+  auto& m = members_[old];
+  auto stopped_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(m.pid, SIGTERM), 0);
+  int now = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        now = primary();
+        return now >= 0 && now != old;
+      },
+      10s, 20ms))
+      << logs();
+  auto took = std::chrono::steady_clock::now() - stopped_at;
+  std::printf("failover after SIGTERM of the master's manager: %lld ms\n",
+              static_cast<long long>(toMillis(took)));
+  EXPECT_LT(took, 1s) << "waited for the key to lapse\n" << logs();
+  EXPECT_TRUE(runtime::waitExit(m.pid, 10s).has_value());
+  m.pid = -1;
+  EXPECT_FALSE(redis::Client::connect(net::Endpoint{"127.0.0.1", m.redis_port}, 200ms));
+}
+
 // A killed manager takes its redis-server with it; once another member has led, the restarted
 // manager brings its server back as a replica and it never acknowledges a write on the way.
 TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrite) {
