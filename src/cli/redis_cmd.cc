@@ -5,12 +5,15 @@
 #include <memory>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "redis/lab.h"
 #include "redis/member.h"
 #include "runtime/daemon.h"
+#include "store/etcd_store.h"
+#include "testing/run_loop.h"
 
 namespace rampart::cli {
 namespace {
@@ -34,6 +37,40 @@ int runMemberManager(const RedisFlags& flags) {
   }
   runtime::Daemon daemon("redis");
   return redis::runMember(daemon, *config);
+}
+
+// `rampart redis list`: the group as etcd holds it.
+int runList(const RedisFlags& flags) {
+  if (flags.config_file.empty()) {
+    std::fprintf(stderr, "rampart redis list: --config member.yaml is required\n");
+    return kUsageError;
+  }
+  auto config = redis::loadMemberConfig(flags.config_file);
+  if (!config) {
+    std::fprintf(stderr, "rampart redis list: %s\n", config.error().message.c_str());
+    return kUsageError;
+  }
+  boost::asio::io_context io;
+  auto options = config->etcd;
+  options.request_timeout = std::chrono::seconds(2);
+  store::EtcdStore store(io.get_executor(), options);
+  auto prefix = config->keyPrefix();
+  auto work = [&]() -> boost::asio::awaitable<Result<store::RangeResponse>> {
+    auto request = store::RangeRequest::prefix(prefix + "/");
+    co_return co_await store.range(std::move(request));
+  };
+  auto listed = testing::runLoop(io, work());
+  if (!listed) {
+    std::fprintf(stderr, "rampart redis list: etcd: %s\n", listed.error().message.c_str());
+    return 1;
+  }
+  auto group = redis::groupFromKeys(prefix, listed->kvs);
+  if (flags.json_output) {
+    std::printf("%s\n", redis::clusterJson(config->cluster, group.leader, group.members).c_str());
+  } else {
+    std::printf("%s", redis::formatGroup(group.leader, group.members).c_str());
+  }
+  return 0;
 }
 
 int runLabUp(const RedisFlags& flags) {
@@ -86,6 +123,10 @@ void addRedis(CLI::App& app, Action& action) {
       action = [flags] { return runMemberManager(*flags); };
     }
   });
+  auto* list = redis->add_subcommand("list", "the group's members, their roles and offsets");
+  list->add_option("--config", flags->config_file, "a member's config file (YAML)");
+  list->add_flag("--json", flags->json_output, "print /cluster's JSON");
+  list->callback([flags, &action] { action = [flags] { return runList(*flags); }; });
   auto* lab = redis->add_subcommand("lab", "a local Redis group on loopback");
   lab->require_subcommand(1);
   auto* up = lab->add_subcommand("up", "start etcd, the members and the write/read VIPs");

@@ -8,6 +8,8 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <cstdio>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -63,6 +65,38 @@ std::string clusterJson(const std::string& cluster, const std::string& leader,
                             {"position", m.position}});
   }
   return j.dump();
+}
+
+std::string formatGroup(const std::string& leader,
+                        const std::map<std::string, failover::MemberRecord>& members) {
+  std::string out = "MEMBER  ADDRESS                ROLE      OFFSET\n";
+  for (const auto& [name, m] : members) {
+    char line[160];
+    std::string address = m.address.host + ":" + std::to_string(m.address.port);
+    std::snprintf(line, sizeof line, "%-7s %-22s %-9s %llu%s\n", name.c_str(), address.c_str(),
+                  m.role.c_str(), static_cast<unsigned long long>(m.position),
+                  name == leader ? "  (leader)" : "");
+    out += line;
+  }
+  if (members.empty()) {
+    out += "(no member has published its status)\n";
+  }
+  return out;
+}
+
+GroupKeys groupFromKeys(const std::string& prefix, const std::vector<store::KeyValue>& kvs) {
+  GroupKeys out;
+  const std::string members_prefix = prefix + "/members/";
+  for (const auto& kv : kvs) {
+    if (kv.key == prefix + "/leader") {
+      out.leader = kv.value;
+    } else if (kv.key.rfind(members_prefix, 0) == 0) {
+      if (auto m = failover::decodeMember(kv.value)) {
+        out.members[kv.key.substr(members_prefix.size())] = *m;
+      }
+    }
+  }
+  return out;
 }
 
 namespace {

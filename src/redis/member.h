@@ -28,6 +28,7 @@
 #include "redis/member_config.h"
 #include "redis/sentinel_protocol.h"
 #include "runtime/daemon.h"
+#include "store/types.h"
 
 namespace rampart::redis {
 
@@ -43,6 +44,18 @@ std::optional<SentinelSnapshot> sentinelView(
 // GET /cluster's body.
 std::string clusterJson(const std::string& cluster, const std::string& leader,
                         const std::map<std::string, failover::MemberRecord>& members);
+
+// The group as `rampart redis list` prints it: one line per member (name, address, role, offset),
+// the leader marked.
+std::string formatGroup(const std::string& leader,
+                        const std::map<std::string, failover::MemberRecord>& members);
+
+// The group's leader and member statuses as etcd holds them under config.keyPrefix().
+struct GroupKeys {
+  std::string leader;
+  std::map<std::string, failover::MemberRecord> members;
+};
+GroupKeys groupFromKeys(const std::string& prefix, const std::vector<store::KeyValue>& kvs);
 
 // Runs the member on `daemon` until SIGTERM/SIGINT; returns the exit code.
 int runMember(runtime::Daemon& daemon, MemberConfig config);

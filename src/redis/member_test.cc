@@ -56,6 +56,23 @@ TEST(ClusterJsonTest, ListsEveryMemberWithItsRoleAndPosition) {
   EXPECT_EQ(j["members"][1]["position"], 8);
 }
 
+TEST(GroupTest, ReadsTheLeaderAndMemberKeysAndPrintsOneLinePerMember) {
+  std::vector<store::KeyValue> kvs(3);
+  kvs[0].key = "/rampart/redis/c1/leader";
+  kvs[0].value = "m1";
+  kvs[1].key = "/rampart/redis/c1/members/m1";
+  kvs[1].value = failover::encodeMember(record(7001, "primary", 9));
+  kvs[2].key = "/rampart/redis/c1/members/m2";
+  kvs[2].value = "garbage";  // skipped, not a member at offset 0
+  auto group = groupFromKeys("/rampart/redis/c1", kvs);
+  EXPECT_EQ(group.leader, "m1");
+  ASSERT_EQ(group.members.size(), 1u);
+  auto text = formatGroup(group.leader, group.members);
+  EXPECT_NE(text.find("m1      127.0.0.1:7001         primary   9  (leader)"), std::string::npos)
+      << text;
+  EXPECT_NE(formatGroup("", {}).find("no member"), std::string::npos);
+}
+
 const char* kConfig = R"(cluster: c1
 name: m1
 etcd: { endpoints: [127.0.0.1:2379] }
