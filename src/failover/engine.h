@@ -21,7 +21,8 @@
 // has published its final position for the same race and none is ahead (ties: the smaller
 // name). Detached members receive nothing more, so the winner has everything any running
 // replica received. A write only a stopped replica holds may be lost: a database that must
-// not lose it (synchronous sets, WAIT) needs a stricter rule (pg/decide.h is PostgreSQL's).
+// not lose it (synchronous sets, WAIT) gives a stricter rule as EngineConfig::candidate_rule
+// (redis/durability.h is Redis's; pg/decide.h is PostgreSQL's).
 //
 // Not yet here (pg::Manager still does them itself): the planned switchover and the failsafe
 // (the tick decides them, the engine does not carry them out), synchronous sets, and moving the

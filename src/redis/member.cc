@@ -266,9 +266,9 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
   if (m->config.sentinel) {
     SentinelServerOptions options;
     options.listen = m->config.sentinel_listen;
-    SentinelSnapshot initial;
-    initial.master_name = m->config.master_name;
-    auto sentinel = SentinelServer::start(options, initial);
+    // No master known yet: get-master-addr-by-name answers nil (no name matches), as Sentinel
+    // answers for a master it does not monitor, rather than an address no one listens on.
+    auto sentinel = SentinelServer::start(options, SentinelSnapshot{});
     if (!sentinel) {
       log->error("Sentinel port {}: {}", m->config.sentinel_listen.toString(),
                  sentinel.error().message);
