@@ -57,7 +57,7 @@ class RedisDatabaseTest : public ::testing::Test {
 
 TEST_F(RedisDatabaseTest, ADetachedReplicaKeepsItsDataAndFinalOffsetAndRefusesWrites) {
   auto leader = member("m1");
-  auto replica = member("m2");
+  auto replica = member("m2", 0);  // writable without replicas: only the detach's fence refuses
   ASSERT_TRUE(leader->bootstrap());
   ASSERT_TRUE(replica->startReplica(addressOf(*leader)));
   ASSERT_TRUE(eventually([&] { return replica->observe().replicating; }, 10s));
