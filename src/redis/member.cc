@@ -155,9 +155,9 @@ asio::awaitable<void> tickLoop(std::shared_ptr<Member> m) {
     if (m->sentinel) {
       auto view = sentinelView(m->config.master_name, m->engine.leaderName(), m->engine.members(),
                                m->sentinel_view);
-      if (view && (!m->sentinel_view || view->master.ip != m->sentinel_view->master.ip ||
-                   view->master.port != m->sentinel_view->master.port ||
-                   view->replicas.size() != m->sentinel_view->replicas.size())) {
+      if (view) {
+        // Every tick, for the replicas' offsets; +switch-master goes out only when the master's
+        // address changed (sentinel_server.h).
         m->sentinel->update(*view);
       }
       m->sentinel_view = view;

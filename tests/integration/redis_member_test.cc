@@ -188,6 +188,40 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
   }
   ASSERT_GT(acked.size(), 250u) << logs();
 
+  // A subscriber on a replica's Sentinel port, to hear +switch-master (redis-py).
+  bool python = installed({kPython, "-c", "import redis.sentinel"});
+  int watcher = old == 0 ? 1 : 0;
+  std::string events = dir_.path() + "/switch-master.log";
+  pid_t subscriber = -1;
+  if (python) {
+    auto spawned = runtime::spawn(runtime::SpawnOptions{
+        {kPython, "-c",
+         "import sys, redis\n"
+         "p = redis.Redis(host='127.0.0.1', port=int(sys.argv[1]), socket_timeout=30).pubsub()\n"
+         "p.subscribe('+switch-master')\n"
+         "while True:\n"
+         "    m = p.get_message(timeout=30)\n"
+         "    if m and m['type'] == 'subscribe':\n"
+         "        print('subscribed', flush=True)\n"
+         "    if m and m['type'] == 'message':\n"
+         "        print(m['data'].decode(), flush=True)\n"
+         "        break\n",
+         std::to_string(members_[watcher].sentinel_port)},
+        events,
+        "",
+        true,
+        false,
+        ""});
+    ASSERT_TRUE(spawned) << spawned.error().message;
+    subscriber = *spawned;
+    ASSERT_TRUE(eventually(
+        [&] {
+          return rampart::testing::readWholeFile(events).find("subscribed") != std::string::npos;
+        },
+        20s))
+        << rampart::testing::readWholeFile(events);
+  }
+
   pid_t victim = serverPid(*master);
   ASSERT_GT(victim, 0);
   auto killed_at = std::chrono::steady_clock::now();
@@ -228,8 +262,18 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
       30s, 100ms))
       << logs();
 
+  if (subscriber > 0) {
+    std::string expected = "lab 127.0.0.1 " + std::to_string(members_[old].redis_port) +
+                           " 127.0.0.1 " + std::to_string(members_[now].redis_port);
+    EXPECT_TRUE(eventually(
+        [&] { return rampart::testing::readWholeFile(events).find(expected) != std::string::npos; },
+        10s))
+        << "no +switch-master: " << rampart::testing::readWholeFile(events);
+    runtime::terminate(subscriber, 1s);
+  }
+
   // A Sentinel-aware client finds the new master through a surviving member's Sentinel port.
-  if (!installed({kPython, "-c", "import redis.sentinel"})) {
+  if (!python) {
     GTEST_SKIP() << "python3-redis is not installed (scripts/setup.sh installs it)";
   }
   int other = 3 - old - now;  // the member that is neither
