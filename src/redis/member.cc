@@ -27,16 +27,23 @@ namespace asio = boost::asio;
 std::optional<SentinelSnapshot> sentinelView(
     const std::string& master_name, const std::string& leader,
     const std::map<std::string, failover::MemberRecord>& members,
-    const std::optional<SentinelSnapshot>& previous) {
+    const std::optional<SentinelSnapshot>& previous,
+    const std::vector<SentinelSnapshot::Sentinel>& others) {
   auto it = members.find(leader);
   if (leader.empty() || it == members.end() || it->second.role != "primary") {
-    return previous;
+    if (!previous) {
+      return previous;
+    }
+    auto kept = *previous;
+    kept.sentinels = others;
+    return kept;
   }
   SentinelSnapshot s;
   s.master_name = master_name;
   s.master = SentinelAddress{it->second.address.host, it->second.address.port};
   s.quorum = 1;
   s.down_after_ms = 1000;
+  s.sentinels = others;
   if (previous) {
     s.config_epoch = previous->config_epoch;
     bool moved = previous->master.ip != s.master.ip || previous->master.port != s.master.port;
@@ -80,6 +87,29 @@ std::string formatGroup(const std::string& leader,
   }
   if (members.empty()) {
     out += "(no member has published its status)\n";
+  }
+  return out;
+}
+
+std::vector<SentinelSnapshot::Sentinel> otherSentinels(const std::string& prefix,
+                                                       const std::string& me,
+                                                       const std::vector<store::KeyValue>& kvs) {
+  std::vector<SentinelSnapshot::Sentinel> out;
+  const std::string sentinels_prefix = prefix + "/sentinels/";
+  for (const auto& kv : kvs) {
+    if (kv.key.rfind(sentinels_prefix, 0) != 0 || kv.key == sentinels_prefix + me) {
+      continue;
+    }
+    auto ep = net::parseEndpoint(kv.value);
+    if (!ep || ep->port == 0) {
+      continue;
+    }
+    SentinelSnapshot::Sentinel other;
+    other.address = SentinelAddress{ep->host, ep->port};
+    // A stable id per member, as a Sentinel's run id is per process (40 characters).
+    other.run_id = kv.key.substr(sentinels_prefix.size());
+    other.run_id.resize(40, '0');
+    out.push_back(std::move(other));
   }
   return out;
 }
@@ -132,6 +162,7 @@ struct Member {
   failover::Engine engine;
   std::unique_ptr<SentinelServer> sentinel;
   std::optional<SentinelSnapshot> sentinel_view;
+  std::vector<SentinelSnapshot::Sentinel> other_sentinels;
   bool stopping = false;
   std::string last_decision;
 };
@@ -154,7 +185,7 @@ asio::awaitable<void> tickLoop(std::shared_ptr<Member> m) {
     }
     if (m->sentinel) {
       auto view = sentinelView(m->config.master_name, m->engine.leaderName(), m->engine.members(),
-                               m->sentinel_view);
+                               m->sentinel_view, m->other_sentinels);
       if (view) {
         // Every tick, for the replicas' offsets; +switch-master goes out only when the master's
         // address changed (sentinel_server.h).
@@ -164,6 +195,37 @@ asio::awaitable<void> tickLoop(std::shared_ptr<Member> m) {
     }
     m->daemon.setReady(m->engine.leading() || m->engine.server().replicating);
     co_await sleepFor(m->config.ha.loop_interval);
+  }
+}
+
+// Publishes this member's Sentinel port under <prefix>/sentinels/<name> on a lease of its own
+// (gone 3 s after the manager) and reads the others', every second.
+asio::awaitable<void> sentinelRegistryLoop(std::shared_ptr<Member> m) {
+  const std::string prefix = m->config.keyPrefix() + "/sentinels/";
+  const std::string mine =
+      m->config.sentinel_listen.host + ":" + std::to_string(m->sentinel->endpoint().port);
+  store::LeaseId lease = 0;
+  while (!m->stopping) {
+    if (lease != 0) {
+      auto renewed = co_await m->store.leaseKeepAliveOnce(lease);
+      if (!renewed) {
+        lease = 0;
+      }
+    }
+    if (lease == 0) {
+      auto granted = co_await m->store.leaseGrant(std::chrono::seconds(3));
+      if (granted) {
+        store::PutRequest put{prefix + m->config.name, mine, granted->id};
+        if (co_await m->store.put(std::move(put))) {
+          lease = granted->id;
+        }
+      }
+    }
+    auto request = store::RangeRequest::prefix(prefix);
+    if (auto listed = co_await m->store.range(std::move(request))) {
+      m->other_sentinels = otherSentinels(m->config.keyPrefix(), m->config.name, listed->kvs);
+    }
+    co_await sleepFor(std::chrono::seconds(1));
   }
 }
 
@@ -185,6 +247,9 @@ asio::awaitable<int> memberMain(std::shared_ptr<Member> m) {
   auto ex = co_await asio::this_coro::executor;
   asio::co_spawn(ex, heartbeatLoop(m), asio::detached);
   asio::co_spawn(ex, deadlineLoop(m), asio::detached);
+  if (m->sentinel) {
+    asio::co_spawn(ex, sentinelRegistryLoop(m), asio::detached);
+  }
   co_await tickLoop(m);
   co_return 0;
 }

@@ -12,9 +12,10 @@
 //   GET /cluster   JSON: {"cluster", "leader", "members": [{"name", "host", "port", "role",
 //                  "position"}]} as the store has them
 //   /metrics, /healthz, /readyz from the Daemon's admin server, which this extends
-// The Sentinel port (sentinel.listen) answers get-master-addr-by-name / masters / replicas from
-// the engine's view (sentinelView) and publishes +switch-master when the leader's address
-// changes (sentinel_server.h).
+// The Sentinel port (sentinel.listen) answers get-master-addr-by-name / masters / replicas /
+// sentinels from the engine's view (sentinelView) and the other members' Sentinel ports, which
+// each publishes under <prefix>/sentinels/<name> on a lease of its own (otherSentinels), and
+// publishes +switch-master when the leader's address changes (sentinel_server.h).
 //
 // The engine calls the database inline (failover/engine.h), so a slow redis-server command
 // delays this loop by at most its timeout (redis_database.cc); the server is started by the
@@ -36,10 +37,18 @@ namespace rampart::redis {
 // address once its status says it serves as primary; until then (a failover under way, or no
 // leader) the previous master stays, as a Sentinel keeps it until it has promoted a replica.
 // Replicas: the other members whose status says replica. nullopt: no master known yet.
+// `others`: the other members' Sentinel ports (SENTINEL sentinels, num-other-sentinels).
 std::optional<SentinelSnapshot> sentinelView(
     const std::string& master_name, const std::string& leader,
     const std::map<std::string, failover::MemberRecord>& members,
-    const std::optional<SentinelSnapshot>& previous);
+    const std::optional<SentinelSnapshot>& previous,
+    const std::vector<SentinelSnapshot::Sentinel>& others = {});
+
+// The other members' Sentinel ports from the keys under <prefix>/sentinels/ (each member
+// publishes "host:port" there on a lease of its own); malformed values are skipped.
+std::vector<SentinelSnapshot::Sentinel> otherSentinels(const std::string& prefix,
+                                                       const std::string& me,
+                                                       const std::vector<store::KeyValue>& kvs);
 
 // GET /cluster's body.
 std::string clusterJson(const std::string& cluster, const std::string& leader,

@@ -46,6 +46,30 @@ TEST(SentinelViewTest, TheLastMasterStaysUntilTheNewLeaderServesAsPrimary) {
   EXPECT_FALSE(sentinelView("mymaster", "", members, std::nullopt));
 }
 
+TEST(SentinelViewTest, OtherMembersSentinelPortsAreListedWithoutThisOne) {
+  std::vector<store::KeyValue> kvs(4);
+  kvs[0].key = "/rampart/redis/c1/sentinels/m1";
+  kvs[0].value = "127.0.0.1:27001";
+  kvs[1].key = "/rampart/redis/c1/sentinels/m2";
+  kvs[1].value = "127.0.0.1:27002";
+  kvs[2].key = "/rampart/redis/c1/sentinels/m3";
+  kvs[2].value = "not an address";
+  kvs[3].key = "/rampart/redis/c1/members/m2";
+  kvs[3].value = "127.0.0.1:9";
+  auto others = otherSentinels("/rampart/redis/c1", "m1", kvs);
+  ASSERT_EQ(others.size(), 1u);
+  EXPECT_EQ(others[0].address.port, 27002);
+  EXPECT_EQ(others[0].run_id.size(), 40u);
+  std::map<std::string, failover::MemberRecord> members = {{"m1", record(7001, "primary")}};
+  auto view = sentinelView("mymaster", "m1", members, std::nullopt, others);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->sentinels.size(), 1u);
+  // Kept, with fresh Sentinels, while no leader serves.
+  auto kept = sentinelView("mymaster", "", members, view, {});
+  EXPECT_EQ(kept->master.port, 7001);
+  EXPECT_TRUE(kept->sentinels.empty());
+}
+
 TEST(ClusterJsonTest, ListsEveryMemberWithItsRoleAndPosition) {
   auto j = nlohmann::json::parse(clusterJson(
       "c1", "m1", {{"m1", record(7001, "primary", 9)}, {"m2", record(7002, "replica", 8)}}));
