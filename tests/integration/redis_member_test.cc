@@ -130,6 +130,25 @@ class RedisMemberTest : public rampart::testing::EtcdTest {
     return n;
   }
 
+  // Waits for one master with two replicas; its index, or -1.
+  int awaitGroup() {
+    bool formed = eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms);
+    EXPECT_TRUE(formed) << "no master with two replicas\n" << logs();
+    return formed ? primary() : -1;
+  }
+
+  // Waits up to `limit` for another member than `old` to answer /primary 200; its index, or -1.
+  int awaitNewMaster(int old, Duration limit) {
+    int now = -1;
+    bool moved = eventually(
+        [&] {
+          now = primary();
+          return now >= 0 && now != old;
+        },
+        limit, 20ms);
+    return moved ? now : -1;
+  }
+
   std::string logs() {
     std::string all;
     for (const auto& m : members_) {
@@ -155,10 +174,7 @@ pid_t serverPid(redis::Client& c) {
 }
 
 TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrites) {
-  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
-      << "no master with two replicas\n"
-      << logs();
-  int old = primary();
+  int old = awaitGroup();
   ASSERT_GE(old, 0);
   auto metrics = runtime::runCommand(
       {"curl", "-s", "-m", "2",
@@ -226,15 +242,8 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
   ASSERT_GT(victim, 0);
   auto killed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
-  int now = -1;
-  ASSERT_TRUE(eventually(
-      [&] {
-        now = primary();
-        return now >= 0 && now != old;
-      },
-      10s, 20ms))
-      << "no new master\n"
-      << logs();
+  int now = awaitNewMaster(old, 10s);
+  ASSERT_GE(now, 0) << "no new master\n" << logs();
   auto took = std::chrono::steady_clock::now() - killed_at;
   std::printf("failover after a SIGKILL of the master's redis-server: %lld ms\n",
               static_cast<long long>(toMillis(took)));
@@ -294,10 +303,8 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
 // A frozen master (SIGSTOP) answers nothing: its manager kills it after unresponsive_timeout
 // (1 s) and a replica takes over, with every WAIT-1-acknowledged write.
 TEST_F(RedisMemberTest, AFrozenMasterIsKilledAndReplacedWithoutLosingWaitAcknowledgedWrites) {
-  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
-      << "no master with two replicas\n"
-      << logs();
-  int old = primary();
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
   auto master = connect(members_[old]);
   ASSERT_TRUE(master) << master.error().message;
   std::vector<std::string> acked;
@@ -314,13 +321,8 @@ TEST_F(RedisMemberTest, AFrozenMasterIsKilledAndReplacedWithoutLosingWaitAcknowl
   ASSERT_GT(victim, 0);
   auto frozen_at = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(victim, SIGSTOP), 0);
-  int now = -1;
-  bool replaced = eventually(
-      [&] {
-        now = primary();
-        return now >= 0 && now != old;
-      },
-      15s, 20ms);
+  int now = awaitNewMaster(old, 15s);
+  bool replaced = now >= 0;
   if (!replaced) {
     ::kill(victim, SIGCONT);
   }
@@ -342,21 +344,13 @@ TEST_F(RedisMemberTest, AFrozenMasterIsKilledAndReplacedWithoutLosingWaitAcknowl
 // A graceful stop (SIGTERM) of the master's manager frees the key at once: a replica leads well
 // before leader_timeout would have let it, and the stopped member's server is gone.
 TEST_F(RedisMemberTest, AStoppedMastersManagerHandsTheKeyOnAtOnce) {
-  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
-      << "no master with two replicas\n"
-      << logs();
-  int old = primary();
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
   auto& m = members_[old];
   auto stopped_at = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(m.pid, SIGTERM), 0);
-  int now = -1;
-  ASSERT_TRUE(eventually(
-      [&] {
-        now = primary();
-        return now >= 0 && now != old;
-      },
-      10s, 20ms))
-      << logs();
+  int now = awaitNewMaster(old, 10s);
+  ASSERT_GE(now, 0) << logs();
   auto took = std::chrono::steady_clock::now() - stopped_at;
   std::printf("failover after SIGTERM of the master's manager: %lld ms\n",
               static_cast<long long>(toMillis(took)));
@@ -369,10 +363,8 @@ TEST_F(RedisMemberTest, AStoppedMastersManagerHandsTheKeyOnAtOnce) {
 // A killed manager takes its redis-server with it; once another member has led, the restarted
 // manager brings its server back as a replica and it never acknowledges a write on the way.
 TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrite) {
-  ASSERT_TRUE(eventually([&] { return primary() >= 0 && replicas() == 2; }, 60s, 100ms))
-      << "no master with two replicas\n"
-      << logs();
-  int old = primary();
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
   auto& m = members_[old];
   ASSERT_EQ(::kill(m.pid, SIGKILL), 0);
   runtime::terminate(m.pid, 5s);  // reaps it
@@ -380,14 +372,8 @@ TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrit
   net::Endpoint old_server{"127.0.0.1", m.redis_port};
   EXPECT_TRUE(eventually([&] { return !redis::Client::connect(old_server, 200ms); }, 5s))
       << "its redis-server outlived the manager";
-  int now = -1;
-  ASSERT_TRUE(eventually(
-      [&] {
-        now = primary();
-        return now >= 0 && now != old;
-      },
-      15s, 20ms))
-      << logs();
+  int now = awaitNewMaster(old, 15s);
+  ASSERT_GE(now, 0) << logs();
 
   ASSERT_TRUE(start(m));
   // Probe the old address with writes until it is a replica again: none may succeed.
