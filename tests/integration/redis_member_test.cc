@@ -360,6 +360,51 @@ TEST_F(RedisMemberTest, AStoppedMastersManagerHandsTheKeyOnAtOnce) {
   EXPECT_FALSE(redis::Client::connect(net::Endpoint{"127.0.0.1", m.redis_port}, 200ms));
 }
 
+// The durability rule's price and its point: with one replica's manager dead, the master's
+// crash is not failed over by the other replica alone (it may lack writes only the dead one
+// acknowledged); once the dead member is back, a master is chosen, and it has every write a
+// client confirmed with WAIT 1, including those only the surviving replica acknowledged.
+TEST_F(RedisMemberTest, NoFailoverWithoutBothReplicasAndThenNoWaitAcknowledgedWriteLost) {
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
+  int gone = (old + 1) % 3;
+  auto master = connect(members_[old]);
+  ASSERT_TRUE(master) << master.error().message;
+  ASSERT_EQ(::kill(members_[gone].pid, SIGKILL), 0);
+  runtime::terminate(members_[gone].pid, 5s);
+  members_[gone].pid = -1;
+  // Acknowledged by the surviving replica only.
+  std::vector<std::string> acked;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "d" + std::to_string(i);
+    auto set = master->command({"SET", key, "1"}, 2s);
+    auto wait = master->command({"WAIT", "1", "500"}, 2s);
+    if (set && !set->isError() && wait && wait->integer >= 1) {
+      acked.push_back(key);
+    }
+  }
+  ASSERT_GT(acked.size(), 80u) << logs();
+  pid_t victim = serverPid(*master);
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  // Past the dead member's status TTL (3 s) and the old master's own restart (2 s): no master.
+  EXPECT_EQ(awaitNewMaster(old, 5s), -1) << "a failover without both replicas\n" << logs();
+
+  ASSERT_TRUE(start(members_[gone]));
+  int now = awaitNewMaster(-1, 30s);
+  ASSERT_GE(now, 0) << logs();
+  std::printf("old master %s, returned replica %s, new master %s\n", members_[old].name.c_str(),
+              members_[gone].name.c_str(), members_[now].name.c_str());
+  auto fresh = connect(members_[now]);
+  ASSERT_TRUE(fresh);
+  for (const auto& key : acked) {
+    auto got = fresh->command({"GET", key}, 2s);
+    ASSERT_TRUE(got && got->type == redis::Reply::Type::String)
+        << key << " lost (master " << members_[now].name << ")\n"
+        << logs();
+  }
+}
+
 // A killed manager takes its redis-server with it; once another member has led, the restarted
 // manager brings its server back as a replica and it never acknowledges a write on the way.
 TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrite) {
