@@ -1,9 +1,12 @@
 // `rampart redis` against the real thing: a 1-member etcd on loopback and three `rampart redis`
-// member managers, each supervising Debian's redis-server. The group bootstraps one master and
-// two replicas; a SIGKILL of the master's redis-server makes a replica master within seconds
-// and brings the old member back as a replica; every write a client confirmed with WAIT 1
-// before the kill is on the new master; and redis-py's Sentinel client finds the new master
-// through a member's Sentinel port. Skipped, saying why, without redis-server or python3-redis.
+// member managers, each supervising Debian's redis-server. Each test bootstraps one master and
+// two replicas, then: a SIGKILL of the master's redis-server (a replica leads within seconds with
+// every write confirmed by WAIT 1, the old member returns as a replica, a subscriber hears
+// +switch-master and redis-py's Sentinel finds the new master); a SIGSTOP of it (killed after
+// unresponsive_timeout, then the same); a SIGTERM of the master's manager (it resigns: a replica
+// leads well before leader_timeout); no failover while one replica's manager is dead, and no
+// WAIT-1 write lost once it returns; a restarted old master that never takes a write. Skipped,
+// saying why, without redis-server (the Sentinel parts without python3-redis).
 
 #include <signal.h>
 #include <sys/stat.h>
