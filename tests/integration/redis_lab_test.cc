@@ -1,9 +1,12 @@
 // `rampart redis lab up --members 3 --dir D --json` / `lab down` against the real thing (etcd x3,
 // three `rampart redis` members with their redis-servers, `rampart lb`): the description has the
 // PostgreSQL lab's shape plus the Sentinel addresses, a write through the write VIP is
-// acknowledged by both replicas, every Sentinel port names the master, and `lab down` stops
-// every process it started. Skipped without redis-server.
+// acknowledged by both replicas, every Sentinel port names the master and lists its two peers,
+// `rampart redis list` shows the group, the write VIP reaches the new master after the old one's
+// redis-server is killed, and `lab down` stops every process it started. Skipped without
+// redis-server.
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -48,7 +51,7 @@ net::Endpoint endpointOf(const std::string& host_port) {
                        static_cast<uint16_t>(std::stoi(host_port.substr(colon + 1)))};
 }
 
-TEST_F(RedisLabTest, UpDescribesTheLabWithItsSentinelsAndDownStopsEverything) {
+TEST_F(RedisLabTest, UpDescribesTheLabAndItsVipFollowsAFailoverAndDownStopsEverything) {
   auto up = runtime::runCommand(
       {RAMPART_BINARY, "redis", "lab", "up", "--members", "3", "--dir", lab_dir_, "--json"}, 180s);
   ASSERT_EQ(up.exit_code, 0) << up.output;
@@ -97,6 +100,61 @@ TEST_F(RedisLabTest, UpDescribesTheLabWithItsSentinelsAndDownStopsEverything) {
         10s, 50ms))
         << s;
   }
+
+  // Each Sentinel port lists the other two (SENTINEL sentinels), as a Sentinel lists its peers.
+  auto peers = redis::Client::connect(endpointOf(lab["sentinels"][0]), 2s);
+  ASSERT_TRUE(peers);
+  EXPECT_TRUE(rampart::testing::eventually(
+      [&] {
+        auto r = peers->command({"SENTINEL", "sentinels", "lab"}, 2s);
+        return r && r->type == redis::Reply::Type::Array && r->elements.size() == 2;
+      },
+      10s, 100ms));
+
+  // `rampart redis list` reads the same group from etcd.
+  auto list = runtime::runCommand({RAMPART_BINARY, "redis", "list", "--config",
+                                   lab["members"][0]["config"].get<std::string>(), "--json"},
+                                  30s);
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  auto group = json::parse(list.output.substr(list.output.find('{')), nullptr, false);
+  ASSERT_TRUE(group.is_object()) << list.output;
+  EXPECT_FALSE(group["leader"].get<std::string>().empty());
+  EXPECT_EQ(group["members"].size(), 3u);
+  int primaries = 0;
+  for (const auto& m : group["members"]) {
+    if (m["role"] == "primary") {
+      ++primaries;
+      EXPECT_EQ(std::to_string(m["port"].get<int>()), master_port);
+    }
+  }
+  EXPECT_EQ(primaries, 1) << list.output;
+
+  // The write VIP follows a failover: with the master's redis-server killed, writes through it
+  // are confirmed by a replica again, on another member.
+  auto pid = vip->command({"INFO", "server"}, 2s);
+  ASSERT_TRUE(pid);
+  auto at = pid->str.find("process_id:");
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(::kill(std::atoi(pid->str.c_str() + at + 11), SIGKILL), 0);
+  std::string now_port;
+  EXPECT_TRUE(rampart::testing::eventually(
+      [&] {
+        auto c = redis::Client::connect(endpointOf(lab["write_vip"]), 1s);
+        if (!c) {
+          return false;
+        }
+        auto set = c->command({"SET", "after", "failover"}, 1s);
+        auto wait = c->command({"WAIT", "1", "500"}, 1s);
+        auto info = c->command({"INFO", "server"}, 1s);
+        if (!set || set->isError() || !wait || wait->integer < 1 || !info) {
+          return false;
+        }
+        auto p = info->str.find("tcp_port:");
+        now_port = info->str.substr(p + 9, info->str.find_first_of("\r\n", p) - p - 9);
+        return true;
+      },
+      20s, 50ms));
+  EXPECT_NE(now_port, master_port);
 
   auto down =
       runtime::runCommand({RAMPART_BINARY, "redis", "lab", "down", "--dir", lab_dir_}, 120s);
