@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::addElect(app, action);
   cli::addLb(app, action);
   cli::addPg(app, action);
+  cli::addRedis(app, action);
   cli::addChaos(app, action);
   cli::addServer(app, action);
   cli::addController(app, action);

@@ -22,6 +22,7 @@ void addElect(CLI::App& app, Action& action);
 void addDemo(CLI::App& app, Action& action);
 void addLb(CLI::App& app, Action& action);
 void addPg(CLI::App& app, Action& action);
+void addRedis(CLI::App& app, Action& action);
 void addChaos(CLI::App& app, Action& action);
 void addServer(CLI::App& app, Action& action);
 void addController(CLI::App& app, Action& action);

@@ -17,9 +17,9 @@ namespace rampart::failover {
 namespace asio = boost::asio;
 
 std::string encodeMember(const MemberRecord& m) {
-  return nlohmann::json{{"host", m.address.host},   {"port", m.address.port},
-                        {"role", m.role},           {"position", m.position},
-                        {"race_rev", m.race_rev},   {"race_position", m.race_position}}
+  return nlohmann::json{{"host", m.address.host}, {"port", m.address.port},
+                        {"role", m.role},         {"position", m.position},
+                        {"race_rev", m.race_rev}, {"race_position", m.race_position}}
       .dump();
 }
 
@@ -95,6 +95,7 @@ asio::awaitable<bool> Engine::refreshView() {
         leader_seen_at_ = now;  // followers count leader_timeout from here (fencing.h)
       }
       leader_name_ = kv.value;
+      previous_leader_ = kv.value;
       leader_rev_ = kv.mod_revision;
     } else if (kv.key == key("/initialize")) {
       initialized_ = true;
@@ -325,8 +326,9 @@ asio::awaitable<void> Engine::race() {
     race_position_ = *final_position;
     co_await publish();
   }
-  CandidateFacts f{config_.name, leader_name_, rev, members_};
-  if (!decideCandidate(f).take) {
+  CandidateFacts f{config_.name, leader_name_, rev, members_, previous_leader_};
+  auto decision = config_.candidate_rule ? config_.candidate_rule(f) : decideCandidate(f);
+  if (!decision.take) {
     co_return;
   }
   if (!co_await takeKey(rev)) {
@@ -366,6 +368,7 @@ void Engine::becomeLeader(int64_t rev, TimePoint sent_at) {
   my_rev_ = rev;
   leader_present_ = true;
   leader_name_ = config_.name;
+  previous_leader_ = config_.name;
   leader_rev_ = rev;
   fencing_.startTerm(sent_at, clock_.now());
 }
@@ -394,6 +397,16 @@ asio::awaitable<void> Engine::heartbeat() {
             (outcome.holder.empty() ? std::string("gone") : outcome.holder) + ")");
       break;
   }
+}
+
+asio::awaitable<void> Engine::resign() {
+  if (!leading_) {
+    co_return;
+  }
+  db_.fence();  // before the key goes: a replica may be promoted the moment it does
+  may_have_diverged_ = true;
+  co_await release();
+  log::get("failover")->info("resigned the leader key");
 }
 
 void Engine::checkDeadline() {

@@ -21,7 +21,8 @@
 // has published its final position for the same race and none is ahead (ties: the smaller
 // name). Detached members receive nothing more, so the winner has everything any running
 // replica received. A write only a stopped replica holds may be lost: a database that must
-// not lose it (synchronous sets, WAIT) needs a stricter rule (pg/decide.h is PostgreSQL's).
+// not lose it (synchronous sets, WAIT) gives a stricter rule as EngineConfig::candidate_rule
+// (redis/durability.h is Redis's; pg/decide.h is PostgreSQL's).
 //
 // Not yet here (pg::Manager still does them itself): the planned switchover and the failsafe
 // (the tick decides them, the engine does not carry them out), synchronous sets, and moving the
@@ -29,6 +30,7 @@
 //
 // Not thread-safe: one event loop. Database calls block that loop (see database.h).
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,15 +45,6 @@
 #include "store/store.h"
 
 namespace rampart::failover {
-
-struct EngineConfig {
-  std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
-  std::string name;    // this member
-  Address address;     // where its server listens
-  Duration leader_timeout = std::chrono::seconds(1);
-  Duration heartbeat_interval = std::chrono::milliseconds(100);
-  Duration fence_margin = std::chrono::milliseconds(300);
-};
 
 // A member's status as published in the store.
 struct MemberRecord {
@@ -72,12 +65,28 @@ struct CandidateFacts {
   std::string old_leader;  // "" when the key is gone
   int64_t race_rev = 0;
   std::map<std::string, MemberRecord> members;  // the live ones, including me
+  // The last leader this member saw, also after its key went (released when its server died):
+  // a database rule that counts the old leader's replicas must not count the old leader.
+  std::string previous_leader;
 };
 struct CandidateDecision {
   bool take = false;
   std::string reason;
 };
 CandidateDecision decideCandidate(const CandidateFacts& facts);
+using CandidateRule = std::function<CandidateDecision(const CandidateFacts&)>;
+
+struct EngineConfig {
+  std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
+  std::string name;    // this member
+  Address address;     // where its server listens
+  Duration leader_timeout = std::chrono::seconds(1);
+  Duration heartbeat_interval = std::chrono::milliseconds(100);
+  Duration fence_margin = std::chrono::milliseconds(300);
+  // Who may take the key in a race; empty: decideCandidate. A database whose clients count a
+  // write as durable once some replicas have it gives a stricter rule (redis/durability.h).
+  CandidateRule candidate_rule;
+};
 
 class Engine {
  public:
@@ -92,12 +101,20 @@ class Engine {
   boost::asio::awaitable<void> heartbeat();
   // Fences once the deadline has passed without an acknowledged heartbeat.
   void checkDeadline();
+  // A graceful stop: while leading, refuses writes first (the database's fence) and then
+  // deletes the key, so the replicas race at once instead of after leader_timeout; nothing is
+  // acknowledged after the key goes. The member must stop ticking afterwards.
+  boost::asio::awaitable<void> resign();
 
   bool leading() const { return leading_; }
   // Holds the key, before its deadline, with a server that was last seen writable.
   bool writable() const;
   const std::string& leaderName() const { return leader_name_; }
   const FencingDeadline& fencing() const { return fencing_; }
+  // The store's view as of the last tick: every live member's status (this one's included).
+  const std::map<std::string, MemberRecord>& members() const { return members_; }
+  // This member's server as last observed.
+  const ServerState& server() const { return server_; }
   int fences() const { return fences_; }
 
  private:
@@ -124,6 +141,7 @@ class Engine {
   bool initialized_ = false;
   bool leader_present_ = false;
   std::string leader_name_;
+  std::string previous_leader_;  // the last name the key held
   int64_t leader_rev_ = 0;
   TimePoint leader_seen_at_{};  // when this member saw the key change (or go)
   std::map<std::string, MemberRecord> members_;
@@ -131,9 +149,9 @@ class Engine {
   // The server and this member's part.
   ServerState server_;
   bool leading_ = false;
-  int64_t my_rev_ = 0;                // the key's revision after our last write
-  std::string following_ = "?";       // the leader the replica follows ("" detached, "?" unknown)
-  bool may_have_diverged_ = false;    // a former primary: rejoin rewinds
+  int64_t my_rev_ = 0;              // the key's revision after our last write
+  std::string following_ = "?";     // the leader the replica follows ("" detached, "?" unknown)
+  bool may_have_diverged_ = false;  // a former primary: rejoin rewinds
   std::optional<TimePoint> released_after_crash_at_;
   TimePoint not_replicating_since_{};
   int64_t race_rev_ = -1;

@@ -108,13 +108,14 @@ class EngineTest : public ::testing::Test {
     bool alive = true;  // its manager runs (a killed manager stops ticking and heartbeating)
   };
 
-  void add(const std::string& name, uint16_t port) {
+  void add(const std::string& name, uint16_t port, CandidateRule rule = {}) {
     Member m;
     m.db = std::make_unique<FakeDatabase>(name);
     EngineConfig config;
     config.prefix = "/rampart/test/c1";
     config.name = name;
     config.address = Address{"127.0.0.1", port};
+    config.candidate_rule = std::move(rule);
     m.engine = std::make_unique<Engine>(store_, clock_, *m.db, config);
     members_.push_back(std::move(m));
   }
@@ -154,9 +155,9 @@ class EngineTest : public ::testing::Test {
   }
 
   // Starts a cluster of `n` and runs it until one leads and the others follow it.
-  Member& startCluster(int n) {
+  Member& startCluster(int n, const CandidateRule& rule = {}) {
     for (int i = 0; i < n; ++i) {
-      add("m" + std::to_string(i + 1), static_cast<uint16_t>(5433 + i));
+      add("m" + std::to_string(i + 1), static_cast<uint16_t>(5433 + i), rule);
     }
     for (int i = 0; i < 10; ++i) {
       step();
@@ -280,6 +281,46 @@ TEST_F(EngineTest, TheMostAdvancedReplicaWinsTheRace) {
   EXPECT_FALSE(replicas[0]->engine->leading());
   EXPECT_EQ(replicas[1]->db->promotions, 1);
   EXPECT_EQ(replicas[0]->db->promotions, 0);
+}
+
+// A database's own rule (Redis's WAIT rule) decides the race, and it learns the old leader even
+// after that leader released its key.
+TEST_F(EngineTest, TheDatabasesCandidateRuleDecidesTheRaceAndNamesTheReleasedLeader) {
+  bool allow = false;
+  std::vector<CandidateFacts> asked;
+  auto& leader = startCluster(3, [&](const CandidateFacts& f) {
+    asked.push_back(f);
+    return allow ? decideCandidate(f) : CandidateDecision{false, "the test says no"};
+  });
+  std::string old = leader.engine->leaderName();
+  leader.db->crash();  // released at once: the key goes
+  for (int i = 0; i < 10; ++i) {
+    step();
+  }
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked.back().old_leader, "");
+  EXPECT_EQ(asked.back().previous_leader, old);
+  EXPECT_TRUE(leaders().empty()) << "the rule refused every candidate";
+  allow = true;
+  for (int i = 0; i < 5 && leaders().empty(); ++i) {
+    step();
+  }
+  ASSERT_EQ(leaders().size(), 1u);
+  EXPECT_NE(leaders()[0], &leader);
+}
+
+TEST_F(EngineTest, AResigningLeaderFencesThenFreesTheKeyAndAReplicaTakesOverAtOnce) {
+  auto& leader = startCluster(2);
+  auto& other = &members_[0] == &leader ? members_[1] : members_[0];
+  testing::runLoop(io_, leader.engine->resign());
+  leader.alive = false;  // the manager stops
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_FALSE(leader.db->writable());
+  EXPECT_FALSE(leader.engine->leading());
+  step();
+  step();
+  EXPECT_TRUE(other.engine->leading()) << "well before leader_timeout (1 s)";
+  EXPECT_EQ(writable().size(), 1u);
 }
 
 TEST_F(EngineTest, AWritableServerWithoutTheKeyIsFenced) {

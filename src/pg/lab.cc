@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "lab/etcd_cluster.h"
+#include "lab/lab_files.h"
 #include "net/endpoint.h"
 #include "net/pki.h"
 #include "pg/postgres.h"
@@ -23,45 +24,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// The last `count` lines of a log file, for an error message that shows why a process stopped.
-std::string lastLines(const std::string& path, size_t count) {
-  std::ifstream in(path);
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(std::move(line));
-    if (lines.size() > count) {
-      lines.pop_front();
-    }
-  }
-  std::string text;
-  for (const auto& line : lines) {
-    text += line + "\n";
-  }
-  return text;
-}
-
-std::string randomHex(size_t bytes) {
-  std::random_device rd;
-  std::string out;
-  const char* digits = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    unsigned v = rd() & 0xff;
-    out += digits[v >> 4];
-    out += digits[v & 15];
-  }
-  return out;
-}
-
-Result<void> writeText(const std::string& path, const std::string& text, mode_t mode) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out.flush()) {
-    return fail(ErrorCode::Internal, "cannot write ", path);
-  }
-  ::chmod(path.c_str(), mode);
-  return ok();
-}
 
 // How the lab reaches the members' REST APIs: over verified HTTPS with the lab's client
 // certificate (rest.tls with client_auth), or plain HTTP without TLS (--no-tls).
@@ -90,92 +52,44 @@ int restStatus(const RestAccess& access, const std::string& rest, const std::str
   return r.exit_code == 0 ? std::atoi(r.output.c_str()) : 0;
 }
 
-json readState(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "cluster.json");
-  if (!in) {
-    return json();
-  }
-  auto j = json::parse(in, nullptr, false);
-  return j.is_discarded() ? json() : j;
-}
-
-// Signals `pid` only if its command line still mentions `marker` (never a recycled PID).
-bool stopIfOurs(pid_t pid, const std::string& marker, int signal, Duration grace) {
-  if (pid <= 0 || !runtime::isAlive(pid) ||
-      runtime::commandLine(pid).find(marker) == std::string::npos) {
-    return false;
-  }
-  ::kill(pid, signal);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline && runtime::isAlive(pid) &&
-         runtime::commandLine(pid).find(marker) != std::string::npos) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (runtime::isAlive(pid) && runtime::commandLine(pid).find(marker) != std::string::npos) {
-    ::kill(pid, SIGKILL);
-  }
-  return true;
-}
-
 }  // namespace
 
+using lab::lastLines;
+using lab::randomHex;
+using lab::readState;
+using lab::stopIfOurs;
+using lab::writeText;
+
 Result<json> labUp(const LabOptions& options) {
-  if (options.dir.empty()) {
-    return fail(ErrorCode::InvalidArgument, "--dir is required");
-  }
-  if (options.members < 1 || options.members > 9) {
-    return fail(ErrorCode::InvalidArgument, "--members must be 1..9");
-  }
-  std::string dir = fs::absolute(options.dir).lexically_normal().string();
-  if (fs::exists(fs::path(dir) / "cluster.json")) {
-    return fail(ErrorCode::FailedPrecondition, "a lab already runs in ", dir,
-                " (rampart pg lab down --dir ", dir, ")");
-  }
-  std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
   // The postgres user must reach its data directory below, but no one else may list what is in
   // here (cluster.json and the member configs hold the password and the REST token).
-  ::chmod(dir.c_str(), 0711);
+  auto made = lab::makeLabDir(options.dir, options.members, "rampart pg lab", 0711);
+  if (!made) {
+    return fail(made.error());
+  }
+  const std::string& dir = *made;
+  std::string binary = options.binary.empty() ? runtime::selfExecutable() : options.binary;
+  std::error_code ec;
 
-  lab::EtcdClusterOptions etcd_options;
-  etcd_options.members = 3;
-  etcd_options.dir = dir + "/etcd";
-  etcd_options.die_with_parent = false;
-  etcd_options.tls = options.tls;
-  etcd_options.auth = options.tls;
-  auto etcd = lab::EtcdCluster::start(etcd_options);
-  if (!etcd) {
-    return fail(etcd.error());
+  json state;
+  auto started = lab::startLabEtcd(dir, options.tls, state);
+  if (!started) {
+    return fail(started.error());
   }
-  if (auto w = (*etcd)->writeStateFile(); !w) {
-    return fail(w.error());
-  }
-  (*etcd)->release();
+  auto& etcd = started->cluster;
   std::string password = randomHex(12);
   std::string token = randomHex(16);
   std::string member_token = randomHex(16);  // failsafe only (pg/rest_auth.h)
   std::string cluster_name = "lab";
 
-  json state;
   state["kind"] = "rampart";
   state["dir"] = dir;
   state["user"] = "postgres";
   state["password"] = password;
   state["database"] = "postgres";
   state["token"] = token;
-  state["etcd"] = json::array();
-  for (const auto& m : (*etcd)->members()) {
-    state["etcd"].push_back({{"name", m.name}, {"pid", m.pid}, {"client", m.client.toString()}});
-  }
-  const net::TlsFiles& etcd_tls = (*etcd)->clientTls();
-  if (options.tls) {
-    state["etcd_tls"] = {{"ca", etcd_tls.ca}, {"cert", etcd_tls.cert}, {"key", etcd_tls.key}};
-  }
-  std::string endpoints;
-  for (const auto& ep : (*etcd)->clientEndpoints()) {
-    endpoints += (endpoints.empty() ? "" : ", ") + ep.toString();
-  }
+  const net::TlsFiles& etcd_tls = etcd->clientTls();
+  const std::string& endpoints = started->endpoints;
   // Written early so that `lab down` can clean up a lab whose start failed half-way.
   // cluster.json holds the password and the token: created 0600, never readable by others.
   auto save = [&]() {
@@ -236,7 +150,7 @@ Result<json> labUp(const LabOptions& options) {
       std::string user = "pg-" + cluster_name + "-" + name;
       std::string password_file = mdir + "/etcd.password";
       if (auto r =
-              (*etcd)->addUser(user, password_file, {{"/rampart/pg/" + cluster_name + "/", true}});
+              etcd->addUser(user, password_file, {{"/rampart/pg/" + cluster_name + "/", true}});
           !r) {
         return fail(r.error());
       }
@@ -267,27 +181,20 @@ Result<json> labUp(const LabOptions& options) {
     if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {
       return fail(w.error());
     }
-    std::vector<std::string> start = {binary, "pg", "--config", config_file};
-    std::string log_file = mdir + "/manager.log";
-    auto pid = runtime::spawn(runtime::SpawnOptions{start, log_file, "", false, true, ""});
-    if (!pid) {
-      return fail(pid.error());
+    auto member = lab::startLabMember(binary, "pg", name, mdir, *pg_port, *rest_port, config_file);
+    if (!member) {
+      return fail(member.error());
     }
-    std::string rest = "127.0.0.1:" + std::to_string(*rest_port);
+    std::string rest = (*member)["rest"];  // host:port
     if (i == 1) {
       first_rest = rest;
     }
-    state["members"].push_back({{"name", name},
-                                {"host", "127.0.0.1"},
-                                {"port", *pg_port},
-                                {"data_dir", mdir + "/data"},
-                                {"manager_pid", *pid},
-                                {"rest", (options.tls ? "https://" : "") + rest},
-                                {"start_command", start},
-                                {"log_file", log_file},
-                                {"config", config_file}});
-    std::string backend = "      - { address: 127.0.0.1:" + std::to_string(*pg_port) +
-                          ", check_port: " + std::to_string(*rest_port) + " }\n";
+    if (options.tls) {
+      (*member)["rest"] = "https://" + rest;
+    }
+    std::string log_file = (*member)["log_file"];
+    state["members"].push_back(std::move(*member));
+    std::string backend = lab::labBackendYaml(*pg_port, *rest_port);
     lb_write_backends += backend;
     lb_read_backends += backend;
     (void)save();
@@ -321,20 +228,12 @@ Result<json> labUp(const LabOptions& options) {
   auto vs = [&check_tls, scheme = options.tls ? "https" : "http"](
                 const char* name, uint16_t port, const char* path, const std::string& backends) {
     bool write = std::string(name) == "write";
-    std::ostringstream v;
-    v << "  - name: " << name << "\n"
-      << "    listen: 127.0.0.1:" << port << "\n"
-      << "    policy: " << (write ? "round-robin" : "least-connections") << "\n"
-      << "    connect_timeout: 500ms\n"
-      << "    on_down: close\n"
-      << (write ? "    protocol: postgres\n" : "") << "    health: { type: " << scheme
-      << ", path: \"" << path << "\""
-      << (write ? ", status: 200, promoting_status: 202, draining_status: 307" : "")
-      << ", interval: 50ms, outage_interval: " << (write ? "10ms" : "50ms")
-      << ", timeout: 300ms, rise: 1, fall: 1, initial_state: down" << check_tls << " }\n"
-      << "    backends:\n"
-      << backends;
-    return v.str();
+    return lab::labVipYaml(
+        {name, port, path, write, write ? "postgres" : "",
+         std::string(write ? ", status: 200, promoting_status: 202, draining_status: 307" : "") +
+             check_tls,
+         scheme},
+        backends);
   };
   std::string lb_yaml = "virtual_servers:\n" +
                         vs("write", *write_port, "/primary?promoting", lb_write_backends) +
@@ -420,17 +319,8 @@ Result<json> labUp(const LabOptions& options) {
 Result<int> labDown(const std::string& dir_in) {
   std::string dir = fs::absolute(dir_in).lexically_normal().string();
   auto state = readState(dir);
-  int stopped = 0;
+  int stopped = lab::stopBalancerAndManagers(dir, state);
   if (state.is_object()) {
-    if (state.contains("lb_pid")) {
-      stopped += stopIfOurs(state["lb_pid"].get<pid_t>(), dir + "/lb.yaml", SIGTERM,
-                            std::chrono::seconds(5));
-    }
-    for (const auto& m : state.value("members", json::array())) {
-      auto config = m.value("config", std::string());
-      // A graceful stop: the manager shuts its postgres down (fast) and leaves the cluster.
-      stopped += stopIfOurs(m.value("manager_pid", 0), config, SIGTERM, std::chrono::seconds(20));
-    }
     for (const auto& m : state.value("members", json::array())) {
       // A postgres left by a killed manager (it dies with its manager; this is belt and braces).
       auto data_dir = m.value("data_dir", std::string());
@@ -441,20 +331,7 @@ Result<int> labDown(const std::string& dir_in) {
       }
     }
   }
-  if (fs::exists(fs::path(dir) / "etcd" / "cluster.json")) {
-    auto etcd = lab::stopFromStateFile(dir + "/etcd");
-    if (etcd) {
-      stopped += *etcd;
-    }
-    std::error_code ec;
-    fs::rename(fs::path(dir) / "etcd" / "cluster.json",
-               fs::path(dir) / "etcd" / "cluster.json.down", ec);
-  }
-  std::error_code ec;
-  if (fs::exists(fs::path(dir) / "cluster.json")) {
-    fs::rename(fs::path(dir) / "cluster.json", fs::path(dir) / "cluster.json.down", ec);
-  }
-  return stopped;
+  return stopped + lab::stopEtcdAndRetire(dir);
 }
 
 }  // namespace rampart::pg

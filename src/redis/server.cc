@@ -84,7 +84,16 @@ Result<std::string> renderServerConfig(const ServerConfig& config, StartRole rol
       << "appendonly yes\n"
       << "appendfsync everysec\n"
       << "save \"\"\n"
-      << "replica-read-only yes\n";
+      << "replica-read-only yes\n"
+      // A replica that (re)joins is sent the data set at once: Redis's default waits 5 s for
+      // more replicas to share one diskless transfer, and a new master refuses writes
+      // (min-replicas-to-write) until its first replica is in.
+      << "repl-diskless-sync-delay 0\n"
+      // SIGTERM stops at once (after the AOF's last fsync): Redis 7 would otherwise wait up to
+      // 10 s for lagging replicas. A member stops its server only once it no longer leads (it
+      // resigned: writes refused, the replicas raced with their final offsets), so that wait
+      // protects nothing and holds up the stop.
+      << "shutdown-timeout 0\n";
   if (!config.announce_ip.empty()) {
     auto announce = quoted("announce_ip", config.announce_ip);
     if (!announce) {

@@ -55,6 +55,8 @@ TEST(RenderServerConfigTest, AMasterListensWhereToldWithTheAofAndTheReplicaGuard
   EXPECT_TRUE(has(all, "dir \"/var/lib/rampart/redis/m1\""));
   EXPECT_TRUE(has(all, "appendonly yes"));
   EXPECT_TRUE(has(all, "appendfsync everysec"));
+  EXPECT_TRUE(has(all, "repl-diskless-sync-delay 0"));
+  EXPECT_TRUE(has(all, "shutdown-timeout 0"));
   EXPECT_TRUE(has(all, "replica-read-only yes"));
   EXPECT_TRUE(has(all, "daemonize no"));
   EXPECT_TRUE(has(all, "min-replicas-to-write 1"));
