@@ -163,11 +163,13 @@ int Connection::socket() const { return state_ && state_->conn ? PQsocket(state_
 
 bool Connection::broken() const { return !state_ || !state_->conn; }
 
-std::optional<std::string> Connection::literal(const std::string& value) const {
-  if (broken()) {
-    return std::nullopt;
-  }
-  char* escaped = PQescapeLiteral(state_->conn, value.data(), value.size());
+namespace {
+
+// libpq's escapers (PQescapeLiteral, PQescapeIdentifier) return memory to free with PQfreemem,
+// or null when the connection's encoding refuses the value.
+template <typename Escape>
+std::optional<std::string> escapeWith(PGconn* conn, const std::string& value, Escape escape) {
+  char* escaped = escape(conn, value.data(), value.size());
   if (!escaped) {
     return std::nullopt;
   }
@@ -176,17 +178,20 @@ std::optional<std::string> Connection::literal(const std::string& value) const {
   return out;
 }
 
+}  // namespace
+
+std::optional<std::string> Connection::literal(const std::string& value) const {
+  if (broken()) {
+    return std::nullopt;
+  }
+  return escapeWith(state_->conn, value, PQescapeLiteral);
+}
+
 std::optional<std::string> Connection::identifier(const std::string& name) const {
   if (broken()) {
     return std::nullopt;
   }
-  char* escaped = PQescapeIdentifier(state_->conn, name.data(), name.size());
-  if (!escaped) {
-    return std::nullopt;
-  }
-  std::string out(escaped);
-  PQfreemem(escaped);
-  return out;
+  return escapeWith(state_->conn, name, PQescapeIdentifier);
 }
 
 Result<void> Connection::send(const std::string& sql) {
