@@ -148,6 +148,30 @@ spec:
     readyPods("web", 4);
   }
 
+  // A zone fault (the zone of the worker with the most pods: a master and a worker) costs at
+  // most the one API request a dying master had in hand, the gap stays under `max_gap`, the
+  // zone's pods are Ready elsewhere within 10 s, and the cluster is whole after the heal.
+  void expectZoneLostAndHealed(const std::string& fault, std::chrono::milliseconds max_gap) {
+    up(3, 2);  // zone a: m1, w1; zone b: m2, w2; zone c: m3
+    deployment("web", 4);
+    auto web = readyPods("web", 4);
+    ASSERT_EQ(web.size(), 4u);
+    auto v = chaos(fault);
+    const auto& f = v["figures"];
+    EXPECT_EQ(v["nodes"].size(), 2u) << "a master and a worker";
+    EXPECT_EQ(f.value("failed", -1), f.value("in_flight", -2)) << f.value("first_error", "");
+    EXPECT_LE(f.value("in_flight", 99), 1);
+    EXPECT_EQ(f.value("failed_after_heal", -1), 0);
+    EXPECT_LT(f.value("longest_gap_ms", 99999), max_gap.count());
+    EXPECT_TRUE(applicablePassed(v, "pod-replacement"));
+    EXPECT_TRUE(applicablePassed(v, "survivor-pods"));
+    EXPECT_TRUE(applicablePassed(v, "healthy-after"));
+    EXPECT_GT(f.value("pods_lost", 0), 0);
+    EXPECT_LT(f.value("replacement_ms", 99999), 10000);
+    expectHealthy();
+    readyPods("web", 4);
+  }
+
   void expectHealthy() {
     std::string last;
     EXPECT_TRUE(eventually(
@@ -313,29 +337,23 @@ TEST_F(ClusterChaosTest, APartitionedWorkersPodsAreReadyElsewhereAndItRejoinsWhe
   expectWorkersPodsReplaced("partition-worker");
 }
 
-// A request whose connection the VIP had already handed to the dying server (its TLS handshake
-// under way) dies with it; an L4 balancer cannot replay it. Seen once in 4 runs ("TLS handshake
-// ...: stream truncated"): the checker counts it as in flight, and every other request must
-// have reached a live server.
+// A request already on its way to the dying server (its TLS handshake answered) dies with it: the
+// VIP moves only connections the server never answered (retry_unanswered), and cannot know
+// whether this one's request was seen. The checker counts it as in flight; every other request
+// must reach a live server.
 TEST_F(ClusterChaosTest, AKilledZoneCostsAtMostAnInFlightApiRequestAndItsPodsAreReadyElsewhere) {
-  up(3, 2);  // zone a: m1, w1; zone b: m2, w2; zone c: m3
-  deployment("web", 4);
-  auto web = readyPods("web", 4);
-  ASSERT_EQ(web.size(), 4u);
-  auto v = chaos("kill-zone");  // the zone of the worker with the most pods
-  const auto& f = v["figures"];
-  EXPECT_EQ(v["nodes"].size(), 2u) << "a master and a worker";
-  EXPECT_EQ(f.value("failed", -1), f.value("in_flight", -2)) << f.value("first_error", "");
-  EXPECT_LE(f.value("in_flight", 99), 1);
-  EXPECT_EQ(f.value("failed_after_heal", -1), 0);
-  EXPECT_LT(f.value("longest_gap_ms", 99999), 1500);
-  EXPECT_TRUE(applicablePassed(v, "pod-replacement"));
-  EXPECT_TRUE(applicablePassed(v, "survivor-pods"));
-  EXPECT_TRUE(applicablePassed(v, "healthy-after"));
-  EXPECT_GT(f.value("pods_lost", 0), 0);
-  EXPECT_LT(f.value("replacement_ms", 99999), 10000);
-  expectHealthy();
-  readyPods("web", 4);
+  expectZoneLostAndHealed("kill-zone", 1500ms);
+}
+
+// A stalled zone (frozen, or both its nodes' cables pulled): its master is taken out of every
+// VIP and its worker's pods replaced as for a dead zone; once healed, both rejoin. The bound on
+// the gap leaves room for a loaded CI host (the bench's target is 1.5 s).
+TEST_F(ClusterChaosTest, AFrozenZoneCostsAtMostAnInFlightApiRequestAndRejoinsWhenResumed) {
+  expectZoneLostAndHealed("freeze-zone", 3000ms);
+}
+
+TEST_F(ClusterChaosTest, APartitionedZoneCostsAtMostAnInFlightApiRequestAndRejoinsWhenTheLinksAreBack) {
+  expectZoneLostAndHealed("partition-zone", 3000ms);
 }
 
 TEST_F(ClusterChaosTest, ALostEtcdMemberKeepsTheApiAnsweringAndOnlyEtcdDies) {
