@@ -22,6 +22,7 @@
 #include "cluster/processes.h"
 #include "cluster/up.h"
 #include "lab/etcd_cluster.h"
+#include "runtime/process.h"
 
 namespace rampart::cluster {
 using nlohmann::json;
@@ -93,6 +94,40 @@ Result<OpenCluster> openCluster(const std::string& dir) {
   return OpenCluster{std::move(*state), std::move(*lock), std::move(*tokens)};
 }
 
+// A master announced to etcd whose own member did not come up: the cluster now counts a member
+// that is down (4 members, quorum 3: one more loss would stop etcd). Its member is removed again
+// through the others, which still have their quorum (3 of 4 up), its process stopped, and the node
+// taken back out of the journal, the balancers' configs and the lab network, so the cluster is as
+// it was before `node add`.
+Result<NodeSpec> failAnnouncedMaster(const std::string& dir, ClusterState& state,
+                                     const NodeSpec& spec, const std::string& member_id,
+                                     const ProcessPlan& plan, const Error& why) {
+  auto& node = state.nodes.back();
+  for (const auto& [kind, pid] : node.pids) {
+    if (ours(pid, dir)) {
+      ::kill(pid, SIGKILL);
+      (void)runtime::waitExit(pid, 5s);
+    }
+  }
+  auto removed = etcdCall(dir, state, "/v3/cluster/member/remove", json{{"ID", member_id}},
+                          spec.name);
+  std::string log_tail = tail(plan.log_file, 1500);
+  if (!removed) {
+    // Left in the journal: `rampart node remove` can finish the job once etcd answers.
+    return fail(ErrorCode::Unavailable, spec.name, ": its etcd member did not become healthy (",
+                why.message, ") and could not be removed again: ", removed.error().message,
+                "; run `rampart node remove --dir ", dir, " ", spec.name, "`\n--- ",
+                plan.log_file, " (tail) ---\n", log_tail);
+  }
+  state.nodes.pop_back();
+  (void)saveState(dir, state);
+  (void)writeBalancerConfigs(dir, state);
+  (void)removeNodeNetwork(state.name, spec);
+  return fail(ErrorCode::Unavailable, spec.name, ": its etcd member did not become healthy (",
+              why.message, "); it was removed from etcd again and nothing else changed\n--- ",
+              plan.log_file, " (tail) ---\n", log_tail);
+}
+
 }  // namespace
 
 Result<NodeSpec> addNode(const NodeAddOptions& options) {
@@ -140,6 +175,7 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
   }
   NodeState& node = state.nodes.back();
   EtcdBootstrap etcd;
+  std::string announced_id;  // the new etcd member's ID once announced
   if (spec->role == Role::Master) {
     std::string peer =
         "https://" + nodeAddress(spec->ordinal) + ":" + std::to_string(kEtcdPeerPort);
@@ -161,6 +197,11 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
       return fail(ErrorCode::Unavailable, "announce the new etcd member (nothing changed): ",
                   added.error().message);
     }
+    const auto& member = (*added)["member"];
+    if (member.is_object() && member.contains("ID")) {
+      announced_id = member["ID"].is_string() ? member["ID"].get<std::string>()
+                                              : member["ID"].dump();
+    }
     // Every master's member, the new one included (pointers taken after the push_back above).
     etcd = {etcdInitialCluster(state.masters()), true};
     say(options.progress, "  etcd: member " + spec->name + " announced");
@@ -180,8 +221,16 @@ Result<NodeSpec> addNode(const NodeAddOptions& options) {
     }
     Result<void> ready = ok();
     if (plan.kind == kEtcd) {
-      ready = lab::EtcdCluster::waitHealthy({nodeAddress(spec->ordinal), kEtcdClientPort, true},
-                                            30s, etcdClientTls(dir));
+      // Asked every second while the process lives: an etcd that exits at once (a bad data
+      // directory, a refused join) is known as failed at once, not after the whole 30 s.
+      auto until = std::chrono::steady_clock::now() + 30s;
+      do {
+        ready = lab::EtcdCluster::waitHealthy({nodeAddress(spec->ordinal), kEtcdClientPort, true},
+                                              1s, etcdClientTls(dir));
+      } while (!ready && runtime::isAlive(*pid) && std::chrono::steady_clock::now() < until);
+      if (!ready && !announced_id.empty()) {
+        return failAnnouncedMaster(dir, state, *spec, announced_id, plan, ready.error());
+      }
     } else if (plan.kind == kServer) {
       ready = waitApiReady(dir, *spec, 30s);
     } else if (plan.kind == kVip) {

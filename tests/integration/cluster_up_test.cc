@@ -381,6 +381,34 @@ TEST_F(ClusterUpTest, LosingTwoOfThreeMastersKeepsPodsRunningAndEverythingRecove
       << "before:\n" << names_before << "after:\n" << last;
 }
 
+// A master is announced to etcd before its own member starts. When that member cannot start
+// (here its data directory is a file), the cluster would keep a fourth member that is down —
+// one more loss from losing etcd's quorum: `node add` removes it again and leaves nothing else.
+TEST_F(ClusterUpTest, AMasterWhoseEtcdCannotStartIsTakenOutOfEtcdAgainAndNothingElseChanges) {
+  up(3, 1);
+  std::string next = name_ + "-m4";
+  std::filesystem::create_directories(dir_ + "/nodes/" + next);
+  std::ofstream(dir_ + "/nodes/" + next + "/etcd") << "not a directory\n";
+  auto added = rampartCli({"node", "add", "--dir", dir_, "--role", "master", "--zone", "a"});
+  EXPECT_NE(added.exit_code, 0) << added.output;
+  EXPECT_NE(added.output.find("removed from etcd again"), std::string::npos) << added.output;
+  json status;
+  EXPECT_TRUE(eventually(
+      [&] {
+        status = statusJson();
+        return status.is_object() && status.value("healthy", false);
+      },
+      30s, 200ms))
+      << status.dump(2);
+  EXPECT_EQ(status["etcd"].size(), 3u) << "the announced member is gone: " << status["etcd"].dump();
+  EXPECT_EQ(status["nodes"].size(), 4u) << status["nodes"].dump();
+  for (const auto& v : status["vip"]) {
+    EXPECT_EQ(v["backends"].size(), 3u) << "no VIP sends to the failed master: " << v.dump();
+  }
+  auto namespaces = runtime::runCommand({"ip", "netns", "list"}, 10s);
+  EXPECT_EQ(namespaces.output.find(next), std::string::npos) << namespaces.output;
+}
+
 TEST_F(ClusterUpTest, NodesJoinAndLeaveARunningClusterAndDrainsHonourDisruptionBudgets) {
   up(1, 1);
   for (const char* zone : {"b", "c"}) {
