@@ -112,20 +112,30 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
     }
   }
 
-  // Taints follow the Ready condition. No Ready condition yet (a node registering): leave them.
-  if (ready.empty()) {
-    return d;
-  }
-  const char* want_key = ready == "False"     ? kTaintNotReady
+  // Taints follow the Ready condition (no Ready condition yet, a node registering: those are
+  // left alone), and spec.unschedulable (a cordon): node.kubernetes.io/unschedulable NoSchedule,
+  // as kube-controller-manager's TaintNodesByCondition writes it, without timeAdded.
+  const bool judge_ready = !ready.empty();
+  const char* want_key = !judge_ready      ? nullptr
+                         : ready == "False"   ? kTaintNotReady
                          : ready == "Unknown" ? kTaintUnreachable
                                               : nullptr;
+  const bool want_unschedulable = node.value("/spec/unschedulable"_json_pointer, false);
   std::vector<Taint> have = taintsOf(node);
   std::vector<Taint> next;
   bool changed = false;
+  bool unschedulable_present = false;
   for (const auto& t : have) {
-    if (managedTaint(t) && (!want_key || t.key != want_key)) {
+    if (judge_ready && managedTaint(t) && (!want_key || t.key != want_key)) {
       changed = true;  // the other condition's taint, or a healthy node's
       continue;
+    }
+    if (t.key == kTaintUnschedulable && t.effect == "NoSchedule") {
+      if (!want_unschedulable) {
+        changed = true;  // uncordoned
+        continue;
+      }
+      unschedulable_present = true;
     }
     next.push_back(t);
   }
@@ -143,6 +153,10 @@ NodeLifecycleDecision decideNodeLifecycle(const json& node, const NodeProbe& pro
         changed = true;
       }
     }
+  }
+  if (want_unschedulable && !unschedulable_present) {
+    next.push_back(Taint{kTaintUnschedulable, "", "NoSchedule", std::nullopt});
+    changed = true;
   }
   if (changed) {
     d.taints = json::array();

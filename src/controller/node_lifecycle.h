@@ -13,7 +13,9 @@
 //     are marked not Ready so endpoints drop them; event NodeNotReady;
 //   - taints follow Ready: Unknown → node.kubernetes.io/unreachable NoSchedule + NoExecute
 //     (timeAdded now), False → node.kubernetes.io/not-ready NoSchedule + NoExecute, True →
-//     neither (the agent sets Ready True again; this controller only takes the taints off).
+//     neither (the agent sets Ready True again; this controller only takes the taints off);
+//     spec.unschedulable (a cordon) → node.kubernetes.io/unschedulable NoSchedule, until
+//     uncordoned (kube-controller-manager's TaintNodesByCondition).
 // Fencing: a node that stops renewing its Lease must stop its pods by its own deadline (the
 // agent's contract: lease renewal sent + lease duration − margin, on its clock). `fenced` says
 // that moment has passed as seen from here: `fence_after` since the last observed change, so

@@ -145,6 +145,36 @@ TEST(NodeLifecycle, NotReadyNodesGetTheNotReadyTaintsAndHealthyOnesLoseThem) {
   EXPECT_TRUE(decideNodeLifecycle(healthy, probe, kT0, kWall, {}, {}).taints.is_null());
 }
 
+TEST(NodeLifecycle, ACordonedNodeCarriesTheUnschedulableTaintUntilUncordoned) {
+  NodeProbe probe;
+  json cordoned = node("True");
+  cordoned["spec"]["unschedulable"] = true;
+  observeNode(probe, cordoned, lease("t1"), kT0);
+  auto d = decideNodeLifecycle(cordoned, probe, kT0, kWall, {}, {});
+  ASSERT_EQ(d.taints.size(), 1u);
+  EXPECT_EQ(d.taints[0]["key"], kTaintUnschedulable);
+  EXPECT_EQ(d.taints[0]["effect"], "NoSchedule");
+  EXPECT_FALSE(d.taints[0].contains("timeAdded")) << "only NoExecute taints carry timeAdded";
+  cordoned["spec"]["taints"] = d.taints;
+  EXPECT_TRUE(decideNodeLifecycle(cordoned, probe, kT0, kWall, {}, {}).taints.is_null())
+      << "already there: nothing written";
+  // A cordoned node that is also NotReady carries both; one still registering (no Ready yet)
+  // gets the cordon's taint all the same.
+  json both = cordoned;
+  both["status"] = node("False")["status"];
+  EXPECT_EQ(decideNodeLifecycle(both, probe, kT0, kWall, {}, {}).taints.size(), 3u);
+  json registering = node("");
+  registering["spec"]["unschedulable"] = true;
+  EXPECT_EQ(decideNodeLifecycle(registering, probe, kT0, kWall, {}, {}).taints.size(), 1u);
+  // Uncordoned: the taint goes, others stay.
+  json uncordoned = cordoned;
+  uncordoned["spec"].erase("unschedulable");
+  uncordoned["spec"]["taints"].push_back({{"key", "dedicated"}, {"effect", "NoSchedule"}});
+  d = decideNodeLifecycle(uncordoned, probe, kT0, kWall, {}, {});
+  ASSERT_EQ(d.taints.size(), 1u);
+  EXPECT_EQ(d.taints[0]["key"], "dedicated");
+}
+
 TEST(NodeLifecycle, FencedOnlyAfterTheFencingDelay) {
   NodeProbe probe;
   observeNode(probe, node(), lease("t1"), kT0);

@@ -354,6 +354,15 @@ TEST_F(KubectlControllersTest, DrainWaitsForTheBudgetAndCompletesOnceItAllowsAnE
 TEST_F(KubectlControllersTest, CordonedNodeGetsNoNewPodsAndAnUnfitPodStaysPendingWithAnEvent) {
   auto cordoned = kubectl({"cordon", "sim-0"});
   ASSERT_EQ(cordoned.exit_code, 0) << cordoned.output;
+  // As kube-controller-manager does, the node lifecycle controller marks a cordon with a taint.
+  std::string taints;
+  EXPECT_TRUE(eventually(
+      [&] {
+        taints = kubectl({"get", "node", "sim-0", "-o", "jsonpath={.spec.taints}"}).output;
+        return taints.find("node.kubernetes.io/unschedulable") != std::string::npos;
+      },
+      seconds(10)))
+      << taints;
   createDeployment("web", 4);
   for (const auto& pod : livePods("app=web")) {
     EXPECT_NE(pod["spec"].value("nodeName", ""), "sim-0") << pod.dump();
