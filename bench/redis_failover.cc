@@ -2,7 +2,7 @@
 // Debian's Redis Sentinel 7.0 (three redis-servers, three sentinels, quorum 2) in the same run,
 // rounds alternating between the two, each round on a fresh group.
 //
-//   redis_failover [--rounds N] [--scenarios crash,freeze,manager] [--down-after MS]
+//   redis_failover [--rounds N] [--scenarios crash,freeze,manager,switchover] [--down-after MS]
 //                  [--default-round] [--dir D]
 //
 // A writer sends `SET k<i> <i>` then `WAIT 1 100` every 5 ms on one connection. Rampart's
@@ -10,12 +10,15 @@
 // master (SENTINEL get-master-addr-by-name) after every error and checks ROLE on the new
 // connection, as a Sentinel-aware client does. Faults on the master: crash (SIGKILL of its
 // redis-server), freeze (SIGSTOP for 5 s, then SIGCONT), manager (rampart: SIGKILL of the
-// master member's `rampart redis`; Sentinel: SIGKILL of one sentinel, its control process).
+// master member's `rampart redis`; Sentinel: SIGKILL of one sentinel, its control process),
+// and the planned switchover (rampart: `rampart redis switchover`; Sentinel: SENTINEL FAILOVER).
 // Per round:
 //   gap      the longest time between two consecutive WAIT-acknowledged writes, the later one
 //            after the fault (the writer's outage);
 //   to_new   fault -> first acknowledged write on another server (the new master), if any;
 //   lost     WAIT-acknowledged keys missing or wrong on the final master after the round;
+//   lost_any SET-acknowledged keys (WAIT or not) missing or wrong there: a switchover must
+//            lose none;
 //   split    writes the old master acknowledged (WAIT >= 1) after the new one acknowledged its
 //            first, from the writer's record and, for freeze, from a client that connects to the
 //            thawed old master directly and writes there for 3 s; `accepted` counts the direct
@@ -97,6 +100,7 @@ struct Write {
   int64_t i;
   TimePoint acked_at;
   bool acked;     // SET OK and WAIT >= 1
+  bool set_ok;    // SET OK (whatever WAIT said)
   uint16_t port;  // the redis-server that took it (its tcp_port)
 };
 
@@ -114,6 +118,8 @@ class System {
   // The manager fault: SIGKILL of the control process for `master_port`'s member.
   virtual bool killManager(uint16_t master_port) = 0;
   virtual Duration observeFor(const std::string& scenario) const = 0;
+  // The planned switchover, asked of the system's own tool.
+  virtual bool switchover() = 0;
 };
 
 class RampartSystem : public System {
@@ -159,6 +165,14 @@ class RampartSystem : public System {
   }
   Duration observeFor(const std::string& scenario) const override {
     return scenario == "freeze" ? 12s : 8s;
+  }
+  bool switchover() override {
+    auto r = runtime::runCommand(
+        {binary_, "redis", "switchover", "--config", dir_ + "/m1/member.yaml", "--no-wait"}, 10s);
+    if (r.exit_code != 0) {
+      std::fprintf(stderr, "rampart redis switchover: %s\n", r.output.c_str());
+    }
+    return r.exit_code == 0;
   }
 
  private:
@@ -254,7 +268,22 @@ class SentinelSystem : public System {
   }
   Duration observeFor(const std::string& scenario) const override {
     Duration base = scenario == "freeze" ? 12s : 8s;
+    if (scenario == "switchover") {
+      return base;  // no failure to detect: SENTINEL FAILOVER starts at once
+    }
     return std::max(base, Duration(std::chrono::milliseconds(down_after_ms_) + 15s));
+  }
+  bool switchover() override {
+    auto s = redis::Client::connect(net::Endpoint{"127.0.0.1", sentinel_ports_.at(0)}, 1s);
+    if (!s) {
+      return false;
+    }
+    auto r = s->command({"SENTINEL", "FAILOVER", kMasterName}, 2s);
+    if (!r || r->isError()) {
+      std::fprintf(stderr, "SENTINEL FAILOVER: %s\n", r ? r->str.c_str() : r.error().message.c_str());
+      return false;
+    }
+    return true;
   }
 
  private:
@@ -310,7 +339,9 @@ class SentinelSystem : public System {
 };
 
 // The writer: one connection, SET then WAIT 1 100, every 5 ms; reconnects after an error.
-std::vector<Write> runWriter(System& system, std::atomic<bool>& stop) {
+// `set_timeout`: 200 ms, as before; 2 s for a switchover, which holds writes (CLIENT PAUSE
+// WRITE) rather than refusing them.
+std::vector<Write> runWriter(System& system, std::atomic<bool>& stop, Duration set_timeout) {
   std::vector<Write> writes;
   std::optional<redis::Client> conn;
   uint16_t port = 0;
@@ -344,8 +375,9 @@ std::vector<Write> runWriter(System& system, std::atomic<bool>& stop) {
       conn = std::move(*c);
     }
     ++i;
-    auto set = conn->command({"SET", "k" + std::to_string(i), std::to_string(i)}, 200ms);
+    auto set = conn->command({"SET", "k" + std::to_string(i), std::to_string(i)}, set_timeout);
     bool ok = set && !set->isError();
+    bool set_ok = ok;
     if (ok) {
       auto wait = conn->command({"WAIT", "1", "100"}, 300ms);
       ok = wait && wait->type == redis::Reply::Type::Integer && wait->integer >= 1;
@@ -354,7 +386,7 @@ std::vector<Write> runWriter(System& system, std::atomic<bool>& stop) {
       // READONLY or similar: a demoted master; reconnect as a client would after an error.
       conn.reset();
     }
-    writes.push_back(Write{i, Clk::now(), ok, port});
+    writes.push_back(Write{i, Clk::now(), ok, set_ok, port});
     std::this_thread::sleep_for(5ms);
   }
   return writes;
@@ -365,13 +397,15 @@ struct Round {
   std::optional<double> to_new_ms;
   int acked = 0;
   int lost = 0;
+  int lost_any = 0;  // SET-acknowledged (WAIT or not) and missing
   int split = 0;     // WAIT-acknowledged by the old master after the new one's first
   int accepted = 0;  // direct SETs the thawed old master took after the new one's first
   bool ok = false;
 };
 
-// Reads every acknowledged key back from the final master: missing or wrong is lost.
-int countLost(System& system, const std::vector<Write>& writes) {
+// Reads every acknowledged key back from the final master: missing or wrong is lost. Counts
+// the WAIT-acknowledged ones and, in `lost_any`, every SET-acknowledged one; -1: no master.
+int countLost(System& system, const std::vector<Write>& writes, int& lost_any) {
   std::optional<redis::Client> c;
   auto deadline = Clk::now() + 30s;
   while (Clk::now() < deadline) {
@@ -394,11 +428,12 @@ int countLost(System& system, const std::vector<Write>& writes) {
   }
   std::vector<const Write*> acked;
   for (const auto& w : writes) {
-    if (w.acked) {
+    if (w.set_ok) {
       acked.push_back(&w);
     }
   }
   int lost = 0;
+  lost_any = 0;
   for (size_t at = 0; at < acked.size(); at += 500) {
     std::vector<std::string> argv = {"MGET"};
     size_t end = std::min(acked.size(), at + 500);
@@ -412,7 +447,8 @@ int countLost(System& system, const std::vector<Write>& writes) {
     for (size_t k = at; k < end; ++k) {
       const auto& v = r->elements[k - at];
       if (v.type != redis::Reply::Type::String || v.str != std::to_string(acked[k]->i)) {
-        ++lost;
+        lost += acked[k]->acked ? 1 : 0;
+        ++lost_any;
       }
     }
   }
@@ -475,7 +511,8 @@ Round runRound(System& system, const std::string& scenario, const std::string& d
   }
   std::atomic<bool> stop{false};
   std::vector<Write> writes;
-  std::thread writer([&] { writes = runWriter(system, stop); });
+  Duration set_timeout = scenario == "switchover" ? Duration(2s) : Duration(200ms);
+  std::thread writer([&] { writes = runWriter(system, stop, set_timeout); });
   std::this_thread::sleep_for(2s);
 
   TimePoint fault = Clk::now();
@@ -489,6 +526,13 @@ Round runRound(System& system, const std::string& scenario, const std::string& d
     std::tie(probe_accepted, probe_acked) = probeOldMaster(old_port, 3s);
   } else if (scenario == "manager") {
     system.killManager(old_port);
+  } else if (scenario == "switchover") {
+    if (!system.switchover()) {
+      stop = true;
+      writer.join();
+      system.down();
+      return round;
+    }
   }
   auto observe_until = fault + system.observeFor(scenario);
   while (Clk::now() < observe_until) {
@@ -535,7 +579,7 @@ Round runRound(System& system, const std::string& scenario, const std::string& d
       round.accepted += t > *new_first ? 1 : 0;
     }
   }
-  round.lost = countLost(system, writes);
+  round.lost = countLost(system, writes, round.lost_any);
   round.ok = round.lost >= 0;
   // Stops every process of the round: rampart's members with their redis-servers (lab down),
   // Sentinel's servers and sentinels by PID (a thawed old master among them).
@@ -598,7 +642,7 @@ int main(int argc, char** argv) {
       dir = argv[++a];
     } else {
       std::fprintf(stderr,
-                   "usage: redis_failover [--rounds N] [--scenarios crash,freeze,manager] "
+                   "usage: redis_failover [--rounds N] [--scenarios crash,freeze,manager,switchover] "
                    "[--down-after MS] [--default-round] [--dir D]\n");
       return 2;
     }
@@ -627,12 +671,12 @@ int main(int argc, char** argv) {
         std::string round_dir = dir + "/" + std::to_string(++seq);
         Round round = runRound(*s, scenario, round_dir);
         std::fprintf(stderr,
-                     "%s %s round %d: gap %.0f ms, to new %s ms, acked %d, lost %d, split %d, "
-                     "old master accepted %d\n",
+                     "%s %s round %d: gap %.0f ms, to new %s ms, acked %d, lost %d (any: %d), "
+                     "split %d, old master accepted %d\n",
                      scenario.c_str(), s->name().c_str(), r + 1, round.gap_ms,
                      round.to_new_ms ? std::to_string(static_cast<int>(*round.to_new_ms)).c_str()
                                      : "-",
-                     round.acked, round.lost, round.split, round.accepted);
+                     round.acked, round.lost, round.lost_any, round.split, round.accepted);
         results[scenario][s->name()].push_back(round);
       }
     }
@@ -649,12 +693,13 @@ int main(int argc, char** argv) {
     std::printf("\n### %s\n\n", scenario.c_str());
     std::printf(
         "| system | rounds | write gap ms, median (min–max) | fault → first ack on new master, "
-        "ms | WAIT-acked writes | lost | old master acked after promotion | old master "
-        "accepted SETs after promotion |\n|---|---|---|---|---|---|---|---|\n");
+        "ms | WAIT-acked writes | lost | SET-acked lost (WAIT or not) | old master acked after "
+        "promotion | old master accepted SETs after promotion |\n"
+        "|---|---|---|---|---|---|---|---|---|\n");
     std::map<std::string, double> gap_median;
     for (const auto& [name, rs] : results[scenario]) {
       std::vector<double> gaps, to_new, acked;
-      int lost = 0, split_total = 0, accepted = 0, failed = 0;
+      int lost = 0, lost_any = 0, split_total = 0, accepted = 0, failed = 0;
       for (const auto& r : rs) {
         if (!r.ok) {
           ++failed;
@@ -666,14 +711,16 @@ int main(int argc, char** argv) {
         }
         acked.push_back(r.acked);
         lost += r.lost;
+        lost_any += r.lost_any;
         split_total += r.split;
         accepted += r.accepted;
       }
       gap_median[name] = median(gaps);
-      std::printf("| %s | %zu%s | %s | %s (%zu rounds) | %s | %d | %d | %d |\n", name.c_str(),
-                  rs.size(), failed ? (" (" + std::to_string(failed) + " failed)").c_str() : "",
+      std::printf("| %s | %zu%s | %s | %s (%zu rounds) | %s | %d | %d | %d | %d |\n",
+                  name.c_str(), rs.size(),
+                  failed ? (" (" + std::to_string(failed) + " failed)").c_str() : "",
                   stat(gaps).c_str(), stat(to_new).c_str(), to_new.size(), stat(acked).c_str(),
-                  lost, split_total, accepted);
+                  lost, lost_any, split_total, accepted);
     }
     if (gap_median["rampart"] > 0 && gap_median.count("sentinel")) {
       // Above 1: rampart's outage is the shorter; below 1 (a sentinel's death costs Sentinel's

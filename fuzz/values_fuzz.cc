@@ -1,8 +1,9 @@
 // Fuzzes the decoders of single values that come from etcd or a peer: a PostgreSQL member's
 // status and the cluster's sync/config/switchover/history keys (pg/state.h), a WAL position,
 // the REST API's lag parameter (pg/rest.h), a balancer backend taken from an etcd key
-// (lb/etcd_source.h), host:port and durations, and the chaos checker's cluster.json
-// (chaos/cluster.h). Any bytes must give a value or an error, never a crash, an exception or
+// (lb/etcd_source.h), host:port and durations, the chaos checker's cluster.json
+// (chaos/cluster.h), and the failover engine's operator requests and history
+// (failover/requests.h, failover/history.h). Any bytes must give a value or an error, never a crash, an exception or
 // undefined behaviour; what decodes must survive its own encoding unchanged. The first byte
 // picks the decoder, the rest is the value.
 
@@ -13,6 +14,8 @@
 
 #include "base/duration.h"
 #include "chaos/cluster.h"
+#include "failover/history.h"
+#include "failover/requests.h"
 #include "lb/etcd_source.h"
 #include "net/endpoint.h"
 #include "pg/rest.h"
@@ -41,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   std::string value(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 11) {
+  switch (data[0] % 14) {
     case 0:
       roundTrip(pg::decodeMemberStatus(value), pg::decodeMemberStatus);
       break;
@@ -76,6 +79,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 9:
       (void)parseDuration(value);
       break;
+    case 10: {
+      auto s = failover::decodeSwitchover(value);
+      if (s && failover::decodeSwitchover(failover::encodeSwitchover(*s)).value_or(
+                   failover::SwitchoverRecord{"~"}) != *s) {
+        std::abort();
+      }
+      break;
+    }
+    case 11: {
+      auto s = failover::decodeSettings(value);
+      if (s && failover::decodeSettings(failover::encodeSettings(*s))->paused != s->paused) {
+        std::abort();
+      }
+      break;
+    }
+    case 12: {
+      auto h = failover::decodeHistory(value);
+      if (h) {
+        // Encoding keeps the newest kHistoryLength.
+        size_t from = h->size() > failover::kHistoryLength ? h->size() - failover::kHistoryLength : 0;
+        std::vector<failover::FailoverEvent> kept(h->begin() + static_cast<std::ptrdiff_t>(from),
+                                                  h->end());
+        auto again = failover::decodeHistory(failover::encodeHistory(*h));
+        if (!again || *again != kept) {
+          std::abort();
+        }
+      }
+      break;
+    }
     default:
       (void)chaos::parseCluster(value, "cluster.json");
       break;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
 
 namespace rampart::failover {
@@ -70,6 +71,20 @@ class Database {
   virtual Result<void> serveReplicas(const std::vector<std::string>& members) = 0;
   // Stops acknowledging writes at once (see the contract above).
   virtual void fence() = 0;
+
+  // A planned switchover (engine.h), on the leader. holdWrites() stops acknowledging writes at
+  // once, as fence() does, but holds the clients' writes where the database can rather than
+  // refusing them (Redis: CLIENT PAUSE WRITE, then the fence), and returns the position of the
+  // last write: final, since nothing more is written until resumeWrites(), promote() or
+  // follow() (which end the hold: the held writes are then refused, by a replica). While held,
+  // observe() reports the server as a replica: it takes no write.
+  virtual Result<Position> holdWrites() = 0;
+  // The switchover was abandoned: writable again; the held writes run.
+  virtual Result<void> resumeWrites() = 0;
+  // Waits, at most `timeout`, until the server at `replica` has received `position`, asking it
+  // (not this server's view of it, which may lag). DeadlineExceeded names what it last reported.
+  virtual Result<void> awaitReplica(const Address& replica, Position position,
+                                    Duration timeout) = 0;
 };
 
 }  // namespace rampart::failover

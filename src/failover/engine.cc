@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "failover/leader_key.h"
+#include "failover/switchover.h"
 
 namespace rampart::failover {
 namespace asio = boost::asio;
@@ -87,6 +88,10 @@ asio::awaitable<bool> Engine::refreshView() {
   bool present = false;
   initialized_ = false;
   members_.clear();
+  switchover_.reset();
+  switchover_rev_ = 0;
+  settings_ = GroupSettings{};
+  history_.clear();
   const auto members_prefix = key("/members/");
   for (const auto& kv : listed->kvs) {
     if (kv.key == key("/leader")) {
@@ -99,6 +104,23 @@ asio::awaitable<bool> Engine::refreshView() {
       leader_rev_ = kv.mod_revision;
     } else if (kv.key == key("/initialize")) {
       initialized_ = true;
+    } else if (kv.key == key("/switchover")) {
+      switchover_rev_ = kv.mod_revision;  // also when malformed: the leader deletes it by this
+      if (auto r = decodeSwitchover(kv.value)) {
+        switchover_ = *r;
+      } else {
+        log::get("failover")->warn("ignoring the switchover request: {}", r.error().message);
+      }
+    } else if (kv.key == key("/history")) {
+      if (auto h = decodeHistory(kv.value)) {
+        history_ = std::move(*h);
+      }
+    } else if (kv.key == key("/config")) {
+      if (auto r = decodeSettings(kv.value)) {
+        settings_ = *r;
+      } else {
+        log::get("failover")->warn("ignoring {}: {}", kv.key, r.error().message);
+      }
     } else if (kv.key.rfind(members_prefix, 0) == 0) {
       if (auto m = decodeMember(kv.value)) {
         members_[kv.key.substr(members_prefix.size())] = *m;
@@ -150,6 +172,12 @@ TickFacts Engine::facts() const {
   f.me = config_.name;
   f.view_ready = view_ready_;
   f.initialized = initialized_;
+  // Paused means no automatic action; a failover an operator forces to this member is not one.
+  bool forced_to_me = switchover_ && switchover_->force && switchover_->to == config_.name;
+  f.paused = settings_.paused && !forced_to_me;
+  if (switchover_) {
+    f.switchover = switchover_->facts();
+  }
   f.leader_present = leader_present_;
   f.leader_name = leader_name_;
   f.leader_stale = now - leader_seen_at_ > config_.leader_timeout;
@@ -165,8 +193,7 @@ TickFacts Engine::facts() const {
   f.may_have_diverged = may_have_diverged_;
   f.replicating_from_leader = server_.replicating;
   f.not_replicating_for = now - not_replicating_since_;
-  auto leader = members_.find(leader_name_);
-  f.leader_serving = leader != members_.end() && leader->second.role == "primary";
+  f.leader_serving = leaderServing();
   f.last_leader = released_after_crash_at_.has_value();
   if (released_after_crash_at_) {
     f.since_released_after_crash = now - *released_after_crash_at_;
@@ -195,7 +222,14 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
     case TickAction::Wait:
       break;
     case TickAction::Lead:
-    case TickAction::Switchover: {  // the switchover itself: not in the engine yet (engine.h)
+    case TickAction::Switchover: {
+      if (switchover_rev_ != 0 && decision.action == TickAction::Lead) {
+        // A leader acts only on a request that is its own (switchoverIsMine); any other is
+        // done (handed over, or a forced failover that ended), was asked of another leader,
+        // or is malformed.
+        co_await dropSwitchover(switchover_ ? "dropped: not this leader's to carry out"
+                                            : "dropped: malformed");
+      }
       std::vector<std::string> others;
       for (const auto& [name, m] : members_) {
         if (name != config_.name) {
@@ -208,6 +242,9 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
         } else {
           log->warn("{}", r.error().message);
         }
+      }
+      if (decision.action == TickAction::Switchover) {
+        co_await switchover();
       }
       break;
     }
@@ -243,17 +280,7 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       co_await release();
       break;
     case TickAction::PromoteHeld:
-      if (auto p = db_.promote(); !p) {
-        log->error("promotion failed: {}", p.error().message);
-        co_await release();
-        fence("promotion failed");
-        break;
-      }
-      following_ = "";
-      may_have_diverged_ = false;
-      released_after_crash_at_.reset();
-      race_rev_ = -1;
-      server_.replica = false;
+      co_await promoteHeld();
       break;
     case TickAction::Adopt: {
       auto txn = adoptKeyTxn(key("/leader"), config_.name, leader_rev_);
@@ -261,6 +288,12 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       auto r = co_await store_.txn(std::move(txn));
       if (r && r->succeeded) {
         becomeLeader(r->revision, sent_at);
+        // A handover to this member: promote now rather than at the next tick, since the old
+        // leader is held and nobody takes writes until this server does (switchover.h).
+        if (switchover_ && switchover_->handed_over && switchover_->to == config_.name &&
+            server_.reachable && server_.replica) {
+          co_await promoteHeld();
+        }
       }
       break;
     }
@@ -288,6 +321,12 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       (void)db_.startReplica(addressOf(leader_name_));
       break;
     case TickAction::Follow: {
+      if (handed_to_ == leader_name_ && !leaderServing()) {
+        // This member handed its key over: it follows the target once that one is a primary,
+        // not while the target still replicates from it (a loop of two replicas).
+        break;
+      }
+      handed_to_.clear();
       auto up = addressOf(leader_name_);
       if (up && db_.follow(up)) {
         following_ = leader_name_;
@@ -308,8 +347,151 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       }
       break;
     case TickAction::Race:
+      if (switchover_ && switchover_->force && switchover_->to != config_.name &&
+          members_.count(switchover_->to) != 0) {
+        // failover --to another member: that member alone takes the key (requests.h), as long
+        // as it runs (a request naming a member that is gone must not stop every failover).
+        break;
+      }
       co_await race();
       break;
+  }
+}
+
+asio::awaitable<void> Engine::promoteHeld() {
+  if (auto p = db_.promote(); !p) {
+    log::get("failover")->error("promotion failed: {}", p.error().message);
+    co_await release();
+    fence("promotion failed");
+    co_return;
+  }
+  following_ = "";
+  may_have_diverged_ = false;
+  released_after_crash_at_.reset();
+  race_rev_ = -1;
+  server_.replica = false;
+  if (switchover_ && switchover_->to == config_.name) {
+    // Published now, not at the next tick: the old leader follows this member only once its
+    // status says primary (act, Follow), and the new master counts it among its replicas.
+    co_await publish();
+    auto request = *switchover_;
+    co_await dropSwitchover("done: " + config_.name + " is writable");
+    FailoverEvent e;
+    e.kind = request.force ? "failover" : "switchover";
+    e.old_leader = request.from;
+    e.new_leader = config_.name;
+    e.reason = request.force ? "failover requested" : "switchover requested";
+    e.decision = request.handed_over ? "handed over at position " + std::to_string(request.position)
+                                     : "named by the operator";
+    e.detected_at_ms = wallMsAt(leader_seen_at_);
+    e.decided_at_ms = e.detected_at_ms;
+    e.promoted_at_ms = wallMs();
+    co_await recordEvent(std::move(e));
+  }
+}
+
+int64_t Engine::wallMs() const {
+  if (config_.wall_ms) {
+    return config_.wall_ms();
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t Engine::wallMsAt(TimePoint t) const {
+  return wallMs() - static_cast<int64_t>(toMillis(clock_.now() - t));
+}
+
+asio::awaitable<void> Engine::recordEvent(FailoverEvent event) {
+  store::TxnRequest txn;
+  txn.compare.push_back(
+      store::Compare::valueIs(key("/leader"), store::Compare::Op::Equal, config_.name));
+  txn.success.push_back(store::PutRequest{key("/history"), appendEvent(history_, event)});
+  auto r = co_await store_.txn(std::move(txn));
+  if (r && r->succeeded) {
+    history_.push_back(std::move(event));
+  } else {
+    log::get("failover")->warn("the failover history was not written{}",
+                               r ? std::string(" (not leading)") : ": " + r.error().message);
+  }
+}
+
+std::string Engine::historyJson() const { return encodeHistory(history_); }
+
+asio::awaitable<void> Engine::switchover() {
+  auto log = log::get("failover");
+  auto request = *switchover_;
+  auto choice = chooseTarget(config_.name, request, members_);
+  if (choice.target.empty()) {
+    co_await dropSwitchover("abandoned: " + choice.reason);
+    co_return;
+  }
+  auto up = addressOf(choice.target);
+  if (!up) {
+    co_await dropSwitchover("abandoned: " + choice.target + " publishes no address");
+    co_return;
+  }
+  auto held = db_.holdWrites();
+  if (!held) {
+    (void)db_.resumeWrites();
+    co_await dropSwitchover("abandoned: holding writes failed: " + held.error().message);
+    co_return;
+  }
+  // The wait must end before the fencing deadline with room for the handover's write; a leader
+  // whose deadline passes while held fences (its writes stay refused) rather than resuming.
+  auto budget = fencing_.remaining(clock_.now()) - kHandoverWriteReserve;
+  budget = std::min(budget, config_.switchover_timeout);
+  auto caught_up = budget > Duration::zero()
+                       ? db_.awaitReplica(*up, *held, budget)
+                       : Result<void>(fail(ErrorCode::DeadlineExceeded, "no time left to wait"));
+  if (fencing_.expired(clock_.now())) {
+    fence("the fencing deadline passed during a switchover");
+    co_return;
+  }
+  if (!caught_up) {
+    (void)db_.resumeWrites();
+    co_await dropSwitchover("abandoned: " + choice.target + " did not catch up: " +
+                            caught_up.error().message);
+    co_return;
+  }
+  SwitchoverRecord handed = request;
+  handed.from = config_.name;  // who handed over (the request may have named no leader)
+  handed.to = choice.target;
+  handed.handed_over = true;
+  handed.position = *held;
+  auto txn = handoverTxn(key("/leader"), key("/switchover"), config_.name, my_rev_,
+                         switchover_rev_, handed);
+  auto r = co_await store_.txn(std::move(txn));
+  if (!r || !r->succeeded) {
+    // Unknown outcome, or the key or the request changed: the key may name another member now.
+    // Fenced, the server takes no write; the next tick adopts the key again if it is still ours.
+    fence(r ? "the leader key or the request changed during the handover"
+            : "the handover's outcome is unknown: " + r.error().message);
+    co_return;
+  }
+  leading_ = false;
+  leader_name_ = choice.target;
+  previous_leader_ = choice.target;
+  leader_rev_ = r->revision;
+  leader_seen_at_ = clock_.now();
+  following_ = "";  // held and fenced, following no one: a later tick follows the target
+  handed_to_ = choice.target;
+  may_have_diverged_ = false;  // the target has everything it wrote (position P)
+  switchover_ = handed;
+  log->info("handed the leader key over to {} ({}) at position {}", choice.target, choice.reason,
+            *held);
+}
+
+asio::awaitable<void> Engine::dropSwitchover(const std::string& why) {
+  log::get("failover")->info("switchover request {}", why);
+  store::TxnRequest txn;
+  txn.compare.push_back(store::Compare::modRevision(key("/switchover"),
+                                                    store::Compare::Op::Equal, switchover_rev_));
+  txn.success.push_back(store::DeleteRequest{key("/switchover")});
+  auto r = co_await store_.txn(std::move(txn));
+  if (r && r->succeeded) {
+    switchover_.reset();
   }
 }
 
@@ -326,14 +508,23 @@ asio::awaitable<void> Engine::race() {
     race_position_ = *final_position;
     co_await publish();
   }
+  // Seen before the key changes hands: what the history records of this race.
+  std::string old_leader = previous_leader_;
+  std::string why_gone = leader_present_ ? "no heartbeat from " + leader_name_
+                                         : std::string("leader key released");
+  auto detected_at = leader_present_ ? leader_seen_at_ + config_.leader_timeout : leader_seen_at_;
   CandidateFacts f{config_.name, leader_name_, rev, members_, previous_leader_};
-  auto decision = config_.candidate_rule ? config_.candidate_rule(f) : decideCandidate(f);
+  bool forced = switchover_ && switchover_->force && switchover_->to == config_.name;
+  auto decision = forced ? CandidateDecision{true, "failover to this member requested"}
+                  : config_.candidate_rule ? config_.candidate_rule(f)
+                                           : decideCandidate(f);
   if (!decision.take) {
     co_return;
   }
   if (!co_await takeKey(rev)) {
     co_return;
   }
+  auto decided_at = clock_.now();
   if (auto p = db_.promote(); !p) {
     log::get("failover")->error("promotion failed: {}", p.error().message);
     co_await release();
@@ -343,6 +534,19 @@ asio::awaitable<void> Engine::race() {
   following_ = "";
   race_rev_ = -1;
   server_.replica = false;
+  if (forced) {
+    co_await dropSwitchover("done: forced failover to " + config_.name);
+  }
+  FailoverEvent e;
+  e.kind = "failover";
+  e.old_leader = old_leader;
+  e.new_leader = config_.name;
+  e.reason = why_gone;
+  e.decision = decision.reason;
+  e.detected_at_ms = wallMsAt(detected_at);
+  e.decided_at_ms = wallMsAt(decided_at);
+  e.promoted_at_ms = wallMs();
+  co_await recordEvent(std::move(e));
 }
 
 asio::awaitable<bool> Engine::takeKey(int64_t seen_rev) {
@@ -424,6 +628,16 @@ void Engine::fence(const std::string& why) {
   ++fences_;
   following_ = "?";
   log::get("failover")->warn("FENCED: {}", why);
+}
+
+bool Engine::leaderAlive() const {
+  return leading_ ||
+         (leader_present_ && clock_.now() - leader_seen_at_ <= config_.leader_timeout);
+}
+
+bool Engine::leaderServing() const {
+  auto it = members_.find(leader_name_);
+  return it != members_.end() && it->second.role == "primary";
 }
 
 std::optional<Address> Engine::addressOf(const std::string& member) const {

@@ -24,8 +24,13 @@
 // not lose it (synchronous sets, WAIT) gives a stricter rule as EngineConfig::candidate_rule
 // (redis/durability.h is Redis's; pg/decide.h is PostgreSQL's).
 //
-// Not yet here (pg::Manager still does them itself): the planned switchover and the failsafe
-// (the tick decides them, the engine does not carry them out), synchronous sets, and moving the
+// The operator's requests (requests.h) are read with the view: a pause (no automatic action), a
+// planned switchover (switchover.h: hold, catch up, hand the key over in one transaction) and a
+// forced failover to a named member (it alone races, and takes the key without the candidate
+// rule: the operator accepts what the others hold beyond it).
+//
+// Not yet here (pg::Manager still does them itself): the failsafe (the tick decides it, the
+// engine does not carry it out), synchronous sets, the failover history, and moving the
 // Database's blocking calls off the event loop (the engine calls them inline).
 //
 // Not thread-safe: one event loop. Database calls block that loop (see database.h).
@@ -41,6 +46,8 @@
 #include "base/clock.h"
 #include "failover/database.h"
 #include "failover/fencing.h"
+#include "failover/history.h"
+#include "failover/requests.h"
 #include "failover/tick.h"
 #include "store/store.h"
 
@@ -86,7 +93,16 @@ struct EngineConfig {
   // Who may take the key in a race; empty: decideCandidate. A database whose clients count a
   // write as durable once some replicas have it gives a stricter rule (redis/durability.h).
   CandidateRule candidate_rule;
+  // The longest a planned switchover waits for its target to catch up (also bounded by the
+  // fencing deadline): the leader's clients wait this long at most before it resumes.
+  Duration switchover_timeout = std::chrono::milliseconds(500);
+  // Wall-clock Unix milliseconds, for the failover history's times only (history.h); never
+  // used to measure a duration.
+  std::function<int64_t()> wall_ms;
 };
+
+// What a switchover keeps of the fencing deadline for the handover's own write.
+inline constexpr Duration kHandoverWriteReserve = std::chrono::milliseconds(100);
 
 class Engine {
  public:
@@ -106,16 +122,26 @@ class Engine {
   // acknowledged after the key goes. The member must stop ticking afterwards.
   boost::asio::awaitable<void> resign();
 
+  const std::string& name() const { return config_.name; }
+  const Address& address() const { return config_.address; }
   bool leading() const { return leading_; }
   // Holds the key, before its deadline, with a server that was last seen writable.
   bool writable() const;
   const std::string& leaderName() const { return leader_name_; }
+  // The key names a leader whose rewrites this member saw within leader_timeout.
+  bool leaderAlive() const;
   const FencingDeadline& fencing() const { return fencing_; }
   // The store's view as of the last tick: every live member's status (this one's included).
   const std::map<std::string, MemberRecord>& members() const { return members_; }
   // This member's server as last observed.
   const ServerState& server() const { return server_; }
   int fences() const { return fences_; }
+  // An operator's switchover or failover request is pending: the driver ticks more often, since
+  // the handover's target must notice it is named (switchover.h).
+  bool switchoverPending() const { return switchover_.has_value(); }
+  bool paused() const { return settings_.paused; }
+  // The group's failover history as the store held it at the last tick (JSON array).
+  std::string historyJson() const;
 
  private:
   std::string key(const std::string& suffix) const { return config_.prefix + suffix; }
@@ -126,9 +152,19 @@ class Engine {
   boost::asio::awaitable<bool> takeKey(int64_t seen_rev);
   boost::asio::awaitable<void> release();
   boost::asio::awaitable<void> race();
+  boost::asio::awaitable<void> promoteHeld();
+  boost::asio::awaitable<void> switchover();
+  boost::asio::awaitable<void> dropSwitchover(const std::string& why);
+  // Appends to the history while this member leads (history.h).
+  boost::asio::awaitable<void> recordEvent(FailoverEvent event);
+  int64_t wallMs() const;
+  // The wall-clock time of a monotonic time point (for the history).
+  int64_t wallMsAt(TimePoint t) const;
   void becomeLeader(int64_t rev, TimePoint sent_at);
   void fence(const std::string& why);
   std::optional<Address> addressOf(const std::string& member) const;
+  // The leader's published status says primary.
+  bool leaderServing() const;
 
   store::Store& store_;
   const Clock& clock_;
@@ -145,6 +181,11 @@ class Engine {
   int64_t leader_rev_ = 0;
   TimePoint leader_seen_at_{};  // when this member saw the key change (or go)
   std::map<std::string, MemberRecord> members_;
+  std::optional<SwitchoverRecord> switchover_;
+  int64_t switchover_rev_ = 0;  // the request's mod_revision (0: none)
+  std::string handed_to_;       // the member this one handed its key over to, until it follows
+  GroupSettings settings_;
+  std::vector<FailoverEvent> history_;
 
   // The server and this member's part.
   ServerState server_;

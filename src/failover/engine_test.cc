@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <boost/asio/io_context.hpp>
 
 #include "base/fake_clock.h"
@@ -24,7 +26,7 @@ class FakeDatabase final : public Database {
     ServerState s;
     s.running = running_;
     s.reachable = running_;
-    s.replica = running_ && replica_;
+    s.replica = running_ && (replica_ || held);  // a held master takes no write (database.h)
     s.replicating = running_ && replica_ && upstream_ && upstream_alive_ && *upstream_alive_;
     s.position = position;
     s.has_data = has_data_;
@@ -55,6 +57,7 @@ class FakeDatabase final : public Database {
       return fail(ErrorCode::FailedPrecondition, "not a running replica");
     }
     replica_ = false;
+    held = false;
     upstream_.reset();
     ++promotions;
     return ok();
@@ -62,6 +65,10 @@ class FakeDatabase final : public Database {
   Result<Position> follow(const std::optional<Address>& upstream) override {
     if (!running_) {
       return fail(ErrorCode::Unavailable, "not running");
+    }
+    if (upstream) {
+      replica_ = true;
+      held = false;
     }
     upstream_ = upstream;
     return position;
@@ -79,17 +86,42 @@ class FakeDatabase final : public Database {
     running_ = false;  // as PostgreSQL's: the server is killed
     ++fences;
   }
+  Result<Position> holdWrites() override {
+    if (!running_ || replica_) {
+      return fail(ErrorCode::FailedPrecondition, "not a running primary");
+    }
+    held = true;
+    ++holds;
+    return position;
+  }
+  Result<void> resumeWrites() override {
+    held = false;
+    return ok();
+  }
+  Result<void> awaitReplica(const Address& replica, Position p, Duration timeout) override {
+    waited.push_back(timeout);
+    auto it = peers ? peers->find(replica.port) : decltype(peers->end()){};
+    if (!peers || it == peers->end() || it->second->position < p) {
+      return fail(ErrorCode::DeadlineExceeded, "not caught up");
+    }
+    return ok();
+  }
 
   // Test controls.
   void crash() { running_ = false; }
-  bool writable() const { return running_ && !replica_; }
+  bool writable() const { return running_ && !replica_ && !held; }
   void setUpstreamAlive(const bool* alive) { upstream_alive_ = alive; }
+  const std::optional<Address>& upstream() const { return upstream_; }
 
   Position position = 0;
   int promotions = 0;
   int fences = 0;
   int rejoins = 0;
   std::vector<std::string> served;
+  bool held = false;  // holdWrites() until resumeWrites(), promote() or follow()
+  int holds = 0;
+  std::vector<Duration> waited;  // awaitReplica's timeouts
+  const std::map<uint16_t, FakeDatabase*>* peers = nullptr;  // by port, for awaitReplica
 
  private:
   std::string name_;
@@ -117,6 +149,8 @@ class EngineTest : public ::testing::Test {
     config.address = Address{"127.0.0.1", port};
     config.candidate_rule = std::move(rule);
     m.engine = std::make_unique<Engine>(store_, clock_, *m.db, config);
+    m.db->peers = &by_port_;
+    by_port_[port] = m.db.get();
     members_.push_back(std::move(m));
   }
 
@@ -166,10 +200,41 @@ class EngineTest : public ::testing::Test {
     return *leaders().at(0);
   }
 
+  Member& named(const std::string& name) {
+    for (auto& m : members_) {
+      if (m.engine->name() == name) {
+        return m;
+      }
+    }
+    throw std::runtime_error("no member " + name);
+  }
+
+  // Writes an operator's request as the REST API does.
+  void put(const std::string& suffix, const std::string& value) {
+    auto r = testing::runLoop(io_, store_.put(store::PutRequest{"/rampart/test/c1" + suffix, value}));
+    ASSERT_TRUE(r);
+  }
+  bool present(const std::string& suffix) {
+    auto r = testing::runLoop(
+        io_, store_.range(store::RangeRequest::single("/rampart/test/c1" + suffix)));
+    return r && !r->kvs.empty();
+  }
+
+  // Steps by 10 ms until `done` or `limit`, checking at every step that no two are writable.
+  template <typename Done>
+  void runUntil(Done done, Duration limit = 3s) {
+    auto until = clock_.now() + limit;
+    while (!done() && clock_.now() < until) {
+      step(10ms);
+      ASSERT_LE(writable().size(), 1u) << "two writable primaries";
+    }
+  }
+
   boost::asio::io_context io_;
   FakeClock clock_;
   store::MemoryStore store_{io_.get_executor(), clock_};
   std::vector<Member> members_;
+  std::map<uint16_t, FakeDatabase*> by_port_;
 };
 
 TEST_F(EngineTest, TwoEnginesOverOneStoreExactlyOneLeadsAndTheOtherFollowsIt) {
@@ -349,6 +414,172 @@ TEST_F(EngineTest, ALeaderWhoseKeyWasTakenOverFencesAtItsNextHeartbeat) {
   EXPECT_FALSE(leader.engine->leading());
   EXPECT_EQ(leader.db->fences, 1);
   EXPECT_FALSE(leader.db->writable());
+}
+
+TEST_F(EngineTest, APlannedSwitchoverHandsTheKeyToTheTargetWithEveryWriteAndNeverTwoWritable) {
+  auto& leader = startCluster(3);
+  std::string old = leader.engine->name();
+  std::string target = old == "m3" ? "m2" : "m3";
+  for (auto& m : members_) {
+    m.db->position = 500;  // every replica has the leader's last write
+  }
+  put("/switchover", encodeSwitchover(SwitchoverRecord{old, target}));
+  runUntil([&] { return named(target).db->writable() && !present("/switchover"); });
+  EXPECT_TRUE(named(target).engine->leading());
+  EXPECT_EQ(named(target).db->promotions, 1);
+  EXPECT_EQ(leader.db->holds, 1);
+  EXPECT_FALSE(leader.engine->leading());
+  EXPECT_FALSE(leader.db->writable());
+  EXPECT_EQ(leader.db->fences, 0) << "a handover, not a fence";
+  EXPECT_FALSE(present("/switchover")) << "the new leader deletes the request";
+  step();  // every member reads the history back from the store
+  for (auto& m : members_) {
+    auto history = decodeHistory(m.engine->historyJson());
+    ASSERT_TRUE(history && history->size() == 1) << m.engine->historyJson();
+    EXPECT_EQ(history->back().kind, "switchover");
+    EXPECT_EQ(history->back().old_leader, old);
+    EXPECT_EQ(history->back().new_leader, target);
+    EXPECT_LE(history->back().decided_at_ms, history->back().promoted_at_ms);
+  }
+  // The old leader follows its successor once that one publishes a primary.
+  runUntil([&] { return leader.db->upstream().has_value(); });
+  ASSERT_TRUE(leader.db->upstream());
+  EXPECT_EQ(leader.db->upstream()->port, named(target).engine->address().port);
+  EXPECT_FALSE(leader.db->held) << "following ends the hold: the held writes are refused";
+  for (int i = 0; i < 20; ++i) {
+    step();
+    ASSERT_EQ(leaders().size(), 1u);
+    ASSERT_EQ(writable().size(), 1u);
+  }
+}
+
+TEST_F(EngineTest, ASwitchoverWithoutATargetHandsOverToTheMostAdvancedReplica) {
+  auto& leader = startCluster(3);
+  leader.db->position = 700;
+  std::vector<Member*> replicas;
+  for (auto& m : members_) {
+    if (&m != &leader) {
+      replicas.push_back(&m);
+    }
+  }
+  replicas[0]->db->position = 700;
+  replicas[1]->db->position = 650;
+  step();  // the replicas publish their positions
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", ""}));
+  runUntil([&] { return replicas[0]->db->writable(); });
+  EXPECT_TRUE(replicas[0]->engine->leading());
+  EXPECT_EQ(replicas[1]->db->promotions, 0);
+}
+
+TEST_F(EngineTest, ASwitchoverWhoseTargetDoesNotCatchUpIsAbandonedAndTheLeaderTakesWritesAgain) {
+  auto& leader = startCluster(3);
+  std::string target = leader.engine->name() == "m3" ? "m2" : "m3";
+  leader.db->position = 900;
+  named(target).db->position = 899;  // one write behind, and it stays behind
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", target}));
+  runUntil([&] { return !present("/switchover"); });
+  EXPECT_FALSE(present("/switchover")) << "abandoned requests are deleted";
+  EXPECT_EQ(leader.db->holds, 1);
+  EXPECT_TRUE(leader.engine->leading());
+  EXPECT_TRUE(leader.db->writable()) << "resumed: the held writes run";
+  EXPECT_EQ(named(target).db->promotions, 0);
+  ASSERT_EQ(leader.db->waited.size(), 1u);
+  // The wait ends before the fencing deadline, with room for the handover's write.
+  EXPECT_LE(leader.db->waited[0], 500ms);
+  EXPECT_GT(leader.db->waited[0], 0ms);
+}
+
+TEST_F(EngineTest, ASwitchoverToAMemberThatIsNoRunningReplicaIsRefusedWithoutHoldingWrites) {
+  auto& leader = startCluster(2);
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", "m9"}));
+  runUntil([&] { return !present("/switchover"); }, 500ms);
+  EXPECT_FALSE(present("/switchover"));
+  EXPECT_EQ(leader.db->holds, 0);
+  EXPECT_TRUE(leader.db->writable());
+}
+
+TEST_F(EngineTest, ASwitchoverAskedOfAnotherLeaderOrMalformedIsDropped) {
+  auto& leader = startCluster(2);
+  std::string other = leader.engine->name() == "m1" ? "m2" : "m1";
+  put("/switchover", encodeSwitchover(SwitchoverRecord{other, ""}));
+  step();
+  EXPECT_FALSE(present("/switchover"));
+  put("/switchover", R"({"to": "m1; DROP"})");
+  step();
+  EXPECT_FALSE(present("/switchover"));
+  EXPECT_EQ(leader.db->holds, 0);
+  EXPECT_TRUE(leader.engine->leading());
+}
+
+TEST_F(EngineTest, AForcedFailoverPromotesTheNamedMemberEvenWhenAnotherIsAhead) {
+  auto& leader = startCluster(3);
+  std::vector<Member*> replicas;
+  for (auto& m : members_) {
+    if (&m != &leader) {
+      replicas.push_back(&m);
+    }
+  }
+  replicas[0]->db->position = 100;
+  replicas[1]->db->position = 200;
+  leader.alive = false;
+  leader.db->crash();
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", replicas[0]->engine->name(), true}));
+  runUntil([&] { return replicas[0]->engine->leading(); });
+  EXPECT_TRUE(replicas[0]->db->writable());
+  EXPECT_EQ(replicas[1]->db->promotions, 0) << "the ahead replica did not race";
+  auto history = decodeHistory(replicas[0]->engine->historyJson());
+  ASSERT_TRUE(history && history->size() == 1) << replicas[0]->engine->historyJson();
+  EXPECT_EQ(history->back().kind, "failover");
+  EXPECT_EQ(history->back().old_leader, leader.engine->name());
+  EXPECT_EQ(history->back().decision, "failover to this member requested");
+  runUntil([&] { return !present("/switchover"); }, 500ms);
+  EXPECT_FALSE(present("/switchover"));
+}
+
+TEST_F(EngineTest, AForcedFailoverToAMemberThatIsGoneDoesNotStopTheOthersFromRacing) {
+  auto& leader = startCluster(3);
+  leader.alive = false;
+  leader.db->crash();
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", "m9", true}));
+  runUntil([&] { return writable().size() == 1; });
+  EXPECT_EQ(writable().size(), 1u);
+}
+
+TEST_F(EngineTest, APausedGroupDoesNotFailOver) {
+  auto& leader = startCluster(3);
+  put("/config", encodeSettings(GroupSettings{true}));
+  step();
+  leader.alive = false;
+  leader.db->crash();
+  for (int i = 0; i < 30; ++i) {
+    step();
+    ASSERT_TRUE(writable().empty());
+    for (auto& m : members_) {
+      ASSERT_EQ(m.db->promotions, 0);
+    }
+  }
+  put("/config", encodeSettings(GroupSettings{false}));
+  runUntil([&] { return writable().size() == 1; });
+  EXPECT_EQ(writable().size(), 1u) << "resumed: the failover happens";
+}
+
+TEST_F(EngineTest, APausedGroupStillFailsOverToTheMemberAnOperatorNames) {
+  auto& leader = startCluster(3);
+  put("/config", encodeSettings(GroupSettings{true}));
+  step();
+  leader.alive = false;
+  leader.db->crash();
+  for (int i = 0; i < 15; ++i) {
+    step();
+  }
+  ASSERT_TRUE(writable().empty());
+  std::string chosen = leader.engine->name() == "m1" ? "m2" : "m1";
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", chosen, true}));
+  runUntil([&] { return named(chosen).db->writable(); });
+  EXPECT_TRUE(named(chosen).engine->leading());
+  for (auto& m : members_) {
+    EXPECT_EQ(m.db->promotions, m.engine->name() == chosen ? 1 : 0) << m.engine->name();
+  }
 }
 
 TEST(DecideCandidate, TakesOnlyWithEveryLiveMembersFinalPositionAndNoneAhead) {

@@ -37,8 +37,20 @@ class PgDatabase final : public failover::Database {
     return pg_.ensureSlots(members, std::chrono::seconds(2));
   }
   void fence() override { pg_.fence(); }
+  // The planned switchover is pg::Manager's (engine.h): refused here, and the engine abandons a
+  // switchover it cannot start, leaving the leader as it was.
+  Result<failover::Position> holdWrites() override { return notHere(); }
+  Result<void> resumeWrites() override { return ok(); }
+  Result<void> awaitReplica(const failover::Address&, failover::Position, Duration) override {
+    return notHere();
+  }
 
  private:
+  static tl::unexpected<Error> notHere() {
+    return fail(ErrorCode::FailedPrecondition,
+                "a planned switchover of PostgreSQL is carried out by rampart pg's manager");
+  }
+
   Postgres pg_;
   int rejoin_failures_ = 0;  // planRejoin: one failure rewinds, two clone
 };

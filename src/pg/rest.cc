@@ -43,16 +43,6 @@ http::Response verdict(bool ok, const MemberView& v) {
   return http::Response::json(ok ? 200 : 503, encode(v.self));
 }
 
-// The value of the request's Authorization header ("" without one).
-std::string_view authorization(const http::Request& request) {
-  for (const auto& [name, value] : request.headers) {
-    if (name.size() == 13 && ::strncasecmp(name.c_str(), "authorization", 13) == 0) {
-      return value;
-    }
-  }
-  return {};
-}
-
 // The failsafe proof in `Authorization: Vouch <proof>` ("" if absent).
 std::string vouchProofOf(const http::Request& request) {
   auto value = authorization(request);
@@ -66,11 +56,6 @@ std::string vouchProofOf(const http::Request& request) {
 // The verified client certificate's common name, when the server verifies client certificates
 // (rest.tls.client_auth); "" otherwise.
 std::string peerName(const http::Request& request) { return request.client_identity; }
-
-http::Response errorResponse(const Error& error) {
-  return http::Response::json(restStatusOf(error.code),
-                              nlohmann::json{{"error", error.message}}.dump());
-}
 
 http::Response fromResult(const Result<void>& r) {
   if (r) {
@@ -90,39 +75,6 @@ http::Response fromWritten(const Result<Written>& r) {
                          {"value", value.is_discarded() ? nlohmann::json(r->value) : value},
                          {"revision", r->revision}};
   return http::Response::json(200, body.dump());
-}
-
-// The checks every operator call makes before it acts: POST, and the operator credential.
-// nullopt when the call may go on.
-std::optional<http::Response> refuseOperatorCall(const http::Request& request,
-                                                 const std::string& operator_token) {
-  if (request.method != "POST") {
-    return http::Response::json(405, R"({"error":"use POST"})");
-  }
-  if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
-    return http::Response::json(
-        401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
-  }
-  return std::nullopt;
-}
-
-// The string field `key` of a JSON object body ("" when the body is empty or lacks it).
-Result<std::string> bodyField(const http::Request& request, const char* key) {
-  if (request.body.empty()) {
-    return std::string();
-  }
-  auto j = nlohmann::json::parse(request.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
-  }
-  auto it = j.find(key);
-  if (it == j.end()) {
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
-  }
-  return it->get<std::string>();
 }
 
 // POST /switchover and /failover: checked here, then the write; answers after it. By value: a
@@ -162,19 +114,6 @@ asio::awaitable<http::Response> pauseCall(RestActions actions, std::string opera
 }
 
 }  // namespace
-
-int restStatusOf(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::InvalidArgument:
-      return 400;
-    case ErrorCode::FailedPrecondition:
-      return 409;
-    case ErrorCode::DeadlineExceeded:
-      return 504;
-    default:
-      return 503;
-  }
-}
 
 Result<int64_t> parseLag(const std::string& text) {
   size_t i = 0;

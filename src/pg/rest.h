@@ -78,10 +78,6 @@ void addRestRoutes(net::http::Server& server, std::string operator_token, int64_
                    Duration liveness_limit, RestActions actions,
                    Duration mutation_timeout = std::chrono::seconds(5));
 
-// The HTTP status for a failed REST action: 400 InvalidArgument, 409 FailedPrecondition,
-// 504 DeadlineExceeded (outcome unknown), 503 for the rest (etcd unreachable or refusing).
-int restStatusOf(ErrorCode code);
-
 // Parses Patroni's lag syntax: bytes, or with a unit (16kB, 10MB, 1GB).
 Result<int64_t> parseLag(const std::string& text);
 

@@ -5,7 +5,11 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <strings.h>
+
 #include <array>
+
+#include <nlohmann/json.hpp>
 
 namespace rampart::pg {
 namespace {
@@ -82,6 +86,63 @@ bool vouchProofValid(std::string_view member_token, std::string_view leader,
     return false;  // the length of a MAC is public
   }
   return CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) == 0;
+}
+
+std::string_view authorization(const net::http::Request& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() == 13 && ::strncasecmp(name.c_str(), "authorization", 13) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
+std::optional<net::http::Response> refuseOperatorCall(const net::http::Request& request,
+                                                      const std::string& operator_token) {
+  if (request.method != "POST") {
+    return net::http::Response::json(405, R"({"error":"use POST"})");
+  }
+  if (!secretMatches(operator_token, bearerToken(authorization(request)))) {
+    return net::http::Response::json(
+        401, R"J({"error":"missing or wrong token (Authorization: Bearer <token>)"})J");
+  }
+  return std::nullopt;
+}
+
+Result<std::string> bodyField(const net::http::Request& request, const char* key) {
+  if (request.body.empty()) {
+    return std::string();
+  }
+  auto j = nlohmann::json::parse(request.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
+  }
+  auto it = j.find(key);
+  if (it == j.end()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
+  }
+  return it->get<std::string>();
+}
+
+int restStatusOf(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::InvalidArgument:
+      return 400;
+    case ErrorCode::FailedPrecondition:
+      return 409;
+    case ErrorCode::DeadlineExceeded:
+      return 504;
+    default:
+      return 503;
+  }
+}
+
+net::http::Response errorResponse(const Error& error) {
+  return net::http::Response::json(restStatusOf(error.code),
+                                   nlohmann::json{{"error", error.message}}.dump());
 }
 
 }  // namespace rampart::pg

@@ -9,10 +9,15 @@
 //     only for the leader it names, and a member accepts it only under decideVouch's rule.
 // Comparisons take the same time whatever the inputs (CRYPTO_memcmp over SHA-256 digests or
 // equal-length MACs), so an attacker cannot learn a secret byte by byte from response times.
-// Pure functions, thread-safe.
+// The checks and answers every operator call of a member's REST API shares (PostgreSQL's and
+// Redis's) are here too. Pure functions, thread-safe.
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/result.h"
+#include "net/http/types.h"
 
 namespace rampart::pg {
 
@@ -31,5 +36,23 @@ std::string vouchProof(std::string_view member_token, std::string_view leader,
 // An empty member_token verifies nothing.
 bool vouchProofValid(std::string_view member_token, std::string_view leader,
                      std::string_view member, std::string_view presented);
+
+// The value of the request's Authorization header ("" without one).
+std::string_view authorization(const net::http::Request& request);
+
+// The checks every operator call makes before it acts: POST (405), and the operator credential
+// (401; an empty credential admits nobody). nullopt when the call may go on.
+std::optional<net::http::Response> refuseOperatorCall(const net::http::Request& request,
+                                                      const std::string& operator_token);
+
+// The string field `key` of a JSON object body ("" when the body is empty or lacks it);
+// InvalidArgument when the body is no JSON object or the field no string.
+Result<std::string> bodyField(const net::http::Request& request, const char* key);
+
+// The HTTP status for an error of a REST call: InvalidArgument 400, FailedPrecondition 409,
+// DeadlineExceeded 504, anything else 503.
+int restStatusOf(ErrorCode code);
+// {"error": message} with restStatusOf(code).
+net::http::Response errorResponse(const Error& error);
 
 }  // namespace rampart::pg

@@ -217,36 +217,4 @@ Result<SwitchoverRequest> decodeSwitchoverRequest(std::string_view text) {
   return s;
 }
 
-std::string encode(const FailoverEvent& e) {
-  return json{{"kind", e.kind},
-              {"old_leader", e.old_leader},
-              {"new_leader", e.new_leader},
-              {"reason", e.reason},
-              {"decision", e.decision},
-              {"detected_at_ms", e.detected_at_ms},
-              {"decided_at_ms", e.decided_at_ms},
-              {"promoted_at_ms", e.promoted_at_ms}}
-      .dump();
-}
-
-Result<FailoverEvent> decodeFailoverEvent(std::string_view text) {
-  const char* what = "failover event";
-  auto j = parseObject(text, what);
-  if (!j) {
-    return fail(j.error());
-  }
-  FailoverEvent e;
-  for (auto r : {field(*j, "kind", e.kind, what), field(*j, "old_leader", e.old_leader, what),
-                 field(*j, "new_leader", e.new_leader, what), field(*j, "reason", e.reason, what),
-                 field(*j, "decision", e.decision, what),
-                 field(*j, "detected_at_ms", e.detected_at_ms, what),
-                 field(*j, "decided_at_ms", e.decided_at_ms, what),
-                 field(*j, "promoted_at_ms", e.promoted_at_ms, what)}) {
-    if (!r) {
-      return fail(r.error());
-    }
-  }
-  return e;
-}
-
 }  // namespace rampart::pg

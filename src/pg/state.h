@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "failover/history.h"
 
 namespace rampart::pg {
 
@@ -99,19 +100,12 @@ struct SwitchoverRequest {
 std::string encode(const SwitchoverRequest& s);
 Result<SwitchoverRequest> decodeSwitchoverRequest(std::string_view json);
 
-// One failover or switchover, as the new leader records it. Times are wall-clock Unix
-// milliseconds so that other processes (the chaos checker, the demo) can line them up.
-struct FailoverEvent {
-  std::string kind;  // failover | switchover
-  std::string old_leader;
-  std::string new_leader;
-  std::string reason;    // why the old leader went ("leader key deleted", "no heartbeat for 1s")
-  std::string decision;  // why this candidate ("most advanced of 2 heard (lsn 0/3000060)")
-  int64_t detected_at_ms = 0;
-  int64_t decided_at_ms = 0;
-  int64_t promoted_at_ms = 0;
-};
-std::string encode(const FailoverEvent& e);
-Result<FailoverEvent> decodeFailoverEvent(std::string_view json);
+// One failover or switchover, as the new leader records it: the shape every database's history
+// shares (failover/history.h).
+using FailoverEvent = failover::FailoverEvent;
+inline std::string encode(const FailoverEvent& e) { return failover::encodeEvent(e); }
+inline Result<FailoverEvent> decodeFailoverEvent(std::string_view json) {
+  return failover::decodeEvent(json);
+}
 
 }  // namespace rampart::pg

@@ -10,6 +10,7 @@
 #include "net/endpoint.h"
 #include "redis/client.h"
 #include "runtime/process.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::redis {
 namespace fs = std::filesystem;
@@ -42,7 +43,9 @@ Result<void> writeThroughVip(const net::Endpoint& vip, int replicas) {
 }  // namespace
 
 Result<json> labUp(const LabOptions& options) {
-  auto made = lab::makeLabDir(options.dir, options.members, "rampart redis lab", 0755);
+  // No one else may list what is in here: cluster.json and the member configs hold the
+  // operator token.
+  auto made = lab::makeLabDir(options.dir, options.members, "rampart redis lab", 0700);
   if (!made) {
     return fail(made.error());
   }
@@ -54,12 +57,17 @@ Result<json> labUp(const LabOptions& options) {
   state["kind"] = "rampart-redis";
   state["dir"] = dir;
   state["master_name"] = kMasterName;
+  std::string token = lab::randomHex(16);
+  state["token"] = token;  // the operator credential of the members' REST APIs
   auto etcd = lab::startLabEtcd(dir, false, state);
   if (!etcd) {
     return fail(etcd.error());
   }
   // Written early so that `lab down` can clean up a lab whose start failed half-way.
-  auto save = [&]() { return lab::writeText(dir + "/cluster.json", state.dump(2) + "\n", 0644); };
+  // cluster.json holds the token: created 0600, never readable by others.
+  auto save = [&]() {
+    return runtime::writeSecretFile(dir + "/cluster.json", state.dump(2) + "\n");
+  };
   state["members"] = json::array();
   state["sentinels"] = json::array();
   std::string backends;
@@ -81,10 +89,10 @@ Result<json> labUp(const LabOptions& options) {
          << (options.members == 1 ? ", min_replicas_to_write: 0" : "") << " }\n"
          << "sentinel: { listen: 127.0.0.1:" << *sentinel_port << ", master_name: " << kMasterName
          << " }\n"
-         << "rest: { listen: 127.0.0.1:" << *rest_port << " }\n"
+         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
          << "ha: { members: " << options.members << " }\n";
     std::string config_file = mdir + "/member.yaml";
-    if (auto w = lab::writeText(config_file, yaml.str(), 0644); !w) {
+    if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {
       return fail(w.error());
     }
     auto member = lab::startLabMember(binary, "redis", name, mdir, *port, *rest_port, config_file);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "redis/operator_rest.h"
 #include "redis/redis_database.h"
 #include "redis/sentinel_server.h"
 #include "store/etcd_store.h"
@@ -167,6 +168,9 @@ struct Member {
   std::string last_decision;
 };
 
+// The tick interval while a switchover or failover request is pending.
+constexpr Duration kSwitchoverLoop = std::chrono::milliseconds(10);
+
 asio::awaitable<void> sleepFor(Duration d) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(d);
@@ -194,7 +198,11 @@ asio::awaitable<void> tickLoop(std::shared_ptr<Member> m) {
       m->sentinel_view = view;
     }
     m->daemon.setReady(m->engine.leading() || m->engine.server().replicating);
-    co_await sleepFor(m->config.ha.loop_interval);
+    // While a switchover is pending the target must notice its handover at once: the old
+    // leader holds its clients' writes until the target is writable (failover/switchover.h).
+    co_await sleepFor(m->engine.switchoverPending()
+                          ? std::min<Duration>(m->config.ha.loop_interval, kSwitchoverLoop)
+                          : m->config.ha.loop_interval);
   }
 }
 
@@ -314,6 +322,17 @@ void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
     return h::Response::json(
         200, clusterJson(m->config.cluster, m->engine.leaderName(), m->engine.members()));
   });
+  http.route("/history",
+             [m](const h::Request&) { return h::Response::json(200, m->engine.historyJson()); });
+  addOperatorRoutes(http, m->config.rest_token, m->config.keyPrefix(), m->store, [m] {
+    OperatorView v;
+    v.leader = m->engine.leaderName();
+    v.leader_alive = m->engine.leaderAlive();
+    for (const auto& entry : m->engine.members()) {
+      v.live.push_back(entry.first);
+    }
+    return v;
+  });
 }
 
 }  // namespace
@@ -343,6 +362,10 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
   }
   log->info("member {} of {}: redis {}:{}, REST {}", m->config.name, m->config.cluster,
             m->config.server.bind, m->config.server.port, rest->toString());
+  if (m->config.rest_token.empty()) {
+    log->warn("no operator token (rest.token_file): switchover, failover, pause and resume "
+              "calls are refused");
+  }
   // Not capturing coroutines (STYLE.md): plain lambdas that return the coroutines' awaitables.
   daemon.onShutdown([m] { return shutdown(m); });
   return daemon.run([m] { return memberMain(m); });

@@ -1,6 +1,7 @@
 #include "redis/member_config.h"
 
 #include "pg/validate.h"
+#include "runtime/secret_file.h"
 #include "store/etcd_config.h"
 
 namespace rampart::redis {
@@ -122,6 +123,35 @@ Result<void> readHa(const config::Section& root, MemberConfig& out) {
   return ok();
 }
 
+// rest.token or rest.token_file (its first line, refused when others may read the file): the
+// operator credential of the mutating REST calls.
+Result<void> readOperatorToken(const config::Section& rest, MemberConfig& out) {
+  auto token = rest.string("token", "");
+  auto file = rest.string("token_file", "");
+  if (!token || !file) {
+    return fail(!token ? token.error() : file.error());
+  }
+  if (!token->empty() && !file->empty()) {
+    return fail(fieldError(rest, "token_file", "give either token or token_file, not both"));
+  }
+  out.rest_token = *token;
+  if (!file->empty()) {
+    auto secret = runtime::readSecretFile(*file);
+    if (!secret) {
+      return fail(fieldError(rest, "token_file", secret.error().message));
+    }
+    out.rest_token = std::move(*secret);
+  }
+  for (char c : out.rest_token) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      // Sent in an HTTP header: a newline would end it. (The message leaves the token out.)
+      return fail(fieldError(rest, file->empty() ? "token" : "token_file",
+                             "the token holds a control character (a newline or the like)"));
+    }
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root) {
@@ -183,7 +213,7 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     out.sentinel_listen = *listen;
     out.master_name = *master;
   }
-  auto rest = sectionOf(root, "rest", {"listen"});
+  auto rest = sectionOf(root, "rest", {"listen", "token", "token_file"});
   if (!rest) {
     return fail(rest.error());
   }
@@ -192,6 +222,9 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     return fail(rest_listen.error());
   }
   out.rest = *rest_listen;
+  if (auto t = readOperatorToken(*rest, out); !t) {
+    return fail(t.error());
+  }
   if (auto r = readHa(root, out); !r) {
     return fail(r.error());
   }

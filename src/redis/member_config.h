@@ -16,7 +16,10 @@
 //   sentinel:                     # optional: the Sentinel protocol for Sentinel-aware clients
 //     listen: 127.0.0.1:26380
 //     master_name: mymaster       # the name clients ask get-master-addr-by-name for
-//   rest: { listen: 127.0.0.1:8008 }   # /primary /replica /health /cluster, /metrics
+//   rest:                         # /primary /replica /health /cluster /history, /metrics
+//     listen: 127.0.0.1:8008
+//     token_file: /etc/rampart/operator.token   # or token: ...; the operator credential that
+//                                 # POST /switchover /failover /pause /resume require (none: refused)
 //   ha:
 //     leader_timeout: 1s  heartbeat_interval: 100ms  fence_margin: 300ms  loop_interval: 100ms
 //     members: 3           # the group's size n, for the durability rule (redis/durability.h)
@@ -56,6 +59,7 @@ struct MemberConfig {
   net::Endpoint sentinel_listen;
   std::string master_name = "mymaster";
   net::Endpoint rest{"127.0.0.1", 8008};
+  std::string rest_token;  // the operator credential ("" none: operator calls are refused)
   MemberHa ha;
 
   // Where this group's keys live: <prefix>/<cluster> (no trailing slash: the engine's prefix).

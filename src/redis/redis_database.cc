@@ -1,8 +1,12 @@
 #include "redis/redis_database.h"
 
 #include <filesystem>
+#include <thread>
+#include <variant>
 
 #include "base/log.h"
+#include "redis/client.h"
+#include "redis/replication.h"
 
 namespace rampart::redis {
 namespace {
@@ -13,8 +17,46 @@ constexpr Duration kCommandTimeout = 1s;
 constexpr Duration kObserveTimeout = 300ms;
 constexpr Duration kStartTimeout = 30s;
 constexpr Duration kStopTimeout = 10s;
+// A switchover's CLIENT PAUSE lasts at most this long: the engine ends it within its
+// switchover_timeout, and if the manager stalls past it the fence still refuses writes.
+constexpr Duration kHoldLimit = 5s;
 
 net::Endpoint endpointOf(const failover::Address& a) { return net::Endpoint{a.host, a.port}; }
+
+// Asks the replica at `at` for the offset it processed (ROLE), every 2 ms, until it reaches
+// `target`; at most `timeout` in all, connecting included.
+Result<void> awaitReplicaOffset(const net::Endpoint& at, int64_t target, Duration timeout,
+                                const Clock& clock) {
+  auto deadline = clock.now() + timeout;
+  auto left = [&] { return std::max<Duration>(deadline - clock.now(), 1ms); };
+  auto client = Client::connect(at, left(), clock);
+  if (!client) {
+    return fail(client.error());
+  }
+  std::optional<int64_t> seen;
+  for (;;) {
+    auto reply = client->command({"ROLE"}, left());
+    if (!reply) {
+      return fail(reply.error());
+    }
+    auto role = parseRole(*reply);
+    const auto* replica = role ? std::get_if<ReplicaRole>(&*role) : nullptr;
+    if (!replica) {
+      return fail(ErrorCode::FailedPrecondition, "redis ", at.hostPort(), " is not a replica");
+    }
+    seen = replica->offset;
+    if (seen && *seen >= target) {
+      return ok();
+    }
+    if (clock.now() >= deadline) {
+      return fail(ErrorCode::DeadlineExceeded, "redis ", at.hostPort(), " did not reach offset ",
+                  std::to_string(target), " within ",
+                  std::to_string(static_cast<int64_t>(toMillis(timeout))), " ms (last: ",
+                  seen ? std::to_string(*seen) : std::string("none"), ")");
+    }
+    std::this_thread::sleep_for(std::min<Duration>(2ms, deadline - clock.now()));
+  }
+}
 
 }  // namespace
 
@@ -91,10 +133,12 @@ Result<void> RedisDatabase::bootstrap() { return startPrimary(); }
 Result<void> RedisDatabase::startPrimary() {
   upstream_.reset();
   fenced_ = false;
+  held_ = false;
   return server_.startAsMaster(kStartTimeout);
 }
 
 Result<void> RedisDatabase::startReplica(const std::optional<failover::Address>& upstream) {
+  held_ = false;  // a new process
   if (!upstream) {
     fenced_ = true;
     upstream_.reset();
@@ -115,6 +159,7 @@ Result<void> RedisDatabase::promote() {
   }
   fenced_ = false;
   upstream_.reset();
+  endHold();  // the held writes run on the new master
   return ok();
 }
 
@@ -125,6 +170,7 @@ Result<failover::Position> RedisDatabase::follow(const std::optional<failover::A
       return fail(r.error());
     }
     upstream_ = ep;
+    endHold();  // a replica now: the held writes are refused (READONLY)
   } else {
     // Refuse writes before it becomes a master, so it never takes one (redis_database.h).
     if (auto r = server_.fence(kCommandTimeout); !r) {
@@ -160,6 +206,51 @@ Result<void> RedisDatabase::rejoin(const failover::Address& leader, bool /*may_h
   }
   upstream_ = ep;
   return server_.startAsReplicaOf(ep, kStartTimeout);
+}
+
+Result<failover::Position> RedisDatabase::holdWrites() {
+  if (auto r = server_.pauseWrites(kHoldLimit, kCommandTimeout); !r) {
+    return fail(r.error());
+  }
+  held_ = true;
+  if (auto r = server_.fence(kCommandTimeout); !r) {
+    return fail(r.error());
+  }
+  fenced_ = true;
+  auto pos = server_.position(kCommandTimeout);
+  if (!pos) {
+    return fail(pos.error());
+  }
+  if (!pos->master) {
+    return fail(ErrorCode::FailedPrecondition, "redis ", server_.endpoint().hostPort(),
+                " is not a master: nothing to hand over");
+  }
+  return static_cast<failover::Position>(pos->offset && *pos->offset > 0 ? *pos->offset : 0);
+}
+
+Result<void> RedisDatabase::resumeWrites() {
+  if (auto r = server_.unfence(kCommandTimeout); !r) {
+    return r;
+  }
+  fenced_ = false;
+  endHold();
+  return ok();
+}
+
+void RedisDatabase::endHold() {
+  if (!held_) {
+    return;
+  }
+  if (auto r = server_.unpause(kCommandTimeout); !r) {
+    // The pause ends by itself within kHoldLimit; until then writes wait rather than fail.
+    log::get("redis")->warn("CLIENT UNPAUSE: {}", r.error().message);
+  }
+  held_ = false;
+}
+
+Result<void> RedisDatabase::awaitReplica(const failover::Address& replica,
+                                         failover::Position position, Duration timeout) {
+  return awaitReplicaOffset(endpointOf(replica), static_cast<int64_t>(position), timeout, clock_);
 }
 
 void RedisDatabase::fence() {

@@ -9,6 +9,12 @@
 //   position  the replication offset (ROLE)
 //   rejoin    REPLICAOF the leader (a running server) or a start as its replica: Redis itself
 //             resynchronises, partially or in full, and drops what the leader lacks
+//   hold      CLIENT PAUSE WRITE (clients wait, the offset stands still), then the fence, which
+//             outlives the pause: a manager frozen past the pause leaves a server that refuses
+//             writes, not one that takes them; follow() and promote() end the pause, and the
+//             held writes are then refused by a replica (READONLY) or run on the new master
+//   awaitReplica  ROLE asked of the replica itself every 2 ms: the offset it processed, which
+//             the master learns only from its once-a-second REPLCONF ACK
 // A fenced or detached master counts as a replica in observe(): it follows no one and refuses
 // writes, which is what the engine's tick means by "replica (or waits to: detached)".
 //
@@ -70,14 +76,21 @@ class RedisDatabase final : public failover::Database {
   Result<void> rejoin(const failover::Address& leader, bool may_have_diverged) override;
   Result<void> serveReplicas(const std::vector<std::string>&) override { return ok(); }
   void fence() override;
+  Result<failover::Position> holdWrites() override;
+  Result<void> resumeWrites() override;
+  Result<void> awaitReplica(const failover::Address& replica, failover::Position position,
+                            Duration timeout) override;
 
  private:
   ServerConfig config_;
   Duration unresponsive_timeout_;
   const Clock& clock_;
+  void endHold();  // CLIENT UNPAUSE when held (a failure is logged: the pause expires)
+
   Server server_;
   std::optional<TimePoint> last_answer_;   // when the running server last answered ROLE
   bool fenced_ = false;                    // writes refused by this member's choice
+  bool held_ = false;                      // the clients' writes wait (CLIENT PAUSE WRITE)
   std::optional<net::Endpoint> upstream_;  // the master it follows (REPLICAOF)
 };
 

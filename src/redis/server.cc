@@ -295,6 +295,15 @@ Result<void> Server::unfence(Duration timeout) {
       clock_->now() + timeout);
 }
 
+Result<void> Server::pauseWrites(Duration hold, Duration timeout) {
+  return expectOk({"CLIENT", "PAUSE", std::to_string(static_cast<int64_t>(toMillis(hold))), "WRITE"},
+                  clock_->now() + timeout);
+}
+
+Result<void> Server::unpause(Duration timeout) {
+  return expectOk({"CLIENT", "UNPAUSE"}, clock_->now() + timeout);
+}
+
 Result<Position> Server::position(Duration timeout) {
   auto reply = call({"ROLE"}, clock_->now() + timeout);
   if (!reply) {

@@ -105,6 +105,10 @@ class Server {
   Result<void> follow(const net::Endpoint& master, Duration timeout);  // REPLICAOF host port
   Result<void> fence(Duration timeout);
   Result<void> unfence(Duration timeout);
+  // CLIENT PAUSE <hold> WRITE: the clients' write commands wait (neither run nor refused) and the
+  // replication offset stands still, until unpause() or `hold` has passed.
+  Result<void> pauseWrites(Duration hold, Duration timeout);
+  Result<void> unpause(Duration timeout);  // CLIENT UNPAUSE
   Result<Position> position(Duration timeout);
   // PING answered PONG within `timeout` (a server still loading its data is not alive).
   bool isAlive(Duration timeout);

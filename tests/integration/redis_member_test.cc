@@ -5,12 +5,14 @@
 // +switch-master and redis-py's Sentinel finds the new master); a SIGSTOP of it (killed after
 // unresponsive_timeout, then the same); a SIGTERM of the master's manager (it resigns: a replica
 // leads well before leader_timeout); no failover while one replica's manager is dead, and no
-// WAIT-1 write lost once it returns; a restarted old master that never takes a write. Skipped,
+// WAIT-1 write lost once it returns; a restarted old master that never takes a write; a planned
+// switchover under writes that loses none; pause, and a failover an operator forces. Skipped,
 // saying why, without redis-server (the Sentinel parts without python3-redis).
 
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -35,6 +37,7 @@ using namespace std::chrono_literals;
 using rampart::testing::eventually;
 
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's, with python3-redis
+constexpr const char* kToken = "operator-token-for-tests";
 
 bool installed(std::vector<std::string> argv) {
   return runtime::runCommand(std::move(argv), 20s).exit_code == 0;
@@ -77,7 +80,8 @@ class RedisMemberTest : public rampart::testing::EtcdTest {
                             << "/data }\n"
                             << "sentinel: { listen: 127.0.0.1:" << m.sentinel_port
                             << ", master_name: lab }\n"
-                            << "rest: { listen: 127.0.0.1:" << m.rest_port << " }\n";
+                            << "rest: { listen: 127.0.0.1:" << m.rest_port
+                            << ", token: " << kToken << " }\n";
       m.config = config;
       ASSERT_TRUE(start(m));
       members_.push_back(m);
@@ -448,6 +452,118 @@ TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrit
   auto probe = fresh->command({"GET", "probe"}, 2s);
   ASSERT_TRUE(probe);
   EXPECT_EQ(probe->type, redis::Reply::Type::Nil);
+}
+
+// `rampart redis switchover --to X` while a client writes to the master without pause: X leads
+// with every write the old master acknowledged (a write the old master acknowledged after X was
+// promoted would be missing on X, since the old master only ever follows X afterwards), and the
+// old master comes back as X's replica. A call without the operator token changes nothing.
+TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMasterFollows) {
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
+  int target = (old + 2) % 3;
+  auto unauthorized = runtime::runCommand(
+      {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", "-X", "POST", "-d",
+       "{\"to\":\"" + members_[target].name + "\"}",
+       "http://127.0.0.1:" + std::to_string(members_[old].rest_port) + "/switchover"},
+      5s);
+  EXPECT_EQ(unauthorized.output, "401");
+
+  std::atomic<bool> stop{false};
+  std::vector<std::string> acked;
+  int refused = 0;
+  std::thread writer([&] {
+    auto c = connect(members_[old]);
+    for (int i = 0; c && !stop && i < 200000; ++i) {
+      std::string key = "s" + std::to_string(i);
+      auto set = c->command({"SET", key, "1"}, 2s);
+      if (!set) {
+        break;  // the connection broke: nothing more was acknowledged on it
+      }
+      if (set->type == redis::Reply::Type::Status) {
+        acked.push_back(key);
+      } else {
+        ++refused;  // READONLY / NOREPLICAS once it hands over: refused, not lost
+      }
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  auto call = runtime::runCommand({RAMPART_BINARY, "redis", "switchover", "--config",
+                                   members_[old].config, "--to", members_[target].name},
+                                  30s);
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  writer.join();
+  std::printf("%s", call.output.c_str());
+  ASSERT_EQ(call.exit_code, 0) << call.output << logs();
+  EXPECT_NE(call.output.find(members_[target].name + " is the leader now"), std::string::npos)
+      << call.output;
+  EXPECT_EQ(primary(), target) << logs();
+  ASSERT_GT(acked.size(), 100u);
+  EXPECT_GT(refused, 0) << "the writer kept writing to the old master past the handover";
+
+  auto fresh = connect(members_[target]);
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  for (const auto& key : acked) {
+    auto got = fresh->command({"GET", key}, 2s);
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_EQ(got->type, redis::Reply::Type::String)
+        << key << " was acknowledged by the old master and lost (" << acked.size()
+        << " acknowledged)\n"
+        << logs();
+  }
+  EXPECT_TRUE(eventually([&] { return status(members_[old], "/replica") == "200"; }, 20s, 100ms))
+      << logs();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto set = fresh->command({"SET", "after", "1"}, 2s);
+        auto wait = fresh->command({"WAIT", "2", "1000"}, 2s);
+        return set && !set->isError() && wait && wait->integer == 2;
+      },
+      20s, 100ms))
+      << logs();
+}
+
+// Paused, a dead master is not replaced; `rampart redis failover --to X` promotes X anyway (a
+// switchover is refused: no leader to hand over), and after `resume` X takes writes that both
+// replicas confirm.
+TEST_F(RedisMemberTest, WhilePausedNoFailoverHappensUntilAnOperatorNamesTheNewMaster) {
+  int old = awaitGroup();
+  ASSERT_GE(old, 0);
+  int other = (old + 1) % 3;
+  auto op = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{RAMPART_BINARY, "redis"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--config", members_[other].config});
+    return runtime::runCommand(argv, 30s);
+  };
+  auto paused = op({"pause"});
+  ASSERT_EQ(paused.exit_code, 0) << paused.output;
+  ASSERT_EQ(::kill(members_[old].pid, SIGKILL), 0);  // its redis-server dies with it
+  runtime::terminate(members_[old].pid, 5s);
+  members_[old].pid = -1;
+  EXPECT_EQ(awaitNewMaster(old, 4s), -1) << "a failover while paused\n" << logs();
+
+  auto refused = op({"switchover"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("failover"), std::string::npos) << refused.output;
+  int chosen = (old + 2) % 3;
+  auto forced = op({"failover", "--to", members_[chosen].name});
+  ASSERT_EQ(forced.exit_code, 0) << forced.output << logs();
+  EXPECT_EQ(primary(), chosen) << logs();
+  auto resumed = op({"resume"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  ASSERT_TRUE(start(members_[old]));
+  auto fresh = connect(members_[chosen]);
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto set = fresh->command({"SET", "after", "1"}, 2s);
+        auto wait = fresh->command({"WAIT", "2", "1000"}, 2s);
+        return set && !set->isError() && wait && wait->integer == 2;
+      },
+      30s, 100ms))
+      << logs();
 }
 
 }  // namespace
