@@ -358,11 +358,18 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
   }
 }
 
-asio::awaitable<void> Engine::promoteHeld() {
+asio::awaitable<bool> Engine::promoteOrGiveUp() {
   if (auto p = db_.promote(); !p) {
     log::get("failover")->error("promotion failed: {}", p.error().message);
     co_await release();
     fence("promotion failed");
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Engine::promoteHeld() {
+  if (!co_await promoteOrGiveUp()) {
     co_return;
   }
   following_ = "";
@@ -525,10 +532,7 @@ asio::awaitable<void> Engine::race() {
     co_return;
   }
   auto decided_at = clock_.now();
-  if (auto p = db_.promote(); !p) {
-    log::get("failover")->error("promotion failed: {}", p.error().message);
-    co_await release();
-    fence("promotion failed");
+  if (!co_await promoteOrGiveUp()) {
     co_return;
   }
   following_ = "";

@@ -152,6 +152,8 @@ class Engine {
   boost::asio::awaitable<bool> takeKey(int64_t seen_rev);
   boost::asio::awaitable<void> release();
   boost::asio::awaitable<void> race();
+  // Promotes the server; when that fails, gives the key up and fences (false).
+  boost::asio::awaitable<bool> promoteOrGiveUp();
   boost::asio::awaitable<void> promoteHeld();
   boost::asio::awaitable<void> switchover();
   boost::asio::awaitable<void> dropSwitchover(const std::string& why);

@@ -200,6 +200,17 @@ class EngineTest : public ::testing::Test {
     return *leaders().at(0);
   }
 
+  // Every member but `leader`, in name order.
+  std::vector<Member*> othersThan(const Member& leader) {
+    std::vector<Member*> out;
+    for (auto& m : members_) {
+      if (&m != &leader) {
+        out.push_back(&m);
+      }
+    }
+    return out;
+  }
+
   Member& named(const std::string& name) {
     for (auto& m : members_) {
       if (m.engine->name() == name) {
@@ -327,12 +338,7 @@ TEST_F(EngineTest, ALeaderCutOffFromTheStoreFencesBeforeAnyoneMayTakeOver) {
 
 TEST_F(EngineTest, TheMostAdvancedReplicaWinsTheRace) {
   auto& leader = startCluster(3);
-  std::vector<Member*> replicas;
-  for (auto& m : members_) {
-    if (&m != &leader) {
-      replicas.push_back(&m);
-    }
-  }
+  auto replicas = othersThan(leader);
   replicas[0]->db->position = 100;
   replicas[1]->db->position = 200;  // received more of the old leader's writes
   leader.alive = false;
@@ -456,12 +462,7 @@ TEST_F(EngineTest, APlannedSwitchoverHandsTheKeyToTheTargetWithEveryWriteAndNeve
 TEST_F(EngineTest, ASwitchoverWithoutATargetHandsOverToTheMostAdvancedReplica) {
   auto& leader = startCluster(3);
   leader.db->position = 700;
-  std::vector<Member*> replicas;
-  for (auto& m : members_) {
-    if (&m != &leader) {
-      replicas.push_back(&m);
-    }
-  }
+  auto replicas = othersThan(leader);
   replicas[0]->db->position = 700;
   replicas[1]->db->position = 650;
   step();  // the replicas publish their positions
@@ -513,12 +514,7 @@ TEST_F(EngineTest, ASwitchoverAskedOfAnotherLeaderOrMalformedIsDropped) {
 
 TEST_F(EngineTest, AForcedFailoverPromotesTheNamedMemberEvenWhenAnotherIsAhead) {
   auto& leader = startCluster(3);
-  std::vector<Member*> replicas;
-  for (auto& m : members_) {
-    if (&m != &leader) {
-      replicas.push_back(&m);
-    }
-  }
+  auto replicas = othersThan(leader);
   replicas[0]->db->position = 100;
   replicas[1]->db->position = 200;
   leader.alive = false;

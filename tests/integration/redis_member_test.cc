@@ -164,6 +164,17 @@ class RedisMemberTest : public rampart::testing::EtcdTest {
     return all;
   }
 
+  // Whether `master` takes a write that both replicas confirm (WAIT 2) within `limit`.
+  static bool takesWritesBothReplicasConfirm(redis::Client& master, Duration limit) {
+    return eventually(
+        [&] {
+          auto set = master.command({"SET", "after", "1"}, 2s);
+          auto wait = master.command({"WAIT", "2", "1000"}, 2s);
+          return set && !set->isError() && wait && wait->integer == 2;
+        },
+        limit, 100ms);
+  }
+
   Result<redis::Client> connect(const MemberProcess& m) {
     return redis::Client::connect(net::Endpoint{"127.0.0.1", m.redis_port}, 2s);
   }
@@ -269,14 +280,7 @@ TEST_F(RedisMemberTest, AKilledMasterIsReplacedWithoutLosingWaitAcknowledgedWrit
   // confirmed by a replica again.
   EXPECT_TRUE(eventually([&] { return status(members_[old], "/replica") == "200"; }, 30s, 100ms))
       << logs();
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto set = fresh->command({"SET", "after", "1"}, 2s);
-        auto wait = fresh->command({"WAIT", "2", "1000"}, 2s);
-        return set && !set->isError() && wait && wait->integer == 2;
-      },
-      30s, 100ms))
-      << logs();
+  EXPECT_TRUE(takesWritesBothReplicasConfirm(*fresh, 30s)) << logs();
 
   if (subscriber > 0) {
     std::string expected = "lab 127.0.0.1 " + std::to_string(members_[old].redis_port) +
@@ -494,7 +498,7 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
   std::this_thread::sleep_for(300ms);
   stop = true;
   writer.join();
-  std::printf("%s", call.output.c_str());
+  std::printf("%s\n", call.output.c_str());
   ASSERT_EQ(call.exit_code, 0) << call.output << logs();
   EXPECT_NE(call.output.find(members_[target].name + " is the leader now"), std::string::npos)
       << call.output;
@@ -514,14 +518,7 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
   }
   EXPECT_TRUE(eventually([&] { return status(members_[old], "/replica") == "200"; }, 20s, 100ms))
       << logs();
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto set = fresh->command({"SET", "after", "1"}, 2s);
-        auto wait = fresh->command({"WAIT", "2", "1000"}, 2s);
-        return set && !set->isError() && wait && wait->integer == 2;
-      },
-      20s, 100ms))
-      << logs();
+  EXPECT_TRUE(takesWritesBothReplicasConfirm(*fresh, 20s)) << logs();
 }
 
 // Paused, a dead master is not replaced; `rampart redis failover --to X` promotes X anyway (a
@@ -556,14 +553,7 @@ TEST_F(RedisMemberTest, WhilePausedNoFailoverHappensUntilAnOperatorNamesTheNewMa
   ASSERT_TRUE(start(members_[old]));
   auto fresh = connect(members_[chosen]);
   ASSERT_TRUE(fresh);
-  EXPECT_TRUE(eventually(
-      [&] {
-        auto set = fresh->command({"SET", "after", "1"}, 2s);
-        auto wait = fresh->command({"WAIT", "2", "1000"}, 2s);
-        return set && !set->isError() && wait && wait->integer == 2;
-      },
-      30s, 100ms))
-      << logs();
+  EXPECT_TRUE(takesWritesBothReplicasConfirm(*fresh, 30s)) << logs();
 }
 
 }  // namespace
