@@ -2,7 +2,8 @@
 // Debian's Redis Sentinel 7.0 (three redis-servers, three sentinels, quorum 2) in the same run,
 // rounds alternating between the two, each round on a fresh group.
 //
-//   redis_failover [--rounds N] [--scenarios crash,freeze,manager,switchover] [--down-after MS]
+//   redis_failover [--rounds N] [--scenarios crash,freeze,manager,switchover,partition]
+//                  [--down-after MS]
 //                  [--default-round] [--dir D]
 //
 // A writer sends `SET k<i> <i>` then `WAIT 1 100` every 5 ms on one connection. Rampart's
@@ -11,7 +12,10 @@
 // connection, as a Sentinel-aware client does. Faults on the master: crash (SIGKILL of its
 // redis-server), freeze (SIGSTOP for 5 s, then SIGCONT), manager (rampart: SIGKILL of the
 // master member's `rampart redis`; Sentinel: SIGKILL of one sentinel, its control process),
-// and the planned switchover (rampart: `rampart redis switchover`; Sentinel: SENTINEL FAILOVER).
+// the planned switchover (rampart: `rampart redis switchover`; Sentinel: SENTINEL FAILOVER), and
+// partition (root only: the master's processes — rampart: its member's manager and
+// redis-server; Sentinel: its redis-server — cut off the network both ways for 5 s by
+// chaos::Isolation, while everything stays on loopback; then healed and probed as for freeze).
 // Per round:
 //   gap      the longest time between two consecutive WAIT-acknowledged writes, the later one
 //            after the fault (the writer's outage);
@@ -49,6 +53,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "chaos/partition.h"
 #include "net/endpoint.h"
 #include "redis/client.h"
 #include "runtime/process.h"
@@ -120,6 +125,8 @@ class System {
   virtual Duration observeFor(const std::string& scenario) const = 0;
   // The planned switchover, asked of the system's own tool.
   virtual bool switchover() = 0;
+  // The processes a partition of the master at `master_port` cuts off (with their children).
+  virtual std::vector<pid_t> masterProcesses(uint16_t master_port) = 0;
 };
 
 class RampartSystem : public System {
@@ -156,15 +163,19 @@ class RampartSystem : public System {
     return port ? static_cast<uint16_t>(std::stoi(*port)) : 0;
   }
   bool killManager(uint16_t master_port) override {
+    auto pids = masterProcesses(master_port);
+    return !pids.empty() && ::kill(pids[0], SIGKILL) == 0;
+  }
+  std::vector<pid_t> masterProcesses(uint16_t master_port) override {
     for (const auto& m : lab_["members"]) {
       if (m["port"].get<int>() == master_port) {
-        return ::kill(m["manager_pid"].get<pid_t>(), SIGKILL) == 0;
+        return {m["manager_pid"].get<pid_t>()};  // its redis-server is its child
       }
     }
-    return false;
+    return {};
   }
   Duration observeFor(const std::string& scenario) const override {
-    return scenario == "freeze" ? 12s : 8s;
+    return scenario == "freeze" || scenario == "partition" ? 12s : 8s;
   }
   bool switchover() override {
     auto r = runtime::runCommand(
@@ -266,8 +277,16 @@ class SentinelSystem : public System {
     // One sentinel of three: the other two still make the quorum.
     return ::kill(sentinel_pids_.at(0), SIGKILL) == 0;
   }
+  std::vector<pid_t> masterProcesses(uint16_t master_port) override {
+    for (size_t n = 0; n < ports_.size() && n < server_pids_.size(); ++n) {
+      if (ports_[n] == master_port) {
+        return {server_pids_[n]};
+      }
+    }
+    return {};
+  }
   Duration observeFor(const std::string& scenario) const override {
-    Duration base = scenario == "freeze" ? 12s : 8s;
+    Duration base = scenario == "freeze" || scenario == "partition" ? 12s : 8s;
     if (scenario == "switchover") {
       // No failure to detect: SENTINEL FAILOVER starts at once, but its clients reach the new
       // master only once it has a replica again (WAIT 1), which took more than 8 s here.
@@ -526,6 +545,15 @@ Round runRound(System& system, const std::string& scenario, const std::string& d
     std::this_thread::sleep_for(5s);
     ::kill(*old_pid, SIGCONT);
     std::tie(probe_accepted, probe_acked) = probeOldMaster(old_port, 3s);
+  } else if (scenario == "partition") {
+    auto cut = chaos::Isolation::start(system.masterProcesses(old_port));
+    if (!cut) {
+      std::fprintf(stderr, "partition: %s\n", cut.error().message.c_str());
+    } else {
+      std::this_thread::sleep_for(5s);
+      (*cut)->heal();
+      std::tie(probe_accepted, probe_acked) = probeOldMaster(old_port, 3s);
+    }
   } else if (scenario == "manager") {
     system.killManager(old_port);
   } else if (scenario == "switchover") {
@@ -644,7 +672,8 @@ int main(int argc, char** argv) {
       dir = argv[++a];
     } else {
       std::fprintf(stderr,
-                   "usage: redis_failover [--rounds N] [--scenarios crash,freeze,manager,switchover] "
+                   "usage: redis_failover [--rounds N] "
+                   "[--scenarios crash,freeze,manager,switchover,partition] "
                    "[--down-after MS] [--default-round] [--dir D]\n");
       return 2;
     }
@@ -662,6 +691,13 @@ int main(int argc, char** argv) {
   std::map<std::string, std::map<std::string, std::vector<Round>>> results;
   int seq = 0;
   auto scenarios = split(scenarios_arg, ',');
+  if (std::find(scenarios.begin(), scenarios.end(), "partition") != scenarios.end()) {
+    if (auto supported = chaos::isolationSupported(); !supported) {
+      std::fprintf(stderr, "partition needs root, the net_cls cgroup and nft: %s\n",
+                   supported.error().message.c_str());
+      return 2;
+    }
+  }
   for (const auto& scenario : scenarios) {
     for (int r = 0; r < rounds; ++r) {
       // Alternate which system goes first, so neither always runs on the warmer machine.

@@ -72,14 +72,19 @@ class Database {
   // Stops acknowledging writes at once (see the contract above).
   virtual void fence() = 0;
 
-  // A planned switchover (engine.h), on the leader. holdWrites() stops acknowledging writes at
-  // once, as fence() does, but holds the clients' writes where the database can rather than
-  // refusing them (Redis: CLIENT PAUSE WRITE, then the fence), and returns the position of the
-  // last write: final, since nothing more is written until resumeWrites(), promote() or
-  // follow() (which end the hold: the held writes are then refused, by a replica). While held,
+  // A planned switchover (switchover.h), on the leader. holdWrites() stops acknowledging writes
+  // at once but holds the clients' writes where the database can rather than refusing them
+  // (Redis: CLIENT PAUSE WRITE), and returns the position of the last write: final while the
+  // hold lasts (a hold may end by itself after a while: Redis's pause has a limit). While held,
   // observe() reports the server as a replica: it takes no write.
   virtual Result<Position> holdWrites() = 0;
-  // The switchover was abandoned: writable again; the held writes run.
+  // Makes the refusal outlive the hold (Redis: the fence, which stays until promote() or a
+  // restart), and returns the position now: the handover goes ahead only if it is still the
+  // held one. Called once the target has caught up, just before the key is handed over.
+  virtual Result<Position> sealWrites() = 0;
+  // The switchover was abandoned: writable again (unsealed); the held writes run. resumeWrites(),
+  // promote(), follow() and rejoin() end the hold: the held writes then run on a primary or are
+  // refused by a replica.
   virtual Result<void> resumeWrites() = 0;
   // Waits, at most `timeout`, until the server at `replica` has received `position`, asking it
   // (not this server's view of it, which may lag). DeadlineExceeded names what it last reported.

@@ -105,6 +105,10 @@ asio::awaitable<bool> Engine::refreshView() {
     } else if (kv.key == key("/initialize")) {
       initialized_ = true;
     } else if (kv.key == key("/switchover")) {
+      if (kv.mod_revision != seen_switchover_rev_) {
+        seen_switchover_rev_ = kv.mod_revision;
+        switchover_seen_at_ = now;
+      }
       switchover_rev_ = kv.mod_revision;  // also when malformed: the leader deletes it by this
       if (auto r = decodeSwitchover(kv.value)) {
         switchover_ = *r;
@@ -172,9 +176,13 @@ TickFacts Engine::facts() const {
   f.me = config_.name;
   f.view_ready = view_ready_;
   f.initialized = initialized_;
-  // Paused means no automatic action; a failover an operator forces to this member is not one.
+  // Paused means no automatic failover. A failover an operator forces to this member is not
+  // one, and neither is following a leader that heartbeats (after an operator's switchover or
+  // failover the other members must follow the new master: it needs a replica to take writes).
   bool forced_to_me = switchover_ && switchover_->force && switchover_->to == config_.name;
-  f.paused = settings_.paused && !forced_to_me;
+  bool live_leader_elsewhere = !leading_ && leader_present_ && leader_name_ != config_.name &&
+                               now - leader_seen_at_ <= config_.leader_timeout;
+  f.paused = settings_.paused && !forced_to_me && !live_leader_elsewhere;
   if (switchover_) {
     f.switchover = switchover_->facts();
   }
@@ -347,11 +355,8 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
       }
       break;
     case TickAction::Race:
-      if (switchover_ && switchover_->force && switchover_->to != config_.name &&
-          members_.count(switchover_->to) != 0) {
-        // failover --to another member: that member alone takes the key (requests.h), as long
-        // as it runs (a request naming a member that is gone must not stop every failover).
-        break;
+      if (forcedElsewhere()) {
+        break;  // failover --to another member: that member alone takes the key
       }
       co_await race();
       break;
@@ -359,10 +364,20 @@ asio::awaitable<void> Engine::act(TickDecision decision) {
 }
 
 asio::awaitable<bool> Engine::promoteOrGiveUp() {
+  // A member stalled between taking the key and promoting may have lost the key meanwhile:
+  // writable only before its fencing deadline (fencing.h), checked again after the call.
+  if (fencing_.expired(clock_.now())) {
+    fence("the fencing deadline passed before the promotion");
+    co_return false;
+  }
   if (auto p = db_.promote(); !p) {
     log::get("failover")->error("promotion failed: {}", p.error().message);
     co_await release();
     fence("promotion failed");
+    co_return false;
+  }
+  if (fencing_.expired(clock_.now())) {
+    fence("the fencing deadline passed during the promotion");
     co_return false;
   }
   co_return true;
@@ -452,14 +467,23 @@ asio::awaitable<void> Engine::switchover() {
   auto caught_up = budget > Duration::zero()
                        ? db_.awaitReplica(*up, *held, budget)
                        : Result<void>(fail(ErrorCode::DeadlineExceeded, "no time left to wait"));
+  Result<Position> sealed = caught_up ? db_.sealWrites() : Result<Position>(*held);
   if (fencing_.expired(clock_.now())) {
     fence("the fencing deadline passed during a switchover");
     co_return;
   }
+  std::string abandon;
   if (!caught_up) {
+    abandon = choice.target + " did not catch up: " + caught_up.error().message;
+  } else if (!sealed) {
+    abandon = "sealing writes failed: " + sealed.error().message;
+  } else if (*sealed != *held) {
+    abandon = "the position moved while held (" + std::to_string(*held) + " -> " +
+              std::to_string(*sealed) + ")";
+  }
+  if (!abandon.empty()) {
     (void)db_.resumeWrites();
-    co_await dropSwitchover("abandoned: " + choice.target + " did not catch up: " +
-                            caught_up.error().message);
+    co_await dropSwitchover("abandoned: " + abandon);
     co_return;
   }
   SwitchoverRecord handed = request;
@@ -467,9 +491,11 @@ asio::awaitable<void> Engine::switchover() {
   handed.to = choice.target;
   handed.handed_over = true;
   handed.position = *held;
-  auto txn = handoverTxn(key("/leader"), key("/switchover"), config_.name, my_rev_,
-                         switchover_rev_, handed);
+  auto txn = handoverTxn(key("/leader"), key("/switchover"), config_.name, switchover_rev_,
+                         handed);
+  handing_over_ = true;  // no heartbeat meanwhile: it would renew a key being given away
   auto r = co_await store_.txn(std::move(txn));
+  handing_over_ = false;
   if (!r || !r->succeeded) {
     // Unknown outcome, or the key or the request changed: the key may name another member now.
     // Fenced, the server takes no write; the next tick adopts the key again if it is still ours.
@@ -582,7 +608,7 @@ void Engine::becomeLeader(int64_t rev, TimePoint sent_at) {
 }
 
 asio::awaitable<void> Engine::heartbeat() {
-  if (!leading_) {
+  if (!leading_ || handing_over_) {
     co_return;
   }
   auto sent_at = clock_.now();
@@ -632,6 +658,18 @@ void Engine::fence(const std::string& why) {
   ++fences_;
   following_ = "?";
   log::get("failover")->warn("FENCED: {}", why);
+}
+
+bool Engine::forcedElsewhere() const {
+  if (!switchover_ || !switchover_->force || switchover_->to == config_.name) {
+    return false;
+  }
+  // Binding only while the named member runs as a replica and for kForcedFailoverWait after
+  // this member first saw the request: a target that cannot take the key (no data, a server
+  // that does not start) must not stop every failover for good.
+  auto it = members_.find(switchover_->to);
+  return it != members_.end() && it->second.role == "replica" &&
+         clock_.now() - switchover_seen_at_ < kForcedFailoverWait;
 }
 
 bool Engine::leaderAlive() const {

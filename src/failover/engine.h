@@ -103,6 +103,8 @@ struct EngineConfig {
 
 // What a switchover keeps of the fencing deadline for the handover's own write.
 inline constexpr Duration kHandoverWriteReserve = std::chrono::milliseconds(100);
+// How long the other members stay out of a race for a forced failover's target to take the key.
+inline constexpr Duration kForcedFailoverWait = std::chrono::seconds(5);
 
 class Engine {
  public:
@@ -167,6 +169,8 @@ class Engine {
   std::optional<Address> addressOf(const std::string& member) const;
   // The leader's published status says primary.
   bool leaderServing() const;
+  // A forced failover names another member that may still take the key: stay out of the race.
+  bool forcedElsewhere() const;
 
   store::Store& store_;
   const Clock& clock_;
@@ -186,6 +190,9 @@ class Engine {
   std::optional<SwitchoverRecord> switchover_;
   int64_t switchover_rev_ = 0;  // the request's mod_revision (0: none)
   std::string handed_to_;       // the member this one handed its key over to, until it follows
+  bool handing_over_ = false;   // the handover's transaction is in flight: no heartbeat
+  int64_t seen_switchover_rev_ = 0;  // the request revision switchover_seen_at_ is for
+  TimePoint switchover_seen_at_{};   // when this member first saw that request
   GroupSettings settings_;
   std::vector<FailoverEvent> history_;
 

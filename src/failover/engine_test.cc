@@ -56,6 +56,9 @@ class FakeDatabase final : public Database {
     if (!running_ || !replica_) {
       return fail(ErrorCode::FailedPrecondition, "not a running replica");
     }
+    if (stall_clock && stall > Duration::zero()) {
+      stall_clock->advance(stall);  // the member froze inside the call
+    }
     replica_ = false;
     held = false;
     upstream_.reset();
@@ -94,8 +97,13 @@ class FakeDatabase final : public Database {
     ++holds;
     return position;
   }
+  Result<Position> sealWrites() override {
+    sealed = true;
+    return position;
+  }
   Result<void> resumeWrites() override {
     held = false;
+    sealed = false;
     return ok();
   }
   Result<void> awaitReplica(const Address& replica, Position p, Duration timeout) override {
@@ -119,6 +127,9 @@ class FakeDatabase final : public Database {
   int rejoins = 0;
   std::vector<std::string> served;
   bool held = false;  // holdWrites() until resumeWrites(), promote() or follow()
+  bool sealed = false;
+  FakeClock* stall_clock = nullptr;  // promote() advances it by `stall`
+  Duration stall{};
   int holds = 0;
   std::vector<Duration> waited;  // awaitReplica's timeouts
   const std::map<uint16_t, FakeDatabase*>* peers = nullptr;  // by port, for awaitReplica
@@ -434,6 +445,7 @@ TEST_F(EngineTest, APlannedSwitchoverHandsTheKeyToTheTargetWithEveryWriteAndNeve
   EXPECT_TRUE(named(target).engine->leading());
   EXPECT_EQ(named(target).db->promotions, 1);
   EXPECT_EQ(leader.db->holds, 1);
+  EXPECT_TRUE(leader.db->sealed) << "sealed before the key moved";
   EXPECT_FALSE(leader.engine->leading());
   EXPECT_FALSE(leader.db->writable());
   EXPECT_EQ(leader.db->fences, 0) << "a handover, not a fence";
@@ -576,6 +588,48 @@ TEST_F(EngineTest, APausedGroupStillFailsOverToTheMemberAnOperatorNames) {
   for (auto& m : members_) {
     EXPECT_EQ(m.db->promotions, m.engine->name() == chosen ? 1 : 0) << m.engine->name();
   }
+  // Still paused, the third member follows the new leader (it needs a replica to take writes).
+  Member* third = nullptr;
+  for (auto* m : othersThan(named(chosen))) {
+    third = m != &leader ? m : third;
+  }
+  ASSERT_NE(third, nullptr);
+  runUntil([&] {
+    return third->db->upstream() &&
+           third->db->upstream()->port == named(chosen).engine->address().port;
+  });
+  ASSERT_TRUE(third->db->upstream());
+  EXPECT_EQ(third->db->upstream()->port, named(chosen).engine->address().port);
+  EXPECT_TRUE(named(chosen).engine->paused());
+}
+
+TEST_F(EngineTest, AForcedFailoverWhoseTargetNeverTakesTheKeyStopsHoldingTheOthersBack) {
+  auto& leader = startCluster(3);
+  auto replicas = othersThan(leader);
+  replicas[0]->alive = false;  // its manager is gone; its status lives until its lease ends
+  leader.alive = false;
+  leader.db->crash();
+  put("/switchover", encodeSwitchover(SwitchoverRecord{"", replicas[0]->engine->name(), true}));
+  runUntil([&] { return replicas[1]->db->writable(); }, 10s);
+  EXPECT_TRUE(replicas[1]->engine->leading());
+  EXPECT_FALSE(replicas[0]->db->writable());
+}
+
+TEST_F(EngineTest, AMemberThatStallsPastItsDeadlineWhilePromotingFencesInsteadOfTakingWrites) {
+  auto& leader = startCluster(3);
+  auto replicas = othersThan(leader);
+  replicas[0]->db->position = 100;
+  replicas[1]->db->position = 200;  // the winner, which then freezes inside promote()
+  replicas[1]->db->stall_clock = &clock_;
+  replicas[1]->db->stall = 2s;
+  leader.alive = false;
+  leader.db->crash();
+  runUntil([&] { return replicas[1]->db->fences > 0; }, 5s);
+  EXPECT_EQ(replicas[1]->db->fences, 1);
+  EXPECT_FALSE(replicas[1]->db->writable());
+  replicas[1]->db->stall = Duration::zero();
+  runUntil([&] { return writable().size() == 1; }, 10s);
+  EXPECT_EQ(writable().size(), 1u);
 }
 
 TEST(DecideCandidate, TakesOnlyWithEveryLiveMembersFinalPositionAndNoneAhead) {

@@ -89,7 +89,7 @@ Result<SwitchoverRecord> decodeSwitchover(std::string_view json) {
 
 Result<SwitchoverRecord> operatorRequest(bool failover, const std::string& to,
                                          const std::string& leader, bool leader_alive,
-                                         const std::vector<std::string>& live_members) {
+                                         const std::vector<std::string>& replicas) {
   if (failover && to.empty()) {
     return fail(ErrorCode::InvalidArgument, "failover needs a candidate: {\"to\": \"name\"}");
   }
@@ -97,11 +97,11 @@ Result<SwitchoverRecord> operatorRequest(bool failover, const std::string& to,
     if (auto c = checkName("to", to, false); !c) {
       return fail(c.error());
     }
-    if (std::find(live_members.begin(), live_members.end(), to) == live_members.end()) {
-      return fail(ErrorCode::InvalidArgument, "'", to, "' is no running member of the group");
-    }
     if (leader_alive && to == leader) {
       return fail(ErrorCode::FailedPrecondition, to, " is the leader already");
+    }
+    if (std::find(replicas.begin(), replicas.end(), to) == replicas.end()) {
+      return fail(ErrorCode::InvalidArgument, "'", to, "' is no running replica of the group");
     }
   }
   if (leader_alive) {

@@ -41,14 +41,15 @@ Result<SwitchoverRecord> decodeSwitchover(std::string_view json);
 
 // The request an operator's call writes, from the group as the answering member sees it:
 //   switchover [to]  needs a leader that heartbeats (FailedPrecondition: "use failover");
-//                    from = that leader; `to`, when given, another live member
+//                    from = that leader; `to`, when given, a running replica
 //   failover to      `to` required; with a leader that heartbeats it is a switchover to `to`
 //                    (nothing is lost: the leader hands over), without one a forced request
 //                    (`to` takes the key whatever the others hold)
-// InvalidArgument for a malformed or unknown name; FailedPrecondition when `to` leads already.
+// InvalidArgument for a malformed name or one that is no running replica (`replicas`: the
+// members whose status says so); FailedPrecondition when `to` leads already.
 Result<SwitchoverRecord> operatorRequest(bool failover, const std::string& to,
                                          const std::string& leader, bool leader_alive,
-                                         const std::vector<std::string>& live_members);
+                                         const std::vector<std::string>& replicas);
 
 struct GroupSettings {
   bool paused = false;

@@ -34,12 +34,11 @@ TargetChoice chooseTarget(const std::string& me, const SwitchoverRecord& request
 }
 
 store::TxnRequest handoverTxn(const std::string& leader_key, const std::string& switchover_key,
-                              const std::string& me, int64_t my_rev, int64_t switchover_rev,
+                              const std::string& me, int64_t switchover_rev,
                               const SwitchoverRecord& handed) {
   using store::Compare;
   store::TxnRequest txn;
   txn.compare.push_back(Compare::valueIs(leader_key, Compare::Op::Equal, me));
-  txn.compare.push_back(Compare::modRevision(leader_key, Compare::Op::Equal, my_rev));
   txn.compare.push_back(Compare::modRevision(switchover_key, Compare::Op::Equal, switchover_rev));
   txn.success.push_back(store::PutRequest{leader_key, handed.to});
   txn.success.push_back(store::PutRequest{switchover_key, encodeSwitchover(handed)});

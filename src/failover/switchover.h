@@ -5,21 +5,26 @@
 // The protocol, on the leader (Engine::switchover):
 //   1. choose the target (chooseTarget): the requested member, or the most advanced replica;
 //   2. holdWrites(): the server stops acknowledging writes (clients wait) and names its last
-//      write's position P, which is final;
+//      write's position P;
 //   3. awaitReplica(target, P): the target has received everything acknowledged;
-//   4. handoverTxn: if the key still names this leader at its last revision and the request is
-//      unchanged, the key names the target and the request says handed_over with P;
-//   5. the old leader stays held and fenced; its next tick follows the target (Follow), which
-//      ends the hold: the held writes are refused by a replica, none is acknowledged and lost.
+//   4. sealWrites(): the refusal now outlives the hold; the position must still be P;
+//   5. handoverTxn: if the key still names this leader and the request is unchanged, the key
+//      names the target and the request says handed_over with P. The heartbeat is skipped
+//      while this runs, and the key is compared by value only: only this member writes its own
+//      name (leader_key.h), so the value says it still holds the key whatever its revision;
+//   6. the old leader stays held and sealed; a later tick follows the target (Follow) once its
+//      status says primary, which ends the hold: the held writes are refused by a replica, none
+//      is acknowledged and lost.
 // The target adopts the key it was handed (a follower that finds its own name in the key) and
 // promotes its server at once, then deletes the request.
 //
-// Never two writable primaries: from step 2 the old leader acknowledges nothing (held and
-// fenced; its fence outlives a hold that expires), and the target is writable only after the
-// key names it. Nothing acknowledged is lost: every acknowledged write is at or below P, and the
-// key moves only once the target has P. Abandoned (no target, the target does not catch up
-// within the time left before the fencing deadline, or the hold fails): resumeWrites() and the
-// request is deleted, the leader stays; a store error at step 4 fences instead, since the key
+// Never two writable primaries: from step 2 the old leader acknowledges nothing (held, then
+// sealed: the seal outlives a hold that expires), and the target is writable only after the
+// key names it, and only before its own fencing deadline (Engine::promoteOrGiveUp). Nothing
+// acknowledged is lost: every acknowledged write is at or below P, and the key moves only once
+// the target has P. Abandoned (no target, the target does not catch up within the time left
+// before the fencing deadline, the position moved, or the hold fails): resumeWrites() and the
+// request is deleted, the leader stays; a store error at step 5 fences instead, since the key
 // may have moved (the next tick adopts it again if it did not).
 //
 // Thread safety: free functions over values.
@@ -44,9 +49,9 @@ struct TargetChoice {
 TargetChoice chooseTarget(const std::string& me, const SwitchoverRecord& request,
                           const std::map<std::string, MemberRecord>& members);
 
-// Step 4: the key and the request change together, or neither does.
+// Step 5: the key and the request change together, or neither does.
 store::TxnRequest handoverTxn(const std::string& leader_key, const std::string& switchover_key,
-                              const std::string& me, int64_t my_rev, int64_t switchover_rev,
+                              const std::string& me, int64_t switchover_rev,
                               const SwitchoverRecord& handed);
 
 }  // namespace rampart::failover

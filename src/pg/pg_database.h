@@ -40,6 +40,7 @@ class PgDatabase final : public failover::Database {
   // The planned switchover is pg::Manager's (engine.h): refused here, and the engine abandons a
   // switchover it cannot start, leaving the leader as it was.
   Result<failover::Position> holdWrites() override { return notHere(); }
+  Result<failover::Position> sealWrites() override { return notHere(); }
   Result<void> resumeWrites() override { return ok(); }
   Result<void> awaitReplica(const failover::Address&, failover::Position, Duration) override {
     return notHere();

@@ -328,8 +328,10 @@ void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
     OperatorView v;
     v.leader = m->engine.leaderName();
     v.leader_alive = m->engine.leaderAlive();
-    for (const auto& entry : m->engine.members()) {
-      v.live.push_back(entry.first);
+    for (const auto& [name, member] : m->engine.members()) {
+      if (member.role == "replica") {
+        v.replicas.push_back(name);
+      }
     }
     return v;
   });

@@ -40,12 +40,25 @@ asio::awaitable<http::Response> switchoverCall(Context c, bool failover, http::R
   if (auto refused = pg::refuseOperatorCall(request, c.token)) {
     co_return *refused;
   }
+  if (!request.body.empty()) {
+    // Only "to": a misspelt field (Patroni's "candidate") must not quietly mean "any member".
+    auto j = nlohmann::json::parse(request.body, nullptr, false);
+    if (j.is_object()) {
+      for (const auto& item : j.items()) {
+        if (item.key() != "to") {
+          co_return pg::errorResponse(Error{ErrorCode::InvalidArgument,
+                                            "body: unknown field '" + item.key() +
+                                                "' (the only field is \"to\")"});
+        }
+      }
+    }
+  }
   auto to = pg::bodyField(request, "to");
   if (!to) {
     co_return pg::errorResponse(to.error());
   }
   auto v = c.view();
-  auto record = failover::operatorRequest(failover, *to, v.leader, v.leader_alive, v.live);
+  auto record = failover::operatorRequest(failover, *to, v.leader, v.leader_alive, v.replicas);
   if (!record) {
     co_return pg::errorResponse(record.error());
   }

@@ -29,7 +29,7 @@ namespace rampart::redis {
 struct OperatorView {
   std::string leader;        // the leader key's holder ("" none)
   bool leader_alive = false;  // and it heartbeats
-  std::vector<std::string> live;  // members whose status is in etcd
+  std::vector<std::string> replicas;  // members whose status says running replica
 };
 
 void addOperatorRoutes(net::http::Server& server, std::string operator_token, std::string prefix,

@@ -24,9 +24,10 @@ constexpr Duration kHoldLimit = 5s;
 net::Endpoint endpointOf(const failover::Address& a) { return net::Endpoint{a.host, a.port}; }
 
 // Asks the replica at `at` for the offset it processed (ROLE), every 2 ms, until it reaches
-// `target`; at most `timeout` in all, connecting included.
-Result<void> awaitReplicaOffset(const net::Endpoint& at, int64_t target, Duration timeout,
-                                const Clock& clock) {
+// `target`; at most `timeout` in all, connecting included. Only a replica of `master` counts:
+// an offset in another master's history says nothing about this one's writes.
+Result<void> awaitReplicaOffset(const net::Endpoint& at, const net::Endpoint& master,
+                                int64_t target, Duration timeout, const Clock& clock) {
   auto deadline = clock.now() + timeout;
   auto left = [&] { return std::max<Duration>(deadline - clock.now(), 1ms); };
   auto client = Client::connect(at, left(), clock);
@@ -43,6 +44,11 @@ Result<void> awaitReplicaOffset(const net::Endpoint& at, int64_t target, Duratio
     const auto* replica = role ? std::get_if<ReplicaRole>(&*role) : nullptr;
     if (!replica) {
       return fail(ErrorCode::FailedPrecondition, "redis ", at.hostPort(), " is not a replica");
+    }
+    if (replica->master_host != master.host || replica->master_port != master.port) {
+      return fail(ErrorCode::FailedPrecondition, "redis ", at.hostPort(), " replicates from ",
+                  replica->master_host, ":", std::to_string(replica->master_port), ", not from ",
+                  master.hostPort());
     }
     seen = replica->offset;
     if (seen && *seen >= target) {
@@ -102,7 +108,7 @@ RedisDatabase::RedisDatabase(ServerConfig config, Duration unresponsive_timeout,
 failover::ServerState RedisDatabase::observe() {
   Observation o;
   o.running = server_.running();
-  o.fenced = fenced_;
+  o.fenced = fenced_ || held_;  // held: takes no write either (failover/database.h)
   o.upstream = upstream_;
   o.has_data = hasDataSet(config_.dir);
   if (o.running) {
@@ -200,23 +206,34 @@ Result<void> RedisDatabase::rejoin(const failover::Address& leader, bool /*may_h
   if (server_.running()) {
     if (auto r = server_.follow(ep, kCommandTimeout); r) {
       upstream_ = ep;
+      endHold();  // a replica now: the held writes are refused (READONLY)
       return ok();
     }
     (void)server_.stop(kStopTimeout);
   }
+  held_ = false;  // a new process follows
   upstream_ = ep;
   return server_.startAsReplicaOf(ep, kStartTimeout);
 }
 
 Result<failover::Position> RedisDatabase::holdWrites() {
+  // Held before the answer: a pause whose reply was lost still gets its UNPAUSE (endHold).
+  held_ = true;
   if (auto r = server_.pauseWrites(kHoldLimit, kCommandTimeout); !r) {
     return fail(r.error());
   }
-  held_ = true;
+  return masterOffset();
+}
+
+Result<failover::Position> RedisDatabase::sealWrites() {
+  fenced_ = true;
   if (auto r = server_.fence(kCommandTimeout); !r) {
     return fail(r.error());
   }
-  fenced_ = true;
+  return masterOffset();
+}
+
+Result<failover::Position> RedisDatabase::masterOffset() {
   auto pos = server_.position(kCommandTimeout);
   if (!pos) {
     return fail(pos.error());
@@ -250,7 +267,8 @@ void RedisDatabase::endHold() {
 
 Result<void> RedisDatabase::awaitReplica(const failover::Address& replica,
                                          failover::Position position, Duration timeout) {
-  return awaitReplicaOffset(endpointOf(replica), static_cast<int64_t>(position), timeout, clock_);
+  return awaitReplicaOffset(endpointOf(replica), server_.endpoint(),
+                            static_cast<int64_t>(position), timeout, clock_);
 }
 
 void RedisDatabase::fence() {

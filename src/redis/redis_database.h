@@ -9,12 +9,16 @@
 //   position  the replication offset (ROLE)
 //   rejoin    REPLICAOF the leader (a running server) or a start as its replica: Redis itself
 //             resynchronises, partially or in full, and drops what the leader lacks
-//   hold      CLIENT PAUSE WRITE (clients wait, the offset stands still), then the fence, which
-//             outlives the pause: a manager frozen past the pause leaves a server that refuses
-//             writes, not one that takes them; follow() and promote() end the pause, and the
-//             held writes are then refused by a replica (READONLY) or run on the new master
+//   hold      CLIENT PAUSE WRITE (clients wait, the offset stands still); follow(), rejoin()
+//             and promote() end the pause, and the held writes are then refused by a replica
+//             (READONLY) or run on the new master
+//   seal      the fence, once the target caught up: it outlives the pause, so a manager frozen
+//             past the pause leaves a server that refuses writes, not one that takes them.
+//             Not at the hold: Redis checks min-replicas-to-write before the pause, so a fenced
+//             server refuses (NOREPLICAS) the writes a pause would have held
 //   awaitReplica  ROLE asked of the replica itself every 2 ms: the offset it processed, which
-//             the master learns only from its once-a-second REPLCONF ACK
+//             the master learns only from its once-a-second REPLCONF ACK; a replica of another
+//             master does not count
 // A fenced or detached master counts as a replica in observe(): it follows no one and refuses
 // writes, which is what the engine's tick means by "replica (or waits to: detached)".
 //
@@ -77,6 +81,7 @@ class RedisDatabase final : public failover::Database {
   Result<void> serveReplicas(const std::vector<std::string>&) override { return ok(); }
   void fence() override;
   Result<failover::Position> holdWrites() override;
+  Result<failover::Position> sealWrites() override;
   Result<void> resumeWrites() override;
   Result<void> awaitReplica(const failover::Address& replica, failover::Position position,
                             Duration timeout) override;
@@ -86,6 +91,7 @@ class RedisDatabase final : public failover::Database {
   Duration unresponsive_timeout_;
   const Clock& clock_;
   void endHold();  // CLIENT UNPAUSE when held (a failure is logged: the pause expires)
+  Result<failover::Position> masterOffset();  // ROLE: master_repl_offset (a master only)
 
   Server server_;
   std::optional<TimePoint> last_answer_;   // when the running server last answered ROLE

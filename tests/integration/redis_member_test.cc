@@ -461,7 +461,8 @@ TEST_F(RedisMemberTest, ARestartedOldMasterComesBackAsAReplicaAndNeverTakesAWrit
 // `rampart redis switchover --to X` while a client writes to the master without pause: X leads
 // with every write the old master acknowledged (a write the old master acknowledged after X was
 // promoted would be missing on X, since the old master only ever follows X afterwards), and the
-// old master comes back as X's replica. A call without the operator token changes nothing.
+// old master comes back as X's replica. A call without the operator token, or with a field
+// other than "to", changes nothing.
 TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMasterFollows) {
   int old = awaitGroup();
   ASSERT_GE(old, 0);
@@ -472,6 +473,15 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
        "http://127.0.0.1:" + std::to_string(members_[old].rest_port) + "/switchover"},
       5s);
   EXPECT_EQ(unauthorized.output, "401");
+  // Patroni's field name is not ours: refused, rather than read as "any member".
+  auto misspelt = runtime::runCommand(
+      {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2", "-X", "POST", "-H",
+       std::string("Authorization: Bearer ") + kToken, "-d",
+       "{\"candidate\":\"" + members_[target].name + "\"}",
+       "http://127.0.0.1:" + std::to_string(members_[old].rest_port) + "/switchover"},
+      5s);
+  EXPECT_EQ(misspelt.output, "400");
+  EXPECT_EQ(primary(), old) << "a refused call changed nothing";
 
   std::atomic<bool> stop{false};
   std::vector<std::string> acked;
