@@ -274,10 +274,12 @@ class CountingTlsServer {
           std::this_thread::sleep_for(delay_);
           std::string response =
               "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+          // Counted before the write: once the client has the answer, the test may read the
+          // count at once, before this thread runs again.
+          ++answered_;
           if (SSL_write(ssl, response.data(), static_cast<int>(response.size())) <= 0) {
             break;
           }
-          ++answered_;
           continue;
         }
         int n = SSL_read(ssl, buf, sizeof buf);
