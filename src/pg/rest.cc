@@ -172,7 +172,7 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
     if (!lag_text.empty()) {
       auto lag = parseLag(lag_text);
       if (!lag) {
-        return http::Response::json(400, nlohmann::json{{"error", lag.error().message}}.dump());
+        return errorResponse(lag.error());
       }
       limit = *lag;
     }

@@ -141,8 +141,12 @@ int restStatusOf(ErrorCode code) {
 }
 
 net::http::Response errorResponse(const Error& error) {
-  return net::http::Response::json(restStatusOf(error.code),
-                                   nlohmann::json{{"error", error.message}}.dump());
+  // The message may quote the client's bytes (a query parameter, a body field): invalid UTF-8 is
+  // replaced, not thrown on (dump() throws by default, and the handler would fail with a 500).
+  return net::http::Response::json(
+      restStatusOf(error.code),
+      nlohmann::json{{"error", error.message}}.dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace rampart::pg

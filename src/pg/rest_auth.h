@@ -52,7 +52,8 @@ Result<std::string> bodyField(const net::http::Request& request, const char* key
 // The HTTP status for an error of a REST call: InvalidArgument 400, FailedPrecondition 409,
 // DeadlineExceeded 504, anything else 503.
 int restStatusOf(ErrorCode code);
-// {"error": message} with restStatusOf(code).
+// {"error": message} with restStatusOf(code); bytes of the message that are not UTF-8 are
+// replaced (U+FFFD), since messages may quote what a client sent.
 net::http::Response errorResponse(const Error& error);
 
 }  // namespace rampart::pg

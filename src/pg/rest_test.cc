@@ -183,6 +183,13 @@ TEST_F(RestRoutes, TheLeaderHandingOverAnswers307OnlyWhenAsked) {
   EXPECT_EQ(statusOf("/primary"), 200) << "still the writable leader for Patroni-style checks";
 }
 
+// Found by fuzz/http_server_fuzz.cc: the error message quotes the lag text, and a JSON dump of
+// bytes that are not UTF-8 threw out of the handler (a 500 and an error in the log).
+TEST_F(RestRoutes, ALagThatIsNotUtf8IsA400NotAFailedHandler) {
+  EXPECT_EQ(statusOf("/replica?lag=%ff%fe"), 400);
+  EXPECT_EQ(statusOf("/replica?lag=\xff\xfe"), 400);
+}
+
 TEST_F(RestRoutes, TheWritableLeaderAnswers200WithOrWithoutTheQuestion) {
   MemberView leader;
   leader.running = true;
