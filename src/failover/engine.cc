@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 
@@ -29,17 +30,51 @@ Result<MemberRecord> decodeMember(const std::string& text) {
   if (!j.is_object()) {
     return fail(ErrorCode::InvalidArgument, "member status is not a JSON object");
   }
-  MemberRecord m;
-  try {
-    m.address.host = j.at("host").get<std::string>();
-    m.address.port = j.at("port").get<uint16_t>();
-    m.role = j.at("role").get<std::string>();
-    m.position = j.at("position").get<Position>();
-    m.race_rev = j.at("race_rev").get<int64_t>();
-    m.race_position = j.at("race_position").get<Position>();
-  } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorCode::InvalidArgument, "member status: ", e.what());
+  // Read from etcd, which others write: every field is checked, never converted with a wrap
+  // (nlohmann's get<uint16_t>() of 70000 is 4464, of -1 a huge position that would win races).
+  auto unsigned_field = [&](const char* key, uint64_t max) -> std::optional<uint64_t> {
+    auto it = j.find(key);
+    if (it == j.end() || !(it->is_number_unsigned() || (it->is_number_integer() && *it >= 0))) {
+      return std::nullopt;
+    }
+    auto v = it->get<uint64_t>();
+    return v <= max ? std::optional<uint64_t>(v) : std::nullopt;
+  };
+  auto string_field = [&](const char* key) -> std::optional<std::string> {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? std::optional<std::string>(it->get<std::string>())
+                                            : std::nullopt;
+  };
+  auto host = string_field("host");
+  auto role = string_field("role");
+  auto port = unsigned_field("port", 65535);
+  auto position = unsigned_field("position", UINT64_MAX);
+  auto race_position = unsigned_field("race_position", UINT64_MAX);
+  auto race_rev = j.find("race_rev");
+  if (!host || !role || !port || !position || !race_position || race_rev == j.end() ||
+      !race_rev->is_number_integer() || race_rev->get<int64_t>() < -1) {
+    return fail(ErrorCode::InvalidArgument,
+                "member status: host, port (0-65535), role, position, race_rev (>= -1) and "
+                "race_position must all be present with their types");
   }
+  if (*role != "primary" && *role != "replica" && *role != "stopped") {
+    return fail(ErrorCode::InvalidArgument, "member status: unknown role");
+  }
+  bool host_ok = !host->empty() && host->size() <= 253;
+  for (char c : *host) {
+    host_ok = host_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                          c == ':' || c == '_');
+  }
+  if (!host_ok) {
+    return fail(ErrorCode::InvalidArgument, "member status: host is no address or host name");
+  }
+  MemberRecord m;
+  m.address.host = *host;
+  m.address.port = static_cast<uint16_t>(*port);
+  m.role = *role;
+  m.position = *position;
+  m.race_rev = race_rev->get<int64_t>();
+  m.race_position = *race_position;
   return m;
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 
 #include "base/fake_clock.h"
 #include "failover/leader_key.h"
@@ -666,6 +667,26 @@ TEST(MemberRecord, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(*back, m);
   EXPECT_FALSE(decodeMember("not json"));
   EXPECT_FALSE(decodeMember(R"({"host":"h"})"));
+}
+
+TEST(MemberRecord, RefusesValuesThatWouldWrapOrLieInsteadOfConvertingThem) {
+  auto with = [](const std::string& field, const std::string& value) {
+    nlohmann::json j = nlohmann::json::parse(encodeMember(MemberRecord{Address{"10.0.0.1", 6379},
+                                                                       "replica", 42, 7, 40}));
+    j[field] = nlohmann::json::parse(value);
+    return decodeMember(j.dump());
+  };
+  EXPECT_TRUE(with("port", "6380"));
+  EXPECT_FALSE(with("port", "70000")) << "would wrap to 4464";
+  EXPECT_FALSE(with("port", "-1"));
+  EXPECT_FALSE(with("position", "-1")) << "would become the greatest position and win races";
+  EXPECT_FALSE(with("position", "1.5"));
+  EXPECT_FALSE(with("race_position", "1e30"));
+  EXPECT_FALSE(with("race_rev", "-2"));
+  EXPECT_FALSE(with("role", R"("leader")"));
+  EXPECT_FALSE(with("host", R"("10.0.0.1' \nfsync = off")"));
+  EXPECT_FALSE(with("host", R"("")"));
+  EXPECT_TRUE(with("host", R"("db-1.example.internal")"));
 }
 
 }  // namespace
