@@ -11,6 +11,9 @@
 //   GET /health    200 while redis-server runs
 //   GET /cluster   JSON: {"cluster", "leader", "members": [{"name", "host", "port", "role",
 //                  "position"}]} as the store has them
+//   GET /history   the group's last failovers and switchovers (failover/history.h)
+//   POST /switchover, /failover, /pause, /resume: the operator calls (operator_rest.h); the
+//                  tick runs every 10 ms while such a request is pending
 //   /metrics, /healthz, /readyz from the Daemon's admin server, which this extends
 // The Sentinel port (sentinel.listen) answers get-master-addr-by-name / masters / replicas /
 // sentinels from the engine's view (sentinelView) and the other members' Sentinel ports, which
