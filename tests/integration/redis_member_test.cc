@@ -484,8 +484,9 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
   EXPECT_EQ(primary(), old) << "a refused call changed nothing";
 
   std::atomic<bool> stop{false};
-  std::vector<std::string> acked;
-  int refused = 0;
+  std::vector<std::string> acked;  // read only after the join
+  std::atomic<int> acked_count{0};
+  std::atomic<int> refused{0};
   std::thread writer([&] {
     auto c = connect(members_[old]);
     for (int i = 0; c && !stop && i < 200000; ++i) {
@@ -496,16 +497,18 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
       }
       if (set->type == redis::Reply::Type::Status) {
         acked.push_back(key);
+        ++acked_count;
       } else {
         ++refused;  // READONLY / NOREPLICAS once it hands over: refused, not lost
       }
     }
   });
-  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(eventually([&] { return acked_count > 100; }, 10s, 5ms));  // writing before
   auto call = runtime::runCommand({RAMPART_BINARY, "redis", "switchover", "--config",
                                    members_[old].config, "--to", members_[target].name},
                                   30s);
-  std::this_thread::sleep_for(300ms);
+  // ... and after: until the old master refuses (it follows the new one), at most 10 s.
+  eventually([&] { return refused > 0; }, 10s, 5ms);
   stop = true;
   writer.join();
   std::printf("%s\n", call.output.c_str());
@@ -514,7 +517,7 @@ TEST_F(RedisMemberTest, APlannedSwitchoverLosesNoAcknowledgedWriteAndTheOldMaste
       << call.output;
   EXPECT_EQ(primary(), target) << logs();
   ASSERT_GT(acked.size(), 100u);
-  EXPECT_GT(refused, 0) << "the writer kept writing to the old master past the handover";
+  EXPECT_GT(refused.load(), 0) << "the writer kept writing to the old master past the handover";
 
   auto fresh = connect(members_[target]);
   ASSERT_TRUE(fresh) << fresh.error().message;
