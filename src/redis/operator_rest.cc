@@ -34,26 +34,35 @@ http::Response accepted(const std::string& key, const std::string& value) {
                .dump());
 }
 
+// The body's "to" ("" for an empty body). Nothing else is accepted: a misspelt field
+// (Patroni's "candidate") must not quietly mean "any member".
+Result<std::string> targetOf(const http::Request& request) {
+  if (request.body.empty()) {
+    return std::string();
+  }
+  auto j = nlohmann::json::parse(request.body, nullptr, false);
+  if (!j.is_object()) {
+    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
+  }
+  for (const auto& item : j.items()) {
+    if (item.key() != "to") {
+      return fail(ErrorCode::InvalidArgument, "body: unknown field '", item.key(),
+                  "' (the only field is \"to\")");
+    }
+    if (!item.value().is_string()) {
+      return fail(ErrorCode::InvalidArgument, "body: 'to' must be a string");
+    }
+  }
+  return j.value("to", std::string());
+}
+
 // By value: a coroutine.
 asio::awaitable<http::Response> switchoverCall(Context c, bool failover, http::Request request,
                                                TimePoint /*deadline: the store's own timeout*/) {
   if (auto refused = pg::refuseOperatorCall(request, c.token)) {
     co_return *refused;
   }
-  if (!request.body.empty()) {
-    // Only "to": a misspelt field (Patroni's "candidate") must not quietly mean "any member".
-    auto j = nlohmann::json::parse(request.body, nullptr, false);
-    if (j.is_object()) {
-      for (const auto& item : j.items()) {
-        if (item.key() != "to") {
-          co_return pg::errorResponse(Error{ErrorCode::InvalidArgument,
-                                            "body: unknown field '" + item.key() +
-                                                "' (the only field is \"to\")"});
-        }
-      }
-    }
-  }
-  auto to = pg::bodyField(request, "to");
+  auto to = targetOf(request);
   if (!to) {
     co_return pg::errorResponse(to.error());
   }
