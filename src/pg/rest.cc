@@ -77,6 +77,26 @@ http::Response fromWritten(const Result<Written>& r) {
   return http::Response::json(200, body.dump());
 }
 
+// The string field `key` of a JSON object body ("" when the body is empty or lacks it);
+// InvalidArgument when the body is no JSON object or the field no string.
+Result<std::string> bodyField(const http::Request& request, const char* key) {
+  if (request.body.empty()) {
+    return std::string();
+  }
+  auto j = nlohmann::json::parse(request.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
+  }
+  auto it = j.find(key);
+  if (it == j.end()) {
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
+  }
+  return it->get<std::string>();
+}
+
 // POST /switchover and /failover: checked here, then the write; answers after it. By value: a
 // coroutine.
 asio::awaitable<http::Response> switchoverCall(RestActions actions, std::string operator_token,

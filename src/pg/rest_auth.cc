@@ -109,24 +109,6 @@ std::optional<net::http::Response> refuseOperatorCall(const net::http::Request& 
   return std::nullopt;
 }
 
-Result<std::string> bodyField(const net::http::Request& request, const char* key) {
-  if (request.body.empty()) {
-    return std::string();
-  }
-  auto j = nlohmann::json::parse(request.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return fail(ErrorCode::InvalidArgument, "body: expected a JSON object");
-  }
-  auto it = j.find(key);
-  if (it == j.end()) {
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return fail(ErrorCode::InvalidArgument, "body: '", key, "' must be a string");
-  }
-  return it->get<std::string>();
-}
-
 int restStatusOf(ErrorCode code) {
   switch (code) {
     case ErrorCode::InvalidArgument:

@@ -45,10 +45,6 @@ std::string_view authorization(const net::http::Request& request);
 std::optional<net::http::Response> refuseOperatorCall(const net::http::Request& request,
                                                       const std::string& operator_token);
 
-// The string field `key` of a JSON object body ("" when the body is empty or lacks it);
-// InvalidArgument when the body is no JSON object or the field no string.
-Result<std::string> bodyField(const net::http::Request& request, const char* key);
-
 // The HTTP status for an error of a REST call: InvalidArgument 400, FailedPrecondition 409,
 // DeadlineExceeded 504, anything else 503.
 int restStatusOf(ErrorCode code);
