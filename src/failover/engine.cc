@@ -14,15 +14,19 @@
 #include "base/log.h"
 #include "failover/leader_key.h"
 #include "failover/switchover.h"
+#include "net/endpoint.h"
 
 namespace rampart::failover {
 namespace asio = boost::asio;
 
 std::string encodeMember(const MemberRecord& m) {
-  return nlohmann::json{{"host", m.address.host}, {"port", m.address.port},
-                        {"role", m.role},         {"position", m.position},
-                        {"race_rev", m.race_rev}, {"race_position", m.race_position}}
-      .dump();
+  auto j = nlohmann::json{{"host", m.address.host}, {"port", m.address.port},
+                          {"role", m.role},         {"position", m.position},
+                          {"race_rev", m.race_rev}, {"race_position", m.race_position}};
+  if (!m.api.empty()) {
+    j["api"] = m.api;
+  }
+  return j.dump();
 }
 
 Result<MemberRecord> decodeMember(const std::string& text) {
@@ -68,7 +72,17 @@ Result<MemberRecord> decodeMember(const std::string& text) {
   if (!host_ok) {
     return fail(ErrorCode::InvalidArgument, "member status: host is no address or host name");
   }
+  std::string api;
+  if (auto it = j.find("api"); it != j.end()) {
+    // The failsafe sends its vouch request there (peers.h): an endpoint, nothing else.
+    if (!it->is_string() || it->get_ref<const std::string&>().size() > 300 ||
+        !net::parseEndpoint(it->get_ref<const std::string&>())) {
+      return fail(ErrorCode::InvalidArgument, "member status: api is no host:port");
+    }
+    api = it->get<std::string>();
+  }
   MemberRecord m;
+  m.api = std::move(api);
   m.address.host = *host;
   m.address.port = static_cast<uint16_t>(*port);
   m.role = *role;
@@ -114,11 +128,13 @@ bool Engine::writable() const {
 
 asio::awaitable<bool> Engine::refreshView() {
   // Every operand of co_await a local: g++ 12 destroys temporaries there twice (STYLE.md).
+  auto sent_at = clock_.now();
   auto list = store::RangeRequest::prefix(config_.prefix + "/");
   auto listed = co_await store_.range(std::move(list));
   if (!listed) {
     co_return false;
   }
+  store_reached_at_ = std::max(store_reached_at_, sent_at);
   auto now = clock_.now();
   bool present = false;
   initialized_ = false;
@@ -133,6 +149,9 @@ asio::awaitable<bool> Engine::refreshView() {
       present = true;
       if (!leader_present_ || kv.mod_revision != leader_rev_) {
         leader_seen_at_ = now;  // followers count leader_timeout from here (fencing.h)
+      }
+      if (leader_present_ && kv.value != leader_name_) {
+        failsafe_until_ = {};  // a vouch binds only for the leader it was for
       }
       leader_name_ = kv.value;
       previous_leader_ = kv.value;
@@ -172,6 +191,7 @@ asio::awaitable<bool> Engine::refreshView() {
   if (!present) {
     leader_name_.clear();
     leader_rev_ = 0;
+    failsafe_until_ = {};  // released: the leader a vouch was for leads no more
   }
   leader_present_ = present;
   view_ready_ = true;
@@ -185,6 +205,7 @@ asio::awaitable<void> Engine::publish() {
   m.position = server_.position;
   m.race_rev = race_rev_;
   m.race_position = race_position_;
+  m.api = config_.api;
   if (lease_ != 0) {
     auto renewed = co_await store_.leaseKeepAliveOnce(lease_);
     if (!renewed) {
@@ -238,6 +259,7 @@ TickFacts Engine::facts() const {
   f.not_replicating_for = now - not_replicating_since_;
   f.leader_serving = leaderServing();
   f.last_leader = released_after_crash_at_.has_value();
+  f.failsafe_promised = now < failsafe_until_;
   if (released_after_crash_at_) {
     f.since_released_after_crash = now - *released_after_crash_at_;
   }
@@ -633,6 +655,8 @@ asio::awaitable<void> Engine::release() {
 
 void Engine::becomeLeader(int64_t rev, TimePoint sent_at) {
   leading_ = true;
+  ++term_;
+  on_failsafe_ = false;
   served_.reset();  // a new term: the database may have been rewound or cloned since
   my_rev_ = rev;
   leader_present_ = true;
@@ -657,6 +681,10 @@ asio::awaitable<void> Engine::heartbeat() {
     case HeartbeatOutcome::Kind::Renewed:
       my_rev_ = outcome.revision;
       fencing_.onHeartbeatAcked(sent_at);
+      if (on_failsafe_) {
+        on_failsafe_ = false;
+        log::get("failover")->info("the store acknowledges heartbeats again: failsafe over");
+      }
       break;
     case HeartbeatOutcome::Kind::StillOurs:
       my_rev_ = outcome.revision;  // the old deadline stays (leader_key.h)
@@ -676,6 +704,96 @@ asio::awaitable<void> Engine::resign() {
   may_have_diverged_ = true;
   co_await release();
   log::get("failover")->info("resigned the leader key");
+}
+
+asio::awaitable<void> Engine::failsafe() {
+  if (config_.peers == nullptr) {
+    co_return;
+  }
+  auto started = clock_.now();
+  if (!leading_) {
+    // What a vouch rests on (decideVouch): whether this member reaches the store itself. A
+    // linearizable read needs etcd's quorum, as the leader's heartbeat does; a serializable
+    // one would be answered by an etcd member cut off from the others.
+    auto probe = store::RangeRequest::single(key("/leader"));
+    probe.count_only = true;
+    auto answered = co_await store_.range(std::move(probe));
+    if (answered) {
+      store_reached_at_ = std::max(store_reached_at_, started);
+    }
+    co_return;
+  }
+  if (handing_over_ || !fencing_.failsafeDue(started)) {
+    co_return;
+  }
+  const auto term = term_;
+  auto vouched = co_await failsafeRound(fencing_.failsafeRoundDeadline(started));
+  if (!leading_ || term != term_) {
+    co_return;
+  }
+  auto log = log::get("failover");
+  if (vouched) {
+    // Every member in the view answered after `started` and sits out any race for
+    // leader_timeout from its answer, so fencing at started + leader_timeout - fence_margin
+    // comes before any of them may race (fencing.h).
+    fencing_.onVouched(started);
+    if (!on_failsafe_) {
+      log->warn("the store does not acknowledge heartbeats: every member vouched, still "
+                "leading (failsafe)");
+    }
+    on_failsafe_ = true;
+    last_refusal_.clear();
+  } else if (vouched.error().message != last_refusal_) {
+    last_refusal_ = vouched.error().message;
+    log->warn("the store does not acknowledge heartbeats and the failsafe failed: {}",
+              last_refusal_);
+  }
+}
+
+asio::awaitable<Result<void>> Engine::failsafeRound(TimePoint deadline) {
+  std::vector<std::pair<std::string, std::string>> others;  // name, api
+  for (const auto& [name, m] : members_) {
+    if (name != config_.name) {
+      others.emplace_back(name, m.api);
+    }
+  }
+  if (others.empty()) {
+    co_return fail(ErrorCode::Unavailable, "no other member is known");
+  }
+  for (const auto& [name, api] : others) {
+    if (api.empty()) {
+      co_return fail(ErrorCode::Unavailable, "member " + name + " publishes no REST address");
+    }
+    auto answer = co_await config_.peers->askVouch(name, api, deadline);
+    if (!answer) {
+      co_return fail(ErrorCode::Unavailable, "member " + name + ": " + answer.error().message);
+    }
+  }
+  co_return ok();
+}
+
+VouchDecision Engine::vouch(VouchFacts request) {
+  auto now = clock_.now();
+  request.me = config_.name;
+  request.leading = leading_;
+  request.leader_present = leader_present_;
+  request.leader_name = leader_name_;
+  request.now = now;
+  request.etcd_reached_at = store_reached_at_;
+  request.etcd_silence_limit = config_.heartbeat_interval * 2;
+  auto decision = decideVouch(request);
+  auto log = log::get("failover");
+  if (decision.verdict == VouchVerdict::Accept) {
+    if (now >= failsafe_until_) {
+      log->warn("vouched for {} (failsafe): {}; no race for {:.0f} ms", request.claimed_leader,
+                decision.reason, toMillis(config_.leader_timeout));
+    }
+    failsafe_until_ = now + config_.leader_timeout;
+  } else if (decision.verdict != last_vouch_verdict_) {
+    log->warn("refused to vouch for {} (failsafe): {}", request.claimed_leader, decision.reason);
+  }
+  last_vouch_verdict_ = decision.verdict;
+  return decision;
 }
 
 void Engine::checkDeadline() {

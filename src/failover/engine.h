@@ -29,8 +29,18 @@
 // forced failover to a named member (it alone races, and takes the key without the candidate
 // rule: the operator accepts what the others hold beyond it).
 //
-// Not yet here (pg::Manager still does them itself): the failsafe (the tick decides it, the
-// engine does not carry it out), synchronous sets, the failover history, and moving the
+// Failsafe (with EngineConfig::peers): when the store has acknowledged no heartbeat for two
+// heartbeat intervals (down, or too slow), the leader asks every other member in its last view
+// to vouch (peers.h); if all do, fencing.h moves its deadline to the round's start +
+// leader_timeout - fence_margin, so it keeps serving through a store outage; an unanswered or
+// refused round lets the deadline fence it. A member vouches only under decideVouch's rule
+// (vouch.h): for the current leader, authenticated, and only while it cannot reach the store
+// itself, so a vouch never holds back a member that could take over. It then sits out any race
+// for leader_timeout from its answer, which is what makes the moved deadline safe: the round
+// started before every answer. Members absent from the leader's last view are not asked: a
+// member joins the view by publishing its status, which needs the store.
+//
+// Not yet here (pg::Manager still does them itself): synchronous sets, and moving the
 // Database's blocking calls off the event loop (the engine calls them inline).
 //
 // Not thread-safe: one event loop. Database calls block that loop (see database.h).
@@ -47,8 +57,10 @@
 #include "failover/database.h"
 #include "failover/fencing.h"
 #include "failover/history.h"
+#include "failover/peers.h"
 #include "failover/requests.h"
 #include "failover/tick.h"
+#include "failover/vouch.h"
 #include "store/store.h"
 
 namespace rampart::failover {
@@ -60,6 +72,7 @@ struct MemberRecord {
   Position position = 0;
   int64_t race_rev = -1;  // the leader key revision of the race it published a final position for
   Position race_position = 0;
+  std::string api;  // where its REST API listens ("host:port", "https://host:port"; "" none)
   bool operator==(const MemberRecord&) const = default;
 };
 
@@ -87,6 +100,7 @@ struct EngineConfig {
   std::string prefix;  // the cluster's keys, e.g. "/rampart/redis/c1"
   std::string name;    // this member
   Address address;     // where its server listens
+  std::string api;     // where its REST API listens, published for the failsafe (peers.h)
   Duration leader_timeout = std::chrono::seconds(1);
   Duration heartbeat_interval = std::chrono::milliseconds(100);
   Duration fence_margin = std::chrono::milliseconds(300);
@@ -99,6 +113,9 @@ struct EngineConfig {
   // Wall-clock Unix milliseconds, for the failover history's times only (history.h); never
   // used to measure a duration.
   std::function<int64_t()> wall_ms;
+  // The other members, for the failsafe; null: no failsafe (a leader that loses the store
+  // fences at its deadline). Not owned; outlives the engine.
+  Peers* peers = nullptr;
 };
 
 // What a switchover keeps of the fencing deadline for the handover's own write.
@@ -119,6 +136,14 @@ class Engine {
   boost::asio::awaitable<void> heartbeat();
   // Fences once the deadline has passed without an acknowledged heartbeat.
   void checkDeadline();
+  // Every heartbeat interval, beside heartbeat(): the failsafe (see above). While leading, a
+  // round when one is due; otherwise a quorum read of the store, whose answer is what a vouch
+  // rests on (decideVouch). Does nothing without EngineConfig::peers.
+  boost::asio::awaitable<void> failsafe();
+  // The answer to a leader's request to vouch (POST /failsafe): fills in this member's part of
+  // `request` (who leads, when the store last answered) and decides; an accepted vouch keeps
+  // this member out of any race for leader_timeout.
+  VouchDecision vouch(VouchFacts request);
   // A graceful stop: while leading, refuses writes first (the database's fence) and then
   // deletes the key, so the replicas race at once instead of after leader_timeout; nothing is
   // acknowledged after the key goes. The member must stop ticking afterwards.
@@ -142,6 +167,8 @@ class Engine {
   // the handover's target must notice it is named (switchover.h).
   bool switchoverPending() const { return switchover_.has_value(); }
   bool paused() const { return settings_.paused; }
+  // Leading on the failsafe's vouches: the store has acknowledged no heartbeat lately.
+  bool onFailsafe() const { return on_failsafe_; }
   // The group's failover history as the store held it at the last tick (JSON array).
   std::string historyJson() const;
 
@@ -171,6 +198,7 @@ class Engine {
   bool leaderServing() const;
   // A forced failover names another member that may still take the key: stay out of the race.
   bool forcedElsewhere() const;
+  boost::asio::awaitable<Result<void>> failsafeRound(TimePoint deadline);
 
   store::Store& store_;
   const Clock& clock_;
@@ -207,6 +235,14 @@ class Engine {
   int64_t race_rev_ = -1;
   Position race_position_ = 0;
   int64_t lease_ = 0;  // the member key's lease (0: none yet)
+
+  // The failsafe.
+  TimePoint store_reached_at_{};  // send time of the last store request answered (vouch.h)
+  TimePoint failsafe_until_{};    // a vouch binds this member until then (no race)
+  bool on_failsafe_ = false;      // the leader's last round succeeded and no heartbeat since
+  uint64_t term_ = 0;             // counts becomeLeader(): a round's vouches are for one term
+  std::string last_refusal_;      // the last failed round's reason, logged once
+  std::optional<VouchVerdict> last_vouch_verdict_;  // refusals are logged when it changes
   int fences_ = 0;
   std::optional<std::vector<std::string>> served_;  // serveReplicas' last successful set
 };

@@ -144,23 +144,115 @@ class FakeDatabase final : public Database {
   const bool* upstream_alive_ = nullptr;
 };
 
+// One member's way to the shared store, which a test may cut (a partition from etcd).
+class CutStore final : public store::Store {
+ public:
+  explicit CutStore(store::Store& inner) : inner_(inner) {}
+  bool cut = false;
+
+  store::Async<store::RangeResponse> range(store::RangeRequest r) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.range(std::move(r));
+  }
+  store::Async<store::PutResponse> put(store::PutRequest r) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.put(std::move(r));
+  }
+  store::Async<store::DeleteResponse> deleteRange(store::DeleteRequest r) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.deleteRange(std::move(r));
+  }
+  store::Async<store::TxnResponse> txn(store::TxnRequest r) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.txn(std::move(r));
+  }
+  store::Async<void> compact(store::Revision r) override { return inner_.compact(r); }
+  store::Async<store::LeaseGrantResponse> leaseGrant(std::chrono::seconds ttl) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.leaseGrant(ttl);
+  }
+  store::Async<void> leaseRevoke(store::LeaseId id) override { return inner_.leaseRevoke(id); }
+  store::Async<store::LeaseKeepAliveResponse> leaseKeepAliveOnce(store::LeaseId id) override {
+    if (cut) {
+      co_return unreachable();
+    }
+    co_return co_await inner_.leaseKeepAliveOnce(id);
+  }
+  store::Async<store::LeaseTimeToLiveResponse> leaseTimeToLive(store::LeaseId id,
+                                                               bool with_keys) override {
+    return inner_.leaseTimeToLive(id, with_keys);
+  }
+  store::WatchPtr watch(store::WatchRequest r) override { return inner_.watch(std::move(r)); }
+
+ private:
+  static tl::unexpected<Error> unreachable() {
+    return fail(ErrorCode::Unavailable, "cut off from the store");
+  }
+  store::Store& inner_;
+};
+
 class EngineTest : public ::testing::Test {
  protected:
   struct Member {
     std::unique_ptr<FakeDatabase> db;
+    std::unique_ptr<CutStore> store;
+    std::unique_ptr<Peers> peers;
     std::unique_ptr<Engine> engine;
     bool alive = true;  // its manager runs (a killed manager stops ticking and heartbeating)
+  };
+
+  // The failsafe's REST calls, straight to the named member's engine: a member whose manager
+  // is dead does not answer; one that refuses answers 409 (Unavailable here).
+  class FakePeers final : public Peers {
+   public:
+    FakePeers(EngineTest& test, std::string me) : test_(test), me_(std::move(me)) {}
+    boost::asio::awaitable<Result<void>> askVouch(const std::string& member,
+                                                  const std::string& api,
+                                                  TimePoint /*deadline*/) override {
+      auto& m = test_.named(member);
+      if (api.empty() || !m.alive) {
+        co_return fail(ErrorCode::DeadlineExceeded, member + " does not answer");
+      }
+      VouchFacts request;
+      request.claimed_leader = me_;
+      request.proof_valid = true;
+      auto decision = m.engine->vouch(request);
+      if (decision.verdict != VouchVerdict::Accept) {
+        co_return fail(ErrorCode::Unavailable, decision.reason);
+      }
+      co_return ok();
+    }
+
+   private:
+    EngineTest& test_;
+    std::string me_;
   };
 
   void add(const std::string& name, uint16_t port, CandidateRule rule = {}) {
     Member m;
     m.db = std::make_unique<FakeDatabase>(name);
+    m.store = std::make_unique<CutStore>(store_);
     EngineConfig config;
     config.prefix = "/rampart/test/c1";
     config.name = name;
     config.address = Address{"127.0.0.1", port};
     config.candidate_rule = std::move(rule);
-    m.engine = std::make_unique<Engine>(store_, clock_, *m.db, config);
+    if (failsafe_) {
+      m.peers = std::make_unique<FakePeers>(*this, name);
+      config.peers = m.peers.get();
+      config.api = "127.0.0.1:" + std::to_string(port + 1000);
+    }
+    m.engine = std::make_unique<Engine>(*m.store, clock_, *m.db, config);
     m.db->peers = &by_port_;
     by_port_[port] = m.db.get();
     members_.push_back(std::move(m));
@@ -175,6 +267,7 @@ class EngineTest : public ::testing::Test {
     for (auto& m : members_) {
       if (m.alive) {
         testing::runLoop(io_, m.engine->heartbeat());
+        testing::runLoop(io_, m.engine->failsafe());
         m.engine->checkDeadline();
         tick(m);
       }
@@ -258,6 +351,7 @@ class EngineTest : public ::testing::Test {
   store::MemoryStore store_{io_.get_executor(), clock_};
   std::vector<Member> members_;
   std::map<uint16_t, FakeDatabase*> by_port_;
+  bool failsafe_ = false;  // members added from now on vouch for each other (peers.h)
 };
 
 TEST_F(EngineTest, TwoEnginesOverOneStoreExactlyOneLeadsAndTheOtherFollowsIt) {
@@ -633,6 +727,110 @@ TEST_F(EngineTest, AMemberThatStallsPastItsDeadlineWhilePromotingFencesInsteadOf
   EXPECT_EQ(writable().size(), 1u);
 }
 
+// The failsafe (engine.h): every member reaches the others but none reaches the store.
+TEST_F(EngineTest, WithTheFailsafeALeaderEveryMemberVouchesForKeepsServingThroughAStoreOutage) {
+  failsafe_ = true;
+  auto& leader = startCluster(3);
+  store_.setUnavailable(true);
+  auto cut_at = clock_.now();
+  runUntil([] { return false; }, 5s);
+  EXPECT_TRUE(leader.engine->leading());
+  EXPECT_TRUE(leader.engine->writable());
+  EXPECT_TRUE(leader.engine->onFailsafe());
+  EXPECT_EQ(leader.db->fences, 0);
+  EXPECT_GT(leader.engine->fencing().deadline(), cut_at + 5s) << "each round moved it on";
+  store_.setUnavailable(false);
+  runUntil([&] { return !leader.engine->onFailsafe(); }, 1s);
+  EXPECT_FALSE(leader.engine->onFailsafe()) << "heartbeats acknowledged again";
+  for (int i = 0; i < 20; ++i) {
+    step();
+  }
+  EXPECT_EQ(leaders().size(), 1u);
+  EXPECT_TRUE(leader.engine->leading());
+  EXPECT_EQ(leader.db->fences, 0);
+}
+
+TEST_F(EngineTest, WithTheFailsafeALeaderFencesAtItsDeadlineWhenOneMemberDoesNotVouch) {
+  failsafe_ = true;
+  auto& leader = startCluster(3);
+  othersThan(leader)[1]->alive = false;  // its manager is dead: no answer
+  store_.setUnavailable(true);
+  auto deadline = leader.engine->fencing().deadline();
+  runUntil([&] { return !leader.engine->leading(); }, 2s);
+  EXPECT_FALSE(leader.engine->leading());
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_GE(clock_.now(), deadline);
+  EXPECT_LE(clock_.now(), deadline + 10ms) << "no round moved the deadline";
+}
+
+TEST_F(EngineTest, MembersThatReachTheStoreRefuseToVouchSoALeaderCutOffAloneIsReplaced) {
+  failsafe_ = true;
+  auto& leader = startCluster(3);
+  leader.store->cut = true;
+  auto deadline = leader.engine->fencing().deadline();
+  runUntil([&] {
+    auto now_leading = leaders();
+    return now_leading.size() == 1 && now_leading[0] != &leader;
+  });
+  EXPECT_EQ(leader.db->fences, 1);
+  EXPECT_GE(clock_.now(), deadline);
+  auto now_leading = leaders();
+  ASSERT_EQ(now_leading.size(), 1u);
+  EXPECT_NE(now_leading[0], &leader);
+}
+
+TEST_F(EngineTest, AMemberThatVouchedStaysOutOfAnyRaceForLeaderTimeoutAndRefusesOnceItReachesTheStore) {
+  failsafe_ = true;
+  auto& leader = startCluster(2);
+  auto& replica = *othersThan(leader)[0];
+  leader.alive = false;  // the manager dies, and its server with it
+  leader.db->crash();
+  replica.store->cut = true;
+  auto killed_at = clock_.now();
+  for (int i = 0; i < 30; ++i) {
+    step(10ms);
+  }
+  VouchFacts request;
+  request.claimed_leader = leader.engine->name();
+  request.proof_valid = true;
+  auto vouched_at = clock_.now();
+  ASSERT_EQ(replica.engine->vouch(request).verdict, VouchVerdict::Accept);
+  replica.store->cut = false;
+  for (int i = 0; i < 5; ++i) {
+    step(10ms);
+  }
+  EXPECT_EQ(replica.engine->vouch(request).verdict, VouchVerdict::EtcdReachable)
+      << "a repeated vouch must not keep a member that reaches the store out of the race";
+  while (!replica.engine->leading()) {
+    step(10ms);
+    ASSERT_LT(clock_.now(), vouched_at + 3s);
+  }
+  EXPECT_GE(clock_.now(), vouched_at + 1s) << "raced while bound by its vouch";
+  EXPECT_GE(clock_.now() - killed_at, 1300ms);
+}
+
+TEST_F(EngineTest, AMemberVouchesOnlyForTheLeaderItSees) {
+  failsafe_ = true;
+  auto& leader = startCluster(3);
+  auto& replica = *othersThan(leader)[0];
+  replica.store->cut = true;
+  for (int i = 0; i < 30; ++i) {
+    step(10ms);
+  }
+  VouchFacts request;
+  request.claimed_leader = othersThan(leader)[1]->engine->name();
+  request.proof_valid = true;
+  EXPECT_EQ(replica.engine->vouch(request).verdict, VouchVerdict::NotTheLeader);
+  request.claimed_leader = leader.engine->name();
+  request.proof_valid = false;
+  EXPECT_EQ(replica.engine->vouch(request).verdict, VouchVerdict::Unauthenticated);
+  request.proof_valid = true;
+  EXPECT_EQ(replica.engine->vouch(request).verdict, VouchVerdict::Accept);
+  VouchFacts to_leader = request;
+  EXPECT_EQ(leader.engine->vouch(to_leader).verdict, VouchVerdict::NotTheLeader)
+      << "the leader vouches for no one";
+}
+
 TEST(DecideCandidate, TakesOnlyWithEveryLiveMembersFinalPositionAndNoneAhead) {
   auto rec = [](int64_t rev, Position p) {
     MemberRecord m;
@@ -665,6 +863,10 @@ TEST(MemberRecord, RoundTripsAndRejectsGarbage) {
   auto back = decodeMember(encodeMember(m));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, m);
+  m.api = "10.0.0.1:8008";
+  back = decodeMember(encodeMember(m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, m);
   EXPECT_FALSE(decodeMember("not json"));
   EXPECT_FALSE(decodeMember(R"({"host":"h"})"));
 }
@@ -687,6 +889,10 @@ TEST(MemberRecord, RefusesValuesThatWouldWrapOrLieInsteadOfConvertingThem) {
   EXPECT_FALSE(with("host", R"("10.0.0.1' \nfsync = off")"));
   EXPECT_FALSE(with("host", R"("")"));
   EXPECT_TRUE(with("host", R"("db-1.example.internal")"));
+  EXPECT_TRUE(with("api", R"("10.0.0.1:8008")"));
+  EXPECT_TRUE(with("api", R"("https://db-1.example.internal:8008")"));
+  EXPECT_FALSE(with("api", R"("10.0.0.1:8008/x y")")) << "the failsafe's request goes there";
+  EXPECT_FALSE(with("api", "8008"));
 }
 
 }  // namespace

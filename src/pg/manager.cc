@@ -615,14 +615,7 @@ asio::awaitable<Result<void>> Manager::failsafeRound(TimePoint deadline) {
     if (!ep) {
       co_return fail(ErrorCode::Unavailable, "member " + name + " has no REST address");
     }
-    net::http::Request request;
-    request.method = "POST";
-    request.target = "/failsafe";
-    // A proof, never the credential itself: this address comes from etcd (rest_auth.h).
-    request.headers.emplace_back("Authorization",
-                                 "Vouch " + vouchProof(config_.member_token, config_.name, name));
-    request.headers.emplace_back("Content-Type", "application/json");
-    request.body = nlohmann::json{{"leader", config_.name}}.dump();
+    auto request = vouchRequest(config_.member_token, config_.name, name);
     auto response = co_await http_.fetch(*ep, std::move(request), deadline);
     if (!response) {
       co_return fail(ErrorCode::Unavailable, "member " + name + ": " + response.error().message);

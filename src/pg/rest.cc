@@ -1,7 +1,5 @@
 #include "pg/rest.h"
 
-#include <strings.h>
-
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -42,20 +40,6 @@ std::optional<std::string> queryParam(const std::string& target, const std::stri
 http::Response verdict(bool ok, const MemberView& v) {
   return http::Response::json(ok ? 200 : 503, encode(v.self));
 }
-
-// The failsafe proof in `Authorization: Vouch <proof>` ("" if absent).
-std::string vouchProofOf(const http::Request& request) {
-  auto value = authorization(request);
-  constexpr std::string_view kScheme = "Vouch ";
-  if (value.size() < kScheme.size() || ::strncasecmp(value.data(), kScheme.data(), 6) != 0) {
-    return {};
-  }
-  return std::string(value.substr(kScheme.size()));
-}
-
-// The verified client certificate's common name, when the server verifies client certificates
-// (rest.tls.client_auth); "" otherwise.
-std::string peerName(const http::Request& request) { return request.client_identity; }
 
 http::Response fromResult(const Result<void>& r) {
   if (r) {
@@ -257,23 +241,9 @@ void addRestRoutes(http::Server& server, std::string operator_token, int64_t max
                  return fromResult(actions.reinitialize());
                }));
   // Not an operator call: the member credential's proof, judged by decideVouch.
-  server.route(
-      "/failsafe", [actions](const http::Request& request) {
-        if (request.method != "POST") {
-          return http::Response::json(405, R"({"error":"use POST"})");
-        }
-        auto leader = bodyField(request, "leader");
-        if (!leader || leader->empty()) {
-          return http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
-        }
-        auto decision = actions.failsafe(*leader, vouchProofOf(request), peerName(request));
-        int status = decision.verdict == VouchVerdict::Accept            ? 200
-                     : decision.verdict == VouchVerdict::Unauthenticated ? 401
-                                                                         : 409;
-        return http::Response::json(
-            status,
-            nlohmann::json{{"accepted", status == 200}, {"reason", decision.reason}}.dump());
-      });
+  server.route("/failsafe", [actions](const http::Request& request) {
+    return answerVouch(request, actions.failsafe);
+  });
 }
 
 }  // namespace rampart::pg

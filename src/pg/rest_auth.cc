@@ -131,4 +131,44 @@ net::http::Response errorResponse(const Error& error) {
                                                     nlohmann::json::error_handler_t::replace));
 }
 
+net::http::Request vouchRequest(std::string_view member_token, const std::string& leader,
+                                const std::string& member) {
+  net::http::Request request;
+  request.method = "POST";
+  request.target = "/failsafe";
+  // A proof, never the credential itself: the member's address comes from etcd (see above).
+  request.headers.emplace_back("Authorization",
+                               "Vouch " + vouchProof(member_token, leader, member));
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = nlohmann::json{{"leader", leader}}.dump();
+  return request;
+}
+
+net::http::Response answerVouch(const net::http::Request& request, const VouchJudge& judge) {
+  if (request.method != "POST") {
+    return net::http::Response::json(405, R"({"error":"use POST"})");
+  }
+  auto body = nlohmann::json::parse(request.body, nullptr, false);
+  auto leader = body.is_object() ? body.find("leader") : body.end();
+  if (!body.is_object() || leader == body.end() || !leader->is_string() ||
+      leader->get_ref<const std::string&>().empty()) {
+    return net::http::Response::json(400, R"({"error":"need {\"leader\": name}"})");
+  }
+  std::string proof;
+  auto value = authorization(request);
+  constexpr std::string_view kScheme = "Vouch ";
+  if (value.size() >= kScheme.size() &&
+      ::strncasecmp(value.data(), kScheme.data(), kScheme.size()) == 0) {
+    proof = std::string(value.substr(kScheme.size()));
+  }
+  auto decision = judge(leader->get<std::string>(), proof, request.client_identity);
+  int status = decision.verdict == failover::VouchVerdict::Accept            ? 200
+               : decision.verdict == failover::VouchVerdict::Unauthenticated ? 401
+                                                                             : 409;
+  // The reason may quote the leader's name, which the client chose: never invalid UTF-8.
+  return net::http::Response::json(
+      status, nlohmann::json{{"accepted", status == 200}, {"reason", decision.reason}}
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace rampart::pg

@@ -16,7 +16,10 @@
 #include <string>
 #include <string_view>
 
+#include <functional>
+
 #include "base/result.h"
+#include "failover/vouch.h"
 #include "net/http/types.h"
 
 namespace rampart::pg {
@@ -36,6 +39,17 @@ std::string vouchProof(std::string_view member_token, std::string_view leader,
 // An empty member_token verifies nothing.
 bool vouchProofValid(std::string_view member_token, std::string_view leader,
                      std::string_view member, std::string_view presented);
+
+// Both ends of POST /failsafe, shared by PostgreSQL's and Redis's members:
+// The request the leader sends to `member`: {"leader": leader} with `Authorization: Vouch <proof>`.
+net::http::Request vouchRequest(std::string_view member_token, const std::string& leader,
+                                const std::string& member);
+// The member's answer: 200 when `judge` accepts, 401 unauthenticated, 409 any other refusal,
+// 405/400 for a request that is no vouch. `judge` gets the leader named in the body, the proof
+// and the verified client certificate's common name ("" none).
+using VouchJudge = std::function<failover::VouchDecision(
+    const std::string& leader, const std::string& proof, const std::string& peer_name)>;
+net::http::Response answerVouch(const net::http::Request& request, const VouchJudge& judge);
 
 // The value of the request's Authorization header ("" without one).
 std::string_view authorization(const net::http::Request& request);
