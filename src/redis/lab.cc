@@ -59,6 +59,8 @@ Result<json> labUp(const LabOptions& options) {
   state["master_name"] = kMasterName;
   std::string token = lab::randomHex(16);
   state["token"] = token;  // the operator credential of the members' REST APIs
+  // The members' own credential, for the failsafe's vouches only: in their configs, not here.
+  std::string member_token = lab::randomHex(16);
   auto etcd = lab::startLabEtcd(dir, false, state);
   if (!etcd) {
     return fail(etcd.error());
@@ -89,7 +91,8 @@ Result<json> labUp(const LabOptions& options) {
          << (options.members == 1 ? ", min_replicas_to_write: 0" : "") << " }\n"
          << "sentinel: { listen: 127.0.0.1:" << *sentinel_port << ", master_name: " << kMasterName
          << " }\n"
-         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token << " }\n"
+         << "rest: { listen: 127.0.0.1:" << *rest_port << ", token: " << token
+         << ", member_token: " << member_token << " }\n"
          << "ha: { members: " << options.members << " }\n";
     std::string config_file = mdir + "/member.yaml";
     if (auto w = runtime::writeSecretFile(config_file, yaml.str()); !w) {

@@ -17,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "net/http/client.h"
+#include "pg/rest_auth.h"
 #include "redis/operator_rest.h"
 #include "redis/redis_database.h"
 #include "redis/sentinel_server.h"
@@ -132,6 +134,47 @@ GroupKeys groupFromKeys(const std::string& prefix, const std::vector<store::KeyV
 
 namespace {
 
+// The failsafe's calls to the other members' REST APIs (failover/peers.h): POST /failsafe with
+// the member credential's proof, over plain HTTP (the proof names one leader and one member, and
+// the credential itself never travels: pg/rest_auth.h).
+class RestPeers final : public failover::Peers {
+ public:
+  RestPeers(asio::any_io_executor executor, std::string me, std::string member_token)
+      : http_(std::move(executor)), me_(std::move(me)), member_token_(std::move(member_token)) {}
+
+  asio::awaitable<Result<void>> askVouch(const std::string& member, const std::string& api,
+                                         TimePoint deadline) override {
+    auto endpoint = net::parseEndpoint(api);
+    if (!endpoint) {
+      co_return fail(ErrorCode::InvalidArgument, "REST address '" + api + "': " +
+                                                     endpoint.error().message);
+    }
+    auto request = pg::vouchRequest(member_token_, me_, member);
+    auto answer = co_await http_.fetch(*endpoint, std::move(request), deadline);
+    if (!answer) {
+      co_return fail(answer.error());
+    }
+    if (answer->status != 200) {
+      co_return fail(ErrorCode::Unavailable,
+                     "refused (HTTP " + std::to_string(answer->status) + ")");
+    }
+    co_return ok();
+  }
+
+ private:
+  net::http::Client http_;
+  std::string me_;
+  std::string member_token_;
+};
+
+// Where the other members reach this one's REST API: its listen address, or the Redis
+// address's host when it listens on every interface.
+std::string restAddress(const MemberConfig& c) {
+  bool wildcard = c.rest.host == "0.0.0.0" || c.rest.host == "::" || c.rest.host.empty();
+  net::Endpoint e{wildcard ? c.server.bind : c.rest.host, c.rest.port};
+  return e.toString();
+}
+
 // Everything one member holds, alive as long as the loop runs.
 struct Member {
   Member(runtime::Daemon& d, MemberConfig c)
@@ -139,13 +182,16 @@ struct Member {
         config(std::move(c)),
         store(d.io().get_executor(), config.etcd),
         db(config.server, config.unresponsive_timeout),
-        engine(store, SteadyClock::instance(), db, engineConfig(config)) {}
+        peers(d.io().get_executor(), config.name, config.member_token),
+        engine(store, SteadyClock::instance(), db, engineConfig(config, peers)) {}
 
-  static failover::EngineConfig engineConfig(const MemberConfig& c) {
+  static failover::EngineConfig engineConfig(const MemberConfig& c, RestPeers& peers) {
     failover::EngineConfig e;
     e.prefix = c.keyPrefix();
     e.name = c.name;
     e.address = failover::Address{c.server.bind, c.server.port};
+    e.api = restAddress(c);
+    e.peers = c.failsafeEnabled() ? &peers : nullptr;
     e.leader_timeout = c.ha.leader_timeout;
     e.heartbeat_interval = c.ha.heartbeat_interval;
     e.fence_margin = c.ha.fence_margin;
@@ -160,6 +206,7 @@ struct Member {
   MemberConfig config;
   store::EtcdStore store;
   RedisDatabase db;
+  RestPeers peers;
   failover::Engine engine;
   std::unique_ptr<SentinelServer> sentinel;
   std::optional<SentinelSnapshot> sentinel_view;
@@ -244,6 +291,15 @@ asio::awaitable<void> heartbeatLoop(std::shared_ptr<Member> m) {
   }
 }
 
+// Beside the heartbeat, not after it: a heartbeat stuck in its etcd timeout must not delay the
+// round that keeps the leader serving (failover/engine.h).
+asio::awaitable<void> failsafeLoop(std::shared_ptr<Member> m) {
+  while (!m->stopping) {
+    co_await m->engine.failsafe();
+    co_await sleepFor(m->config.ha.heartbeat_interval);
+  }
+}
+
 asio::awaitable<void> deadlineLoop(std::shared_ptr<Member> m) {
   while (!m->stopping) {
     m->engine.checkDeadline();
@@ -255,6 +311,9 @@ asio::awaitable<int> memberMain(std::shared_ptr<Member> m) {
   auto ex = co_await asio::this_coro::executor;
   asio::co_spawn(ex, heartbeatLoop(m), asio::detached);
   asio::co_spawn(ex, deadlineLoop(m), asio::detached);
+  if (m->config.failsafeEnabled()) {
+    asio::co_spawn(ex, failsafeLoop(m), asio::detached);
+  }
   if (m->sentinel) {
     asio::co_spawn(ex, sentinelRegistryLoop(m), asio::detached);
   }
@@ -324,6 +383,18 @@ void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
   });
   http.route("/history",
              [m](const h::Request&) { return h::Response::json(200, m->engine.historyJson()); });
+  // Not an operator call: the member credential's proof, judged by the engine (vouch.h). Without
+  // a member credential no proof verifies, so every vouch is refused (401).
+  http.route("/failsafe", [m](const h::Request& request) {
+    return pg::answerVouch(request, [m](const std::string& leader, const std::string& proof,
+                                        const std::string& /*peer_name*/) {
+      failover::VouchFacts facts;
+      facts.claimed_leader = leader;
+      facts.proof_valid =
+          pg::vouchProofValid(m->config.member_token, leader, m->config.name, proof);
+      return m->engine.vouch(facts);
+    });
+  });
   addOperatorRoutes(http, m->config.rest_token, m->config.keyPrefix(), m->store, [m] {
     OperatorView v;
     v.leader = m->engine.leaderName();
@@ -367,6 +438,14 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
   if (m->config.rest_token.empty()) {
     log->warn("no operator token (rest.token_file): switchover, failover, pause and resume "
               "calls are refused");
+  }
+  if (m->config.failsafeEnabled()) {
+    log->info("failsafe on: through an etcd outage the master keeps serving while every other "
+              "member vouches for it");
+  } else if (m->config.ha.failsafe) {
+    log->warn("failsafe off: no member credential (rest.member_token_file); the master refuses "
+              "writes when etcd does not answer for {} ms",
+              toMillis(m->config.ha.leader_timeout - m->config.ha.fence_margin));
   }
   // Not capturing coroutines (STYLE.md): plain lambdas that return the coroutines' awaitables.
   daemon.onShutdown([m] { return shutdown(m); });

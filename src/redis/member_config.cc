@@ -87,7 +87,7 @@ Result<void> readRedis(const config::Section& root, MemberConfig& out) {
 Result<void> readHa(const config::Section& root, MemberConfig& out) {
   auto s = sectionOf(root, "ha",
                      {"leader_timeout", "heartbeat_interval", "fence_margin", "loop_interval",
-                      "members", "wait_replicas"});
+                      "members", "wait_replicas", "failsafe"});
   if (!s) {
     return fail(s.error());
   }
@@ -112,6 +112,11 @@ Result<void> readHa(const config::Section& root, MemberConfig& out) {
     return fail(k.error());
   }
   h.durability.wait_replicas = static_cast<int>(*k);
+  auto failsafe = s->boolean("failsafe", h.failsafe);
+  if (!failsafe) {
+    return fail(failsafe.error());
+  }
+  h.failsafe = *failsafe;
   // The fencing invariant (failover/fencing.h) needs the leader to stop before any follower
   // may start, with room for two heartbeats before that.
   if (h.fence_margin <= Duration::zero() || h.fence_margin >= h.leader_timeout ||
@@ -123,29 +128,30 @@ Result<void> readHa(const config::Section& root, MemberConfig& out) {
   return ok();
 }
 
-// rest.token or rest.token_file (its first line, refused when others may read the file): the
-// operator credential of the mutating REST calls.
-Result<void> readOperatorToken(const config::Section& rest, MemberConfig& out) {
-  auto token = rest.string("token", "");
-  auto file = rest.string("token_file", "");
+// rest.<key> or rest.<key>_file (its first line, refused when others may read the file): a
+// credential, sent in an HTTP header.
+Result<void> readToken(const config::Section& rest, const std::string& key, std::string& out) {
+  const std::string file_key = key + "_file";
+  auto token = rest.string(key, "");
+  auto file = rest.string(file_key, "");
   if (!token || !file) {
     return fail(!token ? token.error() : file.error());
   }
   if (!token->empty() && !file->empty()) {
-    return fail(fieldError(rest, "token_file", "give either token or token_file, not both"));
+    return fail(fieldError(rest, file_key, "give either " + key + " or " + file_key + ", not both"));
   }
-  out.rest_token = *token;
+  out = *token;
   if (!file->empty()) {
     auto secret = runtime::readSecretFile(*file);
     if (!secret) {
-      return fail(fieldError(rest, "token_file", secret.error().message));
+      return fail(fieldError(rest, file_key, secret.error().message));
     }
-    out.rest_token = std::move(*secret);
+    out = std::move(*secret);
   }
-  for (char c : out.rest_token) {
+  for (char c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       // Sent in an HTTP header: a newline would end it. (The message leaves the token out.)
-      return fail(fieldError(rest, file->empty() ? "token" : "token_file",
+      return fail(fieldError(rest, file->empty() ? key : file_key,
                              "the token holds a control character (a newline or the like)"));
     }
   }
@@ -213,7 +219,8 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     out.sentinel_listen = *listen;
     out.master_name = *master;
   }
-  auto rest = sectionOf(root, "rest", {"listen", "token", "token_file"});
+  auto rest =
+      sectionOf(root, "rest", {"listen", "token", "token_file", "member_token", "member_token_file"});
   if (!rest) {
     return fail(rest.error());
   }
@@ -222,8 +229,17 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     return fail(rest_listen.error());
   }
   out.rest = *rest_listen;
-  if (auto t = readOperatorToken(*rest, out); !t) {
+  // The operator credential (the mutating calls) and the member credential (only the
+  // failsafe's vouch): kept apart, so a leaked member credential moves no leader.
+  if (auto t = readToken(*rest, "token", out.rest_token); !t) {
     return fail(t.error());
+  }
+  if (auto t = readToken(*rest, "member_token", out.member_token); !t) {
+    return fail(t.error());
+  }
+  if (!out.member_token.empty() && out.member_token == out.rest_token) {
+    return fail(fieldError(*rest, "member_token",
+                           "must differ from rest.token (the operator credential)"));
   }
   if (auto r = readHa(root, out); !r) {
     return fail(r.error());

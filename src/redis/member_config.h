@@ -20,10 +20,15 @@
 //     listen: 127.0.0.1:8008
 //     token_file: /etc/rampart/operator.token   # or token: ...; the operator credential that
 //                                 # POST /switchover /failover /pause /resume require (none: refused)
+//     member_token_file: /etc/rampart/member.token  # or member_token: shared by the members,
+//                                 # only for the failsafe's POST /failsafe (ha.failsafe is off
+//                                 # without it); must differ from the operator's
 //   ha:
 //     leader_timeout: 1s  heartbeat_interval: 100ms  fence_margin: 300ms  loop_interval: 100ms
 //     members: 3           # the group's size n, for the durability rule (redis/durability.h)
 //     wait_replicas: 1     # the k of the WAIT k the clients count a write as durable with
+//     failsafe: true       # etcd down: a master every other member vouches for keeps serving
+//                          # (failover/engine.h); off, it refuses writes at its deadline
 //
 // Errors name file:line:col and the field. Values only; thread-compatible.
 
@@ -46,6 +51,7 @@ struct MemberHa {
   Duration fence_margin = std::chrono::milliseconds(300);
   Duration loop_interval = std::chrono::milliseconds(100);
   DurabilityRule durability;
+  bool failsafe = true;  // only with a member credential (MemberConfig::member_token)
 };
 
 struct MemberConfig {
@@ -60,10 +66,12 @@ struct MemberConfig {
   std::string master_name = "mymaster";
   net::Endpoint rest{"127.0.0.1", 8008};
   std::string rest_token;  // the operator credential ("" none: operator calls are refused)
+  std::string member_token;  // the member credential (failsafe only; "" none: no failsafe)
   MemberHa ha;
 
   // Where this group's keys live: <prefix>/<cluster> (no trailing slash: the engine's prefix).
   std::string keyPrefix() const { return etcd_prefix + "/" + cluster; }
+  bool failsafeEnabled() const { return ha.failsafe && !member_token.empty(); }
 };
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root);

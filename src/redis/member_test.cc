@@ -121,6 +121,8 @@ TEST(MemberConfigTest, ParsesAMemberWithDefaultsThatFenceACutOffMaster) {
   EXPECT_EQ(c->master_name, "lab");
   EXPECT_EQ(c->ha.durability.members, 5);
   EXPECT_EQ(c->ha.durability.wait_replicas, 2);
+  EXPECT_TRUE(c->ha.failsafe);
+  EXPECT_FALSE(c->failsafeEnabled()) << "no member credential: no failsafe";
 }
 
 std::string errorOf(const std::string& text) {
@@ -147,6 +149,29 @@ TEST(MemberConfigTest, ErrorsNameTheFileLineAndField) {
   EXPECT_NE(ha.find("fence_margin < leader_timeout"), std::string::npos) << ha;
   auto quote = errorOf(base + "redis: { listen: 127.0.0.1:7001, dir: '/d\"x' }\n");
   EXPECT_NE(quote.find("quotes"), std::string::npos) << quote;
+}
+
+TEST(MemberConfigTest, TheFailsafeNeedsAMemberCredentialApartFromTheOperators) {
+  std::string base =
+      "cluster: c1\nname: m1\netcd: { endpoints: [127.0.0.1:2379] }\n"
+      "redis: { listen: 127.0.0.1:7001, dir: /d }\n";
+  auto root = config::loadString(base + "rest: { token: op, member_token: mem }\n", "member.yaml");
+  ASSERT_TRUE(root);
+  auto c = parseMemberConfig(*root);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->member_token, "mem");
+  EXPECT_TRUE(c->failsafeEnabled());
+  auto off_root = config::loadString(
+      base + "rest: { token: op, member_token: mem }\nha: { failsafe: false }\n", "member.yaml");
+  ASSERT_TRUE(off_root);
+  auto off = parseMemberConfig(*off_root);
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->failsafeEnabled());
+  auto same = errorOf(base + "rest: { token: t1, member_token: t1 }\n");
+  EXPECT_NE(same.find("rest.member_token"), std::string::npos) << same;
+  EXPECT_NE(same.find("must differ"), std::string::npos) << same;
+  auto both = errorOf(base + "rest: { member_token: a, member_token_file: /f }\n");
+  EXPECT_NE(both.find("not both"), std::string::npos) << both;
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 // unresponsive_timeout, then the same); a SIGTERM of the master's manager (it resigns: a replica
 // leads well before leader_timeout); no failover while one replica's manager is dead, and no
 // WAIT-1 write lost once it returns; a restarted old master that never takes a write; a planned
-// switchover under writes that loses none; pause, and a failover an operator forces. Skipped,
+// switchover under writes that loses none; pause, and a failover an operator forces; an etcd
+// outage (etcd frozen) that the master serves through on its replicas' vouches (failsafe), and
+// one it does not once a replica's manager cannot vouch. Skipped,
 // saying why, without redis-server (the Sentinel parts without python3-redis).
 
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +41,7 @@ using rampart::testing::eventually;
 
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's, with python3-redis
 constexpr const char* kToken = "operator-token-for-tests";
+constexpr const char* kMemberToken = "member-token-for-tests";
 
 bool installed(std::vector<std::string> argv) {
   return runtime::runCommand(std::move(argv), 20s).exit_code == 0;
@@ -81,7 +85,8 @@ class RedisMemberTest : public rampart::testing::EtcdTest {
                             << "sentinel: { listen: 127.0.0.1:" << m.sentinel_port
                             << ", master_name: lab }\n"
                             << "rest: { listen: 127.0.0.1:" << m.rest_port
-                            << ", token: " << kToken << " }\n";
+                            << ", token: " << kToken << ", member_token: " << kMemberToken
+                            << " }\n";
       m.config = config;
       ASSERT_TRUE(start(m));
       members_.push_back(m);
@@ -567,6 +572,89 @@ TEST_F(RedisMemberTest, WhilePausedNoFailoverHappensUntilAnOperatorNamesTheNewMa
   auto fresh = connect(members_[chosen]);
   ASSERT_TRUE(fresh);
   EXPECT_TRUE(takesWritesBothReplicasConfirm(*fresh, 30s)) << logs();
+}
+
+// Resumes what a test froze, also when an assertion ends it early.
+struct Thaw {
+  std::vector<pid_t> pids;
+  std::function<void()> etcd;
+  ~Thaw() {
+    for (pid_t p : pids) {
+      ::kill(p, SIGCONT);
+    }
+    if (etcd) {
+      etcd();
+    }
+  }
+};
+
+// Whether `c` acknowledges a SET that a replica confirms (WAIT 1) within a second.
+bool waitAcknowledged(redis::Client& c, const std::string& key) {
+  auto set = c.command({"SET", key, "v"}, 2s);
+  auto wait = c.command({"WAIT", "1", "1000"}, 2s);
+  return set && !set->isError() && wait && !wait->isError() && wait->integer >= 1;
+}
+
+TEST_F(RedisMemberTest, ThroughAnEtcdOutageTheMasterEveryMemberVouchesForKeepsTakingWrites) {
+  int master = awaitGroup();
+  ASSERT_GE(master, 0);
+  auto client = connect(members_[master]);
+  ASSERT_TRUE(client);
+  Thaw thaw;
+  ASSERT_TRUE(cluster_->signalMember(0, SIGSTOP));  // etcd answers nothing from now on
+  thaw.etcd = [this] { (void)cluster_->signalMember(0, SIGCONT); };
+  auto frozen_at = std::chrono::steady_clock::now();
+  int acked = 0;
+  std::vector<std::string> refused;
+  // Four leader timeouts: without the failsafe the master would refuse writes after one.
+  for (int i = 0; std::chrono::steady_clock::now() < frozen_at + 4s; ++i) {
+    auto key = "outage-" + std::to_string(i);
+    if (waitAcknowledged(*client, key)) {
+      ++acked;
+    } else {
+      refused.push_back(key);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(status(members_[master], "/primary"), "200") << "still the writable leader";
+  thaw.etcd();
+  thaw.etcd = nullptr;
+  EXPECT_TRUE(refused.empty()) << refused.size() << " writes refused, the first " << refused[0]
+                               << "\n" << logs();
+  EXPECT_GT(acked, 20);
+  auto log = rampart::testing::readWholeFile(members_[master].dir + "/manager.log");
+  EXPECT_NE(log.find("every member vouched"), std::string::npos) << log;
+  EXPECT_TRUE(eventually([&] { return primary() == master && replicas() == 2; }, 10s, 100ms))
+      << "the same master, with both replicas, once etcd answers again\n"
+      << logs();
+}
+
+TEST_F(RedisMemberTest, ThroughAnEtcdOutageAMasterAReplicaCannotVouchForRefusesWritesInTime) {
+  int master = awaitGroup();
+  ASSERT_GE(master, 0);
+  auto client = connect(members_[master]);
+  ASSERT_TRUE(client);
+  const auto& silent = members_[(master + 1) % 3];
+  Thaw thaw;
+  ASSERT_EQ(::kill(silent.pid, SIGSTOP), 0);  // its manager answers no vouch
+  thaw.pids.push_back(silent.pid);
+  ASSERT_TRUE(cluster_->signalMember(0, SIGSTOP));
+  thaw.etcd = [this] { (void)cluster_->signalMember(0, SIGCONT); };
+  auto frozen_at = std::chrono::steady_clock::now();
+  // The deadline is the last acknowledged heartbeat + leader_timeout - fence_margin (700 ms).
+  bool refuses = eventually([&] { return !waitAcknowledged(*client, "cut"); }, 3s, 20ms);
+  auto refused_after = std::chrono::steady_clock::now() - frozen_at;
+  ASSERT_TRUE(refuses) << logs();
+  EXPECT_LT(refused_after, 1500ms) << "no vouch may have moved the deadline";
+  EXPECT_NE(status(members_[master], "/primary"), "200");
+  std::printf("master refused writes %lld ms after etcd froze (one replica cannot vouch)\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(refused_after).count()));
+  ::kill(silent.pid, SIGCONT);
+  thaw.pids.clear();
+  thaw.etcd();
+  thaw.etcd = nullptr;
+  EXPECT_GE(awaitGroup(), 0) << "a group again once etcd and the replica's manager are back";
 }
 
 }  // namespace
