@@ -1,5 +1,5 @@
 // Fuzzes the YAML configuration loaders: config::loadString and every role's builder on the
-// resulting section (PostgreSQL member, load balancer, leader election). A config file is an
+// resulting section (PostgreSQL and Redis members, load balancer, leader election). A config file is an
 // operator's input: any text must give a config or a one-line error, never a crash, an
 // exception or undefined behaviour.
 
@@ -11,6 +11,7 @@
 #include "elect/campaigner.h"
 #include "lb/config.h"
 #include "pg/config.h"
+#include "redis/member_config.h"
 
 using namespace rampart;
 
@@ -22,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)config::adminListen(*root, net::Endpoint{"127.0.0.1", 0});
   (void)pg::parseMemberConfig(*root);
+  (void)redis::parseMemberConfig(*root);
   if (auto lb = lb::parseLbConfig(*root)) {
     (void)lb::validate(*lb);
   }

@@ -96,25 +96,111 @@ void validateResources(const json& c, const std::string& at, FieldErrors& errors
   }
 }
 
-// Kubernetes' validateNodeInclusionPolicy for each topology spread constraint: nodeAffinityPolicy
-// and nodeTaintsPolicy, when set, are Honor or Ignore. (The constraints' other fields are not
-// validated here yet; the scheduler refuses what it cannot read.)
+// Kubernetes' validateTopologySpreadConstraints (pkg/apis/core/validation), field by field and
+// with its messages: maxSkew > 0; topologyKey present; whenUnsatisfiable DoNotSchedule or
+// ScheduleAnyway; no two constraints with the same {topologyKey, whenUnsatisfiable}; minDomains
+// > 0 and only with DoNotSchedule; nodeAffinityPolicy and nodeTaintsPolicy Honor or Ignore;
+// matchLabelKeys valid label keys, only beside a labelSelector and none of its keys; the
+// labelSelector itself well formed. The scheduler relies on all of it.
 void validateTopologySpreadConstraints(const json& spec, const std::string& at,
                                        FieldErrors& errors) {
   auto constraints = spec.find("topologySpreadConstraints");
   if (constraints == spec.end() || !constraints->is_array()) {
     return;
   }
+  auto text = [](const json& c, const char* key) {
+    auto v = c.find(key);
+    return v != c.end() && v->is_string() ? v->get<std::string>() : std::string();
+  };
   for (size_t i = 0; i < constraints->size(); ++i) {
     const json& c = (*constraints)[i];
     if (!c.is_object()) {
       continue;
     }
     std::string field = at + ".topologySpreadConstraints[" + std::to_string(i) + "]";
+    auto skew = c.find("maxSkew");
+    if (skew == c.end() || !skew->is_number_integer() || skew->get<int64_t>() <= 0) {
+      errors.push_back(invalidField(field + ".maxSkew", skew == c.end() ? json(0) : *skew,
+                                    "must be greater than zero"));
+    }
+    std::string key = text(c, "topologyKey");
+    if (key.empty()) {
+      errors.push_back(requiredField(field + ".topologyKey", "can not be empty"));
+    }
+    std::string action = text(c, "whenUnsatisfiable");
+    if (action != "DoNotSchedule" && action != "ScheduleAnyway") {
+      errors.push_back(unsupportedField(field + ".whenUnsatisfiable", action,
+                                        {"DoNotSchedule", "ScheduleAnyway"}));
+    }
+    for (size_t j = i + 1; j < constraints->size(); ++j) {
+      const json& other = (*constraints)[j];
+      if (other.is_object() && text(other, "topologyKey") == key &&
+          text(other, "whenUnsatisfiable") == action) {
+        errors.push_back({FieldError::Type::Duplicate,
+                          field + ".{topologyKey, whenUnsatisfiable}",
+                          "{" + key + ", " + action + "}", ""});
+        break;
+      }
+    }
+    if (auto min = c.find("minDomains"); min != c.end() && !min->is_null()) {
+      if (!min->is_number_integer() || min->get<int64_t>() <= 0) {
+        errors.push_back(invalidField(field + ".minDomains", *min, "must be greater than zero"));
+      }
+      if (action != "DoNotSchedule") {
+        errors.push_back(invalidField(
+            field + ".minDomains", *min,
+            "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not " + action));
+      }
+    }
     for (const char* policy : {"nodeAffinityPolicy", "nodeTaintsPolicy"}) {
       auto v = c.find(policy);
       if (v != c.end() && !v->is_null() && *v != "Honor" && *v != "Ignore") {
         errors.push_back(unsupportedField(field + "." + policy, *v, {"Honor", "Ignore"}));
+      }
+    }
+    std::set<std::string> selector_keys;
+    auto selector = c.find("labelSelector");
+    bool has_selector = selector != c.end() && !selector->is_null();
+    if (has_selector) {
+      if (auto parsed = labelSelectorFromJson(*selector, field + ".labelSelector"); !parsed) {
+        errors.push_back(invalidField(field + ".labelSelector", *selector,
+                                      parsed.error().message));
+      }
+      if (auto labels = selector->find("matchLabels");
+          labels != selector->end() && labels->is_object()) {
+        for (const auto& [k, v] : labels->items()) {
+          selector_keys.insert(k);
+        }
+      }
+      if (auto exprs = selector->find("matchExpressions");
+          exprs != selector->end() && exprs->is_array()) {
+        for (const auto& e : *exprs) {
+          if (e.is_object() && e.contains("key") && e["key"].is_string()) {
+            selector_keys.insert(e["key"].get<std::string>());
+          }
+        }
+      }
+    }
+    auto keys = c.find("matchLabelKeys");
+    if (keys != c.end() && keys->is_array() && !keys->empty()) {
+      if (!has_selector) {
+        errors.push_back(forbiddenField(field + ".matchLabelKeys",
+                                        "must not be specified when labelSelector is not set"));
+      }
+      for (size_t k = 0; k < keys->size(); ++k) {
+        std::string item = field + ".matchLabelKeys[" + std::to_string(k) + "]";
+        const json& name = (*keys)[k];
+        if (!name.is_string()) {
+          errors.push_back(invalidField(item, name, "must be a string"));
+          continue;
+        }
+        if (auto e = validateLabelKey(name.get<std::string>()); !e) {
+          errors.push_back(invalidField(item, name, e.error().message));
+        }
+        if (selector_keys.count(name.get<std::string>()) != 0) {
+          errors.push_back(
+              invalidField(item, name, "exists in both matchLabelKeys and labelSelector"));
+        }
       }
     }
   }

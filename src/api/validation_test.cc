@@ -143,6 +143,56 @@ TEST(Validation, TopologySpreadNodeInclusionPoliciesAreHonorOrIgnore) {
                 "value: \"Always\": supported values: \"Honor\", \"Ignore\""}));
 }
 
+TEST(Validation, TopologySpreadConstraintsAreCheckedFieldByFieldAsKubernetesDoes) {
+  json pod = json::parse(R"({"metadata":{"name":"p","namespace":"d","labels":{"app":"a"}},
+    "spec":{"containers":[{"name":"a","image":"i"}],
+      "topologySpreadConstraints":[
+        {"maxSkew":0,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule"},
+        {"maxSkew":1,"topologyKey":"","whenUnsatisfiable":"Sometimes"},
+        {"maxSkew":1,"topologyKey":"zone","whenUnsatisfiable":"DoNotSchedule","minDomains":0},
+        {"maxSkew":1,"topologyKey":"host","whenUnsatisfiable":"ScheduleAnyway","minDomains":2},
+        {"maxSkew":1,"topologyKey":"rack","whenUnsatisfiable":"DoNotSchedule",
+         "matchLabelKeys":["pod-template-hash"]},
+        {"maxSkew":1,"topologyKey":"row","whenUnsatisfiable":"DoNotSchedule",
+         "labelSelector":{"matchLabels":{"app":"a"},
+                          "matchExpressions":[{"key":"tier","operator":"In","values":["x"]}]},
+         "matchLabelKeys":["app","tier","bad key!","pod-template-hash"]}]}})");
+  EXPECT_EQ(
+      messages(validateObject(kind("", "pods"), pod, json())),
+      (std::vector<std::string>{
+          "spec.topologySpreadConstraints[0].maxSkew: Invalid value: 0: must be greater than zero",
+          "spec.topologySpreadConstraints[0].{topologyKey, whenUnsatisfiable}: Duplicate value: "
+          "\"{zone, DoNotSchedule}\"",
+          "spec.topologySpreadConstraints[1].topologyKey: Required value: can not be empty",
+          "spec.topologySpreadConstraints[1].whenUnsatisfiable: Unsupported value: \"Sometimes\": "
+          "supported values: \"DoNotSchedule\", \"ScheduleAnyway\"",
+          "spec.topologySpreadConstraints[2].minDomains: Invalid value: 0: must be greater than "
+          "zero",
+          "spec.topologySpreadConstraints[3].minDomains: Invalid value: 2: can only use "
+          "minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway",
+          "spec.topologySpreadConstraints[4].matchLabelKeys: Forbidden: must not be specified "
+          "when labelSelector is not set",
+          "spec.topologySpreadConstraints[5].matchLabelKeys[0]: Invalid value: \"app\": exists "
+          "in both matchLabelKeys and labelSelector",
+          "spec.topologySpreadConstraints[5].matchLabelKeys[1]: Invalid value: \"tier\": exists "
+          "in both matchLabelKeys and labelSelector",
+          "spec.topologySpreadConstraints[5].matchLabelKeys[2]: Invalid value: \"bad key!\": "
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start "
+          "and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+          "'123-abc', regex used for validation is "
+          "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"}));
+  // What kubectl's users write is accepted.
+  json good = json::parse(R"({"metadata":{"name":"p","namespace":"d"},
+    "spec":{"containers":[{"name":"a","image":"i"}],
+      "topologySpreadConstraints":[
+        {"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone",
+         "whenUnsatisfiable":"DoNotSchedule","minDomains":3,
+         "labelSelector":{"matchLabels":{"app":"a"}},"matchLabelKeys":["pod-template-hash"]},
+        {"maxSkew":2,"topologyKey":"topology.kubernetes.io/zone",
+         "whenUnsatisfiable":"ScheduleAnyway"}]}})");
+  EXPECT_EQ(messages(validateObject(kind("", "pods"), good, json())), std::vector<std::string>{});
+}
+
 TEST(Validation, BoundPodsKeepTheirNode) {
   json old = json::parse(R"({"metadata":{"name":"p","namespace":"d"},"spec":{"nodeName":"n1",
       "containers":[{"name":"a","image":"i"}]}})");

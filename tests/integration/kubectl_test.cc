@@ -209,7 +209,7 @@ TEST_F(KubectlTest, ExplainDescribesServedTypesFromTheOpenApiDocuments) {
   EXPECT_TRUE(contains(pod.output, "httpGet")) << pod.output;
 }
 
-TEST_F(KubectlTest, SpreadNodeInclusionPoliciesAreExplainedAndOnlyHonorOrIgnoreIsAccepted) {
+TEST_F(KubectlTest, SpreadConstraintsAreExplainedAndInvalidOnesAreRefusedWithKubernetesMessages) {
   auto explained = kubectl({"explain", "pods.spec.topologySpreadConstraints"});
   EXPECT_EQ(explained.exit_code, 0) << explained.output;
   EXPECT_TRUE(contains(explained.output, "nodeAffinityPolicy")) << explained.output;
@@ -227,6 +227,19 @@ TEST_F(KubectlTest, SpreadNodeInclusionPoliciesAreExplainedAndOnlyHonorOrIgnoreI
                        "spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy: "
                        "Unsupported value: \"Sometimes\": supported values: \"Honor\", \"Ignore\""))
       << refused.output;
+  EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
+  std::string domains = kManifest;
+  domains.replace(domains.find("      containers:"), 0,
+                  "      topologySpreadConstraints:\n"
+                  "      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
+                  "whenUnsatisfiable: ScheduleAnyway, minDomains: 3}\n");
+  auto refused_domains = kubectl({"apply", "-f", writeFile("domains.yaml", domains)});
+  EXPECT_NE(refused_domains.exit_code, 0);
+  EXPECT_TRUE(contains(refused_domains.output,
+                       "spec.template.spec.topologySpreadConstraints[0].minDomains: Invalid "
+                       "value: 3: can only use minDomains if whenUnsatisfiable=DoNotSchedule, "
+                       "not ScheduleAnyway"))
+      << refused_domains.output;
   EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
 }
 
