@@ -681,9 +681,20 @@ int main(int argc, char** argv) {
   bool own_dir = dir.empty();
   if (own_dir) {
     char tmpl[] = "/tmp/redis_failover.XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    const char* made = ::mkdtemp(tmpl);
+    dir = made != nullptr ? made : "";
   }
-  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  std::error_code ec;
+  if (dir.empty()) {
+    std::perror("redis_failover: mkdtemp");
+    return 2;
+  }
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms(0755), ec);
+  if (ec) {
+    std::fprintf(stderr, "redis_failover: --dir %s: %s\n", dir.c_str(), ec.message().c_str());
+    return 2;
+  }
   RampartSystem rampart_system(RAMPART_BINARY);
   SentinelSystem sentinel_system(down_after);
   std::vector<System*> systems = {&rampart_system, &sentinel_system};

@@ -151,42 +151,24 @@ class CutStore final : public store::Store {
   bool cut = false;
 
   store::Async<store::RangeResponse> range(store::RangeRequest r) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.range(std::move(r));
+    return unlessCut(inner_.range(std::move(r)));
   }
   store::Async<store::PutResponse> put(store::PutRequest r) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.put(std::move(r));
+    return unlessCut(inner_.put(std::move(r)));
   }
   store::Async<store::DeleteResponse> deleteRange(store::DeleteRequest r) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.deleteRange(std::move(r));
+    return unlessCut(inner_.deleteRange(std::move(r)));
   }
   store::Async<store::TxnResponse> txn(store::TxnRequest r) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.txn(std::move(r));
+    return unlessCut(inner_.txn(std::move(r)));
   }
   store::Async<void> compact(store::Revision r) override { return inner_.compact(r); }
   store::Async<store::LeaseGrantResponse> leaseGrant(std::chrono::seconds ttl) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.leaseGrant(ttl);
+    return unlessCut(inner_.leaseGrant(ttl));
   }
   store::Async<void> leaseRevoke(store::LeaseId id) override { return inner_.leaseRevoke(id); }
   store::Async<store::LeaseKeepAliveResponse> leaseKeepAliveOnce(store::LeaseId id) override {
-    if (cut) {
-      co_return unreachable();
-    }
-    co_return co_await inner_.leaseKeepAliveOnce(id);
+    return unlessCut(inner_.leaseKeepAliveOnce(id));
   }
   store::Async<store::LeaseTimeToLiveResponse> leaseTimeToLive(store::LeaseId id,
                                                                bool with_keys) override {
@@ -195,8 +177,13 @@ class CutStore final : public store::Store {
   store::WatchPtr watch(store::WatchRequest r) override { return inner_.watch(std::move(r)); }
 
  private:
-  static tl::unexpected<Error> unreachable() {
-    return fail(ErrorCode::Unavailable, "cut off from the store");
+  // The inner call is lazy (an asio awaitable): while cut it is dropped without running.
+  template <typename T>
+  store::Async<T> unlessCut(store::Async<T> call) {
+    if (cut) {
+      co_return fail(ErrorCode::Unavailable, "cut off from the store");
+    }
+    co_return co_await std::move(call);
   }
   store::Store& inner_;
 };

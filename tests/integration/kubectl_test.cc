@@ -216,31 +216,27 @@ TEST_F(KubectlTest, SpreadConstraintsAreExplainedAndInvalidOnesAreRefusedWithKub
   EXPECT_TRUE(contains(explained.output, "nodeTaintsPolicy")) << explained.output;
   auto policy = kubectl({"explain", "pods.spec.topologySpreadConstraints.nodeTaintsPolicy"});
   EXPECT_TRUE(contains(policy.output, "Ignore (the default)")) << policy.output;
-  std::string bad = kManifest;
-  bad.replace(bad.find("      containers:"), 0,
-              "      topologySpreadConstraints:\n"
-              "      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
-              "whenUnsatisfiable: DoNotSchedule, nodeTaintsPolicy: Sometimes}\n");
-  auto refused = kubectl({"apply", "-f", writeFile("policy.yaml", bad)});
-  EXPECT_NE(refused.exit_code, 0);
-  EXPECT_TRUE(contains(refused.output,
-                       "spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy: "
-                       "Unsupported value: \"Sometimes\": supported values: \"Honor\", \"Ignore\""))
-      << refused.output;
-  EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
-  std::string domains = kManifest;
-  domains.replace(domains.find("      containers:"), 0,
-                  "      topologySpreadConstraints:\n"
-                  "      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
-                  "whenUnsatisfiable: ScheduleAnyway, minDomains: 3}\n");
-  auto refused_domains = kubectl({"apply", "-f", writeFile("domains.yaml", domains)});
-  EXPECT_NE(refused_domains.exit_code, 0);
-  EXPECT_TRUE(contains(refused_domains.output,
-                       "spec.template.spec.topologySpreadConstraints[0].minDomains: Invalid "
-                       "value: 3: can only use minDomains if whenUnsatisfiable=DoNotSchedule, "
-                       "not ScheduleAnyway"))
-      << refused_domains.output;
-  EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
+  // A Deployment whose template carries `constraint` is refused with `message`, and not created.
+  auto refusedWith = [&](const std::string& file, const std::string& constraint,
+                         const std::string& message) {
+    std::string bad = kManifest;
+    bad.replace(bad.find("      containers:"), 0,
+                "      topologySpreadConstraints:\n      - " + constraint + "\n");
+    auto refused = kubectl({"apply", "-f", writeFile(file, bad)});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_TRUE(contains(refused.output, message)) << refused.output;
+    EXPECT_TRUE(contains(kubectl({"get", "deploy", "web"}).output, "not found"));
+  };
+  refusedWith("policy.yaml",
+              "{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
+              "whenUnsatisfiable: DoNotSchedule, nodeTaintsPolicy: Sometimes}",
+              "spec.template.spec.topologySpreadConstraints[0].nodeTaintsPolicy: "
+              "Unsupported value: \"Sometimes\": supported values: \"Honor\", \"Ignore\"");
+  refusedWith("domains.yaml",
+              "{maxSkew: 1, topologyKey: topology.kubernetes.io/zone, "
+              "whenUnsatisfiable: ScheduleAnyway, minDomains: 3}",
+              "spec.template.spec.topologySpreadConstraints[0].minDomains: Invalid value: 3: can "
+              "only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway");
 }
 
 // kubectl validates a `kind: List` client-side (its check that the server validates fields
