@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,6 +20,9 @@ namespace rampart::redis {
 using namespace std::chrono_literals;
 
 namespace {
+
+// How long stop() waits after each SIGTERM before sending the next (see stop()).
+constexpr Duration kShutdownRetry = 200ms;
 
 // redis.conf values are written in double quotes; Redis's config parser (sdssplitargs) reads
 // escapes inside them, so a value with a quote, backslash or line break is refused rather than
@@ -229,7 +233,24 @@ Result<void> Server::stop(Duration timeout) {
   }
   pid_t pid = pid_;
   pid_ = -1;
-  if (!runtime::terminate(pid, timeout)) {
+  // Redis refuses a SIGTERM while it writes its initial AOF ("Writing initial AOF, can't exit":
+  // after every full resynchronisation of a replica) and does not try again by itself, so one
+  // SIGTERM would leave it running until the SIGKILL below, `timeout` later. The rewrite takes
+  // milliseconds for small data sets: the signal is repeated until Redis exits on its own.
+  auto deadline = clock_->now() + timeout;
+  for (;;) {
+    if (::kill(pid, SIGTERM) != 0 && errno == ESRCH) {
+      (void)runtime::waitExit(pid, Duration::zero());  // reap it if it is our child
+      return {};
+    }
+    if (runtime::waitExit(pid, std::min<Duration>(kShutdownRetry, left(deadline)))) {
+      return {};
+    }
+    if (clock_->now() >= deadline) {
+      break;
+    }
+  }
+  if (!runtime::terminate(pid, Duration::zero())) {
     return fail(ErrorCode::Internal, "redis-server pid ", std::to_string(pid),
                 " did not exit after SIGKILL");
   }

@@ -201,6 +201,40 @@ TEST_F(RedisServerTest, StartingTwiceFailsAndStopEndsTheProcess) {
   EXPECT_EQ(get(*a, "durable"), "1");
 }
 
+// Redis refuses a SIGTERM while it writes the initial AOF that follows a replica's full
+// resynchronisation, and does not retry: a single SIGTERM left the server (and the member
+// stopping it) waiting for the SIGKILL, 10 s later.
+TEST_F(RedisServerTest, StoppingAReplicaThatIsWritingItsInitialAofEndsItWithoutTheKill) {
+  auto a = member("a", 0);
+  ASSERT_TRUE(a->startAsMaster(20s));
+  auto filled = connect(*a).command(
+      {"EVAL", "for i = 1, 300000 do redis.call('SET', 'k' .. i, i) end return 1", "0"}, 30s);
+  ASSERT_TRUE(filled && !filled->isError()) << (filled ? filled->str : filled.error().message);
+  int caught = 0;  // rounds that stopped the replica while its initial AOF was being written
+  for (int round = 0; round < 5 && caught == 0; ++round) {
+    auto b = member("b" + std::to_string(round));
+    ASSERT_TRUE(b->startAsReplicaOf(a->endpoint(), 20s));
+    // Until the full resynchronisation is loaded and its AOF rewrite starts.
+    bool writing = eventually(
+        [&] {
+          auto info = connect(*b).command({"INFO", "persistence"}, 2s);
+          return info && (info->str.find("aof_rewrite_in_progress:1") != std::string::npos ||
+                          info->str.find("aof_rewrite_scheduled:1") != std::string::npos);
+        },
+        10s, 1ms);
+    pid_t pid = b->pid();
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(b->stop(10s));
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_FALSE(runtime::isAlive(pid));
+    EXPECT_LT(took, 3s) << "the stop waited for the SIGKILL";
+    auto log = rampart::testing::readWholeFile(dir_.path() + "/b" + std::to_string(round) +
+                                               "/redis.log");
+    caught += writing && log.find("can't exit") != std::string::npos;
+  }
+  EXPECT_GT(caught, 0) << "no round stopped the replica while it wrote its initial AOF";
+}
+
 TEST_F(RedisServerTest, AStartOnAPortAnotherServerHoldsFailsInsteadOfTakingItForOurs) {
   auto a = member("a", 0);
   ASSERT_TRUE(a->startAsMaster(20s));
