@@ -400,6 +400,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       connections.remove_if([](auto& w) { return w.expired(); });
+      // TCP_NODELAY, as Go's net/http sets it: a response written in pieces (watch events,
+      // streamed bodies) must not hold a small piece back until the client's delayed ACK
+      // (up to 40 ms on Linux) for the one before it.
+      beast::error_code nodelay_ignored;
+      socket.set_option(tcp::no_delay(true), nodelay_ignored);
       if (tls) {
         auto stream = std::make_shared<TlsStream>(std::move(socket), *tls);
         // stop() closes the TCP layer; the alias keeps the whole TLS stream alive meanwhile.
