@@ -269,6 +269,9 @@ TickFacts Engine::facts() const {
 
 asio::awaitable<TickDecision> Engine::tick() {
   if (!co_await refreshView()) {
+    // Still observed: a leader serving on the failsafe through a store outage must not go on
+    // saying writable (REST /primary, which the VIP follows) for a server that died meanwhile.
+    server_ = db_.observe();
     co_return TickDecision{TickAction::Wait, "the store is unreachable", false, false};
   }
   server_ = db_.observe();

@@ -737,6 +737,18 @@ TEST_F(EngineTest, WithTheFailsafeALeaderEveryMemberVouchesForKeepsServingThroug
   EXPECT_EQ(leader.db->fences, 0);
 }
 
+TEST_F(EngineTest, ALeaderOnTheFailsafeWhoseServerDiesNoLongerSaysWritable) {
+  failsafe_ = true;
+  auto& leader = startCluster(3);
+  store_.setUnavailable(true);
+  runUntil([] { return false; }, 2s);
+  ASSERT_TRUE(leader.engine->onFailsafe());
+  ASSERT_TRUE(leader.engine->writable());
+  leader.db->crash();
+  step(10ms);
+  EXPECT_FALSE(leader.engine->writable()) << "REST /primary would still send clients there";
+}
+
 TEST_F(EngineTest, WithTheFailsafeALeaderFencesAtItsDeadlineWhenOneMemberDoesNotVouch) {
   failsafe_ = true;
   auto& leader = startCluster(3);
