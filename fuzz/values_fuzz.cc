@@ -2,8 +2,8 @@
 // status and the cluster's sync/config/switchover/history keys (pg/state.h), a WAL position,
 // the REST API's lag parameter (pg/rest.h), a balancer backend taken from an etcd key
 // (lb/etcd_source.h), host:port and durations, the chaos checker's cluster.json
-// (chaos/cluster.h), and the failover engine's operator requests and history
-// (failover/requests.h, failover/history.h). Any bytes must give a value or an error, never a crash, an exception or
+// (chaos/cluster.h), and the failover engine's member status, operator requests and history
+// (failover/engine.h, failover/requests.h, failover/history.h). Any bytes must give a value or an error, never a crash, an exception or
 // undefined behaviour; what decodes must survive its own encoding unchanged. The first byte
 // picks the decoder, the rest is the value.
 
@@ -14,6 +14,7 @@
 
 #include "base/duration.h"
 #include "chaos/cluster.h"
+#include "failover/engine.h"
 #include "failover/history.h"
 #include "failover/requests.h"
 #include "lb/etcd_source.h"
@@ -44,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   std::string value(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 14) {
+  switch (data[0] % 15) {
     case 0:
       roundTrip(pg::decodeMemberStatus(value), pg::decodeMemberStatus);
       break;
@@ -105,6 +106,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!again || *again != kept) {
           std::abort();
         }
+      }
+      break;
+    }
+    case 13: {
+      auto m = failover::decodeMember(value);
+      if (m && failover::decodeMember(failover::encodeMember(*m)).value_or(
+                   failover::MemberRecord{}) != *m) {
+        std::abort();
       }
       break;
     }
