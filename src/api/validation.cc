@@ -101,12 +101,20 @@ void validateResources(const json& c, const std::string& at, FieldErrors& errors
 // ScheduleAnyway; no two constraints with the same {topologyKey, whenUnsatisfiable}; minDomains
 // > 0 and only with DoNotSchedule; nodeAffinityPolicy and nodeTaintsPolicy Honor or Ignore;
 // matchLabelKeys valid label keys, only beside a labelSelector and none of its keys; the
-// labelSelector itself well formed. The scheduler relies on all of it.
+// labelSelector itself well formed. The scheduler relies on all of it. An update that leaves
+// the constraints as they were is not held to rules added after they were stored (Kubernetes
+// ratchets the same way), so an older object still takes status and metadata updates.
 void validateTopologySpreadConstraints(const json& spec, const std::string& at,
-                                       FieldErrors& errors) {
+                                       FieldErrors& errors, const json* old_spec) {
   auto constraints = spec.find("topologySpreadConstraints");
   if (constraints == spec.end() || !constraints->is_array()) {
     return;
+  }
+  if (old_spec != nullptr && old_spec->is_object()) {
+    auto before = old_spec->find("topologySpreadConstraints");
+    if (before != old_spec->end() && *before == *constraints) {
+      return;
+    }
   }
   auto text = [](const json& c, const char* key) {
     auto v = c.find(key);
@@ -206,7 +214,9 @@ void validateTopologySpreadConstraints(const json& spec, const std::string& at,
   }
 }
 
-void validatePodSpec(const json& spec, const std::string& at, FieldErrors& errors) {
+// `old_spec`: the stored object's, on an update (nullptr on create).
+void validatePodSpec(const json& spec, const std::string& at, FieldErrors& errors,
+                     const json* old_spec = nullptr) {
   if (!spec.is_object()) {
     errors.push_back(requiredField(at));
     return;
@@ -246,12 +256,13 @@ void validatePodSpec(const json& spec, const std::string& at, FieldErrors& error
   }
   nonNegative(spec, "/terminationGracePeriodSeconds"_json_pointer,
               at + ".terminationGracePeriodSeconds", errors);
-  validateTopologySpreadConstraints(spec, at, errors);
+  validateTopologySpreadConstraints(spec, at, errors, old_spec);
 }
 
 // A workload's selector must be non-empty and select its own template's labels. `noun` names the
 // kind in the empty-selector message as Kubernetes does (its ReplicaSet says "deployment" too).
-void validateSelectorAndTemplate(const json& object, const std::string& noun, FieldErrors& errors) {
+void validateSelectorAndTemplate(const json& object, const std::string& noun, FieldErrors& errors,
+                                 const json& old) {
   if (!object.contains("/spec/selector"_json_pointer)) {
     errors.push_back(requiredField("spec.selector"));
     return;
@@ -282,7 +293,11 @@ void validateSelectorAndTemplate(const json& object, const std::string& noun, Fi
   if (!object.contains("/spec/template/spec"_json_pointer)) {
     errors.push_back(requiredField("spec.template.spec"));
   } else {
-    validatePodSpec(object["/spec/template/spec"_json_pointer], "spec.template.spec", errors);
+    const json* old_spec = old.is_object() && old.contains("/spec/template/spec"_json_pointer)
+                               ? &old["/spec/template/spec"_json_pointer]
+                               : nullptr;
+    validatePodSpec(object["/spec/template/spec"_json_pointer], "spec.template.spec", errors,
+                    old_spec);
   }
 }
 
@@ -403,7 +418,7 @@ void validateStatefulSet(const json& object, const json& old, FieldErrors& error
   nonNegative(spec, "/minReadySeconds"_json_pointer, "spec.minReadySeconds", errors);
   nonNegative(spec, "/revisionHistoryLimit"_json_pointer, "spec.revisionHistoryLimit", errors);
   nonNegative(spec, "/ordinals/start"_json_pointer, "spec.ordinals.start", errors);
-  validateSelectorAndTemplate(object, "statefulset", errors);
+  validateSelectorAndTemplate(object, "statefulset", errors, old);
   if (spec.contains("/template/spec"_json_pointer)) {
     json policy = spec.value("/template/spec/restartPolicy"_json_pointer, json("Always"));
     if (policy != "Always") {
@@ -505,7 +520,8 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
   if (isDatabaseKind(resource)) {
     validateDatabase(resource, object, old, errors);
   } else if (kind == "Pod") {
-    validatePodSpec(object.value("spec", json()), "spec", errors);
+    const json* old_spec = old.is_object() && old.contains("spec") ? &old["spec"] : nullptr;
+    validatePodSpec(object.value("spec", json()), "spec", errors, old_spec);
     if (old.is_object() && old.contains("/spec/nodeName"_json_pointer) &&
         object.value("/spec/nodeName"_json_pointer, json()) != old["/spec/nodeName"_json_pointer]) {
       errors.push_back(forbiddenField("spec.nodeName",
@@ -515,7 +531,7 @@ FieldErrors validateObject(const ResourceInfo& resource, const json& object, con
   } else if (kind == "Deployment" || kind == "ReplicaSet") {
     nonNegative(object, "/spec/replicas"_json_pointer, "spec.replicas", errors);
     nonNegative(object, "/spec/minReadySeconds"_json_pointer, "spec.minReadySeconds", errors);
-    validateSelectorAndTemplate(object, "deployment", errors);
+    validateSelectorAndTemplate(object, "deployment", errors, old);
     if (old.is_object() && old.contains("/spec/selector"_json_pointer) &&
         object.value("/spec/selector"_json_pointer, json()) != old["/spec/selector"_json_pointer]) {
       errors.push_back(invalidField("spec.selector",

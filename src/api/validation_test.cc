@@ -193,6 +193,21 @@ TEST(Validation, TopologySpreadConstraintsAreCheckedFieldByFieldAsKubernetesDoes
   EXPECT_EQ(messages(validateObject(kind("", "pods"), good, json())), std::vector<std::string>{});
 }
 
+TEST(Validation, AnUpdateThatKeepsStoredSpreadConstraintsIsNotHeldToNewerRules) {
+  json old = json::parse(R"({"metadata":{"name":"p","namespace":"d"},"spec":{
+      "containers":[{"name":"a","image":"i"}],
+      "topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"zone",
+        "whenUnsatisfiable":"ScheduleAnyway","minDomains":2}]}})");
+  json status_update = old;
+  status_update["status"] = {{"phase", "Running"}};
+  EXPECT_EQ(messages(validateObject(kind("", "pods"), status_update, old)),
+            std::vector<std::string>{});
+  json changed = old;
+  changed["spec"]["topologySpreadConstraints"][0]["minDomains"] = 3;
+  EXPECT_EQ(messages(validateObject(kind("", "pods"), changed, old)).size(), 1u);
+  EXPECT_EQ(messages(validateObject(kind("", "pods"), old, json())).size(), 1u) << "a create is";
+}
+
 TEST(Validation, BoundPodsKeepTheirNode) {
   json old = json::parse(R"({"metadata":{"name":"p","namespace":"d"},"spec":{"nodeName":"n1",
       "containers":[{"name":"a","image":"i"}]}})");

@@ -29,6 +29,20 @@ std::string encodeMember(const MemberRecord& m) {
   return j.dump();
 }
 
+namespace {
+
+// An IP address or a host name: what a host read from the store may be before it is used.
+bool isHostName(const std::string& host) {
+  bool ok = !host.empty() && host.size() <= 253;
+  for (char c : host) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+                c == '_');
+  }
+  return ok;
+}
+
+}  // namespace
+
 Result<MemberRecord> decodeMember(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) {
@@ -64,22 +78,19 @@ Result<MemberRecord> decodeMember(const std::string& text) {
   if (*role != "primary" && *role != "replica" && *role != "stopped") {
     return fail(ErrorCode::InvalidArgument, "member status: unknown role");
   }
-  bool host_ok = !host->empty() && host->size() <= 253;
-  for (char c : *host) {
-    host_ok = host_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                          c == ':' || c == '_');
-  }
-  if (!host_ok) {
+  if (!isHostName(*host)) {
     return fail(ErrorCode::InvalidArgument, "member status: host is no address or host name");
   }
+  // The failsafe sends its vouch request there (peers.h): an endpoint whose host is an address
+  // or a host name, nothing else. One that is not counts as none: the member stays in the view
+  // (a failsafe round then fails for want of its vouch) rather than dropping out of it.
   std::string api;
-  if (auto it = j.find("api"); it != j.end()) {
-    // The failsafe sends its vouch request there (peers.h): an endpoint, nothing else.
-    if (!it->is_string() || it->get_ref<const std::string&>().size() > 300 ||
-        !net::parseEndpoint(it->get_ref<const std::string&>())) {
-      return fail(ErrorCode::InvalidArgument, "member status: api is no host:port");
+  if (auto it = j.find("api"); it != j.end() && it->is_string()) {
+    const auto& text = it->get_ref<const std::string&>();
+    if (auto endpoint = net::parseEndpoint(text);
+        text.size() <= 300 && endpoint && isHostName(endpoint->host)) {
+      api = text;
     }
-    api = it->get<std::string>();
   }
   MemberRecord m;
   m.api = std::move(api);
@@ -763,7 +774,17 @@ asio::awaitable<Result<void>> Engine::failsafeRound(TimePoint deadline) {
   if (others.empty()) {
     co_return fail(ErrorCode::Unavailable, "no other member is known");
   }
+  if (config_.group_size > 0 && static_cast<int>(others.size()) + 1 < config_.group_size) {
+    co_return fail(ErrorCode::Unavailable,
+                   "only " + std::to_string(others.size() + 1) + " of the group's " +
+                       std::to_string(config_.group_size) + " members are in the last view");
+  }
+  const auto term = term_;
   for (const auto& [name, api] : others) {
+    if (!leading_ || term != term_) {
+      // Fenced meanwhile: a vouch asked now would only keep that member out of the race.
+      co_return fail(ErrorCode::FailedPrecondition, "no longer leading");
+    }
     if (api.empty()) {
       co_return fail(ErrorCode::Unavailable, "member " + name + " publishes no REST address");
     }

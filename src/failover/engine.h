@@ -37,8 +37,11 @@
 // (vouch.h): for the current leader, authenticated, and only while it cannot reach the store
 // itself, so a vouch never holds back a member that could take over. It then sits out any race
 // for leader_timeout from its answer, which is what makes the moved deadline safe: the round
-// started before every answer. Members absent from the leader's last view are not asked: a
-// member joins the view by publishing its status, which needs the store.
+// started before every answer. The members asked are those of the leader's last view of the
+// store; a member missing from it (it published just after that view, or its status did not
+// decode) would not be asked, so a round with fewer than EngineConfig::group_size - 1 others in
+// the view fails, and a status whose REST address does not decode counts with none (the round
+// then fails too): the failsafe fails closed.
 //
 // Not yet here (pg::Manager still does them itself): synchronous sets, and moving the
 // Database's blocking calls off the event loop (the engine calls them inline).
@@ -116,6 +119,9 @@ struct EngineConfig {
   // The other members, for the failsafe; null: no failsafe (a leader that loses the store
   // fences at its deadline). Not owned; outlives the engine.
   Peers* peers = nullptr;
+  // The group's size as configured (0: unknown): a failsafe round needs this many members,
+  // itself included, in its view of the store.
+  int group_size = 0;
 };
 
 // What a switchover keeps of the fencing deadline for the handover's own write.

@@ -235,6 +235,7 @@ class EngineTest : public ::testing::Test {
     config.address = Address{"127.0.0.1", port};
     config.candidate_rule = std::move(rule);
     if (failsafe_) {
+      config.group_size = group_size_;
       m.peers = std::make_unique<FakePeers>(*this, name);
       config.peers = m.peers.get();
       config.api = "127.0.0.1:" + std::to_string(port + 1000);
@@ -339,6 +340,7 @@ class EngineTest : public ::testing::Test {
   std::vector<Member> members_;
   std::map<uint16_t, FakeDatabase*> by_port_;
   bool failsafe_ = false;  // members added from now on vouch for each other (peers.h)
+  int group_size_ = 0;     // and know the group's size as this (0: unknown)
 };
 
 TEST_F(EngineTest, TwoEnginesOverOneStoreExactlyOneLeadsAndTheOtherFollowsIt) {
@@ -762,6 +764,17 @@ TEST_F(EngineTest, WithTheFailsafeALeaderFencesAtItsDeadlineWhenOneMemberDoesNot
   EXPECT_LE(clock_.now(), deadline + 10ms) << "no round moved the deadline";
 }
 
+TEST_F(EngineTest, AFailsafeRoundFailsWhenTheLeadersViewLacksAMemberOfTheGroup) {
+  failsafe_ = true;
+  group_size_ = 4;  // a fourth member exists that the store has no status of
+  auto& leader = startCluster(3);
+  store_.setUnavailable(true);
+  auto deadline = leader.engine->fencing().deadline();
+  runUntil([&] { return !leader.engine->leading(); }, 2s);
+  EXPECT_EQ(leader.db->fences, 1) << "a member it did not ask could have taken over";
+  EXPECT_LE(clock_.now(), deadline + 10ms);
+}
+
 TEST_F(EngineTest, MembersThatReachTheStoreRefuseToVouchSoALeaderCutOffAloneIsReplaced) {
   failsafe_ = true;
   auto& leader = startCluster(3);
@@ -890,8 +903,13 @@ TEST(MemberRecord, RefusesValuesThatWouldWrapOrLieInsteadOfConvertingThem) {
   EXPECT_TRUE(with("host", R"("db-1.example.internal")"));
   EXPECT_TRUE(with("api", R"("10.0.0.1:8008")"));
   EXPECT_TRUE(with("api", R"("https://db-1.example.internal:8008")"));
-  EXPECT_FALSE(with("api", R"("10.0.0.1:8008/x y")")) << "the failsafe's request goes there";
-  EXPECT_FALSE(with("api", "8008"));
+  // A REST address that does not decode counts as none: the member stays in the view, and a
+  // failsafe round fails for want of its vouch instead of leaving it out.
+  for (const char* bad : {R"("10.0.0.1:8008/x y")", "8008", R"("a b\r\nX:80")"}) {
+    auto m = with("api", bad);
+    ASSERT_TRUE(m) << bad;
+    EXPECT_EQ(m->api, "") << bad;
+  }
 }
 
 }  // namespace

@@ -192,6 +192,7 @@ struct Member {
     e.address = failover::Address{c.server.bind, c.server.port};
     e.api = restAddress(c);
     e.peers = c.failsafeEnabled() ? &peers : nullptr;
+    e.group_size = c.ha.durability.members;
     e.leader_timeout = c.ha.leader_timeout;
     e.heartbeat_interval = c.ha.heartbeat_interval;
     e.fence_margin = c.ha.fence_margin;
@@ -284,20 +285,30 @@ asio::awaitable<void> sentinelRegistryLoop(std::shared_ptr<Member> m) {
   }
 }
 
-asio::awaitable<void> heartbeatLoop(std::shared_ptr<Member> m) {
+// Runs `step` every heartbeat interval, counted from each start (not from each end): the
+// failsafe's probe then reaches etcd every interval however slow etcd answers, which a vouch's
+// "silent for 2 intervals" rule relies on (failover/vouch.h).
+template <typename Step>
+asio::awaitable<void> everyHeartbeat(std::shared_ptr<Member> m, Step step) {
   while (!m->stopping) {
-    co_await m->engine.heartbeat();
-    co_await sleepFor(m->config.ha.heartbeat_interval);
+    auto started = std::chrono::steady_clock::now();
+    co_await step();
+    auto next = started + m->config.ha.heartbeat_interval;
+    auto now = std::chrono::steady_clock::now();
+    if (next > now) {
+      co_await sleepFor(next - now);
+    }
   }
+}
+
+asio::awaitable<void> heartbeatLoop(std::shared_ptr<Member> m) {
+  co_await everyHeartbeat(m, [m] { return m->engine.heartbeat(); });
 }
 
 // Beside the heartbeat, not after it: a heartbeat stuck in its etcd timeout must not delay the
 // round that keeps the leader serving (failover/engine.h).
 asio::awaitable<void> failsafeLoop(std::shared_ptr<Member> m) {
-  while (!m->stopping) {
-    co_await m->engine.failsafe();
-    co_await sleepFor(m->config.ha.heartbeat_interval);
-  }
+  co_await everyHeartbeat(m, [m] { return m->engine.failsafe(); });
 }
 
 asio::awaitable<void> deadlineLoop(std::shared_ptr<Member> m) {
@@ -386,6 +397,10 @@ void addRoutes(net::http::Server& http, const std::shared_ptr<Member>& m) {
   // Not an operator call: the member credential's proof, judged by the engine (vouch.h). Without
   // a member credential no proof verifies, so every vouch is refused (401).
   http.route("/failsafe", [m](const h::Request& request) {
+    if (!m->config.failsafeEnabled()) {
+      // It probes nothing, so it could not tell whether it reaches etcd: no vouch.
+      return h::Response::json(409, R"({"accepted":false,"reason":"the failsafe is off here"})");
+    }
     return pg::answerVouch(request, [m](const std::string& leader, const std::string& proof,
                                         const std::string& /*peer_name*/) {
       failover::VouchFacts facts;
@@ -442,6 +457,14 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
   if (m->config.failsafeEnabled()) {
     log->info("failsafe on: through an etcd outage the master keeps serving while every other "
               "member vouches for it");
+    auto loopback = [](const std::string& host) {
+      return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+    };
+    if (loopback(m->config.rest.host) && !loopback(m->config.server.bind)) {
+      log->warn("the REST API listens on {} while redis listens on {}: other machines' members "
+                "cannot reach it to vouch (failsafe); set rest.listen to this member's address",
+                m->config.rest.host, m->config.server.bind);
+    }
   } else if (m->config.ha.failsafe) {
     log->warn("failsafe off: no member credential (rest.member_token_file); the master refuses "
               "writes when etcd does not answer for {} ms",

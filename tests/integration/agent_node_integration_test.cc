@@ -422,6 +422,9 @@ spec:
   ASSERT_TRUE(eventually(
       [&] {
         json pod = getJson({"get", "pod", "unique"});
+        if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) {
+          return false;  // kubectl failed this once (a loaded machine), or no status yet
+        }
         auto statuses = pod["status"].value("containerStatuses", json::array());
         return !statuses.empty() && statuses[0]["lastState"].contains("terminated") &&
                statuses[0]["lastState"]["terminated"].value("reason", "") == "Fenced";
