@@ -398,6 +398,12 @@ metadata:
   name: unique
 spec:
   nodeName: )" + node_ + R"(
+  # Tolerated for ever, so the taint manager does not delete it once the node is fenced: the
+  # test reads its status when the agent comes back (on a loaded machine the eviction came
+  # first and the pod was gone).
+  tolerations:
+  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute}
+  - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute}
   containers:
   - name: main
     image: busybox
