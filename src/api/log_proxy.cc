@@ -2,11 +2,11 @@
 
 #include <memory>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 
 #include "api/status.h"
 
@@ -50,15 +50,11 @@ asio::awaitable<void> watchdog(std::shared_ptr<FollowState> state, http::Respons
 
 }  // namespace
 
-bool isLoopbackHost(const std::string& host) {
-  return host.starts_with("127.") || host == "::1" || host == "localhost";
-}
-
 asio::awaitable<http::Response> proxyPodLog(asio::any_io_executor executor, http::Client& client,
                                             LogTarget target, http::ResponseStream& out,
                                             std::function<bool()> stopping,
                                             LogProxyOptions options) {
-  net::Endpoint agent{target.host, target.port, !isLoopbackHost(target.host)};
+  net::Endpoint agent{target.host, target.port, !net::isLoopbackHost(target.host)};
   http::Request request;
   request.method = "GET";
   request.target = target.path;

@@ -33,13 +33,9 @@ struct LogProxyOptions {
 // Answers the request: either an error Response (nothing streamed yet) or an empty Response
 // after the stream was written to `out`. `client` must outlive the call.
 boost::asio::awaitable<net::http::Response> proxyPodLog(boost::asio::any_io_executor executor,
-                                                        net::http::Client& client,
-                                                        LogTarget target,
+                                                        net::http::Client& client, LogTarget target,
                                                         net::http::ResponseStream& out,
                                                         std::function<bool()> stopping,
                                                         LogProxyOptions options = {});
-
-// Whether `host` is a loopback address (plain HTTP to the agent is allowed there).
-bool isLoopbackHost(const std::string& host);
 
 }  // namespace rampart::api

@@ -200,7 +200,7 @@ asio::awaitable<http::Response> proxyUpgrade(asio::any_io_executor executor,
                                              http::ResponseStream& out,
                                              std::function<bool()> stopping,
                                              UpgradeProxyOptions options) {
-  bool tls = !(options.plain_on_loopback && isLoopbackHost(target.host));
+  bool tls = !(options.plain_on_loopback && net::isLoopbackHost(target.host));
   std::string where =
       std::string(tls ? "https://" : "http://") +
       (target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host) + ":" +

@@ -7,16 +7,17 @@
 namespace rampart::chaos {
 
 std::vector<Tenure> tenuresOf(const std::vector<Attempt>& attempts) {
-  std::map<std::pair<std::string, uint32_t>, Tenure> by_key;
+  std::map<std::pair<std::string, std::string>, Tenure> by_key;
   for (const auto& a : attempts) {
-    if (a.outcome != Outcome::Acked) {
+    // An ack the writer could not attribute (no server or epoch in the answer) is in no tenure.
+    if (a.outcome != Outcome::Acked || a.server.empty() || a.epoch.empty()) {
       continue;
     }
-    auto [it, fresh] = by_key.try_emplace({a.server, a.timeline});
+    auto [it, fresh] = by_key.try_emplace({a.server, a.epoch});
     Tenure& t = it->second;
     if (fresh) {
       t.server = a.server;
-      t.timeline = a.timeline;
+      t.epoch = a.epoch;
       t.first_ack_done = a.done;
       t.last_ack_sent = a.sent;
     } else {
@@ -120,8 +121,9 @@ CheckResult checkHistory(const CheckInput& input) {
         ++r.acked;
         r.vip_acked += vip;
         r.acked_with_warning += a.warned;
+        r.unpromised_acked += !a.promised;
         if (input.present_known && !present) {
-          r.lost_ids.push_back(a.id);
+          (a.promised ? r.lost_ids : r.unpromised_lost_ids).push_back(a.id);
         }
         if (vip) {
           vip_ack_done.push_back(a.done);
@@ -141,6 +143,7 @@ CheckResult checkHistory(const CheckInput& input) {
     }
   }
   std::sort(r.lost_ids.begin(), r.lost_ids.end());
+  std::sort(r.unpromised_lost_ids.begin(), r.unpromised_lost_ids.end());
 
   r.tenures = tenuresOf(input.attempts);
   for (size_t i = 0; i < r.tenures.size(); ++i) {

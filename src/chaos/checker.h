@@ -11,12 +11,13 @@
 // so it can be neither lost nor counted against the cluster.
 //
 // Verdicts:
-//  - lost: acked ids missing on the final primary.
-//  - split brain: a tenure is (server, timeline) taken from the acks. For a tenure T, E(T) is its
-//    earliest ack completion and L(T) the latest send time of an ack. T1 and T2 overlap iff
-//    E(T1) < L(T2) and E(T2) < L(T1): each committed something before the other committed
-//    something, so both accepted writes at once. A server promoted again later (X, Y, X) is a
-//    new timeline and so a new tenure; acks that only straddle through network latency (sent
+//  - lost: promised acked ids missing on the final primary (unpromised ones are counted apart).
+//  - split brain: a tenure is (server, epoch) taken from the acks, the epoch being what changes
+//    when a server becomes primary again: PostgreSQL's timeline, Redis's master_replid. For a
+//    tenure T, E(T) is its earliest ack completion and L(T) the latest send time of an ack. T1 and
+//    T2 overlap iff E(T1) < L(T2) and E(T2) < L(T1): each committed something before the other
+//    committed something, so both accepted writes at once. A server promoted again later (X, Y, X)
+//    is a new timeline and so a new tenure; acks that only straddle through network latency (sent
 //    before the other tenure's first ack completed) do not count.
 //  - unavailability, from the VIP writer's acks only (the pinned writers model stale clients):
 //    per fault, the longest gap between consecutive ack completions (the run's end counts as a
@@ -45,15 +46,17 @@ struct Attempt {
   TimePoint sent{};
   TimePoint done{};
   Outcome outcome = Outcome::Unknown;
-  // Acked only: the member that committed it (by server port) and its timeline.
+  // Acked only: the member that committed it (by server port) and its epoch ("tl2" for
+  // PostgreSQL's timeline 2, the master_replid for Redis).
   std::string server;
-  uint32_t timeline = 0;
-  bool warned = false;  // the server sent a WARNING with the ack (e.g. a cancelled sync-rep wait)
+  std::string epoch;
+  bool promised = true;  // see the header comment
+  bool warned = false;   // the server sent a WARNING with the ack (e.g. a cancelled sync-rep wait)
 };
 
 struct Tenure {
   std::string server;
-  uint32_t timeline = 0;
+  std::string epoch;
   TimePoint first_ack_done{};  // E(T)
   TimePoint last_ack_sent{};   // L(T)
   int64_t acks = 0;
@@ -101,10 +104,12 @@ struct CheckResult {
   int64_t vip_acked = 0;
   int64_t vip_failed = 0;
   int64_t vip_unknown = 0;
-  std::vector<int64_t> lost_ids;  // sorted
-  int64_t failed_present = 0;     // failed writes found on the final primary (anomaly)
-  int64_t unknown_present = 0;    // unknown writes that did commit (informational)
-  std::vector<Tenure> tenures;    // ordered by first ack
+  std::vector<int64_t> lost_ids;  // sorted; promised acks only
+  int64_t unpromised_acked = 0;
+  std::vector<int64_t> unpromised_lost_ids;  // sorted; reported, not a failure
+  int64_t failed_present = 0;                // failed writes found on the final primary (anomaly)
+  int64_t unknown_present = 0;               // unknown writes that did commit (informational)
+  std::vector<Tenure> tenures;               // ordered by first ack
   std::vector<SplitBrain> split_brains;
   std::vector<Unavailability> per_fault;  // one per CheckInput::faults
   Duration longest_gap{};                 // between any two consecutive VIP acks

@@ -14,7 +14,7 @@ TimePoint at(int64_t ms) { return TimePoint{} + milliseconds(ms); }
 class History {
  public:
   History& ack(int64_t id, int64_t sent, int64_t done, const std::string& server, uint32_t tl,
-               const std::string& writer = "vip") {
+               const std::string& writer = "vip", bool promised = true) {
     Attempt a;
     a.id = id;
     a.writer = writer;
@@ -22,7 +22,8 @@ class History {
     a.done = at(done);
     a.outcome = Outcome::Acked;
     a.server = server;
-    a.timeline = tl;
+    a.epoch = "tl" + std::to_string(tl);
+    a.promised = promised;
     attempts_.push_back(a);
     present_.insert(id);
     return *this;
@@ -40,6 +41,11 @@ class History {
   }
   History& present(int64_t id) {
     present_.insert(id);
+    return *this;
+  }
+  // The last attempt's answer named no epoch.
+  History& withoutEpoch() {
+    attempts_.back().epoch.clear();
     return *this;
   }
   History& fault(int64_t start, int64_t end) {
@@ -127,6 +133,29 @@ TEST(CheckHistory, LostIdsAreSortedAndCountedPerAck) {
   EXPECT_EQ(h.check(100).lost_ids, (std::vector<int64_t>{3, 7}));
 }
 
+TEST(CheckHistory, ALostUnpromisedAckIsCountedApartAndDoesNotFail) {
+  // A plain Redis write (no WAIT) acknowledged by the old master and gone after the failover.
+  History h;
+  h.ack(1, 0, 1, "m1", 1).ack(2, 10, 11, "m1", 1, "vip-plain", false).missing(2);
+  auto r = h.check(100);
+  EXPECT_TRUE(r.lost_ids.empty());
+  EXPECT_EQ(r.unpromised_lost_ids, std::vector<int64_t>{2});
+  EXPECT_EQ(r.unpromised_acked, 1);
+  EXPECT_EQ(r.acked, 2);
+  EXPECT_TRUE(r.passed());
+}
+
+TEST(CheckHistory, UnpromisedAcksStillShowASplitBrain) {
+  // Two masters taking plain writes at once is a split brain whatever was promised.
+  History h;
+  h.ack(1, 0, 1, "m1", 1, "pinned-m1", false)
+      .ack(2, 5, 6, "m2", 2, "pinned-m2", false)
+      .ack(3, 10, 11, "m1", 1, "pinned-m1", false);
+  auto r = h.check(100);
+  EXPECT_EQ(r.split_brains.size(), 1u);
+  EXPECT_FALSE(r.passed());
+}
+
 TEST(CheckHistory, ALostWriteIsNotCheckedWhenTheFinalPrimaryIsUnknown) {
   History h;
   h.ack(1, 0, 2, "m1", 1).missing(1);
@@ -144,7 +173,7 @@ TEST(CheckHistory, RePromotionOfTheSameServerLaterIsNotSplitBrain) {
   ASSERT_EQ(r.tenures.size(), 3u);
   EXPECT_EQ(r.tenures[0].server, "m1");
   EXPECT_EQ(r.tenures[1].server, "m2");
-  EXPECT_EQ(r.tenures[2].timeline, 3u);
+  EXPECT_EQ(r.tenures[2].epoch, "tl3");
   EXPECT_TRUE(r.split_brains.empty());
   EXPECT_TRUE(r.passed());
 }
@@ -195,8 +224,8 @@ TEST(CheckHistory, SameServerOnDifferentTimelinesAreDifferentTenures) {
   auto r = h.check(1500);
   ASSERT_EQ(r.tenures.size(), 2u);
   ASSERT_EQ(r.split_brains.size(), 1u);
-  EXPECT_EQ(r.split_brains[0].a.timeline, 1u);
-  EXPECT_EQ(r.split_brains[0].b.timeline, 2u);
+  EXPECT_EQ(r.split_brains[0].a.epoch, "tl1");
+  EXPECT_EQ(r.split_brains[0].b.epoch, "tl2");
 }
 
 TEST(CheckHistory, SameServerSameTimelineFromTwoWritersIsOneTenure) {
@@ -208,9 +237,19 @@ TEST(CheckHistory, SameServerSameTimelineFromTwoWritersIsOneTenure) {
   EXPECT_TRUE(r.split_brains.empty());
 }
 
+TEST(CheckHistory, AnAckWithoutServerOrEpochIsInNoTenure) {
+  History h;
+  stream(h, 1, 0, 1000, 10, "m1", 1);
+  h.ack(5000, 500, 501, "", 2).ack(5001, 502, 503, "m2", 2).withoutEpoch();
+  auto r = h.check(1000);
+  EXPECT_EQ(r.tenures.size(), 1u);
+  EXPECT_TRUE(r.split_brains.empty());
+  EXPECT_EQ(r.acked, 102);  // still counted, and checked for loss
+}
+
 TEST(Overlaps, FollowsTheDefinition) {
-  Tenure a{"m1", 1, at(10), at(100), 5};
-  Tenure b{"m2", 2, at(100), at(200), 5};  // E(b) == L(a): not strictly before
+  Tenure a{"m1", "tl1", at(10), at(100), 5};
+  Tenure b{"m2", "tl2", at(100), at(200), 5};  // E(b) == L(a): not strictly before
   EXPECT_FALSE(overlaps(a, b));
   b.first_ack_done = at(99);
   EXPECT_TRUE(overlaps(a, b));

@@ -216,8 +216,9 @@ Result<Cluster> parseCluster(const std::string& text, const std::string& name) {
   Fields f(root, name, "");
   Cluster c;
   CHAOS_TRY(kind, f.nonEmptyString("kind"));
-  if (kind != "rampart" && kind != "patroni") {
-    return f.invalid("kind", "expected \"rampart\" or \"patroni\", got \"" + kind + "\"");
+  if (kind != "rampart" && kind != "patroni" && kind != "rampart-redis") {
+    return f.invalid(
+        "kind", "expected \"rampart\", \"patroni\" or \"rampart-redis\", got \"" + kind + "\"");
   }
   c.kind = std::move(kind);
   CHAOS_TRY(dir, f.string("dir", ""));

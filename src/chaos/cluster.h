@@ -1,9 +1,9 @@
 #pragma once
 // Cluster: what `rampart chaos` knows about the cluster under test, read from the JSON file a lab
-// writes (`rampart pg lab up --json`, the Patroni lab). It names every process the harness may
-// signal (manager_pid, etcd pids; postmasters are found through <data_dir>/postmaster.pid) and
-// how to reach everything (member REST APIs, write VIP, credentials). The harness signals no other
-// process.
+// writes (`rampart pg lab up --json`, the Patroni lab, `rampart redis lab up --json`). It names
+// every process the harness may signal (manager_pid, etcd pids; postmasters are found through
+// <data_dir>/postmaster.pid) and how to reach everything (member REST APIs, write VIP,
+// credentials). The harness signals no other process.
 //
 // Parsing is strict about the fields it uses (each error names the file and the field, e.g.
 // "/tmp/lab/cluster.json: members[1].port: expected an integer 1-65535") and ignores keys it does
@@ -42,7 +42,7 @@ struct EtcdMember {
 
 struct Cluster {
   std::string path;  // the file it was read from ("" when parsed from text)
-  std::string kind;  // "rampart" or "patroni"
+  std::string kind;  // "rampart" or "patroni" (PostgreSQL), "rampart-redis"
   std::string dir;
   std::vector<Member> members;
   std::vector<EtcdMember> etcd;

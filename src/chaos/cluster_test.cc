@@ -94,8 +94,9 @@ TEST(ParseCluster, ErrorsNameTheFileAndTheField) {
             "lab.json: members[0].rest: missing");
   EXPECT_EQ(errorOf(modified([](auto& j) { j["members"][0]["name"] = ""; })),
             "lab.json: members[0].name: must not be empty");
-  EXPECT_EQ(errorOf(modified([](auto& j) { j["kind"] = "stolon"; })),
-            "lab.json: kind: expected \"rampart\" or \"patroni\", got \"stolon\"");
+  EXPECT_EQ(
+      errorOf(modified([](auto& j) { j["kind"] = "stolon"; })),
+      "lab.json: kind: expected \"rampart\", \"patroni\" or \"rampart-redis\", got \"stolon\"");
   EXPECT_EQ(errorOf(modified([](auto& j) { j.erase("write_vip"); })),
             "lab.json: write_vip: missing");
   EXPECT_EQ(errorOf(modified([](auto& j) { j["members"] = nlohmann::json::array(); })),

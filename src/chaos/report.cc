@@ -82,10 +82,15 @@ Figures figuresOf(const Report& r) {
 
 Json tenureJson(const Tenure& t, TimePoint start) {
   return Json{{"server", t.server},
-              {"timeline", t.timeline},
+              {"epoch", t.epoch},
               {"first_ack_ms", msOf(t.first_ack_done - start)},
               {"last_sent_ms", msOf(t.last_ack_sent - start)},
               {"acks", t.acks}};
+}
+
+// "m1/tl2" for PostgreSQL; a Redis replication id is shortened to 8 hex digits in text.
+std::string tenureName(const Tenure& t) {
+  return t.server + "/" + (t.epoch.size() > 12 ? t.epoch.substr(0, 8) : t.epoch);
 }
 
 std::string fmtMs(const std::optional<Duration>& d) {
@@ -116,6 +121,8 @@ std::string reportJson(const Report& r) {
     lost.push_back(c.lost_ids[i]);
   }
   j["lost_ids"] = lost;
+  j["unpromised_acked"] = c.unpromised_acked;
+  j["unpromised_lost"] = c.unpromised_lost_ids.size();
   j["split_brain"] = c.split_brains.size();
   Json pairs = Json::array();
   for (const auto& s : c.split_brains) {
@@ -160,7 +167,7 @@ std::string reportJson(const Report& r) {
   }
   j["faults"] = faults;
   j["final_primary"] = r.final_primary.empty() ? Json(nullptr) : Json(r.final_primary);
-  if (r.kind == "rampart") {
+  if (r.kind == "rampart" || r.kind == "rampart-redis") {
     Json failover = nullptr;
     if (r.failover_json) {
       failover = Json::parse(*r.failover_json, nullptr, false);
@@ -205,16 +212,22 @@ std::string reportText(const Report& r) {
     lost += c.lost_ids.size() > 20 ? ", ...)" : ")";
   }
   out += fmt::format("  lost             {}\n", lost);
+  if (c.unpromised_acked > 0) {
+    out += fmt::format(
+        "  plain writes     {} acknowledged without a replica's confirmation, {} of them "
+        "lost (measured, not promised)\n",
+        c.unpromised_acked, c.unpromised_lost_ids.size());
+  }
   out += fmt::format("  split brain      {} overlapping tenure pairs\n", c.split_brains.size());
   for (const auto& s : c.split_brains) {
-    out += fmt::format("    {}/tl{} and {}/tl{} both committing from +{:.0f} to +{:.0f} ms\n",
-                       s.a.server, s.a.timeline, s.b.server, s.b.timeline,
-                       toMillis(s.from - r.start), toMillis(s.to - r.start));
+    out +=
+        fmt::format("    {} and {} both committing from +{:.0f} to +{:.0f} ms\n", tenureName(s.a),
+                    tenureName(s.b), toMillis(s.from - r.start), toMillis(s.to - r.start));
   }
   std::string tenures;
   for (const auto& t : c.tenures) {
-    tenures += fmt::format("{}{}/tl{} +{:.0f}..+{:.0f} ms ({} acks)", tenures.empty() ? "" : ", ",
-                           t.server, t.timeline, toMillis(t.first_ack_done - r.start),
+    tenures += fmt::format("{}{} +{:.0f}..+{:.0f} ms ({} acks)", tenures.empty() ? "" : ", ",
+                           tenureName(t), toMillis(t.first_ack_done - r.start),
                            toMillis(t.last_ack_sent - r.start), t.acks);
   }
   out += fmt::format("  tenures          {}\n", tenures.empty() ? "-" : tenures);
@@ -250,7 +263,10 @@ std::string historyJsonLines(const Report& r) {
            {"outcome", outcomeName(a.outcome)}};
     if (a.outcome == Outcome::Acked) {
       j["server"] = a.server;
-      j["timeline"] = a.timeline;
+      j["epoch"] = a.epoch;
+      if (!a.promised) {
+        j["promised"] = false;
+      }
     }
     if (a.warned) {
       j["warned"] = true;

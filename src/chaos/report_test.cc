@@ -40,7 +40,7 @@ Report sampleReport() {
   a.done = r.start + milliseconds(12);
   a.outcome = Outcome::Acked;
   a.server = "m1";
-  a.timeline = 1;
+  a.epoch = "tl1";
   r.attempts.push_back(a);
   return r;
 }

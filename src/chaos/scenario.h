@@ -1,9 +1,14 @@
 #pragma once
 // A chaos run: writers on, a fault, writers off, then the history checker (chaos/checker.h).
+// The same run drives PostgreSQL and Redis clusters; what differs (how a write is made and
+// attributed, who streams from whom, which process is the server) is the cluster kind's
+// datastore (chaos/datastore.h).
 //
-//   1. wait (bounded) for one member answering /primary; create the table through the write VIP;
-//   2. start the VIP writer and one pinned writer per member (chaos/writer.h); wait for a first
-//      acknowledged write;
+//   1. wait (bounded) for one member answering /primary; prepare the datastore through the write
+//      VIP (PostgreSQL: create the table);
+//   2. start the VIP writer (Redis: confirming each write with WAIT 1, plus a plain VIP writer
+//      whose losses are measured, not promised) and one pinned writer per member
+//      (chaos/writer.h); wait for a first acknowledged write;
 //   3. wait (bounded by `recovery_timeout`) until the cluster is healthy: one member answers
 //      /primary, every other one /replica, and a write through the VIP was acknowledged since
 //      the wait began; write for `before`; check health again; inject the fault into the primary
@@ -11,12 +16,14 @@
 //      `random` repeats step 3 `faults` times; a cluster that does not heal in time ends the
 //      series (FAIL);
 //   4. from each fault's end, measure (bounded) until the old primary streams from the new one
-//      (pg_stat_replication of the primary, application_name = member name, state streaming);
+//      (PostgreSQL: pg_stat_replication of the primary, application_name = member name, state
+//      streaming; Redis: INFO replication of the primary, the member's port, state online);
 //   5. stop the writers, read the ids on the final primary, check.
 //
-// Faults: kill-postmaster (SIGKILL), kill-manager (SIGKILL, restart from start_command after
+// Faults: kill-server (SIGKILL of the database server; called kill-postmaster on PostgreSQL,
+// where kill-server is accepted too), kill-manager (SIGKILL, restart from start_command after
 // `manager_restart_delay`, manager_pid rewritten in the cluster file), freeze (SIGSTOP manager,
-// postmaster and the postmaster's children for `freeze`), switchover (switchover_command with a
+// server and the server's children for `freeze`), switchover (switchover_command with a
 // replica as candidate), etcd-member (SIGSTOP the raft leader, or a random member if the leader
 // cannot be told, for `etcd_down`), etcd-all (every member), partition (the primary's manager
 // and server cut off the network, both ways, for `partition`: chaos/partition.h; root only).

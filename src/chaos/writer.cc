@@ -16,6 +16,7 @@ int64_t nanosOf(TimePoint t) {
 
 Writer::Writer(WriterOptions options) : options_(std::move(options)) {
   next_id_ = options_.first_id;
+  promised_ = options_.datastore->promises(options_.mode);
 }
 
 Writer::~Writer() { stop(); }
@@ -36,20 +37,21 @@ void Writer::run() {
   auto logger = log::get("chaos");
   const Duration period = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(1.0 / std::max(options_.rate, 0.001)));
-  std::unique_ptr<PgSession> session;
+  std::unique_ptr<WriteSession> session;
   TimePoint next_tick = steady_clock::now();
   std::string last_connect_error;
   // Bounded by stop() and by the writer's id range.
   while (!stopping_ && next_id_ - options_.first_id < options_.max_attempts) {
     if (!session) {
       auto began = steady_clock::now();
-      auto connected = PgSession::connect(options_.target, began + options_.connect_timeout);
+      auto connected = options_.datastore->connect(options_.host, options_.port, options_.mode,
+                                                   began + options_.connect_timeout);
       if (connected) {
         session = std::move(*connected);
         last_connect_error.clear();
         logger->debug(
-            "writer connected writer={} target={}:{} took_ms={:.0f}", options_.name,
-            options_.target.host, options_.target.port,
+            "writer connected writer={} target={}:{} took_ms={:.0f}", options_.name, options_.host,
+            options_.port,
             std::chrono::duration<double, std::milli>(steady_clock::now() - began).count());
       } else if (connected.error().message != last_connect_error) {
         // Log on change only: a down member would otherwise log every tick.
@@ -77,45 +79,36 @@ void Writer::run() {
   }
 }
 
-void Writer::writeOnce(std::unique_ptr<PgSession>& session) {
-  if (options_.pinned) {
-    auto role = session->query("SELECT pg_is_in_recovery()", {},
-                               steady_clock::now() + options_.write_timeout);
-    if (!role) {
+void Writer::writeOnce(std::unique_ptr<WriteSession>& session) {
+  if (options_.mode.pinned) {
+    auto primary = session->isPrimary(steady_clock::now() + options_.write_timeout);
+    if (!primary) {
       session.reset();  // nothing was written: no attempt to record
       return;
     }
-    if (role->rows.size() != 1 || role->rows[0].empty() || role->rows[0][0] != "f") {
+    if (!*primary) {
       return;  // a replica (or no answer): a stale client would be refused here too
     }
   }
   Attempt a;
   a.id = next_id_++;
   a.writer = options_.name;
+  a.promised = promised_;
   a.sent = steady_clock::now();
-  auto result = session->query(kInsertSql, {std::to_string(a.id), options_.name},
-                               a.sent + options_.write_timeout);
+  WriteOutcome result = session->write(a.id, options_.name, a.sent + options_.write_timeout);
   a.done = steady_clock::now();
-  if (result) {
-    a.outcome = Outcome::Acked;
-    a.warned = !result->warnings.empty();
-    // An ack without the RETURNING row cannot be placed in a tenure: server stays empty.
-    if (result->rows.size() == 1 && result->rows[0].size() == 2) {
-      int port = std::atoi(result->rows[0][0].c_str());
-      auto it = options_.member_by_port.find(port);
-      a.server = it != options_.member_by_port.end() ? it->second : "port:" + result->rows[0][0];
-      a.timeline = timelineOfWalFile(result->rows[0][1]).value_or(0);
-    }
+  a.outcome = result.outcome;
+  if (result.outcome == Outcome::Acked) {
+    a.server = std::move(result.server);
+    a.epoch = std::move(result.epoch);
+    a.warned = !result.warning.empty();
     last_ack_sent_ = nanosOf(a.sent);
     ++acks_;
     if (a.warned) {
       log::get("chaos")->warn("acknowledged with a warning writer={} id={} warning=\"{}\"",
-                              options_.name, a.id, result->warnings.front());
+                              options_.name, a.id, result.warning);
     }
-  } else if (result.error().code == ErrorCode::FailedPrecondition) {
-    a.outcome = Outcome::Failed;  // the server refused it; the connection is still fine
-  } else {
-    a.outcome = Outcome::Unknown;
+  } else if (result.outcome == Outcome::Unknown) {
     session.reset();
   }
   history_.push_back(std::move(a));

@@ -1,22 +1,21 @@
 #pragma once
-// Writer: one thread inserting one uniquely numbered row per tick into rampart_chaos and
-// recording every attempt (chaos/checker.h's Attempt) for the checker.
+// Writer: one thread writing one uniquely numbered id per tick through a chaos datastore
+// (chaos/datastore.h: a row in PostgreSQL, a set member in Redis) and recording every attempt
+// (chaos/checker.h's Attempt) for the checker.
 //
 // The VIP writer goes through the write VIP, as an application would. A pinned writer goes
-// straight to one member and writes only while that member says it is not in recovery: it models
-// a client with stale routing, and it is what makes a second writable primary visible.
+// straight to one member and writes only while that member says it is the primary: it models a
+// client with stale routing, and it is what makes a second writable primary visible.
 //
-// Each acknowledged INSERT returns the server's port (-> member name) and its current WAL file
-// name (-> timeline), which identify the tenure that committed it. Every call is bounded
-// (PgSession): on any error or missed deadline the connection is dropped and a new one is made on
-// a later tick; a dropped write is recorded as unknown. Ticks are paced at `rate`; a slow write
-// delays the next tick instead of causing a burst.
+// Each acknowledged write names the member that took it and its epoch, which identify the tenure
+// that committed it. Every call is bounded: on any error or missed deadline the connection is
+// dropped and a new one is made on a later tick; a dropped write is recorded as unknown. Ticks
+// are paced at `rate`; a slow write delays the next tick instead of causing a burst.
 //
 // Thread-safety: start()/stop() from one controlling thread; lastAckSent() and acks() from any
 // thread; history() only after stop().
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,28 +23,22 @@
 
 #include "base/clock.h"
 #include "chaos/checker.h"
-#include "chaos/pg_session.h"
+#include "chaos/datastore.h"
 
 namespace rampart::chaos {
 
 struct WriterOptions {
-  std::string name;  // recorded as Attempt::writer and in the row's writer column
-  PgTarget target;
-  bool pinned = false;                // check pg_is_in_recovery() before each write
+  std::string name;  // recorded as Attempt::writer (and with the write where the database can)
+  const Datastore* datastore = nullptr;  // outlives the writer
+  std::string host;
+  int port = 0;
+  WriteMode mode;
   double rate = 100;                  // writes per second
   int64_t first_id = 1;               // ids first_id, first_id + 1, ...
   int64_t max_attempts = 10'000'000;  // hard bound; the id range reserved for this writer
   Duration write_timeout = std::chrono::seconds(2);
   Duration connect_timeout = std::chrono::seconds(1);
-  std::map<int, std::string> member_by_port;
 };
-
-inline constexpr const char* kInsertSql =
-    "INSERT INTO rampart_chaos (id, writer) VALUES ($1, $2) "
-    "RETURNING inet_server_port(), pg_walfile_name(pg_current_wal_lsn())";
-inline constexpr const char* kCreateTableSql =
-    "CREATE TABLE IF NOT EXISTS rampart_chaos (id bigint PRIMARY KEY, writer text NOT NULL, "
-    "at timestamptz NOT NULL DEFAULT now())";
 
 class Writer {
  public:
@@ -65,9 +58,10 @@ class Writer {
 
  private:
   void run();
-  void writeOnce(std::unique_ptr<PgSession>& session);
+  void writeOnce(std::unique_ptr<WriteSession>& session);
 
   WriterOptions options_;
+  bool promised_ = true;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> last_ack_sent_{0};

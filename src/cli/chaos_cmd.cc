@@ -4,11 +4,11 @@
 // (chaos/cluster_run.h). Exit 0 when every applicable verdict passes, 1 otherwise, 2 on usage
 // errors (flags, no cluster in --dir, a target of the wrong kind).
 //
-// `rampart chaos run`: writes through the cluster's VIP and straight to every member while one
-// fault (or a random series) hits the primary or etcd, then checks the history: no acknowledged
-// write lost, no two primaries committing at once, how long writes were unavailable
-// (chaos/scenario.h, chaos/checker.h). Exit 0 on PASS, 1 on FAIL or when the run cannot start,
-// 2 on usage errors (flags, cluster file, unsupported scenario).
+// `rampart chaos run`: writes through the cluster's VIP and straight to every member of a
+// PostgreSQL or Redis lab while one fault (or a random series) hits the primary or etcd, then
+// checks the history: no acknowledged write lost, no two primaries committing at once, how long
+// writes were unavailable (chaos/scenario.h, chaos/checker.h). Exit 0 on PASS, 1 on FAIL or when
+// the run cannot start, 2 on usage errors (flags, cluster file, unsupported scenario).
 
 #include <signal.h>
 
@@ -66,8 +66,7 @@ Result<Duration> durationFlag(const std::string& name, const std::string& text) 
 }
 
 // Parses each named duration flag into its slot; the first bad one is the error.
-using DurationSlots =
-    std::vector<std::pair<const char*, std::pair<const std::string*, Duration*>>>;
+using DurationSlots = std::vector<std::pair<const char*, std::pair<const std::string*, Duration*>>>;
 Result<void> parseDurations(const DurationSlots& slots) {
   for (const auto& [name, slot] : slots) {
     auto d = durationFlag(name, *slot.first);
@@ -240,11 +239,12 @@ void addChaos(CLI::App& app, Action& action) {
   auto* run = chaos->add_subcommand(
       "run", "Write through the VIP and to every member while a fault hits, then check");
   run->add_option("--cluster", flags->cluster_file,
-                  "cluster description JSON (written by `rampart pg lab up --json`)")
+                  "cluster description JSON (written by `rampart pg lab up` or "
+                  "`rampart redis lab up`)")
       ->required();
   run->add_option("--scenario", flags->scenario,
-                  "kill-postmaster, kill-manager, freeze, switchover, etcd-member, etcd-all, "
-                  "partition or random")
+                  "kill-server (kill-postmaster), kill-manager, freeze, switchover, etcd-member, "
+                  "etcd-all, partition or random")
       ->required();
   run->add_option("--rate", flags->rate, "VIP writes per second (pinned writers: half)")
       ->capture_default_str();
@@ -299,8 +299,9 @@ void addChaos(CLI::App& app, Action& action) {
   cl->add_option("--heal-timeout", cflags->heal_timeout,
                  "bound on `rampart up` after a kill and on the wait for healthy")
       ->capture_default_str();
-  cl->add_option("--statefulset-history", cflags->statefulset_history,
-                 "a StatefulSet pod's \"<uid> <ns>\" history file: check no two copies ran at once");
+  cl->add_option(
+      "--statefulset-history", cflags->statefulset_history,
+      "a StatefulSet pod's \"<uid> <ns>\" history file: check no two copies ran at once");
   cl->add_flag("--json", cflags->json, "print one JSON object instead of the table");
   cl->callback([&action, cflags] { action = [cflags] { return runClusterChaos(*cflags); }; });
 }

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/duration.h"
+#include "runtime/secret_file.h"
 
 namespace rampart::config {
 
@@ -71,6 +72,37 @@ Result<std::string> Section::string(std::string_view key, std::string fallback) 
     return fail(invalid(node, key, "expected a string"));
   }
   return *text;
+}
+
+Result<std::string> Section::credential(std::string_view key) const {
+  const std::string file_key = std::string(key) + "_file";
+  auto token = string(key, "");
+  auto file = string(file_key, "");
+  if (!token || !file) {
+    return fail(!token ? token.error() : file.error());
+  }
+  auto field = [&](std::string_view k, const std::string& why) {
+    return Error{ErrorCode::InvalidArgument, whereIs(k) + ": " + fieldPath(k) + ": " + why};
+  };
+  if (!token->empty() && !file->empty()) {
+    return fail(
+        field(file_key, "give either " + std::string(key) + " or " + file_key + ", not both"));
+  }
+  std::string out = *token;
+  if (!file->empty()) {
+    auto secret = runtime::readSecretFile(*file);
+    if (!secret) {
+      return fail(field(file_key, secret.error().message));
+    }
+    out = std::move(*secret);
+  }
+  for (char c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return fail(field(file->empty() ? key : std::string_view(file_key),
+                        "the token holds a control character (a newline or the like)"));
+    }
+  }
+  return out;
 }
 
 Result<Duration> Section::duration(std::string_view key, Duration fallback) const {

@@ -44,6 +44,11 @@ class Section {
   // TlsFiles. Unknown keys are rejected, cert and key must come together, and each file must
   // exist (errors name file:line:col and the field, e.g. "etcd.tls.ca").
   Result<net::TlsFiles> tls(std::string_view key) const;
+  // A credential sent in an HTTP header: `key` inline, or `<key>_file` naming a file whose first
+  // line it is (refused when others may read the file, or it is not ours); not both. "" when
+  // neither is given. A control character (a newline would end the header) is refused; the
+  // messages never quote the credential.
+  Result<std::string> credential(std::string_view key) const;
   // A nested mapping; an absent key gives an empty section.
   Result<Section> section(std::string_view key) const;
   // A list of mappings (e.g. backends); an absent key gives an empty list.

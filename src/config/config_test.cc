@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -79,6 +80,38 @@ TEST(Config, TlsBlockReadsFilesAndAbsentGivesNothing) {
   EXPECT_EQ(files->key, dir + "/k.pem");
   EXPECT_EQ(files->server_name, "etcd-1");
   EXPECT_TRUE(root->tls("absent")->empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, CredentialIsInlineOrTheFirstLineOfAPrivateFileNeverBoth) {
+  char tmpl[] = "/tmp/rampart-config-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string file = dir + "/token";
+  std::ofstream(file) << "from-file\n";
+  ::chmod(file.c_str(), 0600);
+  auto inline_token = loadString("rest:\n  token: abc\n", "m.yaml");
+  EXPECT_EQ(*inline_token->section("rest")->credential("token"), "abc");
+  EXPECT_EQ(*inline_token->section("rest")->credential("member_token"), "");
+  auto from_file = loadString("rest:\n  token_file: " + file + "\n", "m.yaml");
+  EXPECT_EQ(*from_file->section("rest")->credential("token"), "from-file");
+
+  auto both = loadString("rest:\n  token: abc\n  token_file: " + file + "\n", "m.yaml");
+  auto refused = both->section("rest")->credential("token");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "m.yaml:3:15: rest.token_file: give either token or token_file, not both");
+
+  ::chmod(file.c_str(), 0644);  // others may read it: refused
+  auto open_file = from_file->section("rest")->credential("token");
+  ASSERT_FALSE(open_file);
+  EXPECT_EQ(open_file.error().message.rfind("m.yaml:2:15: rest.token_file: ", 0), 0u)
+      << open_file.error().message;
+
+  auto newline = loadString("rest:\n  token: \"a\\nb\"\n", "m.yaml");
+  auto control = newline->section("rest")->credential("token");
+  ASSERT_FALSE(control);
+  EXPECT_EQ(control.error().message,
+            "m.yaml:2:10: rest.token: the token holds a control character (a newline or the like)");
   std::filesystem::remove_all(dir);
 }
 

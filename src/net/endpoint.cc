@@ -163,4 +163,8 @@ Result<uint16_t> pickFreePort(const std::string& host) {
   return port;
 }
 
+bool isLoopbackHost(std::string_view host) {
+  return host.starts_with("127.") || host == "::1" || host == "localhost";
+}
+
 }  // namespace rampart::net

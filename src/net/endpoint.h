@@ -28,11 +28,16 @@ struct Endpoint {
 // Accepts an optional "http://" or "https://" scheme and a trailing "/". Errors name the text.
 Result<Endpoint> parseEndpoint(std::string_view text);
 
+// Whether `host` names this machine's loopback (127.0.0.0/8, ::1, localhost): where plain HTTP
+// may be allowed, and where a listener is reachable from this machine only.
+bool isLoopbackHost(std::string_view host);
+
 // A TCP port on `host` that nothing holds right now, picked at random below the kernel's ephemeral
 // range (so outgoing connections cannot take it before it is used), and claimed for the life of
 // this process so no other caller of pickFreePort on this machine picks it too. A process that
-// does not use this function could still bind it before the caller does: used only for processes that must be told their port up front
-// (etcd members, postgres, lab load balancers), never for Rampart's own listeners in production.
+// does not use this function could still bind it before the caller does: used only for processes
+// that must be told their port up front (etcd members, postgres, lab load balancers), never for
+// Rampart's own listeners in production.
 Result<uint16_t> pickFreePort(const std::string& host);
 
 }  // namespace rampart::net

@@ -14,6 +14,15 @@
 namespace rampart::net {
 namespace {
 
+TEST(Endpoint, LoopbackHostsAreTheWhole127BlockIpv6LoopbackAndLocalhost) {
+  for (const char* host : {"127.0.0.1", "127.3.9.200", "::1", "localhost"}) {
+    EXPECT_TRUE(isLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"10.0.0.1", "128.0.0.1", "::2", "localhost.example", "1270.0.0.1", ""}) {
+    EXPECT_FALSE(isLoopbackHost(host)) << host;
+  }
+}
+
 TEST(Endpoint, ParsesHostPortWithOrWithoutScheme) {
   EXPECT_EQ(*parseEndpoint("127.0.0.1:2379"), (Endpoint{"127.0.0.1", 2379}));
   EXPECT_EQ(*parseEndpoint("http://127.0.0.1:2379/"), (Endpoint{"127.0.0.1", 2379}));

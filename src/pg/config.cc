@@ -278,28 +278,8 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     r.get(rest->endpoint("listen", out.rest), out.rest);
     readRestTls(r, *rest, out);
     // Operator and member credentials, each given inline or in a file (its first line).
-    for (auto [key, token] : {std::pair{std::string("token"), &out.token},
-                              std::pair{std::string("member_token"), &out.member_token}}) {
-      r.get(rest->string(key, ""), *token);
-      std::string file;
-      r.get(rest->string(key + "_file", ""), file);
-      if (!r.error && !file.empty()) {
-        // A credential: refused when others may read it (or it is not ours).
-        auto secret = runtime::readSecretFile(file);
-        if (!secret) {
-          return fail(ErrorCode::InvalidArgument, rest->whereIs(key + "_file"), ": rest.", key,
-                      "_file: ", secret.error().message);
-        }
-        *token = std::move(*secret);
-      }
-      if (!r.error && !checkNoControlCharacters(*token)) {
-        // Sent in an HTTP header: a newline in it would end the header. (The message leaves the
-        // token out.)
-        std::string field = file.empty() ? key : key + "_file";
-        return fail(ErrorCode::InvalidArgument, rest->whereIs(field), ": rest.", field,
-                    ": the token holds a control character (a newline or the like)");
-      }
-    }
+    r.get(rest->credential("token"), out.token);
+    r.get(rest->credential("member_token"), out.member_token);
     if (!r.error && !out.token.empty() && out.token == out.member_token) {
       // One secret for both would let every member (and whoever reads a member's files) make
       // operator calls: the point of two credentials is lost.

@@ -133,6 +133,14 @@ Result<json> labUp(const LabOptions& options) {
   state["lb_pid"] = *lb_pid;
   state["write_vip"] = "127.0.0.1:" + std::to_string(*write_port);
   state["read_vip"] = "127.0.0.1:" + std::to_string(*read_port);
+  // What `rampart chaos run --scenario switchover` runs, as for the PostgreSQL lab.
+  state["switchover_command"] = {binary,
+                                 "redis",
+                                 "switchover",
+                                 "--config",
+                                 state["members"][0]["config"].get<std::string>(),
+                                 "--to",
+                                 "{candidate}"};
   (void)save();
 
   auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;

@@ -146,8 +146,8 @@ class RestPeers final : public failover::Peers {
                                          TimePoint deadline) override {
     auto endpoint = net::parseEndpoint(api);
     if (!endpoint) {
-      co_return fail(ErrorCode::InvalidArgument, "REST address '" + api + "': " +
-                                                     endpoint.error().message);
+      co_return fail(ErrorCode::InvalidArgument,
+                     "REST address '" + api + "': " + endpoint.error().message);
     }
     auto request = pg::vouchRequest(member_token_, me_, member);
     auto answer = co_await http_.fetch(*endpoint, std::move(request), deadline);
@@ -451,24 +451,25 @@ int runMember(runtime::Daemon& daemon, MemberConfig config) {
   log->info("member {} of {}: redis {}:{}, REST {}", m->config.name, m->config.cluster,
             m->config.server.bind, m->config.server.port, rest->toString());
   if (m->config.rest_token.empty()) {
-    log->warn("no operator token (rest.token_file): switchover, failover, pause and resume "
-              "calls are refused");
+    log->warn(
+        "no operator token (rest.token_file): switchover, failover, pause and resume "
+        "calls are refused");
   }
   if (m->config.failsafeEnabled()) {
-    log->info("failsafe on: through an etcd outage the master keeps serving while every other "
-              "member vouches for it");
-    auto loopback = [](const std::string& host) {
-      return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-    };
-    if (loopback(m->config.rest.host) && !loopback(m->config.server.bind)) {
-      log->warn("the REST API listens on {} while redis listens on {}: other machines' members "
-                "cannot reach it to vouch (failsafe); set rest.listen to this member's address",
-                m->config.rest.host, m->config.server.bind);
+    log->info(
+        "failsafe on: through an etcd outage the master keeps serving while every other "
+        "member vouches for it");
+    if (net::isLoopbackHost(m->config.rest.host) && !net::isLoopbackHost(m->config.server.bind)) {
+      log->warn(
+          "the REST API listens on {} while redis listens on {}: other machines' members "
+          "cannot reach it to vouch (failsafe); set rest.listen to this member's address",
+          m->config.rest.host, m->config.server.bind);
     }
   } else if (m->config.ha.failsafe) {
-    log->warn("failsafe off: no member credential (rest.member_token_file); the master refuses "
-              "writes when etcd does not answer for {} ms",
-              toMillis(m->config.ha.leader_timeout - m->config.ha.fence_margin));
+    log->warn(
+        "failsafe off: no member credential (rest.member_token_file); the master refuses "
+        "writes when etcd does not answer for {} ms",
+        toMillis(m->config.ha.leader_timeout - m->config.ha.fence_margin));
   }
   // Not capturing coroutines (STYLE.md): plain lambdas that return the coroutines' awaitables.
   daemon.onShutdown([m] { return shutdown(m); });

@@ -1,7 +1,6 @@
 #include "redis/member_config.h"
 
 #include "pg/validate.h"
-#include "runtime/secret_file.h"
 #include "store/etcd_config.h"
 
 namespace rampart::redis {
@@ -128,36 +127,6 @@ Result<void> readHa(const config::Section& root, MemberConfig& out) {
   return ok();
 }
 
-// rest.<key> or rest.<key>_file (its first line, refused when others may read the file): a
-// credential, sent in an HTTP header.
-Result<void> readToken(const config::Section& rest, const std::string& key, std::string& out) {
-  const std::string file_key = key + "_file";
-  auto token = rest.string(key, "");
-  auto file = rest.string(file_key, "");
-  if (!token || !file) {
-    return fail(!token ? token.error() : file.error());
-  }
-  if (!token->empty() && !file->empty()) {
-    return fail(fieldError(rest, file_key, "give either " + key + " or " + file_key + ", not both"));
-  }
-  out = *token;
-  if (!file->empty()) {
-    auto secret = runtime::readSecretFile(*file);
-    if (!secret) {
-      return fail(fieldError(rest, file_key, secret.error().message));
-    }
-    out = std::move(*secret);
-  }
-  for (char c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      // Sent in an HTTP header: a newline would end it. (The message leaves the token out.)
-      return fail(fieldError(rest, file->empty() ? key : file_key,
-                             "the token holds a control character (a newline or the like)"));
-    }
-  }
-  return ok();
-}
-
 }  // namespace
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root) {
@@ -219,8 +188,8 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
     out.sentinel_listen = *listen;
     out.master_name = *master;
   }
-  auto rest =
-      sectionOf(root, "rest", {"listen", "token", "token_file", "member_token", "member_token_file"});
+  auto rest = sectionOf(root, "rest",
+                        {"listen", "token", "token_file", "member_token", "member_token_file"});
   if (!rest) {
     return fail(rest.error());
   }
@@ -231,15 +200,17 @@ Result<MemberConfig> parseMemberConfig(const config::Section& root) {
   out.rest = *rest_listen;
   // The operator credential (the mutating calls) and the member credential (only the
   // failsafe's vouch): kept apart, so a leaked member credential moves no leader.
-  if (auto t = readToken(*rest, "token", out.rest_token); !t) {
-    return fail(t.error());
-  }
-  if (auto t = readToken(*rest, "member_token", out.member_token); !t) {
-    return fail(t.error());
+  for (auto [key, into] :
+       {std::pair{"token", &out.rest_token}, std::pair{"member_token", &out.member_token}}) {
+    auto credential = rest->credential(key);
+    if (!credential) {
+      return fail(credential.error());
+    }
+    *into = std::move(*credential);
   }
   if (!out.member_token.empty() && out.member_token == out.rest_token) {
-    return fail(fieldError(*rest, "member_token",
-                           "must differ from rest.token (the operator credential)"));
+    return fail(
+        fieldError(*rest, "member_token", "must differ from rest.token (the operator credential)"));
   }
   if (auto r = readHa(root, out); !r) {
     return fail(r.error());

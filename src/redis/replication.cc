@@ -397,6 +397,15 @@ Result<InfoReplication> parseInfoReplication(std::string_view text) {
     return fail(ErrorCode::InvalidArgument, "connected_slaves: out of range: ", *connected);
   }
   info.connected_slaves = static_cast<int>(*connected_value);
+  if (auto replid = values.find("master_replid"); replid != values.end()) {
+    bool hex = replid->second.size() == 40 &&
+               replid->second.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex) {
+      return fail(ErrorCode::InvalidArgument, "master_replid: expected 40 hex digits, got '",
+                  replid->second.substr(0, 64), "'");
+    }
+    info.master_replid = replid->second;
+  }
   for (auto& [index, slave] : slaves) {
     info.slaves.push_back(std::move(slave));
   }
@@ -448,6 +457,23 @@ Result<InfoReplication> parseInfoReplication(std::string_view text) {
     }
   }
   return info;
+}
+
+std::optional<std::string> infoField(std::string_view text, std::string_view key) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? text.size() - start : nl - start);
+    start = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') {
+      line.remove_suffix(1);
+    }
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
+      return std::string(line.substr(key.size() + 1));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace rampart::redis

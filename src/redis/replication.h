@@ -70,6 +70,9 @@ struct InfoReplication {
   Kind role = Kind::Master;        // role:master | role:slave
   int64_t master_repl_offset = 0;  // required on both
   int connected_slaves = 0;        // required on both
+  // master_replid: the history this server's data belongs to; a promotion starts a new one.
+  // 40 hex digits when present; "" when absent (servers before Redis 4).
+  std::string master_replid;
   // Replicas only (required there, absent on a master):
   std::string master_host;                   // master_host
   uint16_t master_port = 0;                  // master_port
@@ -91,5 +94,9 @@ struct InfoReplication {
 
 // Parses the text of INFO replication (also a whole INFO: other sections are ignored).
 Result<InfoReplication> parseInfoReplication(std::string_view text);
+
+// The value of one `key:value` line of an INFO text (e.g. "tcp_port", "process_id"), without
+// its line end; nullopt when the key is not there.
+std::optional<std::string> infoField(std::string_view text, std::string_view key);
 
 }  // namespace rampart::redis

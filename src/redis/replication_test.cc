@@ -151,6 +151,7 @@ TEST(ParseInfoReplicationTest, MasterWithSlaveLines) {
   EXPECT_EQ(info->slaves[0], (InfoReplication::Slave{0, "127.0.0.1", 16392, "online", 1266, 1}));
   EXPECT_EQ(info->slaves[1], (InfoReplication::Slave{1, "::1", 16393, "wait_bgsave", 0, 0}));
   EXPECT_FALSE(info->slave_repl_offset);
+  EXPECT_EQ(info->master_replid, "14c384eb060d56432c0ea126dd96a06258ce8a96");
 }
 
 TEST(ParseInfoReplicationTest, ReplicaWithItsLinkAndOffset) {
@@ -221,6 +222,9 @@ TEST(ParseInfoReplicationTest, MissingOrMalformedFieldsFailNamingTheField) {
       {withLine(m, "slave1", "slave0:ip=h,port=1,state=online,offset=1,lag=0"), "slave0"},
       {withLine(m, "master_replid", "master_repl_offset:7"), "master_repl_offset"},
       {withLine(m, "master_replid", "no colon here"), "INFO replication"},
+      {withLine(m, "master_replid", "master_replid:14c384eb"), "master_replid"},
+      {withLine(m, "master_replid", "master_replid:14C384EB060D56432C0EA126DD96A06258CE8A96"),
+       "master_replid"},
       {withLine(r, "master_host", ""), "master_host"},
       {withLine(r, "master_port", "master_port:0"), "master_port"},
       {withLine(r, "master_port", ""), "master_port"},
@@ -243,6 +247,15 @@ TEST(ParseInfoReplicationTest, ReplicaWithoutALinkYetHasNoOffset) {
       parseInfoReplication(withLine(kReplicaInfo, "slave_repl_offset", "slave_repl_offset:-1"));
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->slave_repl_offset, std::nullopt);
+}
+
+TEST(InfoFieldTest, FindsAWholeKeyInAnySectionWithoutItsLineEnd) {
+  std::string text = std::string("# Server\r\nprocess_id:4242\r\ntcp_port:6380\r\n") + kMasterInfo;
+  EXPECT_EQ(infoField(text, "tcp_port"), "6380");
+  EXPECT_EQ(infoField(text, "process_id"), "4242");
+  EXPECT_EQ(infoField(text, "master_replid2"), "0000000000000000000000000000000000000000");
+  EXPECT_EQ(infoField(text, "tcp"), std::nullopt);  // a prefix of a key is not the key
+  EXPECT_EQ(infoField(text, "run_id"), std::nullopt);
 }
 
 }  // namespace

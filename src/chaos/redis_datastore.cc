@@ -1,0 +1,250 @@
+// Redis as a chaos datastore. Each write is one transaction on one connection:
+//
+//   MULTI; SADD rampart_chaos <id>; INFO server replication; EXEC   [; WAIT 1 <ms>]
+//
+// so the reply names the server that applied it (tcp_port -> member) and the replication id it
+// applied it under (master_replid, the tenure's epoch: a promotion starts a new one), read
+// atomically with the write. A durable writer then asks WAIT 1: acked only when a replica has the
+// write (the promise `rampart redis` keeps across failovers); a write the master applied but no
+// replica confirmed in time is unknown. A plain writer's write is acked at EXEC (measured, not
+// promised). A refused write (READONLY on a replica, NOREPLICAS on a fenced master) is queued as
+// an error, so the transaction is discarded: failed, nothing applied.
+//
+// Followers from INFO replication's slaveN lines (state=online); the server's PID from INFO
+// server's process_id, checked against /proc.
+
+#include "chaos/datastore.h"
+#include "chaos/processes.h"
+#include "redis/client.h"
+#include "redis/replication.h"
+#include "runtime/process.h"
+
+namespace rampart::chaos {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr const char* kKey = "rampart_chaos";
+
+// What is left until `deadline`, at least 1 ms (a zero timeout would mean "no bound" to some
+// callers; an expired deadline fails at the next call anyway).
+Duration left(TimePoint deadline) {
+  return std::max<Duration>(deadline - steady_clock::now(), milliseconds(1));
+}
+
+bool isStatus(const Result<redis::Reply>& r, const char* text) {
+  return r && r->type == redis::Reply::Type::Status && r->str == text;
+}
+
+class RedisWriteSession : public WriteSession {
+ public:
+  RedisWriteSession(redis::Client client, const WriteMode& mode,
+                    const std::map<int, std::string>& by_port)
+      : client_(std::move(client)), mode_(mode), by_port_(by_port) {}
+
+  Result<bool> isPrimary(TimePoint deadline) override {
+    auto reply = client_.command({"ROLE"}, left(deadline));
+    if (!reply) {
+      return fail(reply.error());
+    }
+    auto role = redis::parseRole(*reply);
+    if (!role) {
+      return fail(role.error());
+    }
+    return std::holds_alternative<redis::MasterRole>(*role);
+  }
+
+  WriteOutcome write(int64_t id, const std::string&, TimePoint deadline) override {
+    WriteOutcome out;  // Unknown until the server says otherwise
+    if (!isStatus(client_.command({"MULTI"}, left(deadline)), "OK")) {
+      drop();
+      return out;
+    }
+    auto queued = client_.command({"SADD", kKey, std::to_string(id)}, left(deadline));
+    if (queued && queued->isError()) {
+      // Refused before anything ran (READONLY, NOREPLICAS): leave the transaction.
+      if (isStatus(client_.command({"DISCARD"}, left(deadline)), "OK")) {
+        out.outcome = Outcome::Failed;
+      } else {
+        drop();
+      }
+      return out;
+    }
+    if (!isStatus(queued, "QUEUED") ||
+        !isStatus(client_.command({"INFO", "server", "replication"}, left(deadline)), "QUEUED")) {
+      drop();
+      return out;
+    }
+    auto exec = client_.command({"EXEC"}, left(deadline));
+    if (!exec) {
+      drop();  // sent: it may or may not have run
+      return out;
+    }
+    if (exec->isError() || exec->type != redis::Reply::Type::Array || exec->elements.size() != 2 ||
+        exec->elements[0].isError()) {
+      out.outcome = Outcome::Failed;  // EXECABORT or the SADD failed: nothing applied
+      return out;
+    }
+    const std::string& info = exec->elements[1].str;
+    auto port = redis::infoField(info, "tcp_port");
+    auto replid = redis::infoField(info, "master_replid");
+    std::string server;
+    if (port) {
+      auto it = by_port_.find(std::atoi(port->c_str()));
+      server = it != by_port_.end() ? it->second : "port:" + *port;
+    }
+    std::string epoch = replid.value_or("");
+    if (mode_.durable) {
+      // WAIT's own timeout ends 50 ms before the deadline so that its answer still arrives.
+      auto wait_ms = std::max<int64_t>(
+          1, std::chrono::duration_cast<milliseconds>(left(deadline)).count() - 50);
+      auto wait = client_.command({"WAIT", "1", std::to_string(wait_ms)}, left(deadline));
+      if (!wait) {
+        drop();
+        return out;
+      }
+      if (wait->type != redis::Reply::Type::Integer || wait->integer < 1) {
+        return out;  // applied by the master, not confirmed by a replica: not promised
+      }
+    }
+    out.outcome = Outcome::Acked;
+    out.server = server;  // "" when INFO could not place it: no tenure
+    out.epoch = epoch;
+    return out;
+  }
+
+  bool broken() const override { return dropped_ || client_.broken(); }
+
+ private:
+  // After a failed exchange the connection may be mid-transaction: never reuse it.
+  void drop() { dropped_ = true; }
+
+  redis::Client client_;
+  WriteMode mode_;
+  const std::map<int, std::string>& by_port_;
+  bool dropped_ = false;
+};
+
+class RedisDatastore : public Datastore {
+ public:
+  explicit RedisDatastore(const Cluster& cluster)
+      : cluster_(cluster), by_port_(membersByPort(cluster)) {}
+
+  bool promises(const WriteMode& mode) const override { return mode.durable; }
+  std::vector<std::pair<std::string, WriteMode>> extraVipWriters() const override {
+    return {{"vip-plain", WriteMode{.pinned = false, .durable = false}}};
+  }
+
+  Result<void> prepare(TimePoint) const override { return ok(); }  // a set needs no schema
+
+  Result<std::unique_ptr<WriteSession>> connect(const std::string& host, int port,
+                                                const WriteMode& mode,
+                                                TimePoint deadline) const override {
+    auto client =
+        redis::Client::connect(net::Endpoint{host, static_cast<uint16_t>(port)}, left(deadline));
+    if (!client) {
+      return fail(client.error());
+    }
+    return std::unique_ptr<WriteSession>(new RedisWriteSession(std::move(*client), mode, by_port_));
+  }
+
+  Result<std::vector<Follower>> followersOf(const Member& primary,
+                                            Duration timeout) const override {
+    auto deadline = steady_clock::now() + timeout;
+    auto info = infoOf(primary, "replication", deadline);
+    if (!info) {
+      return fail(info.error());
+    }
+    auto parsed = redis::parseInfoReplication(*info);
+    if (!parsed) {
+      return fail(ErrorCode::InvalidArgument, primary.name, ": ", parsed.error().message);
+    }
+    std::vector<Follower> out;
+    for (const auto& slave : parsed->slaves) {
+      auto it = by_port_.find(slave.port);
+      if (slave.state == "online" && it != by_port_.end()) {
+        out.push_back(Follower{it->second, ""});
+      }
+    }
+    return out;
+  }
+
+  Result<pid_t> serverPid(const Member& m, Duration timeout) const override {
+    auto info = infoOf(m, "server", steady_clock::now() + timeout);
+    if (!info) {
+      return fail(info.error());
+    }
+    auto field = redis::infoField(*info, "process_id");
+    char* end = nullptr;
+    long pid = field ? std::strtol(field->c_str(), &end, 10) : 0;
+    if (!field || field->empty() || *end != '\0' || pid <= 1) {
+      return fail(ErrorCode::InvalidArgument, m.name, ": INFO server: no valid process_id");
+    }
+    if (!runtime::isAlive(static_cast<pid_t>(pid)) ||
+        commandName(static_cast<pid_t>(pid)) != serverCommand()) {
+      return fail(ErrorCode::NotFound, m.name, ": process_id ", *field,
+                  " is not a running redis-server on this machine");
+    }
+    return static_cast<pid_t>(pid);
+  }
+  std::string serverWhat() const override { return "redis-server"; }
+  std::string serverCommand() const override { return "redis-server"; }
+
+  Result<std::unordered_set<int64_t>> readIds(const Member& primary, int64_t first, int64_t last,
+                                              Duration timeout) const override {
+    auto deadline = steady_clock::now() + timeout;
+    auto client = redis::Client::connect(endpointOf(primary), left(deadline));
+    if (!client) {
+      return fail(client.error());
+    }
+    auto reply = client->command({"SMEMBERS", kKey}, left(deadline));
+    if (!reply) {
+      return fail(reply.error());
+    }
+    if (reply->type != redis::Reply::Type::Array) {
+      return fail(ErrorCode::InvalidArgument, primary.name, ": SMEMBERS ", kKey,
+                  ": expected an array, got ", redis::replyTypeName(reply->type));
+    }
+    std::unordered_set<int64_t> out;
+    for (const auto& e : reply->elements) {
+      char* end = nullptr;
+      long long id = std::strtoll(e.str.c_str(), &end, 10);
+      if (e.type == redis::Reply::Type::String && !e.str.empty() && *end == '\0' && id >= first &&
+          id <= last) {
+        out.insert(id);
+      }
+    }
+    return out;
+  }
+
+ private:
+  static net::Endpoint endpointOf(const Member& m) { return net::Endpoint{m.host, m.port}; }
+
+  Result<std::string> infoOf(const Member& m, const std::string& section,
+                             TimePoint deadline) const {
+    auto client = redis::Client::connect(endpointOf(m), left(deadline));
+    if (!client) {
+      return fail(client.error());
+    }
+    auto reply = client->command({"INFO", section}, left(deadline));
+    if (!reply) {
+      return fail(reply.error());
+    }
+    if (reply->type != redis::Reply::Type::String) {
+      return fail(ErrorCode::InvalidArgument, m.name, ": INFO ", section, ": expected a string");
+    }
+    return reply->str;
+  }
+
+  const Cluster cluster_;  // a copy: immutable while writers use it
+  std::map<int, std::string> by_port_;
+};
+
+}  // namespace
+
+std::unique_ptr<Datastore> makeRedisDatastore(const Cluster& cluster) {
+  return std::make_unique<RedisDatastore>(cluster);
+}
+
+}  // namespace rampart::chaos
