@@ -122,6 +122,7 @@ CheckResult checkHistory(const CheckInput& input) {
         r.vip_acked += vip;
         r.acked_with_warning += a.warned;
         r.unpromised_acked += !a.promised;
+        r.unattributed += a.server.empty() || a.epoch.empty();
         if (input.present_known && !present) {
           (a.promised ? r.lost_ids : r.unpromised_lost_ids).push_back(a.id);
         }

@@ -5,10 +5,13 @@
 //
 // A history is every write attempt: its unique id, which writer sent it, when it was sent and
 // when it completed (monotonic clock), and its outcome. Acked means the server answered the
-// INSERT's commit with success; only such a write was promised to the client. Failed means the
-// server answered with an error and the connection stayed usable (the statement was rolled back).
-// Anything else (timeout, broken connection, FATAL) is unknown: it may or may not have committed,
-// so it can be neither lost nor counted against the cluster.
+// write with success (PostgreSQL: the INSERT's commit; Redis: EXEC, and for the durable writer
+// WAIT counting a replica). A promised ack is one the cluster guarantees to keep (every
+// PostgreSQL commit; a Redis write once WAIT counted a replica); losing an unpromised one (a plain
+// Redis write) is measured and reported, not a failure. Failed means the server refused the write
+// and nothing of it was applied (PostgreSQL: rolled back; Redis: the transaction discarded).
+// Anything else (timeout, broken connection, FATAL, a WAIT that counted no replica) is unknown:
+// it may or may not have been kept, so it can be neither lost nor counted against the cluster.
 //
 // Verdicts:
 //  - lost: promised acked ids missing on the final primary (unpromised ones are counted apart).
@@ -17,7 +20,7 @@
 //    tenure T, E(T) is its earliest ack completion and L(T) the latest send time of an ack. T1 and
 //    T2 overlap iff E(T1) < L(T2) and E(T2) < L(T1): each committed something before the other
 //    committed something, so both accepted writes at once. A server promoted again later (X, Y, X)
-//    is a new timeline and so a new tenure; acks that only straddle through network latency (sent
+//    has a new epoch and so is a new tenure; acks that only straddle through network latency (sent
 //    before the other tenure's first ack completed) do not count.
 //  - unavailability, from the VIP writer's acks only (the pinned writers model stale clients):
 //    per fault, the longest gap between consecutive ack completions (the run's end counts as a
@@ -106,6 +109,8 @@ struct CheckResult {
   int64_t vip_unknown = 0;
   std::vector<int64_t> lost_ids;  // sorted; promised acks only
   int64_t unpromised_acked = 0;
+  int64_t unattributed =
+      0;  // acks naming no server or epoch: in no tenure, unchecked for split brain
   std::vector<int64_t> unpromised_lost_ids;  // sorted; reported, not a failure
   int64_t failed_present = 0;                // failed writes found on the final primary (anomaly)
   int64_t unknown_present = 0;               // unknown writes that did commit (informational)

@@ -245,6 +245,7 @@ TEST(CheckHistory, AnAckWithoutServerOrEpochIsInNoTenure) {
   EXPECT_EQ(r.tenures.size(), 1u);
   EXPECT_TRUE(r.split_brains.empty());
   EXPECT_EQ(r.acked, 102);  // still counted, and checked for loss
+  EXPECT_EQ(r.unattributed, 2);
 }
 
 TEST(Overlaps, FollowsTheDefinition) {

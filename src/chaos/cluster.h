@@ -1,9 +1,10 @@
 #pragma once
 // Cluster: what `rampart chaos` knows about the cluster under test, read from the JSON file a lab
 // writes (`rampart pg lab up --json`, the Patroni lab, `rampart redis lab up --json`). It names
-// every process the harness may signal (manager_pid, etcd pids; postmasters are found through
-// <data_dir>/postmaster.pid) and how to reach everything (member REST APIs, write VIP,
-// credentials). The harness signals no other process.
+// every process the harness may signal (manager_pid, etcd pids; the database servers are found
+// through them: a postmaster through <data_dir>/postmaster.pid, a redis-server through INFO
+// server's process_id, each checked against /proc) and how to reach everything (member REST
+// APIs, write VIP, credentials). The harness signals no other process.
 //
 // Parsing is strict about the fields it uses (each error names the file and the field, e.g.
 // "/tmp/lab/cluster.json: members[1].port: expected an integer 1-65535") and ignores keys it does

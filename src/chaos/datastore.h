@@ -7,11 +7,12 @@
 // by the cluster file's kind.
 //
 // Every call is bounded by its deadline or timeout on the monotonic clock.
-// Thread-safety: a Datastore is immutable once made and is used from every writer's thread at
-// once; a WriteSession belongs to one thread.
+// Thread-safety: once prepared, a Datastore is immutable and is used from every writer's thread
+// at once; a WriteSession belongs to one thread.
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,8 +71,11 @@ class Datastore {
   // losses are measured), as (name, mode).
   virtual std::vector<std::pair<std::string, WriteMode>> extraVipWriters() const = 0;
 
-  // Makes what writes need (PostgreSQL: the table), through the write VIP; bounded by `deadline`.
-  virtual Result<void> prepare(TimePoint deadline) const = 0;
+  // Makes what this run's writes need, through the write VIP (PostgreSQL: the table; Redis: a
+  // check that a write can be attributed to a tenure), once, before any session is made; `run`
+  // names the run (the ids' range). Bounded by `deadline` and `cancel`.
+  virtual Result<void> prepare(int64_t run, TimePoint deadline,
+                               const std::atomic<bool>* cancel) = 0;
   // A session to `host:port` (the write VIP, or a member's server).
   virtual Result<std::unique_ptr<WriteSession>> connect(const std::string& host, int port,
                                                         const WriteMode& mode,

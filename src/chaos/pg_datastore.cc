@@ -75,15 +75,16 @@ class PgDatastore : public Datastore {
   bool promises(const WriteMode&) const override { return true; }
   std::vector<std::pair<std::string, WriteMode>> extraVipWriters() const override { return {}; }
 
-  Result<void> prepare(TimePoint deadline) const override {
+  Result<void> prepare(int64_t, TimePoint deadline, const std::atomic<bool>* cancel) override {
     std::string last = "no attempt";
     // Bounded by the deadline; the VIP may need a moment to route to the primary.
-    while (steady_clock::now() < deadline) {
+    while (steady_clock::now() < deadline && !(cancel && cancel->load())) {
       auto session = PgSession::connect(
           target(cluster_.write_vip.host, cluster_.write_vip.port, "rampart-chaos"),
           std::min(deadline, steady_clock::now() + std::chrono::seconds(1)));
       if (session) {
-        auto r = (*session)->query(kCreateTableSql, {}, deadline);
+        auto r = (*session)->query(
+            kCreateTableSql, {}, std::min(deadline, steady_clock::now() + std::chrono::seconds(5)));
         if (r) {
           return ok();
         }

@@ -1,8 +1,9 @@
 #pragma once
 // The processes a fault may signal, and a guard that resumes what it paused. The harness only
-// signals PIDs named by the cluster file, the postmaster named by <data_dir>/postmaster.pid, and
-// that postmaster's children found through /proc/*/stat. Before signalling it checks the PID is
-// alive and, for PostgreSQL and etcd, that its command name matches (a stale postmaster.pid may
+// signals PIDs named by the cluster file, the database server found through them (the
+// postmaster named by <data_dir>/postmaster.pid, the redis-server INFO server names), and that
+// server's children found through /proc/*/stat. Before signalling it checks the PID is alive and,
+// for the database servers and etcd, that its command name matches (a stale postmaster.pid may
 // name a recycled PID).
 // Thread-safe (no shared state), except a Pause object, which belongs to one thread.
 

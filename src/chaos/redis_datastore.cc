@@ -1,6 +1,6 @@
 // Redis as a chaos datastore. Each write is one transaction on one connection:
 //
-//   MULTI; SADD rampart_chaos <id>; INFO server replication; EXEC   [; WAIT 1 <ms>]
+//   MULTI; SADD rampart_chaos:<run> <id>; INFO server replication; EXEC   [; WAIT 1 <ms>]
 //
 // so the reply names the server that applied it (tcp_port -> member) and the replication id it
 // applied it under (master_replid, the tenure's epoch: a promotion starts a new one), read
@@ -13,6 +13,8 @@
 // Followers from INFO replication's slaveN lines (state=online); the server's PID from INFO
 // server's process_id, checked against /proc.
 
+#include <thread>
+
 #include "chaos/datastore.h"
 #include "chaos/processes.h"
 #include "redis/client.h"
@@ -22,10 +24,12 @@
 namespace rampart::chaos {
 namespace {
 
+using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr const char* kKey = "rampart_chaos";
+// One set per run ("rampart_chaos:<run>"), so the final read fetches this run's ids only.
+std::string keyOf(int64_t run) { return "rampart_chaos:" + std::to_string(run); }
 
 // What is left until `deadline`, at least 1 ms (a zero timeout would mean "no bound" to some
 // callers; an expired deadline fails at the next call anyway).
@@ -39,17 +43,19 @@ bool isStatus(const Result<redis::Reply>& r, const char* text) {
 
 class RedisWriteSession : public WriteSession {
  public:
-  RedisWriteSession(redis::Client client, const WriteMode& mode,
+  RedisWriteSession(redis::Client client, const WriteMode& mode, std::string key,
                     const std::map<int, std::string>& by_port)
-      : client_(std::move(client)), mode_(mode), by_port_(by_port) {}
+      : client_(std::move(client)), mode_(mode), key_(std::move(key)), by_port_(by_port) {}
 
   Result<bool> isPrimary(TimePoint deadline) override {
     auto reply = client_.command({"ROLE"}, left(deadline));
     if (!reply) {
+      drop();
       return fail(reply.error());
     }
     auto role = redis::parseRole(*reply);
     if (!role) {
+      drop();
       return fail(role.error());
     }
     return std::holds_alternative<redis::MasterRole>(*role);
@@ -61,7 +67,7 @@ class RedisWriteSession : public WriteSession {
       drop();
       return out;
     }
-    auto queued = client_.command({"SADD", kKey, std::to_string(id)}, left(deadline));
+    auto queued = client_.command({"SADD", key_, std::to_string(id)}, left(deadline));
     if (queued && queued->isError()) {
       // Refused before anything ran (READONLY, NOREPLICAS): leave the transaction.
       if (isStatus(client_.command({"DISCARD"}, left(deadline)), "OK")) {
@@ -81,9 +87,22 @@ class RedisWriteSession : public WriteSession {
       drop();  // sent: it may or may not have run
       return out;
     }
-    if (exec->isError() || exec->type != redis::Reply::Type::Array || exec->elements.size() != 2 ||
-        exec->elements[0].isError()) {
-      out.outcome = Outcome::Failed;  // EXECABORT or the SADD failed: nothing applied
+    if (exec->isError()) {
+      // EXECABORT: the transaction was discarded (Redis >= 6.2 always says so). Any other error
+      // leaves the connection's state unknown: not reused.
+      if (exec->str.rfind("EXECABORT", 0) == 0) {
+        out.outcome = Outcome::Failed;
+      } else {
+        drop();
+      }
+      return out;
+    }
+    if (exec->type != redis::Reply::Type::Array || exec->elements.size() != 2) {
+      drop();  // not what EXEC of these two commands answers: the write's fate is unknown
+      return out;
+    }
+    if (exec->elements[0].isError()) {
+      out.outcome = Outcome::Failed;  // the SADD itself failed: nothing applied
       return out;
     }
     const std::string& info = exec->elements[1].str;
@@ -105,7 +124,8 @@ class RedisWriteSession : public WriteSession {
         return out;
       }
       if (wait->type != redis::Reply::Type::Integer || wait->integer < 1) {
-        return out;  // applied by the master, not confirmed by a replica: not promised
+        drop();  // applied by the master, not confirmed by a replica: not promised
+        return out;
       }
     }
     out.outcome = Outcome::Acked;
@@ -122,6 +142,7 @@ class RedisWriteSession : public WriteSession {
 
   redis::Client client_;
   WriteMode mode_;
+  std::string key_;
   const std::map<int, std::string>& by_port_;
   bool dropped_ = false;
 };
@@ -136,7 +157,42 @@ class RedisDatastore : public Datastore {
     return {{"vip-plain", WriteMode{.pinned = false, .durable = false}}};
   }
 
-  Result<void> prepare(TimePoint) const override { return ok(); }  // a set needs no schema
+  // Checks, through the write VIP, that the server answers INFO server replication (Redis 7)
+  // with what places a write in a tenure: without it every ack would be in no tenure and a split
+  // brain would go unseen.
+  Result<void> prepare(int64_t run, TimePoint deadline, const std::atomic<bool>* cancel) override {
+    key_ = keyOf(run);
+    std::string last = "no attempt";
+    // Bounded by the deadline; the VIP may need a moment to route to the master.
+    while (steady_clock::now() < deadline && !(cancel && cancel->load())) {
+      auto client =
+          redis::Client::connect(cluster_.write_vip, std::min<Duration>(left(deadline), 1s));
+      if (client) {
+        auto info = client->command({"INFO", "server", "replication"}, left(deadline));
+        if (info && info->type == redis::Reply::Type::String) {
+          if (!redis::infoField(info->str, "tcp_port") ||
+              !redis::infoField(info->str, "master_replid")) {
+            return fail(ErrorCode::FailedPrecondition, "write_vip ", cluster_.write_vip.toString(),
+                        ": INFO server replication names no tcp_port or master_replid: writes "
+                        "could not be attributed to a tenure");
+          }
+          return ok();
+        }
+        if (info && info->isError()) {
+          return fail(ErrorCode::FailedPrecondition, "write_vip ", cluster_.write_vip.toString(),
+                      ": INFO server replication: ", info->str.substr(0, 200),
+                      " (Redis 7 is needed)");
+        }
+        last =
+            info ? std::string("INFO server replication: unexpected reply") : info.error().message;
+      } else {
+        last = client.error().message;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    return fail(ErrorCode::Unavailable, "no answer through write_vip ",
+                cluster_.write_vip.toString(), ": ", last);
+  }
 
   Result<std::unique_ptr<WriteSession>> connect(const std::string& host, int port,
                                                 const WriteMode& mode,
@@ -146,7 +202,8 @@ class RedisDatastore : public Datastore {
     if (!client) {
       return fail(client.error());
     }
-    return std::unique_ptr<WriteSession>(new RedisWriteSession(std::move(*client), mode, by_port_));
+    return std::unique_ptr<WriteSession>(
+        new RedisWriteSession(std::move(*client), mode, key_, by_port_));
   }
 
   Result<std::vector<Follower>> followersOf(const Member& primary,
@@ -198,12 +255,12 @@ class RedisDatastore : public Datastore {
     if (!client) {
       return fail(client.error());
     }
-    auto reply = client->command({"SMEMBERS", kKey}, left(deadline));
+    auto reply = client->command({"SMEMBERS", key_}, left(deadline));
     if (!reply) {
       return fail(reply.error());
     }
     if (reply->type != redis::Reply::Type::Array) {
-      return fail(ErrorCode::InvalidArgument, primary.name, ": SMEMBERS ", kKey,
+      return fail(ErrorCode::InvalidArgument, primary.name, ": SMEMBERS ", key_,
                   ": expected an array, got ", redis::replyTypeName(reply->type));
     }
     std::unordered_set<int64_t> out;
@@ -239,6 +296,7 @@ class RedisDatastore : public Datastore {
 
   const Cluster cluster_;  // a copy: immutable while writers use it
   std::map<int, std::string> by_port_;
+  std::string key_ = keyOf(0);  // set by prepare(), before any session
 };
 
 }  // namespace

@@ -122,7 +122,13 @@ std::string reportJson(const Report& r) {
   }
   j["lost_ids"] = lost;
   j["unpromised_acked"] = c.unpromised_acked;
+  j["unattributed"] = c.unattributed;
   j["unpromised_lost"] = c.unpromised_lost_ids.size();
+  Json unpromised = Json::array();
+  for (size_t i = 0; i < c.unpromised_lost_ids.size() && i < 20; ++i) {
+    unpromised.push_back(c.unpromised_lost_ids[i]);
+  }
+  j["unpromised_lost_ids"] = unpromised;
   j["split_brain"] = c.split_brains.size();
   Json pairs = Json::array();
   for (const auto& s : c.split_brains) {

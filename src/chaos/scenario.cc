@@ -459,13 +459,15 @@ void Run::startRejoinWatch(FaultRecord& record) {
   // For every kind, etcd faults included: if the primary moved, the old one must come back. If it
   // did not move, the watcher ends with the writers.
   // The watcher gets its own copy of the cluster: the main thread may change manager_pid.
-  // It ends when the next fault begins: a later rejoin belongs to that fault.
+  // It ends at the next fault, after one last look (the run waits for every member to stream
+  // before a fault, so a rejoin seen then is this fault's; a later one is the next fault's).
   const size_t index = faults_started_.load();
   watchers_.emplace_back([this, &record, index, cluster = cluster_] {
     const TimePoint from = record.end;
     const TimePoint deadline = from + options_.recovery_timeout;
     // Bounded by the deadline; each probe and query by its own deadline.
-    while (steady_clock::now() < deadline && !cancelled() && faults_started_.load() == index) {
+    while (steady_clock::now() < deadline && !cancelled()) {
+      const bool last_look = faults_started_.load() != index;
       Roles roles = probeRoles(cluster, milliseconds(500));
       if (roles.primaries.size() == 1) {
         const std::string& primary = roles.primaries[0];
@@ -482,6 +484,9 @@ void Run::startRejoinWatch(FaultRecord& record) {
             }
           }
         }
+      }
+      if (last_look) {
+        return;
       }
       std::this_thread::sleep_for(milliseconds(50));
     }
@@ -563,6 +568,11 @@ void Run::finish(Report& report, int64_t base) {
     problems_.push_back(std::to_string(report.check.unpromised_lost_ids.size()) +
                         " acknowledged plain writes lost in a planned switchover");
   }
+  if (report.check.unattributed > 0) {
+    problems_.push_back(std::to_string(report.check.unattributed) +
+                        " acknowledged writes named no server or epoch: split brain unchecked "
+                        "for them");
+  }
   if (!report.check.split_brains.empty()) {
     problems_.push_back(std::to_string(report.check.split_brains.size()) +
                         " overlapping primary tenures (split brain)");
@@ -590,14 +600,16 @@ Result<Report> Run::execute() {
                 std::to_string(roles.primaries.size()),
                 " do): the cluster is not healthy, nothing injected");
   }
-  if (auto prepared = datastore_->prepare(steady_clock::now() + seconds(10)); !prepared) {
+  const int64_t run = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t base = run * kRunSpan;
+  if (auto prepared = datastore_->prepare(run, steady_clock::now() + seconds(10), options_.cancel);
+      !prepared) {
     return fail(prepared.error());
   }
-  auto wall = std::chrono::system_clock::now();
-  int64_t base =
-      std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count() * kRunSpan;
   report.start = steady_clock::now();
-  report.start_wall = wall;
+  report.start_wall = std::chrono::system_clock::now();
   startWriters(base);
   if (!waitForAckSince(report.start, seconds(10))) {
     stopWriters();

@@ -17,7 +17,8 @@
 //      series (FAIL);
 //   4. from each fault's end, measure (bounded) until the old primary streams from the new one
 //      (PostgreSQL: pg_stat_replication of the primary, application_name = member name, state
-//      streaming; Redis: INFO replication of the primary, the member's port, state online);
+//      streaming; Redis: INFO replication of the primary, the member's port, state online), up
+//      to the next fault;
 //   5. stop the writers, read the ids on the final primary, check.
 //
 // Faults: kill-server (SIGKILL of the database server; called kill-postmaster on PostgreSQL,

@@ -246,7 +246,10 @@ void addChaos(CLI::App& app, Action& action) {
                   "kill-server (kill-postmaster), kill-manager, freeze, switchover, etcd-member, "
                   "etcd-all, partition or random")
       ->required();
-  run->add_option("--rate", flags->rate, "VIP writes per second (pinned writers: half)")
+  run->add_option(
+         "--rate", flags->rate,
+         "VIP writes per second (pinned writers: half; on Redis a second, plain VIP writer "
+         "at the same rate)")
       ->capture_default_str();
   run->add_option("--before", flags->before, "writing before the fault")->capture_default_str();
   run->add_option("--after", flags->after, "writing after the fault ended")->capture_default_str();

@@ -308,6 +308,14 @@ TEST(MemberConfigValidation, CredentialFilesOthersCanReadAreRefused) {
       std::string(kMember) + "rest: { token_file: " + token.path() + " }\n", "m.yaml"));
   ASSERT_TRUE(with_token) << with_token.error().message;
   EXPECT_EQ(with_token->token, "s3cret");
+  // Both forms at once is a mistake, not a precedence rule: refused, naming the file field.
+  auto both = parseMemberConfig(*config::loadString(
+      std::string(kMember) + "rest: { token: other, token_file: " + token.path() + " }\n",
+      "m.yaml"));
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message.find("rest.token_file: give either token or token_file, not both"),
+            std::string::npos)
+      << both.error().message;
 }
 
 }  // namespace
