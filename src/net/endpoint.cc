@@ -163,6 +163,14 @@ Result<uint16_t> pickFreePort(const std::string& host) {
   return port;
 }
 
+Endpoint advertisedEndpoint(const Endpoint& listen, const std::string& fallback_host) {
+  Endpoint out = listen;
+  if (out.host.empty() || out.host == "0.0.0.0" || out.host == "::") {
+    out.host = fallback_host;
+  }
+  return out;
+}
+
 bool isLoopbackHost(std::string_view host) {
   return host.starts_with("127.") || host == "::1" || host == "localhost";
 }

@@ -28,6 +28,11 @@ struct Endpoint {
 // Accepts an optional "http://" or "https://" scheme and a trailing "/". Errors name the text.
 Result<Endpoint> parseEndpoint(std::string_view text);
 
+// Where other machines reach a server listening on `listen`: `listen` itself, or with
+// `fallback_host` (e.g. the address of the member's database) when it listens on every
+// interface (0.0.0.0, ::, or no host), which names no address anyone could connect to.
+Endpoint advertisedEndpoint(const Endpoint& listen, const std::string& fallback_host);
+
 // Whether `host` names this machine's loopback (127.0.0.0/8, ::1, localhost): where plain HTTP
 // may be allowed, and where a listener is reachable from this machine only.
 bool isLoopbackHost(std::string_view host);

@@ -23,6 +23,14 @@ TEST(Endpoint, LoopbackHostsAreTheWhole127BlockIpv6LoopbackAndLocalhost) {
   }
 }
 
+TEST(Endpoint, AWildcardListenIsAdvertisedWithTheFallbackHostAndKeepsPortAndScheme) {
+  EXPECT_EQ(advertisedEndpoint({"0.0.0.0", 8008, true}, "10.0.0.11").toString(),
+            "https://10.0.0.11:8008");
+  EXPECT_EQ(advertisedEndpoint({"::", 8008}, "fd00::11").toString(), "[fd00::11]:8008");
+  EXPECT_EQ(advertisedEndpoint({"", 8008}, "10.0.0.11").toString(), "10.0.0.11:8008");
+  EXPECT_EQ(advertisedEndpoint({"10.0.0.12", 8008}, "10.0.0.11").toString(), "10.0.0.12:8008");
+}
+
 TEST(Endpoint, ParsesHostPortWithOrWithoutScheme) {
   EXPECT_EQ(*parseEndpoint("127.0.0.1:2379"), (Endpoint{"127.0.0.1", 2379}));
   EXPECT_EQ(*parseEndpoint("http://127.0.0.1:2379/"), (Endpoint{"127.0.0.1", 2379}));

@@ -209,7 +209,8 @@ net::TlsFiles MemberConfig::restClientTls() const {
 }
 
 std::string MemberConfig::restAddress() const {
-  return std::string(restTls() ? "https://" : "") + rest.host + ":" + std::to_string(rest.port);
+  net::Endpoint listen{rest.host, rest.port, restTls()};
+  return net::advertisedEndpoint(listen, this->listen.host).toString();
 }
 
 Result<MemberConfig> parseMemberConfig(const config::Section& root) {

@@ -129,7 +129,8 @@ struct MemberConfig {
   net::TlsFiles restServerTls() const;  // {cert, key, ca only with client_auth}; {} without TLS
   net::TlsFiles restClientTls() const;  // {ca, cert, key}; {} without TLS
   // This member's REST address as published in etcd and called by others: "host:port", or
-  // "https://host:port" with rest.tls.
+  // "https://host:port" with rest.tls; a REST API listening on every interface is published with
+  // postgres.listen's host.
   std::string restAddress() const;
 };
 

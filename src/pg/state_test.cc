@@ -168,6 +168,15 @@ TEST(MemberConfig, RestTlsServesHttpsAndVerifiesClientsOnlyWithClientAuth) {
   EXPECT_TRUE(plain->restServerTls().empty());
 }
 
+TEST(MemberConfig, ARestApiOnEveryInterfaceIsPublishedWithThePostgresHost) {
+  std::string text = std::string(kMember);
+  text.replace(text.find("127.0.0.1:5433"), 14, "10.0.0.11:5433");
+  auto c =
+      parseMemberConfig(*config::loadString(text + "rest: { listen: 0.0.0.0:8008 }\n", "m.yaml"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->restAddress(), "10.0.0.11:8008");  // 0.0.0.0 is no address a peer could call
+}
+
 TEST(MemberConfig, RestTlsErrorsNameTheField) {
   testing::TempDir dir;
   std::ofstream(dir.path() + "/rest.pem") << "x";

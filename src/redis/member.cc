@@ -170,9 +170,7 @@ class RestPeers final : public failover::Peers {
 // Where the other members reach this one's REST API: its listen address, or the Redis
 // address's host when it listens on every interface.
 std::string restAddress(const MemberConfig& c) {
-  bool wildcard = c.rest.host == "0.0.0.0" || c.rest.host == "::" || c.rest.host.empty();
-  net::Endpoint e{wildcard ? c.server.bind : c.rest.host, c.rest.port};
-  return e.toString();
+  return net::advertisedEndpoint(c.rest, c.server.bind).toString();
 }
 
 // Everything one member holds, alive as long as the loop runs.
