@@ -111,14 +111,9 @@ class PgDatastore : public Datastore {
 
   Result<std::vector<Follower>> followersOf(const Member& primary,
                                             Duration timeout) const override {
-    auto deadline = steady_clock::now() + timeout;
-    auto session =
-        PgSession::connect(target(primary.host, primary.port, "rampart-chaos"), deadline);
-    if (!session) {
-      return fail(session.error());
-    }
-    auto rows = (*session)->query(
-        "SELECT application_name, state, sync_state FROM pg_stat_replication", {}, deadline);
+    auto rows =
+        queryOn(primary, "SELECT application_name, state, sync_state FROM pg_stat_replication", {},
+                timeout);
     if (!rows) {
       return fail(rows.error());
     }
@@ -139,14 +134,8 @@ class PgDatastore : public Datastore {
 
   Result<std::unordered_set<int64_t>> readIds(const Member& primary, int64_t first, int64_t last,
                                               Duration timeout) const override {
-    auto deadline = steady_clock::now() + timeout;
-    auto session =
-        PgSession::connect(target(primary.host, primary.port, "rampart-chaos"), deadline);
-    if (!session) {
-      return fail(session.error());
-    }
-    auto rows = (*session)->query("SELECT id FROM rampart_chaos WHERE id BETWEEN $1 AND $2",
-                                  {std::to_string(first), std::to_string(last)}, deadline);
+    auto rows = queryOn(primary, "SELECT id FROM rampart_chaos WHERE id BETWEEN $1 AND $2",
+                        {std::to_string(first), std::to_string(last)}, timeout);
     if (!rows) {
       return fail(rows.error());
     }
@@ -158,6 +147,17 @@ class PgDatastore : public Datastore {
   }
 
  private:
+  // One statement on a new session to `m`, connection included within `timeout`.
+  Result<PgRows> queryOn(const Member& m, const std::string& sql,
+                         const std::vector<std::string>& params, Duration timeout) const {
+    auto deadline = steady_clock::now() + timeout;
+    auto session = PgSession::connect(target(m.host, m.port, "rampart-chaos"), deadline);
+    if (!session) {
+      return fail(session.error());
+    }
+    return (*session)->query(sql, params, deadline);
+  }
+
   PgTarget target(const std::string& host, int port, const std::string& application) const {
     PgTarget t;
     t.host = host;

@@ -88,6 +88,15 @@ Json tenureJson(const Tenure& t, TimePoint start) {
               {"acks", t.acks}};
 }
 
+// The first 20 ids: enough to look them up, short enough for a report.
+Json firstIds(const std::vector<int64_t>& ids) {
+  Json out = Json::array();
+  for (size_t i = 0; i < ids.size() && i < 20; ++i) {
+    out.push_back(ids[i]);
+  }
+  return out;
+}
+
 // "m1/tl2" for PostgreSQL; a Redis replication id is shortened to 8 hex digits in text.
 std::string tenureName(const Tenure& t) {
   return t.server + "/" + (t.epoch.size() > 12 ? t.epoch.substr(0, 8) : t.epoch);
@@ -116,19 +125,11 @@ std::string reportJson(const Report& r) {
   j["failed_present"] = c.failed_present;
   j["unknown_present"] = c.unknown_present;
   j["lost"] = c.lost_ids.size();
-  Json lost = Json::array();
-  for (size_t i = 0; i < c.lost_ids.size() && i < 20; ++i) {
-    lost.push_back(c.lost_ids[i]);
-  }
-  j["lost_ids"] = lost;
+  j["lost_ids"] = firstIds(c.lost_ids);
   j["unpromised_acked"] = c.unpromised_acked;
   j["unattributed"] = c.unattributed;
   j["unpromised_lost"] = c.unpromised_lost_ids.size();
-  Json unpromised = Json::array();
-  for (size_t i = 0; i < c.unpromised_lost_ids.size() && i < 20; ++i) {
-    unpromised.push_back(c.unpromised_lost_ids[i]);
-  }
-  j["unpromised_lost_ids"] = unpromised;
+  j["unpromised_lost_ids"] = firstIds(c.unpromised_lost_ids);
   j["split_brain"] = c.split_brains.size();
   Json pairs = Json::array();
   for (const auto& s : c.split_brains) {

@@ -319,18 +319,28 @@ Result<Role> parseRole(const Reply& reply) {
   return fail(ErrorCode::InvalidArgument, "ROLE role: unknown role '", kind.str.substr(0, 64), "'");
 }
 
+namespace {
+
+// The next line of an INFO text from `start` (advanced past it), without its CRLF or LF.
+std::string_view nextLine(std::string_view text, size_t& start) {
+  size_t nl = text.find('\n', start);
+  std::string_view line =
+      text.substr(start, nl == std::string_view::npos ? text.size() - start : nl - start);
+  start = nl == std::string_view::npos ? text.size() : nl + 1;
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  return line;
+}
+
+}  // namespace
+
 Result<InfoReplication> parseInfoReplication(std::string_view text) {
   std::map<std::string, std::string, std::less<>> values;
   std::map<int, InfoReplication::Slave> slaves;
   size_t start = 0;
   while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string_view line =
-        text.substr(start, nl == std::string_view::npos ? text.size() - start : nl - start);
-    start = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') {
-      line.remove_suffix(1);
-    }
+    std::string_view line = nextLine(text, start);
     if (line.empty() || line.front() == '#') {
       continue;
     }
@@ -462,13 +472,7 @@ Result<InfoReplication> parseInfoReplication(std::string_view text) {
 std::optional<std::string> infoField(std::string_view text, std::string_view key) {
   size_t start = 0;
   while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string_view line =
-        text.substr(start, nl == std::string_view::npos ? text.size() - start : nl - start);
-    start = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') {
-      line.remove_suffix(1);
-    }
+    std::string_view line = nextLine(text, start);
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
       return std::string(line.substr(key.size() + 1));
     }
