@@ -223,6 +223,17 @@ void validateDatabase(const ResourceInfo& resource, const json& object, const js
     }
   }
   validateParameters(spec, errors);
+  if (resource.kind == "RedisCluster" && spec.contains("parameters") &&
+      spec["parameters"].is_object() && !spec["parameters"].empty() &&
+      (!old.is_object() ||
+       old.value("/spec/parameters"_json_pointer, json()) != spec["parameters"])) {
+    // `rampart redis` writes redis.conf itself (replication, fencing, persistence); which of
+    // the rest a user may set is not decided yet, so none is taken rather than some ignored.
+    // Only new or changed parameters are refused: a cluster stored with some before keeps
+    // taking its status writes.
+    errors.push_back(invalidField("spec.parameters", spec["parameters"],
+                                  "RedisCluster members take no server parameters yet"));
+  }
   validateBackup(spec, errors);
   if (old.is_object() && old.contains("/spec/version"_json_pointer) &&
       spec.value("version", json()) != old["/spec/version"_json_pointer]) {

@@ -124,6 +124,24 @@ TEST(DatabaseValidation, OnlyTheSupportedVersionIsAccepted) {
   EXPECT_TRUE(mentions(problems(redis(), rd), "supported values: \"7\""));
 }
 
+TEST(DatabaseValidation, ARedisClusterRefusesServerParametersItWouldIgnore) {
+  json rd = cluster("RedisCluster");
+  rd["spec"]["parameters"] = {{"maxmemory", "100mb"}};
+  auto errors = problems(redis(), rd);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(errors[0].starts_with("spec.parameters: Invalid value")) << errors[0];
+  EXPECT_TRUE(mentions(errors, "RedisCluster members take no server parameters yet")) << errors[0];
+  json stored = rd;  // stored before they were refused: its status writes still pass
+  EXPECT_TRUE(problems(redis(), rd, stored).empty());
+  rd["spec"]["parameters"]["maxmemory"] = "200mb";
+  EXPECT_EQ(problems(redis(), rd, stored).size(), 1u);
+  rd["spec"]["parameters"] = json::object();
+  EXPECT_TRUE(problems(redis(), rd).empty());
+  json pg = cluster();
+  pg["spec"]["parameters"] = {{"work_mem", "8MB"}};
+  EXPECT_TRUE(problems(postgres(), pg).empty());
+}
+
 TEST(DatabaseValidation, EnumsNameTheirSupportedValues) {
   json pg = cluster();
   pg["spec"]["synchronousMode"] = "sometimes";

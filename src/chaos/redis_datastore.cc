@@ -250,18 +250,10 @@ class RedisDatastore : public Datastore {
 
   Result<std::unordered_set<int64_t>> readIds(const Member& primary, int64_t first, int64_t last,
                                               Duration timeout) const override {
-    auto deadline = steady_clock::now() + timeout;
-    auto client = redis::Client::connect(endpointOf(primary), left(deadline));
-    if (!client) {
-      return fail(client.error());
-    }
-    auto reply = client->command({"SMEMBERS", key_}, left(deadline));
+    auto reply = commandOn(primary, {"SMEMBERS", key_}, redis::Reply::Type::Array,
+                           steady_clock::now() + timeout);
     if (!reply) {
       return fail(reply.error());
-    }
-    if (reply->type != redis::Reply::Type::Array) {
-      return fail(ErrorCode::InvalidArgument, primary.name, ": SMEMBERS ", key_,
-                  ": expected an array, got ", redis::replyTypeName(reply->type));
     }
     std::unordered_set<int64_t> out;
     for (const auto& e : reply->elements) {
@@ -278,20 +270,32 @@ class RedisDatastore : public Datastore {
  private:
   static net::Endpoint endpointOf(const Member& m) { return net::Endpoint{m.host, m.port}; }
 
-  Result<std::string> infoOf(const Member& m, const std::string& section,
-                             TimePoint deadline) const {
+  // One command on member `m` by a fresh connection, its reply checked to be of type `want`.
+  Result<redis::Reply> commandOn(const Member& m, const std::vector<std::string>& args,
+                                 redis::Reply::Type want, TimePoint deadline) const {
     auto client = redis::Client::connect(endpointOf(m), left(deadline));
     if (!client) {
       return fail(client.error());
     }
-    auto reply = client->command({"INFO", section}, left(deadline));
+    auto reply = client->command(args, left(deadline));
     if (!reply) {
       return fail(reply.error());
     }
-    if (reply->type != redis::Reply::Type::String) {
-      return fail(ErrorCode::InvalidArgument, m.name, ": INFO ", section, ": expected a string");
+    if (reply->type != want) {
+      std::string what = args.size() > 1 ? args[0] + " " + args[1] : args.at(0);
+      return fail(ErrorCode::InvalidArgument, m.name, ": ", what, ": expected ",
+                  redis::replyTypeName(want), ", got ", redis::replyTypeName(reply->type));
     }
-    return reply->str;
+    return std::move(*reply);
+  }
+
+  Result<std::string> infoOf(const Member& m, const std::string& section,
+                             TimePoint deadline) const {
+    auto reply = commandOn(m, {"INFO", section}, redis::Reply::Type::String, deadline);
+    if (!reply) {
+      return fail(reply.error());
+    }
+    return std::move(reply->str);
   }
 
   const Cluster cluster_;  // a copy: immutable while writers use it

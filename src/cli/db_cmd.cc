@@ -116,10 +116,6 @@ asio::awaitable<int> create(kube::Client& client, DbFlags flags, std::string ns,
   if (!flags.wait) {
     co_return 0;
   }
-  if (*engine == db::Engine::Redis) {
-    std::fprintf(stderr, "rampart db create --wait: no controller runs RedisCluster members yet\n");
-    co_return 1;
-  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   json cluster;
   std::string last_phase;
@@ -172,6 +168,10 @@ asio::awaitable<int> create(kube::Client& client, DbFlags flags, std::string ns,
               std::to_string(cluster.value("/status/readyMembers"_json_pointer, 0)).c_str(),
               cluster.value("/status/primary"_json_pointer, std::string("<none>")).c_str());
   std::printf("write: %s\nread:  %s\n", uris->write.c_str(), uris->read.c_str());
+  if (!uris->sentinel.empty()) {
+    std::printf("sentinel: %s (master name %s)\n", uris->sentinel.c_str(), flags.name.c_str());
+    co_return 0;  // no password: `rampart redis` has no database users
+  }
   if (password.empty()) {
     std::printf("password: kubectl get secret %s -n %s -o jsonpath='{.data.password}' | "
                 "base64 -d\n",

@@ -1,11 +1,11 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <fstream>
+
+#include "testing/test_files.h"
 
 namespace rampart::config {
 namespace {
@@ -65,8 +65,8 @@ TEST(Config, MissingFileIsNotFound) {
 }
 
 TEST(Config, TlsBlockReadsFilesAndAbsentGivesNothing) {
-  char tmpl[] = "/tmp/rampart-config-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  rampart::testing::TempDir tmp;  // removed with its files however the test ends
+  const std::string& dir = tmp.path();
   for (const char* name : {"/ca.pem", "/c.pem", "/k.pem"}) {
     std::ofstream(dir + name) << "x";
   }
@@ -80,12 +80,11 @@ TEST(Config, TlsBlockReadsFilesAndAbsentGivesNothing) {
   EXPECT_EQ(files->key, dir + "/k.pem");
   EXPECT_EQ(files->server_name, "etcd-1");
   EXPECT_TRUE(root->tls("absent")->empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, CredentialIsInlineOrTheFirstLineOfAPrivateFileNeverBoth) {
-  char tmpl[] = "/tmp/rampart-config-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  rampart::testing::TempDir tmp;  // removed with its files however the test ends
+  const std::string& dir = tmp.path();
   std::string file = dir + "/token";
   std::ofstream(file) << "from-file\n";
   ::chmod(file.c_str(), 0600);
@@ -112,7 +111,6 @@ TEST(Config, CredentialIsInlineOrTheFirstLineOfAPrivateFileNeverBoth) {
   ASSERT_FALSE(control);
   EXPECT_EQ(control.error().message,
             "m.yaml:2:10: rest.token: the token holds a control character (a newline or the like)");
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, TlsBlockErrorsNameFileLineAndField) {
@@ -137,8 +135,8 @@ TEST(Config, TlsBlockErrorsNameFileLineAndField) {
 }
 
 TEST(Config, AdminTakesAnOptionalServerTlsBlock) {
-  char tmpl[] = "/tmp/rampart-config-XXXXXX";
-  std::string dir = ::mkdtemp(tmpl);
+  rampart::testing::TempDir tmp;  // removed with its files however the test ends
+  const std::string& dir = tmp.path();
   for (const char* name : {"/ca.pem", "/c.pem", "/k.pem"}) {
     std::ofstream(dir + name) << "x";
   }
@@ -158,7 +156,6 @@ TEST(Config, AdminTakesAnOptionalServerTlsBlock) {
   EXPECT_NE(ca_only.error().message.find("a.yaml:3:5: admin.tls: a server needs cert and key"),
             std::string::npos)
       << ca_only.error().message;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -6,16 +6,13 @@ namespace rampart::controller {
 
 const std::vector<KnownController>& knownControllers() {
   static const std::vector<KnownController> kAll = {
-      {"replicaset-controller", true},
-      {"deployment-controller", true},
-      {"statefulset-controller", true},
-      {"pvc-protection-controller", true},
-      {"disruption-controller", true},
-      {"endpoints-controller", true},
-      {"garbage-collector-controller", true},
-      {"scheduler", true},
-      {"node-lifecycle-controller", true},  // kube-scheduler's job, in the same leader-elected process
-      {"database-controller", true},        // Rampart's: PostgresCluster (rampart.io/v1)
+      {"replicaset-controller", true},        {"deployment-controller", true},
+      {"statefulset-controller", true},       {"pvc-protection-controller", true},
+      {"disruption-controller", true},        {"endpoints-controller", true},
+      {"garbage-collector-controller", true}, {"scheduler", true},
+      {"node-lifecycle-controller", true},  // kube-scheduler's job, in the same leader-elected
+                                            // process
+      {"database-controller", true},  // Rampart's: PostgresCluster, RedisCluster (rampart.io/v1)
   };
   return kAll;
 }
@@ -109,9 +106,13 @@ Result<void> addControllers(Manager& manager, const std::vector<std::string>& na
         return makeNodeLifecycleReconciler(c, std::move(e), options);
       });
     } else if (name == "database-controller") {
-      manager.add(name, [options](ControllerContext& c, Enqueue e) {
-        return makeDatabaseReconciler(c, std::move(e), options);
-      });
+      // One reconciler (and queue) per kind, named apart in logs and metrics.
+      for (auto engine : {db::Engine::Postgres, db::Engine::Redis}) {
+        manager.add(name + "/" + db::pluralOf(engine),
+                    [options, engine](ControllerContext& c, Enqueue e) {
+                      return makeDatabaseReconciler(c, std::move(e), options, engine);
+                    });
+      }
     } else if (name == "scheduler") {
       manager.add(name, [](ControllerContext& c, Enqueue e) {
         return makeSchedulerReconciler(c, std::move(e));

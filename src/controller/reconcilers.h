@@ -19,7 +19,7 @@ struct ReconcilerOptions {
   int replicaset_burst = 500;  // pods created or deleted per ReplicaSet decision (Kubernetes')
   NodeLifecycleConfig node_lifecycle;  // --node-monitor-grace-period, --node-fence-after
   TaintManagerConfig taint_manager;    // --default-not-ready/unreachable-toleration-seconds
-  db::DbSettings database;             // --database-* (PostgresCluster members' etcd access)
+  db::DbSettings database;             // --database-* (database members' etcd access)
 };
 
 std::unique_ptr<Reconciler> makeReplicaSetReconciler(ControllerContext& context, Enqueue enqueue,
@@ -36,9 +36,10 @@ std::unique_ptr<Reconciler> makeNodeLifecycleReconciler(ControllerContext& conte
                                                         Enqueue enqueue,
                                                         const ReconcilerOptions& options);
 
-// PostgresCluster (rampart.io/v1): controller/db/decide.h.
+// PostgresCluster or RedisCluster (rampart.io/v1): controller/db/decide.h.
 std::unique_ptr<Reconciler> makeDatabaseReconciler(ControllerContext& context, Enqueue enqueue,
-                                                   const ReconcilerOptions& options);
+                                                   const ReconcilerOptions& options,
+                                                   db::Engine engine);
 
 struct KnownController {
   std::string name;  // as --controllers names it (kube-controller-manager's names)

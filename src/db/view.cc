@@ -131,10 +131,16 @@ std::string describe(const json& c, api::WallTime now) {
       << "  Read:        " << str(c, "/status/endpoints/read"_json_pointer, "<none>") << "\n"
       << "  Credentials: Secret "
       << str(c, "/status/endpoints/secret"_json_pointer, "<none>") << "\n";
-  if (auto uris = connectionStrings(c)) {
+  if (auto uris = connectionStrings(c); uris && uris->sentinel.empty()) {
     out << "Connection strings (password: key `password` of the credentials Secret):\n"
         << "  Write:       " << uris->write << "\n"
         << "  Read:        " << uris->read << "\n";
+  } else if (uris) {
+    out << "Connection strings:\n"
+        << "  Write:       " << uris->write << "\n"
+        << "  Read:        " << uris->read << "\n"
+        << "  Sentinel:    " << uris->sentinel << " (master name "
+        << str(c, "/metadata/name"_json_pointer) << ")\n";
   }
   out << "Conditions:\n";
   std::vector<std::vector<std::string>> conditions = {{"  TYPE", "STATUS", "REASON", "MESSAGE"}};
@@ -150,7 +156,18 @@ std::optional<ConnectionStrings> connectionStrings(const json& cluster,
                                                    const std::string& password) {
   std::string write = str(cluster, "/status/endpoints/write"_json_pointer);
   std::string read = str(cluster, "/status/endpoints/read"_json_pointer);
-  if (write.empty() || read.empty() || str(cluster, "/kind"_json_pointer) != "PostgresCluster") {
+  std::string kind = str(cluster, "/kind"_json_pointer);
+  if (write.empty() || read.empty()) {
+    return std::nullopt;
+  }
+  if (kind == "RedisCluster") {
+    std::string sentinel = str(cluster, "/status/endpoints/sentinel"_json_pointer);
+    if (sentinel.empty()) {
+      return std::nullopt;
+    }
+    return ConnectionStrings{"redis://" + write, "redis://" + read, sentinel};
+  }
+  if (kind != "PostgresCluster") {
     return std::nullopt;
   }
   std::string user = "postgres" + (password.empty() ? "" : ":" + percentEncode(password));

@@ -1,8 +1,9 @@
 #pragma once
 // `rampart db`'s pure side: the manifest `rampart db create` sends (the same object a user would
 // `kubectl apply`), what `list` and `describe` print from the objects the API returns, the
-// libpq connection strings of a PostgresCluster's write and read Services, and when `create
-// --wait` is done. Pure functions over Kubernetes-shaped JSON; time is passed in.
+// connection strings of a cluster's write and read Services (libpq URIs for PostgreSQL,
+// redis:// and the Sentinel Service for Redis), and when `create --wait` is done. Pure functions
+// over Kubernetes-shaped JSON; time is passed in.
 
 #include <optional>
 #include <string>
@@ -36,11 +37,12 @@ std::string listTable(const std::vector<nlohmann::json>& clusters, const std::st
 std::string describe(const nlohmann::json& cluster, api::WallTime now);
 
 struct ConnectionStrings {
-  std::string write;  // postgresql://postgres@10.96.0.10:5432/postgres
+  std::string write;  // postgresql://postgres@10.96.0.10:5432/postgres | redis://10.96.0.10:6379
   std::string read;
+  std::string sentinel;  // Redis: the Sentinel Service's host:port (master name: the cluster's)
 };
-// From status.endpoints; `password` is put in the URI (percent-encoded) when not empty.
-// nullopt until both Services have addresses.
+// From status.endpoints; `password` is put in a PostgreSQL URI (percent-encoded) when not empty.
+// nullopt until the Services (for Redis also the Sentinel Service) have addresses.
 std::optional<ConnectionStrings> connectionStrings(const nlohmann::json& cluster,
                                                    const std::string& password = "");
 

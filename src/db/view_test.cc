@@ -65,5 +65,23 @@ TEST(DbView, ConnectionStringsNeedBothServicesAndEscapeThePassword) {
   EXPECT_FALSE(ready(creating));
 }
 
+TEST(DbView, ARedisClusterIsReachedByRedisUrisAndItsSentinelService) {
+  json cache = running();
+  cache["kind"] = "RedisCluster";
+  cache["metadata"]["name"] = "cache";
+  cache["status"]["endpoints"] = {
+      {"write", "10.96.0.20:6379"}, {"read", "10.96.0.21:6379"}, {"secret", "cache-credentials"}};
+  EXPECT_FALSE(connectionStrings(cache).has_value()) << "no Sentinel address yet";
+  cache["status"]["endpoints"]["sentinel"] = "10.96.0.22:26379";
+  auto uris = connectionStrings(cache, "ignored");
+  ASSERT_TRUE(uris.has_value());
+  EXPECT_EQ(uris->write, "redis://10.96.0.20:6379");
+  EXPECT_EQ(uris->read, "redis://10.96.0.21:6379");
+  EXPECT_EQ(uris->sentinel, "10.96.0.22:26379");
+  std::string text = describe(cache, at("2026-12-07T03:05:00Z"));
+  EXPECT_NE(text.find("  Sentinel:    10.96.0.22:26379 (master name cache)"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace rampart::db

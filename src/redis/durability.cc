@@ -5,6 +5,11 @@
 namespace rampart::redis {
 
 int replicasToHear(const DurabilityRule& rule) {
+  if (rule.wait_replicas <= 0) {
+    // No WAIT promised, no write to keep: n - 0 = n would ask for more replicas than a group
+    // without its master has (n - 1), and no failover could ever happen.
+    return 1;
+  }
   return std::max(1, rule.members - rule.wait_replicas);
 }
 

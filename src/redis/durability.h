@@ -35,7 +35,7 @@ struct DurabilityRule {
 };
 
 // h: how many of the old master's replicas (the candidate included) a candidate must have heard
-// from: n - k, at least 1.
+// from: n - k, at least 1; 1 when k = 0 (nothing is promised, the candidate alone will do).
 int replicasToHear(const DurabilityRule& rule);
 
 // Whether the candidate f.me takes the key: the engine's own rule (every running replica heard,

@@ -23,6 +23,21 @@ TEST(DurabilityRuleTest, AWait1WriteInThreeMembersNeedsBothReplicasHeard) {
   EXPECT_EQ(replicasToHear({1, 1}), 1);  // a lone member hears itself
 }
 
+// wait_replicas 0 promises nothing: a replica that heard only itself may take over. n - 0 = n
+// would need more replicas than a group without its master has, so no failover would ever run.
+TEST(DurabilityRuleTest, WithoutAWaitPromiseACandidateHearingOnlyItselfMayTakeOver) {
+  EXPECT_EQ(replicasToHear({3, 0}), 1);
+  EXPECT_EQ(replicasToHear({1, 0}), 1);
+  CandidateFacts f;
+  f.me = "m2";
+  f.previous_leader = "m1";
+  f.race_rev = 9;
+  f.members = {
+      {"m1", heard(-1, 0, "stopped")}, {"m2", heard(9, 100)}, {"m3", heard(-1, 0, "stopped")}};
+  EXPECT_TRUE(decideRedisCandidate(f, {3, 0}).take);
+  EXPECT_FALSE(decideRedisCandidate(f, {3, 1}).take);
+}
+
 // The write confirmed with WAIT 1 sits on m3 only (position 120); m2 has 100. m3's final
 // position is not published yet: m2 must not win, or the write is lost.
 TEST(DurabilityRuleTest, ACandidateDoesNotWinBeforeTheOtherReplicaPublishedEvenIfItStopped) {

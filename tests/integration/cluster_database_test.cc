@@ -1,8 +1,10 @@
 // Databases on a whole `rampart up` cluster (issue 18): a PostgresCluster applied with kubectl
 // and one made by `rampart db create --wait` become writable through their write Service and
 // readable through their read Service (psql from a worker's network namespace), and deleting
-// them removes their pods, Services, Secrets and ConfigMap. Heavy (a cluster and six PostgreSQL
-// members on 2 cores): run alone. Root only.
+// them removes their pods, Services, Secrets and ConfigMap. A RedisCluster made by `rampart db
+// create redis` does the same through redis-cli, names its master through its Sentinel Service,
+// and when its master's pod is killed another member takes the write Service and the cluster
+// gets its third member back. Heavy (a cluster and its database members on 2 cores). Root only.
 
 #include <fstream>
 
@@ -41,6 +43,18 @@ class ClusterDatabaseTest : public testing::ClusterTest {
     auto decoded = store::etcd::base64Decode(
         get("secret/" + cluster + "-credentials", "{.data.password}"));
     return decoded ? *decoded : "";
+  }
+
+  // redis-cli -e ARGS against `host_port` from inside the first worker's network namespace.
+  runtime::CommandResult redisCli(const std::string& host_port, std::vector<std::string> args) {
+    size_t colon = host_port.rfind(':');
+    std::vector<std::string> argv{"ip",        "netns",
+                                  "exec",      name_ + "-w1",
+                                  "redis-cli", "-e",
+                                  "-h",        host_port.substr(0, colon),
+                                  "-p",        host_port.substr(colon + 1)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runtime::runCommand(argv, 10s);
   }
 
   // Everything labelled rampart.io/cluster=<cluster>, by kind/name.
@@ -135,6 +149,77 @@ TEST_F(ClusterDatabaseTest, PostgresClustersServeWritesAndReadsThroughTheirServi
   EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
   bool gone = eventually([&] { return leftovers("shop").empty(); }, 60s, 250ms);
   EXPECT_TRUE(gone) << leftovers("shop");
+}
+
+TEST_F(ClusterDatabaseTest, ARedisClusterServesWritesReadsAndSentinelAndSurvivesItsMastersPod) {
+  ASSERT_NO_FATAL_FAILURE(up(1, 3));
+  auto created = rampartCli({"db", "create", "redis", "cache", "--members", "3", "--wait",
+                             "--timeout", "120s", "--kubeconfig", dir_ + "/kubeconfig"},
+                            150s);
+  ASSERT_EQ(created.exit_code, 0) << created.output
+                                  << kubectl({"get", "rdc,pods", "-o", "wide"}).output;
+  EXPECT_NE(created.output.find("rediscluster.rampart.io/cache created"), std::string::npos)
+      << created.output;
+  EXPECT_NE(created.output.find("write: redis://"), std::string::npos) << created.output;
+  EXPECT_NE(created.output.find("(master name cache)"), std::string::npos) << created.output;
+  EXPECT_EQ(get("rdc/cache", "{.status.members[*].zone}").size(), 5u)  // "a b c" in some order
+      << get("rdc/cache", "{.status.members[*].zone}");
+  std::string write = get("rdc/cache", "{.status.endpoints.write}");
+  std::string read = get("rdc/cache", "{.status.endpoints.read}");
+  std::string sentinel = get("rdc/cache", "{.status.endpoints.sentinel}");
+  ASSERT_TRUE(write.ends_with(":6379") && read.ends_with(":6379")) << write << " " << read;
+  ASSERT_TRUE(sentinel.ends_with(":26379")) << sentinel;
+
+  runtime::CommandResult r;
+  bool writable = eventually(
+      [&] {
+        r = redisCli(write, {"SET", "greeting", "hello"});
+        return r.exit_code == 0 && r.output == "OK";
+      },
+      30s, 250ms);
+  ASSERT_TRUE(writable) << r.output;
+  bool readable = eventually(
+      [&] {
+        r = redisCli(read, {"GET", "greeting"});
+        return r.exit_code == 0 && r.output == "hello";
+      },
+      30s, 250ms);
+  EXPECT_TRUE(readable) << r.output;
+  EXPECT_TRUE(redisCli(read, {"ROLE"}).output.starts_with("slave"))
+      << "the read Service reached the master";
+
+  // Sentinel-aware clients find the master the write Service reaches.
+  std::string primary = get("rdc/cache", "{.status.primary}");
+  std::string primary_ip = get("pod/" + primary, "{.status.podIP}");
+  ASSERT_FALSE(primary_ip.empty()) << primary;
+  r = redisCli(sentinel, {"SENTINEL", "get-master-addr-by-name", "cache"});
+  EXPECT_EQ(r.output, primary_ip + "\n6379") << r.output;
+
+  // The master's pod killed: another member takes the write Service, with the acknowledged
+  // key, and the controller brings the cluster back to three members.
+  auto killed = kubectl({"delete", "pod", primary, "--grace-period=0", "--force"});
+  ASSERT_EQ(killed.exit_code, 0) << killed.output;
+  bool moved = eventually(
+      [&] {
+        r = redisCli(write, {"SET", "after", "1"});
+        std::string now = get("rdc/cache", "{.status.primary}");
+        return r.exit_code == 0 && r.output == "OK" && !now.empty() && now != primary;
+      },
+      60s, 250ms);
+  ASSERT_TRUE(moved) << r.output << kubectl({"get", "rdc,pods", "-o", "wide"}).output;
+  EXPECT_EQ(redisCli(write, {"GET", "greeting"}).output, "hello");
+  bool whole = eventually(
+      [&] {
+        return get("rdc/cache", "{.status.phase}") == "Running" &&
+               get("rdc/cache", "{.status.readyMembers}") == "3";
+      },
+      90s, 500ms);
+  EXPECT_TRUE(whole) << kubectl({"get", "rdc", "cache", "-o", "yaml"}).output;
+
+  auto deleted = rampartCli({"db", "delete", "cache", "--kubeconfig", dir_ + "/kubeconfig"}, 30s);
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.output;
+  bool gone = eventually([&] { return leftovers("cache").empty(); }, 60s, 250ms);
+  EXPECT_TRUE(gone) << leftovers("cache");
 }
 
 }  // namespace

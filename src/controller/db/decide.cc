@@ -39,10 +39,11 @@ bool ended(const json& pod) {
   return phase == "Succeeded" || phase == "Failed";
 }
 
-// The controller reference's uid if it names a PostgresCluster called `cluster`, else "".
-std::string ownerUid(const json& o, const std::string& cluster) {
+// The controller reference's uid if it names a cluster of `engine`'s kind called `cluster`,
+// else "".
+std::string ownerUid(const json& o, Engine engine, const std::string& cluster) {
   for (const auto& ref : o.value("/metadata/ownerReferences"_json_pointer, json::array())) {
-    if (ref.value("controller", false) && ref.value("kind", "") == "PostgresCluster" &&
+    if (ref.value("controller", false) && ref.value("kind", "") == kindOf(engine) &&
         ref.value("name", "") == cluster) {
       return ref.value("uid", "");
     }
@@ -69,14 +70,14 @@ DbDecision removeChildren(const ClusterFacts& facts) {
   DbDecision d;
   auto sweep = [&](const std::vector<json>& objects, const char* resource) {
     for (const auto& o : objects) {
-      std::string uid = ownerUid(o, facts.name);
+      std::string uid = ownerUid(o, facts.engine, facts.name);
       if (uid.empty() || terminating(o)) {
         continue;
       }
       std::string name = str(o, "/metadata/name"_json_pointer);
-      d.actions.push_back(action(DbAction::Verb::Delete, resource, name,
-                                 str(o, "/metadata/uid"_json_pointer),
-                                 "PostgresCluster " + facts.name + " was deleted"));
+      d.actions.push_back(
+          action(DbAction::Verb::Delete, resource, name, str(o, "/metadata/uid"_json_pointer),
+                 std::string(kindOf(facts.engine)) + " " + facts.name + " was deleted"));
     }
   };
   sweep(facts.pods, "pods");
@@ -104,7 +105,7 @@ std::string roleOf(const json& pod, const ClusterFacts& facts) {
   return containerRunning(pod) ? "replica" : "";
 }
 
-std::string serviceAddress(const std::vector<json>& services, const std::string& name) {
+std::string serviceAddress(const std::vector<json>& services, const std::string& name, int port) {
   const json* s = byName(services, name);
   if (!s) {
     return "";
@@ -113,7 +114,7 @@ std::string serviceAddress(const std::vector<json>& services, const std::string&
   if (ip.empty() || ip == "None") {
     return "";
   }
-  return ip + ":" + std::to_string(kPostgresPort);
+  return ip + ":" + std::to_string(port);
 }
 
 // Ensures an object of `resource` exists as `desired`; `update` also rewrites it when its
@@ -138,7 +139,7 @@ void ensure(DbDecision& d, const std::vector<json>& existing, const char* resour
 
 }  // namespace
 
-DbDecision decidePostgresCluster(const ClusterFacts& facts, const DbSettings& settings,
+DbDecision decideDatabaseCluster(const ClusterFacts& facts, const DbSettings& settings,
                                  const GeneratedSecrets& fresh) {
   if (!facts.cluster) {
     return removeChildren(facts);
@@ -158,6 +159,9 @@ DbDecision decidePostgresCluster(const ClusterFacts& facts, const DbSettings& se
            "member ConfigMap");
     ensure(d, facts.services, "services", writeService(cluster), false, "write Service");
     ensure(d, facts.services, "services", readService(cluster), false, "read Service");
+    if (facts.engine == Engine::Redis) {
+      ensure(d, facts.services, "services", sentinelService(cluster), false, "Sentinel Service");
+    }
   }
 
   // Members by ordinal; pods with the label that are not members are left alone.
@@ -190,7 +194,7 @@ DbDecision decidePostgresCluster(const ClusterFacts& facts, const DbSettings& se
       leaving = leaving || (it->first >= members && terminating(*it->second));
     }
     for (auto it = by_ordinal.rbegin(); it != by_ordinal.rend() && !leaving; ++it) {
-      if (it->first >= members && !ownerUid(*it->second, facts.name).empty()) {
+      if (it->first >= members && !ownerUid(*it->second, facts.engine, facts.name).empty()) {
         d.actions.push_back(action(DbAction::Verb::Delete, "pods", podName(facts.name, it->first),
                                    str(*it->second, "/metadata/uid"_json_pointer),
                                    "spec.members is " + std::to_string(members)));
@@ -273,14 +277,19 @@ DbDecision decidePostgresCluster(const ClusterFacts& facts, const DbSettings& se
       transition = c["lastTransitionTime"];
     }
   }
+  const int port = serverPort(facts.engine);
+  json endpoints = {{"write", serviceAddress(facts.services, writeServiceName(facts.name), port)},
+                    {"read", serviceAddress(facts.services, readServiceName(facts.name), port)},
+                    {"secret", credentialsSecretName(facts.name)}};
+  if (facts.engine == Engine::Redis) {
+    endpoints["sentinel"] =
+        serviceAddress(facts.services, sentinelServiceName(facts.name), kSentinelPort);
+  }
   json status = {
       {"phase", phase},
       {"members", status_members},
       {"readyMembers", ready},
-      {"endpoints",
-       {{"write", serviceAddress(facts.services, writeServiceName(facts.name))},
-        {"read", serviceAddress(facts.services, readServiceName(facts.name))},
-        {"secret", credentialsSecretName(facts.name)}}},
+      {"endpoints", endpoints},
       {"conditions", json::array({{{"type", "Ready"},
                                    {"status", condition_status},
                                    {"reason", reason},
@@ -294,8 +303,8 @@ DbDecision decidePostgresCluster(const ClusterFacts& facts, const DbSettings& se
   if (previous != status && !terminating(cluster)) {
     json next = cluster;
     next["status"] = status;
-    d.actions.push_back(action(DbAction::Verb::UpdateStatus, "postgresclusters", facts.name, next,
-                               "phase " + phase + ": " + message));
+    d.actions.push_back(action(DbAction::Verb::UpdateStatus, pluralOf(facts.engine), facts.name,
+                               next, "phase " + phase + ": " + message));
   }
   return d;
 }

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "api/validation.h"
 #include "config/config.h"
 #include "pg/config.h"
+#include "redis/member_config.h"
 #include "store/etcd_codec.h"
 #include "testing/test_files.h"
 
@@ -28,20 +30,28 @@ DbSettings settings() {
 
 const GeneratedSecrets kFresh{"super-secret", "repl-secret", "rest-secret", "member-secret"};
 
-json cluster(json spec = json::object()) {
+json cluster(json spec = json::object(), const std::string& kind = "PostgresCluster") {
   json c = {{"apiVersion", "rampart.io/v1"},
-            {"kind", "PostgresCluster"},
+            {"kind", kind},
             {"metadata",
-             {{"name", "orders"}, {"namespace", "shop"}, {"uid", "3f2a9c1e-77aa-4b1c-9d0e-000000000001"}, {"generation", 1}}},
+             {{"name", "orders"},
+              {"namespace", "shop"},
+              {"uid", "3f2a9c1e-77aa-4b1c-9d0e-000000000001"},
+              {"generation", 1}}},
             {"spec", std::move(spec)}};
-  api::applyDefaults(*api::findResource("rampart.io", "v1", "postgresclusters"), c);
+  api::applyDefaults(
+      *api::findResource("rampart.io", "v1",
+                         kind == "RedisCluster" ? "redisclusters" : "postgresclusters"),
+      c);
   return c;
 }
 
 struct World {
-  json object = cluster();
+  json object;
   ClusterFacts facts;
-  World() {
+  explicit World(Engine engine = Engine::Postgres)
+      : object(cluster(json::object(), kindOf(engine))) {
+    facts.engine = engine;
     facts.ns = "shop";
     facts.name = "orders";
     facts.now = *api::parseRfc3339("2026-12-07T03:00:00Z");
@@ -49,7 +59,7 @@ struct World {
   }
   DbDecision decide(const DbSettings& s = settings()) {
     facts.cluster = &object;
-    return decidePostgresCluster(facts, s, kFresh);
+    return decideDatabaseCluster(facts, s, kFresh);
   }
   // Applies creates, updates and the status as the API would (cluster IPs for Services).
   void apply(const DbDecision& d) {
@@ -118,6 +128,31 @@ const DbAction* find(const DbDecision& d, Verb verb, const std::string& name) {
 
 std::string decoded(const json& secret, const char* key) {
   return *store::etcd::base64Decode(secret["data"][key].get<std::string>());
+}
+
+// Member `pod`'s config from the decision's ConfigMap, as the pod would read it: its address
+// put in, the credentials Secret's files written (0600) under `dir` where the pod mounts them,
+// and the etcd certificate left out (its files are not on this machine).
+Result<config::Section> memberSection(const DbDecision& d, const std::string& pod,
+                                      const std::string& dir) {
+  const json& cm = find(d, Verb::Create, "orders-config")->body;
+  const json& secret = find(d, Verb::Create, "orders-credentials")->body;
+  for (const auto& [key, value] : secret["data"].items()) {
+    std::string path = dir + "/" + key;
+    std::ofstream(path) << decoded(secret, key.c_str());
+    ::chmod(path.c_str(), 0600);
+  }
+  std::string text = cm["data"][pod + ".yaml"];
+  for (auto [from, to] : {std::pair<std::string, std::string>{"@POD_IP@", "10.64.2.7"},
+                          {"/etc/rampart-db/credentials", dir}}) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, from.size(), to);
+      at += to.size();
+    }
+  }
+  json raw = json::parse(text);
+  raw["etcd"].erase("tls");
+  return config::loadString(raw.dump(), pod + ".yaml");
 }
 
 TEST(PostgresClusterDecision, ANewClusterGetsSecretsConfigServicesAndItsMembers) {
@@ -227,25 +262,8 @@ TEST(PostgresClusterDecision, EachMemberConfigIsOneRampartPgAccepts) {
   auto d = w.decide();
   const json& cm = find(d, Verb::Create, "orders-config")->body;
   ASSERT_EQ(cm["data"].size(), 3u);
-  // The member's files where the pod mounts them, written as the Secret volume writes them.
   testing::TempDir dir;
-  const json& secret = find(d, Verb::Create, "orders-credentials")->body;
-  for (const char* key : {"credentials.yaml", "rest-token", "member-token"}) {
-    std::string path = dir.path() + "/" + key;
-    std::ofstream(path) << decoded(secret, key);
-    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
-  }
-  std::string text = cm["data"]["orders-2.yaml"];
-  for (auto [from, to] : {std::pair<std::string, std::string>{"@POD_IP@", "10.64.2.7"},
-                          {"/etc/rampart-db/credentials", dir.path()}}) {
-    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
-      text.replace(at, from.size(), to);
-      at += to.size();
-    }
-  }
-  json raw = json::parse(text);
-  raw["etcd"].erase("tls");  // the certificate files are not on this machine
-  auto section = config::loadString(raw.dump(), "orders-2.yaml");
+  auto section = memberSection(d, "orders-2", dir.path());
   ASSERT_TRUE(section) << section.error().message;
   auto member = pg::parseMemberConfig(*section);
   ASSERT_TRUE(member) << member.error().message;
@@ -374,7 +392,7 @@ TEST(PostgresClusterDecision, ADeletedClusterTakesWhatItControlledAndNothingElse
                     {{"name", "orders-notes"}, {"uid", "uid-x"}, {"labels", {{kClusterLabel, "orders"}}}}}};
   w.facts.config_maps.push_back(stranger);
   w.facts.cluster = nullptr;
-  auto d = decidePostgresCluster(w.facts, settings(), kFresh);
+  auto d = decideDatabaseCluster(w.facts, settings(), kFresh);
   EXPECT_EQ(named(d, Verb::Delete, "pods"),
             (std::vector<std::string>{"orders-0", "orders-1", "orders-2"}));
   EXPECT_EQ(named(d, Verb::Delete, "services"),
@@ -385,6 +403,140 @@ TEST(PostgresClusterDecision, ADeletedClusterTakesWhatItControlledAndNothingElse
   EXPECT_EQ(d.actions.size(), 8u);
 }
 
+TEST(RedisClusterDecision, ANewClusterGetsTokensASentinelServiceAndMembersRunningRampartRedis) {
+  World w(Engine::Redis);
+  auto d = w.decide();
+  EXPECT_EQ(named(d, Verb::Create, "services"),
+            (std::vector<std::string>{"orders-rw", "orders-ro", "orders-sentinel"}));
+  EXPECT_EQ(named(d, Verb::Create, "pods"),
+            (std::vector<std::string>{"orders-0", "orders-1", "orders-2"}));
+  for (const auto& a : d.actions) {
+    if (a.verb == Verb::Create) {
+      EXPECT_EQ(a.body["metadata"]["ownerReferences"][0]["kind"], "RedisCluster") << a.name;
+    }
+  }
+  // No database users: the operator and member tokens only.
+  const json& secret = find(d, Verb::Create, "orders-credentials")->body;
+  EXPECT_EQ(secret["data"].size(), 2u);
+  EXPECT_EQ(decoded(secret, "rest-token"), "rest-secret");
+  EXPECT_EQ(decoded(secret, "member-token"), "member-secret");
+  EXPECT_EQ(find(d, Verb::Create, "orders-rw")->body["spec"]["ports"][0]["port"], kRedisPort);
+  EXPECT_EQ(find(d, Verb::Create, "orders-ro")->body["spec"]["ports"][0]["port"], kRedisPort);
+  const json& sentinel = find(d, Verb::Create, "orders-sentinel")->body;
+  EXPECT_EQ(sentinel["spec"]["selector"], json({{kClusterLabel, "orders"}}));
+  EXPECT_EQ(sentinel["spec"]["ports"][0]["port"], kSentinelPort);
+  EXPECT_TRUE(sentinel["spec"]["publishNotReadyAddresses"].get<bool>());
+
+  const json& pod = find(d, Verb::Create, "orders-1")->body;
+  const json& c = pod["spec"]["containers"][0];
+  EXPECT_EQ(c["name"], "redis");
+  EXPECT_EQ(c["image"], "rampart/redis:7");
+  std::string script = c["command"][2];
+  EXPECT_NE(script.find("exec '/usr/local/bin/rampart' redis --config"), std::string::npos)
+      << script;
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/primary");
+  std::set<int> ports;
+  for (const auto& p : c["ports"]) {
+    ports.insert(p["containerPort"].get<int>());
+  }
+  EXPECT_EQ(ports, (std::set<int>{kRedisPort, kRestPort, kSentinelPort}));
+  auto errors = api::validateObject(*api::findResource("", "v1", "pods"), pod, json());
+  EXPECT_TRUE(errors.empty()) << errors[0].toString();
+  const DbAction* status = find(d, Verb::UpdateStatus, "orders");
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(status->resource, "redisclusters");
+}
+
+TEST(RedisClusterDecision, EachMemberConfigIsOneRampartRedisAcceptsWithTheWaitPromise) {
+  World w(Engine::Redis);
+  auto d = w.decide();
+  testing::TempDir dir;
+  auto section = memberSection(d, "orders-2", dir.path());
+  ASSERT_TRUE(section) << section.error().message;
+  auto member = redis::parseMemberConfig(*section);
+  ASSERT_TRUE(member) << member.error().message;
+  EXPECT_EQ(member->cluster, "shop.orders.3f2a9c1e");
+  EXPECT_EQ(member->name, "orders_2");
+  EXPECT_EQ(member->server.bind, "10.64.2.7");
+  EXPECT_EQ(member->server.port, kRedisPort);
+  EXPECT_EQ(member->rest.host, "10.64.2.7");
+  EXPECT_EQ(member->rest.port, kRestPort);
+  EXPECT_TRUE(member->sentinel);
+  EXPECT_EQ(member->sentinel_listen.port, kSentinelPort);
+  EXPECT_EQ(member->master_name, "orders");  // what Sentinel clients ask for
+  EXPECT_EQ(member->etcd_prefix, "/rampart/db");
+  EXPECT_EQ(member->rest_token, "rest-secret");
+  EXPECT_TRUE(member->failsafeEnabled());
+  // synchronousMode On (the default): WAIT 1 is promised by the failover's candidate rule, and
+  // a master without a good replica refuses writes.
+  EXPECT_EQ(member->ha.durability.members, 3);
+  EXPECT_EQ(member->ha.durability.wait_replicas, 1);
+  EXPECT_EQ(member->server.min_replicas_to_write, 1);
+
+  w.object["spec"]["synchronousMode"] = "Off";
+  auto off_section = memberSection(w.decide(), "orders-0", dir.path());
+  ASSERT_TRUE(off_section) << off_section.error().message;
+  auto off = redis::parseMemberConfig(*off_section);
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->ha.durability.wait_replicas, 0);
+  EXPECT_EQ(off->server.min_replicas_to_write, 0);
+  // Nothing promised, so a replica hearing only itself may take over: a failover can run.
+  EXPECT_EQ(redis::replicasToHear(off->ha.durability), 1);
+
+  // One member alone could never have a replica confirm: it promises nothing and takes writes.
+  w.object["spec"]["synchronousMode"] = "On";
+  w.object["spec"]["members"] = 1;
+  auto alone_section = memberSection(w.decide(), "orders-0", dir.path());
+  ASSERT_TRUE(alone_section) << alone_section.error().message;
+  auto alone = redis::parseMemberConfig(*alone_section);
+  ASSERT_TRUE(alone) << alone.error().message;
+  EXPECT_EQ(alone->ha.durability.members, 1);
+  EXPECT_EQ(alone->server.min_replicas_to_write, 0);
+}
+
+TEST(RedisClusterDecision, TheStatusNamesTheRedisAndSentinelAddresses) {
+  World w(Engine::Redis);
+  w.apply(w.decide());
+  w.run("orders-0", "w1", true);
+  w.run("orders-1", "w2", false);
+  w.run("orders-2", "w3", false);
+  auto d = w.decide();
+  EXPECT_EQ(d.status["phase"], "Running");
+  EXPECT_EQ(d.status["primary"], "orders-0");
+  EXPECT_EQ(d.status["endpoints"]["write"], "10.96.0.10:6379");
+  EXPECT_EQ(d.status["endpoints"]["read"], "10.96.0.11:6379");
+  EXPECT_EQ(d.status["endpoints"]["sentinel"], "10.96.0.12:26379");
+  // The status passes the API's validation of the kind.
+  json next = w.object;
+  next["status"] = d.status;
+  auto errors =
+      api::validateObject(*api::findResource("rampart.io", "v1", "redisclusters"), next, json());
+  EXPECT_TRUE(errors.empty()) << errors[0].toString();
+}
+
+// A PostgresCluster and a RedisCluster reconciler are both handed every labelled object's key:
+// neither deletes what a cluster of the other kind controls.
+TEST(RedisClusterDecision, OnlyObjectsOfItsOwnKindAreTakenWhenAClusterOfThatNameIsGone) {
+  World pg;
+  pg.apply(pg.decide());
+  ClusterFacts redis_view = pg.facts;
+  redis_view.engine = Engine::Redis;
+  redis_view.cluster = nullptr;
+  EXPECT_TRUE(decideDatabaseCluster(redis_view, settings(), kFresh).actions.empty());
+
+  World rd(Engine::Redis);
+  rd.apply(rd.decide());
+  ClusterFacts pg_view = rd.facts;
+  pg_view.engine = Engine::Postgres;
+  pg_view.cluster = nullptr;
+  EXPECT_TRUE(decideDatabaseCluster(pg_view, settings(), kFresh).actions.empty());
+  rd.facts.cluster = nullptr;
+  auto gone = decideDatabaseCluster(rd.facts, settings(), kFresh);
+  EXPECT_EQ(named(gone, Verb::Delete, "services"),
+            (std::vector<std::string>{"orders-rw", "orders-ro", "orders-sentinel"}));
+  EXPECT_NE(gone.actions[0].reason.find("RedisCluster orders was deleted"), std::string::npos);
+}
+
 TEST(MemberNames, OrdinalsAndPgNamesFollowThePodName) {
   EXPECT_EQ(ordinalOf("orders", "orders-0"), 0);
   EXPECT_EQ(ordinalOf("orders", "orders-12"), 12);
@@ -393,8 +545,8 @@ TEST(MemberNames, OrdinalsAndPgNamesFollowThePodName) {
   EXPECT_EQ(ordinalOf("orders", "orders-"), -1);
   EXPECT_EQ(ordinalOf("orders", "ordersx-1"), -1);
   EXPECT_EQ(memberName("my-db.v2-3"), "my_db_v2_3");
-  EXPECT_EQ(pgClusterName("shop", "orders", "3F2a-9c1e77aa"), "shop.orders.32a9c1e7");
-  EXPECT_EQ(pgClusterName("shop", "orders", ""), "shop.orders");
+  EXPECT_EQ(memberClusterName("shop", "orders", "3F2a-9c1e77aa"), "shop.orders.32a9c1e7");
+  EXPECT_EQ(memberClusterName("shop", "orders", ""), "shop.orders");
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ constexpr const char* kCredentialsDir = "/etc/rampart-db/credentials";
 constexpr const char* kEtcdDir = "/etc/rampart-db/etcd";
 constexpr const char* kDataDir = "/var/lib/rampart-db";
 constexpr const char* kRunDir = "/run/rampart-db";
-// Secret files are read by `rampart pg` (root in the pod), which refuses credential files that
+// Secret files are read by `rampart pg|redis` (root in the pod), which refuse credential files that
 // others can read.
 constexpr int kSecretMode = 0600;
 
@@ -36,7 +36,7 @@ json ownedMetadata(const json& cluster, const std::string& name) {
           {"labels", {{kClusterLabel, nameOf(cluster)}}},
           {"ownerReferences",
            json::array({{{"apiVersion", cluster.value("apiVersion", "rampart.io/v1")},
-                         {"kind", cluster.value("kind", "PostgresCluster")},
+                         {"kind", kindOf(engineOf(cluster))},
                          {"name", nameOf(cluster)},
                          {"uid", cluster.value("/metadata/uid"_json_pointer, std::string())},
                          {"controller", true},
@@ -55,12 +55,13 @@ json secretOf(const json& cluster, const std::string& name, const json& plain) {
           {"data", data}};
 }
 
-json service(const json& cluster, const std::string& name, json selector, bool not_ready) {
-  json spec = {{"selector", std::move(selector)},
-               {"ports", json::array({{{"name", "postgres"},
-                                       {"port", kPostgresPort},
-                                       {"targetPort", kPostgresPort},
-                                       {"protocol", "TCP"}}})}};
+json service(const json& cluster, const std::string& name, json selector, bool not_ready,
+             const char* port_name, int port) {
+  json spec = {
+      {"selector", std::move(selector)},
+      {"ports",
+       json::array(
+           {{{"name", port_name}, {"port", port}, {"targetPort", port}, {"protocol", "TCP"}}})}};
   if (not_ready) {
     spec["publishNotReadyAddresses"] = true;
   }
@@ -68,6 +69,13 @@ json service(const json& cluster, const std::string& name, json selector, bool n
           {"kind", "Service"},
           {"metadata", ownedMetadata(cluster, name)},
           {"spec", std::move(spec)}};
+}
+
+// The database's own port, as the write and read Services name it.
+json databaseService(const json& cluster, const std::string& name, json selector, bool not_ready) {
+  Engine engine = engineOf(cluster);
+  return service(cluster, name, std::move(selector), not_ready,
+                 engine == Engine::Postgres ? "postgres" : "redis", serverPort(engine));
 }
 
 // ".<the uid's first 8 letters and digits>", "" without a uid.
@@ -94,6 +102,17 @@ std::string quoted(const std::string& text) {
 
 }  // namespace
 
+Engine engineOf(const json& cluster) {
+  return cluster.value("kind", std::string()) == "RedisCluster" ? Engine::Redis : Engine::Postgres;
+}
+const char* kindOf(Engine engine) {
+  return engine == Engine::Redis ? "RedisCluster" : "PostgresCluster";
+}
+const char* pluralOf(Engine engine) {
+  return engine == Engine::Redis ? "redisclusters" : "postgresclusters";
+}
+int serverPort(Engine engine) { return engine == Engine::Redis ? kRedisPort : kPostgresPort; }
+
 std::string podName(const std::string& cluster, int ordinal) {
   return cluster + "-" + std::to_string(ordinal);
 }
@@ -102,6 +121,7 @@ std::string etcdSecretName(const std::string& cluster) { return cluster + "-etcd
 std::string configMapName(const std::string& cluster) { return cluster + "-config"; }
 std::string writeServiceName(const std::string& cluster) { return cluster + "-rw"; }
 std::string readServiceName(const std::string& cluster) { return cluster + "-ro"; }
+std::string sentinelServiceName(const std::string& cluster) { return cluster + "-sentinel"; }
 
 std::string memberName(const std::string& pod) {
   std::string out = pod;
@@ -110,8 +130,8 @@ std::string memberName(const std::string& pod) {
   return out;
 }
 
-std::string pgClusterName(const std::string& ns, const std::string& cluster,
-                          const std::string& uid) {
+std::string memberClusterName(const std::string& ns, const std::string& cluster,
+                              const std::string& uid) {
   return ns + "." + cluster + uidSuffix(uid);
 }
 
@@ -132,6 +152,12 @@ int ordinalOf(const std::string& cluster, const std::string& pod) {
 }
 
 json credentialsSecret(const json& cluster, const GeneratedSecrets& secrets) {
+  if (engineOf(cluster) == Engine::Redis) {
+    // `rampart redis` has no database users: its clients connect without a password (the
+    // server listens on the pod network only).
+    return secretOf(cluster, credentialsSecretName(nameOf(cluster)),
+                    {{"rest-token", secrets.rest_token}, {"member-token", secrets.member_token}});
+  }
   json credentials = {{"superuser", {{"user", "postgres"}, {"password", secrets.superuser_password}}},
                       {"replication",
                        {{"user", "replicator"}, {"password", secrets.replication_password}}}};
@@ -164,25 +190,38 @@ json configMap(const json& cluster, const DbSettings& settings) {
                    {"key", std::string(kEtcdDir) + "/key.pem"}};
   }
   json parameters = spec.value("parameters", json::object());
+  json rest = {{"listen", "@POD_IP@:" + std::to_string(kRestPort)},
+               {"token_file", std::string(kCredentialsDir) + "/rest-token"},
+               {"member_token_file", std::string(kCredentialsDir) + "/member-token"}};
   json data = json::object();
   int members = spec.value("members", 3);
   for (int i = 0; i < members; ++i) {
     std::string pod = podName(name, i);
-    json member = {
-        {"cluster", pgClusterName(ns, name, uidOf(cluster))},
-        {"name", memberName(pod)},
-        {"etcd", etcd},
-        {"postgres",
-         {{"listen", "@POD_IP@:" + std::to_string(kPostgresPort)},
-          {"data_dir", std::string(kDataDir) + "/data"},
-          {"bin_dir", settings.pg_bin_dir},
-          {"parameters", parameters}}},
-        {"rest",
-         {{"listen", "@POD_IP@:" + std::to_string(kRestPort)},
-          {"token_file", std::string(kCredentialsDir) + "/rest-token"},
-          {"member_token_file", std::string(kCredentialsDir) + "/member-token"}}},
-        {"credentials_file", std::string(kCredentialsDir) + "/credentials.yaml"},
-        {"ha", {{"synchronous_mode", mode != "Off"}, {"synchronous_mode_strict", mode == "Strict"}}}};
+    json member = {{"cluster", memberClusterName(ns, name, uidOf(cluster))},
+                   {"name", memberName(pod)},
+                   {"etcd", etcd},
+                   {"rest", rest}};
+    if (engineOf(cluster) == Engine::Redis) {
+      // synchronousMode maps onto WAIT: On and Strict alike promise a write confirmed by WAIT 1
+      // (the failover's candidate rule, redis/durability.h) and make a master without a good
+      // replica refuse writes; Off promises nothing and keeps taking writes alone, as does a
+      // single member (no replica could ever confirm).
+      bool sync = mode != "Off" && members > 1;
+      member["redis"] = {{"listen", "@POD_IP@:" + std::to_string(kRedisPort)},
+                         {"dir", std::string(kDataDir) + "/data"},
+                         {"min_replicas_to_write", sync ? 1 : 0}};
+      member["sentinel"] = {{"listen", "@POD_IP@:" + std::to_string(kSentinelPort)},
+                            {"master_name", name}};
+      member["ha"] = {{"members", members}, {"wait_replicas", sync ? 1 : 0}};
+    } else {
+      member["postgres"] = {{"listen", "@POD_IP@:" + std::to_string(kPostgresPort)},
+                            {"data_dir", std::string(kDataDir) + "/data"},
+                            {"bin_dir", settings.pg_bin_dir},
+                            {"parameters", parameters}};
+      member["credentials_file"] = std::string(kCredentialsDir) + "/credentials.yaml";
+      member["ha"] = {{"synchronous_mode", mode != "Off"},
+                      {"synchronous_mode_strict", mode == "Strict"}};
+    }
     data[pod + ".yaml"] = member.dump(2) + "\n";
   }
   return {{"apiVersion", "v1"},
@@ -192,13 +231,20 @@ json configMap(const json& cluster, const DbSettings& settings) {
 }
 
 json writeService(const json& cluster) {
-  return service(cluster, writeServiceName(nameOf(cluster)), {{kClusterLabel, nameOf(cluster)}},
-                 false);
+  return databaseService(cluster, writeServiceName(nameOf(cluster)),
+                         {{kClusterLabel, nameOf(cluster)}}, false);
 }
 
 json readService(const json& cluster) {
-  return service(cluster, readServiceName(nameOf(cluster)),
-                 {{kClusterLabel, nameOf(cluster)}, {kRoleLabel, "replica"}}, true);
+  return databaseService(cluster, readServiceName(nameOf(cluster)),
+                         {{kClusterLabel, nameOf(cluster)}, {kRoleLabel, "replica"}}, true);
+}
+
+json sentinelService(const json& cluster) {
+  // Every member answers the Sentinel protocol with the group's view, the replicas included,
+  // and none is Ready unless primary: not-ready addresses are published.
+  return service(cluster, sentinelServiceName(nameOf(cluster)), {{kClusterLabel, nameOf(cluster)}},
+                 true, "sentinel", kSentinelPort);
 }
 
 json memberPod(const json& cluster, const DbSettings& settings, int ordinal) {
@@ -209,17 +255,24 @@ json memberPod(const json& cluster, const DbSettings& settings, int ordinal) {
   std::string config = std::string(kRunDir) + "/member.yaml";
   // The member's config needs its own address (what it listens on and publishes to the other
   // members), known only once the pod runs.
+  const bool redis = engineOf(cluster) == Engine::Redis;
+  const char* program = redis ? "redis" : "postgres";
   std::string script = "sed \"s/@POD_IP@/$POD_IP/g\" " + std::string(kConfigDir) + "/" + pod +
                        ".yaml > " + config + " && exec " + quoted(settings.binary) +
-                       " pg --config " + config;
+                       (redis ? " redis" : " pg") + " --config " + config;
+  json ports = json::array({{{"name", program}, {"containerPort", serverPort(engineOf(cluster))}},
+                            {{"name", "rest"}, {"containerPort", kRestPort}}});
+  if (redis) {
+    ports.push_back({{"name", "sentinel"}, {"containerPort", kSentinelPort}});
+  }
   json container = {
-      {"name", "postgres"},
-      {"image", "rampart/postgres:" + spec.value("version", std::string("15"))},
+      {"name", program},
+      {"image", std::string("rampart/") + program + ":" +
+                    spec.value("version", std::string(redis ? "7" : "15"))},
       {"command", json::array({"sh", "-c", script})},
       {"env", json::array({{{"name", "POD_IP"},
                             {"valueFrom", {{"fieldRef", {{"fieldPath", "status.podIP"}}}}}}})},
-      {"ports", json::array({{{"name", "postgres"}, {"containerPort", kPostgresPort}},
-                             {{"name", "rest"}, {"containerPort", kRestPort}}})},
+      {"ports", ports},
       // Ready means primary: the write Service then holds the primary alone, as the member
       // itself reports it (a member that fenced itself or cannot be reached is not Ready).
       {"readinessProbe",
@@ -228,13 +281,12 @@ json memberPod(const json& cluster, const DbSettings& settings, int ordinal) {
         {"timeoutSeconds", 1},
         {"successThreshold", 1},
         {"failureThreshold", 1}}},
-      {"volumeMounts", json::array({{{"name", "config"}, {"mountPath", kConfigDir}, {"readOnly", true}},
-                                    {{"name", "credentials"},
-                                     {"mountPath", kCredentialsDir},
-                                     {"readOnly", true}},
-                                    {{"name", "etcd"}, {"mountPath", kEtcdDir}, {"readOnly", true}},
-                                    {{"name", "data"}, {"mountPath", kDataDir}},
-                                    {{"name", "run"}, {"mountPath", kRunDir}}})}};
+      {"volumeMounts",
+       json::array({{{"name", "config"}, {"mountPath", kConfigDir}, {"readOnly", true}},
+                    {{"name", "credentials"}, {"mountPath", kCredentialsDir}, {"readOnly", true}},
+                    {{"name", "etcd"}, {"mountPath", kEtcdDir}, {"readOnly", true}},
+                    {{"name", "data"}, {"mountPath", kDataDir}},
+                    {{"name", "run"}, {"mountPath", kRunDir}}})}};
   if (spec.contains("resources") && spec["resources"].is_object()) {
     container["resources"] = spec["resources"];
   }

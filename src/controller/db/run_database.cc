@@ -1,11 +1,14 @@
-// The database controller: decidePostgresCluster() (controller/db/decide.h) for each
-// PostgresCluster, from the informers' view of the cluster and of the pods, Services, Secrets
-// and ConfigMaps labelled rampart.io/cluster=<name> in its namespace; the decision's writes are
+// The database controller: decideDatabaseCluster() (controller/db/decide.h) for each
+// PostgresCluster and each RedisCluster (one reconciler per kind), from the informers' view of
+// the cluster and of the pods, Services, Secrets and ConfigMaps labelled
+// rampart.io/cluster=<name> in its namespace; the decision's writes are
 // made one by one, in order, and the first failure ends the round (the key is decided again).
 // Creates that find the object there already (409: our informer was behind) and deletes of
 // objects already gone (404) count as done. Deletes carry the uid decided on as a precondition,
 // so a member re-created meanwhile is never deleted by a stale decision. Roles come from the
-// pods (decide.h); `rampart pg`'s etcd view is not read yet.
+// pods (decide.h); the members' etcd view is not read yet. Both reconcilers are handed every
+// labelled object's key; one whose kind has no cluster of that name finds nothing of its own to
+// delete (ownership is checked by kind), so neither touches the other's objects.
 
 #include <random>
 
@@ -24,8 +27,13 @@ namespace asio = boost::asio;
 namespace res = kube::resources;
 
 const kube::Resource kPostgresClusters{"rampart.io", "v1", "postgresclusters", true};
+const kube::Resource kRedisClusters{"rampart.io", "v1", "redisclusters", true};
 
-const kube::Resource& resourceNamed(const std::string& plural) {
+const kube::Resource& clustersOf(db::Engine engine) {
+  return engine == db::Engine::Redis ? kRedisClusters : kPostgresClusters;
+}
+
+const kube::Resource& resourceNamed(const std::string& plural, db::Engine engine) {
   if (plural == "pods") {
     return res::kPods;
   }
@@ -38,7 +46,7 @@ const kube::Resource& resourceNamed(const std::string& plural) {
   if (plural == "configmaps") {
     return res::kConfigMaps;
   }
-  return kPostgresClusters;
+  return clustersOf(engine);
 }
 
 // 24 characters of [A-Za-z0-9]: 142 bits, and nothing a connection string or a config file
@@ -55,13 +63,15 @@ std::string randomSecret() {
   return out;
 }
 
-class PostgresClusterReconciler : public Reconciler {
+class DatabaseClusterReconciler : public Reconciler {
  public:
-  PostgresClusterReconciler(ControllerContext& context, Enqueue enqueue, db::DbSettings settings)
+  DatabaseClusterReconciler(ControllerContext& context, Enqueue enqueue, db::Engine engine,
+                            db::DbSettings settings)
       : ctx_(context),
         enqueue_(std::move(enqueue)),
+        engine_(engine),
         settings_(std::move(settings)),
-        clusters_(context.informer(kPostgresClusters)),
+        clusters_(context.informer(clustersOf(engine))),
         pods_(context.informer(res::kPods)),
         services_(context.informer(res::kServices)),
         secrets_(context.informer(res::kSecrets)),
@@ -136,6 +146,7 @@ class PostgresClusterReconciler : public Reconciler {
 
   ControllerContext& ctx_;
   Enqueue enqueue_;
+  db::Engine engine_;
   db::DbSettings settings_;
   kube::Informer& clusters_;
   kube::Informer& pods_;
@@ -145,14 +156,16 @@ class PostgresClusterReconciler : public Reconciler {
   kube::Informer& nodes_;
 };
 
-asio::awaitable<Result<void>> PostgresClusterReconciler::reconcile(std::string key) {
+asio::awaitable<Result<void>> DatabaseClusterReconciler::reconcile(std::string key) {
   auto [ns, name] = kube::splitKey(key);
   db::ClusterFacts facts;
+  facts.engine = engine_;
   facts.ns = ns;
   facts.name = name;
   json cluster;
   if (const json* cached = clusters_.get(key)) {
     cluster = *cached;
+    cluster["kind"] = db::kindOf(engine_);  // what objects.h builds from: this reconciler's kind
     facts.cluster = &cluster;
   }
   facts.pods = labelled(pods_, ns, name);
@@ -160,13 +173,12 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::reconcile(std::string k
   facts.secrets = labelled(secrets_, ns, name);
   facts.config_maps = labelled(config_maps_, ns, name);
   for (const auto& [node_key, node] : nodes_.items()) {
-    facts.node_zones[node_key] =
-        node.value(json::json_pointer("/metadata/labels/topology.kubernetes.io~1zone"),
-                   std::string());
+    facts.node_zones[node_key] = node.value(
+        json::json_pointer("/metadata/labels/topology.kubernetes.io~1zone"), std::string());
   }
   facts.now = ctx_.wall();
   db::GeneratedSecrets fresh{randomSecret(), randomSecret(), randomSecret(), randomSecret()};
-  db::DbDecision d = db::decidePostgresCluster(facts, settings_, fresh);
+  db::DbDecision d = db::decideDatabaseCluster(facts, settings_, fresh);
   for (const auto& a : d.actions) {
     auto done = co_await execute(ns, a, facts.cluster);
     if (!done) {
@@ -176,10 +188,10 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::reconcile(std::string k
   co_return ok();
 }
 
-asio::awaitable<Result<void>> PostgresClusterReconciler::execute(std::string ns, db::DbAction a,
+asio::awaitable<Result<void>> DatabaseClusterReconciler::execute(std::string ns, db::DbAction a,
                                                                  const json* cluster) {
   using Verb = db::DbAction::Verb;
-  const kube::Resource& r = resourceNamed(a.resource);
+  const kube::Resource& r = resourceNamed(a.resource, engine_);
   std::string what = a.resource + " " + ns + "/" + a.name;
   Result<kube::Reply> reply = fail(ErrorCode::Internal, "no request");
   switch (a.verb) {
@@ -199,9 +211,8 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::execute(std::string ns,
       }
       break;
     case Verb::Delete: {
-      json options = {{"kind", "DeleteOptions"},
-                      {"apiVersion", "v1"},
-                      {"preconditions", {{"uid", a.body}}}};
+      json options = {
+          {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"preconditions", {{"uid", a.body}}}};
       reply = co_await ctx_.client.call("DELETE", r.object(ns, a.name), options.dump());
       if (reply && (reply->status == 404 || reply->status == 409)) {
         co_return ok();  // gone, or another object by that name now
@@ -225,10 +236,10 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::execute(std::string ns,
   }
   log::get("database")->info("{} {}: {}", done, what, a.reason);
   if (cluster && (a.verb == Verb::Create || a.verb == Verb::Delete)) {
-    ctx_.recorder.event(refOf(*cluster, "PostgresCluster", "rampart.io/v1"), "Normal",
-                        a.verb == Verb::Create ? "Created" : "Deleted",
-                        (a.verb == Verb::Create ? "created " : "deleted ") + what + ": " +
-                            a.reason);
+    ctx_.recorder.event(
+        refOf(*cluster, db::kindOf(engine_), "rampart.io/v1"), "Normal",
+        a.verb == Verb::Create ? "Created" : "Deleted",
+        (a.verb == Verb::Create ? "created " : "deleted ") + what + ": " + a.reason);
   }
   co_return ok();
 }
@@ -236,8 +247,9 @@ asio::awaitable<Result<void>> PostgresClusterReconciler::execute(std::string ns,
 }  // namespace
 
 std::unique_ptr<Reconciler> makeDatabaseReconciler(ControllerContext& context, Enqueue enqueue,
-                                                   const ReconcilerOptions& options) {
-  return std::make_unique<PostgresClusterReconciler>(context, std::move(enqueue),
+                                                   const ReconcilerOptions& options,
+                                                   db::Engine engine) {
+  return std::make_unique<DatabaseClusterReconciler>(context, std::move(enqueue), engine,
                                                      options.database);
 }
 
